@@ -1,0 +1,37 @@
+"""Prefixed, time-sortable identifiers: ``acc_01JD…`` (prefix + 26-char Crockford base32 ULID)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PREFIXES = {
+    "organisation": "org",
+    "account": "acc",
+    "api_key": "key",
+    "subscription": "sub",
+    "invoice": "inv",
+    "payment": "pay",
+}
+_ID_RE = re.compile(r"^(?P<prefix>[a-z]{2,5})_(?P<body>[0-9A-HJKMNP-TV-Z]{26})$")
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str, *, now_ms: int | None = None) -> str:
+    """A new id: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(80), 16)}"
+
+
+def is_valid_id(value: str, prefix: str) -> bool:
+    match = _ID_RE.match(value)
+    return bool(match) and match is not None and match.group("prefix") == prefix

@@ -1,0 +1,8 @@
+"""Import every table module so ``Base.metadata`` is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+from models import accounts, idempotency, organisations
+from models.base import Base
+
+__all__ = ["Base", "accounts", "idempotency", "organisations"]

@@ -1,0 +1,60 @@
+"""Configuration, read once from the environment (``MULTIBILL_*``, ``DATABASE_URL``, ``TEMPORAL_ADDRESS``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSECURE_DEV_SECRET = "multibill-dev-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Every knob of a Multibill process. Nothing creates engines or clients at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="MULTIBILL_", extra="ignore")
+
+    environment: str = Field(default="development", description="development | test | production")
+    home: Path = Field(default=Path(".multibill"), description="where embedded state is kept")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = "default"
+    task_queue: str = "multibill"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = INSECURE_DEV_SECRET
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "Multibill <no-reply@multibill.local>"
+    max_body_bytes: int = 1_048_576
+    verification_hours: int = 48
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlalchemy_driver(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else value
+
+    def require_safe_secret(self) -> None:
+        """Refuse the development secret in production."""
+        if self.environment == "production" and self.secret_key == INSECURE_DEV_SECRET:
+            raise RuntimeError(
+                "MULTIBILL_SECRET_KEY is the development default; set a long random value for production"
+            )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// URLs and pin the psycopg2 driver SQLAlchemy uses."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
