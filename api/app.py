@@ -1,0 +1,39 @@
+"""The FastAPI application: thin routes over workflows, activities and the database."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from temporalio.client import Client
+
+from api.deps import TemporalGateway
+from api.errors import install_error_handlers
+from api.middleware import BodySizeLimit
+from api.routes import accounts, health, organisations, processes, verification
+from portal import routes as portal_routes
+from runtime.settings import Settings
+
+DESCRIPTION = """
+Multibill bills, collects and provisions video, broadband and telephony subscriptions.
+
+* Authenticate with `Authorization: Bearer <API key>`; a key sees its organisation's subtree only.
+* Every POST needs an `Idempotency-Key` header: the same key and body replay the first response,
+  the same key with another body is answered 409 `idempotency_key_reused`.
+* Errors are RFC 9457 `application/problem+json` with a stable `code`.
+* Lists are paginated with `cursor` and `limit`; ids are prefixed (`acc_…`, `org_…`).
+"""
+
+
+def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
+    """Build the API. ``temporal_client`` lets tests inject a connected client; otherwise it connects lazily."""
+    settings.require_safe_secret()
+    app = FastAPI(title="Multibill API", version="0.1.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.temporal = TemporalGateway(settings, temporal_client)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (health, organisations, accounts, processes, verification):
+        app.include_router(module.router)
+    app.include_router(portal_routes.router)
+    app.mount("/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static")
+    return app

@@ -1,0 +1,115 @@
+"""Request dependencies: settings, the calling principal, role checks, the Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from temporalio.client import Client
+
+from activities.organisations import Principal, authenticate
+from api.errors import ApiError
+from domain.organisations import Role
+from models.base import unit_of_work
+from runtime.settings import Settings
+from runtime.temporal import connect
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_principal(
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+) -> Principal:
+    if not authorization:
+        raise ApiError(401, "unauthenticated", "Send your API key as `Authorization: Bearer <key>`")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthenticated", "The Authorization header must be `Bearer <key>`")
+    assert settings.database_url
+    with unit_of_work(settings.database_url) as session:
+        principal = authenticate(session, token.strip())
+    if principal is None:
+        raise ApiError(401, "invalid_api_key", "The API key is unknown or has been revoked")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Principal]:
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise ApiError(403, "forbidden", f"This needs one of the roles: {allowed}; your key is {principal.role}")
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+StaffDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.AGENT, Role.INTEGRATOR))]
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="Unique per intended operation; a retry sends the same key"),
+    ] = None,
+) -> str:
+    if key is None or not key.strip():
+        raise ApiError(400, "idempotency_key_required", "Every POST needs an `Idempotency-Key` header")
+    if len(key) > 255 or not key.isprintable():
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be printable and at most 255 chars")
+    return key.strip()
+
+
+IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
+
+
+class TemporalGateway:
+    """The API's Temporal client, connected on first use and shared by every request."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(connect(self._settings), timeout=5)
+                except Exception as exc:
+                    raise ApiError(
+                        503,
+                        "temporal_unavailable",
+                        f"Temporal at {self._settings.temporal_address} is not reachable ({exc.__class__.__name__})",
+                    ) from exc
+            return self._client
+
+
+def get_gateway(request: Request) -> TemporalGateway:
+    gateway: TemporalGateway = request.app.state.temporal
+    return gateway
+
+
+TemporalGatewayDep = Annotated[TemporalGateway, Depends(get_gateway)]
+
+
+async def get_temporal(request: Request) -> Client:
+    gateway: TemporalGateway = request.app.state.temporal
+    return await gateway.client()
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]

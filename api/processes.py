@@ -1,0 +1,111 @@
+"""Starting and describing Temporal processes on behalf of API callers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionDescription
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError
+from runtime.settings import Settings
+from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS
+
+_STATUS = {
+    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING: "running",
+    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED: "completed",
+    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED: "failed",
+    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED: "cancelled",
+    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED: "terminated",
+    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: "continued_as_new",
+    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT: "timed_out",
+}
+
+
+def unavailable(exc: Exception) -> ApiError:
+    return ApiError(503, "temporal_unavailable", f"Temporal did not answer ({exc.__class__.__name__}); retry shortly")
+
+
+async def start_account_verification(client: Client, settings: Settings, account: dict[str, Any]) -> None:
+    """Start (or find already started) the AccountVerification process of a new account."""
+    from workflows.account_verification import AccountVerificationWorkflow, VerificationInput
+
+    process_id = account["process_id"]
+    try:
+        await client.start_workflow(
+            AccountVerificationWorkflow.run,
+            VerificationInput(
+                account_id=account["id"],
+                organisation_id=account["organisation_id"],
+                email=account["email"],
+                display_name=account["display_name"],
+                language=account["language"],
+                wait_hours=settings.verification_hours,
+            ),
+            id=process_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"organisation_id": account["organisation_id"], "account_id": account["id"]},
+            search_attributes=TypedSearchAttributes(
+                [
+                    ACCOUNT_ID.value_set(account["id"]),
+                    ORGANISATION_ID.value_set(account["organisation_id"]),
+                    PROCESS.value_set("AccountVerification"),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return  # a retried request: the process is already there
+    except RPCError as exc:
+        raise ApiError(
+            503,
+            "temporal_unavailable",
+            f"Account {account['id']} was saved but its verification could not be started ({exc.message}); "
+            "retry the same request with the same Idempotency-Key to start it",
+        ) from exc
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def describe_process(client: Client, process_id: str) -> tuple[WorkflowExecutionDescription, dict[str, Any]]:
+    handle = client.get_workflow_handle(process_id)
+    try:
+        description = await handle.describe()
+    except RPCError as exc:
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise ApiError(404, "process_not_found", f"No process {process_id} exists or it is not yours") from exc
+        raise unavailable(exc) from exc
+    memo = await description.memo()
+    return description, memo
+
+
+async def process_view(client: Client, process_id: str, description: WorkflowExecutionDescription,
+                       memo: dict[str, Any]) -> dict[str, Any]:
+    status = _STATUS.get(description.status, "unknown") if description.status else "unknown"
+    step: str | None = None
+    detail: dict[str, Any] = {}
+    try:
+        queried = await client.get_workflow_handle(process_id).query("status")
+        if isinstance(queried, dict):
+            detail = queried
+            step = queried.get("step")
+    except Exception:  # noqa: BLE001 - a process without a status query still has a status
+        step = None
+    return {
+        "id": process_id,
+        "object": "process",
+        "process": description.workflow_type,
+        "status": status,
+        "step": step or status,
+        "detail": detail,
+        "account_id": memo.get("account_id"),
+        "organisation_id": memo.get("organisation_id"),
+        "started_at": _iso(description.start_time),
+        "closed_at": _iso(description.close_time),
+    }

@@ -1,0 +1,117 @@
+"""/v1/accounts: create (optionally starting verification), read, list with filters, edit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from activities import accounts as account_store
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
+from api.errors import ApiError
+from api.idempotency import run_once
+from api.processes import start_account_verification
+from api.schemas.accounts import AccountCreate, AccountCreated, AccountOut, AccountUpdate
+from api.schemas.common import Page
+from models.accounts import Account
+from models.base import unit_of_work
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+
+def account_out(account: Account) -> dict[str, Any]:
+    return AccountOut.model_validate(account, from_attributes=True).model_dump(mode="json")
+
+
+@router.post("", status_code=201, response_model=AccountCreated, summary="Create an account")
+async def create_account(
+    body: AccountCreate,
+    request: Request,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+    temporal: TemporalGatewayDep,
+) -> JSONResponse:
+    payload = body.model_dump(mode="json", exclude_unset=True)
+    assert settings.database_url
+
+    def write() -> tuple[int, dict[str, Any], bool]:
+        with unit_of_work(settings.database_url or "") as session:
+
+            def produce() -> tuple[int, dict[str, Any]]:
+                fields = body.model_dump(mode="json", exclude_none=True)
+                account = account_store.create_account(session, principal, fields)
+                if body.verify:
+                    from domain.verification import workflow_id_for
+
+                    account.verification_process_id = workflow_id_for(account.id)
+                    session.flush()
+                return 201, {**account_out(account), "process_id": account.verification_process_id}
+
+            stored = run_once(session, organisation_id=principal.organisation_id, key=key, method="POST",
+                              path=request.url.path, payload=payload, produce=produce)
+            return stored.status, stored.body, stored.replayed
+
+    status, out, replayed = await run_in_threadpool(write)
+    if out.get("process_id"):
+        await start_account_verification(await temporal.client(), settings, out)
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(out, status_code=status, headers=headers)
+
+
+@router.get("", response_model=Page[AccountOut], summary="List accounts in your organisation's subtree")
+def list_accounts(
+    principal: StaffDep,
+    settings: SettingsDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    type: Annotated[str | None, Query(pattern="^(person|company)$")] = None,  # noqa: A002
+    status: Annotated[str | None, Query(pattern="^(active|closed)$")] = None,
+    organisation_id: Annotated[str | None, Query(max_length=40)] = None,
+    parent_account_id: Annotated[str | None, Query(max_length=40)] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    currency: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
+    verification_status: Annotated[
+        str | None, Query(pattern="^(not_requested|pending|verified|unverified)$")
+    ] = None,
+    external_ref: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    filters = {
+        "type": type, "status": status, "organisation_id": organisation_id,
+        "parent_account_id": parent_account_id, "email": email, "currency": currency,
+        "verification_status": verification_status, "external_ref": external_ref,
+    }
+    with unit_of_work(settings.database_url or "") as session:
+        page = account_store.list_accounts(session, principal, filters, cursor, limit)
+        data = [account_out(a) for a in page.accounts]
+    return {"data": data, "next_cursor": page.next_cursor, "has_more": page.next_cursor is not None}
+
+
+@router.get("/{account_id}", response_model=AccountOut, summary="Get an account")
+def get_account(account_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        return account_out(account_store.visible_account(session, principal, account_id))
+
+
+@router.patch("/{account_id}", response_model=AccountOut, summary="Edit an account")
+def update_account(
+    account_id: str,
+    body: AccountUpdate,
+    principal: StaffDep,
+    settings: SettingsDep,
+    if_match: Annotated[str | None, Header(alias="If-Match", description="The version you edited")] = None,
+) -> dict[str, Any]:
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if not changes:
+        raise ApiError(422, "empty_update", "The body names no field to change")
+    expected = None
+    if if_match is not None:
+        stripped = if_match.strip('"W/ ')
+        if not stripped.isdigit():
+            raise ApiError(400, "invalid_if_match", "If-Match must be the account's version number")
+        expected = int(stripped)
+    with unit_of_work(settings.database_url or "") as session:
+        account = account_store.update_account(session, principal, account_id, changes, expected)
+        return account_out(account)

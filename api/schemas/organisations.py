@@ -1,0 +1,49 @@
+"""Organisation and API key schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import Country, Strict, Text
+from domain.organisations import OrganisationKind, Role
+
+
+class OrganisationCreate(Strict):
+    name: Text
+    kind: Literal["partner", "reseller", "outlet"]
+    parent_id: str | None = Field(default=None, description="Defaults to your own organisation")
+    country: Country | None = None
+
+
+class OrganisationOut(BaseModel):
+    id: str
+    object: Literal["organisation"] = "organisation"
+    parent_id: str | None
+    kind: OrganisationKind
+    name: str
+    country: str | None
+    created_at: datetime
+
+
+class ApiKeyCreate(Strict):
+    role: Role
+    name: Text
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    object: Literal["api_key"] = "api_key"
+    organisation_id: str
+    role: Role
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    token: str | None = Field(
+        description="The secret key, shown only in the first response; null when the response is replayed"
+    )
