@@ -7,7 +7,7 @@ from typing import Any
 
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import Client, WorkflowExecutionDescription
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -52,9 +52,9 @@ async def start_account_verification(client: Client, settings: Settings, account
             memo={"organisation_id": account["organisation_id"], "account_id": account["id"]},
             search_attributes=TypedSearchAttributes(
                 [
-                    ACCOUNT_ID.value_set(account["id"]),
-                    ORGANISATION_ID.value_set(account["organisation_id"]),
-                    PROCESS.value_set("AccountVerification"),
+                    SearchAttributePair(ACCOUNT_ID, account["id"]),
+                    SearchAttributePair(ORGANISATION_ID, account["organisation_id"]),
+                    SearchAttributePair(PROCESS, "AccountVerification"),
                 ]
             ),
         )
