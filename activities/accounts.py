@@ -29,8 +29,19 @@ LIST_FILTERS = (
 
 
 REQUIRED_ON_EDIT = (
-    "given_name", "family_name", "legal_name", "registration_number", "display_name", "email", "language",
-    "currency", "timezone", "tax_status", "addresses", "contacts", "status",
+    "given_name",
+    "family_name",
+    "legal_name",
+    "registration_number",
+    "display_name",
+    "email",
+    "language",
+    "currency",
+    "timezone",
+    "tax_status",
+    "addresses",
+    "contacts",
+    "status",
 )
 
 
@@ -48,13 +59,18 @@ def display_name_for(fields: dict[str, Any]) -> str:
     return f"{fields['given_name']} {fields['family_name']}"
 
 
-def visible_account(session: Session, principal: Principal, account_id: str, *, lock: bool = False) -> Account:
+def visible_account(
+    session: Session, principal: Principal, account_id: str, *, lock: bool = False
+) -> Account:
     if not is_valid_id(account_id, "acc"):
         raise NotFound("account", account_id)
     stmt = (
         select(Account)
         .join(Organisation, Organisation.id == Account.organisation_id)
-        .where(Account.id == account_id, Organisation.path.startswith(principal.organisation_path, autoescape=True))
+        .where(
+            Account.id == account_id,
+            Organisation.path.startswith(principal.organisation_path, autoescape=True),
+        )
     )
     if lock:
         stmt = stmt.with_for_update(of=Account)
@@ -71,22 +87,32 @@ def _target_organisation(session: Session, principal: Principal, org_id: str | N
     return org
 
 
-def _check_parent(session: Session, principal: Principal, parent_id: str, org: Organisation, child_id: str) -> None:
+def _check_parent(
+    session: Session, principal: Principal, parent_id: str, org: Organisation, child_id: str
+) -> None:
     parent = visible_account(session, principal, parent_id)
     if parent.type != "company":
-        raise RuleViolation("invalid_parent_account", f"{parent_id} is a person; only companies have child accounts",
-                            field="parent_account_id")
+        raise RuleViolation(
+            "invalid_parent_account",
+            f"{parent_id} is a person; only companies have child accounts",
+            field="parent_account_id",
+        )
     parent_org = session.get(Organisation, parent.organisation_id)
     assert parent_org is not None
     if not org.path.startswith(parent_org.path):
-        raise RuleViolation("invalid_parent_account",
-                            f"{parent_id} belongs to another branch of the organisation tree",
-                            field="parent_account_id")
+        raise RuleViolation(
+            "invalid_parent_account",
+            f"{parent_id} belongs to another branch of the organisation tree",
+            field="parent_account_id",
+        )
     ancestor: Account | None = parent
     while ancestor is not None:
         if ancestor.id == child_id:
-            raise RuleViolation("parent_account_cycle", f"{parent_id} is {child_id} or one of its children",
-                                field="parent_account_id")
+            raise RuleViolation(
+                "parent_account_cycle",
+                f"{parent_id} is {child_id} or one of its children",
+                field="parent_account_id",
+            )
         ancestor = session.get(Account, ancestor.parent_account_id) if ancestor.parent_account_id else None
 
 
@@ -116,11 +142,17 @@ def create_account(session: Session, principal: Principal, fields: dict[str, Any
 
 
 def update_account(
-    session: Session, principal: Principal, account_id: str, changes: dict[str, Any], expected_version: int | None
+    session: Session,
+    principal: Principal,
+    account_id: str,
+    changes: dict[str, Any],
+    expected_version: int | None,
 ) -> Account:
     account = visible_account(session, principal, account_id, lock=True)
     if expected_version is not None and account.version != expected_version:
-        raise Conflict("version_mismatch", f"{account_id} is at version {account.version}, not {expected_version}")
+        raise Conflict(
+            "version_mismatch", f"{account_id} is at version {account.version}, not {expected_version}"
+        )
     if account.status == "closed" and changes.get("status") != "active":
         raise Conflict("account_closed", f"{account_id} is closed; reopen it with status=active first")
     if changes.get("parent_account_id"):
@@ -136,8 +168,12 @@ def update_account(
         setattr(account, name, value)
     if "display_name" not in changes and ({"given_name", "family_name", "legal_name"} & changes.keys()):
         account.display_name = display_name_for(
-            {"type": account.type, "given_name": account.given_name, "family_name": account.family_name,
-             "legal_name": account.legal_name}
+            {
+                "type": account.type,
+                "given_name": account.given_name,
+                "family_name": account.family_name,
+                "legal_name": account.legal_name,
+            }
         )
     if account.tax_status == "reverse_charge" and (account.type != "company" or not account.tax_id):
         raise RuleViolation("invalid_tax_status", "reverse_charge needs a company account with a tax_id")
@@ -163,7 +199,7 @@ def decode_cursor(cursor: str) -> str:
 def list_accounts(
     session: Session, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int
 ) -> AccountPage:
-    stmt: Select[tuple[Account]] = (
+    stmt: Select[Account] = (
         select(Account)
         .join(Organisation, Organisation.id == Account.organisation_id)
         .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))

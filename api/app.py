@@ -25,7 +25,7 @@ Multibill bills, collects and provisions video, broadband and telephony subscrip
 
 
 def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
-    """Build the API. ``temporal_client`` lets tests inject a connected client; otherwise it connects lazily."""
+    """Build the API. Tests may inject a connected ``temporal_client``; otherwise it connects lazily."""
     settings.require_safe_secret()
     app = FastAPI(title="Multibill API", version="0.1.0", description=DESCRIPTION)
     app.state.settings = settings
@@ -35,5 +35,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     for module in (health, organisations, accounts, processes, verification):
         app.include_router(module.router)
     app.include_router(portal_routes.router)
-    app.mount("/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static")
+    app.mount(
+        "/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static"
+    )
     return app

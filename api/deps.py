@@ -49,7 +49,9 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
     def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)
-            raise ApiError(403, "forbidden", f"This needs one of the roles: {allowed}; your key is {principal.role}")
+            raise ApiError(
+                403, "forbidden", f"This needs one of the roles: {allowed}; your key is {principal.role}"
+            )
         return principal
 
     return check
@@ -62,13 +64,17 @@ StaffDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.AGENT, Rol
 def idempotency_key(
     key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", description="Unique per intended operation; a retry sends the same key"),
+        Header(
+            alias="Idempotency-Key", description="Unique per intended operation; a retry sends the same key"
+        ),
     ] = None,
 ) -> str:
     if key is None or not key.strip():
         raise ApiError(400, "idempotency_key_required", "Every POST needs an `Idempotency-Key` header")
     if len(key) > 255 or not key.isprintable():
-        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be printable and at most 255 chars")
+        raise ApiError(
+            400, "invalid_idempotency_key", "Idempotency-Key must be printable and at most 255 chars"
+        )
     return key.strip()
 
 
@@ -94,7 +100,8 @@ class TemporalGateway:
                     raise ApiError(
                         503,
                         "temporal_unavailable",
-                        f"Temporal at {self._settings.temporal_address} is not reachable ({exc.__class__.__name__})",
+                        f"Temporal at {self._settings.temporal_address} is not reachable "
+                        f"({exc.__class__.__name__}); check TEMPORAL_ADDRESS",
                     ) from exc
             return self._client
 

@@ -40,7 +40,9 @@ class ApiError(Exception):
 
 
 def not_found(kind: str, ident: str) -> ApiError:
-    return ApiError(404, f"{kind}_not_found", f"No {kind.replace('_', ' ')} {ident!s} exists or it is not yours")
+    return ApiError(
+        404, f"{kind}_not_found", f"No {kind.replace('_', ' ')} {ident!s} exists or it is not yours"
+    )
 
 
 def problem(status: int, code: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
@@ -73,8 +75,14 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             message = "unknown field"
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        errors.append({"field": _field_name(loc), "location": str(loc[0]) if loc else "body", "code": kind,
-                       "message": message})
+        errors.append(
+            {
+                "field": _field_name(loc),
+                "location": str(loc[0]) if loc else "body",
+                "code": kind,
+                "message": message,
+            }
+        )
     return errors
 
 

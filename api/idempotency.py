@@ -68,7 +68,9 @@ def run_once(
         return StoredResponse(record.status_code, record.response_body, replayed=True)
     status, body = produce()
     record = session.execute(
-        select(IdempotencyRecord).where(IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key
+        )
     ).scalar_one()
     record.status_code = status
     record.response_body = body

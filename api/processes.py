@@ -15,7 +15,7 @@ from api.errors import ApiError
 from runtime.settings import Settings
 from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS
 
-_STATUS = {
+_STATUS: dict[int, str] = {
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING: "running",
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED: "completed",
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED: "failed",
@@ -27,7 +27,9 @@ _STATUS = {
 
 
 def unavailable(exc: Exception) -> ApiError:
-    return ApiError(503, "temporal_unavailable", f"Temporal did not answer ({exc.__class__.__name__}); retry shortly")
+    return ApiError(
+        503, "temporal_unavailable", f"Temporal did not answer ({exc.__class__.__name__}); retry shortly"
+    )
 
 
 async def start_account_verification(client: Client, settings: Settings, account: dict[str, Any]) -> None:
@@ -73,21 +75,26 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def describe_process(client: Client, process_id: str) -> tuple[WorkflowExecutionDescription, dict[str, Any]]:
+async def describe_process(
+    client: Client, process_id: str
+) -> tuple[WorkflowExecutionDescription, dict[str, Any]]:
     handle = client.get_workflow_handle(process_id)
     try:
         description = await handle.describe()
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise ApiError(404, "process_not_found", f"No process {process_id} exists or it is not yours") from exc
+            raise ApiError(
+                404, "process_not_found", f"No process {process_id} exists or it is not yours"
+            ) from exc
         raise unavailable(exc) from exc
-    memo = await description.memo()
+    memo = dict(await description.memo())
     return description, memo
 
 
-async def process_view(client: Client, process_id: str, description: WorkflowExecutionDescription,
-                       memo: dict[str, Any]) -> dict[str, Any]:
-    status = _STATUS.get(description.status, "unknown") if description.status else "unknown"
+async def process_view(
+    client: Client, process_id: str, description: WorkflowExecutionDescription, memo: dict[str, Any]
+) -> dict[str, Any]:
+    status = _STATUS.get(int(description.status), "unknown") if description.status else "unknown"
     step: str | None = None
     detail: dict[str, Any] = {}
     try:
@@ -95,7 +102,7 @@ async def process_view(client: Client, process_id: str, description: WorkflowExe
         if isinstance(queried, dict):
             detail = queried
             step = queried.get("step")
-    except Exception:  # noqa: BLE001 - a process without a status query still has a status
+    except Exception:
         step = None
     return {
         "id": process_id,

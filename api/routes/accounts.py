@@ -50,8 +50,15 @@ async def create_account(
                     session.flush()
                 return 201, {**account_out(account), "process_id": account.verification_process_id}
 
-            stored = run_once(session, organisation_id=principal.organisation_id, key=key, method="POST",
-                              path=request.url.path, payload=payload, produce=produce)
+            stored = run_once(
+                session,
+                organisation_id=principal.organisation_id,
+                key=key,
+                method="POST",
+                path=request.url.path,
+                payload=payload,
+                produce=produce,
+            )
             return stored.status, stored.body, stored.replayed
 
     status, out, replayed = await run_in_threadpool(write)
@@ -67,7 +74,7 @@ def list_accounts(
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    type: Annotated[str | None, Query(pattern="^(person|company)$")] = None,  # noqa: A002
+    type: Annotated[str | None, Query(pattern="^(person|company)$")] = None,
     status: Annotated[str | None, Query(pattern="^(active|closed)$")] = None,
     organisation_id: Annotated[str | None, Query(max_length=40)] = None,
     parent_account_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -79,9 +86,14 @@ def list_accounts(
     external_ref: Annotated[str | None, Query(max_length=128)] = None,
 ) -> dict[str, Any]:
     filters = {
-        "type": type, "status": status, "organisation_id": organisation_id,
-        "parent_account_id": parent_account_id, "email": email, "currency": currency,
-        "verification_status": verification_status, "external_ref": external_ref,
+        "type": type,
+        "status": status,
+        "organisation_id": organisation_id,
+        "parent_account_id": parent_account_id,
+        "email": email,
+        "currency": currency,
+        "verification_status": verification_status,
+        "external_ref": external_ref,
     }
     with unit_of_work(settings.database_url or "") as session:
         page = account_store.list_accounts(session, principal, filters, cursor, limit)

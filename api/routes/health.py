@@ -24,9 +24,13 @@ def _database(url: str | None) -> dict[str, Any]:
     try:
         with engine_for(url).connect() as conn:
             revision = conn.execute(text("select version_num from alembic_version")).scalar()
-    except Exception as exc:  # noqa: BLE001 - health reports every failure
+    except Exception as exc:
         return {"status": "down", "error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"}
-    return {"status": "up", "migration": revision, "latency_ms": round((time.perf_counter() - started) * 1000)}
+    return {
+        "status": "up",
+        "migration": revision,
+        "latency_ms": round((time.perf_counter() - started) * 1000),
+    }
 
 
 async def _temporal(gateway: TemporalGateway) -> dict[str, Any]:
@@ -34,7 +38,7 @@ async def _temporal(gateway: TemporalGateway) -> dict[str, Any]:
     try:
         client = await gateway.client()
         await asyncio.wait_for(client.service_client.check_health(), timeout=3)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"status": "down", "error": getattr(exc, "detail", None) or exc.__class__.__name__}
     return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000)}
 

@@ -34,8 +34,14 @@ def key_out(key: ApiKey) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=OrganisationOut, summary="Add a partner, reseller or outlet")
-def add_organisation(body: OrganisationCreate, request: Request, response: Response, principal: AdminDep,
-                     settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
+def add_organisation(
+    body: OrganisationCreate,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
 
         def produce() -> tuple[int, dict[str, Any]]:
@@ -43,12 +49,20 @@ def add_organisation(body: OrganisationCreate, request: Request, response: Respo
             parent = find_visible_organisation(session, principal, parent_id)
             if parent is None:
                 raise not_found("organisation", parent_id)
-            org = create_organisation(session, name=body.name, kind=OrganisationKind(body.kind), parent=parent,
-                                      country=body.country)
+            org = create_organisation(
+                session, name=body.name, kind=OrganisationKind(body.kind), parent=parent, country=body.country
+            )
             return 201, org_out(org)
 
-        stored = run_once(session, organisation_id=principal.organisation_id, key=key, method="POST",
-                          path=request.url.path, payload=body.model_dump(mode="json"), produce=produce)
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=body.model_dump(mode="json"),
+            produce=produce,
+        )
     if stored.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return stored.body
@@ -75,10 +89,21 @@ def get_organisation(organisation_id: str, principal: StaffDep, settings: Settin
         return org_out(org)
 
 
-@router.post("/{organisation_id}/api-keys", status_code=201, response_model=ApiKeyCreated,
-             summary="Mint an API key (its secret is shown once)")
-def add_api_key(organisation_id: str, body: ApiKeyCreate, request: Request, response: Response,
-                principal: AdminDep, settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
+@router.post(
+    "/{organisation_id}/api-keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    summary="Mint an API key (its secret is shown once)",
+)
+def add_api_key(
+    organisation_id: str,
+    body: ApiKeyCreate,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
     token: str | None = None
     with unit_of_work(settings.database_url or "") as session:
 
@@ -90,8 +115,15 @@ def add_api_key(organisation_id: str, body: ApiKeyCreate, request: Request, resp
             api_key, token = mint_api_key(session, organisation=org, role=body.role, name=body.name)
             return 201, {**key_out(api_key), "token": None}  # the secret is never stored, not even here
 
-        stored = run_once(session, organisation_id=principal.organisation_id, key=key, method="POST",
-                          path=request.url.path, payload=body.model_dump(mode="json"), produce=produce)
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=body.model_dump(mode="json"),
+            produce=produce,
+        )
     if stored.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return {**stored.body, "token": token}
@@ -103,13 +135,16 @@ def list_api_keys(organisation_id: str, principal: AdminDep, settings: SettingsD
         org = find_visible_organisation(session, principal, organisation_id)
         if org is None:
             raise not_found("organisation", organisation_id)
-        keys = session.execute(select(ApiKey).where(ApiKey.organisation_id == org.id).order_by(ApiKey.id)).scalars()
+        keys = session.execute(
+            select(ApiKey).where(ApiKey.organisation_id == org.id).order_by(ApiKey.id)
+        ).scalars()
         return {"data": [key_out(k) for k in keys], "next_cursor": None, "has_more": False}
 
 
 @router.delete("/{organisation_id}/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
-def revoke_api_key(organisation_id: str, key_id: str, principal: AdminDep, settings: SettingsDep
-                   ) -> dict[str, Any]:
+def revoke_api_key(
+    organisation_id: str, key_id: str, principal: AdminDep, settings: SettingsDep
+) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
         org = find_visible_organisation(session, principal, organisation_id)
         api_key = session.get(ApiKey, key_id) if org is not None else None

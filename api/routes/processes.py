@@ -17,8 +17,9 @@ router = APIRouter(prefix="/v1/processes", tags=["processes"])
 
 
 @router.get("/{process_id}", summary="Status and current step of a process")
-async def get_process(process_id: str, principal: StaffDep, settings: SettingsDep, temporal: TemporalDep
-                      ) -> dict[str, Any]:
+async def get_process(
+    process_id: str, principal: StaffDep, settings: SettingsDep, temporal: TemporalDep
+) -> dict[str, Any]:
     if not process_id or len(process_id) > 200:
         raise ApiError(404, "process_not_found", f"No process {process_id} exists or it is not yours")
     description, memo = await describe_process(temporal, process_id)

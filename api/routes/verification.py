@@ -24,8 +24,12 @@ def pending_account(settings: Settings, account_id: str, token: str) -> dict[str
         account = session.get(Account, account_id) if account_id.startswith("acc_") else None
         if account is None or not check_token(settings.secret_key, account_id, token):
             raise ApiError(404, "verification_not_found", "This verification link is not valid")
-        return {"id": account.id, "status": account.verification_status,
-                "process_id": account.verification_process_id, "email": account.email}
+        return {
+            "id": account.id,
+            "status": account.verification_status,
+            "process_id": account.verification_process_id,
+            "email": account.email,
+        }
 
 
 async def confirm(client: Client, settings: Settings, account_id: str, token: str) -> dict[str, Any]:
@@ -35,14 +39,18 @@ async def confirm(client: Client, settings: Settings, account_id: str, token: st
     if account["status"] == "verified":
         return account
     if account["status"] != "pending" or not account["process_id"]:
-        raise ApiError(410, "verification_expired",
-                       f"The confirmation window for {account['email']} has closed; ask for a new verification")
+        raise ApiError(
+            410,
+            "verification_expired",
+            f"The confirmation window for {account['email']} has closed; ask for a new verification",
+        )
     try:
         await client.get_workflow_handle(account["process_id"]).signal("confirm")
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(410, "verification_expired",
-                           "The confirmation window has closed; ask for a new verification") from exc
+            raise ApiError(
+                410, "verification_expired", "The confirmation window has closed; ask for a new verification"
+            ) from exc
         raise ApiError(503, "temporal_unavailable", "Could not reach Temporal; try the link again") from exc
     return {**account, "status": "confirming"}
 
@@ -56,8 +64,9 @@ class VerificationConfirm(Strict):
 
 
 @router.post("", status_code=202, summary="Confirm an account's email with the token from the email")
-async def confirm_verification(body: VerificationConfirm, settings: SettingsDep, gateway: TemporalGatewayDep
-                               ) -> dict[str, Any]:
+async def confirm_verification(
+    body: VerificationConfirm, settings: SettingsDep, gateway: TemporalGatewayDep
+) -> dict[str, Any]:
     """No API key: the token in the verification email is the credential. Repeating it is harmless."""
     result = await confirm(await gateway.client(), settings, body.account_id, body.token)
     return {"account_id": result["id"], "status": result["status"]}

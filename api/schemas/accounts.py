@@ -75,7 +75,9 @@ class AccountCreate(_AccountFields):
                 raise ValueError("legal_name and registration_number are for company accounts")
         elif not self.legal_name:
             raise ValueError("a company account needs legal_name")
-        if self.tax_status is TaxStatus.REVERSE_CHARGE and (self.type is AccountType.PERSON or not self.tax_id):
+        if self.tax_status is TaxStatus.REVERSE_CHARGE and (
+            self.type is AccountType.PERSON or not self.tax_id
+        ):
             raise ValueError("reverse_charge tax status needs a company account with a tax_id (VAT number)")
         return self
 

@@ -65,7 +65,9 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     data: list[T]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page"
+    )
     has_more: bool
 
 

@@ -11,44 +11,64 @@ from tests.factories import Tenant, make_child, make_operator, person
 
 
 async def test_build_a_partner_tree(api: httpx.AsyncClient, operator: Tenant) -> None:
-    partner = await api.post("/v1/organisations", json={"name": "Fibra Sur", "kind": "partner", "country": "ES"},
-                             headers=operator.post_headers())
+    partner = await api.post(
+        "/v1/organisations",
+        json={"name": "Fibra Sur", "kind": "partner", "country": "ES"},
+        headers=operator.post_headers(),
+    )
     assert partner.status_code == 201, partner.text
-    outlet = await api.post("/v1/organisations",
-                            json={"name": "Tienda Centro", "kind": "outlet", "parent_id": partner.json()["id"]},
-                            headers=operator.post_headers())
+    outlet = await api.post(
+        "/v1/organisations",
+        json={"name": "Tienda Centro", "kind": "outlet", "parent_id": partner.json()["id"]},
+        headers=operator.post_headers(),
+    )
     assert outlet.status_code == 201
     assert outlet.json()["parent_id"] == partner.json()["id"]
     tree = (await api.get("/v1/organisations", headers=operator.auth)).json()["data"]
     assert [o["id"] for o in tree] == [operator.organisation_id, partner.json()["id"], outlet.json()["id"]]
-    nested = await api.post("/v1/organisations",
-                            json={"name": "Bad", "kind": "partner", "parent_id": outlet.json()["id"]},
-                            headers=operator.post_headers())
+    nested = await api.post(
+        "/v1/organisations",
+        json={"name": "Bad", "kind": "partner", "parent_id": outlet.json()["id"]},
+        headers=operator.post_headers(),
+    )
     assert nested.status_code == 422 and nested.json()["code"] == "invalid_parent"
-    operator_kind = await api.post("/v1/organisations", json={"name": "Bad", "kind": "operator"},
-                                   headers=operator.post_headers())
+    operator_kind = await api.post(
+        "/v1/organisations", json={"name": "Bad", "kind": "operator"}, headers=operator.post_headers()
+    )
     assert operator_kind.status_code == 422
 
 
 async def test_api_keys_are_hashed_shown_once_and_scoped(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    partner = (await api.post("/v1/organisations", json={"name": "P", "kind": "partner"},
-                              headers=operator.post_headers())).json()
+    partner = (
+        await api.post(
+            "/v1/organisations", json={"name": "P", "kind": "partner"}, headers=operator.post_headers()
+        )
+    ).json()
     headers = operator.post_headers()
-    minted = await api.post(f"/v1/organisations/{partner['id']}/api-keys",
-                            json={"role": "agent", "name": "shop till"}, headers=headers)
+    minted = await api.post(
+        f"/v1/organisations/{partner['id']}/api-keys",
+        json={"role": "agent", "name": "shop till"},
+        headers=headers,
+    )
     assert minted.status_code == 201, minted.text
     token = minted.json()["token"]
     assert token.startswith("mb_key_")
-    replay = await api.post(f"/v1/organisations/{partner['id']}/api-keys",
-                            json={"role": "agent", "name": "shop till"}, headers=headers)
+    replay = await api.post(
+        f"/v1/organisations/{partner['id']}/api-keys",
+        json={"role": "agent", "name": "shop till"},
+        headers=headers,
+    )
     assert replay.json()["id"] == minted.json()["id"] and replay.json()["token"] is None
     with engine_for(database_url).connect() as conn:
-        stored = conn.execute(sa.text("select secret_hash from api_keys where id=:i"),
-                              {"i": minted.json()["id"]}).scalar_one()
-        dumped = conn.execute(sa.text("select response_body::text from idempotency_keys where key=:k"),
-                              {"k": headers["Idempotency-Key"]}).scalar_one()
+        stored = conn.execute(
+            sa.text("select secret_hash from api_keys where id=:i"), {"i": minted.json()["id"]}
+        ).scalar_one()
+        dumped = conn.execute(
+            sa.text("select response_body::text from idempotency_keys where key=:k"),
+            {"k": headers["Idempotency-Key"]},
+        ).scalar_one()
     secret = token.split("_", 3)[3]
     assert secret not in stored and secret not in dumped
     agent = {"Authorization": f"Bearer {token}"}
@@ -58,8 +78,9 @@ async def test_api_keys_are_hashed_shown_once_and_scoped(
     top = (await api.post("/v1/accounts", json=person(), headers=operator.post_headers())).json()
     assert (await api.get(f"/v1/accounts/{top['id']}", headers=agent)).status_code == 404
     assert (await api.get(f"/v1/organisations/{partner['id']}/api-keys", headers=agent)).status_code == 403
-    revoked = await api.delete(f"/v1/organisations/{partner['id']}/api-keys/{minted.json()['id']}",
-                               headers=operator.auth)
+    revoked = await api.delete(
+        f"/v1/organisations/{partner['id']}/api-keys/{minted.json()['id']}", headers=operator.auth
+    )
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     assert (await api.get("/v1/accounts", headers=agent)).json()["code"] == "invalid_api_key"
 
@@ -68,18 +89,28 @@ async def test_other_operators_organisations_are_not_found(api: httpx.AsyncClien
     one = make_operator(database_url)
     other = make_operator(database_url)
     partner = make_child(database_url, other.organisation_id, kind=OrganisationKind.RESELLER)
-    for path in (f"/v1/organisations/{other.organisation_id}", f"/v1/organisations/{partner.organisation_id}"):
+    for path in (
+        f"/v1/organisations/{other.organisation_id}",
+        f"/v1/organisations/{partner.organisation_id}",
+    ):
         resp = await api.get(path, headers=one.auth)
         assert resp.status_code == 404 and resp.json()["code"] == "organisation_not_found"
-    sneaky = await api.post("/v1/organisations",
-                            json={"name": "X", "kind": "outlet", "parent_id": partner.organisation_id},
-                            headers=one.post_headers())
+    sneaky = await api.post(
+        "/v1/organisations",
+        json={"name": "X", "kind": "outlet", "parent_id": partner.organisation_id},
+        headers=one.post_headers(),
+    )
     assert sneaky.status_code == 404
-    key = await api.post(f"/v1/organisations/{other.organisation_id}/api-keys",
-                         json={"role": "admin", "name": "steal"}, headers=one.post_headers())
+    key = await api.post(
+        f"/v1/organisations/{other.organisation_id}/api-keys",
+        json={"role": "admin", "name": "steal"},
+        headers=one.post_headers(),
+    )
     assert key.status_code == 404
     # A partner admin sees its subtree only, not its operator.
-    assert (await api.get(f"/v1/organisations/{other.organisation_id}", headers=partner.auth)).status_code == 404
+    assert (
+        await api.get(f"/v1/organisations/{other.organisation_id}", headers=partner.auth)
+    ).status_code == 404
 
 
 async def test_openapi_documents_problem_and_idempotency(api: httpx.AsyncClient) -> None:

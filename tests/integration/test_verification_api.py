@@ -22,18 +22,22 @@ from tests.factories import Tenant, make_operator, person
 
 
 @pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[tuple[httpx.AsyncClient, Client]]:
+async def stack(
+    settings: Settings, dev_env: WorkflowEnvironment
+) -> AsyncIterator[tuple[httpx.AsyncClient, Client]]:
     """API + worker on the dev server, on a task queue of this test's own."""
     test_settings = settings.model_copy(update={"task_queue": f"verify-{uuid.uuid4().hex[:8]}"})
     app = create_app(test_settings, temporal_client=dev_env.client)
-    async with build_worker(dev_env.client, test_settings), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
+    async with (
+        build_worker(dev_env.client, test_settings),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
         yield client, dev_env.client
 
 
-async def wait_for_step(api: httpx.AsyncClient, tenant: Tenant, process_id: str, step: str,
-                        status: str = "running") -> dict[str, Any]:
+async def wait_for_step(
+    api: httpx.AsyncClient, tenant: Tenant, process_id: str, step: str, status: str = "running"
+) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for _ in range(200):
         body = (await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)).json()
@@ -43,8 +47,9 @@ async def wait_for_step(api: httpx.AsyncClient, tenant: Tenant, process_id: str,
     raise AssertionError(f"process {process_id} never reached {step}: {body}")
 
 
-async def test_verify_account_end_to_end(stack: tuple[httpx.AsyncClient, Client], database_url: str,
-                                         smtp_server: SmtpSink) -> None:
+async def test_verify_account_end_to_end(
+    stack: tuple[httpx.AsyncClient, Client], database_url: str, smtp_server: SmtpSink
+) -> None:
     api, client = stack
     tenant = make_operator(database_url)
     body = person(verify=True)
@@ -71,7 +76,11 @@ async def test_verify_account_end_to_end(stack: tuple[httpx.AsyncClient, Client]
     assert again.json()["id"] == account["id"]
 
     mail = await smtp_server.wait_for(body["email"])
-    text = mail.get_payload(decode=True) if not mail.is_multipart() else mail.get_payload(0).get_payload(decode=True)
+    text = (
+        mail.get_payload(decode=True)
+        if not mail.is_multipart()
+        else mail.get_payload(0).get_payload(decode=True)
+    )
     link = re.search(r"http://testserver(/portal/verify/\S+)", text.decode())
     assert link, text
     assert len(smtp_server.to(body["email"])) == 1
@@ -130,8 +139,10 @@ async def test_healthz_reports_database_and_temporal(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=no_temporal), base_url="http://t") as c:
         down = await c.get("/healthz")
     assert down.status_code == 503 and down.json()["temporal"]["status"] == "down"
-    no_db = create_app(settings.model_copy(update={"database_url": "postgresql+psycopg2://nobody@127.0.0.1:1/x"}),
-                       temporal_client=stack[1])
+    no_db = create_app(
+        settings.model_copy(update={"database_url": "postgresql+psycopg2://nobody@127.0.0.1:1/x"}),
+        temporal_client=stack[1],
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=no_db), base_url="http://t") as c:
         down = await c.get("/healthz")
     assert down.status_code == 503 and down.json()["database"]["status"] == "down"
