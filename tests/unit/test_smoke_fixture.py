@@ -7,7 +7,9 @@ from models.base import engine_for
 
 def test_database_is_migrated(database_url: str) -> None:
     with engine_for(database_url).connect() as conn:
-        tables = set(conn.execute(sa.text("select tablename from pg_tables where schemaname='public'")).scalars())
+        tables = set(
+            conn.execute(sa.text("select tablename from pg_tables where schemaname='public'")).scalars()
+        )
     assert {"organisations", "accounts", "api_keys", "idempotency_keys", "alembic_version"} <= tables
 
 

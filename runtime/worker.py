@@ -1,0 +1,70 @@
+"""The Temporal worker: which workflows and activities Multibill runs, and how it runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from rich.console import Console
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.verification import VerificationActivities
+from runtime.settings import Settings
+from runtime.temporal import connect, ensure_search_attributes
+from workflows.account_verification import AccountVerificationWorkflow
+
+ACTIVITY_THREADS = 32
+
+# Every workflow the worker runs. Add new lifecycle processes here (and their activities below).
+WORKFLOWS: list[type] = [
+    AccountVerificationWorkflow,
+]
+
+
+def activities_for(settings: Settings) -> list[Callable[..., Any]]:
+    """Every activity callable, bound to the given settings."""
+    return [
+        *VerificationActivities(settings).all(),
+    ]
+
+
+def _activity_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="multibill-activity")
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    activity_executor: Executor | None = None,
+    activities: list[Callable[..., Any]] | None = None,
+) -> Worker:
+    """A worker on ``settings.task_queue``; sync activities run on a thread pool of ``ACTIVITY_THREADS``.
+
+    ``activities`` replaces the default set (tests pass activities with a fake notifier).
+    """
+    executor = activity_executor or _activity_pool()
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities if activities is not None else activities_for(settings),
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Connect to Temporal and run the worker until cancelled."""
+    client = await connect(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    with _activity_pool() as executor:
+        worker = build_worker(client, settings, activity_executor=executor)
+        Console().print(
+            f"[bold green]worker[/] polling task queue [cyan]{settings.task_queue}[/] "
+            f"on {settings.temporal_address} ({len(WORKFLOWS)} workflows, "
+            f"{len(activities_for(settings))} activities)"
+        )
+        await worker.run()
