@@ -71,6 +71,10 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         loc = tuple(err.get("loc", ()))
         kind = err.get("type", "invalid")
         message = str(err.get("msg", "invalid value"))
+        cause = (err.get("ctx") or {}).get("error")
+        rule = isinstance(cause, RuleViolation)
+        if rule:
+            kind, message = cause.code, cause.message
         if kind == "extra_forbidden":
             message = "unknown field"
         elif message.startswith("Value error, "):
@@ -81,6 +85,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
                 "location": str(loc[0]) if loc else "body",
                 "code": kind,
                 "message": message,
+                "rule": rule,
             }
         )
     return errors
@@ -91,7 +96,9 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> JSONR
     if any(e["code"] in ("json_invalid", "json_type") for e in errors):
         return problem(400, "invalid_json", "The request body is not valid JSON", request.url.path)
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return problem(422, "validation_error", summary, request.url.path, errors=errors)
+    rule_codes = {e["code"] for e in errors if e.pop("rule", False)}
+    code = rule_codes.pop() if len(rule_codes) == 1 and len(errors) == 1 else "validation_error"
+    return problem(422, code, summary, request.url.path, errors=errors)
 
 
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
