@@ -1,0 +1,183 @@
+"""Money in ISO 4217 minor units, and the one place in the code base that rounds.
+
+Amounts are stored as ``amount_minor: int`` plus a currency code; rates and intermediate values are
+``Decimal``. Floats are refused everywhere (``TypeError``). Every rounding of a money amount goes
+through :func:`round_minor`; non-currency precision (a rated call at 4 decimals) through :func:`quantize`.
+
+Intermediate values are computed in the default decimal context (28 significant digits). The values
+we round are ratios of small integers (days, seconds, percentages) times prices, so an exact tie is
+only ever produced by an exact division and 28 digits never turn a non-tie into a tie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import (
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+)
+from enum import StrEnum
+
+from domain.currency import MINOR_UNITS, minor_units
+from domain.errors import RuleViolation
+
+__all__ = [
+    "Money",
+    "PricingError",
+    "RoundingMode",
+    "allocate",
+    "as_decimal",
+    "quantize",
+    "round_minor",
+]
+
+
+class PricingError(RuleViolation):
+    """A pricing rule was broken (422); ``code`` is stable, the message names the problem."""
+
+
+class RoundingMode(StrEnum):
+    """Rounding modes an operator may choose. UP/DOWN are away from / toward zero."""
+
+    HALF_UP = "half_up"
+    HALF_EVEN = "half_even"
+    UP = "up"
+    DOWN = "down"
+
+
+_DECIMAL_ROUNDING: dict[RoundingMode, str] = {
+    RoundingMode.HALF_UP: ROUND_HALF_UP,
+    RoundingMode.HALF_EVEN: ROUND_HALF_EVEN,
+    RoundingMode.UP: ROUND_UP,
+    RoundingMode.DOWN: ROUND_DOWN,
+}
+_ONE = Decimal(1)
+_EXPONENTS: dict[int, Decimal] = {places: Decimal(1).scaleb(-places) for places in range(0, 19)}
+
+
+def as_decimal(value: Decimal | int | str) -> Decimal:
+    """A finite ``Decimal`` from a Decimal, int or numeric string; floats raise ``TypeError``."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"expected Decimal, int or str, got {type(value).__name__}")
+    else:
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise PricingError("number_invalid", f"{value!r} is not a number") from None
+    if not result.is_finite():
+        raise PricingError("number_invalid", f"{value!r} is not a finite number")
+    return result
+
+
+def _exponent(places: int) -> Decimal:
+    exponent = _EXPONENTS.get(places)
+    return exponent if exponent is not None else _ONE.scaleb(-places)
+
+
+def quantize(value: Decimal, places: int, mode: RoundingMode = RoundingMode.HALF_UP) -> Decimal:
+    """``value`` rounded to ``places`` decimals (non-currency precision, e.g. rating at 4)."""
+    if not isinstance(value, Decimal | int) or isinstance(value, bool):
+        raise TypeError(f"expected Decimal or int, got {type(value).__name__}")
+    return Decimal(value).quantize(_exponent(places), rounding=_DECIMAL_ROUNDING[mode])
+
+
+def round_minor(value: Decimal, currency: str, mode: RoundingMode = RoundingMode.HALF_UP) -> int:
+    """THE money rounding: a major-unit ``value`` to an integer count of ``currency`` minor units."""
+    if not isinstance(value, Decimal | int) or isinstance(value, bool):
+        raise TypeError(f"expected Decimal or int, got {type(value).__name__}")
+    places = _places(currency)
+    scaled = Decimal(value).scaleb(places)
+    return int(scaled.quantize(_ONE, rounding=_DECIMAL_ROUNDING[mode]))
+
+
+def allocate(amount_minor: int, shares: Sequence[Decimal]) -> list[int]:
+    """Round exact ``shares`` (in minor units) so they add up to ``amount_minor`` exactly.
+
+    Largest remainder: every share is floored, then the units still missing go to the shares with
+    the largest fractions (ties to the earliest). ``amount_minor`` must be a rounding of their sum,
+    e.g. a rate's tax rounded once, spread over the lines that carry the rate.
+    """
+    floors = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in shares]
+    missing = amount_minor - sum(floors)
+    if not 0 <= missing <= len(shares):
+        raise PricingError("allocation_invalid", f"{amount_minor} is not a rounding of the shares' sum")
+    order = sorted(range(len(shares)), key=lambda i: (floors[i] - shares[i], i))
+    for i in order[:missing]:
+        floors[i] += 1
+    return floors
+
+
+def _places(currency: str) -> int:
+    places = MINOR_UNITS.get(currency)
+    if places is None:
+        raise PricingError("currency_unknown", f"{currency!r} is not an ISO 4217 currency code")
+    return places
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount: an integer count of the currency's minor units."""
+
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.amount_minor) is not int:  # not bool, not float
+            raise TypeError(f"amount_minor must be int, got {type(self.amount_minor).__name__}")
+        if self.currency not in MINOR_UNITS:
+            _places(self.currency)
+
+    @classmethod
+    def of(cls, value: Decimal | int | str, currency: str) -> Money:
+        """Money from a major-unit amount; more decimals than the currency has is an error."""
+        amount = as_decimal(value)
+        places = _places(currency)
+        scaled = amount.scaleb(places)
+        if scaled != scaled.to_integral_value():
+            raise PricingError(
+                "currency_precision",
+                f"{value} has more than {places} decimal place(s), the minor unit of {currency}",
+            )
+        return cls(int(scaled), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    def to_decimal(self) -> Decimal:
+        """The amount in major units, with exactly the currency's number of decimals."""
+        return Decimal(self.amount_minor).scaleb(-minor_units(self.currency))
+
+    def format(self) -> str:
+        """Plain text, e.g. ``599.95 USD``, ``-1.500 KWD``, ``1200 JPY``."""
+        return f"{self.to_decimal():f} {self.currency}"
+
+    def is_zero(self) -> bool:
+        return self.amount_minor == 0
+
+    def _same_currency(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise PricingError("currency_mismatch", f"cannot combine {self.currency} with {other.currency}")
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount_minor + self._same_currency(other).amount_minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount_minor - self._same_currency(other).amount_minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount_minor, self.currency)
+
+    def __str__(self) -> str:
+        return self.format()
