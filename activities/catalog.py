@@ -37,8 +37,14 @@ def _insert(session: Session, row: object, what: str) -> None:
 
 
 def add_product(session: Session, org_id: str, spec: ProductSpec) -> Product:
-    row = Product(id=new_id("prd"), organisation_id=org_id, code=spec.code, kind=spec.kind.value, name=spec.name,
-                  spec=spec.model_dump(mode="json"))
+    row = Product(
+        id=new_id("prd"),
+        organisation_id=org_id,
+        code=spec.code,
+        kind=spec.kind.value,
+        name=spec.name,
+        spec=spec.model_dump(mode="json"),
+    )
     _insert(session, row, f"product {spec.code}")
     return row
 
@@ -65,7 +71,9 @@ def plan_on(session: Session, org_id: str, code: str, on: date) -> PlanVersion:
     """The version of a plan sold on a date (the latest whose effective date has come)."""
     row = session.execute(
         select(PlanVersion)
-        .where(PlanVersion.organisation_id == org_id, PlanVersion.code == code, PlanVersion.effective_from <= on)
+        .where(
+            PlanVersion.organisation_id == org_id, PlanVersion.code == code, PlanVersion.effective_from <= on
+        )
         .order_by(PlanVersion.effective_from.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -87,11 +95,15 @@ def _check_plan_references(session: Session, org_id: str, spec: PlanSpec) -> Non
     for rule in spec.addons:
         addon = latest_plan(session, org_id, rule.plan_code)
         if addon is None:
-            raise RuleViolation("unknown_addon_plan", f"add-on rule of {spec.code} names missing plan {rule.plan_code}",
-                                field="addons")
+            raise RuleViolation(
+                "unknown_addon_plan",
+                f"add-on rule of {spec.code} names missing plan {rule.plan_code}",
+                field="addons",
+            )
         if addon.role != "addon":
-            raise RuleViolation("not_an_addon", f"plan {rule.plan_code} is a base plan, not an add-on",
-                                field="addons")
+            raise RuleViolation(
+                "not_an_addon", f"plan {rule.plan_code} is a base plan, not an add-on", field="addons"
+            )
 
 
 def add_plan(session: Session, org_id: str, spec: PlanSpec, effective_from: date) -> PlanVersion:
@@ -101,9 +113,18 @@ def add_plan(session: Session, org_id: str, spec: PlanSpec, effective_from: date
     return _save_version(session, org_id, spec, 1, effective_from, None)
 
 
-def add_plan_version(session: Session, org_id: str, code: str, spec: PlanSpec, effective_from: date,
-                     existing_move_on: date | None) -> PlanVersion:
-    """A new version of a plan from ``effective_from``; earlier subscribers keep theirs until ``existing_move_on``."""
+def add_plan_version(
+    session: Session,
+    org_id: str,
+    code: str,
+    spec: PlanSpec,
+    effective_from: date,
+    existing_move_on: date | None,
+) -> PlanVersion:
+    """A new version of a plan, sold from ``effective_from``.
+
+    Subscribers of earlier versions keep their price until ``existing_move_on`` (grandfathering).
+    """
     if spec.code != code:
         raise RuleViolation("code_mismatch", f"the body describes plan {spec.code}, not {code}", field="code")
     current = session.execute(
@@ -116,33 +137,55 @@ def add_plan_version(session: Session, org_id: str, code: str, spec: PlanSpec, e
     if current is None:
         raise NotFound("plan", code)
     if effective_from <= current.effective_from:
-        raise RuleViolation("effective_date_not_after",
-                            f"version {current.version} is effective from {current.effective_from}; "
-                            "a new version must start later", field="effective_from")
+        raise RuleViolation(
+            "effective_date_not_after",
+            f"version {current.version} is effective from {current.effective_from}; "
+            "a new version must start later",
+            field="effective_from",
+        )
     if existing_move_on is not None and existing_move_on < effective_from:
-        raise RuleViolation("grandfather_before_effective", "existing subscribers cannot move before the new "
-                            "version takes effect", field="existing_subscribers_until")
+        raise RuleViolation(
+            "grandfather_before_effective",
+            "existing subscribers cannot move before the new version takes effect",
+            field="existing_subscribers_until",
+        )
     if spec.role != current.role:
         raise RuleViolation("role_change", f"plan {code} is a {current.role} plan in every version")
     _check_plan_references(session, org_id, spec)
     return _save_version(session, org_id, spec, current.version + 1, effective_from, existing_move_on)
 
 
-def _save_version(session: Session, org_id: str, spec: PlanSpec, version: int, effective_from: date,
-                  existing_move_on: date | None) -> PlanVersion:
-    row = PlanVersion(id=new_id("pln"), organisation_id=org_id, code=spec.code, version=version,
-                      effective_from=effective_from, existing_move_on=existing_move_on,
-                      product_code=spec.product_code, role=spec.role, spec=spec.model_dump(mode="json"))
+def _save_version(
+    session: Session,
+    org_id: str,
+    spec: PlanSpec,
+    version: int,
+    effective_from: date,
+    existing_move_on: date | None,
+) -> PlanVersion:
+    row = PlanVersion(
+        id=new_id("pln"),
+        organisation_id=org_id,
+        code=spec.code,
+        version=version,
+        effective_from=effective_from,
+        existing_move_on=existing_move_on,
+        product_code=spec.product_code,
+        role=spec.role,
+        spec=spec.model_dump(mode="json"),
+    )
     _insert(session, row, f"plan {spec.code} version {version}")
     return row
 
 
 def plan_versions(session: Session, org_id: str, code: str) -> list[PlanVersion]:
-    rows = list(session.execute(
-        select(PlanVersion)
-        .where(PlanVersion.organisation_id == org_id, PlanVersion.code == code)
-        .order_by(PlanVersion.version)
-    ).scalars())
+    rows = list(
+        session.execute(
+            select(PlanVersion)
+            .where(PlanVersion.organisation_id == org_id, PlanVersion.code == code)
+            .order_by(PlanVersion.version)
+        ).scalars()
+    )
     if not rows:
         raise NotFound("plan", code)
     return rows
@@ -151,7 +194,9 @@ def plan_versions(session: Session, org_id: str, code: str) -> list[PlanVersion]
 def add_bundle(session: Session, org_id: str, spec: BundleSpec) -> Bundle:
     for code in spec.plan_codes:
         if latest_plan(session, org_id, code) is None:
-            raise RuleViolation("unknown_plan", f"bundle {spec.code} names missing plan {code}", field="plan_codes")
+            raise RuleViolation(
+                "unknown_plan", f"bundle {spec.code} names missing plan {code}", field="plan_codes"
+            )
     row = Bundle(id=new_id("bnd"), organisation_id=org_id, code=spec.code, spec=spec.model_dump(mode="json"))
     _insert(session, row, f"bundle {spec.code}")
     return row
@@ -167,37 +212,58 @@ def bundle(session: Session, org_id: str, code: str) -> BundleSpec:
 
 
 def add_tax_rate(session: Session, org_id: str, spec: TaxRateSpec) -> TaxRateRow:
-    row = TaxRateRow(id=new_id("txr"), organisation_id=org_id, country=spec.country, region=spec.region or "",
-                     category=spec.category, percent=spec.percent, name=spec.name)
+    row = TaxRateRow(
+        id=new_id("txr"),
+        organisation_id=org_id,
+        country=spec.country,
+        region=spec.region or "",
+        category=spec.category,
+        percent=spec.percent,
+        name=spec.name,
+    )
     _insert(session, row, f"tax rate {spec.country}/{spec.region or '-'}/{spec.category}")
     return row
 
 
-def tax_rates_for(session: Session, org_id: str, country: str | None, region: str | None = None
-                  ) -> dict[str, TaxRate]:
+def tax_rates_for(
+    session: Session, org_id: str, country: str | None, region: str | None = None
+) -> dict[str, TaxRate]:
     """Rates by category for a place: a region's own rate wins over the country's."""
     if not country:
         return {}
     rows = session.execute(
         select(TaxRateRow)
-        .where(TaxRateRow.organisation_id == org_id, TaxRateRow.country == country,
-               TaxRateRow.region.in_(["", region or ""]))
+        .where(
+            TaxRateRow.organisation_id == org_id,
+            TaxRateRow.country == country,
+            TaxRateRow.region.in_(["", region or ""]),
+        )
         .order_by(TaxRateRow.region)
     ).scalars()
     rates: dict[str, TaxRate] = {}
     for row in rows:
-        rates[row.category] = TaxRate(f"{row.country}{'-' + row.region if row.region else ''}-{row.category}",
-                                      Decimal(row.percent).normalize())
+        rates[row.category] = TaxRate(
+            f"{row.country}{'-' + row.region if row.region else ''}-{row.category}",
+            Decimal(row.percent).normalize(),
+        )
     return rates
 
 
 def add_price_list(session: Session, org_id: str, spec: PriceListSpec) -> PriceList:
     for code in spec.recurring:
         if latest_plan(session, org_id, code) is None:
-            raise RuleViolation("unknown_plan", f"price list {spec.code} names missing plan {code}",
-                                field="recurring")
-    row = PriceList(id=new_id("prl"), organisation_id=org_id, code=spec.code, country=spec.country,
-                    currency=spec.currency, tax_inclusive=spec.tax_inclusive, spec=spec.model_dump(mode="json"))
+            raise RuleViolation(
+                "unknown_plan", f"price list {spec.code} names missing plan {code}", field="recurring"
+            )
+    row = PriceList(
+        id=new_id("prl"),
+        organisation_id=org_id,
+        code=spec.code,
+        country=spec.country,
+        currency=spec.currency,
+        tax_inclusive=spec.tax_inclusive,
+        spec=spec.model_dump(mode="json"),
+    )
     _insert(session, row, f"price list {spec.code} (or one for {spec.country}/{spec.currency})")
     return row
 
@@ -206,20 +272,25 @@ def price_list_for(session: Session, org_id: str, country: str | None, currency:
     if not country:
         return None
     row = session.execute(
-        select(PriceList).where(PriceList.organisation_id == org_id, PriceList.country == country,
-                                PriceList.currency == currency)
+        select(PriceList).where(
+            PriceList.organisation_id == org_id, PriceList.country == country, PriceList.currency == currency
+        )
     ).scalar_one_or_none()
     return PriceListSpec.model_validate(row.spec) if row else None
 
 
 def listing(session: Session, model: Any, org_id: str, limit: int = 500) -> list[Any]:
     order = model.code if hasattr(model, "code") else model.id
-    return list(session.execute(
-        select(model).where(model.organisation_id == org_id).order_by(order).limit(limit)
-    ).scalars())
+    return list(
+        session.execute(
+            select(model).where(model.organisation_id == org_id).order_by(order).limit(limit)
+        ).scalars()
+    )
 
 
 def count_plans(session: Session, org_id: str) -> int:
-    return int(session.execute(
-        select(func.count()).select_from(PlanVersion).where(PlanVersion.organisation_id == org_id)
-    ).scalar_one())
+    return int(
+        session.execute(
+            select(func.count()).select_from(PlanVersion).where(PlanVersion.organisation_id == org_id)
+        ).scalar_one()
+    )

@@ -54,19 +54,30 @@ def create_organisation(
         org_id = new_id("org")
         path = child_path(parent.path, org_id)
     org = Organisation(
-        id=org_id, parent_id=parent.id if parent else None, kind=kind.value, name=name, path=path, country=country
+        id=org_id,
+        parent_id=parent.id if parent else None,
+        kind=kind.value,
+        name=name,
+        path=path,
+        country=country,
     )
     session.add(org)
     session.flush()
     return org
 
 
-def mint_api_key(session: Session, *, organisation: Organisation, role: Role, name: str) -> tuple[ApiKey, str]:
+def mint_api_key(
+    session: Session, *, organisation: Organisation, role: Role, name: str
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret token, which is shown once and never stored."""
     key_id = new_id("key")
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
-        id=key_id, organisation_id=organisation.id, role=role.value, name=name, secret_hash=hash_secret(secret)
+        id=key_id,
+        organisation_id=organisation.id,
+        role=role.value,
+        name=name,
+        secret_hash=hash_secret(secret),
     )
     session.add(key)
     session.flush()
@@ -91,7 +102,9 @@ def authenticate(session: Session, token: str) -> Principal | None:
     key, path = row
     if key.revoked_at is not None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
         return None
-    return Principal(key_id=key.id, organisation_id=key.organisation_id, organisation_path=path, role=Role(key.role))
+    return Principal(
+        key_id=key.id, organisation_id=key.organisation_id, organisation_path=path, role=Role(key.role)
+    )
 
 
 def in_subtree(principal: Principal, organisation_path: str) -> bool:

@@ -14,8 +14,8 @@ from activities.accounts import visible_account
 from activities.organisations import Principal
 from domain.catalog import Code, PlanSpec
 from domain.errors import RuleViolation
-from domain.quote import Quote, QuoteContext, QuoteItem, quote
 from domain.fields import Country, Currency, TimeZone
+from domain.quote import Quote, QuoteContext, QuoteItem, quote
 from domain.tax import TaxStatus
 
 

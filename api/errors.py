@@ -73,7 +73,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         message = str(err.get("msg", "invalid value"))
         cause = (err.get("ctx") or {}).get("error")
         rule = isinstance(cause, RuleViolation)
-        if rule:
+        if isinstance(cause, RuleViolation):
             kind, message = cause.code, cause.message
         if kind == "extra_forbidden":
             message = "unknown field"

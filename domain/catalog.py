@@ -89,7 +89,9 @@ class Characteristic(Spec):
             "list": lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
         }
         if not checks[self.type](self.value):
-            raise PricingError("characteristic_type", f"characteristic {self.name} is not a valid {self.type}")
+            raise PricingError(
+                "characteristic_type", f"characteristic {self.name} is not a valid {self.type}"
+            )
         return self
 
 
@@ -160,14 +162,15 @@ class UsageCharge(Spec):
         for currency, price in self.prices.items():
             _currency_code(currency)
             if self.model == "per_unit" and price.unit_price is None:
-                raise PricingError("usage_price_missing", f"{self.metric}: per_unit needs a {currency} unit_price")
+                raise PricingError(
+                    "usage_price_missing", f"{self.metric}: per_unit needs a {currency} unit_price"
+                )
             if self.model != "per_unit":
                 check_tiers(self.metric, currency, price.tiers or [])
-            rates = {currency: price.unit_price or Decimal(0)}
-            rates.update({f"{currency}": t.unit_price for t in price.tiers or []})
-            _rate_map(rates)
-            flat = {currency: t.flat_fee for t in price.tiers or []}
-            _money_map(flat | ({currency: price.minimum} if price.minimum is not None else {}))
+            for rate in [price.unit_price or Decimal(0), *(t.unit_price for t in price.tiers or [])]:
+                _rate_map({currency: rate})
+            for amount in [price.minimum or Decimal(0), *(t.flat_fee for t in price.tiers or [])]:
+                _money_map({currency: amount})
         return self
 
 
@@ -235,9 +238,13 @@ class PlanSpec(Spec):
     def _shape(self) -> PlanSpec:
         check_phases(self.phases)
         if (self.access_hours is None) != (self.on_demand_prices is None):
-            raise PricingError("on_demand_incomplete", "an on-demand plan needs access_hours and on_demand_prices")
+            raise PricingError(
+                "on_demand_incomplete", "an on-demand plan needs access_hours and on_demand_prices"
+            )
         if self.access_hours is None and not self.phases and not self.usage:
-            raise PricingError("plan_without_prices", f"plan {self.code} has no phases, usage or on-demand price")
+            raise PricingError(
+                "plan_without_prices", f"plan {self.code} has no phases, usage or on-demand price"
+            )
         metrics = [u.metric for u in self.usage]
         if len(metrics) != len(set(metrics)):
             raise PricingError("usage_duplicate", f"plan {self.code} prices a usage metric twice")
@@ -271,7 +278,8 @@ def check_phases(phases: list[Phase]) -> None:
         last = index == len(phases) - 1
         if phase.duration is None and not last:
             raise PricingError(
-                "phases_overlap", f"phase {index + 1} ({phase.kind}) never ends, so phase {index + 2} overlaps it"
+                "phases_overlap",
+                f"phase {index + 1} ({phase.kind}) never ends, so phase {index + 2} overlaps it",
             )
         if phase.kind is PhaseKind.EVERGREEN and (not last or phase.duration is not None):
             raise PricingError("phases_overlap", "an evergreen phase is the last one and has no duration")

@@ -25,4 +25,6 @@ class NotFound(RuleViolation):
     status = 404
 
     def __init__(self, kind: str, ident: str) -> None:
-        super().__init__(f"{kind}_not_found", f"No {kind.replace('_', ' ')} {ident} exists or it is not yours")
+        super().__init__(
+            f"{kind}_not_found", f"No {kind.replace('_', ' ')} {ident} exists or it is not yours"
+        )

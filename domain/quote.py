@@ -103,10 +103,14 @@ def _periods(plan: PlanSpec, start: date, ctx: QuoteContext, align: date | None 
     period = period_containing(start, bill_day, plan.billing_period, plan.billing_interval, anchor=origin)
     while True:
         yield period
-        period = period_containing(period.end, bill_day, plan.billing_period, plan.billing_interval, anchor=origin)
+        period = period_containing(
+            period.end, bill_day, plan.billing_period, plan.billing_interval, anchor=origin
+        )
 
 
-def _phase_spans(plan: PlanSpec, start: date, ctx: QuoteContext) -> list[tuple[date, date | None, Decimal, str]]:
+def _phase_spans(
+    plan: PlanSpec, start: date, ctx: QuoteContext
+) -> list[tuple[date, date | None, Decimal, str]]:
     """(from, until, price per period, phase kind) for each phase, from the plan's start."""
     spans = []
     cursor = start
@@ -127,26 +131,55 @@ def _phase_spans(plan: PlanSpec, start: date, ctx: QuoteContext) -> list[tuple[d
     return spans
 
 
-def _split(a: date, b: date, spans: list[tuple[date, date | None, Decimal, str]]
-           ) -> Iterator[tuple[date, date, Decimal, str]]:
+def _split(
+    a: date, b: date, spans: list[tuple[date, date | None, Decimal, str]]
+) -> Iterator[tuple[date, date, Decimal, str]]:
     for s_from, s_until, price, kind in spans:
         lo, hi = max(a, s_from), min(b, s_until or b)
         if lo < hi:
             yield lo, hi, price, kind
 
 
-def _recurring_line(plan: PlanSpec, period: Period, a: date, b: date, price: Decimal, qty: int,
-                    ctx: QuoteContext, kind: str, label: str, *, credit: bool = False) -> QuoteLine:
+def _recurring_line(
+    plan: PlanSpec,
+    period: Period,
+    a: date,
+    b: date,
+    price: Decimal,
+    qty: int,
+    ctx: QuoteContext,
+    kind: str,
+    label: str,
+    *,
+    credit: bool = False,
+) -> QuoteLine:
     full = Money(round_minor(price * qty, ctx.currency, ctx.rounding), ctx.currency)
     charge = prorate_span(full, period, a, b, ctx.rounding)
     amount = -charge.amount if credit else charge.amount
     what = "credit for unused days of" if credit else label
-    return QuoteLine(kind, plan.code, f"{what} {plan.name} ({kind})", Decimal(qty), price, amount,
-                     plan.tax_category, a, b, period)
+    return QuoteLine(
+        kind,
+        plan.code,
+        f"{what} {plan.name} ({kind})",
+        Decimal(qty),
+        price,
+        amount,
+        plan.tax_category,
+        a,
+        b,
+        period,
+    )
 
 
-def recurring_lines(plan: PlanSpec, qty: int, active_from: date, active_until: date | None, horizon: date,
-                    ctx: QuoteContext, align: date | None = None) -> list[QuoteLine]:
+def recurring_lines(
+    plan: PlanSpec,
+    qty: int,
+    active_from: date,
+    active_until: date | None,
+    horizon: date,
+    ctx: QuoteContext,
+    align: date | None = None,
+) -> list[QuoteLine]:
     """A plan's recurring charges from ``active_from`` until ``active_until`` (exclusive) or ``horizon``."""
     spans = _phase_spans(plan, active_from, ctx)
     arrears = plan.billing_term is BillingTerm.IN_ARREARS
@@ -161,7 +194,9 @@ def recurring_lines(plan: PlanSpec, qty: int, active_from: date, active_until: d
             lines.append(_recurring_line(plan, period, lo, hi, price, qty, ctx, "recurring", kind))
         if stop_here and not arrears and active_until is not None:
             for lo, hi, price, kind in _split(active_until, period.end, spans):
-                lines.append(_recurring_line(plan, period, lo, hi, price, qty, ctx, "credit", kind, credit=True))
+                lines.append(
+                    _recurring_line(plan, period, lo, hi, price, qty, ctx, "credit", kind, credit=True)
+                )
         if stop_here:
             break
     return lines
@@ -189,11 +224,15 @@ def usage_model(charge: UsageCharge, currency: str) -> PriceModel:
     return model
 
 
-def usage_lines(plan: PlanSpec, usage: dict[str, Decimal], period: Period, ctx: QuoteContext) -> list[QuoteLine]:
+def usage_lines(
+    plan: PlanSpec, usage: dict[str, Decimal], period: Period, ctx: QuoteContext
+) -> list[QuoteLine]:
     by_metric = {u.metric: u for u in plan.usage}
     unknown = set(usage) - set(by_metric)
     if unknown:
-        raise PricingError("usage_metric_unknown", f"plan {plan.code} does not price {', '.join(sorted(unknown))}")
+        raise PricingError(
+            "usage_metric_unknown", f"plan {plan.code} does not price {', '.join(sorted(unknown))}"
+        )
     lines = []
     for metric, charge in by_metric.items():
         quantity = usage.get(metric, Decimal(0))
@@ -202,26 +241,45 @@ def usage_lines(plan: PlanSpec, usage: dict[str, Decimal], period: Period, ctx: 
         exact = usage_model(charge, ctx.currency).amount(quantity)
         amount = Money(round_minor(exact, ctx.currency, ctx.rounding), ctx.currency)
         unit = (exact / quantity) if quantity else Decimal(0)
-        lines.append(QuoteLine("usage", plan.code, f"{charge.metric} ({quantity} {charge.unit})", quantity,
-                               unit, amount, plan.tax_category, period.start, period.end, period))
+        lines.append(
+            QuoteLine(
+                "usage",
+                plan.code,
+                f"{charge.metric} ({quantity} {charge.unit})",
+                quantity,
+                unit,
+                amount,
+                plan.tax_category,
+                period.start,
+                period.end,
+                period,
+            )
+        )
     return lines
 
 
-def _once(plan: PlanSpec, kind: str, description: str, price: Decimal, qty: int, on: date, ctx: QuoteContext
-          ) -> QuoteLine:
+def _once(
+    plan: PlanSpec, kind: str, description: str, price: Decimal, qty: int, on: date, ctx: QuoteContext
+) -> QuoteLine:
     amount = Money(round_minor(price * qty, ctx.currency, ctx.rounding), ctx.currency)
     return QuoteLine(kind, plan.code, description, Decimal(qty), price, amount, plan.tax_category, on, on)
 
 
 def activation_lines(plan: PlanSpec, item: QuoteItem, on: date, ctx: QuoteContext) -> list[QuoteLine]:
-    lines = [_once(plan, "one_off", fee.name, _priced(fee.prices, ctx, plan), item.quantity, on, ctx)
-             for fee in plan.one_off_fees]
+    lines = [
+        _once(plan, "one_off", fee.name, _priced(fee.prices, ctx, plan), item.quantity, on, ctx)
+        for fee in plan.one_off_fees
+    ]
     if plan.device and plan.device.mode == "sell":
         price = _priced(plan.device.prices, ctx, plan)
-        lines.append(_once(plan, "device_sale", f"device {plan.device.product_code}", price, item.quantity, on, ctx))
+        lines.append(
+            _once(plan, "device_sale", f"device {plan.device.product_code}", price, item.quantity, on, ctx)
+        )
     if plan.access_hours and plan.on_demand_prices is not None:
         price = _priced(plan.on_demand_prices, ctx, plan)
-        line = _once(plan, "on_demand", f"{plan.name}, {plan.access_hours} h access", price, item.quantity, on, ctx)
+        line = _once(
+            plan, "on_demand", f"{plan.name}, {plan.access_hours} h access", price, item.quantity, on, ctx
+        )
         end = on + timedelta(days=-(-plan.access_hours // 24))
         lines.append(replace(line, service_end=end))
     return lines
@@ -233,20 +291,23 @@ def _priced(prices: dict[str, Decimal], ctx: QuoteContext, plan: PlanSpec) -> De
     return prices[ctx.currency]
 
 
-def device_rental_lines(plan: PlanSpec, item: QuoteItem, until: date | None, horizon: date, ctx: QuoteContext
-                        ) -> list[QuoteLine]:
+def device_rental_lines(
+    plan: PlanSpec, item: QuoteItem, until: date | None, horizon: date, ctx: QuoteContext
+) -> list[QuoteLine]:
     if not plan.device or plan.device.mode != "rent":
         return []
     price = _priced(plan.device.prices, ctx, plan)
     rental = plan.model_copy(update={"phases": [], "name": f"rental of {plan.device.product_code}"})
-    spans = [(item.start, None, price, "rental")]
+    spans: list[tuple[date, date | None, Decimal, str]] = [(item.start, None, price, "rental")]
     lines = []
     for period in _periods(plan, item.start, ctx):
         if period.start >= horizon or (until is not None and period.start >= until):
             break
         end = until if until and until < period.end else period.end
         for lo, hi, p, _ in _split(max(period.start, item.start), end, spans):
-            lines.append(_recurring_line(rental, period, lo, hi, p, item.quantity, ctx, "device_rental", "rental"))
+            lines.append(
+                _recurring_line(rental, period, lo, hi, p, item.quantity, ctx, "device_rental", "rental")
+            )
     return lines
 
 
@@ -259,8 +320,13 @@ def _horizon(item: QuoteItem, ctx: QuoteContext) -> date:
         horizon = next(periods).end
     for day in (item.change_on, item.stop):
         if day is not None and day >= horizon:
-            horizon = period_containing(day, bill_day_for(item.plan, item.start, ctx), item.plan.billing_period,
-                                        item.plan.billing_interval, anchor=item.start).end
+            horizon = period_containing(
+                day,
+                bill_day_for(item.plan, item.start, ctx),
+                item.plan.billing_period,
+                item.plan.billing_interval,
+                anchor=item.start,
+            ).end
     return horizon
 
 
@@ -292,7 +358,9 @@ def item_lines(item: QuoteItem, ctx: QuoteContext) -> list[QuoteLine]:
         new = item.change_to
         if not new.priced_in(ctx.currency):
             raise PricingError("currency_not_priced", f"plan {new.code} is not priced in {ctx.currency}")
-        lines += recurring_lines(new, item.quantity, item.change_on, item.stop, horizon, ctx, align=item.start)
+        lines += recurring_lines(
+            new, item.quantity, item.change_on, item.stop, horizon, ctx, align=item.start
+        )
         usage_plan, usage_from = new, item.change_on
     if item.usage or usage_plan.usage:
         first = next(_periods(usage_plan, usage_from, ctx, align=item.start))
@@ -311,8 +379,17 @@ def bundle_discount_lines(item: QuoteItem, lines: list[QuoteLine], ctx: QuoteCon
     for category, total in sorted(by_category.items()):
         exact = Decimal(total).scaleb(-_places(ctx.currency)) * item.bundle_discount / 100
         amount = Money(-round_minor(exact, ctx.currency, ctx.rounding), ctx.currency)
-        out.append(QuoteLine("discount", item.plan.code, f"bundle {item.bundle_code} discount "
-                             f"{item.bundle_discount}%", Decimal(1), -exact, amount, category))
+        out.append(
+            QuoteLine(
+                "discount",
+                item.plan.code,
+                f"bundle {item.bundle_code} discount {item.bundle_discount}%",
+                Decimal(1),
+                -exact,
+                amount,
+                category,
+            )
+        )
     return out
 
 
@@ -329,6 +406,7 @@ def quote(items: list[QuoteItem], ctx: QuoteContext) -> Quote:
         lines += item_lines(item, ctx)
     rates = {line.tax_category: ctx.tax_rates.get(line.tax_category, NO_TAX) for line in lines}
     taxable = [TaxableLine(line.amount, rates[line.tax_category]) for line in lines]
-    result = compute_tax(taxable, ctx.currency, inclusive=ctx.tax_inclusive, status=ctx.tax_status,
-                         mode=ctx.rounding)
+    result = compute_tax(
+        taxable, ctx.currency, inclusive=ctx.tax_inclusive, status=ctx.tax_status, mode=ctx.rounding
+    )
     return Quote(tuple(lines), result, rates)

@@ -34,17 +34,22 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/verify/{account_id}", response_class=HTMLResponse)
-async def verify(request: Request, account_id: str, token: Annotated[str, Query(max_length=200)] = ""
-                 ) -> HTMLResponse:
+async def verify(
+    request: Request, account_id: str, token: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
     lang = "es" if request.headers.get("accept-language", "").startswith("es") else "en"
     try:
-        account = await confirm(await request.app.state.temporal.client(), request.app.state.settings,
-                                account_id, token)
+        account = await confirm(
+            await request.app.state.temporal.client(), request.app.state.settings, account_id, token
+        )
     except ApiError as exc:
         title, message = _TEXT[lang]["bad"]
-        return templates.TemplateResponse(request, "verify.html", {"title": title, "message": message,
-                                                                   "lang": lang}, status_code=exc.status)
+        return templates.TemplateResponse(
+            request, "verify.html", {"title": title, "message": message, "lang": lang}, status_code=exc.status
+        )
     title, message = _TEXT[lang]["ok"]
     return templates.TemplateResponse(
-        request, "verify.html", {"title": title, "message": message.format(email=account["email"]), "lang": lang}
+        request,
+        "verify.html",
+        {"title": title, "message": message.format(email=account["email"]), "lang": lang},
     )

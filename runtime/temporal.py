@@ -62,5 +62,7 @@ def find_binary(name: str) -> str:
         return str(beside_python)
     found = shutil.which(name)
     if not found:
-        raise RuntimeError(f"`{name}` was not found: run `make test` or `pip install -e '.[test]'` to install it")
+        raise RuntimeError(
+            f"`{name}` was not found: run `make test` or `pip install -e '.[test]'` to install it"
+        )
     return found

@@ -30,8 +30,14 @@ def evergreen(prices: dict[str, str]) -> list[dict[str, Any]]:
     return [{"kind": "evergreen", "prices": prices}]
 
 
-async def plan(api: httpx.AsyncClient, tenant: Tenant, *, product_code: str | None = None,
-               prices: dict[str, str] | None = None, **extra: Any) -> str:
+async def plan(
+    api: httpx.AsyncClient,
+    tenant: Tenant,
+    *,
+    product_code: str | None = None,
+    prices: dict[str, str] | None = None,
+    **extra: Any,
+) -> str:
     c = code("plan")
     body = {
         "code": c,

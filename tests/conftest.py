@@ -109,7 +109,7 @@ class SmtpSink:
     port: int
     messages: list[Message] = field(default_factory=list)
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
         return "250 Message accepted for delivery"
 

@@ -41,30 +41,63 @@ def spec_out(kind: str, row: Bundle | PriceList) -> dict[str, Any]:
 
 
 def tax_out(row: TaxRateRow) -> dict[str, Any]:
-    return {"id": row.id, "object": "tax_rate", "country": row.country, "region": row.region or None,
-            "category": row.category, "percent": str(row.percent.normalize()), "name": row.name}
+    return {
+        "id": row.id,
+        "object": "tax_rate",
+        "country": row.country,
+        "region": row.region or None,
+        "category": row.category,
+        "percent": str(row.percent.normalize()),
+        "name": row.name,
+    }
 
 
-def _write(settings: SettingsDep, principal: Principal, key: str, request: Request, response: Response,
-           payload: dict[str, Any], produce: Any) -> dict[str, Any]:
+def _write(
+    settings: SettingsDep,
+    principal: Principal,
+    key: str,
+    request: Request,
+    response: Response,
+    payload: dict[str, Any],
+    produce: Any,
+) -> dict[str, Any]:
     """Run a catalogue write once per Idempotency-Key, in one transaction, on the operator's catalogue."""
     with unit_of_work(settings.database_url or "") as session:
         org_id = catalog.operator_of(principal)
         if principal.organisation_id != org_id:
             raise ApiError(403, "forbidden", "Only the operator's own admins edit the catalogue")
-        stored = run_once(session, organisation_id=principal.organisation_id, key=key, method="POST",
-                          path=request.url.path, payload=payload,
-                          produce=lambda: (201, produce(session, org_id)))
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=payload,
+            produce=lambda: (201, produce(session, org_id)),
+        )
     if stored.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return stored.body
 
 
 @router.post("/products", status_code=201, summary="Add a product")
-def add_product(body: ProductSpec, request: Request, response: Response, principal: AdminDep,
-                settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
-    return _write(settings, principal, key, request, response, body.model_dump(mode="json"),
-                  lambda s, org: product_out(catalog.add_product(s, org, body)))
+def add_product(
+    body: ProductSpec,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    return _write(
+        settings,
+        principal,
+        key,
+        request,
+        response,
+        body.model_dump(mode="json"),
+        lambda s, org: product_out(catalog.add_product(s, org, body)),
+    )
 
 
 @router.get("/products", summary="List products")
@@ -75,22 +108,48 @@ def list_products(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/plans", status_code=201, summary="Add a plan (version 1)")
-def add_plan(body: PlanCreate, request: Request, response: Response, principal: AdminDep,
-             settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
+def add_plan(
+    body: PlanCreate,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
     spec = PlanSpec.model_validate(body.model_dump(exclude={"effective_from"}))
     effective = body.effective_from or datetime.now(UTC).date()
-    return _write(settings, principal, key, request, response, body.model_dump(mode="json"),
-                  lambda s, org: plan_out(catalog.add_plan(s, org, spec, effective)))
+    return _write(
+        settings,
+        principal,
+        key,
+        request,
+        response,
+        body.model_dump(mode="json"),
+        lambda s, org: plan_out(catalog.add_plan(s, org, spec, effective)),
+    )
 
 
 @router.post("/plans/{code}/versions", status_code=201, summary="Publish a new version of a plan")
-def add_plan_version(code: str, body: PlanVersionCreate, request: Request, response: Response,
-                     principal: AdminDep, settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
+def add_plan_version(
+    code: str,
+    body: PlanVersionCreate,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
     spec = PlanSpec.model_validate(body.model_dump(exclude={"effective_from", "existing_subscribers_until"}))
     return _write(
-        settings, principal, key, request, response, body.model_dump(mode="json"),
-        lambda s, org: plan_out(catalog.add_plan_version(s, org, code, spec, body.effective_from,
-                                                         body.existing_subscribers_until)),
+        settings,
+        principal,
+        key,
+        request,
+        response,
+        body.model_dump(mode="json"),
+        lambda s, org: plan_out(
+            catalog.add_plan_version(s, org, code, spec, body.effective_from, body.existing_subscribers_until)
+        ),
     )
 
 
@@ -110,10 +169,23 @@ def get_plan(code: str, principal: StaffDep, settings: SettingsDep) -> dict[str,
 
 
 @router.post("/bundles", status_code=201, summary="Add a bundle")
-def add_bundle(body: BundleSpec, request: Request, response: Response, principal: AdminDep,
-               settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
-    return _write(settings, principal, key, request, response, body.model_dump(mode="json"),
-                  lambda s, org: spec_out("bundle", catalog.add_bundle(s, org, body)))
+def add_bundle(
+    body: BundleSpec,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    return _write(
+        settings,
+        principal,
+        key,
+        request,
+        response,
+        body.model_dump(mode="json"),
+        lambda s, org: spec_out("bundle", catalog.add_bundle(s, org, body)),
+    )
 
 
 @router.get("/bundles", summary="List bundles")
@@ -124,10 +196,23 @@ def list_bundles(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/tax-rates", status_code=201, summary="Add a tax rate for a country or region")
-def add_tax_rate(body: TaxRateSpec, request: Request, response: Response, principal: AdminDep,
-                 settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
-    return _write(settings, principal, key, request, response, body.model_dump(mode="json"),
-                  lambda s, org: tax_out(catalog.add_tax_rate(s, org, body)))
+def add_tax_rate(
+    body: TaxRateSpec,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    return _write(
+        settings,
+        principal,
+        key,
+        request,
+        response,
+        body.model_dump(mode="json"),
+        lambda s, org: tax_out(catalog.add_tax_rate(s, org, body)),
+    )
 
 
 @router.get("/tax-rates", summary="List tax rates")
@@ -138,10 +223,23 @@ def list_tax_rates(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]
 
 
 @router.post("/price-lists", status_code=201, summary="Add a price list for a market and currency")
-def add_price_list(body: PriceListSpec, request: Request, response: Response, principal: AdminDep,
-                   settings: SettingsDep, key: IdempotencyKeyDep) -> dict[str, Any]:
-    return _write(settings, principal, key, request, response, body.model_dump(mode="json"),
-                  lambda s, org: spec_out("price_list", catalog.add_price_list(s, org, body)))
+def add_price_list(
+    body: PriceListSpec,
+    request: Request,
+    response: Response,
+    principal: AdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    return _write(
+        settings,
+        principal,
+        key,
+        request,
+        response,
+        body.model_dump(mode="json"),
+        lambda s, org: spec_out("price_list", catalog.add_price_list(s, org, body)),
+    )
 
 
 @router.get("/price-lists", summary="List price lists")

@@ -25,26 +25,37 @@ def quote_out(priced: PricedQuote) -> dict[str, Any]:
     lines = []
     for line, tax in zip(q.lines, q.tax.lines, strict=True):
         rate = q.rates[line.tax_category]
-        lines.append({
-            "kind": line.kind,
-            "plan": line.plan_code,
-            "description": line.description,
-            "period_start": line.period.start.isoformat() if line.period else None,
-            "period_end": line.period.end.isoformat() if line.period else None,
-            "service_start": line.service_start.isoformat() if line.service_start else None,
-            "service_end": line.service_end.isoformat() if line.service_end else None,
-            "starts_at": local_midnight(line.service_start, priced.timezone).isoformat()
-            if line.service_start else None,
-            "quantity": str(line.quantity),
-            "unit_price": str(line.unit_price),
-            "amount": _money(line.amount),
-            "tax_rate": {"code": rate.code, "percent": str(rate.percent)},
-            "net": _money(tax.net),
-            "tax": _money(tax.tax),
-            "gross": _money(tax.gross),
-        })
-    taxes = [{"code": r.rate.code, "percent": str(r.rate.percent), "net": _money(r.net), "tax": _money(r.tax),
-              "reason": r.reason} for r in q.tax.by_rate]
+        lines.append(
+            {
+                "kind": line.kind,
+                "plan": line.plan_code,
+                "description": line.description,
+                "period_start": line.period.start.isoformat() if line.period else None,
+                "period_end": line.period.end.isoformat() if line.period else None,
+                "service_start": line.service_start.isoformat() if line.service_start else None,
+                "service_end": line.service_end.isoformat() if line.service_end else None,
+                "starts_at": local_midnight(line.service_start, priced.timezone).isoformat()
+                if line.service_start
+                else None,
+                "quantity": str(line.quantity),
+                "unit_price": str(line.unit_price),
+                "amount": _money(line.amount),
+                "tax_rate": {"code": rate.code, "percent": str(rate.percent)},
+                "net": _money(tax.net),
+                "tax": _money(tax.tax),
+                "gross": _money(tax.gross),
+            }
+        )
+    taxes = [
+        {
+            "code": r.rate.code,
+            "percent": str(r.rate.percent),
+            "net": _money(r.net),
+            "tax": _money(r.tax),
+            "reason": r.reason,
+        }
+        for r in q.tax.by_rate
+    ]
     return {
         "object": "quote",
         "currency": priced.context.currency,

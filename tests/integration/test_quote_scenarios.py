@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.catalog_factory import plan, post, product
+from tests.catalog_factory import plan, post
 from tests.factories import Tenant, person
 
 
@@ -22,8 +22,11 @@ def amounts(q: dict[str, Any]) -> list[str]:
 
 async def test_kill_bill_proration_bcd_31(api: httpx.AsyncClient, operator: Tenant) -> None:
     code = await plan(api, operator, prices={"USD": "599.95"})
-    q = await quote(api, operator, {"currency": "USD", "bill_day": 31,
-                                    "items": [{"plan": code, "start": "2012-03-02", "periods": 2}]})
+    q = await quote(
+        api,
+        operator,
+        {"currency": "USD", "bill_day": 31, "items": [{"plan": code, "start": "2012-03-02", "periods": 2}]},
+    )
     first, second = q["lines"]
     assert (first["period_start"], first["period_end"]) == ("2012-02-29", "2012-03-31")
     assert (first["service_start"], first["service_end"]) == ("2012-03-02", "2012-03-31")
@@ -36,19 +39,48 @@ async def test_kill_bill_proration_bcd_31(api: httpx.AsyncClient, operator: Tena
 async def test_usage_tiers_graduated_and_volume(api: httpx.AsyncClient, operator: Tenant) -> None:
     def usage(model: str) -> list[dict[str, Any]]:
         return [
-            {"metric": "minutes", "unit": "minute", "model": model, "block_size": "10",
-             "prices": {"EUR": {"tiers": [{"up_to": "100", "unit_price": "1.00"},
-                                          {"up_to": None, "unit_price": "0.50"}]}}},
-            {"metric": "data_mb", "unit": "MB", "model": model,
-             "prices": {"EUR": {"tiers": [{"up_to": "1024", "unit_price": "0.50"},
-                                          {"up_to": None, "unit_price": "0.10"}]}}},
+            {
+                "metric": "minutes",
+                "unit": "minute",
+                "model": model,
+                "block_size": "10",
+                "prices": {
+                    "EUR": {
+                        "tiers": [
+                            {"up_to": "100", "unit_price": "1.00"},
+                            {"up_to": None, "unit_price": "0.50"},
+                        ]
+                    }
+                },
+            },
+            {
+                "metric": "data_mb",
+                "unit": "MB",
+                "model": model,
+                "prices": {
+                    "EUR": {
+                        "tiers": [
+                            {"up_to": "1024", "unit_price": "0.50"},
+                            {"up_to": None, "unit_price": "0.10"},
+                        ]
+                    }
+                },
+            },
         ]
 
     expected = {"graduated": (["125.00", "614.40"], "739.40"), "volume": (["75.00", "204.80"], "279.80")}
     for model, (lines, total) in expected.items():
         code = await plan(api, operator, billing_term="in_arrears", usage=usage(model))
-        q = await quote(api, operator, {"currency": "EUR", "items": [
-            {"plan": code, "start": "2024-05-01", "usage": {"minutes": "1500", "data_mb": "2048"}}]})
+        q = await quote(
+            api,
+            operator,
+            {
+                "currency": "EUR",
+                "items": [
+                    {"plan": code, "start": "2024-05-01", "usage": {"minutes": "1500", "data_mb": "2048"}}
+                ],
+            },
+        )
         assert amounts(q) == lines, model
         assert q["totals"]["gross"]["amount"] == total
 
@@ -56,9 +88,17 @@ async def test_usage_tiers_graduated_and_volume(api: httpx.AsyncClient, operator
 async def test_lago_upgrade_in_arrears(api: httpx.AsyncClient, operator: Tenant) -> None:
     old = await plan(api, operator, prices={"EUR": "100"}, billing_term="in_arrears")
     new = await plan(api, operator, prices={"EUR": "200"}, billing_term="in_arrears")
-    q = await quote(api, operator, {"currency": "EUR", "items": [
-        {"plan": old, "start": "2025-01-01", "change_to": new, "change_on": "2025-01-15"}]})
-    assert [(ln["plan"], ln["service_start"], ln["service_end"], ln["amount"]["amount"]) for ln in q["lines"]] == [
+    q = await quote(
+        api,
+        operator,
+        {
+            "currency": "EUR",
+            "items": [{"plan": old, "start": "2025-01-01", "change_to": new, "change_on": "2025-01-15"}],
+        },
+    )
+    assert [
+        (ln["plan"], ln["service_start"], ln["service_end"], ln["amount"]["amount"]) for ln in q["lines"]
+    ] == [
         (old, "2025-01-01", "2025-01-15", "45.16"),
         (new, "2025-01-15", "2025-02-01", "109.68"),
     ]
@@ -67,35 +107,62 @@ async def test_lago_upgrade_in_arrears(api: httpx.AsyncClient, operator: Tenant)
 async def test_upgrade_in_advance_credits_unused_days(api: httpx.AsyncClient, operator: Tenant) -> None:
     old = await plan(api, operator, prices={"EUR": "100"})
     new = await plan(api, operator, prices={"EUR": "200"})
-    q = await quote(api, operator, {"currency": "EUR", "items": [
-        {"plan": old, "start": "2025-01-01", "change_to": new, "change_on": "2025-01-15"}]})
+    q = await quote(
+        api,
+        operator,
+        {
+            "currency": "EUR",
+            "items": [{"plan": old, "start": "2025-01-01", "change_to": new, "change_on": "2025-01-15"}],
+        },
+    )
     assert [(ln["kind"], ln["amount"]["amount"]) for ln in q["lines"]] == [
-        ("recurring", "100.00"), ("credit", "-54.84"), ("recurring", "109.68")]
+        ("recurring", "100.00"),
+        ("credit", "-54.84"),
+        ("recurring", "109.68"),
+    ]
 
 
 async def test_currencies_with_other_minor_units(api: httpx.AsyncClient, operator: Tenant) -> None:
     code = await plan(api, operator, prices={"JPY": "3000", "KWD": "9.995"})
-    jpy = await quote(api, operator, {"currency": "JPY", "items": [{"plan": code, "start": "2024-02-10"}],
-                                      "bill_day": 1})
+    jpy = await quote(
+        api, operator, {"currency": "JPY", "items": [{"plan": code, "start": "2024-02-10"}], "bill_day": 1}
+    )
     assert jpy["lines"][0]["amount"] == {"amount_minor": 2069, "amount": "2069", "currency": "JPY"}  # 20/29
-    kwd = await quote(api, operator, {"currency": "KWD", "items": [{"plan": code, "start": "2024-02-10"}],
-                                      "bill_day": 1})
+    kwd = await quote(
+        api, operator, {"currency": "KWD", "items": [{"plan": code, "start": "2024-02-10"}], "bill_day": 1}
+    )
     assert kwd["lines"][0]["amount"]["amount"] == "6.893"  # 20/29 x 9.995 = 6.8931
 
 
 async def test_dst_does_not_shift_periods(api: httpx.AsyncClient, operator: Tenant) -> None:
     code = await plan(api, operator, prices={"USD": "30.00"})
-    q = await quote(api, operator, {"currency": "USD", "timezone": "America/New_York", "items": [
-        {"plan": code, "start": "2024-02-10", "periods": 3}]})
+    q = await quote(
+        api,
+        operator,
+        {
+            "currency": "USD",
+            "timezone": "America/New_York",
+            "items": [{"plan": code, "start": "2024-02-10", "periods": 3}],
+        },
+    )
     assert [ln["service_start"] for ln in q["lines"]] == ["2024-02-10", "2024-03-10", "2024-04-10"]
     assert [ln["starts_at"] for ln in q["lines"]] == [
-        "2024-02-10T00:00:00-05:00", "2024-03-10T00:00:00-05:00", "2024-04-10T00:00:00-04:00"]
+        "2024-02-10T00:00:00-05:00",
+        "2024-03-10T00:00:00-05:00",
+        "2024-04-10T00:00:00-04:00",
+    ]
     assert amounts(q) == ["30.00", "30.00", "30.00"]
 
 
-async def test_tax_per_rate_on_totals_exclusive_and_inclusive(api: httpx.AsyncClient, operator: Tenant) -> None:
-    await post(api, operator, "/v1/catalog/tax-rates",
-               {"country": "ES", "category": "standard", "percent": "21", "name": "IVA general"})
+async def test_tax_per_rate_on_totals_exclusive_and_inclusive(
+    api: httpx.AsyncClient, operator: Tenant
+) -> None:
+    await post(
+        api,
+        operator,
+        "/v1/catalog/tax-rates",
+        {"country": "ES", "category": "standard", "percent": "21", "name": "IVA general"},
+    )
     a = await plan(api, operator, prices={"EUR": "0.50"})
     b = await plan(api, operator, prices={"EUR": "0.50"})
     account = (await api.post("/v1/accounts", json=person(), headers=operator.post_headers())).json()
@@ -104,9 +171,18 @@ async def test_tax_per_rate_on_totals_exclusive_and_inclusive(api: httpx.AsyncCl
     # 21% of the 1.00 total is 0.21, rounded once; rounding per line would give 0.105 → 0.11 twice.
     assert q["taxes"][0]["tax"]["amount"] == "0.21" and q["totals"]["gross"]["amount"] == "1.21"
     assert sorted(line["tax"]["amount"] for line in q["lines"]) == ["0.10", "0.11"]
-    await post(api, operator, "/v1/catalog/price-lists",
-               {"code": "es-eur", "country": "ES", "currency": "EUR", "tax_inclusive": True,
-                "recurring": {a: "12.10", b: "12.10"}})
+    await post(
+        api,
+        operator,
+        "/v1/catalog/price-lists",
+        {
+            "code": "es-eur",
+            "country": "ES",
+            "currency": "EUR",
+            "tax_inclusive": True,
+            "recurring": {a: "12.10", b: "12.10"},
+        },
+    )
     inclusive = await quote(api, operator, {"account_id": account["id"], "items": items})
     assert inclusive["tax_inclusive"] is True
     assert inclusive["totals"]["gross"]["amount"] == "24.20"
@@ -114,12 +190,25 @@ async def test_tax_per_rate_on_totals_exclusive_and_inclusive(api: httpx.AsyncCl
 
 
 async def test_reverse_charge_b2b_pays_no_tax(api: httpx.AsyncClient, operator: Tenant) -> None:
-    await post(api, operator, "/v1/catalog/tax-rates",
-               {"country": "FR", "category": "standard", "percent": "20", "name": "TVA"})
+    await post(
+        api,
+        operator,
+        "/v1/catalog/tax-rates",
+        {"country": "FR", "category": "standard", "percent": "20", "name": "TVA"},
+    )
     code = await plan(api, operator, prices={"EUR": "50.00"})
-    q = await quote(api, operator, {"currency": "EUR", "country": "FR", "tax_status": "reverse_charge",
-                                    "items": [{"plan": code, "start": "2024-01-01"}]})
+    q = await quote(
+        api,
+        operator,
+        {
+            "currency": "EUR",
+            "country": "FR",
+            "tax_status": "reverse_charge",
+            "items": [{"plan": code, "start": "2024-01-01"}],
+        },
+    )
     assert q["totals"]["tax"]["amount_minor"] == 0 and q["taxes"][0]["reason"] == "reverse_charge"
-    taxed = await quote(api, operator, {"currency": "EUR", "country": "FR",
-                                        "items": [{"plan": code, "start": "2024-01-01"}]})
+    taxed = await quote(
+        api, operator, {"currency": "EUR", "country": "FR", "items": [{"plan": code, "start": "2024-01-01"}]}
+    )
     assert taxed["totals"]["tax"]["amount"] == "10.00"
