@@ -15,8 +15,10 @@ from activities.organisations import Principal
 from domain.catalog import Code, PlanSpec
 from domain.errors import RuleViolation
 from domain.fields import Country, Currency, TimeZone
+from domain.money import RoundingMode
 from domain.quote import Quote, QuoteContext, QuoteItem, quote
 from domain.tax import TaxStatus
+from models.organisations import Organisation
 
 
 class QuoteItemIn(BaseModel):
@@ -123,21 +125,26 @@ def _items(session: Session, org_id: str, item: QuoteItemIn) -> list[QuoteItem]:
 def build_quote(session: Session, principal: Principal, request: QuoteRequest) -> PricedQuote:
     org_id = catalog.operator_of(principal)
     country, currency, timezone = request.country, request.currency, request.timezone
+    region = request.region
     tax_status = request.tax_status
     if request.account_id:
         account = visible_account(session, principal, request.account_id)
         billing = next((a for a in account.addresses if a.get("kind") == "billing"), None)
         country = country or (billing or {}).get("country")
+        region = request.region or (billing or {}).get("region")
         currency, timezone = currency or account.currency, timezone or account.timezone
         tax_status = tax_status or TaxStatus(account.tax_status)
     assert currency is not None
+    operator = session.get(Organisation, org_id)
+    assert operator is not None
     price_list = catalog.price_list_for(session, org_id, country, currency)
     context = QuoteContext(
         currency=currency,
         country=country,
         bill_day=request.bill_day,
         tax_status=tax_status or TaxStatus.TAXABLE,
-        tax_rates=catalog.tax_rates_for(session, org_id, country, request.region),
+        tax_rates=catalog.tax_rates_for(session, org_id, country, region),
+        rounding=RoundingMode(operator.rounding_mode),
         tax_inclusive=price_list.tax_inclusive if price_list else False,
         price_overrides=dict(price_list.recurring) if price_list else {},
     )

@@ -14,6 +14,7 @@ class Organisation(Base):
     __tablename__ = "organisations"
     __table_args__ = (
         CheckConstraint("kind in ('operator','partner','reseller','outlet')", name="kind"),
+        CheckConstraint("rounding_mode in ('half_up','half_even','up','down')", name="rounding_mode"),
         Index("ix_organisations_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
     )
 
@@ -23,6 +24,7 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     path: Mapped[str] = mapped_column(Text, unique=True)
     country: Mapped[str | None] = mapped_column(String(2))
+    rounding_mode: Mapped[str] = mapped_column(String(16), default="half_up", server_default="half_up")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from activities.organisations import create_organisation, find_visible_organisation, mint_api_key
 from api.deps import AdminDep, IdempotencyKeyDep, SettingsDep, StaffDep
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from api.idempotency import run_once
 from api.schemas.organisations import (
     ApiKeyCreate,
@@ -17,6 +17,7 @@ from api.schemas.organisations import (
     ApiKeyOut,
     OrganisationCreate,
     OrganisationOut,
+    OrganisationUpdate,
 )
 from domain.organisations import OrganisationKind
 from models.base import unit_of_work, utcnow
@@ -86,6 +87,27 @@ def get_organisation(organisation_id: str, principal: StaffDep, settings: Settin
         org = find_visible_organisation(session, principal, organisation_id)
         if org is None:
             raise not_found("organisation", organisation_id)
+        return org_out(org)
+
+
+@router.patch("/{organisation_id}", response_model=OrganisationOut, summary="Edit an organisation")
+def update_organisation(
+    organisation_id: str, body: OrganisationUpdate, principal: AdminDep, settings: SettingsDep
+) -> dict[str, Any]:
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if not changes or any(v is None for v in changes.values()):
+        raise ApiError(422, "empty_update", "Name at least one field to change, none of them null")
+    with unit_of_work(settings.database_url or "") as session:
+        org = find_visible_organisation(session, principal, organisation_id)
+        if org is None:
+            raise not_found("organisation", organisation_id)
+        if "rounding_mode" in changes and org.parent_id is not None:
+            raise ApiError(
+                422, "operator_setting", "Only an operator sets the rounding mode of its catalogue"
+            )
+        for name, value in changes.items():
+            setattr(org, name, value)
+        session.flush()
         return org_out(org)
 
 

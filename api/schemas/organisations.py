@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import Country, Strict, Text
+from domain.money import RoundingMode
 from domain.organisations import OrganisationKind, Role
 
 
@@ -25,7 +26,16 @@ class OrganisationOut(BaseModel):
     kind: OrganisationKind
     name: str
     country: str | None
+    rounding_mode: RoundingMode
     created_at: datetime
+
+
+class OrganisationUpdate(Strict):
+    name: Text | None = None
+    country: Country | None = None
+    rounding_mode: RoundingMode | None = Field(
+        default=None, description="How money is rounded (operators only): half_up, half_even, up, down"
+    )
 
 
 class ApiKeyCreate(Strict):

@@ -212,3 +212,21 @@ async def test_reverse_charge_b2b_pays_no_tax(api: httpx.AsyncClient, operator: 
         api, operator, {"currency": "EUR", "country": "FR", "items": [{"plan": code, "start": "2024-01-01"}]}
     )
     assert taxed["totals"]["tax"]["amount"] == "10.00"
+
+
+async def test_operator_rounding_mode_applies_to_quotes(api: httpx.AsyncClient, operator: Tenant) -> None:
+    code = await plan(api, operator, prices={"EUR": "10.00"})
+    body = {"currency": "EUR", "bill_day": 1, "items": [{"plan": code, "start": "2024-01-17"}]}
+    # 15/31 x 10.00 = 4.8387 → 4.84 half-up, 4.83 rounded down
+    assert (await quote(api, operator, body))["lines"][0]["amount"]["amount"] == "4.84"
+    edited = await api.patch(
+        f"/v1/organisations/{operator.organisation_id}", json={"rounding_mode": "down"}, headers=operator.auth
+    )
+    assert edited.status_code == 200 and edited.json()["rounding_mode"] == "down"
+    assert (await quote(api, operator, body))["lines"][0]["amount"]["amount"] == "4.83"
+    bad = await api.patch(
+        f"/v1/organisations/{operator.organisation_id}",
+        json={"rounding_mode": "banker"},
+        headers=operator.auth,
+    )
+    assert bad.status_code == 422
