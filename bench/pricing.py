@@ -17,9 +17,12 @@ from decimal import Decimal
 from rich.console import Console
 from rich.progress import Progress
 
+from domain.catalog import PlanSpec
 from domain.money import Money
 from domain.periods import BillingPeriodUnit, next_period, period_bounds_utc, period_containing
 from domain.proration import charge_from
+from domain.quote import QuoteContext, QuoteItem
+from domain.quote import quote as catalog_quote
 from domain.tax import TaxableLine, TaxRate, TaxStatus, compute_tax
 from domain.usage_pricing import GraduatedTiers, Package, PriceModel, Tier, VolumeTiers, price_usage
 
@@ -105,17 +108,72 @@ def run(subscriptions: list[Subscription], console: Console) -> float:
         return time.perf_counter() - started
 
 
+def catalog_items(subscriptions: list[Subscription]) -> list[tuple[QuoteItem, QuoteContext]]:
+    """The same subscriptions as catalogue plans, for the engine behind ``POST /v1/quotes``."""
+    plans: dict[tuple[str, str, bool], PlanSpec] = {}
+    out = []
+    for sub in subscriptions:
+        currency = sub.price.currency
+        key = (currency, sub.unit.value, sub.data_model is DATA_GRADUATED)
+        if key not in plans:
+            tiers = {
+                currency: {
+                    "tiers": [{"up_to": "1024", "unit_price": "0.50"}, {"up_to": None, "unit_price": "0.10"}]
+                }
+            }
+            blocks = {
+                currency: {
+                    "tiers": [{"up_to": "100", "unit_price": "1.00"}, {"up_to": None, "unit_price": "0.50"}]
+                }
+            }
+            plans[key] = PlanSpec.model_validate(
+                {
+                    "code": f"p-{currency.lower()}-{sub.unit.value}-{int(key[2])}",
+                    "name": "bench",
+                    "product_code": "x",
+                    "billing_period": sub.unit.value,
+                    "phases": [{"kind": "evergreen", "prices": {currency: str(sub.price.to_decimal())}}],
+                    "usage": [
+                        {"metric": "minutes", "model": "graduated", "block_size": "10", "prices": blocks},
+                        {"metric": "mb", "model": "graduated" if key[2] else "volume", "prices": tiers},
+                    ],
+                }
+            )
+        usage = {"minutes": Decimal(sum(sub.minutes)), "mb": sum(sub.megabytes, Decimal(0))}
+        ctx = QuoteContext(
+            currency,
+            bill_day=sub.bill_day,
+            tax_status=sub.status,
+            tax_rates={"standard": sub.rate},
+            tax_inclusive=sub.inclusive,
+        )
+        out.append((QuoteItem(plans[key], sub.start, periods=2, usage=usage), ctx))
+    return out
+
+
+def run_catalog(items: list[tuple[QuoteItem, QuoteContext]], console: Console) -> float:
+    with console.status(f"quoting {len(items)} subscriptions through the catalogue engine"):
+        started = time.perf_counter()
+        for item, ctx in items:
+            catalog_quote([item], ctx)
+        return time.perf_counter() - started
+
+
 def main(argv: list[str]) -> None:
     count = int(argv[1]) if len(argv) > 1 else 100_000
     console = Console(stderr=True)
     with console.status(f"generating {count} subscriptions"):
         subscriptions = generate(count)
     seconds = run(subscriptions, console)
+    sample = subscriptions[: max(1, count // 5)]
+    catalog_seconds = run_catalog(catalog_items(sample), console)
     figures = {
         "bench": "pricing",
         "quotes": count,
         "seconds": round(seconds, 3),
         "quotes_per_s": round(count / seconds) if seconds else None,
+        "catalog_quotes": len(sample),
+        "catalog_quotes_per_s": round(len(sample) / catalog_seconds) if catalog_seconds else None,
     }
     print(json.dumps(figures))
 

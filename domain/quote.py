@@ -58,7 +58,7 @@ class QuoteItem:
     bundle_discount: Decimal = Decimal(0)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class QuoteLine:
     kind: str  # recurring | credit | usage | one_off | device_rental | device_sale | on_demand | discount
     plan_code: str
@@ -197,12 +197,27 @@ def recurring_lines(
                 lines.append(
                     _recurring_line(plan, period, lo, hi, price, qty, ctx, "credit", kind, credit=True)
                 )
-        if stop_here:
+        if stop_here or period.end >= horizon:
             break
     return lines
 
 
+_MODELS: dict[tuple[int, str], tuple[UsageCharge, PriceModel]] = {}
+
+
 def usage_model(charge: UsageCharge, currency: str) -> PriceModel:
+    """The price model of a usage charge in a currency (built once per definition object)."""
+    cached = _MODELS.get((id(charge), currency))
+    if cached is not None and cached[0] is charge:
+        return cached[1]
+    if len(_MODELS) > 10_000:
+        _MODELS.clear()
+    model = _build_usage_model(charge, currency)
+    _MODELS[(id(charge), currency)] = (charge, model)
+    return model
+
+
+def _build_usage_model(charge: UsageCharge, currency: str) -> PriceModel:
     price = charge.prices.get(currency)
     if price is None:
         raise PricingError("currency_not_priced", f"usage {charge.metric} is not priced in {currency}")
