@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
@@ -32,6 +33,9 @@ class QuoteItemIn(BaseModel):
     change_on: date | None = None
     stop: date | None = None
     usage: dict[Code, Decimal] = Field(default_factory=dict, max_length=50)
+    calls: dict[Code, list[Annotated[int, Field(ge=0, le=86_400)]]] = Field(
+        default_factory=dict, max_length=10, description="Call durations in seconds, rated one by one"
+    )
     addons: list[Code] = Field(default_factory=list, max_length=20)
     bundle: Code | None = None
 
@@ -110,14 +114,15 @@ def _items(session: Session, org_id: str, item: QuoteItemIn) -> list[QuoteItem]:
     main = QuoteItem(
         base,
         item.start,
-        item.quantity,
-        item.periods,
-        change_to,
-        item.change_on,
-        item.stop,
-        dict(item.usage),
-        bundle_code,
-        discount,
+        quantity=item.quantity,
+        periods=item.periods,
+        change_to=change_to,
+        change_on=item.change_on,
+        stop=item.stop,
+        usage=dict(item.usage),
+        calls={metric: list(durations) for metric, durations in item.calls.items()},
+        bundle_code=bundle_code,
+        bundle_discount=discount,
     )
     return [main, *_addon_items(session, org_id, base, item)]
 

@@ -141,9 +141,26 @@ class Tier(Spec):
     flat_fee: Decimal = Field(default=Decimal(0), ge=0)
 
 
-class UsagePrice(Spec):
-    """How one currency prices a usage metric: a unit price, or a tier table."""
+class RateGroupSpec(Spec):
+    start: int = Field(ge=0, description="Seconds into the call where this group starts")
+    rate: Decimal = Field(ge=0, description="Price per rate_unit seconds")
+    rate_unit: int = Field(gt=0)
+    increment: int = Field(gt=0, description="Charged in steps of this many seconds")
 
+
+class CallTariff(Spec):
+    """Telephony rating of each call: connect fee, rate groups, rounded once per call."""
+
+    connect_fee: Decimal = Field(default=Decimal(0), ge=0)
+    groups: list[RateGroupSpec] = Field(min_length=1, max_length=10)
+    precision: int = Field(default=4, ge=0, le=10)
+    rounding: Literal["up", "half_up", "down", "half_even"] = "up"
+
+
+class UsagePrice(Spec):
+    """How one currency prices a usage metric: a unit price, a tier table, or a call tariff."""
+
+    call: CallTariff | None = None
     unit_price: Decimal | None = Field(default=None, ge=0)
     tiers: list[Tier] | None = Field(default=None, max_length=50)
     minimum: Decimal | None = Field(default=None, ge=0, description="Minimum charge per period")
@@ -152,7 +169,7 @@ class UsagePrice(Spec):
 class UsageCharge(Spec):
     metric: Code
     unit: str = Field(default="unit", max_length=20)
-    model: Literal["per_unit", "graduated", "volume"] = "per_unit"
+    model: Literal["per_unit", "graduated", "volume", "call"] = "per_unit"
     block_size: Decimal | None = Field(default=None, gt=0, description="Billed per started block of N units")
     included: Decimal = Field(default=Decimal(0), ge=0, description="Allowance included each period")
     prices: dict[str, UsagePrice]
@@ -165,7 +182,11 @@ class UsageCharge(Spec):
                 raise PricingError(
                     "usage_price_missing", f"{self.metric}: per_unit needs a {currency} unit_price"
                 )
-            if self.model != "per_unit":
+            if self.model == "call" and price.call is None:
+                raise PricingError(
+                    "usage_price_missing", f"{self.metric}: call rating needs a {currency} tariff"
+                )
+            if self.model in ("graduated", "volume"):
                 check_tiers(self.metric, currency, price.tiers or [])
             for rate in [price.unit_price or Decimal(0), *(t.unit_price for t in price.tiers or [])]:
                 _rate_map({currency: rate})

@@ -16,6 +16,7 @@ from domain.catalog import BillingTerm, Duration, PhaseKind, PlanSpec, UsageChar
 from domain.money import Money, PricingError, RoundingMode, round_minor
 from domain.periods import BillingPeriodUnit, Period, period_containing
 from domain.proration import prorate_span
+from domain.rating import RateGroup, Tariff, rate_call
 from domain.tax import TaxableLine, TaxRate, TaxResult, TaxStatus, compute_tax
 from domain.usage_pricing import (
     GraduatedTiers,
@@ -54,6 +55,7 @@ class QuoteItem:
     change_on: date | None = None
     stop: date | None = None
     usage: dict[str, Decimal] = field(default_factory=dict)
+    calls: dict[str, list[int]] = field(default_factory=dict)
     bundle_code: str | None = None
     bundle_discount: Decimal = Decimal(0)
 
@@ -239,10 +241,52 @@ def _build_usage_model(charge: UsageCharge, currency: str) -> PriceModel:
     return model
 
 
+def call_tariff(charge: UsageCharge, currency: str) -> Tariff:
+    price = charge.prices.get(currency)
+    if price is None or price.call is None:
+        raise PricingError("currency_not_priced", f"calls of {charge.metric} are not priced in {currency}")
+    spec = price.call
+    groups = tuple(RateGroup(g.start, g.rate, g.rate_unit, g.increment) for g in spec.groups)
+    return Tariff(spec.connect_fee, groups, spec.precision, RoundingMode(spec.rounding))
+
+
+def call_lines(
+    plan: PlanSpec, calls: dict[str, list[int]], period: Period, ctx: QuoteContext
+) -> list[QuoteLine]:
+    """Each call rated on its own (rounded once at the tariff's precision); the sum rounded once."""
+    by_metric = {u.metric: u for u in plan.usage if u.model == "call"}
+    lines = []
+    for metric, durations in calls.items():
+        charge = by_metric.get(metric)
+        if charge is None:
+            raise PricingError("usage_metric_unknown", f"plan {plan.code} does not rate calls of {metric}")
+        tariff = call_tariff(charge, ctx.currency)
+        costs = [rate_call(tariff, seconds) for seconds in durations]
+        total = sum(costs, Decimal(0))
+        amount = Money(round_minor(total, ctx.currency, ctx.rounding), ctx.currency)
+        unit = costs[0] if len(costs) == 1 else (total / len(costs) if costs else Decimal(0))
+        description = f"{metric}: {len(costs)} calls, {sum(durations)} s"
+        lines.append(
+            QuoteLine(
+                "usage",
+                plan.code,
+                description,
+                Decimal(len(costs)),
+                unit,
+                amount,
+                plan.tax_category,
+                period.start,
+                period.end,
+                period,
+            )
+        )
+    return lines
+
+
 def usage_lines(
     plan: PlanSpec, usage: dict[str, Decimal], period: Period, ctx: QuoteContext
 ) -> list[QuoteLine]:
-    by_metric = {u.metric: u for u in plan.usage}
+    by_metric = {u.metric: u for u in plan.usage if u.model != "call"}
     unknown = set(usage) - set(by_metric)
     if unknown:
         raise PricingError(
@@ -377,9 +421,10 @@ def item_lines(item: QuoteItem, ctx: QuoteContext) -> list[QuoteLine]:
             new, item.quantity, item.change_on, item.stop, horizon, ctx, align=item.start
         )
         usage_plan, usage_from = new, item.change_on
-    if item.usage or usage_plan.usage:
+    if item.usage or item.calls or usage_plan.usage:
         first = next(_periods(usage_plan, usage_from, ctx, align=item.start))
         lines += usage_lines(usage_plan, item.usage, first, ctx)
+        lines += call_lines(usage_plan, item.calls, first, ctx)
     return lines + bundle_discount_lines(item, lines, ctx)
 
 

@@ -230,3 +230,44 @@ async def test_operator_rounding_mode_applies_to_quotes(api: httpx.AsyncClient, 
         headers=operator.auth,
     )
     assert bad.status_code == 422
+
+
+async def test_cgrates_call_rated_once_to_four_decimals(api: httpx.AsyncClient, operator: Tenant) -> None:
+    tariff = {
+        "connect_fee": "0.40",
+        "groups": [
+            {"start": 0, "rate": "0.20", "rate_unit": 60, "increment": 60},
+            {"start": 60, "rate": "0.10", "rate_unit": 60, "increment": 1},
+        ],
+        "precision": 4,
+        "rounding": "up",
+    }
+    code = await plan(
+        api,
+        operator,
+        billing_term="in_arrears",
+        usage=[{"metric": "voice", "unit": "second", "model": "call", "prices": {"EUR": {"call": tariff}}}],
+    )
+    q = await quote(
+        api,
+        operator,
+        {"currency": "EUR", "items": [{"plan": code, "start": "2024-01-01", "calls": {"voice": [130]}}]},
+    )
+    (line,) = q["lines"]
+    assert line["unit_price"] == "0.7167"  # CGRateS rounds every increment and says 0.7169
+    assert line["amount"]["amount"] == "0.72"
+    many = await quote(
+        api,
+        operator,
+        {
+            "currency": "EUR",
+            "items": [{"plan": code, "start": "2024-01-01", "calls": {"voice": [130, 130, 130]}}],
+        },
+    )
+    assert many["lines"][0]["amount"]["amount"] == "2.15"  # 3 x 0.7167 = 2.1501, rounded once
+    bad = await api.post(
+        "/v1/quotes",
+        headers=operator.auth,
+        json={"currency": "EUR", "items": [{"plan": code, "start": "2024-01-01", "calls": {"voice": [-5]}}]},
+    )
+    assert bad.status_code == 422
