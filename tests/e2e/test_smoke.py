@@ -1,0 +1,237 @@
+"""`multibill up` end to end: embedded PostgreSQL and Temporal, worker and API, Ctrl-C, and a second run.
+
+The stack runs as a subprocess exactly as `make run` starts it, with free ports and a temporary home,
+and with DATABASE_URL / TEMPORAL_ADDRESS removed so that everything is embedded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.smoke
+
+KEY_LINE = re.compile(r"API key: (mb_\S+)")
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+
+NEW_ACCOUNT = {
+    "type": "person",
+    "given_name": "Ana",
+    "family_name": "Ruiz",
+    "email": "ana@example.com",
+    "currency": "EUR",
+    "timezone": "Europe/Madrid",
+    "addresses": [
+        {
+            "kind": "billing",
+            "line1": "Calle Mayor 1",
+            "city": "Madrid",
+            "postal_code": "28013",
+            "country": "ES",
+        }
+    ],
+}
+
+
+def multibill_command() -> list[str]:
+    script = Path(sys.executable).parent / "multibill"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "runtime.cli"]
+
+
+class RunningStack:
+    """`multibill up` in a subprocess; its output is collected line by line on a thread."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.api_port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}}
+        env.update(
+            MULTIBILL_HOME=str(home),
+            MULTIBILL_API_PORT=str(self.api_port),
+            MULTIBILL_TEMPORAL_PORT=str(free_port()),
+            MULTIBILL_TEMPORAL_UI_PORT=str(free_port()),
+            MULTIBILL_ENVIRONMENT="development",
+            COLUMNS="200",
+        )
+        self.process = subprocess.Popen(
+            [*multibill_command(), "up"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def wait_healthy(self) -> dict[str, object]:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"`multibill up` exited early:\n{self.output}"
+            try:
+                response = httpx.get(f"{self.base_url}/healthz", timeout=3)
+                if response.status_code == 200:
+                    return dict(response.json())
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"/healthz was not 200 within {START_TIMEOUT:.0f}s:\n{self.output}")
+
+    def api_key(self) -> str | None:
+        found = [m.group(1) for line in self.lines if (m := KEY_LINE.search(line))]
+        assert len(found) <= 1, self.output
+        return found[0] if found else None
+
+    def server_pids(self) -> list[int]:
+        """The Temporal dev server and the postmaster of this home (they must not outlive the stack)."""
+        pids = [pid for pid in _pids_with_cmdline(str(self.home)) if pid != self.process.pid]
+        postmaster = self.home / "pg" / "postmaster.pid"
+        if postmaster.exists():
+            pids.append(int(postmaster.read_text().splitlines()[0]))
+        return sorted(set(pids))
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            code = self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(
+                f"`multibill up` did not stop within {STOP_TIMEOUT:.0f}s:\n{self.output}"
+            ) from None
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for pid in _pids_with_cmdline(str(self.home)):
+            _kill(pid)
+
+
+def _pids_with_cmdline(fragment: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fragment in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def assert_all_gone(pids: list[int], output: str) -> None:
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in pids if _alive(pid)]
+    assert not left, f"processes left running after stop: {left}\n{output}"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / f"home-{uuid.uuid4().hex[:6]}"
+    yield path
+    for pid in _pids_with_cmdline(str(path)):
+        _kill(pid)
+
+
+def test_up_serves_the_api_stops_cleanly_and_keeps_data(home: Path) -> None:
+    first = RunningStack(home)
+    try:
+        health = first.wait_healthy()
+        assert health["status"] == "ok"
+        token = first.api_key()
+        assert token is not None, f"no `API key: mb_…` line in the output:\n{first.output}"
+        headers = {"Authorization": f"Bearer {token}"}
+        created = httpx.post(
+            f"{first.base_url}/v1/accounts",
+            json=NEW_ACCOUNT,
+            headers={**headers, "Idempotency-Key": f"smoke-{uuid.uuid4()}"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        account_id = created.json()["id"]
+        assert account_id.startswith("acc_")
+        servers = first.server_pids()
+        children = _child_pids(first.process.pid)
+        assert len(servers) >= 2, f"expected the Temporal dev server and PostgreSQL, found {servers}"
+        assert first.interrupt() == 0, first.output
+        assert_all_gone(servers + children, first.output)
+    finally:
+        first.kill()
+
+    second = RunningStack(home)
+    try:
+        second.wait_healthy()
+        assert second.api_key() is None, second.output
+        assert "already seeded" in second.output
+        again = httpx.get(f"{second.base_url}/v1/accounts/{account_id}", headers=headers, timeout=10)
+        assert again.status_code == 200, again.text
+        assert again.json()["email"] == "ana@example.com"
+        servers = second.server_pids()
+        assert second.interrupt() == 0, second.output
+        assert_all_gone(servers, second.output)
+    finally:
+        second.kill()
+
+
+def _child_pids(parent: int) -> list[int]:
+    """Direct children of ``parent`` (the worker, the API and the Temporal dev server)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().split(")")[-1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(entry.name))
+    return children
