@@ -36,6 +36,10 @@ def engine_for(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def _factory(url: str) -> sessionmaker[Session]:
+    # Every table module must be imported before the first flush, or foreign keys to tables nobody
+    # imported yet cannot be resolved (a worker process imports only the models its activities use).
+    import models.all  # noqa: F401
+
     return sessionmaker(bind=engine_for(url), expire_on_commit=False)
 
 

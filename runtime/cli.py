@@ -86,6 +86,10 @@ def up(
     ui_port: Annotated[
         int | None, typer.Option(help="Temporal Web UI port (env MULTIBILL_TEMPORAL_UI_PORT, default 8233).")
     ] = None,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option(help="Port of the development mail sink (env MULTIBILL_SMTP_PORT, default 8025)."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Start the whole platform: PostgreSQL, migrations, Temporal + UI, demo operator, worker and API.
@@ -94,7 +98,11 @@ def up(
     are set. Logs go to the logs folder in --home. Ctrl-C stops everything; the next run reuses the same data.
     """
     settings = settings_with(
-        api_port=api_port, temporal_port=temporal_port, temporal_ui_port=ui_port, home=home
+        api_port=api_port,
+        temporal_port=temporal_port,
+        temporal_ui_port=ui_port,
+        smtp_port=smtp_port,
+        home=home,
     )
     exit_now(run_up(settings))
 
@@ -117,6 +125,22 @@ def api(
     from api.app import create_app
 
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, proxy_headers=True)
+    exit_now(0)
+
+
+@app.command()
+def mailsink(
+    directory: Annotated[Path, typer.Option(help="Folder the .eml files are written to.")] = Path(
+        ".multibill/mail"
+    ),
+    host: Annotated[str | None, typer.Option(help="Interface (env MULTIBILL_SMTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env MULTIBILL_SMTP_PORT).")] = None,
+) -> None:
+    """Development SMTP server that saves every email as a .eml file (started by `multibill up`)."""
+    from runtime.mailsink import serve
+
+    settings = get_settings()
+    serve(host or settings.smtp_host, port or settings.smtp_port, directory)
     exit_now(0)
 
 

@@ -54,6 +54,10 @@ class Stack:
         return [*self.apps, *([self.temporal] if self.temporal else [])]
 
     @property
+    def mail_dir(self) -> Path:
+        return self.home / "mail"
+
+    @property
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
@@ -155,6 +159,8 @@ def child_env(stack: Stack) -> dict[str, str]:
             "MULTIBILL_API_PORT": str(settings.api_port),
             "MULTIBILL_TEMPORAL_PORT": str(settings.temporal_port),
             "MULTIBILL_TEMPORAL_UI_PORT": str(settings.temporal_ui_port),
+            "MULTIBILL_SMTP_HOST": settings.smtp_host,
+            "MULTIBILL_SMTP_PORT": str(settings.smtp_port),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -162,9 +168,29 @@ def child_env(stack: Stack) -> dict[str, str]:
     return env
 
 
+def wants_mail_sink() -> bool:
+    """Start the development mail sink unless a real SMTP server was configured."""
+    return "MULTIBILL_SMTP_HOST" not in os.environ
+
+
+def start_mail_sink(stack: Stack) -> None:
+    settings = stack.settings
+    if not wants_mail_sink():
+        return
+    require_free_port(
+        settings.smtp_host, settings.smtp_port, "mail sink", "MULTIBILL_SMTP_PORT", "--smtp-port"
+    )
+    with step(
+        stack.console, f"Mail sink on {settings.smtp_host}:{settings.smtp_port} (emails in {stack.mail_dir})"
+    ):
+        argv = [sys.executable, "-m", "runtime.cli", "mailsink", "--directory", str(stack.mail_dir)]
+        stack.apps.append(spawn("mail", argv, stack.home / "logs" / "mail.log", child_env(stack)))
+
+
 def start_apps(stack: Stack) -> None:
     env = child_env(stack)
     logs = stack.home / "logs"
+    start_mail_sink(stack)
     with step(stack.console, "Worker"):
         argv = [sys.executable, "-m", "runtime.cli", "worker"]
         stack.apps.append(spawn("worker", argv, logs / "worker.log", env))
@@ -209,6 +235,8 @@ def show_ready(stack: Stack) -> None:
         table.add_row("Temporal", stack.temporal_address)
     table.add_row("Portal", f"{stack.api_url}/portal/")
     table.add_row("Database", servers.describe_url(stack.database_url))
+    if wants_mail_sink():
+        table.add_row("Emails (dev)", str(stack.mail_dir))
     for child in stack.children:
         table.add_row(f"{child.name} log", str(child.log_path))
     stack.console.print(table)

@@ -7,6 +7,7 @@ and with DATABASE_URL / TEMPORAL_ADDRESS removed so that everything is embedded.
 from __future__ import annotations
 
 import contextlib
+import email
 import os
 import re
 import signal
@@ -59,12 +60,17 @@ class RunningStack:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.api_port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS", "MULTIBILL_SMTP_HOST"}
+        }
         env.update(
             MULTIBILL_HOME=str(home),
             MULTIBILL_API_PORT=str(self.api_port),
             MULTIBILL_TEMPORAL_PORT=str(free_port()),
             MULTIBILL_TEMPORAL_UI_PORT=str(free_port()),
+            MULTIBILL_SMTP_PORT=str(free_port()),
             MULTIBILL_ENVIRONMENT="development",
             COLUMNS="200",
         )
@@ -199,6 +205,7 @@ def test_up_serves_the_api_stops_cleanly_and_keeps_data(home: Path) -> None:
         assert created.status_code == 201, created.text
         account_id = created.json()["id"]
         assert account_id.startswith("acc_")
+        process_id = verify_through_the_mail_sink(first, headers)
         servers = first.server_pids()
         children = _child_pids(first.process.pid)
         assert len(servers) >= 2, f"expected the Temporal dev server and PostgreSQL, found {servers}"
@@ -215,11 +222,51 @@ def test_up_serves_the_api_stops_cleanly_and_keeps_data(home: Path) -> None:
         again = httpx.get(f"{second.base_url}/v1/accounts/{account_id}", headers=headers, timeout=10)
         assert again.status_code == 200, again.text
         assert again.json()["email"] == "ana@example.com"
+        # Temporal kept its state in a file: the finished process is still there after a restart.
+        process = httpx.get(f"{second.base_url}/v1/processes/{process_id}", headers=headers, timeout=10)
+        assert process.status_code == 200 and process.json()["status"] == "completed", process.text
         servers = second.server_pids()
         assert second.interrupt() == 0, second.output
         assert_all_gone(servers, second.output)
     finally:
         second.kill()
+
+
+def verify_through_the_mail_sink(stack: RunningStack, headers: dict[str, str]) -> str:
+    """Create an account with verify, read the email the dev mail sink saved, open its link."""
+    body = {**NEW_ACCOUNT, "email": "eva@example.com", "given_name": "Eva", "verify": True}
+    created = httpx.post(
+        f"{stack.base_url}/v1/accounts",
+        json=body,
+        headers={**headers, "Idempotency-Key": f"smoke-{uuid.uuid4()}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    process_id = str(created.json()["process_id"])
+    deadline = time.monotonic() + 30
+    mails: list[Path] = []
+    while not mails and time.monotonic() < deadline:
+        mails = sorted((stack.home / "mail").glob("*.eml"))
+        time.sleep(0.2)
+    assert mails, f"no email saved under {stack.home / 'mail'}:\n{stack.output}"
+    message = email.message_from_bytes(mails[0].read_bytes())
+    assert message["To"].endswith("eva@example.com>") or message["To"] == "eva@example.com"
+    text = "".join(
+        part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if part.get_content_type() == "text/plain"
+    )
+    link = re.search(r"(http://\S+/portal/verify/\S+)", text)
+    assert link, text
+    assert httpx.get(link.group(1), timeout=10).status_code == 200
+    status: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{stack.base_url}/v1/processes/{process_id}", headers=headers, timeout=10).json()
+        if status.get("status") == "completed":
+            break
+        time.sleep(0.2)
+    assert status.get("step") == "verified", status
+    return process_id
 
 
 def _child_pids(parent: int) -> list[int]:
