@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import accounts, catalog, idempotency, organisations
+from models import accounts, catalog, idempotency, organisations, subscriptions
 from models.base import Base
 
-__all__ = ["Base", "accounts", "catalog", "idempotency", "organisations"]
+__all__ = ["Base", "accounts", "catalog", "idempotency", "organisations", "subscriptions"]

@@ -1,0 +1,83 @@
+"""The contract between Multibill and provisioning systems (RADIUS, CAS/OTT, VoIP, …).
+
+An adapter serves one or more service kinds (``broadband``, ``video``, ``telephony``…). The
+provisioning activity records every order in the database and calls ``execute`` with an idempotency
+key, so an adapter must treat a repeated key as the same order (and answer with the same result).
+Adapters import nothing from ``models``: all they need is in the request.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class ProvisioningAction(StrEnum):
+    ACTIVATE = "activate"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    CHANGE = "change"  # a new profile (plan change)
+    TERMINATE = "terminate"
+
+
+class ProvisioningRequest(BaseModel):
+    order_id: str
+    idempotency_key: str
+    action: ProvisioningAction
+    service_kind: str
+    account_id: str
+    subscription_id: str
+    service_id: str
+    plan_code: str
+    characteristics: dict[str, Any] = Field(
+        default_factory=dict, description="product attributes, e.g. speed"
+    )
+    expires_at: str | None = Field(default=None, description="ISO instant for on-demand access")
+    device: dict[str, Any] | None = None
+
+
+class ProvisioningResult(BaseModel):
+    status: Literal["done", "failed"]
+    reference: str | None = Field(default=None, description="the platform's own id for the order or account")
+    detail: str = ""
+    retryable: bool = Field(default=True, description="False when retrying cannot help (bad data)")
+
+
+class ServiceState(BaseModel):
+    """What a platform reports for one service, for resync."""
+
+    service_id: str
+    active: bool
+    suspended: bool = False
+    profile: str | None = None
+
+
+class ProvisioningAdapter(Protocol):
+    name: str
+    kinds: frozenset[str]
+
+    def execute(self, request: ProvisioningRequest) -> ProvisioningResult:
+        """Carry out the order; the same ``idempotency_key`` twice is one order."""
+        ...
+
+
+class AdapterRegistry:
+    """Which adapters serve which service kind (several may, e.g. RADIUS and a CPE manager)."""
+
+    def __init__(self) -> None:
+        self._by_kind: dict[str, list[ProvisioningAdapter]] = {}
+
+    def register(self, adapter: ProvisioningAdapter) -> None:
+        for kind in adapter.kinds:
+            adapters = self._by_kind.setdefault(kind, [])
+            if any(a.name == adapter.name for a in adapters):
+                raise ValueError(f"an adapter named {adapter.name!r} already serves {kind}")
+            adapters.append(adapter)
+
+    def for_kind(self, kind: str) -> list[ProvisioningAdapter]:
+        return list(self._by_kind.get(kind, []))
+
+    def kinds(self) -> list[str]:
+        return sorted(self._by_kind)
