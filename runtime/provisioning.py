@@ -1,0 +1,12 @@
+"""The provisioning adapters this deployment uses, built from settings (see integrations/provisioning)."""
+
+from __future__ import annotations
+
+from integrations.provisioning.base import AdapterRegistry
+from runtime.settings import Settings
+
+
+def build_registry(settings: Settings) -> AdapterRegistry:  # noqa: ARG001 - adapters read settings
+    """Adapters per service kind. A kind with no adapter gets 'skipped' orders, visible to operators."""
+    registry = AdapterRegistry()
+    return registry
