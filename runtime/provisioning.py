@@ -6,7 +6,7 @@ from integrations.provisioning.base import AdapterRegistry
 from runtime.settings import Settings
 
 
-def build_registry(settings: Settings) -> AdapterRegistry:  # noqa: ARG001 - adapters read settings
+def build_registry(settings: Settings) -> AdapterRegistry:
     """Adapters per service kind. A kind with no adapter gets 'skipped' orders, visible to operators."""
     registry = AdapterRegistry()
     return registry
