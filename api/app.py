@@ -9,7 +9,16 @@ from temporalio.client import Client
 from api.deps import TemporalGateway
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
-from api.routes import accounts, catalog, health, organisations, processes, quotes, verification
+from api.routes import (
+    accounts,
+    catalog,
+    health,
+    organisations,
+    processes,
+    quotes,
+    subscriptions,
+    verification,
+)
 from portal import routes as portal_routes
 from runtime.settings import Settings
 
@@ -32,7 +41,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     app.state.temporal = TemporalGateway(settings, temporal_client)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, organisations, accounts, catalog, quotes, processes, verification):
+    for module in (health, organisations, accounts, catalog, quotes, subscriptions, processes, verification):
         app.include_router(module.router)
     app.include_router(portal_routes.router)
     app.mount(

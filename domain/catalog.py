@@ -245,7 +245,9 @@ class PlanSpec(Spec):
     billing_period: BillingPeriodUnit = BillingPeriodUnit.MONTH
     billing_interval: int = Field(default=1, ge=1, le=36)
     billing_term: BillingTerm = BillingTerm.IN_ADVANCE
-    change_policy: Literal["immediate", "end_of_term"] = "immediate"
+    change_policy: Literal["immediate", "end_of_term"] = Field(
+        default="end_of_term", description="When a downgrade from this plan takes effect (upgrades: at once)"
+    )
     tax_category: Code = "standard"
     phases: list[Phase] = Field(default_factory=list, max_length=10)
     usage: list[UsageCharge] = Field(default_factory=list, max_length=20)
@@ -254,6 +256,13 @@ class PlanSpec(Spec):
     access_hours: int | None = Field(default=None, ge=1, le=24 * 366, description="On-demand: access window")
     on_demand_prices: Prices | None = None
     addons: list[AddonRule] = Field(default_factory=list, max_length=50)
+    refund_policy: Literal["prorated", "none"] = Field(
+        default="prorated",
+        description="On an immediate stop of a service paid in advance: credit unused days?",
+    )
+    cooling_off_days: int = Field(
+        default=14, ge=0, le=90, description="Days in which a subscriber may regret"
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> PlanSpec:

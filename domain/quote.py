@@ -110,7 +110,7 @@ def _periods(plan: PlanSpec, start: date, ctx: QuoteContext, align: date | None 
         )
 
 
-def _phase_spans(
+def phase_spans(
     plan: PlanSpec, start: date, ctx: QuoteContext
 ) -> list[tuple[date, date | None, Decimal, str]]:
     """(from, until, price per period, phase kind) for each phase, from the plan's start."""
@@ -183,7 +183,7 @@ def recurring_lines(
     align: date | None = None,
 ) -> list[QuoteLine]:
     """A plan's recurring charges from ``active_from`` until ``active_until`` (exclusive) or ``horizon``."""
-    spans = _phase_spans(plan, active_from, ctx)
+    spans = phase_spans(plan, active_from, ctx)
     arrears = plan.billing_term is BillingTerm.IN_ARREARS
     lines: list[QuoteLine] = []
     for period in _periods(plan, active_from, ctx, align):

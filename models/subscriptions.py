@@ -67,6 +67,9 @@ class SubscriptionService(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    line_id: Mapped[str] = mapped_column(
+        String(32), comment="stable identity across plan changes (what provisioning systems know)"
+    )
     plan_code: Mapped[str] = mapped_column(String(64))
     plan_version: Mapped[int] = mapped_column(Integer)
     product_kind: Mapped[str] = mapped_column(String(32))

@@ -10,16 +10,25 @@ from rich.console import Console
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.provisioning import ProvisioningActivities
+from activities.subscription_changes import ChangeActivities
+from activities.subscriptions import SubscriptionActivities
 from activities.verification import VerificationActivities
+from runtime.provisioning import build_registry
 from runtime.settings import Settings
 from runtime.temporal import connect, ensure_search_attributes
 from workflows.account_verification import AccountVerificationWorkflow
+from workflows.onboarding import OnboardingWorkflow
+from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 
 ACTIVITY_THREADS = 32
 
 # Every workflow the worker runs. Add new lifecycle processes here (and their activities below).
 WORKFLOWS: list[type] = [
     AccountVerificationWorkflow,
+    OnboardingWorkflow,
+    PlanChangeWorkflow,
+    SubscriptionActionWorkflow,
 ]
 
 
@@ -27,6 +36,9 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity callable, bound to the given settings."""
     return [
         *VerificationActivities(settings).all(),
+        *SubscriptionActivities(settings).all(),
+        *ChangeActivities(settings).all(),
+        ProvisioningActivities(settings, build_registry(settings)).provision_service,
     ]
 
 

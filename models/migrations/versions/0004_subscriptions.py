@@ -125,6 +125,7 @@ def upgrade() -> None:
     op.create_table('subscription_services',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('subscription_id', sa.String(length=32), nullable=False),
+    sa.Column('line_id', sa.String(length=32), nullable=False, comment='stable identity across plan changes (what provisioning systems know)'),
     sa.Column('plan_code', sa.String(length=64), nullable=False),
     sa.Column('plan_version', sa.Integer(), nullable=False),
     sa.Column('product_kind', sa.String(length=32), nullable=False),

@@ -1,0 +1,253 @@
+"""The body of each subscription change, run inside the caller's transaction (see apply_change)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from activities import subscription_store as store
+from activities.subscription_changes import Applied, ChangePlan
+from activities.subscriptions import ServiceRef, service_refs
+from domain.catalog import PlanSpec
+from domain.ids import new_id
+from domain.subscriptions import (
+    activation_charges,
+    change_charges,
+    next_status,
+    start_charge,
+    stop_credit,
+)
+from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
+
+
+def apply(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    """Apply ``plan`` once: a retry (same process) returns what the first run applied."""
+    done = session.execute(
+        select(SubscriptionEvent).where(SubscriptionEvent.idempotency_key == f"{plan.process_id}:applied")
+    ).scalar_one_or_none()
+    if done is not None:
+        return Applied.model_validate(done.data["applied"])
+    applied = HANDLERS[plan.action](session, sub, plan)
+    sub.version += 1
+    store.record_event(
+        session,
+        sub.id,
+        plan.action,
+        plan.actor,
+        f"{plan.process_id}:applied",
+        reason=plan.reason,
+        service_id=plan.service_id,
+        effective_on=plan.effective_on,
+        data={
+            "applied": applied.model_dump(mode="json"),
+            "plan": plan.plan_code,
+            "pause_billing": plan.pause_billing,
+        },
+    )
+    return applied
+
+
+def _refs(session: Session, sub: Subscription, rows: list[SubscriptionService]) -> list[ServiceRef]:
+    return service_refs(rows, session, store.operator_id(session, sub.organisation_id))
+
+
+def _new_service(
+    sub: Subscription,
+    like: SubscriptionService | None,
+    plan: ChangePlan,
+    kind: str,
+    role: str,
+    line_id: str | None = None,
+) -> SubscriptionService:
+    service_id = new_id("svc")
+    return SubscriptionService(
+        id=service_id,
+        line_id=line_id or service_id,
+        subscription_id=sub.id,
+        plan_code=plan.plan_code or "",
+        plan_version=plan.plan_version or 1,
+        product_kind=kind,
+        role=role,
+        quantity=like.quantity if like else 1,
+        bundle_code=like.bundle_code if like else None,
+        status="active",
+        started_on=plan.effective_on,
+    )
+
+
+def _end(
+    session: Session,
+    sub: Subscription,
+    service: SubscriptionService,
+    plan: ChangePlan,
+    why: str,
+    credit: bool = True,
+) -> None:
+    if credit:
+        line = stop_credit(store.terms_of(session, sub, service), plan.effective_on, why)
+        store.record_charges(session, sub, service.id, [line] if line else [], f"{plan.process_id}:end")
+    service.status, service.ended_on = "terminated", max(plan.effective_on, service.started_on)
+
+
+def _kind_of(session: Session, sub: Subscription, plan_code: str, version: int) -> tuple[str, PlanSpec]:
+    operator = store.operator_id(session, sub.organisation_id)
+    spec = store.plan_spec(session, operator, plan_code, version)
+    from activities.catalog import product
+
+    return product(session, operator, spec.product_code).kind, spec
+
+
+def change_plan(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    old = next(s for s in store.services(session, sub.id, ("active",)) if s.id == plan.service_id)
+    kind, new_spec = _kind_of(session, sub, plan.plan_code or "", plan.plan_version or 1)
+    new = _new_service(sub, old, plan, kind, "base", line_id=old.line_id)
+    old_terms = store.terms_of(session, sub, old)
+    session.add(new)
+    session.flush()
+    lines = change_charges(old_terms, store.terms_of(session, sub, new), plan.effective_on)
+    store.record_charges(session, sub, new.id, lines, f"{plan.process_id}:change")
+    old.status, old.ended_on, old.replaced_by = "terminated", plan.effective_on, new.id
+    provision = [("change", ref) for ref in _refs(session, sub, [new])]
+    kept_rules = {r.plan_code for r in new_spec.addons}
+    survivors = {r.plan_code for r in old_terms.plan.addons if r.survives_change}
+    for addon in store.services(session, sub.id, ("active",)):
+        if addon.role == "addon" and addon.plan_code not in kept_rules | survivors:
+            _end(session, sub, addon, plan, "add-on dropped with the plan change")
+            provision += [("terminate", ref) for ref in _refs(session, sub, [addon])]
+    return Applied(subscription_id=sub.id, status=sub.status, provision=provision)
+
+
+def add_addon(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    kind, _ = _kind_of(session, sub, plan.plan_code or "", plan.plan_version or 1)
+    addon = _new_service(sub, None, plan, kind, "addon")
+    session.add(addon)
+    session.flush()
+    terms = store.terms_of(session, sub, addon)
+    charge = start_charge(terms, plan.effective_on, "add-on added")
+    lines = activation_charges(terms) + ([charge] if charge else [])
+    store.record_charges(session, sub, addon.id, lines, f"{plan.process_id}:addon")
+    return Applied(
+        subscription_id=sub.id,
+        status=sub.status,
+        provision=[("activate", ref) for ref in _refs(session, sub, [addon])],
+    )
+
+
+def remove_addon(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    addon = next(
+        s for s in store.services(session, sub.id, ("active", "suspended")) if s.id == plan.service_id
+    )
+    _end(session, sub, addon, plan, "add-on removed")
+    return Applied(
+        subscription_id=sub.id,
+        status=sub.status,
+        provision=[("terminate", ref) for ref in _refs(session, sub, [addon])],
+    )
+
+
+def suspend(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    sub.status = next_status("suspend", sub.status, sub.id)
+    live = store.services(session, sub.id, ("active",))
+    for service in live:
+        service.status = "suspended"
+        if plan.pause_billing:
+            line = stop_credit(store.terms_of(session, sub, service), plan.effective_on, "billing paused")
+            store.record_charges(session, sub, service.id, [line] if line else [], f"{plan.process_id}:pause")
+    return Applied(
+        subscription_id=sub.id,
+        status=sub.status,
+        provision=[("suspend", ref) for ref in _refs(session, sub, live)],
+    )
+
+
+def _billing_was_paused(session: Session, sub: Subscription) -> bool:
+    last = session.execute(
+        select(SubscriptionEvent)
+        .where(SubscriptionEvent.subscription_id == sub.id, SubscriptionEvent.kind == "suspend")
+        .order_by(SubscriptionEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return bool(last and last.data.get("pause_billing"))
+
+
+def resume(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    sub.status = next_status("resume", sub.status, sub.id)
+    paused = _billing_was_paused(session, sub)
+    held = store.services(session, sub.id, ("suspended",))
+    for service in held:
+        service.status = "active"
+        if paused:
+            line = start_charge(store.terms_of(session, sub, service), plan.effective_on, "billing resumed")
+            store.record_charges(
+                session, sub, service.id, [line] if line else [], f"{plan.process_id}:resume"
+            )
+    return Applied(
+        subscription_id=sub.id,
+        status=sub.status,
+        provision=[("resume", ref) for ref in _refs(session, sub, held)],
+    )
+
+
+def terminate(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    sub.status = next_status("terminate", sub.status, sub.id)
+    sub.end_date = plan.effective_on
+    live = store.services(session, sub.id, ("active", "suspended"))
+    paused = sub.status == "suspended" and _billing_was_paused(session, sub)
+    for service in live:
+        _end(session, sub, service, plan, "terminated", credit=not paused)
+    return Applied(
+        subscription_id=sub.id,
+        status=sub.status,
+        provision=[("terminate", ref) for ref in _refs(session, sub, live)],
+    )
+
+
+def regret(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
+    """Cancelled in the cooling-off period: nothing is owed, whatever was billed is refunded in full."""
+    sub.status = next_status("regret", sub.status, sub.id)
+    sub.end_date = plan.effective_on
+    live = store.services(session, sub.id, ("active", "suspended"))
+    for service in live:
+        service.status, service.ended_on = "terminated", max(plan.effective_on, service.started_on)
+    charges = session.execute(select(PendingCharge).where(PendingCharge.subscription_id == sub.id)).scalars()
+    for charge in charges:
+        if charge.status == "pending":
+            charge.status = "void"
+        elif charge.status == "invoiced" and charge.amount_minor > 0:
+            session.add(
+                PendingCharge(
+                    id=new_id("chg"),
+                    account_id=sub.account_id,
+                    subscription_id=sub.id,
+                    service_id=charge.service_id,
+                    kind="refund",
+                    description=f"regret: refund of {charge.description}"[:300],
+                    period_start=charge.period_start,
+                    period_end=charge.period_end,
+                    quantity=charge.quantity,
+                    unit_price=charge.unit_price,
+                    amount_minor=-charge.amount_minor,
+                    currency=charge.currency,
+                    tax_category=charge.tax_category,
+                    status="pending",
+                    idempotency_key=f"{plan.process_id}:refund:{charge.id}",
+                )
+            )
+    return Applied(
+        subscription_id=sub.id,
+        status=sub.status,
+        provision=[("terminate", ref) for ref in _refs(session, sub, live)],
+    )
+
+
+HANDLERS: dict[str, Callable[[Session, Subscription, ChangePlan], Applied]] = {
+    "change_plan": change_plan,
+    "add_addon": add_addon,
+    "remove_addon": remove_addon,
+    "suspend": suspend,
+    "resume": resume,
+    "terminate": terminate,
+    "regret": regret,
+}

@@ -1,0 +1,178 @@
+"""Shared steps of the subscription activities: plan terms, history events, pending charges, locks."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from domain.catalog import PlanSpec
+from domain.errors import Conflict, NotFound
+from domain.ids import new_id
+from domain.money import RoundingMode
+from domain.subscriptions import ChargeLine, ServiceTerms
+from models.catalog import PlanVersion
+from models.organisations import Organisation
+from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
+
+
+def operator_id(session: Session, organisation_id: str) -> str:
+    """The root operator whose catalogue an organisation sells from."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound("organisation", organisation_id)
+    return org.path.strip("/").split("/")[0]
+
+
+def plan_spec(session: Session, operator: str, code: str, version: int) -> PlanSpec:
+    row = session.execute(
+        select(PlanVersion).where(
+            PlanVersion.organisation_id == operator, PlanVersion.code == code, PlanVersion.version == version
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("plan", f"{code} v{version}")
+    return PlanSpec.model_validate(row.spec)
+
+
+def terms_of(session: Session, sub: Subscription, service: SubscriptionService) -> ServiceTerms:
+    operator = operator_id(session, sub.organisation_id)
+    org = session.get(Organisation, operator)
+    rounding = RoundingMode(org.rounding_mode) if org else RoundingMode.HALF_UP
+    return ServiceTerms(
+        plan=plan_spec(session, operator, service.plan_code, service.plan_version),
+        started_on=service.started_on,
+        quantity=service.quantity,
+        currency=sub.currency,
+        bill_day=sub.bill_day,
+        subscription_start=sub.start_date,
+        rounding=rounding,
+    )
+
+
+def load(session: Session, subscription_id: str, *, lock: bool = False) -> Subscription:
+    stmt = select(Subscription).where(Subscription.id == subscription_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    sub = session.execute(stmt).scalar_one_or_none()
+    if sub is None:
+        raise NotFound("subscription", subscription_id)
+    return sub
+
+
+def services(
+    session: Session, subscription_id: str, statuses: tuple[str, ...] | None = None
+) -> list[SubscriptionService]:
+    stmt = select(SubscriptionService).where(SubscriptionService.subscription_id == subscription_id)
+    if statuses:
+        stmt = stmt.where(SubscriptionService.status.in_(statuses))
+    return list(session.execute(stmt.order_by(SubscriptionService.id)).scalars())
+
+
+def record_event(
+    session: Session,
+    sub_id: str,
+    kind: str,
+    actor: str,
+    key: str,
+    *,
+    reason: str | None = None,
+    service_id: str | None = None,
+    effective_on: date | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Append to the history once per key (a retried activity does not write it twice)."""
+    session.execute(
+        insert(SubscriptionEvent)
+        .values(
+            subscription_id=sub_id,
+            service_id=service_id,
+            kind=kind,
+            actor=actor,
+            reason=reason,
+            effective_on=effective_on,
+            data=data or {},
+            idempotency_key=key,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+
+
+def record_charges(
+    session: Session, sub: Subscription, service_id: str | None, lines: list[ChargeLine], key_prefix: str
+) -> int:
+    """Pending charges for the bill run, once per key; returns how many were new."""
+    added = 0
+    for index, line in enumerate(lines):
+        result = session.execute(
+            insert(PendingCharge)
+            .values(
+                id=new_id("chg"),
+                account_id=sub.account_id,
+                subscription_id=sub.id,
+                service_id=service_id,
+                kind=line.kind,
+                description=line.description[:300],
+                period_start=line.period.start if line.period else None,
+                period_end=line.period.end if line.period else None,
+                quantity=str(line.quantity),
+                unit_price=str(line.unit_price),
+                amount_minor=line.amount.amount_minor,
+                currency=line.amount.currency,
+                tax_category=line.tax_category,
+                status="pending",
+                idempotency_key=f"{key_prefix}:{service_id or '-'}:{line.kind}:{index}",
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(PendingCharge.id)
+        ).first()
+        added += 1 if result else 0
+    return added
+
+
+def acquire(session: Session, subscription_id: str, process_id: str) -> None:
+    """Make ``process_id`` the one process changing the subscription, or 409 naming the running one."""
+    taken = session.execute(
+        update(Subscription)
+        .where(Subscription.id == subscription_id)
+        .where((Subscription.active_process_id.is_(None)) | (Subscription.active_process_id == process_id))
+        .values(active_process_id=process_id)
+        .returning(Subscription.id)
+    ).first()
+    if taken is None:
+        running = session.execute(
+            select(Subscription.active_process_id).where(Subscription.id == subscription_id)
+        ).scalar_one_or_none()
+        raise Conflict(
+            "subscription_busy",
+            f"{subscription_id} is being changed by process {running}; retry when it has finished",
+        )
+
+
+def release(session: Session, subscription_id: str, process_id: str) -> None:
+    session.execute(
+        update(Subscription)
+        .where(Subscription.id == subscription_id, Subscription.active_process_id == process_id)
+        .values(active_process_id=None)
+    )
+
+
+def visible(session: Session, principal: Any, subscription_id: str, *, lock: bool = False) -> Subscription:
+    """A subscription in the caller's subtree (404 otherwise, also for another organisation's)."""
+    stmt = (
+        select(Subscription)
+        .join(Organisation, Organisation.id == Subscription.organisation_id)
+        .where(
+            Subscription.id == subscription_id,
+            Organisation.path.startswith(principal.organisation_path, autoescape=True),
+        )
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Subscription)
+    sub = session.execute(stmt).scalar_one_or_none()
+    if sub is None:
+        raise NotFound("subscription", subscription_id)
+    return sub

@@ -1,0 +1,138 @@
+"""Subscription workflows on the time-skipping server: a scheduled downgrade fires on its date,
+and the histories of Onboarding and PlanChange are stored and replayed (an incompatible change fails)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from activities import subscription_store as store
+from activities.organisations import Principal, authenticate
+from activities.subscription_changes import ChangeRequest, prepare_change
+from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from api.app import create_app
+from domain.ids import new_id
+from models.base import unit_of_work
+from runtime.settings import Settings
+from runtime.worker import WORKFLOWS, build_worker
+from tests.factories import make_operator
+from tests.subscription_support import RecordingAdapter, Shop, make_shop
+from workflows.onboarding import OnboardingWorkflow
+from workflows.subscription_change import PlanChangeWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture
+async def shop(settings: Settings, database_url: str) -> AsyncIterator[tuple[Shop, Principal]]:
+    tenant = make_operator(database_url)
+    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+        made = await make_shop(api, tenant)
+    with unit_of_work(database_url) as session:
+        principal = authenticate(session, tenant.token)
+    assert principal is not None
+    yield made, principal
+
+
+def onboarding_input(database_url: str, shop: Shop, principal: Principal, plan: str) -> OnboardingInput:
+    order = SubscriptionOrder(
+        account_id=shop.account_id, items=[{"plan": plan}], start_date=date(2024, 1, 1), bill_day=1
+    )  # type: ignore[list-item]
+    sub_id = new_id("sub")
+    with unit_of_work(database_url) as session:
+        return prepare_onboarding(
+            session,
+            principal,
+            order,
+            subscription_id=sub_id,
+            process_id=f"onboarding-{sub_id}",
+            request_id=uuid.uuid4().hex,
+        )
+
+
+def worker_for(env: WorkflowEnvironment, settings: Settings):  # type: ignore[no-untyped-def]
+    from activities.provisioning import ProvisioningActivities
+    from integrations.provisioning.base import AdapterRegistry
+    from runtime.worker import activities_for
+
+    queue = settings.model_copy(update={"task_queue": f"subs-ts-{uuid.uuid4().hex[:8]}"})
+    registry = AdapterRegistry()
+    adapter = RecordingAdapter("radius-test", frozenset({"broadband"}))
+    registry.register(adapter)
+    activities = [a for a in activities_for(queue) if getattr(a, "__name__", "") != "provision_service"]
+    activities.append(ProvisioningActivities(queue, registry).provision_service)
+    return build_worker(env.client, queue, activities=activities), queue, adapter
+
+
+async def test_scheduled_downgrade_applies_on_its_date(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    shop: tuple[Shop, Principal],
+) -> None:
+    made, principal = shop
+    worker, queue, adapter = worker_for(time_skipping_env, settings)
+    order = onboarding_input(database_url, made, principal, made.dear)
+    async with worker:
+        onboarded = await time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        assert onboarded.status == "active"
+        history = await time_skipping_env.client.get_workflow_handle(order.process_id).fetch_history()
+        keep(history, "onboarding_active")
+        with unit_of_work(database_url) as session:
+            sub = store.load(session, order.subscription_id, lock=True)
+            process_id = f"change-{sub.id}"
+            change = prepare_change(
+                session,
+                sub,
+                ChangeRequest(type="change_plan", plan=made.cheap, effective_date=date(2024, 1, 10)),
+                process_id,
+                "test",
+            )
+            store.acquire(session, sub.id, process_id)
+        assert change.timing == "end_of_term" and change.effective_on == date(2024, 2, 1)
+        handle = await time_skipping_env.client.start_workflow(
+            PlanChangeWorkflow.run, change, id=process_id, task_queue=queue.task_queue
+        )
+        result = await handle.result()
+        assert result.step == "done"
+        keep(await handle.fetch_history(), "plan_change_scheduled")
+    with unit_of_work(database_url) as session:
+        services = store.services(session, order.subscription_id)
+        assert [(s.plan_code, s.status, str(s.started_on), str(s.ended_on)) for s in services] == [
+            (made.dear, "terminated", "2024-01-01", "2024-02-01"),
+            (made.cheap, "active", "2024-02-01", "None"),
+        ]
+        assert store.load(session, order.subscription_id).active_process_id is None
+    assert [a for a, _ in adapter.actions()] == ["activate", "change"]
+
+
+def keep(history: WorkflowHistory, name: str) -> None:
+    """Store a history once; later runs replay it against the current workflow code."""
+    path = HISTORIES / f"{name}.json"
+    if not path.exists():
+        path.write_text(history.to_json() + "\n")
+
+
+async def test_stored_subscription_histories_replay() -> None:
+    names = ["onboarding_active", "plan_change_scheduled"]
+    histories = [
+        WorkflowHistory.from_json(n, (HISTORIES / f"{n}.json").read_text())
+        for n in names
+        if (HISTORIES / f"{n}.json").exists()
+    ]
+    assert len(histories) == len(names), "run the scheduled downgrade test first to record the histories"
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    for history in histories:
+        await replayer.replay_workflow(history)
