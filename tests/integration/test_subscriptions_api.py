@@ -274,3 +274,22 @@ async def test_bad_orders_start_nothing(stack: Stack, shop: Shop, database_url: 
     )
     assert early.status_code == 422 and early.json()["code"] == "date_before_start"
     assert (await stack.api.get(f"/v1/subscriptions/{sub['id']}", headers=other.auth)).status_code == 404
+
+
+async def test_terminate_at_the_end_of_the_term_is_scheduled(stack: Stack, shop: Shop) -> None:
+    sub = await onboard(stack.api, shop)
+    resp = await stack.api.post(
+        f"/v1/subscriptions/{sub['id']}/terminate",
+        headers=shop.tenant.post_headers(),
+        json={"timing": "end_of_term"},
+    )
+    assert resp.status_code == 202, resp.text
+    end = resp.json()["change"]["effective_on"]
+    assert end > sub["start_date"]  # the end of the current period, still to come
+    await wait_process(stack.api, shop.tenant, resp.json()["process_id"], status="running")
+    for _ in range(100):
+        view = (await stack.api.get(f"/v1/subscriptions/{sub['id']}", headers=shop.tenant.auth)).json()
+        if view["scheduled_changes"]:
+            break
+    assert [(c["kind"], c["effective_on"]) for c in view["scheduled_changes"]] == [("terminate", end)]
+    assert view["status"] == "active"

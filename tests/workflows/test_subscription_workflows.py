@@ -136,3 +136,24 @@ async def test_stored_subscription_histories_replay() -> None:
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     for history in histories:
         await replayer.replay_workflow(history)
+
+
+async def test_onboarding_compensates_on_the_time_skipping_server(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    shop: tuple[Shop, Principal],
+) -> None:
+    made, principal = shop
+    worker, queue, adapter = worker_for(time_skipping_env, settings)
+    adapter.refuse.add("activate")
+    order = onboarding_input(database_url, made, principal, made.cheap)
+    async with worker:
+        result = await time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+    assert result.status == "failed" and "refuses activate" in (result.reason or "")
+    with unit_of_work(database_url) as session:
+        sub = store.load(session, order.subscription_id)
+        assert (sub.status, sub.active_process_id) == ("failed", None)
+        assert [s.status for s in store.services(session, sub.id)] == ["failed"]
