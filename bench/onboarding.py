@@ -1,0 +1,214 @@
+"""Onboard N subscriptions through the API of a real `multibill up` stack (embedded PostgreSQL,
+Temporal dev server, worker and API as separate processes) and time each from POST to active.
+
+Run: ``python -m bench.onboarding [N]`` (default 500). Beside it, the same run measures a trivial
+one-activity workflow on the same Temporal server: the dev server's own ceiling.
+The last stdout line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from bench._trivial import TrivialWorkflow, noop
+
+CONCURRENCY = 25
+KEY = re.compile(r"API key: (mb_\S+)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, home: Path) -> None:
+        self.api_port, self.temporal_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}}
+        env.update(
+            MULTIBILL_HOME=str(home),
+            MULTIBILL_API_PORT=str(self.api_port),
+            MULTIBILL_TEMPORAL_PORT=str(self.temporal_port),
+            MULTIBILL_TEMPORAL_UI_PORT=str(free_port()),
+            MULTIBILL_SMTP_PORT=str(free_port()),
+            COLUMNS="200",
+        )
+        env.pop("MULTIBILL_SMTP_HOST", None)
+        self.log = home.parent / "up.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "up"],
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        self.url = f"http://127.0.0.1:{self.api_port}"
+
+    def wait(self) -> str:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"multibill up exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    found = KEY.search(self.log.read_text())
+                    assert found, self.log.read_text()
+                    return found.group(1)
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"the stack did not become healthy:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+async def post(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    resp = await api.post(path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    if resp.status_code not in (200, 201, 202):
+        raise RuntimeError(f"{path}: {resp.status_code} {resp.text}")
+    return dict(resp.json())
+
+
+async def catalogue(api: httpx.AsyncClient) -> str:
+    product = f"fibre-{uuid.uuid4().hex[:6]}"
+    await post(api, "/v1/catalog/products", {"code": product, "name": "Fibre", "kind": "broadband"})
+    plan = f"plan-{uuid.uuid4().hex[:6]}"
+    await post(
+        api,
+        "/v1/catalog/plans",
+        {
+            "code": plan,
+            "name": "Fibre 300",
+            "product_code": product,
+            "effective_from": "2020-01-01",
+            "phases": [{"kind": "evergreen", "prices": {"EUR": "30.00"}}],
+            "one_off_fees": [{"code": "setup", "name": "Setup", "prices": {"EUR": "20.00"}}],
+        },
+    )
+    return plan
+
+
+async def trivial_rate(client: Client, count: int) -> float:
+    queue = f"bench-trivial-{uuid.uuid4().hex[:6]}"
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        async with Worker(
+            client, task_queue=queue, workflows=[TrivialWorkflow], activities=[noop], activity_executor=pool
+        ):
+            started = time.perf_counter()
+            gate = asyncio.Semaphore(CONCURRENCY)
+
+            async def one(i: int) -> None:
+                async with gate:
+                    await client.execute_workflow(TrivialWorkflow.run, i, id=f"{queue}-{i}", task_queue=queue)
+
+            await asyncio.gather(*(one(i) for i in range(count)))
+            return count / (time.perf_counter() - started)
+
+
+async def onboard_all(
+    api: httpx.AsyncClient, client: Client, plan: str, accounts: list[str], progress: Progress
+) -> tuple[list[float], float]:
+    task = progress.add_task("onboarding", total=len(accounts))
+    gate = asyncio.Semaphore(CONCURRENCY)
+    latencies: list[float] = []
+
+    async def one(account_id: str) -> None:
+        async with gate:
+            started = time.perf_counter()
+            out = await post(api, "/v1/subscriptions", {"account_id": account_id, "items": [{"plan": plan}]})
+            result = await client.get_workflow_handle(out["process_id"]).result()
+            if result.get("status") != "active":
+                raise RuntimeError(f"{out['subscription_id']} ended {result}")
+            latencies.append(time.perf_counter() - started)
+            progress.advance(task)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(a) for a in accounts))
+    return latencies, time.perf_counter() - started
+
+
+async def run(count: int, console: Console) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="multibill-bench-")) / "home"
+    stack = Stack(home)
+    try:
+        with console.status("starting multibill up"):
+            token = stack.wait()
+        headers = {"Authorization": f"Bearer {token}"}
+        client = await Client.connect(
+            f"127.0.0.1:{stack.temporal_port}", data_converter=pydantic_data_converter
+        )
+        limits = httpx.Limits(max_connections=CONCURRENCY * 2)
+        async with httpx.AsyncClient(base_url=stack.url, headers=headers, timeout=60, limits=limits) as api:
+            plan = await catalogue(api)
+            with console.status(f"creating {count} accounts"):
+                gate = asyncio.Semaphore(CONCURRENCY)
+
+                async def account(i: int) -> str:
+                    async with gate:
+                        body = {
+                            "type": "person",
+                            "given_name": "Bench",
+                            "family_name": str(i),
+                            "email": f"bench{i}@example.com",
+                            "currency": "EUR",
+                            "timezone": "Europe/Madrid",
+                        }
+                        return str((await post(api, "/v1/accounts", body))["id"])
+
+                accounts = await asyncio.gather(*(account(i) for i in range(count)))
+            with console.status("trivial workflows"):
+                ceiling = await trivial_rate(client, max(100, count // 2))
+            with Progress(console=console, transient=True) as progress:
+                latencies, seconds = await onboard_all(api, client, plan, list(accounts), progress)
+        cuts = statistics.quantiles(latencies, n=20)
+        rate = count / seconds
+        return {
+            "bench": "onboarding",
+            "subscriptions": count,
+            "seconds": round(seconds, 2),
+            "onboardings_per_s": round(rate, 1),
+            "p50_ms": round(statistics.median(latencies) * 1000),
+            "p95_ms": round(cuts[18] * 1000),
+            "trivial_workflows_per_s": round(ceiling, 1),
+            "ratio_to_trivial": round(rate / ceiling, 2),
+            "concurrency": CONCURRENCY,
+        }
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str]) -> None:
+    count = int(argv[1]) if len(argv) > 1 else 500
+    figures = asyncio.run(run(count, Console(stderr=True)))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
