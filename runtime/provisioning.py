@@ -3,10 +3,38 @@
 from __future__ import annotations
 
 from integrations.provisioning.base import AdapterRegistry
+from integrations.provisioning.ott import OttAdapter, OttConfig
+from integrations.provisioning.radius import RadiusAdapter, RadiusConfig
+from integrations.provisioning.radius.dynauth import NasPeer
+from integrations.provisioning.voip import KamailioAdapter, KamailioConfig
 from runtime.settings import Settings
 
 
 def build_registry(settings: Settings) -> AdapterRegistry:
-    """Adapters per service kind. A kind with no adapter gets 'skipped' orders, visible to operators."""
+    """Adapters per service kind. A kind with no adapter gets 'skipped' orders, visible to operators.
+
+    FreeRADIUS when ``MULTIBILL_RADIUS_ENABLED`` (Disconnect-Messages when ``…_RADIUS_NAS_ADDRESS``),
+    the OTT platform when ``MULTIBILL_OTT_BASE_URL``, Kamailio when ``MULTIBILL_VOIP_DOMAIN``. No
+    adapter opens a connection until its first order.
+    """
     registry = AdapterRegistry()
+    password_secret = settings.provisioning_password_secret or settings.secret_key
+    if settings.radius_enabled:
+        url = settings.radius_database_url or settings.database_url
+        if not url:
+            raise RuntimeError("MULTIBILL_RADIUS_ENABLED needs MULTIBILL_RADIUS_DATABASE_URL or DATABASE_URL")
+        nas = None
+        if settings.radius_nas_address:
+            nas = NasPeer.parse(
+                settings.radius_nas_address, settings.radius_nas_secret, settings.radius_timeout_seconds
+            )
+        registry.register(RadiusAdapter(RadiusConfig(url, password_secret, nas)))
+    if settings.ott_base_url:
+        config = OttConfig(settings.ott_base_url, settings.ott_api_key, settings.ott_timeout_seconds)
+        registry.register(OttAdapter(config))
+    if settings.voip_domain:
+        url = settings.voip_database_url or settings.database_url
+        if not url:
+            raise RuntimeError("MULTIBILL_VOIP_DOMAIN needs MULTIBILL_VOIP_DATABASE_URL or DATABASE_URL")
+        registry.register(KamailioAdapter(KamailioConfig(url, settings.voip_domain, password_secret)))
     return registry

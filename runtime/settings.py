@@ -33,6 +33,20 @@ class Settings(BaseSettings):
     smtp_sender: str = "Multibill <no-reply@multibill.local>"
     max_body_bytes: int = 1_048_576
     verification_hours: int = 48
+    # Provisioning adapters (runtime/provisioning.py); each is registered only when configured.
+    radius_enabled: bool = Field(default=False, description="write broadband services to FreeRADIUS SQL")
+    radius_database_url: str | None = Field(default=None, description="FreeRADIUS's database; default ours")
+    radius_nas_address: str | None = Field(default=None, description="host:port for Disconnect-Messages")
+    radius_nas_secret: str = Field(default="", description="the RADIUS secret shared with the NAS")
+    radius_timeout_seconds: float = 3.0
+    provisioning_password_secret: str | None = Field(
+        default=None, description="derives subscriber passwords (RADIUS, SIP); defaults to secret_key"
+    )
+    ott_base_url: str | None = Field(default=None, description="entitlement API of the CAS/OTT platform")
+    ott_api_key: str = ""
+    ott_timeout_seconds: float = 5.0
+    voip_domain: str | None = Field(default=None, description="SIP domain; enables the Kamailio adapter")
+    voip_database_url: str | None = Field(default=None, description="Kamailio's database; default ours")
 
     @field_validator("database_url")
     @classmethod
