@@ -13,8 +13,19 @@ from domain.ledger import Posting, check_balanced
 from models.billing import LedgerEntry, LedgerPosting
 
 
-def post_entry(session: Session, *, organisation_id: str, customer_id: str | None, kind: str, source_id: str,
-               currency: str, booked_on: date, postings: list[Posting], key: str, memo: str | None = None) -> str:
+def post_entry(
+    session: Session,
+    *,
+    organisation_id: str,
+    customer_id: str | None,
+    kind: str,
+    source_id: str,
+    currency: str,
+    booked_on: date,
+    postings: list[Posting],
+    key: str,
+    memo: str | None = None,
+) -> str:
     """Record a balanced entry (all postings in one statement, as the database's balance check needs).
 
     Returns the entry id; a second call with the same key returns the first entry and writes nothing.
@@ -23,13 +34,24 @@ def post_entry(session: Session, *, organisation_id: str, customer_id: str | Non
     entry_id = new_id("jrn")
     created = session.execute(
         pg_insert(LedgerEntry)
-        .values(id=entry_id, organisation_id=organisation_id, account_id=customer_id, kind=kind, source_id=source_id,
-                currency=currency, booked_on=booked_on, memo=memo, idempotency_key=key)
+        .values(
+            id=entry_id,
+            organisation_id=organisation_id,
+            account_id=customer_id,
+            kind=kind,
+            source_id=source_id,
+            currency=currency,
+            booked_on=booked_on,
+            memo=memo,
+            idempotency_key=key,
+        )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(LedgerEntry.id)
     ).first()
     if created is None:
-        return str(session.execute(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)).scalar_one())
+        return str(
+            session.execute(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)).scalar_one()
+        )
     insert_postings(session, [(entry_id, p) for p in postings])
     return entry_id
 
@@ -37,8 +59,18 @@ def post_entry(session: Session, *, organisation_id: str, customer_id: str | Non
 def insert_postings(session: Session, rows: list[tuple[str, Posting]]) -> None:
     """All postings in ONE statement: the database checks each entry's balance per statement."""
     if rows:
-        session.execute(insert(LedgerPosting).values([
-            {"entry_id": entry_id, "ledger_account": p.ledger_account, "customer_id": p.customer_id,
-             "debit_minor": p.debit_minor, "credit_minor": p.credit_minor, "currency": p.currency}
-            for entry_id, p in rows
-        ]))
+        session.execute(
+            insert(LedgerPosting).values(
+                [
+                    {
+                        "entry_id": entry_id,
+                        "ledger_account": p.ledger_account,
+                        "customer_id": p.customer_id,
+                        "debit_minor": p.debit_minor,
+                        "credit_minor": p.credit_minor,
+                        "currency": p.currency,
+                    }
+                    for entry_id, p in rows
+                ]
+            )
+        )

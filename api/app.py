@@ -11,12 +11,19 @@ from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
 from api.routes import (
     accounts,
+    billing_runs,
     catalog,
+    credit_notes,
+    devices,
     health,
+    invoices,
     organisations,
     processes,
+    provisioning,
     quotes,
+    statements,
     subscriptions,
+    usage,
     verification,
 )
 from portal import routes as portal_routes
@@ -40,8 +47,29 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     app.state.settings = settings
     app.state.temporal = TemporalGateway(settings, temporal_client)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, organisations, accounts, catalog, quotes, subscriptions, processes, verification):
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        bulk_prefixes=("/v1/usage",),
+        bulk_max_bytes=settings.max_bulk_body_bytes,
+    )
+    for module in (
+        health,
+        organisations,
+        accounts,
+        catalog,
+        quotes,
+        subscriptions,
+        processes,
+        verification,
+        devices,
+        usage,
+        provisioning,
+        billing_runs,
+        invoices,
+        credit_notes,
+        statements,
+    ):
         app.include_router(module.router)
     app.include_router(portal_routes.router)
     app.mount(

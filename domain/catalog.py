@@ -172,6 +172,7 @@ class UsageCharge(Spec):
     model: Literal["per_unit", "graduated", "volume", "call"] = "per_unit"
     block_size: Decimal | None = Field(default=None, gt=0, description="Billed per started block of N units")
     included: Decimal = Field(default=Decimal(0), ge=0, description="Allowance included each period")
+    shared: bool = Field(default=False, description="The allowance is shared by the subscription's services")
     prices: dict[str, UsagePrice]
 
     @model_validator(mode="after")

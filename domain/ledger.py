@@ -26,14 +26,17 @@ class Posting:
     customer_id: str | None = None
 
 
-def side(ledger_account: str, amount_minor: int, currency: str, *, debit: bool, customer_id: str | None = None
-         ) -> Posting | None:
+def side(
+    ledger_account: str, amount_minor: int, currency: str, *, debit: bool, customer_id: str | None = None
+) -> Posting | None:
     """A posting of ``amount_minor`` on the given side; a negative amount lands on the other side."""
     if amount_minor == 0:
         return None
     if amount_minor < 0:
         debit, amount_minor = not debit, -amount_minor
-    return Posting(ledger_account, amount_minor if debit else 0, 0 if debit else amount_minor, currency, customer_id)
+    return Posting(
+        ledger_account, amount_minor if debit else 0, 0 if debit else amount_minor, currency, customer_id
+    )
 
 
 def check_balanced(postings: Iterable[Posting]) -> list[Posting]:
@@ -50,25 +53,34 @@ def check_balanced(postings: Iterable[Posting]) -> list[Posting]:
     return rows
 
 
-def invoice_entry(customer_id: str, currency: str, revenue: dict[str, int], taxes: dict[str, int]) -> list[Posting]:
+def invoice_entry(
+    customer_id: str, currency: str, revenue: dict[str, int], taxes: dict[str, int]
+) -> list[Posting]:
     """An invoice: the customer owes the total; revenue per kind and tax per rate are earned/payable."""
     total = sum(revenue.values()) + sum(taxes.values())
     postings = [side(RECEIVABLE, total, currency, debit=True, customer_id=customer_id)]
-    postings += [side(f"revenue:{kind}", amount, currency, debit=False) for kind, amount in sorted(revenue.items())]
+    postings += [
+        side(f"revenue:{kind}", amount, currency, debit=False) for kind, amount in sorted(revenue.items())
+    ]
     postings += [side(f"tax:{code}", amount, currency, debit=False) for code, amount in sorted(taxes.items())]
     return check_balanced(p for p in postings if p is not None)
 
 
-def credit_note_entry(customer_id: str, currency: str, revenue: dict[str, int], taxes: dict[str, int]
-                      ) -> list[Posting]:
+def credit_note_entry(
+    customer_id: str, currency: str, revenue: dict[str, int], taxes: dict[str, int]
+) -> list[Posting]:
     """A credit note reverses revenue and tax and reduces what the customer owes."""
-    return invoice_entry(customer_id, currency, {k: -v for k, v in revenue.items()}, {k: -v for k, v in taxes.items()})
+    return invoice_entry(
+        customer_id, currency, {k: -v for k, v in revenue.items()}, {k: -v for k, v in taxes.items()}
+    )
 
 
 def payment_entry(customer_id: str, currency: str, amount_minor: int, method: str) -> list[Posting]:
     """Money received: cash (or the gateway's clearing account) up, the customer's debt down."""
-    postings = [side(f"cash:{method}", amount_minor, currency, debit=True),
-                side(RECEIVABLE, amount_minor, currency, debit=False, customer_id=customer_id)]
+    postings = [
+        side(f"cash:{method}", amount_minor, currency, debit=True),
+        side(RECEIVABLE, amount_minor, currency, debit=False, customer_id=customer_id),
+    ]
     return check_balanced(p for p in postings if p is not None)
 
 
@@ -77,8 +89,10 @@ def refund_entry(customer_id: str, currency: str, amount_minor: int, method: str
 
 
 def write_off_entry(customer_id: str, currency: str, amount_minor: int) -> list[Posting]:
-    postings = [side("bad_debt", amount_minor, currency, debit=True),
-                side(RECEIVABLE, amount_minor, currency, debit=False, customer_id=customer_id)]
+    postings = [
+        side("bad_debt", amount_minor, currency, debit=True),
+        side(RECEIVABLE, amount_minor, currency, debit=False, customer_id=customer_id),
+    ]
     return check_balanced(p for p in postings if p is not None)
 
 

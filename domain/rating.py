@@ -9,6 +9,9 @@ The cost is summed exactly and rounded ONCE to ``precision`` decimals with ``mod
 tutorial: up, 4 decimals). The CGRateS case: 0.40 connect + first 60 s at 0.20/60 s in one 60 s
 increment + 0.10/60 s in 1 s increments; 130 s = 0.40 + 0.20 + 70 * 0.10/60 = 0.71666... -> 0.7167.
 CGRateS rounds every increment and answers 0.7169; we do not.
+
+A ``minimum_duration`` charges an answered call (more than 0 s) at least that many seconds. Rate
+decks by destination, time bands and a fast integer engine live in :mod:`domain.tariffs`.
 """
 
 from __future__ import annotations
@@ -53,9 +56,12 @@ class Tariff:
     groups: tuple[RateGroup, ...]
     precision: int = 4
     mode: RoundingMode = RoundingMode.UP
+    minimum_duration: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "connect_fee", as_decimal(self.connect_fee))
+        if self.minimum_duration < 0:
+            raise PricingError("minimum_duration_invalid", "a minimum duration cannot be negative")
         object.__setattr__(self, "groups", _validated(self.groups))
         if self.connect_fee < 0:
             raise PricingError(
@@ -85,6 +91,8 @@ def rate_call(tariff: Tariff, duration: int | Decimal) -> Decimal:
     seconds = as_decimal(duration)
     if seconds < 0:
         raise PricingError("duration_negative", f"a call cannot last {seconds} s")
+    if 0 < seconds < tariff.minimum_duration:
+        seconds = Decimal(tariff.minimum_duration)
     # Every group's cost is scaled to a common denominator (the rate units' LCM) so the sum is exact
     # and divided once: no intermediate rounding can push the result across a rounding boundary.
     denominator = lcm(*(group.rate_unit for group in tariff.groups))

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
-from models import accounts, catalog, idempotency, organisations, subscriptions
+from models import (
+    accounts,
+    billing,
+    catalog,
+    devices,
+    idempotency,
+    kamailio,
+    organisations,
+    radius,
+    subscriptions,
+    usage,
+)
 from models.base import Base
 
-__all__ = ["Base", "accounts", "catalog", "idempotency", "organisations", "subscriptions"]
+__all__ = [
+    "Base",
+    "accounts",
+    "billing",
+    "catalog",
+    "devices",
+    "idempotency",
+    "kamailio",
+    "organisations",
+    "radius",
+    "subscriptions",
+    "usage",
+]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +36,15 @@ class BillingRun(Base):
     __table_args__ = (
         CheckConstraint("status in ('running','completed','failed','preview')", name="status"),
         Index("ix_billing_runs_cycle", "organisation_id", "bill_day", "period_date"),
+        Index(
+            "uq_billing_runs_running",
+            "organisation_id",
+            "bill_day",
+            "period_date",
+            "dry_run",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -138,7 +148,9 @@ class CreditNote(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     invoice_id: Mapped[str | None] = mapped_column(String(32))
     number: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(String(32), comment="void | downgrade | suspension | goodwill | refund")
+    reason: Mapped[str] = mapped_column(
+        String(32), comment="void | downgrade | suspension | goodwill | refund"
+    )
     description: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(String(3))
     issue_date: Mapped[date] = mapped_column(Date)
@@ -159,8 +171,12 @@ class LedgerEntry(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     account_id: Mapped[str | None] = mapped_column(String(32), comment="the customer the entry concerns")
-    kind: Mapped[str] = mapped_column(String(32), comment="invoice | credit_note | payment | refund | wallet | write_off")
-    source_id: Mapped[str] = mapped_column(String(64), comment="the invoice, credit note, payment… it records")
+    kind: Mapped[str] = mapped_column(
+        String(32), comment="invoice | credit_note | payment | refund | wallet | write_off"
+    )
+    source_id: Mapped[str] = mapped_column(
+        String(64), comment="the invoice, credit note, payment… it records"
+    )
     currency: Mapped[str] = mapped_column(String(3))
     booked_on: Mapped[date] = mapped_column(Date)
     memo: Mapped[str | None] = mapped_column(String(300))
@@ -171,15 +187,19 @@ class LedgerEntry(Base):
 class LedgerPosting(Base):
     __tablename__ = "ledger_postings"
     __table_args__ = (
-        CheckConstraint("debit_minor >= 0 and credit_minor >= 0 and (debit_minor = 0) <> (credit_minor = 0)",
-                        name="one_side"),
+        CheckConstraint(
+            "debit_minor >= 0 and credit_minor >= 0 and (debit_minor = 0) <> (credit_minor = 0)",
+            name="one_side",
+        ),
         Index("ix_ledger_postings_entry", "entry_id"),
         Index("ix_ledger_postings_ledger_account", "ledger_account", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     entry_id: Mapped[str] = mapped_column(ForeignKey("ledger_entries.id"))
-    ledger_account: Mapped[str] = mapped_column(String(64), comment="receivable, revenue:video, tax:ES-standard…")
+    ledger_account: Mapped[str] = mapped_column(
+        String(64), comment="receivable, revenue:video, tax:ES-standard…"
+    )
     customer_id: Mapped[str | None] = mapped_column(String(32))
     debit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     credit_minor: Mapped[int] = mapped_column(BigInteger, default=0)

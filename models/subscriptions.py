@@ -142,6 +142,7 @@ class PendingCharge(Base):
     currency: Mapped[str] = mapped_column(String(3))
     tax_category: Mapped[str] = mapped_column(String(64), default="standard")
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    invoice_id: Mapped[str | None] = mapped_column(String(32), comment="set when a bill run invoices it")
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

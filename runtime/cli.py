@@ -246,5 +246,33 @@ def mint_admin_key(database_url: str, organisation_id: str) -> str:
         return token
 
 
+usage_app = typer.Typer(help="Usage: import CDR files.", no_args_is_help=True, rich_markup_mode="markdown")
+app.add_typer(usage_app, name="usage")
+
+
+@usage_app.command("import")
+def usage_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CDR file.")],
+    organisation: Annotated[str, typer.Option("--organisation", help="Organisation id (org_…).")],
+    format: Annotated[str, typer.Option("--format", help="File format (csv).")] = "csv",
+) -> None:
+    """Import a CDR file into DATABASE_URL; rejected rows are listed by line number, good rows kept.
+
+    CSV with a header row; columns (case-insensitive, first alias found wins, others ignored):
+    **client_event_id** (id, cdr_id, call_id, uniqueid), **subscriber** (caller, a_number,
+    calling_number, username, src: a sub_/svc_ id or an alias), **started_at** (start_time, start,
+    answer_time, calldate: ISO 8601 with offset), **quantity** (duration, billsec, seconds, bytes,
+    volume), optional **destination** (called, b_number, called_number, dst), **event_type** (type:
+    voice by default, data, video) and **metric**. Safe to re-run: an event id is stored once.
+    """
+    from runtime.usage_import import run_import
+
+    console = make_console()
+    if format != "csv":
+        raise fail(console, f"unknown format {format!r}: only csv is supported", code=2)
+    url = require_database_url(get_settings(), console, "usage import")
+    raise typer.Exit(run_import(url, organisation, file, console))
+
+
 if __name__ == "__main__":
     app()

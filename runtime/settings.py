@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     smtp_port: int = 8025
     smtp_sender: str = "Multibill <no-reply@multibill.local>"
     max_body_bytes: int = 1_048_576
+    max_bulk_body_bytes: int = Field(
+        default=16 * 1_048_576, description="body limit for bulk endpoints (usage batches, CDR uploads)"
+    )
     verification_hours: int = 48
     # Provisioning adapters (runtime/provisioning.py); each is registered only when configured.
     radius_enabled: bool = Field(default=False, description="write broadband services to FreeRADIUS SQL")

@@ -10,14 +10,20 @@ from rich.console import Console
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.billing import BillingActivities
+from activities.devices import DeviceActivities
 from activities.provisioning import ProvisioningActivities
 from activities.subscription_changes import ChangeActivities
 from activities.subscriptions import SubscriptionActivities
+from activities.usage_worker import UsageActivities
 from activities.verification import VerificationActivities
 from runtime.provisioning import build_registry
 from runtime.settings import Settings
 from runtime.temporal import connect, ensure_search_attributes
 from workflows.account_verification import AccountVerificationWorkflow
+from workflows.billing_cycle import BillingCycleWorkflow
+from workflows.device_swap import DeviceSwapWorkflow
+from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 
@@ -27,8 +33,11 @@ ACTIVITY_THREADS = 32
 WORKFLOWS: list[type] = [
     AccountVerificationWorkflow,
     OnboardingWorkflow,
+    BillingCycleWorkflow,
     PlanChangeWorkflow,
     SubscriptionActionWorkflow,
+    DeviceSwapWorkflow,
+    OnDemandAccessWorkflow,
 ]
 
 
@@ -38,7 +47,10 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *VerificationActivities(settings).all(),
         *SubscriptionActivities(settings).all(),
         *ChangeActivities(settings).all(),
+        *BillingActivities(settings).all(),
+        UsageActivities(settings).rate_usage_batch,
         ProvisioningActivities(settings, build_registry(settings)).provision_service,
+        *DeviceActivities(settings).all(),
     ]
 
 

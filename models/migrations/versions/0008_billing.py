@@ -71,6 +71,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_billing_runs')),
     sa.UniqueConstraint('process_id', name=op.f('uq_billing_runs_process_id'))
     )
+    op.create_index('uq_billing_runs_running', 'billing_runs', ['organisation_id', 'bill_day', 'period_date', 'dry_run'], unique=True, postgresql_where=sa.text("status = 'running'"))
     op.create_index('ix_billing_runs_cycle', 'billing_runs', ['organisation_id', 'bill_day', 'period_date'], unique=False)
     op.create_table('invoice_sequences',
     sa.Column('organisation_id', sa.String(length=32), nullable=False),
@@ -118,6 +119,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('organisation_id', 'number', name='uq_credit_notes_number')
     )
     op.create_index('ix_credit_notes_account', 'credit_notes', ['account_id'], unique=False)
+    op.add_column('pending_charges', sa.Column('invoice_id', sa.String(length=32), nullable=True))
     op.create_table('invoices',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('organisation_id', sa.String(length=32), nullable=False, comment='the issuer'),
@@ -198,11 +200,13 @@ def downgrade() -> None:
     op.drop_index('ix_invoices_run', table_name='invoices')
     op.drop_index('ix_invoices_account', table_name='invoices')
     op.drop_table('invoices')
+    op.drop_column('pending_charges', 'invoice_id')
     op.drop_index('ix_credit_notes_account', table_name='credit_notes')
     op.drop_table('credit_notes')
     op.drop_index('ix_ledger_entries_account', table_name='ledger_entries')
     op.drop_table('ledger_entries')
     op.drop_table('invoice_sequences')
+    op.drop_index('uq_billing_runs_running', table_name='billing_runs')
     op.drop_index('ix_billing_runs_cycle', table_name='billing_runs')
     op.drop_table('billing_runs')
     op.drop_index(op.f('ix_billed_periods_subscription_id'), table_name='billed_periods')

@@ -1,0 +1,310 @@
+"""The bill run's activities: plan pages of due accounts, bill a page (idempotently), close the run."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from temporalio import activity
+
+from activities.billing_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
+from activities.billing_writer import InvoiceDraft, write_invoices
+from domain.ids import new_id
+from domain.invoicing import DraftLine, due
+from domain.money import Money, round_minor
+from domain.quote import QuoteContext
+from domain.tax import TaxableLine, TaxRate, TaxStatus, compute_tax
+from models.accounts import Account
+from models.base import unit_of_work, utcnow
+from models.billing import BillingRun
+from models.organisations import Organisation
+from runtime.settings import Settings
+
+NO_TAX = TaxRate("none", Decimal(0))
+PAYMENT_TERMS_DAYS = 14
+
+
+class RunInput(BaseModel):
+    run_id: str | None = None
+    organisation_id: str
+    bill_day: int
+    period_date: date | None = Field(default=None, description="None: each account's local today")
+    dry_run: bool = False
+    page_size: int = 500
+    parallelism: int = 4
+    heartbeat_seconds: int = Field(
+        default=120, ge=1, description="a page silent this long is retried elsewhere"
+    )
+
+
+class Page(BaseModel):
+    run: RunInput
+    after: str | None
+    until: str
+
+
+class PageResult(BaseModel):
+    accounts: int = 0
+    invoices: int = 0
+    lines: int = 0
+    failed: list[dict[str, str]] = Field(default_factory=list)
+    amounts: dict[str, int] = Field(default_factory=dict)
+
+
+class RunSummary(BaseModel):
+    run: RunInput
+    pages: int
+    result: PageResult
+    status: str
+
+
+def local_date(timezone: str) -> date:
+    return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+
+
+def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
+    lines = []
+    for charge in entry.charges:
+        lines.append(
+            DraftLine(
+                charge.subscription_id,
+                charge.service_id,
+                charge.kind,
+                charge.description,
+                None,
+                charge.period_start,
+                charge.period_end,
+                Decimal(charge.quantity),
+                Decimal(charge.unit_price),
+                Money(charge.amount_minor, charge.currency),
+                charge.tax_category,
+                entry.service_kinds.get(charge.service_id or "", "other"),
+            )
+        )
+    return lines
+
+
+def usage_lines(
+    entry: AccountToBill, up_to: date, currency: str, rounding: Any
+) -> tuple[list[DraftLine], list[int]]:
+    """Rated usage of elapsed periods, one line per period, metric and destination, rounded once each."""
+    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for rated in entry.usage:
+        if rated.period_end <= up_to and rated.currency == currency:
+            key = (
+                rated.subscription_id,
+                rated.period_start,
+                rated.period_end,
+                rated.metric,
+                rated.destination_name or rated.destination or "",
+                rated.service_id,
+            )
+            groups[key].append(rated)
+    lines, ids = [], []
+    for (sub_id, start, end, metric, destination, service_id), rows in sorted(groups.items()):
+        total = sum((Decimal(r.amount) for r in rows), Decimal(0))
+        quantity = sum(r.quantity for r in rows)
+        amount = Money(round_minor(total, currency, rounding), currency)
+        label = f"{metric} {destination}".strip()
+        lines.append(
+            DraftLine(
+                sub_id,
+                service_id,
+                "usage",
+                f"{label}: {len(rows)} events",
+                None,
+                start,
+                end,
+                Decimal(quantity),
+                total,
+                amount,
+                "standard",
+                entry.service_kinds.get(service_id, "usage"),
+            )
+        )
+        ids += [r.id for r in rows]
+    return lines, ids
+
+
+def draft_for(
+    session: Session, catalogue: Catalogue, entry: AccountToBill, run: RunInput, taxes: dict[Any, Any]
+) -> InvoiceDraft | None:
+    account: Account = entry.account
+    if entry.errors:
+        raise ValueError("; ".join(entry.errors))
+    up_to = run.period_date or local_date(account.timezone)
+    setup = tax_setup(session, catalogue.operator, account, taxes)
+    ctx = QuoteContext(account.currency, price_overrides=setup.overrides, rounding=catalogue.rounding)
+    lines: list[DraftLine] = []
+    periods = []
+    for sub in entry.subscriptions:
+        if sub.currency != account.currency:
+            ctx_sub = QuoteContext(sub.currency, price_overrides={}, rounding=catalogue.rounding)
+        else:
+            ctx_sub = ctx
+        work = due(sub, up_to, ctx_sub, catalogue.rounding)
+        lines += work.lines
+        periods += [(sub.subscription_id, line_id, period) for line_id, period in work.periods]
+    lines += [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
+    rated, usage_ids = usage_lines(entry, up_to, account.currency, catalogue.rounding)
+    lines += rated
+    lines = [line for line in lines if line.amount.currency == account.currency]
+    if not lines and not periods:
+        return None
+    rates = {line.tax_category: setup.rates.get(line.tax_category, NO_TAX) for line in lines}
+    tax = compute_tax(
+        [TaxableLine(line.amount, rates[line.tax_category]) for line in lines],
+        account.currency,
+        inclusive=setup.inclusive,
+        status=TaxStatus(account.tax_status),
+        mode=catalogue.rounding,
+    )
+    return InvoiceDraft(
+        account=account,
+        issue_date=up_to,
+        due_date=up_to + timedelta(days=PAYMENT_TERMS_DAYS),
+        lines=lines,
+        rates=rates,
+        tax=tax,
+        inclusive=setup.inclusive,
+        periods=periods,
+        charge_ids=[c.id for c in entry.charges if c.currency == account.currency],
+        usage_ids=usage_ids,
+    )
+
+
+class BillingActivities:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set: billing activities need the database")
+        self.url = settings.database_url
+
+    @activity.defn(name="open_billing_run")
+    def open_run(self, run: RunInput) -> RunInput:
+        """The run's row (created by the API, or here for a scheduled run); its id is returned."""
+        process_id = activity.info().workflow_id
+        with unit_of_work(self.url) as session:
+            row = session.execute(
+                select(BillingRun).where(BillingRun.process_id == process_id)
+            ).scalar_one_or_none()
+            if row is None:
+                row = BillingRun(
+                    id=run.run_id or new_id("run"),
+                    organisation_id=run.organisation_id,
+                    bill_day=run.bill_day,
+                    period_date=run.period_date or datetime.now(UTC).date(),
+                    dry_run=run.dry_run,
+                    status="running",
+                    process_id=process_id,
+                    counts={},
+                    amounts={},
+                    failures=[],
+                )
+                session.add(row)
+            return run.model_copy(update={"run_id": row.id})
+
+    @activity.defn(name="plan_billing_pages")
+    def plan_pages(self, run: RunInput) -> list[Page]:
+        """Split the due accounts into pages by id (each page names its last account)."""
+        with unit_of_work(self.url) as session:
+            org = session.get(Organisation, run.organisation_id)
+            assert org is not None
+            ids = sorted(session.execute(due_accounts_query(org.path, run.bill_day)).scalars())
+        pages, after = [], None
+        for start in range(0, len(ids), run.page_size):
+            chunk = ids[start : start + run.page_size]
+            pages.append(Page(run=run, after=after, until=chunk[-1]))
+            after = chunk[-1]
+        return pages
+
+    @activity.defn(name="bill_page")
+    def bill_page(self, page: Page) -> PageResult:
+        """Bill every due account of the page in one transaction (a retry bills nothing twice)."""
+        run = page.run
+        result = PageResult()
+        with unit_of_work(self.url) as session:
+            org = session.get(Organisation, run.organisation_id)
+            assert org is not None
+            operator = org.path.strip("/").split("/")[0]
+            query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
+            account_ids = sorted(session.execute(query).scalars())
+            if not run.dry_run and account_ids:
+                session.execute(select(Account.id).where(Account.id.in_(account_ids)).with_for_update())
+            catalogue = Catalogue(operator)
+            catalogue.load(session)
+            drafts: list[InvoiceDraft] = []
+            taxes: dict[Any, Any] = {}
+            for index, entry in enumerate(load_page(session, catalogue, org.path, run.bill_day, account_ids)):
+                result.accounts += 1
+                try:
+                    draft = draft_for(session, catalogue, entry, run, taxes)
+                except Exception as exc:  # one account's failure never stops the run
+                    result.failed.append(
+                        {"account_id": entry.account.id, "reason": f"{type(exc).__name__}: {exc}"}
+                    )
+                    continue
+                if draft is not None:
+                    drafts.append(draft)
+                if index % 10 == 0:
+                    activity.heartbeat(index)
+            for draft in drafts:
+                if draft.lines:
+                    result.invoices += 1
+                    result.lines += len(draft.lines)
+                    currency = draft.account.currency
+                    result.amounts[currency] = result.amounts.get(currency, 0) + draft.tax.gross.amount_minor
+            if not run.dry_run:
+                write_invoices(session, operator, run.run_id or "", drafts)
+        return result
+
+    @activity.defn(name="finish_billing_run")
+    def finish_run(self, summary: RunSummary) -> None:
+        with unit_of_work(self.url) as session:
+            result = summary.result
+            session.execute(
+                update(BillingRun)
+                .where(BillingRun.id == summary.run.run_id)
+                .values(
+                    status="preview" if summary.run.dry_run else summary.status,
+                    counts={
+                        "pages": summary.pages,
+                        "accounts": result.accounts,
+                        "invoices": result.invoices,
+                        "lines": result.lines,
+                        "failed": len(result.failed),
+                    },
+                    amounts=result.amounts,
+                    failures=result.failed[:1000],
+                    finished_at=utcnow(),
+                )
+            )
+
+    def all(self) -> list[Any]:
+        return [self.open_run, self.plan_pages, self.bill_page, self.finish_run]
+
+
+def page_clause(after: str | None, until: str) -> Any:
+    from models.subscriptions import Subscription
+
+    clause = Subscription.account_id <= until
+    return clause if after is None else clause & (Subscription.account_id > after)
+
+
+def merge(results: list[PageResult]) -> PageResult:
+    total = PageResult()
+    amounts: dict[str, int] = defaultdict(int)
+    for r in results:
+        total.accounts += r.accounts
+        total.invoices += r.invoices
+        total.lines += r.lines
+        total.failed += r.failed
+        for currency, amount in r.amounts.items():
+            amounts[currency] += amount
+    total.amounts = dict(amounts)
+    return total

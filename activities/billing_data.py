@@ -1,0 +1,202 @@
+"""Loading a page of a bill run: due accounts of a cycle, their subscriptions and what was billed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from activities.catalog import price_list_for, tax_rates_for
+from domain.catalog import PlanSpec
+from domain.invoicing import ServiceSpan, SubscriptionToBill
+from domain.money import RoundingMode
+from domain.tax import TaxRate
+from models.accounts import Account
+from models.billing import BilledPeriod
+from models.catalog import PlanVersion, Product
+from models.organisations import Organisation
+from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
+from models.usage import RatedUsage
+
+BILLABLE = ("active", "suspended", "terminated")
+
+
+def cycle_column() -> Any:
+    return case((Subscription.bill_day > 28, 31), else_=Subscription.bill_day)
+
+
+def due_accounts_query(org_path: str, cycle: int) -> Any:
+    return (
+        select(Subscription.account_id)
+        .join(Organisation, Organisation.id == Subscription.organisation_id)
+        .where(
+            Organisation.path.startswith(org_path, autoescape=True),
+            cycle_column() == cycle,
+            Subscription.status.in_(BILLABLE),
+        )
+        .distinct()
+    )
+
+
+@dataclass
+class Catalogue:
+    """Plan specs and product kinds of one operator, loaded once per page."""
+
+    operator: str
+    plans: dict[tuple[str, int], PlanSpec] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    rounding: RoundingMode = RoundingMode.HALF_UP
+
+    def load(self, session: Session) -> None:
+        for row in session.execute(
+            select(PlanVersion).where(PlanVersion.organisation_id == self.operator)
+        ).scalars():
+            self.plans[(row.code, row.version)] = PlanSpec.model_validate(row.spec)
+        for code, kind in session.execute(
+            select(Product.code, Product.kind).where(Product.organisation_id == self.operator)
+        ):
+            self.kinds[code] = kind
+        org = session.get(Organisation, self.operator)
+        self.rounding = RoundingMode(org.rounding_mode) if org else RoundingMode.HALF_UP
+
+
+@dataclass
+class AccountToBill:
+    account: Account
+    subscriptions: list[SubscriptionToBill]
+    charges: list[PendingCharge]
+    service_kinds: dict[str, str]
+    errors: list[str] = field(default_factory=list)
+    usage: list[RatedUsage] = field(default_factory=list)
+
+
+def _paused(events: list[SubscriptionEvent]) -> list[tuple[date, date | None]]:
+    spans: list[tuple[date, date | None]] = []
+    start: date | None = None
+    for event in events:
+        if event.kind == "suspend" and event.data.get("pause_billing") and event.effective_on:
+            start = event.effective_on
+        elif event.kind == "resume" and start is not None:
+            spans.append((start, event.effective_on))
+            start = None
+    if start is not None:
+        spans.append((start, None))
+    return spans
+
+
+def load_page(
+    session: Session, catalogue: Catalogue, org_path: str, cycle: int, account_ids: list[str]
+) -> list[AccountToBill]:
+    subs = list(
+        session.execute(
+            select(Subscription)
+            .join(Organisation, Organisation.id == Subscription.organisation_id)
+            .where(
+                Subscription.account_id.in_(account_ids),
+                Subscription.status.in_(BILLABLE),
+                cycle_column() == cycle,
+                Organisation.path.startswith(org_path, autoescape=True),
+            )
+            .order_by(Subscription.id)
+        ).scalars()
+    )
+    sub_ids = [s.id for s in subs]
+    services: dict[str, list[SubscriptionService]] = defaultdict(list)
+    for row in session.execute(
+        select(SubscriptionService).where(
+            SubscriptionService.subscription_id.in_(sub_ids), SubscriptionService.status != "failed"
+        )
+    ).scalars():
+        services[row.subscription_id].append(row)
+    billed: dict[str, set[tuple[str, date]]] = defaultdict(set)
+    for sub_id, line_id, start in session.execute(
+        select(BilledPeriod.subscription_id, BilledPeriod.line_id, BilledPeriod.period_start).where(
+            BilledPeriod.subscription_id.in_(sub_ids)
+        )
+    ):
+        billed[sub_id].add((line_id, start))
+    events: dict[str, list[SubscriptionEvent]] = defaultdict(list)
+    for event in session.execute(
+        select(SubscriptionEvent)
+        .where(
+            SubscriptionEvent.subscription_id.in_(sub_ids), SubscriptionEvent.kind.in_(("suspend", "resume"))
+        )
+        .order_by(SubscriptionEvent.id)
+    ).scalars():
+        events[event.subscription_id].append(event)
+    charges: dict[str, list[PendingCharge]] = defaultdict(list)
+    for charge in session.execute(
+        select(PendingCharge)
+        .where(PendingCharge.subscription_id.in_(sub_ids), PendingCharge.status == "pending")
+        .order_by(PendingCharge.created_at, PendingCharge.id)
+    ).scalars():
+        charges[charge.account_id].append(charge)
+    usage: dict[str, list[RatedUsage]] = defaultdict(list)
+    for rated in session.execute(
+        select(RatedUsage)
+        .where(RatedUsage.subscription_id.in_(sub_ids), RatedUsage.status == "open")
+        .order_by(RatedUsage.period_start, RatedUsage.metric, RatedUsage.id)
+    ).scalars():
+        usage[rated.subscription_id].append(rated)
+    accounts = {
+        a.id: a for a in session.execute(select(Account).where(Account.id.in_(account_ids))).scalars()
+    }
+    by_account: dict[str, AccountToBill] = {}
+    for sub in subs:
+        entry = by_account.setdefault(
+            sub.account_id, AccountToBill(accounts[sub.account_id], [], charges.get(sub.account_id, []), {})
+        )
+        spans = []
+        for row in services[sub.id]:
+            plan = catalogue.plans.get((row.plan_code, row.plan_version))
+            if plan is None:
+                entry.errors.append(
+                    f"{sub.id}: plan {row.plan_code} v{row.plan_version} is not in the catalogue"
+                )
+                continue
+            kind = catalogue.kinds.get(plan.product_code, row.product_kind)
+            entry.service_kinds[row.id] = kind
+            spans.append(
+                ServiceSpan(row.id, row.line_id, plan, kind, row.started_on, row.ended_on, row.quantity)
+            )
+        entry.usage += usage.get(sub.id, [])
+        entry.subscriptions.append(
+            SubscriptionToBill(
+                sub.id,
+                sub.currency,
+                sub.bill_day,
+                sub.start_date,
+                sub.end_date,
+                spans,
+                frozenset(billed[sub.id]),
+                _paused(events[sub.id]),
+            )
+        )
+    return [by_account[a] for a in account_ids if a in by_account]
+
+
+@dataclass
+class TaxSetup:
+    rates: dict[str, TaxRate]
+    inclusive: bool
+    overrides: dict[str, Any]
+
+
+def tax_setup(
+    session: Session, operator: str, account: Account, cache: dict[tuple[str, str, str], TaxSetup]
+) -> TaxSetup:
+    billing = next((a for a in account.addresses if a.get("kind") == "billing"), {})
+    country, region = billing.get("country"), billing.get("region")
+    key = (country or "", region or "", account.currency)
+    if key not in cache:
+        price_list = price_list_for(session, operator, country, account.currency)
+        cache[key] = TaxSetup(
+            tax_rates_for(session, operator, country, region),
+            price_list.tax_inclusive if price_list else False,
+            dict(price_list.recurring) if price_list else {},
+        )
+    return cache[key]

@@ -1,0 +1,159 @@
+"""Writing a page of invoices in bulk: numbers, lines, billed periods, pending charges, ledger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from activities.invoice_numbers import allocate_numbers
+from activities.ledger import insert_postings
+from domain.ids import new_id
+from domain.invoicing import DraftLine
+from domain.ledger import Posting, invoice_entry
+from domain.periods import Period
+from domain.tax import TaxRate, TaxResult
+from models.accounts import Account
+from models.billing import BilledPeriod, Invoice, InvoiceLine, LedgerEntry
+from models.subscriptions import PendingCharge
+from models.usage import RatedUsage
+
+
+@dataclass
+class InvoiceDraft:
+    account: Account
+    issue_date: date
+    due_date: date
+    lines: list[DraftLine]
+    rates: dict[str, TaxRate]
+    tax: TaxResult
+    inclusive: bool
+    periods: list[tuple[str, str, Period]]  # (subscription, line, period) billed by this invoice
+    charge_ids: list[str]
+    usage_ids: list[int] = field(default_factory=list)
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _ledger(draft: InvoiceDraft) -> list[Posting]:
+    revenue: dict[str, int] = defaultdict(int)
+    for line, line_tax in zip(draft.lines, draft.tax.lines, strict=True):
+        revenue[line.revenue_kind] += line_tax.net.amount_minor
+    taxes = {r.rate.code: r.tax.amount_minor for r in draft.tax.by_rate if r.tax.amount_minor}
+    return invoice_entry(draft.account.id, draft.account.currency, dict(revenue), taxes)
+
+
+def write_invoices(session: Session, operator: str, run_id: str, drafts: list[InvoiceDraft]) -> list[str]:
+    """Insert the page's invoices; the unique (line, period) guard refuses anything billed before."""
+    billable = [d for d in drafts if d.lines]
+    numbers = allocate_numbers(session, operator, "INV", len(billable)) if billable else []
+    invoices: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    billed: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    postings: list[tuple[str, Posting]] = []
+    charges: list[dict[str, Any]] = []
+    numbered = dict(zip((id(d) for d in billable), numbers, strict=True))
+    for draft in drafts:
+        invoice_id = new_id("inv") if draft.lines else ""
+        for sub_id, line_id, period in draft.periods:
+            billed.append(
+                {
+                    "subscription_id": sub_id,
+                    "line_id": line_id,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "invoice_id": invoice_id,
+                }
+            )
+        if not draft.lines:
+            continue
+        account, tax = draft.account, draft.tax
+        starts = [ln.start for ln in draft.lines if ln.start]
+        ends = [ln.end for ln in draft.lines if ln.end]
+        invoices.append(
+            {
+                "id": invoice_id,
+                "organisation_id": operator,
+                "account_id": account.id,
+                "number": numbered[id(draft)],
+                "status": "issued",
+                "currency": account.currency,
+                "issue_date": draft.issue_date,
+                "due_date": draft.due_date,
+                "period_start": min(starts) if starts else None,
+                "period_end": max(ends) if ends else None,
+                "net_minor": tax.net.amount_minor,
+                "tax_minor": tax.tax.amount_minor,
+                "total_minor": tax.gross.amount_minor,
+                "paid_minor": 0,
+                "tax_inclusive": draft.inclusive,
+                "tax_reason": tax.reason,
+                "billing_run_id": run_id,
+                "taxes": [
+                    {
+                        "code": r.rate.code,
+                        "percent": str(r.rate.percent),
+                        "net_minor": r.net.amount_minor,
+                        "tax_minor": r.tax.amount_minor,
+                        "reason": r.reason,
+                    }
+                    for r in tax.by_rate
+                ],
+            }
+        )
+        for position, (line, line_tax) in enumerate(zip(draft.lines, tax.lines, strict=True), start=1):
+            rate = draft.rates[line.tax_category]
+            lines.append(
+                {
+                    "invoice_id": invoice_id,
+                    "position": position,
+                    "subscription_id": line.subscription_id,
+                    "service_id": line.service_id,
+                    "kind": line.kind,
+                    "description": line.description[:300],
+                    "period_start": line.start,
+                    "period_end": line.end,
+                    "quantity": str(line.quantity),
+                    "unit_price": str(line.unit_price),
+                    "amount_minor": line.amount.amount_minor,
+                    "tax_rate": rate.code,
+                    "tax_percent": str(rate.percent),
+                    "tax_minor": line_tax.tax.amount_minor,
+                }
+            )
+        entry_id = new_id("jrn")
+        entries.append(
+            {
+                "id": entry_id,
+                "organisation_id": operator,
+                "account_id": account.id,
+                "kind": "invoice",
+                "source_id": invoice_id,
+                "currency": account.currency,
+                "booked_on": draft.issue_date,
+                "memo": f"invoice {numbered[id(draft)]}",
+                "idempotency_key": f"invoice:{invoice_id}",
+            }
+        )
+        postings += [(entry_id, p) for p in _ledger(draft)]
+        charges += [{"id": cid, "status": "invoiced", "invoice_id": invoice_id} for cid in draft.charge_ids]
+    if invoices:
+        session.execute(insert(Invoice), invoices)
+        session.execute(insert(InvoiceLine), lines)
+        session.execute(insert(LedgerEntry), entries)
+        insert_postings(session, postings)
+    if billed:
+        session.execute(insert(BilledPeriod), billed)
+    if charges:
+        session.execute(update(PendingCharge), charges)
+    usage_ids = [uid for draft in drafts if draft.lines for uid in draft.usage_ids]
+    if usage_ids:
+        session.execute(update(RatedUsage).where(RatedUsage.id.in_(usage_ids)).values(status="invoiced"))
+    return [row["id"] for row in invoices]

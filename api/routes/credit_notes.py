@@ -1,0 +1,130 @@
+"""/v1/credit-notes: goodwill credits and credits against an invoice; read as JSON, HTML or PDF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from activities import invoice_documents as documents
+from activities.accounts import visible_account
+from activities.credit_notes import CreditRequest, issue_credit_note
+from activities.invoice_reads import visible_credit_note, visible_invoice
+from activities.organisations import Principal
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.idempotency import run_once
+from api.routes.invoices import credit_note_out
+from api.schemas.invoices import CreditNoteCreate, CreditNoteOut
+from domain.errors import RuleViolation
+from models.accounts import Account
+from models.base import unit_of_work
+from models.billing import Invoice
+
+router = APIRouter(prefix="/v1/credit-notes", tags=["credit notes"])
+
+
+def _resolve(
+    session: Session, principal: Principal, body: CreditNoteCreate
+) -> tuple[Account, Invoice | None]:
+    invoice = None
+    if body.invoice_id is not None:
+        invoice = visible_invoice(session, principal, body.invoice_id, lock=True)
+        if body.account_id is not None and body.account_id != invoice.account_id:
+            raise RuleViolation(
+                "account_mismatch",
+                f"invoice {invoice.number} is not account {body.account_id}'s",
+                field="account_id",
+            )
+    account = visible_account(session, principal, invoice.account_id if invoice else str(body.account_id))
+    return account, invoice
+
+
+def _currency(session: Session, body: CreditNoteCreate, account: Account, invoice: Invoice | None) -> str:
+    if invoice is not None:
+        return body.currency or invoice.currency
+    currency = body.currency or account.currency
+    if currency != account.currency:
+        billed = session.execute(
+            select(Invoice.id).where(Invoice.account_id == account.id, Invoice.currency == currency).limit(1)
+        ).first()
+        if billed is None:
+            raise RuleViolation(
+                "currency_mismatch",
+                f"account {account.id} is billed in {account.currency}, never in {currency}",
+                field="currency",
+            )
+    return currency
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CreditNoteOut,
+    summary="Issue a credit note (goodwill, or against an invoice up to what remains creditable)",
+)
+def create(
+    body: CreditNoteCreate,
+    request: Request,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    payload = body.model_dump(mode="json", exclude_unset=True)
+    with unit_of_work(settings.database_url or "") as session:
+
+        def produce() -> tuple[int, dict[str, Any]]:
+            account, invoice = _resolve(session, principal, body)
+            credit = CreditRequest(
+                currency=_currency(session, body, account, invoice),
+                reason=body.reason,
+                description=body.description,
+                tax_inclusive=body.tax_inclusive,
+                lines=body.credit_lines(),
+                key=f"api:{principal.organisation_id}:{key}",
+            )
+            return 201, credit_note_out(issue_credit_note(session, credit, account, invoice))
+
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=payload,
+            produce=produce,
+        )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.get("/{credit_note_id}.html", response_class=HTMLResponse, summary="The credit note as HTML")
+def get_html(credit_note_id: str, principal: StaffDep, settings: SettingsDep) -> HTMLResponse:
+    with unit_of_work(settings.database_url or "") as session:
+        note = visible_credit_note(session, principal, credit_note_id)
+        return HTMLResponse(documents.credit_note_html(session, note))
+
+
+@router.get(
+    "/{credit_note_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    summary="The credit note as PDF, in the account's language",
+)
+def get_pdf(credit_note_id: str, principal: StaffDep, settings: SettingsDep) -> Response:
+    with unit_of_work(settings.database_url or "") as session:
+        note = visible_credit_note(session, principal, credit_note_id)
+        html, number = documents.credit_note_html(session, note), note.number
+    return Response(
+        documents.html_to_pdf(html),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
+    )
+
+
+@router.get("/{credit_note_id}", response_model=CreditNoteOut, summary="Get a credit note")
+def get_one(credit_note_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        return credit_note_out(visible_credit_note(session, principal, credit_note_id))

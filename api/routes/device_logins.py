@@ -1,0 +1,98 @@
+"""Device authentication for OTT apps: issue a service login secret, log devices in and out.
+
+How it works:
+1. Staff issue a secret for a subscriber's service: ``POST /v1/devices/credentials`` with the
+   ``service_id`` (an API key and an Idempotency-Key are needed). The answer shows the secret
+   (``mbs_…``) once; only its SHA-256 is stored. Issuing again rotates it and logs out every device.
+2. The subscriber's app logs in: ``POST /v1/devices/login`` with ``account_id``, ``secret`` and
+   its own stable ``device_id``. No API key: the secret is the credential. Logging in again from a
+   device already logged in refreshes its ``last_seen_at``, so apps call it at start-up.
+3. The plan's product sets the rules: ``max_devices`` (integer characteristic; absent: no limit) and
+   ``device_login_policy`` (``refuse_new``, the default: 409 ``device_limit_reached``; or
+   ``logout_oldest``: the oldest logins end, listed in ``logged_out``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from activities import device_logins
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.routes.stock import idempotent_write
+from api.schemas.devices import CredentialIssue, CredentialOut, DeviceLoginIn, DeviceLoginOut, DeviceLogoutIn
+from models.base import unit_of_work, utcnow
+
+router = APIRouter(prefix="/v1/devices", tags=["device login"])
+
+
+@router.post(
+    "/credentials", status_code=201, response_model=CredentialOut, summary="Issue a service login secret"
+)
+def issue_credential(
+    body: CredentialIssue,
+    request: Request,
+    response: Response,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    payload = body.model_dump(mode="json")
+    secrets: dict[str, str] = {}
+
+    def produce(session: Session) -> tuple[int, dict[str, Any]]:
+        row, secret = device_logins.issue_credential(session, principal, body.service_id)
+        secrets["secret"] = secret
+        out = CredentialOut(
+            service_id=row.service_id, account_id=row.account_id, secret=None, issued_at=row.issued_at
+        )
+        return 201, out.model_dump(mode="json")
+
+    stored = idempotent_write(settings, principal, key, request, response, payload, produce)
+    return {**stored, "secret": secrets.get("secret")}
+
+
+@router.post(
+    "/login",
+    response_model=DeviceLoginOut,
+    summary="Log a device in to a subscriber's service",
+    responses={
+        401: {"description": "invalid_credentials"},
+        403: {"description": "service_not_active"},
+        409: {"description": "device_limit_reached"},
+    },
+)
+def login(body: DeviceLoginIn, settings: SettingsDep) -> dict[str, Any]:
+    """No API key and no Idempotency-Key: the same device logging in twice refreshes its login."""
+    with unit_of_work(settings.database_url or "") as session:
+        outcome = device_logins.login(
+            session,
+            account_id=body.account_id,
+            secret=body.secret,
+            device_id=body.device_id,
+            device_name=body.device_name,
+            now=utcnow(),
+        )
+        row = outcome.login
+        return DeviceLoginOut(
+            id=row.id,
+            service_id=row.service_id,
+            device_id=row.device_id,
+            device_name=row.device_name,
+            logged_in_at=row.logged_in_at,
+            last_seen_at=row.last_seen_at,
+            logged_out=outcome.logged_out,
+            max_devices=outcome.max_devices,
+            policy=outcome.policy.value,
+        ).model_dump(mode="json")
+
+
+@router.post("/logout", summary="Log a device out")
+def logout(body: DeviceLogoutIn, settings: SettingsDep) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        ended = device_logins.logout(
+            session, account_id=body.account_id, secret=body.secret, device_id=body.device_id, now=utcnow()
+        )
+    return {"device_id": body.device_id, "logged_out": ended > 0}

