@@ -29,6 +29,15 @@ class ReservedDevice(BaseModel):
     reservation_key: str
 
 
+class DispatchDeviceInput(BaseModel):
+    idempotency_key: str
+    device_id: str
+    subscription_id: str
+    service_id: str
+    actor: str
+    process_id: str | None = None
+
+
 class ReleaseDeviceInput(BaseModel):
     idempotency_key: str
     device_id: str

@@ -22,6 +22,7 @@ from activities.device_io import (
     DeviceFeeInput,
     DeviceFeeRecorded,
     DeviceStateOut,
+    DispatchDeviceInput,
     ReleaseDeviceInput,
     ReservedDevice,
     ReserveDeviceInput,
@@ -92,6 +93,23 @@ class DeviceActivities:
                 warehouse_id=device.warehouse_id,
                 reservation_key=request.idempotency_key,
             )
+
+    @activity.defn(name="dispatch_device")
+    def dispatch_device(self, request: DispatchDeviceInput) -> DeviceStateOut:
+        """Hand a device reserved for this subscription to the subscriber (once per key)."""
+        with self._transaction() as session:
+            if moves.movement_by_key(session, request.idempotency_key) is None:
+                device = moves.locked_device(session, request.device_id)
+                moves.dispatch(
+                    session,
+                    device,
+                    Who(request.actor, request.process_id),
+                    subscription_id=request.subscription_id,
+                    service_id=request.service_id,
+                    key=request.idempotency_key,
+                )
+            device = moves.locked_device(session, request.device_id)
+            return DeviceStateOut(device_id=device.id, state=device.state)
 
     @activity.defn(name="release_device")
     def release_device(self, request: ReleaseDeviceInput) -> DeviceStateOut:
@@ -234,6 +252,7 @@ class DeviceActivities:
         return [
             self.reserve_device,
             self.release_device,
+            self.dispatch_device,
             self.quote_swap_fee,
             self.complete_swap_stock,
             self.undo_swap_stock,

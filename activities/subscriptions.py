@@ -59,6 +59,7 @@ class ServiceOrder(BaseModel):
 
 
 class OnboardingInput(BaseModel):
+    operator_id: str | None = None
     subscription_id: str
     process_id: str
     organisation_id: str
@@ -78,10 +79,13 @@ class OnboardingInput(BaseModel):
 
 
 class ServiceRef(BaseModel):
+    """A service as provisioning knows it: ``service_id`` is its line id (stable across plan changes)."""
+
     service_id: str
     plan_code: str
     product_kind: str
     characteristics: dict[str, Any] = Field(default_factory=dict)
+    device_product: str | None = Field(default=None, description="the device the plan rents or sells")
 
 
 class SubscriptionRef(BaseModel):
@@ -208,6 +212,7 @@ def prepare_onboarding(
             "mixed_billing_terms", "all plans of a subscription share one billing term", field="items"
         )
     return OnboardingInput(
+        operator_id=operator,
         subscription_id=subscription_id,
         process_id=process_id,
         organisation_id=account.organisation_id,
@@ -238,6 +243,7 @@ def service_refs(rows: list[SubscriptionService], session: Session, operator: st
                 plan_code=row.plan_code,
                 product_kind=row.product_kind,
                 characteristics=attrs,
+                device_product=spec.device.product_code if spec.device else None,
             )
         )
     return refs

@@ -14,6 +14,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.devices import (
+        DeviceActivities,
+        DispatchDeviceInput,
+        ReleaseDeviceInput,
+        ReservedDevice,
+        ReserveDeviceInput,
+    )
     from activities.provisioning import OrderInput, ProvisioningActivities
     from activities.subscriptions import (
         FailInput,
@@ -51,6 +58,7 @@ def order_for(
     action: ProvisioningAction,
     account_id: str,
     subscription_id: str,
+    device: ReservedDevice | None = None,
 ) -> OrderInput:
     return OrderInput(
         idempotency_key=f"{process_id}:{service.service_id}:{action.value}",
@@ -61,6 +69,7 @@ def order_for(
         service_id=service.service_id,
         plan_code=service.plan_code,
         characteristics=service.characteristics,
+        device=device.model_dump() if device else None,
     )
 
 
@@ -70,6 +79,7 @@ class OnboardingWorkflow:
         self._step = "starting"
         self._subscription_id = ""
         self._error: str | None = None
+        self._devices: dict[str, ReservedDevice] = {}
 
     @workflow.run
     async def run(self, order: OnboardingInput) -> OnboardingResult:
@@ -93,6 +103,7 @@ class OnboardingWorkflow:
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=DB_RETRY,
             )
+            await self._reserve_devices(order, created.services)
             self._step = "provisioning"
             for service in created.services:
                 await workflow.execute_activity_method(
@@ -104,6 +115,7 @@ class OnboardingWorkflow:
                         ProvisioningAction.ACTIVATE,
                         order.account_id,
                         order.subscription_id,
+                        self._devices.get(service.service_id),
                     ),
                     start_to_close_timeout=timedelta(seconds=60),
                     retry_policy=PROVISION_RETRY,
@@ -122,6 +134,7 @@ class OnboardingWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
         )
+        await self._dispatch_devices(order)
         self._step = "notifying"
         try:
             await workflow.execute_activity_method(
@@ -134,6 +147,58 @@ class OnboardingWorkflow:
             workflow.logger.warning("welcome notice for %s failed: %s", order.subscription_id, err)
         self._step = status
         return OnboardingResult(subscription_id=order.subscription_id, status=status)
+
+    async def _reserve_devices(self, order: OnboardingInput, services: list[ServiceRef]) -> None:
+        """A device for each service whose plan rents or sells one (picked from stock, held for it)."""
+        wanted = [s for s in services if s.device_product and order.operator_id]
+        if wanted:
+            self._step = "reserving_devices"
+        for service in wanted:
+            self._devices[service.service_id] = await workflow.execute_activity_method(
+                DeviceActivities.reserve_device,
+                ReserveDeviceInput(
+                    idempotency_key=f"{order.process_id}:{service.service_id}:reserve",
+                    operator_id=order.operator_id or "",
+                    subscription_id=order.subscription_id,
+                    service_id=service.service_id,
+                    product_code=service.device_product,
+                    actor=order.actor,
+                    process_id=order.process_id,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+            )
+
+    async def _dispatch_devices(self, order: OnboardingInput) -> None:
+        for service_id, device in self._devices.items():
+            await workflow.execute_activity_method(
+                DeviceActivities.dispatch_device,
+                DispatchDeviceInput(
+                    idempotency_key=f"{order.process_id}:{service_id}:dispatch",
+                    device_id=device.device_id,
+                    subscription_id=order.subscription_id,
+                    service_id=service_id,
+                    actor=order.actor,
+                    process_id=order.process_id,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+            )
+
+    async def _release_devices(self, order: OnboardingInput) -> None:
+        for service_id, device in self._devices.items():
+            await workflow.execute_activity_method(
+                DeviceActivities.release_device,
+                ReleaseDeviceInput(
+                    idempotency_key=f"{order.process_id}:{service_id}:release",
+                    device_id=device.device_id,
+                    reservation_key=device.reservation_key,
+                    actor=order.actor,
+                    process_id=order.process_id,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+            )
 
     async def _compensate(
         self, order: OnboardingInput, ref: SubscriptionRef, provisioned: list[ServiceRef]
@@ -155,6 +220,7 @@ class OnboardingWorkflow:
                     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
                 ),
             )
+        await self._release_devices(order)
         await workflow.execute_activity_method(
             SubscriptionActivities.fail_subscription,
             FailInput(**ref.model_dump(), reason=self._error or "onboarding failed"),

@@ -293,3 +293,39 @@ async def test_terminate_at_the_end_of_the_term_is_scheduled(stack: Stack, shop:
             break
     assert [(c["kind"], c["effective_on"]) for c in view["scheduled_changes"]] == [("terminate", end)]
     assert view["status"] == "active"
+
+
+async def test_onboarding_reserves_and_hands_over_a_device(stack: Stack, database_url: str) -> None:
+    from tests.device_support import device_row, receive
+    from tests.device_support import make_shop as make_device_shop
+    from tests.factories import person
+
+    shop = make_device_shop(database_url)
+    (box,) = receive(database_url, shop, 1)
+    tenant = shop.tenant
+
+    async def order() -> dict[str, object]:
+        account = (await stack.api.post("/v1/accounts", json=person(), headers=tenant.post_headers())).json()
+        started = await stack.api.post(
+            "/v1/subscriptions",
+            headers=tenant.post_headers(),
+            json={"account_id": account["id"], "items": [{"plan": shop.plan}]},
+        )
+        assert started.status_code == 202, started.text
+        await wait_process(stack.api, tenant, started.json()["process_id"])
+        return dict(
+            (
+                await stack.api.get(
+                    f"/v1/subscriptions/{started.json()['subscription_id']}", headers=tenant.auth
+                )
+            ).json()
+        )
+
+    first = await order()
+    assert first["status"] == "active"
+    row = device_row(database_url, box)
+    assert (row["state"], row["subscription_id"]) == ("assigned", first["id"])
+    assert stack.video.orders[-1].device is not None and stack.video.orders[-1].device["device_id"] == box
+    second = await order()  # nothing left in stock: compensated, nothing held
+    assert second["status"] == "failed" and "stock" in second["failure_reason"]
+    assert device_row(database_url, box)["state"] == "assigned"
