@@ -52,6 +52,10 @@ def next_cycle_date(cycle: int, today: date) -> date:
     raise AssertionError("unreachable")
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def run_out(row: BillingRun) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -170,6 +174,32 @@ async def start_run(
                 "same request with the same Idempotency-Key",
             ) from exc
     return JSONResponse(out, status_code=202)
+
+
+@router.post("/schedules", summary="Create or update the Temporal Schedule of every bill cycle")
+async def ensure_schedules(
+    principal: AdminDep, settings: SettingsDep, gateway: TemporalGatewayDep
+) -> dict[str, Any]:
+    """Idempotent: cycles 1-28 run on their day, the last-day cycle on days 28-31, at 02:00 UTC."""
+    from runtime.schedules import ensure_billing_schedules, next_runs
+
+    operator = operator_of(principal)
+    if principal.organisation_id != operator:
+        raise ApiError(403, "forbidden", "Bill cycles are scheduled by the operator's admins")
+    client = await gateway.client()
+    ids = await ensure_billing_schedules(client, settings, operator)
+    upcoming = await next_runs(client, operator)
+    return {
+        "object": "billing_schedules",
+        "schedules": [
+            {
+                "id": sid,
+                "bill_day": cycle,
+                "next_run_at": _iso(upcoming[cycle]),
+            }
+            for sid, cycle in zip(ids, upcoming, strict=True)
+        ],
+    }
 
 
 @router.get("/{run_id}", summary="A bill run: status, counts done and failed, amounts by currency")

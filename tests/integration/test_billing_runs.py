@@ -167,3 +167,25 @@ async def test_bad_runs_are_refused(stack: Stack, database_url: str) -> None:
     other = make_operator(database_url)
     run = await bill(stack, tenant, 5, "2020-01-05")
     assert (await stack.api.get(f"/v1/billing-runs/{run['id']}", headers=other.auth)).status_code == 404
+
+
+async def test_a_schedule_per_cycle_starts_bill_runs(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    code = await plan(stack.api, tenant, prices={"EUR": "12.00"})
+    sub = await subscribe(stack, tenant, code, "2024-02-05", 5)
+    made = await stack.api.post("/v1/billing-runs/schedules", headers=tenant.post_headers())
+    assert made.status_code == 200, made.text
+    schedules = {s["bill_day"]: s for s in made.json()["schedules"]}
+    assert sorted(schedules) == [*range(1, 29), 31]
+    assert schedules[5]["next_run_at"][8:10] == "05"
+    again = await stack.api.post("/v1/billing-runs/schedules", headers=tenant.post_headers())
+    assert [s["id"] for s in again.json()["schedules"]] == [s["id"] for s in made.json()["schedules"]]
+    handle = stack.client.get_schedule_handle(schedules[5]["id"])
+    await handle.trigger()
+    for _ in range(200):
+        if invoice_lines(database_url, sub["account_id"]):
+            break
+        await __import__("asyncio").sleep(0.05)
+    assert invoice_lines(database_url, sub["account_id"])[0][1:] == ("2024-02-05", "2024-03-05", 1200)
+    for cycle in schedules:
+        await stack.client.get_schedule_handle(schedules[cycle]["id"]).delete()

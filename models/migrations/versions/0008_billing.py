@@ -119,7 +119,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('organisation_id', 'number', name='uq_credit_notes_number')
     )
     op.create_index('ix_credit_notes_account', 'credit_notes', ['account_id'], unique=False)
-    op.add_column('pending_charges', sa.Column('invoice_id', sa.String(length=32), nullable=True))
+    op.add_column('pending_charges', sa.Column('invoice_id', sa.String(length=32), nullable=True, comment='set when a bill run invoices it'))
     op.create_table('invoices',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('organisation_id', sa.String(length=32), nullable=False, comment='the issuer'),

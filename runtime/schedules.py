@@ -1,0 +1,86 @@
+"""A Temporal Schedule per bill cycle and operator, starting the BillingCycle workflow.
+
+Cycles 1-28 run on that day of the month; the last-day cycle (31) runs on days 28-31, since a
+run bills only what is due by each account's local date, the extra runs find nothing to bill.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from activities.billing import RunInput
+from runtime.settings import Settings
+from workflows.billing_cycle import BillingCycleWorkflow
+
+CYCLES = (*range(1, 29), 31)
+RUN_HOUR_UTC = 2
+
+
+def schedule_id(operator_id: str, cycle: int) -> str:
+    return f"billing-{operator_id}-cycle-{cycle:02d}"
+
+
+def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedule:
+    days = [ScheduleRange(cycle)] if cycle <= 28 else [ScheduleRange(28, 31)]
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            BillingCycleWorkflow.run,
+            RunInput(organisation_id=operator_id, bill_day=cycle),
+            id=f"billing-{operator_id}-{cycle:02d}",
+            task_queue=settings.task_queue,
+            memo={"organisation_id": operator_id},
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    day_of_month=days,
+                    hour=[ScheduleRange(RUN_HOUR_UTC)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment=f"bill cycle {cycle}",
+                )
+            ],
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_billing_schedules(client: Client, settings: Settings, operator_id: str) -> list[str]:
+    """Create (or bring up to date) the schedules of every cycle; idempotent."""
+    ids = []
+    for cycle in CYCLES:
+        sid = schedule_id(operator_id, cycle)
+        schedule = billing_schedule(settings, operator_id, cycle)
+        try:
+            await client.create_schedule(sid, schedule)
+        except ScheduleAlreadyRunningError:
+
+            def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=new)
+
+            await client.get_schedule_handle(sid).update(replace)
+        ids.append(sid)
+    return ids
+
+
+async def next_runs(client: Client, operator_id: str) -> dict[int, datetime | None]:
+    out: dict[int, datetime | None] = {}
+    for cycle in CYCLES:
+        description = await client.get_schedule_handle(schedule_id(operator_id, cycle)).describe()
+        upcoming = description.info.next_action_times
+        out[cycle] = upcoming[0] if upcoming else None
+    return out
