@@ -71,6 +71,13 @@ def today_for(account: Account) -> date:
     return datetime.now(ZoneInfo(account.timezone)).date()
 
 
+def issuer_for(session: Session, account: Account) -> str:
+    """Who issues an account's documents: the operator at the root of its tree (as the bill run does)."""
+    org = session.get(Organisation, account.organisation_id)
+    assert org is not None
+    return org.path.strip("/").split("/")[0]
+
+
 def _rounding(session: Session, organisation_id: str) -> RoundingMode:
     org = session.get(Organisation, organisation_id)
     return RoundingMode(org.rounding_mode) if org is not None else RoundingMode.HALF_UP
@@ -163,7 +170,7 @@ def issue_credit_note(
     status = _tax_status(
         invoice.tax_reason if invoice is not None and invoice.tax_reason else account.tax_status
     )
-    issuer = invoice.organisation_id if invoice is not None else account.organisation_id
+    issuer = invoice.organisation_id if invoice is not None else issuer_for(session, account)
     result = compute_tax(
         [
             TaxableLine(Money(li.amount_minor, currency), rate)
@@ -268,6 +275,7 @@ __all__ = [
     "amounts_from_lines",
     "insert_note",
     "issue_credit_note",
+    "issuer_for",
     "post_note",
     "today_for",
 ]

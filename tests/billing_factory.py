@@ -36,6 +36,14 @@ class Line:
     period: tuple[date, date] | None = (date(2026, 3, 1), date(2026, 3, 31))
 
 
+MIXED_LINES = [
+    Line("Fibra 600 Mb", 3000, kind="broadband"),
+    Line("Televisión", 1500, kind="video"),
+    Line("Libro digital", 999, rate="ES-super-reduced", percent="4", kind="content"),
+]
+# 21%: 4500 * 0.21 = 945 (line shares 630 + 315); 4%: 999 * 0.04 = 39.96 -> 40. Net 5499, tax 985, total 6484.
+
+
 def make_account(database_url: str, organisation_id: str, **overrides: Any) -> str:
     fields: dict[str, Any] = {
         "id": new_id("acc"),
@@ -109,10 +117,11 @@ def make_invoice(
             tax_reason=result.reason,
             taxes=[
                 {
-                    "tax_rate": r.rate.code,
-                    "tax_percent": str(r.rate.percent),
+                    "code": r.rate.code,
+                    "percent": str(r.rate.percent),
                     "net_minor": r.net.amount_minor,
                     "tax_minor": r.tax.amount_minor,
+                    "reason": r.reason,
                 }
                 for r in result.by_rate
             ],
