@@ -66,15 +66,17 @@ class Catalogue:
 
 @dataclass
 class AccountToBill:
-    account: Account
+    """One account's due work; rows are plain database rows (Core), not ORM objects, for speed."""
+
+    account: Any
     subscriptions: list[SubscriptionToBill]
-    charges: list[PendingCharge]
+    charges: list[Any]
     service_kinds: dict[str, str]
     errors: list[str] = field(default_factory=list)
-    usage: list[RatedUsage] = field(default_factory=list)
+    usage: list[Any] = field(default_factory=list)
 
 
-def _paused(events: list[SubscriptionEvent]) -> list[tuple[date, date | None]]:
+def _paused(events: list[Any]) -> list[tuple[date, date | None]]:
     spans: list[tuple[date, date | None]] = []
     start: date | None = None
     for event in events:
@@ -93,7 +95,7 @@ def load_page(
 ) -> list[AccountToBill]:
     subs = list(
         session.execute(
-            select(Subscription)
+            select(Subscription.__table__)
             .join(Organisation, Organisation.id == Subscription.organisation_id)
             .where(
                 Subscription.account_id.in_(account_ids),
@@ -102,15 +104,15 @@ def load_page(
                 Organisation.path.startswith(org_path, autoescape=True),
             )
             .order_by(Subscription.id)
-        ).scalars()
+        ).all()
     )
     sub_ids = [s.id for s in subs]
-    services: dict[str, list[SubscriptionService]] = defaultdict(list)
+    services: dict[str, list[Any]] = defaultdict(list)
     for row in session.execute(
-        select(SubscriptionService).where(
+        select(SubscriptionService.__table__).where(
             SubscriptionService.subscription_id.in_(sub_ids), SubscriptionService.status != "failed"
         )
-    ).scalars():
+    ).all():
         services[row.subscription_id].append(row)
     billed: dict[str, set[tuple[str, date]]] = defaultdict(set)
     for sub_id, line_id, start in session.execute(
@@ -119,31 +121,31 @@ def load_page(
         )
     ):
         billed[sub_id].add((line_id, start))
-    events: dict[str, list[SubscriptionEvent]] = defaultdict(list)
+    events: dict[str, list[Any]] = defaultdict(list)
     for event in session.execute(
-        select(SubscriptionEvent)
+        select(SubscriptionEvent.__table__)
         .where(
             SubscriptionEvent.subscription_id.in_(sub_ids), SubscriptionEvent.kind.in_(("suspend", "resume"))
         )
         .order_by(SubscriptionEvent.id)
-    ).scalars():
+    ).all():
         events[event.subscription_id].append(event)
-    charges: dict[str, list[PendingCharge]] = defaultdict(list)
+    charges: dict[str, list[Any]] = defaultdict(list)
     for charge in session.execute(
-        select(PendingCharge)
+        select(PendingCharge.__table__)
         .where(PendingCharge.subscription_id.in_(sub_ids), PendingCharge.status == "pending")
         .order_by(PendingCharge.created_at, PendingCharge.id)
-    ).scalars():
+    ).all():
         charges[charge.account_id].append(charge)
-    usage: dict[str, list[RatedUsage]] = defaultdict(list)
+    usage: dict[str, list[Any]] = defaultdict(list)
     for rated in session.execute(
-        select(RatedUsage)
+        select(RatedUsage.__table__)
         .where(RatedUsage.subscription_id.in_(sub_ids), RatedUsage.status == "open")
         .order_by(RatedUsage.period_start, RatedUsage.metric, RatedUsage.id)
-    ).scalars():
+    ).all():
         usage[rated.subscription_id].append(rated)
     accounts = {
-        a.id: a for a in session.execute(select(Account).where(Account.id.in_(account_ids))).scalars()
+        a.id: a for a in session.execute(select(Account.__table__).where(Account.id.in_(account_ids))).all()
     }
     by_account: dict[str, AccountToBill] = {}
     for sub in subs:
@@ -187,9 +189,9 @@ class TaxSetup:
 
 
 def tax_setup(
-    session: Session, operator: str, account: Account, cache: dict[tuple[str, str, str], TaxSetup]
+    session: Session, operator: str, account: Any, cache: dict[tuple[str, str, str], TaxSetup]
 ) -> TaxSetup:
-    billing = next((a for a in account.addresses if a.get("kind") == "billing"), {})
+    billing: dict[str, Any] = next((a for a in account.addresses if a.get("kind") == "billing"), {})
     country, region = billing.get("country"), billing.get("region")
     key = (country or "", region or "", account.currency)
     if key not in cache:

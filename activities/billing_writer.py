@@ -7,25 +7,24 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from activities.invoice_numbers import allocate_numbers
-from activities.ledger import insert_postings
 from domain.ids import new_id
 from domain.invoicing import DraftLine
 from domain.ledger import Posting, invoice_entry
 from domain.periods import Period
 from domain.tax import TaxRate, TaxResult
-from models.accounts import Account
-from models.billing import BilledPeriod, Invoice, InvoiceLine, LedgerEntry
+from models.base import utcnow
+from models.bulk import copy_rows
 from models.subscriptions import PendingCharge
 from models.usage import RatedUsage
 
 
 @dataclass
 class InvoiceDraft:
-    account: Account
+    account: Any
     issue_date: date
     due_date: date
     lines: list[DraftLine]
@@ -47,6 +46,15 @@ def _ledger(draft: InvoiceDraft) -> list[Posting]:
         revenue[line.revenue_kind] += line_tax.net.amount_minor
     taxes = {r.rate.code: r.tax.amount_minor for r in draft.tax.by_rate if r.tax.amount_minor}
     return invoice_entry(draft.account.id, draft.account.currency, dict(revenue), taxes)
+
+
+POSTING_COLUMNS = ("entry_id", "ledger_account", "customer_id", "debit_minor", "credit_minor", "currency")
+
+
+def copy_dicts(session: Session, table: str, rows: list[dict[str, Any]], **extra: Any) -> None:
+    if rows:
+        columns = [*rows[0].keys(), *extra.keys()]
+        copy_rows(session, table, columns, ([*row.values(), *extra.values()] for row in rows))
 
 
 def write_invoices(session: Session, operator: str, run_id: str, drafts: list[InvoiceDraft]) -> list[str]:
@@ -144,13 +152,15 @@ def write_invoices(session: Session, operator: str, run_id: str, drafts: list[In
         )
         postings += [(entry_id, p) for p in _ledger(draft)]
         charges += [{"id": cid, "status": "invoiced", "invoice_id": invoice_id} for cid in draft.charge_ids]
-    if invoices:
-        session.execute(insert(Invoice), invoices)
-        session.execute(insert(InvoiceLine), lines)
-        session.execute(insert(LedgerEntry), entries)
-        insert_postings(session, postings)
-    if billed:
-        session.execute(insert(BilledPeriod), billed)
+    now = utcnow()
+    copy_dicts(session, "invoices", invoices, created_at=now)
+    copy_dicts(session, "invoice_lines", lines)
+    copy_dicts(session, "ledger_entries", entries, created_at=now)
+    posting_rows = [
+        (e, p.ledger_account, p.customer_id, p.debit_minor, p.credit_minor, p.currency) for e, p in postings
+    ]
+    copy_rows(session, "ledger_postings", POSTING_COLUMNS, posting_rows)
+    copy_dicts(session, "billed_periods", billed)
     if charges:
         session.execute(update(PendingCharge), charges)
     usage_ids = [uid for draft in drafts if draft.lines for uid in draft.usage_ids]
