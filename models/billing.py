@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
-INVOICE_STATES = ("draft", "issued", "paid", "partially_paid", "overdue", "void")
+INVOICE_STATES = ("draft", "issued", "paid", "partially_paid", "overdue", "void", "written_off")
 
 
 class BillingRun(Base):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -25,6 +27,9 @@ class Organisation(Base):
     path: Mapped[str] = mapped_column(Text, unique=True)
     country: Mapped[str | None] = mapped_column(String(2))
     rounding_mode: Mapped[str] = mapped_column(String(16), default="half_up", server_default="half_up")
+    dunning_ladder: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONB, comment="the operator's dunning ladder"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 
 from activities.billing import BillingActivities
 from activities.devices import DeviceActivities
+from activities.dunning import DunningActivities
 from activities.provisioning import ProvisioningActivities
 from activities.subscription_changes import ChangeActivities
 from activities.subscriptions import SubscriptionActivities
@@ -23,6 +24,7 @@ from runtime.temporal import connect, ensure_search_attributes
 from workflows.account_verification import AccountVerificationWorkflow
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.device_swap import DeviceSwapWorkflow
+from workflows.dunning import DunningWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
@@ -34,6 +36,7 @@ WORKFLOWS: list[type] = [
     AccountVerificationWorkflow,
     OnboardingWorkflow,
     BillingCycleWorkflow,
+    DunningWorkflow,
     PlanChangeWorkflow,
     SubscriptionActionWorkflow,
     DeviceSwapWorkflow,
@@ -48,6 +51,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *SubscriptionActivities(settings).all(),
         *ChangeActivities(settings).all(),
         *BillingActivities(settings).all(),
+        *DunningActivities(settings).all(),
         UsageActivities(settings).rate_usage_batch,
         ProvisioningActivities(settings, build_registry(settings)).provision_service,
         *DeviceActivities(settings).all(),

@@ -140,7 +140,7 @@ def upgrade() -> None:
     sa.Column('taxes', postgresql.JSONB(astext_type=sa.Text()), nullable=False, comment='totals per tax rate'),
     sa.Column('billing_run_id', sa.String(length=32), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status in ('draft', 'issued', 'paid', 'partially_paid', 'overdue', 'void')", name=op.f('ck_invoices_status')),
+    sa.CheckConstraint("status in ('draft', 'issued', 'paid', 'partially_paid', 'overdue', 'void', 'written_off')", name=op.f('ck_invoices_status')),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_invoices_account_id_accounts')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_invoices_organisation_id_organisations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoices')),

@@ -1,0 +1,183 @@
+"""Dunning on the time-skipping server: retries at +1, +9, +13 and +20 days with a warning, a
+suspension and a termination; a payment stops it and resumes the services at once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+
+from activities import subscription_store as store
+from activities.dunning import DunningInput
+from activities.organisations import Principal, authenticate
+from api.app import create_app
+from models.base import engine_for, unit_of_work
+from runtime.settings import Settings
+from tests.billing_factory import Line, make_invoice
+from tests.conftest import SmtpSink
+from tests.factories import make_operator
+from tests.subscription_support import Shop, make_shop
+from tests.workflows.test_subscription_workflows import onboarding_input
+from workflows.dunning import DunningWorkflow
+from workflows.onboarding import OnboardingWorkflow
+
+
+@dataclass
+class Gateway:
+    """Collection that declines until told to succeed at an attempt."""
+
+    succeed_at: int | None = None
+    attempts: list[tuple[str, int]] = field(default_factory=list)
+
+    @activity.defn(name="collect_invoice")
+    def collect(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.attempts.append((request["invoice_id"], request["attempt"]))
+        ok = self.succeed_at is not None and request["attempt"] >= self.succeed_at
+        return {"status": "succeeded" if ok else "declined", "payment_id": None, "decline_code": None}
+
+
+@pytest.fixture
+async def shop(settings: Settings, database_url: str) -> AsyncIterator[tuple[Shop, Principal]]:
+    tenant = make_operator(database_url)
+    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+        made = await make_shop(api, tenant)
+    with unit_of_work(database_url) as session:
+        principal = authenticate(session, tenant.token)
+    assert principal is not None
+    yield made, principal
+
+
+def build(env: WorkflowEnvironment, settings: Settings, gateway: Gateway) -> tuple[Any, Settings, Any]:
+    from activities.provisioning import ProvisioningActivities
+    from integrations.provisioning.base import AdapterRegistry
+    from runtime.worker import activities_for, build_worker
+    from tests.subscription_support import RecordingAdapter
+
+    queue = settings.model_copy(update={"task_queue": f"dun-{uuid.uuid4().hex[:8]}"})
+    registry = AdapterRegistry()
+    adapter = RecordingAdapter("radius-test", frozenset({"broadband"}))
+    registry.register(adapter)
+    acts = [a for a in activities_for(queue) if getattr(a, "__name__", "") not in ("provision_service",)]
+    acts += [ProvisioningActivities(queue, registry).provision_service, gateway.collect]
+    return build_worker(env.client, queue, activities=acts), queue, adapter
+
+
+def invoice_number(database_url: str, invoice_id: str) -> str:
+    with engine_for(database_url).connect() as conn:
+        return str(
+            conn.execute(sa.text("select number from invoices where id=:i"), {"i": invoice_id}).scalar_one()
+        )
+
+
+def invoice_for(database_url: str, account_id: str) -> str:
+    return make_invoice(
+        database_url,
+        account_id,
+        [Line("Fibre", 3100, "ES-standard", "21")],
+        issue_date=date(2024, 1, 1),
+        due_date=date(2024, 1, 15),
+    )
+
+
+async def test_the_ladder_retries_warns_suspends_terminates_and_writes_off(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    smtp_server: SmtpSink,
+    shop: tuple[Shop, Principal],
+) -> None:
+    made, principal = shop
+    gateway = Gateway()
+    worker, queue, adapter = build(time_skipping_env, settings, gateway)
+    order = onboarding_input(database_url, made, principal, made.cheap)
+    async with worker:
+        await time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        invoice_id = invoice_for(database_url, order.account_id)
+        result = await time_skipping_env.client.execute_workflow(
+            DunningWorkflow.run,
+            DunningInput(
+                invoice_id=invoice_id, account_id=order.account_id, organisation_id=order.organisation_id
+            ),
+            id=f"dunning-{invoice_id}",
+            task_queue=queue.task_queue,
+        )
+    assert result.outcome == "written_off" and result.attempts == 4
+    assert [a for _, a in gateway.attempts] == [1, 2, 3, 4]
+    assert [h for h in result.history if not h.endswith("retry")] == [
+        "day 9: notice:reminder",
+        "day 13: notice:warning",
+        "day 20: suspend",
+        "day 40: notice:final",
+        "day 40: terminate",
+        "day 60: write_off",
+    ]
+    assert [h.split(":")[0] for h in result.history if h.endswith("retry")] == [
+        "day 1",
+        "day 9",
+        "day 13",
+        "day 20",
+    ]
+    with unit_of_work(database_url) as session:
+        sub = store.load(session, order.subscription_id)
+        assert sub.status == "terminated"
+    assert [a for a, _ in adapter.actions()] == ["activate", "suspend", "terminate"]
+    with engine_for(database_url).connect() as conn:
+        status = conn.execute(
+            sa.text("select status from invoices where id=:i"), {"i": invoice_id}
+        ).scalar_one()
+        bad_debt = conn.execute(
+            sa.text(
+                "select p.debit_minor from ledger_postings p join ledger_entries e on e.id = p.entry_id "
+                "where e.source_id = :i and e.kind = 'write_off' and p.ledger_account = 'bad_debt'"
+            ),
+            {"i": invoice_id},
+        ).scalar_one()
+    assert status == "written_off" and bad_debt == 3751
+    subjects = [
+        m["Subject"] for m in smtp_server.messages if invoice_number(database_url, invoice_id) in m["Subject"]
+    ]
+    assert [s.split(":")[0] for s in subjects] == ["Reminder", "Warning", "Final notice"]
+
+
+async def test_a_payment_stops_dunning_and_resumes_services(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    shop: tuple[Shop, Principal],
+) -> None:
+    made, principal = shop
+    gateway = Gateway()
+    worker, queue, adapter = build(time_skipping_env, settings, gateway)
+    order = onboarding_input(database_url, made, principal, made.cheap)
+    async with worker:
+        await time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        invoice_id = invoice_for(database_url, order.account_id)
+        handle = await time_skipping_env.client.start_workflow(
+            DunningWorkflow.run,
+            DunningInput(
+                invoice_id=invoice_id, account_id=order.account_id, organisation_id=order.organisation_id
+            ),
+            id=f"dunning-{invoice_id}",
+            task_queue=queue.task_queue,
+        )
+        await time_skipping_env.sleep(timedelta(days=25))
+        assert (await handle.query(DunningWorkflow.status)).suspended
+        await handle.signal(DunningWorkflow.payment_received)
+        result = await handle.result()
+    assert result.outcome == "paid" and not result.suspended
+    with unit_of_work(database_url) as session:
+        assert store.load(session, order.subscription_id).status == "active"
+    assert [a for a, _ in adapter.actions()] == ["activate", "suspend", "resume"]

@@ -1,0 +1,164 @@
+"""Dunning: walk the operator's ladder for one unpaid invoice until it is paid, or to the end.
+
+Each step waits on a durable timer for its day (counted from the first failed collection); a
+``payment_received`` signal ends the wait at once. Retries collect again with a new attempt number
+(each attempt has its own idempotency key); suspensions and terminations run as child
+SubscriptionAction processes; on payment, anything suspended is resumed at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.dunning import DunningActivities, DunningInput, NoticeInput, ServiceActionInput
+    from activities.subscription_changes import ChangePlan
+    from domain.dunning import Ladder
+
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+COLLECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10), maximum_attempts=5
+)
+
+
+class DunningStatus(BaseModel):
+    process: str = "Dunning"
+    invoice_id: str
+    step: str
+    day: int
+    attempts: int
+    suspended: bool
+    outcome: str | None = None
+    history: list[str]
+
+
+@workflow.defn(name="Dunning")
+class DunningWorkflow:
+    def __init__(self) -> None:
+        self._invoice_id = ""
+        self._step = "starting"
+        self._day = 0
+        self._attempts = 0
+        self._paid = False
+        self._suspended = False
+        self._outcome: str | None = None
+        self._history: list[str] = []
+
+    @workflow.run
+    async def run(self, request: DunningInput) -> DunningStatus:
+        self._invoice_id = request.invoice_id
+        ladder: Ladder = request.ladder or await self._activity(
+            DunningActivities.ladder, request.organisation_id
+        )
+        state = await self._activity(DunningActivities.invoice_state, request.invoice_id)
+        if state.open_minor <= 0:
+            return self._finish("paid")
+        started = workflow.now()
+        for step in ladder.steps:
+            self._step = f"waiting for day {step.day}"
+            wait = started + timedelta(days=step.day) - workflow.now()
+            if wait > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: self._paid, timeout=wait)
+            if self._paid:
+                break
+            self._day = step.day
+            for action in step.actions:
+                await self._act(action, request)
+                if self._paid or self._outcome == "written_off":
+                    break
+            if self._paid or self._outcome == "written_off":
+                break
+        if self._paid:
+            if self._suspended:
+                await self._services(request, "resume", "payment received")
+            return self._finish("paid")
+        return self._finish(self._outcome or "exhausted")
+
+    async def _act(self, action: str, request: DunningInput) -> None:
+        self._step = action
+        self._history.append(f"day {self._day}: {action}")
+        if action == "retry":
+            self._attempts += 1
+            try:
+                result = await workflow.execute_activity(
+                    "collect_invoice",
+                    {"invoice_id": request.invoice_id, "attempt": self._attempts},
+                    result_type=dict,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=COLLECT_RETRY,
+                )
+            except ActivityError as err:
+                self._history.append(f"day {self._day}: collection error {err.cause or err}")
+                return
+            if result.get("status") == "succeeded":
+                self._paid = True
+        elif action.startswith("notice:"):
+            await self._activity(
+                DunningActivities.send_notice,
+                NoticeInput(
+                    invoice_id=request.invoice_id,
+                    kind=action.split(":", 1)[1],
+                    process_id=workflow.info().workflow_id,
+                ),
+            )
+        elif action in ("suspend", "terminate"):
+            await self._services(request, action, f"dunning of invoice {request.invoice_id}")
+            self._suspended = self._suspended or action == "suspend"
+        elif action == "write_off":
+            await self._activity(DunningActivities.write_off, request.invoice_id)
+            self._outcome = "written_off"
+
+    async def _services(self, request: DunningInput, action: str, reason: str) -> None:
+        plans: list[ChangePlan] = await self._activity(
+            DunningActivities.plan_service_actions,
+            ServiceActionInput(
+                account_id=request.account_id,
+                action=action,
+                process_id=workflow.info().workflow_id,
+                reason=reason,
+            ),
+        )
+        for plan in plans:
+            await workflow.execute_child_workflow(
+                "SubscriptionAction",
+                plan,
+                id=plan.process_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        if action == "resume":
+            self._suspended = False
+
+    async def _activity(self, fn: Any, arg: Any) -> Any:
+        return await workflow.execute_activity_method(
+            fn, arg, start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY
+        )
+
+    def _finish(self, outcome: str) -> DunningStatus:
+        self._outcome, self._step = outcome, outcome
+        return self.status()
+
+    @workflow.signal(name="payment_received")
+    def payment_received(self) -> None:
+        """The invoice was paid (by any means): stop dunning and resume what was suspended."""
+        self._paid = True
+
+    @workflow.query(name="status")
+    def status(self) -> DunningStatus:
+        return DunningStatus(
+            invoice_id=self._invoice_id,
+            step=self._step,
+            day=self._day,
+            attempts=self._attempts,
+            suspended=self._suspended,
+            outcome=self._outcome,
+            history=list(self._history),
+        )
