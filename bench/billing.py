@@ -48,26 +48,75 @@ def copy(conn: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]])
 
 def catalogue(conn: Any, org: str) -> None:
     now = "2026-01-01 00:00:00+00"
-    products = [("prd_bench_video", "tv", "video"), ("prd_bench_net", "net", "broadband"),
-                ("prd_bench_box", "box", "device"), ("prd_bench_sport", "sport", "video")]
-    copy(conn, "catalog_products", ["id", "organisation_id", "code", "kind", "name", "spec", "created_at"],
-         [(pid, org, code, kind, code, json.dumps({"code": code, "name": code, "kind": kind}), now)
-          for pid, code, kind in products])
+    products = [
+        ("prd_bench_video", "tv", "video"),
+        ("prd_bench_net", "net", "broadband"),
+        ("prd_bench_box", "box", "device"),
+        ("prd_bench_sport", "sport", "video"),
+    ]
+    copy(
+        conn,
+        "catalog_products",
+        ["id", "organisation_id", "code", "kind", "name", "spec", "created_at"],
+        [
+            (pid, org, code, kind, code, json.dumps({"code": code, "name": code, "kind": kind}), now)
+            for pid, code, kind in products
+        ],
+    )
     plans = {
-        "tv": {"product_code": "tv", "phases": [{"kind": "evergreen", "prices": {"EUR": "19.99"}}],
-               "device": {"product_code": "box", "mode": "rent", "prices": {"EUR": "3.00"}},
-               "addons": [{"plan_code": "sport", "rule": "allowed"}]},
-        "net": {"product_code": "net", "phases": [{"kind": "evergreen", "prices": {"EUR": "35.00"}}],
-                "billing_term": "in_arrears"},
-        "sport": {"product_code": "sport", "role": "addon", "phases": [{"kind": "evergreen",
-                                                                          "prices": {"EUR": "9.95"}}]},
+        "tv": {
+            "product_code": "tv",
+            "phases": [{"kind": "evergreen", "prices": {"EUR": "19.99"}}],
+            "device": {"product_code": "box", "mode": "rent", "prices": {"EUR": "3.00"}},
+            "addons": [{"plan_code": "sport", "rule": "allowed"}],
+        },
+        "net": {
+            "product_code": "net",
+            "phases": [{"kind": "evergreen", "prices": {"EUR": "35.00"}}],
+            "billing_term": "in_arrears",
+        },
+        "sport": {
+            "product_code": "sport",
+            "role": "addon",
+            "phases": [{"kind": "evergreen", "prices": {"EUR": "9.95"}}],
+        },
     }
-    copy(conn, "catalog_plans", ["id", "organisation_id", "code", "version", "effective_from", "product_code",
-                                 "role", "spec", "created_at"],
-         [(f"pln_bench_{code}", org, code, 1, "2000-01-01", spec["product_code"], spec.get("role", "base"),
-           json.dumps({"code": code, "name": code, **spec}), now) for code, spec in plans.items()])
-    conn.execute(sa.text("insert into tax_rates (id, organisation_id, country, region, category, percent, name, "
-                         "created_at) values ('txr_bench', :o, 'ES', '', 'standard', 21, 'IVA', now())"), {"o": org})
+    copy(
+        conn,
+        "catalog_plans",
+        [
+            "id",
+            "organisation_id",
+            "code",
+            "version",
+            "effective_from",
+            "product_code",
+            "role",
+            "spec",
+            "created_at",
+        ],
+        [
+            (
+                f"pln_bench_{code}",
+                org,
+                code,
+                1,
+                "2000-01-01",
+                spec["product_code"],
+                spec.get("role", "base"),
+                json.dumps({"code": code, "name": code, **spec}),
+                now,
+            )
+            for code, spec in plans.items()
+        ],
+    )
+    conn.execute(
+        sa.text(
+            "insert into tax_rates (id, organisation_id, country, region, category, percent, name, "
+            "created_at) values ('txr_bench', :o, 'ES', '', 'standard', 21, 'IVA', now())"
+        ),
+        {"o": org},
+    )
 
 
 def generate(conn: Any, org: str, count: int) -> int:
@@ -76,64 +125,241 @@ def generate(conn: Any, org: str, count: int) -> int:
     for i in range(count):
         acc, sub = f"acc_B{i:025d}", f"sub_B{i:025d}"
         address = json.dumps([{"kind": "billing", "line1": "x", "city": "Madrid", "country": "ES"}])
-        accounts.append((acc, org, "person", "active", f"Bench {i}", f"b{i}@example.com", "en", "EUR",
-                         "Europe/Madrid", "taxable", address, "[]", "not_requested", 1, "2026-01-01", "2026-01-01"))
+        accounts.append(
+            (
+                acc,
+                org,
+                "person",
+                "active",
+                f"Bench {i}",
+                f"b{i}@example.com",
+                "en",
+                "EUR",
+                "Europe/Madrid",
+                "taxable",
+                address,
+                "[]",
+                "not_requested",
+                1,
+                "2026-01-01",
+                "2026-01-01",
+            )
+        )
         start = date(2026, 10, 5) if rng.random() < 0.8 else date(2026, 9, 5)
-        subs.append((sub, org, acc, f"req{i}", "active", "EUR", "Europe/Madrid", 5, "in_advance", start, 1,
-                     "2026-01-01", "2026-01-01"))
+        subs.append(
+            (
+                sub,
+                org,
+                acc,
+                f"req{i}",
+                "active",
+                "EUR",
+                "Europe/Madrid",
+                5,
+                "in_advance",
+                start,
+                1,
+                "2026-01-01",
+                "2026-01-01",
+            )
+        )
         base = rng.choice(["tv", "net"])
-        services.append((f"svc_B{i:025d}0", sub, base, 1, "video" if base == "tv" else "broadband", "base", start))
+        services.append(
+            (f"svc_B{i:025d}0", sub, base, 1, "video" if base == "tv" else "broadband", "base", start)
+        )
         if base == "tv" and rng.random() < 0.3:
             services.append((f"svc_B{i:025d}1", sub, "sport", 1, "video", "addon", start))
-    copy(conn, "accounts", ["id", "organisation_id", "type", "status", "display_name", "email", "language",
-                            "currency", "timezone", "tax_status", "addresses", "contacts", "verification_status",
-                            "version", "created_at", "updated_at"], accounts)
-    copy(conn, "subscriptions", ["id", "organisation_id", "account_id", "request_id", "status", "currency",
-                                 "timezone", "bill_day", "billing_term", "start_date", "version", "created_at",
-                                 "updated_at"], subs)
-    copy(conn, "subscription_services", ["id", "line_id", "subscription_id", "plan_code", "plan_version",
-                                         "product_kind", "role", "quantity", "status", "started_on", "created_at"],
-         [(sid, sid, sub, plan, v, kind, role, 1, "active", start, "2026-01-01")
-          for sid, sub, plan, v, kind, role, start in services])
+    copy(
+        conn,
+        "accounts",
+        [
+            "id",
+            "organisation_id",
+            "type",
+            "status",
+            "display_name",
+            "email",
+            "language",
+            "currency",
+            "timezone",
+            "tax_status",
+            "addresses",
+            "contacts",
+            "verification_status",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        accounts,
+    )
+    copy(
+        conn,
+        "subscriptions",
+        [
+            "id",
+            "organisation_id",
+            "account_id",
+            "request_id",
+            "status",
+            "currency",
+            "timezone",
+            "bill_day",
+            "billing_term",
+            "start_date",
+            "version",
+            "created_at",
+            "updated_at",
+        ],
+        subs,
+    )
+    copy(
+        conn,
+        "subscription_services",
+        [
+            "id",
+            "line_id",
+            "subscription_id",
+            "plan_code",
+            "plan_version",
+            "product_kind",
+            "role",
+            "quantity",
+            "status",
+            "started_on",
+            "created_at",
+        ],
+        [
+            (sid, sid, sub, plan, v, kind, role, 1, "active", start, "2026-01-01")
+            for sid, sub, plan, v, kind, role, start in services
+        ],
+    )
     return len(services)
 
 
 def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed: int) -> float:
-    conn.execute(sa.text("create temp table s_inv (like invoices including defaults); "
-                         "create temp table s_line (like invoice_lines); create temp table s_post (like ledger_postings);"
-                         " create temp table s_billed (like billed_periods)"))
+    conn.execute(
+        sa.text(
+            "create temp table s_inv (like invoices including defaults); "
+            "create temp table s_line (like invoice_lines); create temp table s_post (like ledger_postings);"
+            " create temp table s_billed (like billed_periods)"
+        )
+    )
     started = time.perf_counter()
-    copy(conn, "s_inv", ["id", "organisation_id", "account_id", "number", "status", "currency", "issue_date",
-                         "due_date", "net_minor", "tax_minor", "total_minor", "paid_minor", "tax_inclusive", "taxes",
-                         "created_at"],
-         [(f"inv_{i:026d}", "org", f"acc_{i}", f"INV-{i:06d}", "issued", "EUR", PERIOD, PERIOD, 1000, 210, 1210, 0,
-           "f", "[]", "2026-11-05") for i in range(invoices)])
-    copy(conn, "s_line", ["id", "invoice_id", "position", "kind", "description", "quantity", "unit_price",
-                          "amount_minor", "tax_rate", "tax_percent", "tax_minor"],
-         [(i, f"inv_{i // 2:026d}", i % 2, "recurring", "TV 2026-11-05 to 2026-12-05", "1", "19.99", 1999,
-           "ES-standard", "21", 420) for i in range(lines)])
-    copy(conn, "s_post", ["id", "entry_id", "ledger_account", "customer_id", "debit_minor", "credit_minor",
-                          "currency"],
-         [(i, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)])
-    copy(conn, "s_billed", ["id", "subscription_id", "line_id", "period_start", "period_end", "invoice_id"],
-         [(i, f"sub_{i}", f"svc_{i}", PERIOD, PERIOD, "inv") for i in range(billed)])
+    copy(
+        conn,
+        "s_inv",
+        [
+            "id",
+            "organisation_id",
+            "account_id",
+            "number",
+            "status",
+            "currency",
+            "issue_date",
+            "due_date",
+            "net_minor",
+            "tax_minor",
+            "total_minor",
+            "paid_minor",
+            "tax_inclusive",
+            "taxes",
+            "created_at",
+        ],
+        [
+            (
+                f"inv_{i:026d}",
+                "org",
+                f"acc_{i}",
+                f"INV-{i:06d}",
+                "issued",
+                "EUR",
+                PERIOD,
+                PERIOD,
+                1000,
+                210,
+                1210,
+                0,
+                "f",
+                "[]",
+                "2026-11-05",
+            )
+            for i in range(invoices)
+        ],
+    )
+    copy(
+        conn,
+        "s_line",
+        [
+            "id",
+            "invoice_id",
+            "position",
+            "kind",
+            "description",
+            "quantity",
+            "unit_price",
+            "amount_minor",
+            "tax_rate",
+            "tax_percent",
+            "tax_minor",
+        ],
+        [
+            (
+                i,
+                f"inv_{i // 2:026d}",
+                i % 2,
+                "recurring",
+                "TV 2026-11-05 to 2026-12-05",
+                "1",
+                "19.99",
+                1999,
+                "ES-standard",
+                "21",
+                420,
+            )
+            for i in range(lines)
+        ],
+    )
+    copy(
+        conn,
+        "s_post",
+        ["id", "entry_id", "ledger_account", "customer_id", "debit_minor", "credit_minor", "currency"],
+        [(i, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)],
+    )
+    copy(
+        conn,
+        "s_billed",
+        ["id", "subscription_id", "line_id", "period_start", "period_end", "invoice_id"],
+        [(i, f"sub_{i}", f"svc_{i}", PERIOD, PERIOD, "inv") for i in range(billed)],
+    )
     return time.perf_counter() - started
 
 
 async def bill(database_url: str, org: str, page_size: int, parallelism: int) -> tuple[float, Any]:
-    env = await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
-                                                dev_server_existing_path=find_binary("temporal"))
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter, dev_server_existing_path=find_binary("temporal")
+    )
     settings = Settings(database_url=database_url, temporal_address="unused", environment="test")
     queue = f"bench-billing-{uuid.uuid4().hex[:6]}"
     try:
         with ThreadPoolExecutor(max_workers=parallelism) as pool:
-            async with Worker(env.client, task_queue=queue, workflows=[BillingCycleWorkflow],
-                              activities=BillingActivities(settings).all(), activity_executor=pool):
-                run = RunInput(organisation_id=org, bill_day=5, period_date=PERIOD, page_size=page_size,
-                               parallelism=parallelism)
+            async with Worker(
+                env.client,
+                task_queue=queue,
+                workflows=[BillingCycleWorkflow],
+                activities=BillingActivities(settings).all(),
+                activity_executor=pool,
+            ):
+                run = RunInput(
+                    organisation_id=org,
+                    bill_day=5,
+                    period_date=PERIOD,
+                    page_size=page_size,
+                    parallelism=parallelism,
+                )
                 started = time.perf_counter()
-                summary = await env.client.execute_workflow(BillingCycleWorkflow.run, run, id=f"bench-{queue}",
-                                                            task_queue=queue)
+                summary = await env.client.execute_workflow(
+                    BillingCycleWorkflow.run, run, id=f"bench-{queue}", task_queue=queue
+                )
                 return time.perf_counter() - started, summary
     finally:
         await env.shutdown()
@@ -155,8 +381,13 @@ def main(argv: list[str]) -> None:
         engine = sa.create_engine(url)
         org = "org_BENCH0000000000000000000000"[:30]
         with console.status(f"generating {count} subscriptions"), engine.begin() as conn:
-            conn.execute(sa.text("insert into organisations (id, kind, name, path, rounding_mode, created_at) "
-                                 "values (:o, 'operator', 'Bench', :p, 'half_up', now())"), {"o": org, "p": f"/{org}/"})
+            conn.execute(
+                sa.text(
+                    "insert into organisations (id, kind, name, path, rounding_mode, created_at) "
+                    "values (:o, 'operator', 'Bench', :p, 'half_up', now())"
+                ),
+                {"o": org, "p": f"/{org}/"},
+            )
             catalogue(conn, org)
             services = generate(conn, org, count)
         with console.status("billing through Temporal"):
@@ -170,13 +401,22 @@ def main(argv: list[str]) -> None:
             copy_seconds = raw_copy_seconds(conn, invoices, lines, postings, billed)
         engine.dispose()
         rows = invoices + lines + postings + billed
-        print(json.dumps({
-            "bench": "billing", "subscriptions": count, "services": services, "invoices": invoices,
-            "rows_written": rows, "seconds": round(seconds, 2),
-            "invoices_per_s": round(invoices / seconds) if seconds else None,
-            "copy_seconds": round(copy_seconds, 2), "copy_ratio": round(copy_seconds / seconds, 3) if seconds else None,
-            "failed": len(summary.result.failed),
-        }))
+        print(
+            json.dumps(
+                {
+                    "bench": "billing",
+                    "subscriptions": count,
+                    "services": services,
+                    "invoices": invoices,
+                    "rows_written": rows,
+                    "seconds": round(seconds, 2),
+                    "invoices_per_s": round(invoices / seconds) if seconds else None,
+                    "copy_seconds": round(copy_seconds, 2),
+                    "copy_ratio": round(copy_seconds / seconds, 3) if seconds else None,
+                    "failed": len(summary.result.failed),
+                }
+            )
+        )
     finally:
         server.cleanup()
         shutil.rmtree(home, ignore_errors=True)
