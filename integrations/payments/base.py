@@ -66,8 +66,7 @@ class PaymentGateway(Protocol):
         """The outcome of an earlier charge with this key, or None if the gateway never saw it."""
         ...
 
-    def refund(self, request: RefundRequest) -> RefundResult:
-        ...
+    def refund(self, request: RefundRequest) -> RefundResult: ...
 
 
 class GatewayRegistry:
