@@ -18,13 +18,17 @@ from api.routes import (
     health,
     invoices,
     organisations,
+    payments,
     processes,
     provisioning,
     quotes,
+    sepa,
     statements,
     subscriptions,
     usage,
     verification,
+    vouchers,
+    wallets,
 )
 from portal import routes as portal_routes
 from runtime.settings import Settings
@@ -69,6 +73,10 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         invoices,
         credit_notes,
         statements,
+        payments,
+        wallets,
+        vouchers,
+        sepa,
     ):
         app.include_router(module.router)
     app.include_router(portal_routes.router)

@@ -10,9 +10,13 @@ from models import (
     idempotency,
     kamailio,
     organisations,
+    payments,
     radius,
+    sepa,
     subscriptions,
     usage,
+    vouchers,
+    wallets,
 )
 from models.base import Base
 
@@ -25,7 +29,11 @@ __all__ = [
     "idempotency",
     "kamailio",
     "organisations",
+    "payments",
     "radius",
+    "sepa",
     "subscriptions",
     "usage",
+    "vouchers",
+    "wallets",
 ]

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     ott_timeout_seconds: float = 5.0
     voip_domain: str | None = Field(default=None, description="SIP domain; enables the Kamailio adapter")
     voip_database_url: str | None = Field(default=None, description="Kamailio's database; default ours")
+    # Payment gateways (runtime/payments.py): cash always; Stripe when an API key is set.
+    stripe_api_key: str | None = Field(default=None, description="sk_…; enables the Stripe gateway")
+    stripe_api_base: str | None = Field(default=None, description="another API host (localstripe in tests)")
+    stripe_webhook_secret: str | None = Field(default=None, description="whsec_…; verifies Stripe webhooks")
+    stripe_timeout_seconds: float = 20.0
+    collection_batch_size: int = Field(default=100, ge=1, description="invoices per collection activity")
+    payments_pause_after_gateway_seconds: float = Field(
+        default=0.0, description="TEST ONLY: sleep between a gateway charge and recording it"
+    )
 
     @field_validator("database_url")
     @classmethod

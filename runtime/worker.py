@@ -13,16 +13,20 @@ from temporalio.worker import Worker
 from activities.billing import BillingActivities
 from activities.devices import DeviceActivities
 from activities.dunning import DunningActivities
+from activities.payments import PaymentActivities
 from activities.provisioning import ProvisioningActivities
 from activities.subscription_changes import ChangeActivities
 from activities.subscriptions import SubscriptionActivities
 from activities.usage_worker import UsageActivities
 from activities.verification import VerificationActivities
+from activities.wallets import WalletActivities
+from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings
 from runtime.temporal import connect, ensure_search_attributes
 from workflows.account_verification import AccountVerificationWorkflow
 from workflows.billing_cycle import BillingCycleWorkflow
+from workflows.collection import CollectionWorkflow
 from workflows.device_swap import DeviceSwapWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
@@ -41,6 +45,7 @@ WORKFLOWS: list[type] = [
     SubscriptionActionWorkflow,
     DeviceSwapWorkflow,
     OnDemandAccessWorkflow,
+    CollectionWorkflow,
 ]
 
 
@@ -52,9 +57,11 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *ChangeActivities(settings).all(),
         *BillingActivities(settings).all(),
         *DunningActivities(settings).all(),
+        *WalletActivities(settings).all(),
         UsageActivities(settings).rate_usage_batch,
         ProvisioningActivities(settings, build_registry(settings)).provision_service,
         *DeviceActivities(settings).all(),
+        *PaymentActivities(settings, build_gateways(settings)).all(),
     ]
 
 

@@ -12,9 +12,12 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
+    from activities.payments import CollectionInput
+    from workflows.collection import CollectionWorkflow
 
 PAGE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=10
@@ -75,6 +78,14 @@ class BillingCycleWorkflow:
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=PAGE_RETRY,
         )
+        if not run.dry_run and run.run_id and summary.result.invoices:
+            self._step = "collecting"
+            await workflow.start_child_workflow(
+                CollectionWorkflow.run,
+                CollectionInput(organisation_id=run.organisation_id, billing_run_id=run.run_id),
+                id=f"collection-{run.run_id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
         self._step = "completed"
         return summary
 

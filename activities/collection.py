@@ -1,0 +1,183 @@
+"""Collecting an invoice from the account's default method, exactly once per attempt.
+
+1. One transaction: the invoice's open amount and the default method; a ``pending`` payment row with
+   the idempotency key ``<invoice id>:attempt:<n>`` is written and committed BEFORE the gateway call.
+2. The gateway call. If a pending payment with that key already existed (a retry after a crash or a
+   timeout), the gateway is asked with ``lookup`` first and charged only if it never saw the key.
+3. One transaction: the outcome is recorded — on success the payment is allocated to the invoice and
+   posted to the ledger; on a decline it is marked failed with the gateway's code.
+``GatewayUnavailable`` leaves the payment pending and propagates: the activity retries and resolves it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from activities import payment_store as store
+from activities.credit_notes import issuer_for
+from activities.invoice_reads import credited_minor
+from domain.ids import new_id
+from domain.payments import PAYABLE_INVOICE_STATES, collection_key, open_amount
+from integrations.payments.base import ChargeRequest, ChargeResult, ChargeStatus, GatewayRegistry
+from models.accounts import Account
+from models.base import unit_of_work
+from models.billing import Invoice
+from models.payments import Payment, PaymentMethod
+
+CollectStatus = Literal["succeeded", "declined", "failed", "pending", "nothing_due", "no_method"]
+
+
+class CollectInput(BaseModel):
+    invoice_id: str
+    attempt: int = 1
+
+
+class CollectResult(BaseModel):
+    invoice_id: str
+    status: CollectStatus
+    payment_id: str | None = None
+    decline_code: str | None = None
+    account_id: str | None = None
+    organisation_id: str | None = None
+
+
+def default_method(session: Session, account_id: str) -> PaymentMethod | None:
+    return session.execute(
+        select(PaymentMethod).where(
+            PaymentMethod.account_id == account_id,
+            PaymentMethod.is_default.is_(True),
+            PaymentMethod.status == "active",
+        )
+    ).scalar_one_or_none()
+
+
+def _result(payment: Payment, invoice: Invoice | None = None) -> CollectResult:
+    status: CollectStatus = {"failed": "declined", "pending": "pending"}.get(payment.status, "succeeded")  # type: ignore[assignment]
+    if payment.status == "failed" and payment.decline_code == "invalid_request":
+        status = "failed"
+    return CollectResult(
+        invoice_id=payment.invoice_id or "",
+        status=status,
+        payment_id=payment.id,
+        decline_code=payment.decline_code,
+        account_id=payment.account_id,
+        organisation_id=invoice.organisation_id if invoice else payment.organisation_id,
+    )
+
+
+class Collector:
+    def __init__(self, url: str, gateways: GatewayRegistry, pause_after_gateway: float = 0.0) -> None:
+        self.url = url
+        self.gateways = gateways
+        self.pause_after_gateway = pause_after_gateway
+
+    def prepare(self, request: CollectInput) -> tuple[CollectResult | None, Payment | None, bool]:
+        """Transaction 1: the payment to charge (new or pending) and whether it existed before."""
+        key = collection_key(request.invoice_id, request.attempt)
+        with unit_of_work(self.url) as session:
+            invoice = session.execute(
+                select(Invoice).where(Invoice.id == request.invoice_id).with_for_update()
+            ).scalar_one_or_none()
+            if invoice is None:
+                return CollectResult(invoice_id=request.invoice_id, status="nothing_due"), None, False
+            base = CollectResult(
+                invoice_id=invoice.id,
+                status="nothing_due",
+                account_id=invoice.account_id,
+                organisation_id=invoice.organisation_id,
+            )
+            existing = store.payment_by_key(session, key)
+            if existing is not None:
+                return (
+                    (None, existing, True)
+                    if existing.status == "pending"
+                    else (_result(existing, invoice), None, True)
+                )
+            credited = credited_minor(session, [invoice.id]).get(invoice.id, 0)
+            due = open_amount(invoice.total_minor, invoice.paid_minor, credited)
+            if invoice.status not in PAYABLE_INVOICE_STATES or due <= 0:
+                return base, None, False
+            method = default_method(session, invoice.account_id)
+            if method is None or not method.gateway_token:
+                return base.model_copy(update={"status": "no_method"}), None, False
+            account = session.get(Account, invoice.account_id)
+            assert account is not None
+            payment = Payment(
+                id=new_id("pay"),
+                organisation_id=issuer_for(session, account),
+                account_id=invoice.account_id,
+                method_id=method.id,
+                kind=method.kind,
+                amount_minor=due,
+                currency=invoice.currency,
+                status="pending",
+                gateway=method.gateway,
+                idempotency_key=key,
+                attempt=request.attempt,
+                invoice_id=invoice.id,
+                unallocated_minor=0,
+                refunded_minor=0,
+            )
+            session.add(payment)
+            session.flush()
+            return None, payment, False
+
+    def call_gateway(self, payment: Payment, existed: bool) -> ChargeResult:
+        """The gateway call (GatewayUnavailable propagates: the outcome is unknown)."""
+        gateway = self.gateways.get(payment.gateway)
+        if existed:
+            found = gateway.lookup(payment.idempotency_key)
+            if found is not None:
+                return found
+        with unit_of_work(self.url) as session:
+            method = session.get(PaymentMethod, payment.method_id) if payment.method_id else None
+            token = method.gateway_token if method and method.gateway_token else ""
+            metadata = {"payment_id": payment.id}
+            if method is not None and method.gateway_customer:
+                metadata["stripe_customer"] = method.gateway_customer
+        result = gateway.charge(
+            ChargeRequest(
+                idempotency_key=payment.idempotency_key,
+                account_id=payment.account_id,
+                invoice_id=payment.invoice_id,
+                amount_minor=payment.amount_minor,
+                currency=payment.currency,
+                method_token=token,
+                description=f"invoice {payment.invoice_id}",
+                metadata=metadata,
+            )
+        )
+        if self.pause_after_gateway > 0:
+            time.sleep(self.pause_after_gateway)  # TEST ONLY: a window to kill the worker in
+        return result
+
+    def record(self, payment_id: str, result: ChargeResult) -> CollectResult:
+        """Transaction 3: the outcome, allocation and ledger entry together."""
+        with unit_of_work(self.url) as session:
+            payment = store.lock_payment(session, payment_id)
+            if result.status is ChargeStatus.SUCCEEDED:
+                store.settle(session, payment, gateway_reference=result.gateway_reference)
+            elif result.status in (ChargeStatus.DECLINED, ChargeStatus.FAILED):
+                code = result.decline_code or (
+                    "invalid_request" if result.status is ChargeStatus.FAILED else None
+                )
+                store.fail(session, payment, decline_code=code, message=result.message)
+                if payment.gateway_reference is None:
+                    payment.gateway_reference = result.gateway_reference
+            elif result.gateway_reference and payment.gateway_reference is None:
+                payment.gateway_reference = result.gateway_reference
+            invoice = session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
+            return _result(payment, invoice)
+
+    def collect(self, request: CollectInput) -> CollectResult:
+        done, payment, existed = self.prepare(request)
+        if done is not None:
+            return done
+        assert payment is not None
+        result = self.call_gateway(payment, existed)
+        return self.record(payment.id, result)

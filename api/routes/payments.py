@@ -1,0 +1,183 @@
+"""/v1/payments: record cash or a bank transfer, read, list, refund, receipt; collect an invoice now;
+the Stripe webhook. Includes the payment-method routes, so the app registers this one router."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from activities.collection import CollectInput, Collector
+from activities.invoice_reads import visible_invoice
+from activities.manual_payments import (
+    ManualPayment,
+    allocations_of,
+    receipt_html,
+    record_manual_payment,
+    visible_payment,
+)
+from activities.payment_methods import GatewayDown
+from activities.refunds import RefundInput, refund_payment
+from activities.stripe_webhooks import handle_event, verify
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.idempotency import run_once
+from api.payment_gateways import gateways_for
+from api.routes import payment_methods
+from api.schemas.payments import CollectOut, PaymentCreate, PaymentOut, RefundCreate, RefundOut
+from integrations.payments.base import GatewayUnavailable
+from models.accounts import Account
+from models.base import unit_of_work
+from models.organisations import Organisation
+from models.payments import Payment
+
+router = APIRouter(tags=["payments"])
+router.include_router(payment_methods.router)
+
+
+def payment_out(session: Session, payment: Payment) -> dict[str, Any]:
+    allocations = [
+        {"invoice_id": a.invoice_id, "amount_minor": a.amount_minor, "reversed_minor": a.reversed_minor}
+        for a, _ in allocations_of(session, payment.id)
+    ]
+    fields = {name: getattr(payment, name) for name in PaymentOut.model_fields if name != "allocations"}
+    return PaymentOut.model_validate({**fields, "allocations": allocations}).model_dump(mode="json")
+
+
+@router.post(
+    "/v1/payments", status_code=201, response_model=PaymentOut, summary="Record cash or a bank transfer"
+)
+def record_payment(
+    body: PaymentCreate, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    payload = body.model_dump(mode="json")
+    gateways = gateways_for(request)
+    with unit_of_work(settings.database_url or "") as session:
+
+        def produce() -> tuple[int, dict[str, Any]]:
+            manual = ManualPayment(
+                **body.model_dump(),
+                key=f"api:{principal.organisation_id}:{key}",
+            )
+            return 201, payment_out(session, record_manual_payment(session, principal, gateways, manual))
+
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=payload,
+            produce=produce,
+        )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.get("/v1/payments", response_model=list[PaymentOut], summary="Payments of an account, newest first")
+def list_payments(
+    principal: StaffDep,
+    settings: SettingsDep,
+    account_id: Annotated[str, Query(max_length=40)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[dict[str, Any]]:
+    with unit_of_work(settings.database_url or "") as session:
+        stmt = (
+            select(Payment)
+            .join(Account, Account.id == Payment.account_id)
+            .join(Organisation, Organisation.id == Account.organisation_id)
+            .where(
+                Payment.account_id == account_id,
+                Organisation.path.startswith(principal.organisation_path, autoescape=True),
+            )
+            .order_by(Payment.id.desc())
+            .limit(limit)
+        )
+        return [payment_out(session, p) for p in session.execute(stmt).scalars()]
+
+
+@router.get("/v1/payments/{payment_id}", response_model=PaymentOut, summary="Get a payment")
+def get_payment(payment_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        return payment_out(session, visible_payment(session, principal, payment_id))
+
+
+@router.get(
+    "/v1/payments/{payment_id}/receipt", response_class=HTMLResponse, summary="The cash receipt (HTML)"
+)
+def get_receipt(payment_id: str, principal: StaffDep, settings: SettingsDep) -> HTMLResponse:
+    with unit_of_work(settings.database_url or "") as session:
+        return HTMLResponse(receipt_html(session, visible_payment(session, principal, payment_id)))
+
+
+@router.post(
+    "/v1/payments/{payment_id}/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    summary="Refund (part of) a payment",
+)
+async def create_refund(
+    payment_id: str,
+    body: RefundCreate,
+    request: Request,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    refund_request = RefundInput(
+        payment_id=payment_id,
+        amount_minor=body.amount_minor,
+        reason=body.reason,
+        key=f"api:{principal.organisation_id}:{key}",
+    )
+    refund = await run_in_threadpool(
+        refund_payment, settings.database_url or "", gateways_for(request), principal, refund_request
+    )
+    return JSONResponse(RefundOut.model_validate(refund).model_dump(mode="json"), status_code=201)
+
+
+def _next_attempt(session: Session, invoice_id: str) -> int:
+    pending = session.execute(
+        select(Payment.attempt).where(Payment.invoice_id == invoice_id, Payment.status == "pending").limit(1)
+    ).scalar_one_or_none()
+    if pending is not None:
+        return int(pending)
+    last = session.execute(
+        select(func.max(Payment.attempt)).where(Payment.invoice_id == invoice_id)
+    ).scalar_one()
+    return int(last or 0) + 1
+
+
+@router.post("/v1/invoices/{invoice_id}/collect", response_model=CollectOut, summary="Collect an invoice now")
+async def collect_now(
+    invoice_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> dict[str, Any]:
+    url = settings.database_url or ""
+
+    def collect() -> dict[str, Any]:
+        with unit_of_work(url) as session:
+            visible_invoice(session, principal, invoice_id)
+            attempt = _next_attempt(session, invoice_id)
+        collector = Collector(url, gateways_for(request))
+        try:
+            result = collector.collect(CollectInput(invoice_id=invoice_id, attempt=attempt))
+        except GatewayUnavailable as exc:
+            raise GatewayDown("gateway_unavailable", f"{exc}; the payment stays pending, retry") from exc
+        return {**result.model_dump(mode="json"), "attempt": attempt}
+
+    return await run_in_threadpool(collect)
+
+
+@router.post("/v1/webhooks/stripe", summary="Stripe events (signed; no API key)", include_in_schema=True)
+async def stripe_webhook(
+    request: Request,
+    settings: SettingsDep,
+    stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
+) -> dict[str, Any]:
+    payload = await request.body()
+    event = verify(payload, stripe_signature, settings.stripe_webhook_secret)
+    outcome = await run_in_threadpool(handle_event, settings.database_url or "", event)
+    return {"received": True, "event_id": event["id"], "outcome": outcome}

@@ -1,0 +1,152 @@
+"""SEPA direct debit: mandates per account, the collection run (pain.008 XML) and the returns import."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from activities import sepa, sepa_returns
+from activities.sepa import CollectionRequest, MandateRequest
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.errors import ApiError
+from api.idempotency import run_once
+from api.schemas.wallets import MandateOut
+from domain.sepa import mask_iban
+from domain.sepa_files import parse_returns
+from models.base import unit_of_work
+from models.sepa import SepaCollection, SepaMandate
+
+router = APIRouter(tags=["sepa"])
+MAX_RETURNS_BYTES = 5_000_000
+
+
+def mandate_out(mandate: SepaMandate) -> dict[str, Any]:
+    fields = {c: getattr(mandate, c) for c in MandateOut.model_fields if hasattr(mandate, c)}
+    return MandateOut(**fields, iban_masked=mask_iban(mandate.iban)).model_dump(mode="json")
+
+
+@router.post(
+    "/v1/accounts/{account_id}/sepa-mandates",
+    status_code=201,
+    response_model=MandateOut,
+    summary="Record a signed SEPA mandate (IBAN and BIC validated); it becomes a payment method",
+)
+def create_mandate(
+    account_id: str,
+    body: MandateRequest,
+    request: Request,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    today = datetime.now(UTC).date()
+    with unit_of_work(settings.database_url or "") as session:
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=body.model_dump(mode="json"),
+            produce=lambda: (
+                201,
+                mandate_out(sepa.create_mandate(session, principal, account_id, body, today)),
+            ),
+        )
+    return JSONResponse(stored.body, status_code=stored.status)
+
+
+def _xml(collection: SepaCollection) -> Response:
+    headers = {
+        "Content-Disposition": f'attachment; filename="{collection.message_id}.xml"',
+        "X-Collection-Id": collection.id,
+        "X-Collection-Count": str(collection.count),
+        "X-Collection-Total-Minor": str(collection.total_minor),
+    }
+    return Response(collection.xml, media_type="application/xml", headers=headers)
+
+
+@router.post(
+    "/v1/sepa/collections",
+    status_code=201,
+    summary="Collect every pending SEPA debit: the pain.008.001.02 file for the bank",
+    response_class=Response,
+    responses={201: {"content": {"application/xml": {}}, "description": "pain.008.001.02 XML"}},
+)
+def run_collection(
+    body: CollectionRequest,
+    request: Request,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> Response:
+    now = datetime.now(UTC)
+    with unit_of_work(settings.database_url or "") as session:
+
+        def produce() -> tuple[int, dict[str, Any]]:
+            return 201, {"collection_id": sepa.run_collection(session, principal, body, now).id}
+
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=body.model_dump(mode="json"),
+            produce=produce,
+        )
+        collection = session.get(SepaCollection, stored.body["collection_id"])
+        assert collection is not None
+        response = _xml(collection)
+    response.status_code = 201
+    return response
+
+
+@router.post(
+    "/v1/sepa/returns",
+    summary="Import the bank's returns/rejects (pain.002 XML or CSV end_to_end_id,reason_code)",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/xml": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+async def import_returns(
+    request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    raw = await request.body()
+    if len(raw) > MAX_RETURNS_BYTES:
+        raise ApiError(413, "payload_too_large", f"a returns file is at most {MAX_RETURNS_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "returns_file_invalid", "the returns file is not UTF-8 text") from None
+    lines = parse_returns(text)
+    today = datetime.now(UTC).date()
+
+    def write() -> tuple[int, dict[str, Any]]:
+        with unit_of_work(settings.database_url or "") as session:
+            stored = run_once(
+                session,
+                organisation_id=principal.organisation_id,
+                key=key,
+                method="POST",
+                path=request.url.path,
+                payload={"lines": [[r.end_to_end_id, r.reason_code] for r in lines]},
+                produce=lambda: (
+                    200,
+                    sepa_returns.import_returns(session, principal, lines, today).model_dump(mode="json"),
+                ),
+            )
+            return stored.status, stored.body
+
+    from fastapi.concurrency import run_in_threadpool
+
+    status, body = await run_in_threadpool(write)
+    return JSONResponse(body, status_code=status)

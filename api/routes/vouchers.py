@@ -1,0 +1,130 @@
+"""/v1/voucher-lots and /v1/vouchers/redeem: sell prepaid value as codes, redeem each exactly once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from activities import vouchers
+from activities.accounts import visible_account
+from activities.organisations import Principal
+from activities.vouchers import LotRequest
+from activities.wallet_store import find_wallet
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.idempotency import run_once
+from api.routes.wallets import tx_out, wallet_out
+from api.schemas.wallets import LotCancelled, LotCreated, LotOut, RedeemIn, RedeemOut
+from models.base import unit_of_work
+from models.vouchers import VoucherLot
+
+router = APIRouter(tags=["vouchers"])
+
+
+def lot_out(lot: VoucherLot) -> dict[str, Any]:
+    return LotOut.model_validate(lot).model_dump(mode="json")
+
+
+def _today() -> Any:
+    return datetime.now(UTC).date()
+
+
+def _once(
+    settings: Any, principal: Principal, key: str, request: Request, payload: Any, produce: Any
+) -> JSONResponse:
+    with unit_of_work(settings.database_url or "") as session:
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=payload,
+            produce=lambda: produce(session),
+        )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.post(
+    "/v1/voucher-lots",
+    status_code=201,
+    response_model=LotCreated,
+    summary="Create a lot of voucher codes (the codes are returned this once)",
+)
+def create_lot(
+    body: LotRequest, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    fresh: dict[str, Any] = {}
+
+    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+        lot, codes = vouchers.create_lot(session, principal, body, _today())
+        fresh.update(codes=codes, codes_csv=vouchers.codes_csv(lot, codes))
+        # The stored answer (for replays) has no codes: they exist once, in this first answer.
+        return 201, {**lot_out(lot), "codes": [], "codes_csv": ""}
+
+    response = _once(settings, principal, key, request, body.model_dump(mode="json"), produce)
+    if fresh:
+        out = json.loads(bytes(response.body))
+        return JSONResponse({**out, **fresh}, status_code=201)
+    return response
+
+
+@router.post("/v1/voucher-lots/{lot_id}/activate", response_model=LotOut, summary="Put a lot on sale")
+def activate_lot(
+    lot_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    return _once(
+        settings,
+        principal,
+        key,
+        request,
+        {},
+        lambda session: (200, lot_out(vouchers.activate_lot(session, principal, lot_id))),
+    )
+
+
+@router.post("/v1/voucher-lots/{lot_id}/cancel", response_model=LotCancelled, summary="Withdraw a lot")
+def cancel_lot(
+    lot_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+        lot, cancelled = vouchers.cancel_lot(session, principal, lot_id)
+        return 200, {**lot_out(lot), "vouchers_cancelled": cancelled}
+
+    return _once(settings, principal, key, request, {}, produce)
+
+
+@router.post(
+    "/v1/vouchers/redeem",
+    status_code=201,
+    response_model=RedeemOut,
+    summary="Redeem a voucher code to the account's wallet (or for its plan)",
+)
+def redeem(
+    body: RedeemIn, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> JSONResponse:
+    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+        account = visible_account(session, principal, body.account_id, lock=True)
+        voucher, lot, tx = vouchers.redeem(
+            session, code=body.code, account=account, subscription_id=body.subscription_id, today=_today()
+        )
+        wallet = find_wallet(session, account.id, lot.currency)
+        return 201, {
+            "object": "voucher_redemption",
+            "voucher_id": voucher.id,
+            "lot_id": lot.id,
+            "value_minor": lot.value_minor,
+            "currency": lot.currency,
+            "plan_code": lot.plan_code,
+            "subscription_id": body.subscription_id,
+            "wallet": wallet_out(wallet),
+            "transaction": tx_out(tx),
+        }
+
+    # The code is not stored in the idempotency record: only its hash is ever kept.
+    payload = {**body.model_dump(mode="json"), "code": vouchers.code_hash_of(body.code)}
+    return _once(settings, principal, key, request, payload, produce)

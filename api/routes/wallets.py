@@ -1,0 +1,184 @@
+"""/v1/accounts/{id}/wallets: balances, top-ups (card, cash, voucher), history, low-balance alert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from activities import vouchers
+from activities.accounts import visible_account
+from activities.wallet_store import check_currency, find_wallet, history, wallet_for
+from activities.wallets import charge_for_top_up, credit_top_up
+from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.errors import ApiError
+from api.idempotency import run_once
+from api.payment_gateways import gateways_for
+from api.schemas.wallets import (
+    TopUpIn,
+    TopUpOut,
+    TransactionPage,
+    WalletList,
+    WalletOut,
+    WalletSettings,
+    WalletTransactionOut,
+)
+from domain.errors import RuleViolation
+from models.base import unit_of_work
+from models.wallets import Wallet, WalletTransaction
+
+router = APIRouter(prefix="/v1/accounts", tags=["wallets"])
+
+
+def wallet_out(wallet: Wallet) -> dict[str, Any]:
+    return WalletOut.model_validate(wallet).model_dump(mode="json")
+
+
+def tx_out(tx: WalletTransaction) -> dict[str, Any]:
+    return WalletTransactionOut.model_validate(tx).model_dump(mode="json")
+
+
+@router.get("/{account_id}/wallets", response_model=WalletList, summary="The account's wallets")
+def list_wallets(account_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    with unit_of_work(settings.database_url or "") as session:
+        account = visible_account(session, principal, account_id)
+        rows = session.execute(
+            select(Wallet).where(Wallet.account_id == account.id).order_by(Wallet.currency)
+        ).scalars()
+        return {"data": [wallet_out(w) for w in rows]}
+
+
+@router.patch(
+    "/{account_id}/wallets/{currency}", response_model=WalletOut, summary="Set the low-balance alert"
+)
+def update_wallet(
+    account_id: str, currency: str, body: WalletSettings, principal: StaffDep, settings: SettingsDep
+) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        account = visible_account(session, principal, account_id, lock=True)
+        check_currency(session, account, currency)
+        wallet = wallet_for(session, account, currency, lock=True)
+        wallet.low_balance_threshold_minor = body.low_balance_threshold_minor
+        wallet.low_balance_notified = False
+        session.flush()
+        return wallet_out(wallet)
+
+
+def _require(value: Any, field: str, method: str) -> Any:
+    if value is None:
+        raise RuleViolation("field_required", f"a {method} top-up needs {field}", field=field)
+    return value
+
+
+def _card_reference(request: Request, body: TopUpIn, account: Any, currency: str, key: str) -> str:
+    amount = _require(body.amount_minor, "amount_minor", "card")
+    token = _require(body.payment_method_token, "payment_method_token", "card")
+    try:
+        gateway = gateways_for(request).get(body.gateway)
+    except LookupError as err:
+        raise RuleViolation("gateway_unknown", str(err), field="gateway") from err
+    return charge_for_top_up(gateway, account, currency, amount, token, key)
+
+
+@router.post(
+    "/{account_id}/wallets/{currency}/top-ups",
+    status_code=201,
+    response_model=TopUpOut,
+    summary="Top up a wallet by card, cash or voucher",
+)
+def top_up(
+    account_id: str,
+    currency: str,
+    body: TopUpIn,
+    request: Request,
+    principal: StaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
+) -> JSONResponse:
+    url = settings.database_url or ""
+    if body.currency is not None and body.currency != currency:
+        raise RuleViolation(
+            "currency_mismatch", f"this is the {currency} wallet, not {body.currency}", field="currency"
+        )
+    with unit_of_work(url) as session:
+        account = visible_account(session, principal, account_id)
+        check_currency(session, account, currency)
+    reference = None
+    if body.method == "card":
+        reference = _card_reference(request, body, account, currency, key)
+    elif body.method == "cash":
+        _require(body.amount_minor, "amount_minor", "cash")
+        reference = body.receipt
+    else:
+        _require(body.voucher_code, "voucher_code", "voucher")
+    today = datetime.now(UTC).date()
+    with unit_of_work(url) as session:
+
+        def produce() -> tuple[int, dict[str, Any]]:
+            locked = visible_account(session, principal, account_id, lock=True)
+            if body.method == "voucher":
+                _, _, tx = vouchers.redeem(
+                    session,
+                    code=body.voucher_code or "",
+                    account=locked,
+                    subscription_id=None,
+                    today=today,
+                    currency=currency,
+                )
+            else:
+                method = "cash" if body.method == "cash" else gateways_for(request).get(body.gateway).name
+                tx = credit_top_up(
+                    session,
+                    locked,
+                    currency,
+                    body.amount_minor or 0,
+                    method=method,
+                    reference=reference,
+                    key=f"top-up:{locked.id}:{key}",
+                    booked_on=today,
+                )
+            wallet = find_wallet(session, locked.id, currency)
+            return 201, {"object": "wallet_top_up", "wallet": wallet_out(wallet), "transaction": tx_out(tx)}
+
+        stored = run_once(
+            session,
+            organisation_id=principal.organisation_id,
+            key=key,
+            method="POST",
+            path=request.url.path,
+            payload=body.model_dump(mode="json"),
+            produce=produce,
+        )
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.get(
+    "/{account_id}/wallets/{currency}/transactions",
+    response_model=TransactionPage,
+    summary="A wallet's movements, newest first",
+)
+def wallet_transactions(
+    account_id: str,
+    currency: str,
+    principal: StaffDep,
+    settings: SettingsDep,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        account = visible_account(session, principal, account_id)
+        try:
+            wallet = find_wallet(session, account.id, currency)
+        except RuleViolation:
+            raise ApiError(404, "wallet_not_found", f"{account.id} has no {currency} wallet") from None
+        rows, next_cursor = history(session, wallet, after=cursor, limit=limit)
+        return {
+            "data": [tx_out(t) for t in rows],
+            "next_cursor": next_cursor,
+            "has_more": next_cursor is not None,
+        }

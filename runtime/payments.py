@@ -1,0 +1,30 @@
+"""The payment gateways this deployment uses, built from settings (see integrations/payments/base.py)."""
+
+from __future__ import annotations
+
+from integrations.payments.base import GatewayRegistry
+from integrations.payments.cash import CashGateway
+from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
+from runtime.settings import Settings
+
+
+def build_gateways(settings: Settings) -> GatewayRegistry:
+    """Cash always; Stripe when ``MULTIBILL_STRIPE_API_KEY`` is set; then every installed package's
+    gateway published under the ``multibill.gateways`` entry point (``factory(settings) -> gateway``).
+    No gateway opens a connection until its first call."""
+    registry = GatewayRegistry()
+    registry.register(CashGateway())
+    if settings.stripe_api_key:
+        config = StripeConfig(
+            api_key=settings.stripe_api_key,
+            api_base=settings.stripe_api_base,
+            timeout_seconds=settings.stripe_timeout_seconds,
+        )
+        registry.register(StripeGateway(config))
+    if settings.database_url:
+        from activities.prepaid_gateways import prepaid_gateways
+
+        for gateway in prepaid_gateways(settings):  # wallet, voucher, SEPA: backed by our database
+            registry.register(gateway)
+    registry.load_entry_points(settings)
+    return registry

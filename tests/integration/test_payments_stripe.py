@@ -1,0 +1,249 @@
+"""Cards and collection against a real localstripe: register, charge, decline, timeout, webhooks."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from activities.collection import CollectInput, Collector
+from integrations.payments.base import GatewayRegistry, GatewayUnavailable
+from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
+from runtime.settings import Settings
+from tests.billing_factory import Line, make_account, make_invoice
+from tests.factories import Tenant
+from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
+from tests.support.localstripe import (
+    API_KEY,
+    DECLINED_ON_ATTACH,
+    DECLINED_ON_CHARGE,
+    DroppingProxy,
+    LocalStripe,
+    localstripe,
+    signed,
+)
+
+__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
+
+FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
+
+
+def registry_for(url: str, timeout: float = 5.0) -> GatewayRegistry:
+    registry = GatewayRegistry()
+    registry.register(StripeGateway(StripeConfig(API_KEY, url, timeout)))
+    return registry
+
+
+async def test_a_card_is_stored_as_token_and_collected_once(
+    pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    resp = await add_card(pay_api, operator, account, localstripe)
+    assert resp.status_code == 201, resp.text
+    card = resp.json()
+    assert (card["brand"], card["last4"], card["exp_month"], card["exp_year"]) == ("visa", "4242", 12, 2031)
+    assert card["is_default"] is True
+    stored = rows(database_url, "select gateway_token from payment_methods where id = :i", i=card["id"])
+    assert stored[0]["gateway_token"].startswith("pm_")
+    assert "4242424242424242" not in str(
+        rows(database_url, "select * from payment_methods where id = :i", i=card["id"])
+    )
+
+    resp = await pay_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
+    assert resp.status_code == 200, resp.text
+    result = resp.json()
+    assert (result["status"], result["attempt"]) == ("succeeded", 1)
+    assert invoice_row(database_url, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
+    assert postings(database_url, "payment", result["payment_id"]) == [
+        ("cash:stripe", 1210, 0),
+        ("receivable", 0, 1210),
+    ]
+    assert len(localstripe.intents_with_key(f"{invoice}:attempt:1")) == 1
+    payment = (await pay_api.get(f"/v1/payments/{result['payment_id']}", headers=operator.auth)).json()
+    assert payment["allocations"] == [{"invoice_id": invoice, "amount_minor": 1210, "reversed_minor": 0}]
+
+    again = await pay_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
+    assert again.json()["status"] == "nothing_due"
+    assert len(localstripe.intents_with_key(f"{invoice}:attempt:1")) == 1
+
+
+async def test_a_declined_charge_moves_nothing(
+    pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    assert (await add_card(pay_api, operator, account, localstripe, DECLINED_ON_CHARGE)).status_code == 201
+    result = (await pay_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())).json()
+    assert result["status"] == "declined"
+    assert result["decline_code"] == "card_declined"
+    assert invoice_row(database_url, invoice) == {"status": "issued", "paid_minor": 0, "total_minor": 1210}
+    assert postings(database_url, "payment", result["payment_id"]) == []
+    second = (await pay_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())).json()
+    assert (second["status"], second["attempt"]) == ("declined", 2)
+
+
+@pytest.mark.parametrize(
+    ("token", "code"), [(None, "card_declined"), ("pm_doesnotexist", "invalid_card_token")]
+)
+async def test_a_refused_card_is_not_stored(
+    pay_api: httpx.AsyncClient,
+    operator: Tenant,
+    localstripe: LocalStripe,
+    database_url: str,
+    token: str | None,
+    code: str,
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    resp = await pay_api.post(
+        f"/v1/accounts/{account}/payment-methods",
+        headers=operator.post_headers(),
+        json={"kind": "card", "token": token or localstripe.card_token(DECLINED_ON_ATTACH)},
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["code"] == code
+    assert rows(database_url, "select id from payment_methods where account_id = :a", a=account) == []
+
+
+async def test_a_lost_answer_is_looked_up_not_charged_again(
+    pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
+    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]))
+    try:
+        with pytest.raises(GatewayUnavailable):
+            Collector(database_url, registry_for(proxy.url)).collect(
+                CollectInput(invoice_id=invoice, attempt=1)
+            )
+    finally:
+        proxy.close()
+    assert proxy.forwarded == 1
+    key = f"{invoice}:attempt:1"
+    assert len(localstripe.intents_with_key(key)) == 1  # charged at the gateway, answer lost
+    pending = rows(database_url, "select id, status from payments where idempotency_key = :k", k=key)
+    assert [p["status"] for p in pending] == ["pending"]
+    assert invoice_row(database_url, invoice)["paid_minor"] == 0
+
+    result = Collector(database_url, registry_for(localstripe.url)).collect(
+        CollectInput(invoice_id=invoice, attempt=1)
+    )
+    assert result.status == "succeeded"
+    assert result.payment_id == pending[0]["id"]
+    assert len(localstripe.intents_with_key(key)) == 1  # resolved by lookup, not a second charge
+    assert invoice_row(database_url, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
+    assert postings(database_url, "payment", pending[0]["id"]) == [
+        ("cash:stripe", 1210, 0),
+        ("receivable", 0, 1210),
+    ]
+
+
+async def test_a_gateway_that_never_answers_is_unavailable(
+    pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (backlog) and never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(GatewayUnavailable):
+            Collector(database_url, registry_for(url, timeout=1.0)).collect(
+                CollectInput(invoice_id=invoice, attempt=1)
+            )
+    assert localstripe.intents_with_key(f"{invoice}:attempt:1") == []
+    result = Collector(database_url, registry_for(localstripe.url)).collect(
+        CollectInput(invoice_id=invoice, attempt=1)
+    )
+    assert result.status == "succeeded"  # the gateway never saw the key: lookup finds nothing, charge once
+    assert len(localstripe.intents_with_key(f"{invoice}:attempt:1")) == 1
+
+
+def _intent_event(
+    event_id: str, kind: str, payment_id: str, intent_id: str = "pi_webhook"
+) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": kind,
+        "data": {
+            "object": {"id": intent_id, "object": "payment_intent", "metadata": {"payment_id": payment_id}}
+        },
+    }
+
+
+async def test_webhooks_are_verified_and_applied_once(
+    pay_api: httpx.AsyncClient,
+    operator: Tenant,
+    localstripe: LocalStripe,
+    database_url: str,
+    pay_settings: Settings,
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
+    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]))
+    try:
+        with pytest.raises(GatewayUnavailable):
+            Collector(database_url, registry_for(proxy.url)).collect(
+                CollectInput(invoice_id=invoice, attempt=1)
+            )
+    finally:
+        proxy.close()
+    payment_id = rows(database_url, "select id from payments where invoice_id = :i", i=invoice)[0]["id"]
+    event = _intent_event(f"evt_{payment_id}", "payment_intent.succeeded", payment_id)
+
+    body, _ = signed(event)
+    _, forged = signed(event, secret="whsec_someone_else")
+    bad = await pay_api.post("/v1/webhooks/stripe", content=body, headers={"Stripe-Signature": forged})
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_signature")
+    assert invoice_row(database_url, invoice)["paid_minor"] == 0
+
+    body, header = signed(event)
+    first = await pay_api.post("/v1/webhooks/stripe", content=body, headers={"Stripe-Signature": header})
+    assert first.json()["outcome"] == "settled", first.text
+    body, header = signed(event)
+    duplicate = await pay_api.post("/v1/webhooks/stripe", content=body, headers={"Stripe-Signature": header})
+    assert (duplicate.status_code, duplicate.json()["outcome"]) == (200, "duplicate")
+    assert invoice_row(database_url, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
+    assert postings(database_url, "payment", payment_id) == [
+        ("cash:stripe", 1210, 0),
+        ("receivable", 0, 1210),
+    ]
+    # The activity's retry then finds the payment settled and charges nothing more.
+    result = Collector(database_url, registry_for(localstripe.url)).collect(
+        CollectInput(invoice_id=invoice, attempt=1)
+    )
+    assert (result.status, result.payment_id) == ("succeeded", payment_id)
+    assert len(localstripe.intents_with_key(f"{invoice}:attempt:1")) == 1
+
+
+async def test_a_card_refund_goes_to_the_gateway_and_the_ledger(
+    pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
+    payment_id = (
+        await pay_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
+    ).json()["payment_id"]
+    too_much = await pay_api.post(
+        f"/v1/payments/{payment_id}/refunds", headers=operator.post_headers(), json={"amount_minor": 1211}
+    )
+    assert (too_much.status_code, too_much.json()["code"]) == (422, "refund_exceeds_payment")
+    resp = await pay_api.post(
+        f"/v1/payments/{payment_id}/refunds", headers=operator.post_headers(), json={"amount_minor": 210}
+    )
+    assert resp.status_code == 201, resp.text
+    refund = resp.json()
+    assert refund["status"] == "succeeded"
+    assert refund["gateway_reference"].startswith("re_")
+    assert postings(database_url, "refund", refund["id"]) == [("cash:stripe", 0, 210), ("receivable", 210, 0)]
+    assert invoice_row(database_url, invoice) == {
+        "status": "partially_paid",
+        "paid_minor": 1000,
+        "total_minor": 1210,
+    }
+    payment = (await pay_api.get(f"/v1/payments/{payment_id}", headers=operator.auth)).json()
+    assert (payment["status"], payment["refunded_minor"]) == ("partially_refunded", 210)

@@ -1,0 +1,78 @@
+"""Test support for payments: settings and an API wired to localstripe, a card on file, ledger reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from api.app import create_app
+from models.base import engine_for
+from runtime.payments import build_gateways
+from runtime.settings import Settings
+from tests.factories import Tenant
+from tests.support.localstripe import API_KEY, GOOD_CARD, WEBHOOK_SECRET, LocalStripe
+
+
+def stripe_settings(settings: Settings, stripe_url: str, **extra: Any) -> Settings:
+    return settings.model_copy(
+        update={
+            "stripe_api_key": API_KEY,
+            "stripe_api_base": stripe_url,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_timeout_seconds": 5.0,
+            "temporal_address": "127.0.0.1:1",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def pay_settings(settings: Settings, localstripe: LocalStripe) -> Settings:
+    return stripe_settings(settings, localstripe.url)
+
+
+@pytest.fixture
+async def pay_api(pay_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(pay_settings)
+    app.state.payment_gateways = build_gateways(pay_settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        yield client
+
+
+async def add_card(
+    api: httpx.AsyncClient, tenant: Tenant, account_id: str, stripe: LocalStripe, number: str = GOOD_CARD
+) -> httpx.Response:
+    return await api.post(
+        f"/v1/accounts/{account_id}/payment-methods",
+        headers=tenant.post_headers(),
+        json={"kind": "card", "token": stripe.card_token(number)},
+    )
+
+
+def rows(database_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    with engine_for(database_url).connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
+
+
+def postings(database_url: str, kind: str, source_id: str) -> list[tuple[str, int, int]]:
+    found = rows(
+        database_url,
+        "select p.ledger_account, p.debit_minor, p.credit_minor from ledger_postings p"
+        " join ledger_entries e on e.id = p.entry_id where e.kind = :k and e.source_id = :s"
+        " order by p.ledger_account",
+        k=kind,
+        s=source_id,
+    )
+    return [(r["ledger_account"], r["debit_minor"], r["credit_minor"]) for r in found]
+
+
+def invoice_row(database_url: str, invoice_id: str) -> dict[str, Any]:
+    return rows(
+        database_url, "select status, paid_minor, total_minor from invoices where id = :i", i=invoice_id
+    )[0]

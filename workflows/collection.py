@@ -1,0 +1,93 @@
+"""Collection: after a bill run, charge the due invoices of auto-collecting accounts in batches.
+
+One activity per batch (never a workflow per invoice); each failed collection starts the Dunning
+workflow for its invoice (by type name, id ``dunning-<invoice id>``, abandoned when this one closes).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments import CollectBatch, CollectionInput, CollectResult, PaymentActivities
+
+BATCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=20
+)
+DUNNING_WORKFLOW = "Dunning"
+FAILED = ("declined", "failed")
+
+
+class CollectionSummary(BaseModel):
+    batches: int = 0
+    invoices: int = 0
+    counts: dict[str, int] = Field(default_factory=dict)
+    dunning_started: list[str] = Field(default_factory=list)
+
+
+def dunning_id(invoice_id: str) -> str:
+    return f"dunning-{invoice_id}"
+
+
+@workflow.defn(name="Collection")
+class CollectionWorkflow:
+    def __init__(self) -> None:
+        self._summary = CollectionSummary()
+
+    @workflow.run
+    async def run(self, run: CollectionInput) -> CollectionSummary:
+        batches = await workflow.execute_activity_method(
+            PaymentActivities.plan_collection,
+            run,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=BATCH_RETRY,
+        )
+        self._summary.batches = len(batches)
+        for batch in batches:
+            results = await self._collect(batch, run.heartbeat_seconds)
+            for result in results:
+                self._count(result)
+                if result.status in FAILED:
+                    await self._start_dunning(result)
+        return self._summary
+
+    async def _collect(self, batch: CollectBatch, heartbeat_seconds: int) -> list[CollectResult]:
+        return await workflow.execute_activity_method(
+            PaymentActivities.collect_batch,
+            batch,
+            start_to_close_timeout=timedelta(minutes=30),
+            heartbeat_timeout=timedelta(seconds=heartbeat_seconds),
+            retry_policy=BATCH_RETRY,
+        )
+
+    def _count(self, result: CollectResult) -> None:
+        summary = self._summary
+        summary.invoices += 1
+        summary.counts[result.status] = summary.counts.get(result.status, 0) + 1
+
+    async def _start_dunning(self, result: CollectResult) -> None:
+        dunning_input = {
+            "invoice_id": result.invoice_id,
+            "account_id": result.account_id,
+            "organisation_id": result.organisation_id,
+        }
+        try:
+            await workflow.start_child_workflow(
+                DUNNING_WORKFLOW,
+                dunning_input,
+                id=dunning_id(result.invoice_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            return  # this invoice is already in dunning
+        self._summary.dunning_started.append(result.invoice_id)
+
+    @workflow.query(name="status")
+    def status(self) -> CollectionSummary:
+        return self._summary
