@@ -65,6 +65,7 @@ class RunSummary(BaseModel):
     pages: int
     result: PageResult
     status: str
+    prepaid: dict[str, Any] = Field(default_factory=dict, description="wallet renewals of prepaid terms")
 
 
 def local_date(timezone: str) -> date:
@@ -297,6 +298,7 @@ class BillingActivities:
                         "invoices": result.invoices,
                         "lines": result.lines,
                         "failed": len(result.failed),
+                        **{f"prepaid_{k}": v for k, v in summary.prepaid.items() if k != "amount_minor"},
                     },
                     amounts=result.amounts,
                     failures=result.failed[:1000],

@@ -23,6 +23,7 @@ from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent,
 from models.usage import RatedUsage
 
 BILLABLE = ("active", "suspended", "terminated")
+PREPAID_TERMS = ("prepaid", "voucher")  # paid from the wallet by renewals, never invoiced
 
 
 def cycle_column() -> Any:
@@ -37,6 +38,7 @@ def due_accounts_query(org_path: str, cycle: int) -> Any:
             Organisation.path.startswith(org_path, autoescape=True),
             cycle_column() == cycle,
             Subscription.status.in_(BILLABLE),
+            Subscription.billing_term.not_in(PREPAID_TERMS),
         )
         .distinct()
     )
@@ -100,6 +102,7 @@ def load_page(
             .where(
                 Subscription.account_id.in_(account_ids),
                 Subscription.status.in_(BILLABLE),
+                Subscription.billing_term.not_in(PREPAID_TERMS),
                 cycle_column() == cycle,
                 Organisation.path.startswith(org_path, autoescape=True),
             )

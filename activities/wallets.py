@@ -83,6 +83,7 @@ def charge_for_top_up(
 class PrepaidDebit(BaseModel):
     subscription_id: str
     on: date
+    include_pending: bool = False  # onboarding debits the first period before the services are active
 
 
 class PrepaidDebitResult(BaseModel):
@@ -97,11 +98,13 @@ class PrepaidDebitResult(BaseModel):
     low_balance_notice: bool = False
 
 
-def prepaid_period(session: Session, sub: Subscription, on: date) -> tuple[Period | None, dict[str, int]]:
+def prepaid_period(
+    session: Session, sub: Subscription, on: date, statuses: tuple[str, ...] = ("active",)
+) -> tuple[Period | None, dict[str, int]]:
     """The period of ``sub`` containing ``on`` and its price per product kind (live services only)."""
     period: Period | None = None
     prices: dict[str, int] = {}
-    for service in store.services(session, sub.id, ("active",)):
+    for service in store.services(session, sub.id, statuses):
         terms = store.terms_of(session, sub, service)
         service_period = period_on(terms, on)
         period = period or service_period
@@ -115,7 +118,8 @@ def debit_prepaid_period(session: Session, request: PrepaidDebit) -> PrepaidDebi
     """Debit the wallet for the period containing ``on``: once per (subscription, period start)."""
     sub = store.load(session, request.subscription_id)
     base: dict[str, Any] = {"subscription_id": sub.id, "currency": sub.currency}
-    period, prices = prepaid_period(session, sub, request.on)
+    statuses = ("active", "pending") if request.include_pending else ("active",)
+    period, prices = prepaid_period(session, sub, request.on, statuses)
     if period is None or not prices:
         return PrepaidDebitResult(status="nothing_due", **base)
     base.update(period_start=period.start, period_end=period.end, amount_minor=sum(prices.values()))

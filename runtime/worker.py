@@ -14,6 +14,7 @@ from activities.billing import BillingActivities
 from activities.devices import DeviceActivities
 from activities.dunning import DunningActivities
 from activities.payments import PaymentActivities
+from activities.prepaid import PrepaidActivities
 from activities.provisioning import ProvisioningActivities
 from activities.subscription_changes import ChangeActivities
 from activities.subscriptions import SubscriptionActivities
@@ -58,6 +59,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *BillingActivities(settings).all(),
         *DunningActivities(settings).all(),
         *WalletActivities(settings).all(),
+        *PrepaidActivities(settings).all(),
         UsageActivities(settings).rate_usage_batch,
         ProvisioningActivities(settings, build_registry(settings)).provision_service,
         *DeviceActivities(settings).all(),

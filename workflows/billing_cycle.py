@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -17,6 +18,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
     from activities.payments import CollectionInput
+    from activities.prepaid import PrepaidActivities, SuspendInput
     from workflows.collection import CollectionWorkflow
 
 PAGE_RETRY = RetryPolicy(
@@ -70,7 +72,10 @@ class BillingCycleWorkflow:
                 self._done.append(result)
 
         await asyncio.gather(*(bill(page) for page in pages))
-        summary = RunSummary(run=run, pages=len(pages), result=merge(self._done), status="completed")
+        prepaid = {} if run.dry_run else await self._renew_prepaid(run)
+        summary = RunSummary(
+            run=run, pages=len(pages), result=merge(self._done), status="completed", prepaid=prepaid
+        )
         self._step = "closing"
         await workflow.execute_activity_method(
             BillingActivities.finish_run,
@@ -88,6 +93,36 @@ class BillingCycleWorkflow:
             )
         self._step = "completed"
         return summary
+
+    async def _renew_prepaid(self, run: RunInput) -> dict[str, Any]:
+        """Debit prepaid wallets for the period; suspend (as child processes) what they cannot pay."""
+        self._step = "renewing prepaid"
+        renewal = await workflow.execute_activity_method(
+            PrepaidActivities.renew,
+            run,
+            start_to_close_timeout=timedelta(minutes=30),
+            heartbeat_timeout=timedelta(seconds=run.heartbeat_seconds),
+            retry_policy=PAGE_RETRY,
+        )
+        if renewal.unfunded:
+            plans = await workflow.execute_activity_method(
+                PrepaidActivities.plan_suspensions,
+                SuspendInput(subscription_ids=renewal.unfunded, process_id=workflow.info().workflow_id),
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=PAGE_RETRY,
+            )
+            for plan in plans:
+                await workflow.start_child_workflow(
+                    "SubscriptionAction",
+                    plan,
+                    id=plan.process_id,
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                )
+        return {
+            "debited": renewal.debited,
+            "unfunded": len(renewal.unfunded),
+            "amount_minor": renewal.amount_minor,
+        }
 
     @workflow.query(name="status")
     def status(self) -> BillingStatus:

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionActivities,
         SubscriptionRef,
     )
+    from activities.wallets import PrepaidDebit, WalletActivities
     from integrations.provisioning.base import ProvisioningAction
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -121,8 +122,9 @@ class OnboardingWorkflow:
                     retry_policy=PROVISION_RETRY,
                 )
                 provisioned.append(service)
-        except ActivityError as err:
-            self._error = _reason(err)
+            await self._first_prepaid_debit(order)
+        except (ActivityError, ApplicationError) as err:
+            self._error = _reason(err) if isinstance(err, ActivityError) else err.message
             await self._compensate(order, ref, provisioned)
             return OnboardingResult(
                 subscription_id=order.subscription_id, status="failed", reason=self._error
@@ -147,6 +149,24 @@ class OnboardingWorkflow:
             workflow.logger.warning("welcome notice for %s failed: %s", order.subscription_id, err)
         self._step = status
         return OnboardingResult(subscription_id=order.subscription_id, status=status)
+
+    async def _first_prepaid_debit(self, order: OnboardingInput) -> None:
+        """A prepaid (wallet) term pays its first period before the services go live."""
+        if order.billing_term not in ("prepaid", "voucher"):
+            return
+        self._step = "debiting_wallet"
+        debit = await workflow.execute_activity_method(
+            WalletActivities.debit_prepaid_period,
+            PrepaidDebit(subscription_id=order.subscription_id, on=order.start_date, include_pending=True),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        if debit.status == "insufficient_funds":
+            raise ApplicationError(
+                f"the {debit.currency} wallet holds {debit.balance_minor}, the first period costs "
+                f"{debit.amount_minor} (minor units): top it up first",
+                type="InsufficientFunds",
+            )
 
     async def _reserve_devices(self, order: OnboardingInput, services: list[ServiceRef]) -> None:
         """A device for each service whose plan rents or sells one (picked from stock, held for it)."""

@@ -1,0 +1,91 @@
+"""Prepaid (wallet) terms: onboarding debits the first period, a bill run renews from the wallet and
+suspends the services a wallet cannot pay; prepaid terms are never invoiced."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from temporalio.testing import WorkflowEnvironment
+
+from models.base import engine_for
+from runtime.settings import Settings
+from tests.catalog_factory import plan, post
+from tests.factories import Tenant, make_operator, person
+from tests.subscription_support import Stack, running_stack, wait_process
+
+
+@pytest.fixture
+async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    async with running_stack(settings, dev_env.client) as running:
+        yield running
+
+
+async def prepaid_customer(
+    stack: Stack, tenant: Tenant, plan_code: str, top_up: int, start: str
+) -> dict[str, Any]:
+    account = await post(stack.api, tenant, "/v1/accounts", person())
+    if top_up:
+        resp = await stack.api.post(
+            f"/v1/accounts/{account['id']}/wallets/EUR/top-ups",
+            headers=tenant.post_headers(),
+            json={"method": "cash", "amount_minor": top_up, "receipt": "R-1"},
+        )
+        assert resp.status_code in (200, 201), resp.text
+    started = await stack.api.post(
+        "/v1/subscriptions",
+        headers=tenant.post_headers(),
+        json={"account_id": account["id"], "items": [{"plan": plan_code}], "start_date": start},
+    )
+    assert started.status_code == 202, started.text
+    await wait_process(stack.api, tenant, started.json()["process_id"])
+    sub = (
+        await stack.api.get(f"/v1/subscriptions/{started.json()['subscription_id']}", headers=tenant.auth)
+    ).json()
+    return {"account_id": account["id"], "subscription": sub}
+
+
+def balance(database_url: str, account_id: str) -> int:
+    with engine_for(database_url).connect() as conn:
+        return int(
+            conn.execute(
+                sa.text("select balance_minor from wallets where account_id=:a"), {"a": account_id}
+            ).scalar_one()
+        )
+
+
+async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    code = await plan(stack.api, tenant, prices={"EUR": "10.00"}, billing_term="prepaid")
+    start = (datetime.now(UTC) - timedelta(days=40)).date()
+    rich = await prepaid_customer(stack, tenant, code, 2500, start.isoformat())
+    poor = await prepaid_customer(stack, tenant, code, 1500, start.isoformat())
+    broke = await prepaid_customer(stack, tenant, code, 0, start.isoformat())
+    assert rich["subscription"]["status"] == "active" and balance(database_url, rich["account_id"]) == 1500
+    assert poor["subscription"]["status"] == "active" and balance(database_url, poor["account_id"]) == 500
+    assert broke["subscription"]["status"] == "failed"
+    assert "top it up" in broke["subscription"]["failure_reason"]
+    bill_day = start.day if start.day <= 28 else 31
+    run = await stack.api.post(
+        "/v1/billing-runs",
+        headers=tenant.post_headers(),
+        json={"bill_day": bill_day, "period_date": (start + timedelta(days=35)).isoformat()},
+    )
+    assert run.status_code == 202, run.text
+    await wait_process(stack.api, tenant, run.json()["process_id"])
+    done = (await stack.api.get(f"/v1/billing-runs/{run.json()['id']}", headers=tenant.auth)).json()
+    assert done["counts"]["invoices"] == 0
+    assert (done["counts"]["prepaid_debited"], done["counts"]["prepaid_unfunded"]) == (1, 1)
+    assert balance(database_url, rich["account_id"]) == 500
+    for _ in range(200):
+        view = (
+            await stack.api.get(f"/v1/subscriptions/{poor['subscription']['id']}", headers=tenant.auth)
+        ).json()
+        if view["status"] == "suspended":
+            break
+        await __import__("asyncio").sleep(0.05)
+    assert view["status"] == "suspended"
+    assert balance(database_url, poor["account_id"]) == 500
