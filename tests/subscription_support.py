@@ -48,6 +48,7 @@ class Stack:
     client: Client
     broadband: RecordingAdapter
     video: RecordingAdapter
+    task_queue: str = ""
 
 
 @asynccontextmanager
@@ -67,7 +68,7 @@ async def running_stack(settings: Settings, client: Client) -> AsyncIterator[Sta
         build_worker(client, queue_settings, activities=activities),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as api,
     ):
-        yield Stack(api, client, broadband, video)
+        yield Stack(api, client, broadband, video, queue_settings.task_queue)
 
 
 @dataclass

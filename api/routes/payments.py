@@ -24,7 +24,8 @@ from activities.payment_methods import GatewayDown
 from activities.refunds import RefundInput, refund_payment
 from activities.stripe_webhooks import handle_event, verify
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
-from api.idempotency import run_once
+from api.dunning_signals import signal_paid
+from api.idempotency import StoredResponse, run_once
 from api.payment_gateways import gateways_for
 from api.routes import payment_methods
 from api.schemas.payments import CollectOut, PaymentCreate, PaymentOut, RefundCreate, RefundOut
@@ -50,9 +51,19 @@ def payment_out(session: Session, payment: Payment) -> dict[str, Any]:
 @router.post(
     "/v1/payments", status_code=201, response_model=PaymentOut, summary="Record cash or a bank transfer"
 )
-def record_payment(
+async def record_payment(
     body: PaymentCreate, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
+    stored = await run_in_threadpool(_record_payment, body, request, principal, settings, key)
+    allocated = [a["invoice_id"] for a in stored.body.get("allocations", [])]
+    await signal_paid(request.app.state.temporal, settings.database_url or "", allocated)
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+def _record_payment(
+    body: PaymentCreate, request: Request, principal: Any, settings: Any, key: str
+) -> StoredResponse:
     payload = body.model_dump(mode="json")
     gateways = gateways_for(request)
     with unit_of_work(settings.database_url or "") as session:
@@ -73,8 +84,7 @@ def record_payment(
             payload=payload,
             produce=produce,
         )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+    return stored
 
 
 @router.get("/v1/payments", response_model=list[PaymentOut], summary="Payments of an account, newest first")
@@ -168,7 +178,10 @@ async def collect_now(
             raise GatewayDown("gateway_unavailable", f"{exc}; the payment stays pending, retry") from exc
         return {**result.model_dump(mode="json"), "attempt": attempt}
 
-    return await run_in_threadpool(collect)
+    out = await run_in_threadpool(collect)
+    if out.get("status") == "succeeded":
+        await signal_paid(request.app.state.temporal, url, [invoice_id])
+    return out
 
 
 @router.post("/v1/webhooks/stripe", summary="Stripe events (signed; no API key)", include_in_schema=True)
