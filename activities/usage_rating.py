@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from activities.prepaid_usage import debit_rated_usage, is_prepaid
 from activities.usage_context import ServicePlan, SubscriptionContext, Unrateable
 from domain.catalog import UsageCharge
 from domain.money import PricingError, quantize
@@ -199,6 +200,8 @@ def rate_pending(
         counts = rate_subscription_events(session, subscription_id, by_subscription[subscription_id])
         totals["rated"] += counts["rated"]
         totals["suspense"] += counts["suspense"]
+        if is_prepaid(session, subscription_id):  # prepaid usage is paid from the wallet as it arrives
+            debit_rated_usage(session, subscription_id)
     return totals
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from activities import usage as usage_store
+from activities.prepaid_usage import WalletFunds, is_prepaid
+from activities.usage import resolve_subscribers
 from activities.usage_authorize import CreditLimit, NoFunds, authorize
 from activities.usage_csv import import_csv
 from activities.usage_radius import ingest_radius
@@ -131,14 +134,22 @@ def ingest_accounting(
     )
 
 
+def funds_for(session: Any, organisation_id: str, subscriber: str, credit_limit: Any) -> Any:
+    """Prepaid subscribers spend their wallet (plus any credit limit); others their credit limit only."""
+    found = resolve_subscribers(session, organisation_id, [subscriber]).get(subscriber)
+    if found is not None and is_prepaid(session, found[0]):
+        return WalletFunds(credit_limit=Decimal(credit_limit or 0))
+    return CreditLimit(credit_limit) if credit_limit is not None else NoFunds()
+
+
 @router.post(
     "/authorize",
     response_model=AuthorizeOut,
     summary="Prepaid: the longest call / largest volume the allowance and funds pay for",
 )
 def authorize_usage(body: AuthorizeIn, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    funds = CreditLimit(body.credit_limit) if body.credit_limit is not None else NoFunds()
     with unit_of_work(settings.database_url or "") as session:
+        funds = funds_for(session, principal.organisation_id, body.subscriber, body.credit_limit)
         return authorize(
             session,
             principal.organisation_id,

@@ -89,3 +89,37 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
         await __import__("asyncio").sleep(0.05)
     assert view["status"] == "suspended"
     assert balance(database_url, poor["account_id"]) == 500
+
+
+async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated(
+    stack: Stack, database_url: str
+) -> None:
+    from tests.catalog_factory import product
+    from tests.usage_factory import CGRATES, event, ingest, rate, voice_charge
+
+    tenant = make_operator(database_url)
+    phone = await product(stack.api, tenant, "telephony")
+    code = await plan(
+        stack.api,
+        tenant,
+        product_code=phone,
+        prices={"EUR": "10.00"},
+        billing_term="prepaid",
+        usage=[voice_charge(call=CGRATES)],
+    )
+    start = (datetime.now(UTC) - timedelta(days=3)).date()
+    customer = await prepaid_customer(stack, tenant, code, 1100, start.isoformat())
+    sub_id = customer["subscription"]["id"]
+    assert balance(database_url, customer["account_id"]) == 100  # 1.00 left after the first period
+    auth = await stack.api.post(
+        "/v1/usage/authorize",
+        headers=tenant.auth,
+        json={"subscriber": sub_id, "event_type": "voice", "destination": "+34911000000"},
+    )
+    assert auth.status_code == 200, auth.text
+    # 1.00 pays 0.40 connect + 0.20 for the first minute + 0.40 at 0.10/min: 60 + 240 = 300 s
+    assert auth.json()["max_quantity"] == 300 and auth.json()["funds_available"] == "1.00"
+    stored = await ingest(stack.api, tenant, [event(sub_id, 130, datetime.now(UTC) - timedelta(hours=1))])
+    assert stored["accepted"] == 1
+    await rate(stack.api, tenant)
+    assert balance(database_url, customer["account_id"]) == 28  # 0.7167 rounded once to 0.72
