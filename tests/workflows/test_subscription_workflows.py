@@ -22,6 +22,7 @@ from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare
 from api.app import create_app
 from domain.ids import new_id
 from models.base import unit_of_work
+from models.subscriptions import PendingCharge
 from runtime.settings import Settings
 from runtime.worker import WORKFLOWS, build_worker
 from tests.factories import make_operator
@@ -126,7 +127,7 @@ def keep(history: WorkflowHistory, name: str) -> None:
 
 
 async def test_stored_subscription_histories_replay() -> None:
-    names = ["onboarding_active", "plan_change_scheduled"]
+    names = ["onboarding_active", "plan_change_scheduled", "subscription_action_suspend"]
     histories = [
         WorkflowHistory.from_json(n, (HISTORIES / f"{n}.json").read_text())
         for n in names
@@ -157,3 +158,72 @@ async def test_onboarding_compensates_on_the_time_skipping_server(
         sub = store.load(session, order.subscription_id)
         assert (sub.status, sub.active_process_id) == ("failed", None)
         assert [s.status for s in store.services(session, sub.id)] == ["failed"]
+
+
+async def test_suspend_resume_terminate_and_regret_paths(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    shop: tuple[Shop, Principal],
+) -> None:
+    from activities.subscription_changes import ActionRequest, prepare_action
+    from workflows.subscription_change import SubscriptionActionWorkflow
+
+    made, principal = shop
+    worker, queue, adapter = worker_for(time_skipping_env, settings)
+
+    async def act(sub_id: str, action: str, **fields: object) -> str:
+        with unit_of_work(database_url) as session:
+            sub = store.load(session, sub_id, lock=True)
+            process_id = f"{action}-{sub_id}-{uuid.uuid4().hex[:6]}"
+            plan = prepare_action(session, sub, action, ActionRequest(**fields), process_id, "test")  # type: ignore[arg-type]
+            store.acquire(session, sub.id, process_id)
+        handle = await time_skipping_env.client.start_workflow(
+            SubscriptionActionWorkflow.run, plan, id=process_id, task_queue=queue.task_queue
+        )
+        assert (await handle.result()).step == "done"
+        if action == "suspend":
+            keep(await handle.fetch_history(), "subscription_action_suspend")
+        with unit_of_work(database_url) as session:
+            return store.load(session, sub_id).status
+
+    async with worker:
+        first = onboarding_input(database_url, made, principal, made.cheap)
+        await time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, first, id=first.process_id, task_queue=queue.task_queue
+        )
+        assert (
+            await act(
+                first.subscription_id,
+                "suspend",
+                reason="travel",
+                effective_date=date(2024, 1, 21),
+                pause_billing=True,
+            )
+            == "suspended"
+        )
+        assert await act(first.subscription_id, "resume", effective_date=date(2024, 1, 26)) == "active"
+        assert await act(first.subscription_id, "terminate", effective_date=date(2024, 1, 30)) == "terminated"
+        second = onboarding_input(database_url, made, principal, made.cheap)
+        await time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, second, id=second.process_id, task_queue=queue.task_queue
+        )
+        from datetime import UTC, datetime
+
+        with unit_of_work(database_url) as session:  # still in the cooling-off period
+            store.load(session, second.subscription_id, lock=True).cooling_off_until = datetime.now(
+                UTC
+            ).date()
+        assert await act(second.subscription_id, "regret", reason="changed my mind") == "regretted"
+    assert [a for a, _ in adapter.actions()] == [
+        "activate",
+        "suspend",
+        "resume",
+        "terminate",
+        "activate",
+        "terminate",
+    ]
+    with unit_of_work(database_url) as session:
+        rows = session.query(PendingCharge).filter_by(subscription_id=first.subscription_id)
+        charges = [c.amount_minor for c in rows.order_by(PendingCharge.created_at)]
+    assert charges[1:] == [-1100, 600, -200]  # pause 11/31, resume 6/31, terminate 2/31 of 31.00
