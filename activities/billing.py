@@ -55,6 +55,7 @@ class Page(BaseModel):
 class PageResult(BaseModel):
     accounts: int = 0
     invoices: int = 0
+    credit_notes: int = 0
     lines: int = 0
     failed: list[dict[str, str]] = Field(default_factory=list)
     amounts: dict[str, int] = Field(default_factory=dict)
@@ -89,6 +90,7 @@ def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
                 Money(charge.amount_minor, charge.currency),
                 charge.tax_category,
                 entry.service_kinds.get(charge.service_id or "", "other"),
+                charge.id,
             )
         )
     return lines
@@ -155,18 +157,28 @@ def draft_for(
         work = due(sub, up_to, ctx_sub, catalogue.rounding)
         lines += work.lines
         periods += [(sub.subscription_id, line_id, period) for line_id, period in work.periods]
-    lines += [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
+    charges = [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
+    lines += [line for line in charges if line.amount.amount_minor >= 0]
+    credits = [line for line in charges if line.amount.amount_minor < 0]  # issued as a credit note
     rated, usage_ids = usage_lines(entry, up_to, account.currency, catalogue.rounding)
     lines += rated
     lines = [line for line in lines if line.amount.currency == account.currency]
-    if not lines and not periods:
+    if not lines and not periods and not credits:
         return None
-    rates = {line.tax_category: setup.rates.get(line.tax_category, NO_TAX) for line in lines}
+    rates = {line.tax_category: setup.rates.get(line.tax_category, NO_TAX) for line in lines + credits}
+    status = TaxStatus(account.tax_status)
     tax = compute_tax(
         [TaxableLine(line.amount, rates[line.tax_category]) for line in lines],
         account.currency,
         inclusive=setup.inclusive,
-        status=TaxStatus(account.tax_status),
+        status=status,
+        mode=catalogue.rounding,
+    )
+    credit_tax = compute_tax(  # on the credited amounts, as positive figures: the note negates them
+        [TaxableLine(-line.amount, rates[line.tax_category]) for line in credits],
+        account.currency,
+        inclusive=setup.inclusive,
+        status=status,
         mode=catalogue.rounding,
     )
     return InvoiceDraft(
@@ -180,6 +192,8 @@ def draft_for(
         periods=periods,
         charge_ids=[c.id for c in entry.charges if c.currency == account.currency],
         usage_ids=usage_ids,
+        credits=credits,
+        credit_tax=credit_tax,
     )
 
 
@@ -274,6 +288,7 @@ class BillingActivities:
                 if index % 10 == 0:
                     activity.heartbeat(index)
             for draft in drafts:
+                result.credit_notes += 1 if draft.credits else 0
                 if draft.lines:
                     result.invoices += 1
                     result.lines += len(draft.lines)
@@ -296,6 +311,7 @@ class BillingActivities:
                         "pages": summary.pages,
                         "accounts": result.accounts,
                         "invoices": result.invoices,
+                        "credit_notes": result.credit_notes,
                         "lines": result.lines,
                         "failed": len(result.failed),
                         **{f"prepaid_{k}": v for k, v in summary.prepaid.items() if k != "amount_minor"},
@@ -323,6 +339,7 @@ def merge(results: list[PageResult]) -> PageResult:
     for r in results:
         total.accounts += r.accounts
         total.invoices += r.invoices
+        total.credit_notes += r.credit_notes
         total.lines += r.lines
         total.failed += r.failed
         for currency, amount in r.amounts.items():

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_numbers import allocate_numbers
 from domain.ids import new_id
 from domain.invoicing import DraftLine
@@ -34,6 +35,12 @@ class InvoiceDraft:
     periods: list[tuple[str, str, Period]]  # (subscription, line, period) billed by this invoice
     charge_ids: list[str]
     usage_ids: list[int] = field(default_factory=list)
+    credits: list[DraftLine] = field(default_factory=list)
+    credit_tax: TaxResult | None = None
+
+    @property
+    def credit_ids(self) -> list[str]:
+        return [line.charge_id for line in self.credits if line.charge_id]
 
 
 def _iso(value: date | None) -> str | None:
@@ -57,6 +64,47 @@ def copy_dicts(session: Session, table: str, rows: list[dict[str, Any]], **extra
         copy_rows(session, table, columns, ([*row.values(), *extra.values()] for row in rows))
 
 
+def write_credit_note(session: Session, operator: str, draft: InvoiceDraft) -> str:
+    """Credits from plan changes, suspensions and terminations become one credit note, never edits."""
+    assert draft.credit_tax is not None
+    lines = []
+    for position, (line, line_tax) in enumerate(
+        zip(draft.credits, draft.credit_tax.lines, strict=True), start=1
+    ):
+        rate = draft.rates[line.tax_category]
+        lines.append(
+            {
+                "position": position,
+                "description": line.description,
+                "kind": line.revenue_kind,
+                "quantity": str(line.quantity),
+                "unit_price": str(line.unit_price),
+                "amount_minor": -line_tax.net.amount_minor,
+                "tax_rate": rate.code,
+                "tax_percent": str(rate.percent),
+                "tax_minor": -line_tax.tax.amount_minor,
+                "period_start": _iso(line.start),
+                "period_end": _iso(line.end),
+            }
+        )
+    key = "bill-credit:" + ",".join(sorted(draft.credit_ids))
+    note = insert_note(
+        session,
+        issuer=operator,
+        account_id=draft.account.id,
+        invoice_id=None,
+        reason="proration",
+        description="credits from plan changes, suspensions and terminations",
+        currency=draft.account.currency,
+        issue_date=draft.issue_date,
+        lines=lines,
+        key=key[:300],
+    )
+    revenue, taxes = amounts_from_lines(lines)
+    post_note(session, note, revenue, taxes)
+    return note.id
+
+
 def write_invoices(session: Session, operator: str, run_id: str, drafts: list[InvoiceDraft]) -> list[str]:
     """Insert the page's invoices; the unique (line, period) guard refuses anything billed before."""
     billable = [d for d in drafts if d.lines]
@@ -69,6 +117,9 @@ def write_invoices(session: Session, operator: str, run_id: str, drafts: list[In
     charges: list[dict[str, Any]] = []
     numbered = dict(zip((id(d) for d in billable), numbers, strict=True))
     for draft in drafts:
+        if draft.credits:
+            note_id = write_credit_note(session, operator, draft)
+            charges += [{"id": cid, "status": "invoiced", "invoice_id": note_id} for cid in draft.credit_ids]
         invoice_id = new_id("inv") if draft.lines else ""
         for sub_id, line_id, period in draft.periods:
             billed.append(
@@ -151,7 +202,11 @@ def write_invoices(session: Session, operator: str, run_id: str, drafts: list[In
             }
         )
         postings += [(entry_id, p) for p in _ledger(draft)]
-        charges += [{"id": cid, "status": "invoiced", "invoice_id": invoice_id} for cid in draft.charge_ids]
+        charges += [
+            {"id": cid, "status": "invoiced", "invoice_id": invoice_id}
+            for cid in draft.charge_ids
+            if cid not in draft.credit_ids
+        ]
     now = utcnow()
     copy_dicts(session, "invoices", invoices, created_at=now)
     copy_dicts(session, "invoice_lines", lines)

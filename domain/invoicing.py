@@ -65,6 +65,7 @@ class DraftLine:
     amount: Money
     tax_category: str
     revenue_kind: str
+    charge_id: str | None = None  # the pending charge this line bills, if any
 
 
 @dataclass

@@ -189,3 +189,36 @@ async def test_a_schedule_per_cycle_starts_bill_runs(stack: Stack, database_url:
     assert invoice_lines(database_url, sub["account_id"])[0][1:] == ("2024-02-05", "2024-03-05", 1200)
     for cycle in schedules:
         await stack.client.get_schedule_handle(schedules[cycle]["id"]).delete()
+
+
+async def test_change_credits_become_a_credit_note(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    net = await product(stack.api, tenant, "broadband")
+    cheap = await plan(stack.api, tenant, product_code=net, prices={"EUR": "31.00"})
+    dear = await plan(stack.api, tenant, product_code=net, prices={"EUR": "62.00"})
+    sub = await subscribe(stack, tenant, cheap, "2024-01-01", 1)
+    await bill(stack, tenant, 1, "2024-01-01")
+    change = await stack.api.post(
+        f"/v1/subscriptions/{sub['subscription_id']}/changes",
+        headers=tenant.post_headers(),
+        json={"type": "change_plan", "plan": dear, "effective_date": "2024-01-11"},
+    )
+    await wait_process(stack.api, tenant, change.json()["process_id"])
+    run = await bill(stack, tenant, 1, "2024-02-01")
+    assert run["counts"]["credit_notes"] == 1
+    # February at the new price, and the charge for the new plan's remaining January days
+    assert sorted(a for *_, a in invoice_lines(database_url, sub["account_id"])[1:]) == [4200, 6200]
+    with engine_for(database_url).connect() as conn:
+        note = conn.execute(
+            sa.text("select number, total_minor, reason from credit_notes where account_id = :a"),
+            {"a": sub["account_id"]},
+        ).one()
+        owed = conn.execute(
+            sa.text(
+                "select sum(p.debit_minor) - sum(p.credit_minor) from ledger_postings p "
+                "where p.ledger_account = 'receivable' and p.customer_id = :a"
+            ),
+            {"a": sub["account_id"]},
+        ).scalar_one()
+    assert note.number.startswith("CN-") and note.total_minor == -2100 and note.reason == "proration"
+    assert owed == 3100 + 6200 + 4200 - 2100
