@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.billing import BillingActivities, RunInput
+from activities.prepaid import PrepaidActivities
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import find_binary
 from workflows.billing_cycle import BillingCycleWorkflow
@@ -349,7 +350,7 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
                 env.client,
                 task_queue=queue,
                 workflows=[BillingCycleWorkflow],
-                activities=BillingActivities(settings).all(),
+                activities=[*BillingActivities(settings).all(), *PrepaidActivities(settings).all()],
                 activity_executor=pool,
             ):
                 run = RunInput(
