@@ -90,6 +90,7 @@ class BillingCycleWorkflow:
                 CollectionInput(organisation_id=run.organisation_id, billing_run_id=run.run_id),
                 id=f"collection-{run.run_id}",
                 parent_close_policy=ParentClosePolicy.ABANDON,
+                memo={"organisation_id": run.organisation_id, "billing_run_id": run.run_id},
             )
         self._step = "completed"
         return summary
@@ -117,6 +118,7 @@ class BillingCycleWorkflow:
                     plan,
                     id=plan.process_id,
                     parent_close_policy=ParentClosePolicy.ABANDON,
+                    memo={"organisation_id": run.organisation_id, "subscription_id": plan.subscription_id},
                 )
         return {
             "debited": renewal.debited,

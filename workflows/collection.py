@@ -83,6 +83,11 @@ class CollectionWorkflow:
                 dunning_input,
                 id=dunning_id(result.invoice_id),
                 parent_close_policy=ParentClosePolicy.ABANDON,
+                memo={
+                    "organisation_id": result.organisation_id,
+                    "account_id": result.account_id,
+                    "invoice_id": result.invoice_id,
+                },
             )
         except WorkflowAlreadyStartedError:
             return  # this invoice is already in dunning

@@ -133,6 +133,11 @@ class DunningWorkflow:
                 plan,
                 id=plan.process_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
+                memo={
+                    "organisation_id": request.organisation_id,
+                    "account_id": request.account_id,
+                    "subscription_id": plan.subscription_id,
+                },
             )
         if action == "resume":
             self._suspended = False
