@@ -107,7 +107,7 @@ class FailInput(SubscriptionRef):
 class Notice(BaseModel):
     subscription_id: str
     process_id: str
-    kind: Literal["welcome", "suspended", "resumed", "terminated", "changed"]
+    kind: Literal["welcome", "suspended", "resumed", "terminated", "changed", "device_swapped"]
 
 
 def local_today(timezone: str) -> date:

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         SwapStockInput,
     )
     from activities.provisioning import OrderInput, ProvisioningActivities
+    from activities.subscriptions import Notice, SubscriptionActivities
     from domain.devices import SwapReason
     from integrations.provisioning.base import ProvisioningAction
 
@@ -224,6 +225,8 @@ class DeviceSwapWorkflow:
                 ),
             )
             charge_id = charge.charge_id
+        if workflow.patched("notify-device-swap"):  # histories recorded before the notice replay unchanged
+            await self._notify(request, wid)
         self._step = "completed"
         return DeviceSwapResult(
             old_device_id=old.id,
@@ -234,6 +237,19 @@ class DeviceSwapWorkflow:
             currency=fee.currency,
             charge_id=charge_id,
         )
+
+    async def _notify(self, request: DeviceSwapInput, wid: str) -> None:
+        """Tell the subscriber; a notice that cannot be sent never undoes a completed swap."""
+        self._step = "notifying"
+        try:
+            await workflow.execute_activity_method(
+                SubscriptionActivities.notify_subscriber,
+                Notice(subscription_id=request.subscription_id, process_id=wid, kind="device_swapped"),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=5)),
+            )
+        except ActivityError:
+            workflow.logger.warning("device swap notice for %s not sent", request.subscription_id)
 
     async def _db(self, method: Callable[..., Any], argument: BaseModel) -> Any:
         return await workflow.execute_activity_method(

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.devices import DeviceActivities, DeviceFeeInput, DeviceFeeRecorded
 from activities.provisioning import ProvisioningActivities
+from activities.subscriptions import SubscriptionActivities
 from api.routes.device_swap import swap_input
 from api.schemas.devices import SwapRequest
 from domain.devices import SwapReason
@@ -26,6 +27,7 @@ from models.devices import StockMovement
 from models.subscriptions import PendingCharge
 from runtime.settings import Settings
 from runtime.worker import ACTIVITY_THREADS, build_worker
+from tests.conftest import SmtpSink
 from tests.device_support import Shop, Subscriber, assign, device_row, make_shop, make_subscriber, receive
 from workflows.device_swap import DeviceSwapInput, DeviceSwapResult, DeviceSwapWorkflow, SwapStatus
 
@@ -72,6 +74,7 @@ async def worker(
         *device_activities,
         *replace.values(),
         ProvisioningActivities(queue, registry).provision_service,
+        SubscriptionActivities(queue).notify_subscriber,
     ]
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as pool:
         async with build_worker(env.client, queue, activity_executor=pool, activities=activities):
@@ -119,7 +122,7 @@ def movements(database_url: str, device_id: str) -> list[tuple[str, str | None, 
 
 
 async def test_damaged_box_is_swapped_and_charged(
-    time_skipping_env: WorkflowEnvironment, settings: Settings
+    time_skipping_env: WorkflowEnvironment, settings: Settings, smtp_server: SmtpSink
 ) -> None:
     db = settings.database_url or ""
     shop, subscriber, old, (spare,) = setup(db)
@@ -167,6 +170,8 @@ async def test_damaged_box_is_swapped_and_charged(
         ("reserve", "in_stock", "reserved"),
         ("dispatch", "reserved", "assigned"),
     ]
+    notices = [m for m in smtp_server.messages if subscriber.subscription_id in (m["Subject"] or "")]
+    assert [m["Subject"].rsplit(": ", 1)[1] for m in notices] == ["device_swapped"]
 
 
 async def test_stolen_router_goes_lost_without_a_fee(
