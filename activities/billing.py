@@ -19,7 +19,7 @@ from temporalio import activity
 from activities.billing_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
 from activities.billing_writer import InvoiceDraft, write_invoices
 from domain.ids import new_id
-from domain.invoicing import DraftLine, due
+from domain.invoicing import DraftLine, cycle_of, due
 from domain.money import Money, round_minor
 from domain.quote import QuoteContext
 from domain.tax import TaxableLine, TaxRate, TaxStatus, compute_tax
@@ -27,6 +27,7 @@ from models.accounts import Account
 from models.base import unit_of_work, utcnow
 from models.billing import BillingRun
 from models.organisations import Organisation
+from models.subscriptions import Subscription
 from runtime.settings import Settings
 
 NO_TAX = TaxRate("none", Decimal(0))
@@ -59,6 +60,11 @@ class PageResult(BaseModel):
     lines: int = 0
     failed: list[dict[str, str]] = Field(default_factory=list)
     amounts: dict[str, int] = Field(default_factory=dict)
+
+
+class BillNow(BaseModel):
+    subscription_id: str
+    up_to: date
 
 
 class RunSummary(BaseModel):
@@ -261,42 +267,30 @@ class BillingActivities:
 
     def _bill_page(self, page: Page) -> PageResult:
         run = page.run
-        result = PageResult()
         with unit_of_work(self.url) as session:
             org = session.get(Organisation, run.organisation_id)
             assert org is not None
-            operator = org.path.strip("/").split("/")[0]
             query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
             account_ids = sorted(session.execute(query).scalars())
-            if not run.dry_run and account_ids:
-                session.execute(select(Account.id).where(Account.id.in_(account_ids)).with_for_update())
-            catalogue = Catalogue(operator)
-            catalogue.load(session)
-            drafts: list[InvoiceDraft] = []
-            taxes: dict[Any, Any] = {}
-            for index, entry in enumerate(load_page(session, catalogue, org.path, run.bill_day, account_ids)):
-                result.accounts += 1
-                try:
-                    draft = draft_for(session, catalogue, entry, run, taxes)
-                except Exception as exc:  # one account's failure never stops the run
-                    result.failed.append(
-                        {"account_id": entry.account.id, "reason": f"{type(exc).__name__}: {exc}"}
-                    )
-                    continue
-                if draft is not None:
-                    drafts.append(draft)
-                if index % 10 == 0:
-                    activity.heartbeat(index)
-            for draft in drafts:
-                result.credit_notes += 1 if draft.credits else 0
-                if draft.lines:
-                    result.invoices += 1
-                    result.lines += len(draft.lines)
-                    currency = draft.account.currency
-                    result.amounts[currency] = result.amounts.get(currency, 0) + draft.tax.gross.amount_minor
-            if not run.dry_run:
-                write_invoices(session, operator, run.run_id or "", drafts)
+            result, _ = bill_accounts(session, run, org, account_ids)
         return result
+
+    @activity.defn(name="bill_account_now")
+    def bill_now(self, request: BillNow) -> list[str]:
+        """Invoice what one subscription's account owes up to a date at once (first invoice at activation)."""
+        with paused_gc(), unit_of_work(self.url) as session:
+            sub = session.get(Subscription, request.subscription_id)
+            assert sub is not None
+            org = session.get(Organisation, sub.organisation_id)
+            assert org is not None
+            run = RunInput(
+                run_id=None,
+                organisation_id=org.id,
+                bill_day=cycle_of(sub.bill_day),
+                period_date=request.up_to,
+            )
+            _, invoice_ids = bill_accounts(session, run, org, [sub.account_id])
+            return invoice_ids
 
     @activity.defn(name="finish_billing_run")
     def finish_run(self, summary: RunSummary) -> None:
@@ -323,11 +317,44 @@ class BillingActivities:
             )
 
     def all(self) -> list[Any]:
-        return [self.open_run, self.plan_pages, self.bill_page, self.finish_run]
+        return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]
+
+
+def bill_accounts(
+    session: Session, run: RunInput, org: Organisation, account_ids: list[str]
+) -> tuple[PageResult, list[str]]:
+    """Bill the due work of these accounts in the caller's transaction; returns the counts and invoice ids."""
+    result = PageResult()
+    operator = org.path.strip("/").split("/")[0]
+    if not run.dry_run and account_ids:
+        session.execute(select(Account.id).where(Account.id.in_(account_ids)).with_for_update())
+    catalogue = Catalogue(operator)
+    catalogue.load(session)
+    drafts: list[InvoiceDraft] = []
+    taxes: dict[Any, Any] = {}
+    for index, entry in enumerate(load_page(session, catalogue, org.path, run.bill_day, account_ids)):
+        result.accounts += 1
+        try:
+            draft = draft_for(session, catalogue, entry, run, taxes)
+        except Exception as exc:  # one account's failure never stops the run
+            result.failed.append({"account_id": entry.account.id, "reason": f"{type(exc).__name__}: {exc}"})
+            continue
+        if draft is not None:
+            drafts.append(draft)
+        if index % 10 == 0 and activity.in_activity():
+            activity.heartbeat(index)
+    for draft in drafts:
+        result.credit_notes += 1 if draft.credits else 0
+        if draft.lines:
+            result.invoices += 1
+            result.lines += len(draft.lines)
+            currency = draft.account.currency
+            result.amounts[currency] = result.amounts.get(currency, 0) + draft.tax.gross.amount_minor
+    invoice_ids = [] if run.dry_run else write_invoices(session, operator, run.run_id, drafts)
+    return result, invoice_ids
 
 
 def page_clause(after: str | None, until: str) -> Any:
-    from models.subscriptions import Subscription
 
     clause = Subscription.account_id <= until
     return clause if after is None else clause & (Subscription.account_id > after)

@@ -105,7 +105,9 @@ def write_credit_note(session: Session, operator: str, draft: InvoiceDraft) -> s
     return note.id
 
 
-def write_invoices(session: Session, operator: str, run_id: str, drafts: list[InvoiceDraft]) -> list[str]:
+def write_invoices(
+    session: Session, operator: str, run_id: str | None, drafts: list[InvoiceDraft]
+) -> list[str]:
     """Insert the page's invoices; the unique (line, period) guard refuses anything billed before."""
     billable = [d for d in drafts if d.lines]
     numbers = allocate_numbers(session, operator, "INV", len(billable)) if billable else []

@@ -60,6 +60,7 @@ class ServiceOrder(BaseModel):
 
 class OnboardingInput(BaseModel):
     operator_id: str | None = None
+    invoice_now: bool = False
     subscription_id: str
     process_id: str
     organisation_id: str
@@ -211,8 +212,10 @@ def prepare_onboarding(
         raise RuleViolation(
             "mixed_billing_terms", "all plans of a subscription share one billing term", field="items"
         )
+    invoice_now = specs[0].billing_term.value == "in_advance" and any(s.invoice_on_activation for s in specs)
     return OnboardingInput(
         operator_id=operator,
+        invoice_now=invoice_now,
         subscription_id=subscription_id,
         process_id=process_id,
         organisation_id=account.organisation_id,

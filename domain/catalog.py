@@ -264,6 +264,11 @@ class PlanSpec(Spec):
     cooling_off_days: int = Field(
         default=14, ge=0, le=90, description="Days in which a subscriber may regret"
     )
+    invoice_on_activation: bool = Field(
+        default=False,
+        description="Invoice the first period and activation fees at once and collect them (terms in advance); "
+        "otherwise the cycle's next bill run does",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> PlanSpec:

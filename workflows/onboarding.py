@@ -12,8 +12,10 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.billing import BillingActivities, BillNow
     from activities.devices import (
         DeviceActivities,
         DispatchDeviceInput,
@@ -137,6 +139,8 @@ class OnboardingWorkflow:
             retry_policy=DB_RETRY,
         )
         await self._dispatch_devices(order)
+        if order.invoice_now:
+            await self._first_invoice(order)
         self._step = "notifying"
         try:
             await workflow.execute_activity_method(
@@ -149,6 +153,41 @@ class OnboardingWorkflow:
             workflow.logger.warning("welcome notice for %s failed: %s", order.subscription_id, err)
         self._step = status
         return OnboardingResult(subscription_id=order.subscription_id, status=status)
+
+    async def _first_invoice(self, order: OnboardingInput) -> None:
+        """Invoice the first period now and collect it; a failed collection goes to dunning, as any other."""
+        self._step = "invoicing"
+        invoice_ids = await workflow.execute_activity_method(
+            BillingActivities.bill_now,
+            BillNow(subscription_id=order.subscription_id, up_to=order.start_date),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=DB_RETRY,
+        )
+        self._step = "collecting"
+        for invoice_id in invoice_ids:
+            result = await workflow.execute_activity(
+                "collect_invoice",
+                {"invoice_id": invoice_id, "attempt": 1},
+                result_type=dict,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=10), maximum_attempts=5),
+            )
+            if result.get("status") in ("declined", "failed"):
+                await workflow.start_child_workflow(
+                    "Dunning",
+                    {
+                        "invoice_id": invoice_id,
+                        "account_id": order.account_id,
+                        "organisation_id": order.organisation_id,
+                    },
+                    id=f"dunning-{invoice_id}",
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                    memo={
+                        "organisation_id": order.organisation_id,
+                        "account_id": order.account_id,
+                        "invoice_id": invoice_id,
+                    },
+                )
 
     async def _first_prepaid_debit(self, order: OnboardingInput) -> None:
         """A prepaid (wallet) term pays its first period before the services go live."""

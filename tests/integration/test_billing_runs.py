@@ -222,3 +222,21 @@ async def test_change_credits_become_a_credit_note(stack: Stack, database_url: s
         ).scalar_one()
     assert note.number.startswith("CN-") and note.total_minor == -2100 and note.reason == "proration"
     assert owed == 3100 + 6200 + 4200 - 2100
+
+
+async def test_plans_can_invoice_at_activation(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    fee = [{"code": "setup", "name": "Setup", "prices": {"EUR": "25.00"}}]
+    code = await plan(
+        stack.api, tenant, prices={"EUR": "31.00"}, one_off_fees=fee, invoice_on_activation=True
+    )
+    sub = await subscribe(stack, tenant, code, "2024-03-10", 10)
+    assert sorted(a for *_, a in invoice_lines(database_url, sub["account_id"])) == [2500, 3100]
+    run = await bill(stack, tenant, 10, "2024-03-10")  # the next run finds it billed already
+    assert run["counts"]["invoices"] == 0
+    with engine_for(database_url).connect() as conn:
+        status = conn.execute(
+            sa.text("select status from pending_charges where subscription_id = :s"),
+            {"s": sub["subscription_id"]},
+        ).scalar_one()
+    assert status == "invoiced"
