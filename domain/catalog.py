@@ -266,8 +266,8 @@ class PlanSpec(Spec):
     )
     invoice_on_activation: bool = Field(
         default=False,
-        description="Invoice the first period and activation fees at once and collect them (terms in advance); "
-        "otherwise the cycle's next bill run does",
+        description="Invoice the first period and activation fees at once and collect them "
+        "(terms in advance); otherwise the cycle's next bill run does",
     )
 
     @model_validator(mode="after")
