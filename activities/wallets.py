@@ -24,7 +24,7 @@ from integrations.notify.smtp import SmtpNotifier
 from integrations.payments.base import ChargeRequest, ChargeStatus, PaymentGateway
 from models.accounts import Account
 from models.base import unit_of_work
-from models.subscriptions import Subscription
+from models.subscriptions import PendingCharge, Subscription
 from models.wallets import Wallet, WalletTransaction
 from runtime.settings import Settings
 
@@ -114,12 +114,30 @@ def prepaid_period(
     return period, prices
 
 
+def pending_fees(session: Session, subscription_id: str) -> list[PendingCharge]:
+    return list(
+        session.execute(
+            select(PendingCharge)
+            .where(
+                PendingCharge.subscription_id == subscription_id,
+                PendingCharge.status == "pending",
+                PendingCharge.amount_minor > 0,
+            )
+            .order_by(PendingCharge.id)
+            .with_for_update()
+        ).scalars()
+    )
+
+
 def debit_prepaid_period(session: Session, request: PrepaidDebit) -> PrepaidDebitResult:
     """Debit the wallet for the period containing ``on``: once per (subscription, period start)."""
     sub = store.load(session, request.subscription_id)
     base: dict[str, Any] = {"subscription_id": sub.id, "currency": sub.currency}
     statuses = ("active", "pending") if request.include_pending else ("active",)
     period, prices = prepaid_period(session, sub, request.on, statuses)
+    fees = pending_fees(session, sub.id) if request.include_pending else []
+    for fee in fees:  # activation fees of a prepaid plan are paid from the wallet with the first period
+        prices[f"fee:{fee.kind}"] = prices.get(f"fee:{fee.kind}", 0) + fee.amount_minor
     if period is None or not prices:
         return PrepaidDebitResult(status="nothing_due", **base)
     base.update(period_start=period.start, period_end=period.end, amount_minor=sum(prices.values()))
@@ -146,6 +164,8 @@ def debit_prepaid_period(session: Session, request: PrepaidDebit) -> PrepaidDebi
         tx, _ = move(session, wallet, movement, postings, period.start)
     except WalletShort:  # raised before anything is written
         return PrepaidDebitResult(status="insufficient_funds", balance_minor=wallet.balance_minor, **base)
+    for fee in fees:
+        fee.status, fee.invoice_id = "invoiced", tx.id
     notice = claim_low_balance_notice(wallet)
     return PrepaidDebitResult(
         status="debited",

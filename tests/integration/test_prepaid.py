@@ -59,13 +59,16 @@ def balance(database_url: str, account_id: str) -> int:
 
 async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -> None:
     tenant = make_operator(database_url)
-    code = await plan(stack.api, tenant, prices={"EUR": "10.00"}, billing_term="prepaid")
+    fee = [{"code": "sim", "name": "SIM card", "prices": {"EUR": "2.00"}}]
+    code = await plan(stack.api, tenant, prices={"EUR": "10.00"}, billing_term="prepaid", one_off_fees=fee)
     start = (datetime.now(UTC) - timedelta(days=40)).date()
     rich = await prepaid_customer(stack, tenant, code, 2500, start.isoformat())
     poor = await prepaid_customer(stack, tenant, code, 1500, start.isoformat())
     broke = await prepaid_customer(stack, tenant, code, 0, start.isoformat())
-    assert rich["subscription"]["status"] == "active" and balance(database_url, rich["account_id"]) == 1500
-    assert poor["subscription"]["status"] == "active" and balance(database_url, poor["account_id"]) == 500
+    # the first period and the SIM fee are paid from the wallet at onboarding
+    assert rich["subscription"]["status"] == "active" and balance(database_url, rich["account_id"]) == 1300
+    assert poor["subscription"]["status"] == "active" and balance(database_url, poor["account_id"]) == 300
+    assert {c["status"] for c in rich["subscription"]["charges"]} == {"invoiced"}
     assert broke["subscription"]["status"] == "failed"
     assert "top it up" in broke["subscription"]["failure_reason"]
     bill_day = start.day if start.day <= 28 else 31
@@ -79,7 +82,7 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
     done = (await stack.api.get(f"/v1/billing-runs/{run.json()['id']}", headers=tenant.auth)).json()
     assert done["counts"]["invoices"] == 0
     assert (done["counts"]["prepaid_debited"], done["counts"]["prepaid_unfunded"]) == (1, 1)
-    assert balance(database_url, rich["account_id"]) == 500
+    assert balance(database_url, rich["account_id"]) == 300
     for _ in range(200):
         view = (
             await stack.api.get(f"/v1/subscriptions/{poor['subscription']['id']}", headers=tenant.auth)
@@ -88,7 +91,7 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
             break
         await __import__("asyncio").sleep(0.05)
     assert view["status"] == "suspended"
-    assert balance(database_url, poor["account_id"]) == 500
+    assert balance(database_url, poor["account_id"]) == 300
 
 
 async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated(
