@@ -136,7 +136,7 @@ def usage_lines(
                 Decimal(quantity),
                 total,
                 amount,
-                "standard",
+                entry.service_tax.get(service_id, "standard"),
                 entry.service_kinds.get(service_id, "usage"),
             )
         )

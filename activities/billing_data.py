@@ -76,6 +76,7 @@ class AccountToBill:
     service_kinds: dict[str, str]
     errors: list[str] = field(default_factory=list)
     usage: list[Any] = field(default_factory=list)
+    service_tax: dict[str, str] = field(default_factory=dict)
 
 
 def _paused(events: list[Any]) -> list[tuple[date, date | None]]:
@@ -165,6 +166,7 @@ def load_page(
                 continue
             kind = catalogue.kinds.get(plan.product_code, row.product_kind)
             entry.service_kinds[row.id] = kind
+            entry.service_tax[row.id] = plan.tax_category
             spans.append(
                 ServiceSpan(row.id, row.line_id, plan, kind, row.started_on, row.ended_on, row.quantity)
             )
