@@ -23,7 +23,7 @@ from tests.factories import make_operator, person
 from tests.subscription_support import running_stack, wait_process
 from workflows.billing_cycle import BillingCycleWorkflow
 
-ACCOUNTS = 10
+ACCOUNTS = 16
 
 
 def start_worker(settings: Settings, address: str, queue: str, log: Path) -> subprocess.Popen[bytes]:
