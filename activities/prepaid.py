@@ -23,6 +23,7 @@ from models.subscriptions import Subscription
 from runtime.settings import Settings
 
 PREPAID_TERMS = ("prepaid", "voucher")
+PREPAID_SUSPENSION_REASON = "prepaid wallet cannot pay the period"
 
 
 class RenewalResult(BaseModel):
@@ -87,7 +88,7 @@ class PrepaidActivities:
                         session,
                         sub,
                         "suspend",
-                        ActionRequest(reason="prepaid wallet cannot pay the period"),
+                        ActionRequest(reason=PREPAID_SUSPENSION_REASON),
                         process_id,
                         "billing",
                     )

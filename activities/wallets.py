@@ -84,6 +84,7 @@ class PrepaidDebit(BaseModel):
     subscription_id: str
     on: date
     include_pending: bool = False  # onboarding debits the first period before the services are active
+    include_suspended: bool = False  # a top-up pays the period of services suspended for lack of funds
 
 
 class PrepaidDebitResult(BaseModel):
@@ -133,7 +134,11 @@ def debit_prepaid_period(session: Session, request: PrepaidDebit) -> PrepaidDebi
     """Debit the wallet for the period containing ``on``: once per (subscription, period start)."""
     sub = store.load(session, request.subscription_id)
     base: dict[str, Any] = {"subscription_id": sub.id, "currency": sub.currency}
-    statuses = ("active", "pending") if request.include_pending else ("active",)
+    statuses = (
+        ("active",)
+        + (("pending",) if request.include_pending else ())
+        + (("suspended",) if request.include_suspended else ())
+    )
     period, prices = prepaid_period(session, sub, request.on, statuses)
     fees = pending_fees(session, sub.id) if request.include_pending else []
     for fee in fees:  # activation fees of a prepaid plan are paid from the wallet with the first period

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from activities import vouchers
@@ -16,6 +17,7 @@ from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
 from api.payment_gateways import gateways_for
+from api.prepaid_resume import resume_funded
 from api.schemas.wallets import (
     TopUpIn,
     TopUpOut,
@@ -90,7 +92,7 @@ def _card_reference(request: Request, body: TopUpIn, account: Any, currency: str
     response_model=TopUpOut,
     summary="Top up a wallet by card, cash or voucher",
 )
-def top_up(
+async def top_up(
     account_id: str,
     currency: str,
     body: TopUpIn,
@@ -98,6 +100,21 @@ def top_up(
     principal: StaffDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
+) -> JSONResponse:
+    """Credits the wallet; prepaid services suspended for lack of funds that it can now pay resume."""
+    response = await run_in_threadpool(_top_up, account_id, currency, body, request, principal, settings, key)
+    await resume_funded(request.app.state, account_id, principal.organisation_id, key)
+    return response
+
+
+def _top_up(
+    account_id: str,
+    currency: str,
+    body: TopUpIn,
+    request: Request,
+    principal: Any,
+    settings: Any,
+    key: str,
 ) -> JSONResponse:
     url = settings.database_url or ""
     if body.currency is not None and body.currency != currency:

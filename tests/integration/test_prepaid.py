@@ -92,6 +92,22 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
         await __import__("asyncio").sleep(0.05)
     assert view["status"] == "suspended"
     assert balance(database_url, poor["account_id"]) == 300
+    # a top-up that pays the period resumes the services at once
+    topped = await stack.api.post(
+        f"/v1/accounts/{poor['account_id']}/wallets/EUR/top-ups",
+        headers=tenant.post_headers(),
+        json={"method": "cash", "amount_minor": 1000, "receipt": "R-2"},
+    )
+    assert topped.status_code == 201, topped.text
+    for _ in range(200):
+        view = (
+            await stack.api.get(f"/v1/subscriptions/{poor['subscription']['id']}", headers=tenant.auth)
+        ).json()
+        if view["status"] == "active":
+            break
+        await __import__("asyncio").sleep(0.05)
+    assert view["status"] == "active"
+    assert balance(database_url, poor["account_id"]) == 300  # 300 + 1000 top-up - 1000 for the period
 
 
 async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated(
