@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities import subscription_store as store
+from activities.credit_notes import amounts_from_lines, insert_note, post_note
+from activities.invoice_void import negated_line
 from activities.subscription_changes import Applied, ChangePlan
 from activities.subscriptions import ServiceRef, service_refs
 from domain.catalog import PlanSpec
@@ -19,6 +21,7 @@ from domain.subscriptions import (
     start_charge,
     stop_credit,
 )
+from models.billing import Invoice, InvoiceLine
 from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
 
 
@@ -215,31 +218,43 @@ def regret(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
     for charge in charges:
         if charge.status == "pending":
             charge.status = "void"
-        elif charge.status == "invoiced" and charge.amount_minor > 0:
-            session.add(
-                PendingCharge(
-                    id=new_id("chg"),
-                    account_id=sub.account_id,
-                    subscription_id=sub.id,
-                    service_id=charge.service_id,
-                    kind="refund",
-                    description=f"regret: refund of {charge.description}"[:300],
-                    period_start=charge.period_start,
-                    period_end=charge.period_end,
-                    quantity=charge.quantity,
-                    unit_price=charge.unit_price,
-                    amount_minor=-charge.amount_minor,
-                    currency=charge.currency,
-                    tax_category=charge.tax_category,
-                    status="pending",
-                    idempotency_key=f"{plan.process_id}:refund:{charge.id}",
-                )
-            )
+    credit_billed(session, sub, plan)
     return Applied(
         subscription_id=sub.id,
         status=sub.status,
         provision=[("terminate", ref) for ref in _refs(session, sub, live)],
     )
+
+
+def credit_billed(session: Session, sub: Subscription, plan: ChangePlan) -> list[str]:
+    """A credit note per invoice for every line billed to the subscription (a regret refunds it all)."""
+    rows = session.execute(
+        select(InvoiceLine, Invoice)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(InvoiceLine.subscription_id == sub.id, Invoice.status != "void")
+        .order_by(Invoice.id, InvoiceLine.position)
+    ).all()
+    by_invoice: dict[str, tuple[Invoice, list[InvoiceLine]]] = {}
+    for line, invoice in rows:
+        by_invoice.setdefault(invoice.id, (invoice, []))[1].append(line)
+    notes = []
+    for invoice, lines in by_invoice.values():
+        note_lines = [negated_line(li) for li in lines]
+        note = insert_note(
+            session,
+            issuer=invoice.organisation_id,
+            account_id=invoice.account_id,
+            invoice_id=invoice.id,
+            reason="refund",
+            description=f"Regret of subscription {sub.id}: everything billed is refunded",
+            currency=invoice.currency,
+            issue_date=plan.effective_on,
+            lines=note_lines,
+            key=f"{plan.process_id}:regret:{invoice.id}",
+        )
+        post_note(session, note, *amounts_from_lines(note_lines))
+        notes.append(note.id)
+    return notes
 
 
 HANDLERS: dict[str, Callable[[Session, Subscription, ChangePlan], Applied]] = {

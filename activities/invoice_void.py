@@ -80,7 +80,7 @@ def void_invoice(session: Session, invoice: Invoice, *, description: str | None 
     if earlier:
         note_lines = _remainder_lines(invoice_rate_totals(lines), note_rate_totals(earlier))
     else:
-        note_lines = [_negated_line(li) for li in lines]
+        note_lines = [negated_line(li) for li in lines]
     invoice.status = "void"
     if not note_lines:
         return None
@@ -101,7 +101,7 @@ def void_invoice(session: Session, invoice: Invoice, *, description: str | None 
     return note
 
 
-def _negated_line(li: InvoiceLine) -> dict[str, Any]:
+def negated_line(li: InvoiceLine) -> dict[str, Any]:
     return {
         "position": li.position,
         "description": li.description,

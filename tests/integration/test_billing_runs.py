@@ -240,3 +240,35 @@ async def test_plans_can_invoice_at_activation(stack: Stack, database_url: str) 
             {"s": sub["subscription_id"]},
         ).scalar_one()
     assert status == "invoiced"
+
+
+async def test_regret_refunds_everything_billed_with_credit_notes(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    fee = [{"code": "setup", "name": "Setup", "prices": {"EUR": "25.00"}}]
+    code = await plan(
+        stack.api, tenant, prices={"EUR": "31.00"}, one_off_fees=fee, invoice_on_activation=True
+    )
+    start = __import__("datetime").date.today().isoformat()
+    sub = await subscribe(stack, tenant, code, start, int(start[8:]) if int(start[8:]) <= 28 else 28)
+    assert sorted(a for *_, a in invoice_lines(database_url, sub["account_id"])) == [2500, 3100]
+    regret = await stack.api.post(
+        f"/v1/subscriptions/{sub['subscription_id']}/regret",
+        headers=tenant.post_headers(),
+        json={"reason": "changed my mind"},
+    )
+    assert regret.status_code == 202, regret.text
+    await wait_process(stack.api, tenant, regret.json()["process_id"])
+    with engine_for(database_url).connect() as conn:
+        notes = conn.execute(
+            sa.text("select total_minor, reason from credit_notes where account_id = :a"),
+            {"a": sub["account_id"]},
+        ).all()
+        owed = conn.execute(
+            sa.text(
+                "select coalesce(sum(debit_minor) - sum(credit_minor), 0) from ledger_postings "
+                "where ledger_account = 'receivable' and customer_id = :a"
+            ),
+            {"a": sub["account_id"]},
+        ).scalar_one()
+    assert [(n.total_minor, n.reason) for n in notes] == [(-5600, "refund")]
+    assert owed == 0
