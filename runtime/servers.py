@@ -165,6 +165,23 @@ async def _healthy(address: str, namespace: str) -> bool:
         return False
 
 
+def schedule_billing(settings: Settings, operator_id: str) -> int:
+    """Create (or update) the Temporal Schedule of every bill cycle of an operator; returns how many."""
+    from runtime.schedules import ensure_billing_schedules
+
+    async def _ensure() -> int:
+        client = await asyncio.wait_for(connect(settings), timeout=10)
+        return len(await ensure_billing_schedules(client, settings, operator_id))
+
+    try:
+        return asyncio.run(_ensure())
+    except Exception as exc:
+        raise StackError(
+            f"could not schedule the bill cycles on Temporal at {settings.temporal_address} ({exc}): "
+            "check TEMPORAL_ADDRESS"
+        ) from exc
+
+
 def prepare_temporal(settings: Settings) -> None:
     """Check the Temporal server at settings.temporal_address and register our search attributes."""
 

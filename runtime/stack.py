@@ -144,6 +144,9 @@ def seed(stack: Stack) -> None:
             f"  Mint a new key with[/] [bold]{NEW_KEY_HINT}[/]",
             highlight=False,
         )
+    with step(stack.console, "Bill cycle schedules (one per cycle, 02:00 UTC)"):
+        settings = stack.settings.model_copy(update={"temporal_address": stack.temporal_address})
+        servers.schedule_billing(settings, org_id)
 
 
 def child_env(stack: Stack) -> dict[str, str]:

@@ -193,6 +193,7 @@ def test_up_serves_the_api_stops_cleanly_and_keeps_data(home: Path) -> None:
     try:
         health = first.wait_healthy()
         assert health["status"] == "ok"
+        assert "Bill cycle schedules" in first.output
         token = first.api_key()
         assert token is not None, f"no `API key: mb_…` line in the output:\n{first.output}"
         headers = {"Authorization": f"Bearer {token}"}
