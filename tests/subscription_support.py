@@ -107,7 +107,7 @@ async def wait_process(
     api: httpx.AsyncClient, tenant: Tenant, process_id: str, status: str = "completed"
 ) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for _ in range(300):
+    for _ in range(600):  # 30 s: processes take well under a second, unless the machine is loaded
         resp = await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)
         body = resp.json()
         if body.get("status") == status:

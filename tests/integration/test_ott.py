@@ -45,7 +45,7 @@ def sim(platform: tuple[OttSimulator, str]) -> Iterator[OttSimulator]:
 
 @pytest.fixture
 def adapter(platform: tuple[OttSimulator, str]) -> Iterator[OttAdapter]:
-    ott = OttAdapter(OttConfig(platform[1], API_KEY, timeout_seconds=0.5))
+    ott = OttAdapter(OttConfig(platform[1], API_KEY, timeout_seconds=2.0))
     yield ott
     ott.close()
 
@@ -122,10 +122,10 @@ def test_errors_map_to_retryable_or_not(adapter: OttAdapter, sim: OttSimulator) 
     assert (down.status, down.retryable) == ("failed", True)
     assert down.detail == f"PUT /v1/subscribers/{service} answered 503 unavailable: injected failure"
 
-    sim.latency = 1.0
+    sim.latency = 4.0
     slow = adapter.execute(order(ProvisioningAction.RESUME, service))
     assert (slow.status, slow.retryable) == ("failed", True)
-    assert slow.detail == f"PUT /v1/subscribers/{service} timed out after 0.5s"
+    assert slow.detail == f"PUT /v1/subscribers/{service} timed out after 2.0s"
 
 
 def test_unreachable_platform_and_wrong_key(platform: tuple[OttSimulator, str]) -> None:

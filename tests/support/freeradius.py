@@ -178,7 +178,7 @@ def configure(base: Path, database_url: str, secret: str) -> tuple[Path, int, in
     return raddb, auth_port, acct_port
 
 
-def _wait_ready(process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+def _wait_ready(process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -56,14 +56,20 @@ class LocalStripe:
         return [i for i in intents if (i.get("metadata") or {}).get("multibill_idempotency_key") == key]
 
 
-def _wait_for_port(port: int, timeout: float = 15.0) -> None:
+def _wait_for_port(
+    port: int, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None, timeout: float = 90.0
+) -> None:
+    """A fresh virtualenv compiles localstripe's imports on its first start: that can take a while."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
+            raise RuntimeError(f"localstripe exited with {proc.returncode}:\n{tail}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
-        time.sleep(0.05)
-    raise RuntimeError(f"localstripe did not listen on {port}")
+        time.sleep(0.1)
+    raise RuntimeError(f"localstripe did not listen on {port} within {timeout:.0f}s")
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +84,7 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStrip
         stdin=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(port)
+        _wait_for_port(port, proc, log)
         yield LocalStripe(f"http://127.0.0.1:{port}")
     finally:
         proc.terminate()
