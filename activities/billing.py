@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
@@ -18,6 +17,7 @@ from temporalio import activity
 
 from activities.billing_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
 from activities.billing_writer import InvoiceDraft, write_invoices
+from activities.subscriptions import local_today
 from domain.ids import new_id
 from domain.invoicing import DraftLine, cycle_of, due
 from domain.money import Money, round_minor
@@ -73,10 +73,6 @@ class RunSummary(BaseModel):
     result: PageResult
     status: str
     prepaid: dict[str, Any] = Field(default_factory=dict, description="wallet renewals of prepaid terms")
-
-
-def local_date(timezone: str) -> date:
-    return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
 
 
 def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
@@ -150,7 +146,7 @@ def draft_for(
     account = entry.account
     if entry.errors:
         raise ValueError("; ".join(entry.errors))
-    up_to = run.period_date or local_date(account.timezone)
+    up_to = run.period_date or local_today(account.timezone)
     setup = tax_setup(session, catalogue.operator, account, taxes)
     ctx = QuoteContext(account.currency, price_overrides=setup.overrides, rounding=catalogue.rounding)
     lines: list[DraftLine] = []

@@ -11,7 +11,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from activities.catalog import price_list_for, tax_rates_for
-from domain.catalog import PlanSpec
+from domain.catalog import PREPAID_TERMS, PlanSpec
 from domain.invoicing import ServiceSpan, SubscriptionToBill
 from domain.money import RoundingMode
 from domain.tax import TaxRate
@@ -23,7 +23,6 @@ from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent,
 from models.usage import RatedUsage
 
 BILLABLE = ("active", "suspended", "terminated")
-PREPAID_TERMS = ("prepaid", "voucher")  # paid from the wallet by renewals, never invoiced
 
 
 def cycle_column() -> Any:

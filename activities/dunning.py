@@ -9,11 +9,9 @@ from sqlalchemy import select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import subscription_store as store
 from activities.ledger import post_entry
-from activities.subscription_changes import ActionRequest, ChangePlan, prepare_action
+from activities.subscription_changes import ActionRequest, ChangePlan, take_for_action
 from domain.dunning import DEFAULT_LADDER, Ladder
-from domain.errors import Conflict, RuleViolation
 from domain.ledger import write_off_entry
 from integrations.notify.base import EmailMessageSpec, Notifier
 from integrations.notify.smtp import SmtpNotifier
@@ -119,22 +117,17 @@ class DunningActivities:
                 .with_for_update()
             ).scalars()
             for sub in subs:
-                process_id = f"{request.process_id}:{request.action}:{sub.id}"
                 timing = "end_of_term" if request.action == "terminate" else "immediate"
-                try:
-                    plan = prepare_action(
-                        session,
-                        sub,
-                        request.action,
-                        ActionRequest(reason=request.reason, timing=timing),
-                        process_id,
-                        "dunning",
-                    )
-                    with session.begin_nested():
-                        store.acquire(session, sub.id, process_id)
-                except (Conflict, RuleViolation):
-                    continue  # already in that state, or busy: dunning does not fight other processes
-                plans.append(plan)
+                plan = take_for_action(
+                    session,
+                    sub,
+                    request.action,
+                    ActionRequest(reason=request.reason, timing=timing),
+                    f"{request.process_id}:{request.action}:{sub.id}",
+                    "dunning",
+                )
+                if plan is not None:
+                    plans.append(plan)
         return plans
 
     @activity.defn(name="write_off_invoice")

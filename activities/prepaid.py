@@ -3,9 +3,7 @@ suspension of those whose wallet cannot pay (the bill run does not invoice prepa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -14,15 +12,15 @@ from temporalio import activity
 from activities import subscription_store as store
 from activities.billing import RunInput
 from activities.billing_data import cycle_column
-from activities.subscription_changes import ActionRequest, ChangePlan, prepare_action
+from activities.subscription_changes import ActionRequest, ChangePlan, take_for_action
+from activities.subscriptions import local_today
 from activities.wallets import PrepaidDebit, debit_prepaid_period
-from domain.errors import Conflict, RuleViolation
+from domain.catalog import PREPAID_TERMS
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.subscriptions import Subscription
 from runtime.settings import Settings
 
-PREPAID_TERMS = ("prepaid", "voucher")
 PREPAID_SUSPENSION_REASON = "prepaid wallet cannot pay the period"
 
 
@@ -62,7 +60,7 @@ class PrepaidActivities:
             ).all()
         result = RenewalResult()
         for index, (sub_id, timezone) in enumerate(rows):
-            on = run.period_date or datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+            on = run.period_date or local_today(timezone)
             with unit_of_work(self.url) as session:  # one wallet movement per transaction
                 debit = debit_prepaid_period(session, PrepaidDebit(subscription_id=sub_id, on=on))
             if debit.status == "debited":
@@ -82,21 +80,16 @@ class PrepaidActivities:
         with unit_of_work(self.url) as session:
             for sub_id in request.subscription_ids:
                 sub = store.load(session, sub_id, lock=True)
-                process_id = f"{request.process_id}:suspend:{sub_id}"
-                try:
-                    plan = prepare_action(
-                        session,
-                        sub,
-                        "suspend",
-                        ActionRequest(reason=PREPAID_SUSPENSION_REASON),
-                        process_id,
-                        "billing",
-                    )
-                    with session.begin_nested():
-                        store.acquire(session, sub.id, process_id)
-                except (Conflict, RuleViolation):
-                    continue
-                plans.append(plan)
+                plan = take_for_action(
+                    session,
+                    sub,
+                    "suspend",
+                    ActionRequest(reason=PREPAID_SUSPENSION_REASON),
+                    f"{request.process_id}:suspend:{sub_id}",
+                    "billing",
+                )
+                if plan is not None:
+                    plans.append(plan)
         return plans
 
     def all(self) -> list[Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from activities.usage_context import SubscriptionContext
 from activities.wallet_store import Movement, WalletShort, move, wallet_for
+from domain.catalog import PREPAID_TERMS
 from domain.money import quantize, round_minor
 from domain.periods import Period
 from domain.wallets import service_debit_entry
@@ -19,8 +20,6 @@ from models.accounts import Account
 from models.subscriptions import Subscription
 from models.usage import RatedUsage
 from models.wallets import Wallet
-
-PREPAID_TERMS = ("prepaid", "voucher")
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,20 @@ def prepare_action(
     )
 
 
+def take_for_action(
+    session: Session, sub: Subscription, action: str, request: ActionRequest, process_id: str, actor: str
+) -> ChangePlan | None:
+    """Plan ``action`` on ``sub`` and take the subscription for it; None when it can't apply now (already in
+    that state, or another process holds it): automatic processes skip it rather than fight."""
+    try:
+        plan = prepare_action(session, sub, action, request, process_id, actor)
+        with session.begin_nested():
+            store.acquire(session, sub.id, process_id)
+    except (Conflict, RuleViolation):
+        return None
+    return plan
+
+
 class ChangeActivities:
     def __init__(self, settings: Settings) -> None:
         if not settings.database_url:

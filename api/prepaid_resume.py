@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from activities import subscription_store as store
 from activities.prepaid import PREPAID_SUSPENSION_REASON
-from activities.subscription_changes import ActionRequest, ChangePlan, prepare_action
+from activities.subscription_changes import ActionRequest, ChangePlan, take_for_action
+from activities.subscriptions import local_today
 from activities.wallets import PrepaidDebit, debit_prepaid_period
 from api.errors import ApiError
 from api.subscription_processes import process_id_for, start_process
-from domain.errors import Conflict, RuleViolation
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionEvent
 
@@ -49,7 +47,7 @@ def _suspended_for_funds(database_url: str, account_id: str) -> list[str]:
 def _pay_and_plan(database_url: str, sub_id: str, key: str) -> ChangePlan | None:
     with unit_of_work(database_url) as session:
         sub = store.load(session, sub_id)
-        today = datetime.now(UTC).astimezone(ZoneInfo(sub.timezone)).date()
+        today = local_today(sub.timezone)
         debit = debit_prepaid_period(
             session, PrepaidDebit(subscription_id=sub_id, on=today, include_suspended=True)
         )
@@ -57,15 +55,14 @@ def _pay_and_plan(database_url: str, sub_id: str, key: str) -> ChangePlan | None
         return None
     with unit_of_work(database_url) as session:
         sub = store.load(session, sub_id, lock=True)
-        process_id = process_id_for("resume", sub_id, key)
-        try:
-            plan = prepare_action(
-                session, sub, "resume", ActionRequest(reason="wallet topped up"), process_id, "wallet"
-            )
-            store.acquire(session, sub.id, process_id)
-        except (Conflict, RuleViolation):
-            return None
-        return plan
+        return take_for_action(
+            session,
+            sub,
+            "resume",
+            ActionRequest(reason="wallet topped up"),
+            process_id_for("resume", sub_id, key),
+            "wallet",
+        )
 
 
 async def resume_funded(app_state: Any, account_id: str, organisation_id: str, key: str) -> list[str]:

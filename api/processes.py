@@ -7,13 +7,11 @@ from typing import Any
 
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import Client, WorkflowExecutionDescription
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
+from api.subscription_processes import start_process
 from runtime.settings import Settings
-from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS
 
 _STATUS: dict[int, str] = {
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING: "running",
@@ -36,39 +34,24 @@ async def start_account_verification(client: Client, settings: Settings, account
     """Start (or find already started) the AccountVerification process of a new account."""
     from workflows.account_verification import AccountVerificationWorkflow, VerificationInput
 
-    process_id = account["process_id"]
-    try:
-        await client.start_workflow(
-            AccountVerificationWorkflow.run,
-            VerificationInput(
-                account_id=account["id"],
-                organisation_id=account["organisation_id"],
-                email=account["email"],
-                display_name=account["display_name"],
-                language=account["language"],
-                wait_hours=settings.verification_hours,
-            ),
-            id=process_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"organisation_id": account["organisation_id"], "account_id": account["id"]},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(ACCOUNT_ID, account["id"]),
-                    SearchAttributePair(ORGANISATION_ID, account["organisation_id"]),
-                    SearchAttributePair(PROCESS, "AccountVerification"),
-                ]
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        return  # a retried request: the process is already there
-    except RPCError as exc:
-        raise ApiError(
-            503,
-            "temporal_unavailable",
-            f"Account {account['id']} was saved but its verification could not be started ({exc.message}); "
-            "retry the same request with the same Idempotency-Key to start it",
-        ) from exc
+    request = VerificationInput(
+        account_id=account["id"],
+        organisation_id=account["organisation_id"],
+        email=account["email"],
+        display_name=account["display_name"],
+        language=account["language"],
+        wait_hours=settings.verification_hours,
+    )
+    await start_process(
+        client,
+        settings,
+        AccountVerificationWorkflow.run,
+        request,
+        process_id=account["process_id"],
+        process="AccountVerification",
+        organisation_id=account["organisation_id"],
+        account_id=account["id"],
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -30,8 +30,18 @@ async def start_process(
     process: str,
     organisation_id: str,
     account_id: str,
-    subscription_id: str,
+    subscription_id: str | None = None,
 ) -> None:
+    """Start a process once (a retried request finds it started), findable by its search attributes."""
+    memo = {"organisation_id": organisation_id, "account_id": account_id}
+    attributes = [
+        SearchAttributePair(ACCOUNT_ID, account_id),
+        SearchAttributePair(ORGANISATION_ID, organisation_id),
+        SearchAttributePair(PROCESS, process),
+    ]
+    if subscription_id is not None:
+        memo["subscription_id"] = subscription_id
+        attributes.append(SearchAttributePair(SUBSCRIPTION_ID, subscription_id))
     try:
         await client.start_workflow(
             workflow,
@@ -39,19 +49,8 @@ async def start_process(
             id=process_id,
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={
-                "organisation_id": organisation_id,
-                "account_id": account_id,
-                "subscription_id": subscription_id,
-            },
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(ACCOUNT_ID, account_id),
-                    SearchAttributePair(ORGANISATION_ID, organisation_id),
-                    SearchAttributePair(SUBSCRIPTION_ID, subscription_id),
-                    SearchAttributePair(PROCESS, process),
-                ]
-            ),
+            memo=memo,
+            search_attributes=TypedSearchAttributes(attributes),
         )
     except WorkflowAlreadyStartedError:
         return

@@ -238,6 +238,9 @@ class BillingTerm(StrEnum):
     VOUCHER = "voucher"
 
 
+PREPAID_TERMS = (BillingTerm.PREPAID.value, BillingTerm.VOUCHER.value)  # paid from the wallet, never invoiced
+
+
 class PlanSpec(Spec):
     code: Code
     name: Name

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.catalog import BillingTerm, Duration, PhaseKind, PlanSpec, UsageCharge
+from domain.currency import minor_units
 from domain.money import Money, PricingError, RoundingMode, round_minor
 from domain.periods import BillingPeriodUnit, Period, period_containing
 from domain.proration import prorate_span
@@ -437,7 +438,7 @@ def bundle_discount_lines(item: QuoteItem, lines: list[QuoteLine], ctx: QuoteCon
             by_category[line.tax_category] = by_category.get(line.tax_category, 0) + line.amount.amount_minor
     out = []
     for category, total in sorted(by_category.items()):
-        exact = Decimal(total).scaleb(-_places(ctx.currency)) * item.bundle_discount / 100
+        exact = Decimal(total).scaleb(-minor_units(ctx.currency)) * item.bundle_discount / 100
         amount = Money(-round_minor(exact, ctx.currency, ctx.rounding), ctx.currency)
         out.append(
             QuoteLine(
@@ -451,12 +452,6 @@ def bundle_discount_lines(item: QuoteItem, lines: list[QuoteLine], ctx: QuoteCon
             )
         )
     return out
-
-
-def _places(currency: str) -> int:
-    from domain.currency import minor_units
-
-    return minor_units(currency)
 
 
 def quote(items: list[QuoteItem], ctx: QuoteContext) -> Quote:

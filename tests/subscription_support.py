@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from temporalio.activity import _Definition
 from temporalio.client import Client
 
 from activities.provisioning import ProvisioningActivities
@@ -51,18 +52,27 @@ class Stack:
     task_queue: str = ""
 
 
+def activity_name(fn: Any) -> str:
+    definition = _Definition.from_callable(fn)
+    return definition.name if definition is not None and definition.name else ""
+
+
+def worker_activities(settings: Settings, *adapters: Any, replace: tuple[Any, ...] = ()) -> list[Any]:
+    """The worker's activities, provisioning through ``adapters`` and with ``replace`` swapped in by name."""
+    registry = AdapterRegistry()
+    for adapter in adapters:
+        registry.register(adapter)
+    replacements = [ProvisioningActivities(settings, registry).provision_service, *replace]
+    names = {activity_name(a) for a in replacements}
+    return [*(a for a in activities_for(settings) if activity_name(a) not in names), *replacements]
+
+
 @asynccontextmanager
 async def running_stack(settings: Settings, client: Client) -> AsyncIterator[Stack]:
     queue_settings = settings.model_copy(update={"task_queue": f"subs-{uuid.uuid4().hex[:8]}"})
     broadband = RecordingAdapter("radius-test", frozenset({"broadband"}))
     video = RecordingAdapter("ott-test", frozenset({"video"}))
-    registry = AdapterRegistry()
-    registry.register(broadband)
-    registry.register(video)
-    activities = [
-        a for a in activities_for(queue_settings) if getattr(a, "__name__", "") != "provision_service"
-    ]
-    activities.append(ProvisioningActivities(queue_settings, registry).provision_service)
+    activities = worker_activities(queue_settings, broadband, video)
     app = create_app(queue_settings, temporal_client=client)
     async with (
         build_worker(client, queue_settings, activities=activities),

@@ -52,6 +52,13 @@ def tax_out(row: TaxRateRow) -> dict[str, Any]:
     }
 
 
+def _every(settings: Any, principal: Principal, model: Any, out: Any) -> dict[str, Any]:
+    """Every row of a catalogue table of the caller's operator, as one page."""
+    with unit_of_work(settings.database_url or "") as session:
+        rows = catalog.listing(session, model, catalog.operator_of(principal))
+        return {"data": [out(r) for r in rows], "next_cursor": None, "has_more": False}
+
+
 def _write(
     settings: SettingsDep,
     principal: Principal,
@@ -102,9 +109,7 @@ def add_product(
 
 @router.get("/products", summary="List products")
 def list_products(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows = catalog.listing(session, Product, catalog.operator_of(principal))
-        return {"data": [product_out(r) for r in rows], "next_cursor": None, "has_more": False}
+    return _every(settings, principal, Product, product_out)
 
 
 @router.post("/plans", status_code=201, summary="Add a plan (version 1)")
@@ -190,9 +195,7 @@ def add_bundle(
 
 @router.get("/bundles", summary="List bundles")
 def list_bundles(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows = catalog.listing(session, Bundle, catalog.operator_of(principal))
-        return {"data": [spec_out("bundle", r) for r in rows], "next_cursor": None, "has_more": False}
+    return _every(settings, principal, Bundle, lambda r: spec_out("bundle", r))
 
 
 @router.post("/tax-rates", status_code=201, summary="Add a tax rate for a country or region")
@@ -217,9 +220,7 @@ def add_tax_rate(
 
 @router.get("/tax-rates", summary="List tax rates")
 def list_tax_rates(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows = catalog.listing(session, TaxRateRow, catalog.operator_of(principal))
-        return {"data": [tax_out(r) for r in rows], "next_cursor": None, "has_more": False}
+    return _every(settings, principal, TaxRateRow, tax_out)
 
 
 @router.post("/price-lists", status_code=201, summary="Add a price list for a market and currency")
@@ -244,6 +245,4 @@ def add_price_list(
 
 @router.get("/price-lists", summary="List price lists")
 def list_price_lists(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows = catalog.listing(session, PriceList, catalog.operator_of(principal))
-        return {"data": [spec_out("price_list", r) for r in rows], "next_cursor": None, "has_more": False}
+    return _every(settings, principal, PriceList, lambda r: spec_out("price_list", r))

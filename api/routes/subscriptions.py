@@ -21,7 +21,7 @@ from activities.subscription_changes import (
     prepare_action,
     prepare_change,
 )
-from activities.subscriptions import SubscriptionOrder, prepare_onboarding
+from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once
@@ -49,11 +49,12 @@ async def create_subscription(
     def plan() -> tuple[dict[str, Any], Any]:
         with unit_of_work(settings.database_url or "") as session:
             ids: dict[str, str] = {}
+            orders: list[OnboardingInput] = []
 
             def produce() -> tuple[int, dict[str, Any]]:
                 sub_id = new_id("sub")
                 ids.update(subscription_id=sub_id, process_id=f"onboarding-{sub_id}")
-                prepare_onboarding(session, principal, body, request_id=key, **ids)
+                orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
                 return 202, {
                     "object": "process_started",
                     "process": "Onboarding",
@@ -71,6 +72,9 @@ async def create_subscription(
                 produce=produce,
             )
             out = stored.body
+            if orders:
+                return out, orders[0]
+            # A replay: plan it again under the stored ids, so a start that failed last time happens now.
             order = prepare_onboarding(
                 session,
                 principal,

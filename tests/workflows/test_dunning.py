@@ -3,7 +3,6 @@ suspension and a termination; a payment stops it and resumes the services at onc
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,7 +24,7 @@ from tests.billing_factory import Line, make_invoice
 from tests.conftest import SmtpSink
 from tests.factories import make_operator
 from tests.subscription_support import Shop, make_shop
-from tests.workflows.test_subscription_workflows import onboarding_input
+from tests.workflows.test_subscription_workflows import onboarding_input, worker_for
 from workflows.dunning import DunningWorkflow
 from workflows.onboarding import OnboardingWorkflow
 
@@ -56,27 +55,8 @@ async def shop(settings: Settings, database_url: str) -> AsyncIterator[tuple[Sho
     yield made, principal
 
 
-def activity_name(fn: Any) -> str:
-    from temporalio.activity import _Definition
-
-    definition = _Definition.from_callable(fn)
-    return definition.name if definition and definition.name else ""
-
-
 def build(env: WorkflowEnvironment, settings: Settings, gateway: Gateway) -> tuple[Any, Settings, Any]:
-    from activities.provisioning import ProvisioningActivities
-    from integrations.provisioning.base import AdapterRegistry
-    from runtime.worker import activities_for, build_worker
-    from tests.subscription_support import RecordingAdapter
-
-    queue = settings.model_copy(update={"task_queue": f"dun-{uuid.uuid4().hex[:8]}"})
-    registry = AdapterRegistry()
-    adapter = RecordingAdapter("radius-test", frozenset({"broadband"}))
-    registry.register(adapter)
-    replaced = ("provision_service", "collect_invoice")
-    acts = [a for a in activities_for(queue) if activity_name(a) not in replaced]
-    acts += [ProvisioningActivities(queue, registry).provision_service, gateway.collect]
-    return build_worker(env.client, queue, activities=acts), queue, adapter
+    return worker_for(env, settings, gateway.collect)
 
 
 def invoice_number(database_url: str, invoice_id: str) -> str:

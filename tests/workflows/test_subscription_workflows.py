@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ from models.subscriptions import PendingCharge
 from runtime.settings import Settings
 from runtime.worker import WORKFLOWS, build_worker
 from tests.factories import make_operator
-from tests.subscription_support import RecordingAdapter, Shop, make_shop
+from tests.subscription_support import RecordingAdapter, Shop, make_shop, worker_activities
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow
 
@@ -61,17 +62,11 @@ def onboarding_input(database_url: str, shop: Shop, principal: Principal, plan: 
         )
 
 
-def worker_for(env: WorkflowEnvironment, settings: Settings):  # type: ignore[no-untyped-def]
-    from activities.provisioning import ProvisioningActivities
-    from integrations.provisioning.base import AdapterRegistry
-    from runtime.worker import activities_for
-
+def worker_for(env: WorkflowEnvironment, settings: Settings, *replace: Any) -> tuple[Any, Settings, Any]:
+    """A worker on its own queue, provisioning broadband through a recording adapter."""
     queue = settings.model_copy(update={"task_queue": f"subs-ts-{uuid.uuid4().hex[:8]}"})
-    registry = AdapterRegistry()
     adapter = RecordingAdapter("radius-test", frozenset({"broadband"}))
-    registry.register(adapter)
-    activities = [a for a in activities_for(queue) if getattr(a, "__name__", "") != "provision_service"]
-    activities.append(ProvisioningActivities(queue, registry).provision_service)
+    activities = worker_activities(queue, adapter, replace=replace)
     return build_worker(env.client, queue, activities=activities), queue, adapter
 
 
