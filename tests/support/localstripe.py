@@ -28,6 +28,7 @@ from tests.conftest import free_port
 
 API_KEY = "sk_test_multibill"
 WEBHOOK_SECRET = "whsec_multibill_test"
+STATE_FILE = "/tmp/localstripe.pickle"  # localstripe's own, fixed path
 GOOD_CARD = "4242424242424242"
 DECLINED_ON_ATTACH = "4000000000000002"
 DECLINED_ON_CHARGE = "4000000000000341"
@@ -77,6 +78,9 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStrip
     binary = shutil.which("localstripe") or str(Path(sys.executable).parent / "localstripe")
     port = free_port()
     log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
+    # localstripe keeps its state in a fixed file and refuses to start when a killed run left it
+    # truncated; the tests make their own data, so start from nothing.
+    Path(STATE_FILE).unlink(missing_ok=True)
     proc = subprocess.Popen(
         [binary, "--port", str(port)],
         stdout=log.open("wb"),
