@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,7 +27,6 @@ from tests.conftest import free_port
 
 API_KEY = "sk_test_multibill"
 WEBHOOK_SECRET = "whsec_multibill_test"
-STATE_FILE = "/tmp/localstripe.pickle"  # localstripe's own, fixed path
 GOOD_CARD = "4242424242424242"
 DECLINED_ON_ATTACH = "4000000000000002"
 DECLINED_ON_CHARGE = "4000000000000341"
@@ -75,17 +73,15 @@ def _wait_for_port(
 
 @pytest.fixture(scope="session")
 def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
-    binary = shutil.which("localstripe") or str(Path(sys.executable).parent / "localstripe")
     port = free_port()
     log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
-    # localstripe keeps its state in a fixed file and refuses to start when a killed run left it
-    # truncated; the tests make their own data, so start from nothing.
-    Path(STATE_FILE).unlink(missing_ok=True)
+    # localstripe's own state file is fixed and shared by every run on the machine: run it in memory.
     proc = subprocess.Popen(
-        [binary, "--port", str(port)],
+        [sys.executable, "-m", "tests.support.localstripe_server", "--port", str(port)],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        cwd=str(Path(__file__).resolve().parents[2]),
     )
     try:
         _wait_for_port(port, proc, log)
