@@ -30,6 +30,12 @@ class Principal:
     organisation_id: str
     organisation_path: str
     role: Role
+    organisation_kind: str = ""  # the key's organisation's kind; "" when not loaded
+
+    @property
+    def is_operator(self) -> bool:
+        """Whether the key belongs to an operator (the root of a tree), not to a partner under it."""
+        return self.organisation_kind == OrganisationKind.OPERATOR.value
 
 
 def hash_secret(secret: str) -> str:
@@ -93,17 +99,21 @@ def authenticate(session: Session, token: str) -> Principal | None:
     if not is_valid_id(key_id, "key"):
         return None
     row = session.execute(
-        select(ApiKey, Organisation.path)
+        select(ApiKey, Organisation.path, Organisation.kind)
         .join(Organisation, Organisation.id == ApiKey.organisation_id)
         .where(ApiKey.id == key_id)
     ).first()
     if row is None:
         return None
-    key, path = row
+    key, path, kind = row
     if key.revoked_at is not None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
         return None
     return Principal(
-        key_id=key.id, organisation_id=key.organisation_id, organisation_path=path, role=Role(key.role)
+        key_id=key.id,
+        organisation_id=key.organisation_id,
+        organisation_path=path,
+        role=Role(key.role),
+        organisation_kind=kind,
     )
 
 

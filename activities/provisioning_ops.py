@@ -1,7 +1,8 @@
 """Operator tools for provisioning: list orders and re-run a failed one (resync: provisioning_resync).
 
-Orders are visible through subscription → account → organisation, inside the caller's subtree, and
-only to keys of an operator organisation (partners sell; the operator runs the network).
+Orders are visible through subscription → account → organisation, inside the caller's subtree. Only
+keys of an operator organisation reach these tools (partners sell; the operator runs the network): the
+API's ``OperatorStaffDep`` / ``OperatorAdminDep`` say so, in one place.
 """
 
 from __future__ import annotations
@@ -22,16 +23,6 @@ from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.subscriptions import ProvisioningOrder, Subscription
-
-
-class OperatorOnly(RuleViolation):
-    status = 403
-
-
-def require_operator(session: Session, principal: Principal) -> None:
-    org = session.get(Organisation, principal.organisation_id)
-    if org is None or org.kind != "operator":
-        raise OperatorOnly("operator_only", "provisioning tools are for operator organisations")
 
 
 def _visible(stmt: Select[Any], principal: Principal) -> Select[Any]:
@@ -99,7 +90,6 @@ def run_order(activities: ProvisioningActivities, order: OrderInput) -> OrderOut
 
 def retry_order(activities: ProvisioningActivities, principal: Principal, order_id: str) -> OrderOutcome:
     with unit_of_work(activities.database_url) as session:
-        require_operator(session, principal)
         row = visible_order(session, principal, order_id)
         if row.state != "failed":
             raise Conflict(

@@ -61,6 +61,30 @@ AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 StaffDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.AGENT, Role.INTEGRATOR))]
 
 
+# --- Operator only -------------------------------------------------------------------------------
+# What belongs to the operator (catalogue, rate decks, device models, rating, bill runs, the dunning
+# ladder, voucher lots, provisioning tools, its settings) is written only by keys of the operator's own
+# organisation; a partner's keys are refused whatever their role. Routes use these, never ad-hoc checks.
+
+
+def require_operator(*roles: Role) -> Callable[[Principal], Principal]:
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.is_operator:
+            raise ApiError(
+                403, "operator_only", "Only the operator's own staff may do this, not its partners"
+            )
+        if principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise ApiError(403, "forbidden", f"This needs an operator key with one of the roles: {allowed}")
+        return principal
+
+    return check
+
+
+OperatorAdminDep = Annotated[Principal, Depends(require_operator(Role.ADMIN))]
+OperatorStaffDep = Annotated[Principal, Depends(require_operator(Role.ADMIN, Role.AGENT, Role.INTEGRATOR))]
+
+
 def idempotency_key(
     key: Annotated[
         str | None,

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from activities import catalog
 from activities.organisations import Principal
-from api.deps import AdminDep, IdempotencyKeyDep, SettingsDep, StaffDep
-from api.errors import ApiError
+from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
 from api.idempotency import run_once
 from api.schemas.catalog import PlanCreate, PlanVersionCreate
 from domain.catalog import BundleSpec, PlanSpec, PriceListSpec, ProductSpec, TaxRateSpec
@@ -71,8 +70,6 @@ def _write(
     """Run a catalogue write once per Idempotency-Key, in one transaction, on the operator's catalogue."""
     with unit_of_work(settings.database_url or "") as session:
         org_id = catalog.operator_of(principal)
-        if principal.organisation_id != org_id:
-            raise ApiError(403, "forbidden", "Only the operator's own admins edit the catalogue")
         stored = run_once(
             session,
             organisation_id=principal.organisation_id,
@@ -92,7 +89,7 @@ def add_product(
     body: ProductSpec,
     request: Request,
     response: Response,
-    principal: AdminDep,
+    principal: OperatorAdminDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
@@ -117,7 +114,7 @@ def add_plan(
     body: PlanCreate,
     request: Request,
     response: Response,
-    principal: AdminDep,
+    principal: OperatorAdminDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
@@ -140,7 +137,7 @@ def add_plan_version(
     body: PlanVersionCreate,
     request: Request,
     response: Response,
-    principal: AdminDep,
+    principal: OperatorAdminDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
@@ -178,7 +175,7 @@ def add_bundle(
     body: BundleSpec,
     request: Request,
     response: Response,
-    principal: AdminDep,
+    principal: OperatorAdminDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
@@ -203,7 +200,7 @@ def add_tax_rate(
     body: TaxRateSpec,
     request: Request,
     response: Response,
-    principal: AdminDep,
+    principal: OperatorAdminDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:
@@ -228,7 +225,7 @@ def add_price_list(
     body: PriceListSpec,
     request: Request,
     response: Response,
-    principal: AdminDep,
+    principal: OperatorAdminDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from activities.catalog import operator_of
-from api.deps import AdminDep, SettingsDep, StaffDep
-from api.errors import ApiError
+from api.deps import OperatorAdminDep, SettingsDep, StaffDep
 from domain.dunning import DEFAULT_LADDER, Ladder
 from models.base import unit_of_work
 from models.organisations import Organisation
@@ -26,10 +25,8 @@ def get_ladder(principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.put("/ladder", summary="Set the dunning ladder (applies to dunning started from now on)")
-def put_ladder(body: Ladder, principal: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+def put_ladder(body: Ladder, principal: OperatorAdminDep, settings: SettingsDep) -> dict[str, Any]:
     operator = operator_of(principal)
-    if principal.organisation_id != operator:
-        raise ApiError(403, "forbidden", "The dunning ladder is set by the operator's admins")
     with unit_of_work(settings.database_url or "") as session:
         org = session.get(Organisation, operator)
         assert org is not None

@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 
 from activities.organisations import Principal
 from activities.provisioning import ProvisioningActivities
-from activities.provisioning_ops import list_orders, require_operator, retry_order, visible_order
+from activities.provisioning_ops import list_orders, retry_order, visible_order
 from activities.provisioning_resync import ResyncReport, resync
-from api.deps import AdminDep, IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SettingsDep
 from api.idempotency import run_once
 from api.schemas.common import Page
 from api.schemas.provisioning import ProvisioningOrderOut, RetryOut
@@ -44,14 +44,13 @@ def order_out(row: ProvisioningOrder) -> dict[str, Any]:
 
 @router.get("/orders", response_model=Page[ProvisioningOrderOut], summary="List provisioning orders")
 def get_orders(
-    principal: StaffDep,
+    principal: OperatorStaffDep,
     settings: SettingsDep,
     state: Annotated[str | None, Query(pattern="^(pending|done|failed|skipped)$")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
-        require_operator(session, principal)
         rows, next_cursor = list_orders(session, principal, state, cursor, limit)
         data = [order_out(r) for r in rows]
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
@@ -83,7 +82,11 @@ def _respond(status: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
     summary="Re-run a failed order through the adapters now",
 )
 async def retry(
-    order_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+    order_id: str,
+    request: Request,
+    principal: OperatorStaffDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
 ) -> JSONResponse:
     activities = _activities(request, settings)
 
@@ -100,7 +103,7 @@ async def retry(
 
 @router.post("/resync", response_model=ResyncReport, summary="Compare the platforms with what should be live")
 async def post_resync(
-    request: Request, principal: AdminDep, settings: SettingsDep, key: IdempotencyKeyDep
+    request: Request, principal: OperatorAdminDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     activities = _activities(request, settings)
 

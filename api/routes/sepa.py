@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from activities import sepa, sepa_returns
 from activities.sepa import CollectionRequest, MandateRequest
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotencyKeyDep, OperatorStaffDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
 from api.schemas.wallets import MandateOut
@@ -79,7 +79,7 @@ def _xml(collection: SepaCollection) -> Response:
 def run_collection(
     body: CollectionRequest,
     request: Request,
-    principal: StaffDep,
+    principal: OperatorStaffDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> Response:
@@ -118,7 +118,7 @@ def run_collection(
     },
 )
 async def import_returns(
-    request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+    request: Request, principal: OperatorStaffDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     raw = await request.body()
     if len(raw) > MAX_RETURNS_BYTES:

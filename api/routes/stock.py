@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from activities import device_store, warehouse
 from activities.organisations import Principal
-from api.deps import AdminDep, IdempotencyKeyDep, SettingsDep, StaffDep, require_role
+from api.deps import AdminDep, IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep, require_role
 from api.idempotency import run_once
 from api.schemas.common import Page
 from api.schemas.devices import (
@@ -106,7 +106,7 @@ def create_device_model(
     body: DeviceModelCreate,
     request: Request,
     response: Response,
-    principal: AdminDep,
+    principal: OperatorAdminDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> dict[str, Any]:

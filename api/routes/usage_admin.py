@@ -16,7 +16,7 @@ from activities.usage_context import Unrateable
 from activities.usage_decks import add_deck_version, deck_versions
 from activities.usage_rating import rate_pending, rerate_period
 from activities.usage_suspense import event_out, list_suspense, retry
-from api.deps import AdminDep, IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
 from api.errors import ApiError, not_found
 from api.idempotency import run_once
 from api.schemas.usage import (
@@ -50,14 +50,18 @@ def _visible_subscription(session: Any, organisation_id: str, subscription_id: s
 
 
 @router.post("/rating-runs", summary="Rate the accepted events now (the worker does this in batches)")
-def rating_run(body: RatingRunIn, principal: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+def rating_run(body: RatingRunIn, principal: OperatorAdminDep, settings: SettingsDep) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
         return rate_pending(session, organisation_id=principal.organisation_id, limit=body.limit)
 
 
 @router.post("/rerate", response_model=RerateOut, summary="Re-rate a period; differences become adjustments")
 def rerate(
-    body: RerateIn, request: Request, principal: AdminDep, settings: SettingsDep, key: IdempotencyKeyDep
+    body: RerateIn,
+    request: Request,
+    principal: OperatorAdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
 ) -> JSONResponse:
     with unit_of_work(settings.database_url or "") as session:
         _visible_subscription(session, principal.organisation_id, body.subscription_id)
@@ -135,7 +139,7 @@ def suspense(
 @router.post(
     "/suspense/{event_id}/retry", response_model=SuspendedEvent, summary="Rate a suspended event again"
 )
-def retry_suspended(event_id: int, principal: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+def retry_suspended(event_id: int, principal: OperatorAdminDep, settings: SettingsDep) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
         return event_out(retry(session, principal.organisation_id, event_id))
 
@@ -144,7 +148,11 @@ def retry_suspended(event_id: int, principal: AdminDep, settings: SettingsDep) -
     "/rate-decks", status_code=201, response_model=RateDeckOut, summary="Publish a rate deck version"
 )
 def add_deck(
-    body: RateDeckIn, request: Request, principal: AdminDep, settings: SettingsDep, key: IdempotencyKeyDep
+    body: RateDeckIn,
+    request: Request,
+    principal: OperatorAdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
 ) -> JSONResponse:
     with unit_of_work(settings.database_url or "") as session:
 

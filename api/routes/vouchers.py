@@ -14,7 +14,7 @@ from activities.accounts import visible_account
 from activities.organisations import Principal
 from activities.vouchers import LotRequest
 from activities.wallet_store import find_wallet
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
 from api.idempotency import run_once
 from api.routes.wallets import tx_out, wallet_out
 from api.schemas.wallets import LotCancelled, LotCreated, LotOut, RedeemIn, RedeemOut
@@ -56,7 +56,11 @@ def _once(
     summary="Create a lot of voucher codes (the codes are returned this once)",
 )
 def create_lot(
-    body: LotRequest, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+    body: LotRequest,
+    request: Request,
+    principal: OperatorAdminDep,
+    settings: SettingsDep,
+    key: IdempotencyKeyDep,
 ) -> JSONResponse:
     fresh: dict[str, Any] = {}
 
@@ -75,7 +79,7 @@ def create_lot(
 
 @router.post("/v1/voucher-lots/{lot_id}/activate", response_model=LotOut, summary="Put a lot on sale")
 def activate_lot(
-    lot_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+    lot_id: str, request: Request, principal: OperatorAdminDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     return _once(
         settings,
@@ -89,7 +93,7 @@ def activate_lot(
 
 @router.post("/v1/voucher-lots/{lot_id}/cancel", response_model=LotCancelled, summary="Withdraw a lot")
 def cancel_lot(
-    lot_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
+    lot_id: str, request: Request, principal: OperatorAdminDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
     def produce(session: Any) -> tuple[int, dict[str, Any]]:
         lot, cancelled = vouchers.cancel_lot(session, principal, lot_id)
