@@ -15,12 +15,21 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from activities import subscription_store as store
+from activities.catalog import operator_of
 from activities.organisations import Principal, find_visible_organisation
 from activities.wallet_store import Movement, check_currency, move, wallet_for
 from domain.catalog import Code
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
-from domain.vouchers import code_hash, display_prefix, formatted, new_code, normalise_code, redeemable
+from domain.vouchers import (
+    check_value,
+    code_hash,
+    display_prefix,
+    formatted,
+    new_code,
+    normalise_code,
+    redeemable,
+)
 from domain.wallets import top_up_entry
 from models.accounts import Account
 from models.base import utcnow
@@ -57,6 +66,7 @@ def create_lot(
     if request.expires_on < today:
         raise RuleViolation("expiry_in_past", f"{request.expires_on} is before today", field="expires_on")
     check_currency_code(request.currency)
+    check_value(request.value_minor, request.currency, operator_limits(session, principal))
     lot = VoucherLot(
         id=new_id("vlt"),
         organisation_id=principal.organisation_id,
@@ -84,6 +94,12 @@ def create_lot(
     ]
     session.execute(insert(Voucher), rows)
     return lot, [formatted(c) for c in codes]
+
+
+def operator_limits(session: Session, principal: Principal) -> dict[str, int] | None:
+    """The voucher maximums the caller's operator set (None: the defaults apply)."""
+    operator = session.get(Organisation, operator_of(principal))
+    return operator.voucher_max_value_minor if operator is not None else None
 
 
 def code_hash_of(typed: str) -> str:
@@ -131,6 +147,7 @@ def activate_lot(session: Session, principal: Principal, lot_id: str) -> Voucher
     if lot.status == "cancelled":
         raise Conflict("voucher_lot_cancelled", f"lot {lot.id} was cancelled")
     if lot.status == "created":
+        check_value(lot.value_minor, lot.currency, operator_limits(session, principal))
         lot.status, lot.activated_at = "activated", utcnow()
         session.execute(
             update(Voucher)

@@ -12,7 +12,9 @@ import hashlib
 import secrets
 from datetime import date
 
+from domain.currency import minor_units
 from domain.errors import Conflict, RuleViolation
+from domain.money import Money
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16
@@ -55,3 +57,26 @@ def redeemable(status: str, expires_on: date, today: date) -> None:
         raise RuleViolation("voucher_expired", f"this voucher expired on {expires_on}", field="code")
     if status != "activated":
         raise Conflict("voucher_not_active", "this voucher has not been activated for sale yet")
+
+
+# The maximum value of one voucher when the operator has set none for the currency: 100 major units.
+DEFAULT_MAX_MAJOR_UNITS = 100
+
+
+def max_value_minor(limits: dict[str, int] | None, currency: str) -> int:
+    """The operator's maximum value of one voucher in ``currency`` (minor units), or the default."""
+    if limits and currency in limits:
+        return int(limits[currency])
+    return DEFAULT_MAX_MAJOR_UNITS * 10 ** minor_units(currency)
+
+
+def check_value(value_minor: int, currency: str, limits: dict[str, int] | None) -> None:
+    """Refuse a voucher worth more than the operator's maximum: minting money is bounded."""
+    ceiling = max_value_minor(limits, currency)
+    if value_minor > ceiling:
+        raise RuleViolation(
+            "voucher_value_too_high",
+            f"a voucher is worth at most {Money(ceiling, currency).format()} "
+            "(the operator's voucher_max_value_minor)",
+            field="value_minor",
+        )

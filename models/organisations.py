@@ -30,6 +30,9 @@ class Organisation(Base):
     dunning_ladder: Mapped[dict[str, Any] | None] = mapped_column(
         JSONB, comment="the operator's dunning ladder"
     )
+    voucher_max_value_minor: Mapped[dict[str, int] | None] = mapped_column(
+        JSONB, comment="the operator's maximum value of one voucher, in minor units per currency"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -19,7 +19,7 @@ from api.schemas.organisations import (
     OrganisationOut,
     OrganisationUpdate,
 )
-from domain.organisations import OrganisationKind
+from domain.organisations import OPERATOR_SETTINGS, OrganisationKind
 from models.base import unit_of_work, utcnow
 from models.organisations import ApiKey, Organisation
 
@@ -101,10 +101,9 @@ def update_organisation(
         org = find_visible_organisation(session, principal, organisation_id)
         if org is None:
             raise not_found("organisation", organisation_id)
-        if "rounding_mode" in changes and org.parent_id is not None:
-            raise ApiError(
-                422, "operator_setting", "Only an operator sets the rounding mode of its catalogue"
-            )
+        settings_named = sorted(OPERATOR_SETTINGS & changes.keys())
+        if settings_named and (org.kind != OrganisationKind.OPERATOR.value or not principal.is_operator):
+            raise ApiError(422, "operator_setting", f"Only an operator sets {', '.join(settings_named)}")
         for name, value in changes.items():
             setattr(org, name, value)
         session.flush()

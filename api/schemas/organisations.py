@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Country, Strict, Text
+from api.schemas.common import Country, Currency, Strict, Text
 from domain.money import RoundingMode
 from domain.organisations import OrganisationKind, Role
 
@@ -27,7 +27,14 @@ class OrganisationOut(BaseModel):
     name: str
     country: str | None
     rounding_mode: RoundingMode
+    voucher_max_value_minor: dict[str, int] | None = Field(
+        default=None, description="The operator's maximum value of one voucher, per currency"
+    )
     created_at: datetime
+
+
+# A voucher's maximum value in minor units: a positive integer (a trillion minor units is plenty).
+VoucherMax = Annotated[int, Field(strict=True, gt=0, le=10**12)]
 
 
 class OrganisationUpdate(Strict):
@@ -35,6 +42,12 @@ class OrganisationUpdate(Strict):
     country: Country | None = None
     rounding_mode: RoundingMode | None = Field(
         default=None, description="How money is rounded (operators only): half_up, half_even, up, down"
+    )
+    voucher_max_value_minor: dict[Currency, VoucherMax] | None = Field(
+        default=None,
+        max_length=200,
+        description="Operators only: the most one voucher may be worth, in minor units per currency "
+        "(a currency not named: 100 major units). Replaces the whole map.",
     )
 
 
