@@ -7,14 +7,18 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from activities.organisations import Principal, find_visible_organisation, in_subtree
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
+from domain.verification import status_after_email_change, workflow_id_for
 from models.accounts import Account
+from models.billing import Invoice
 from models.organisations import Organisation
+from models.subscriptions import Subscription
+from models.wallets import Wallet
 
 LIST_FILTERS = (
     "type",
@@ -141,13 +145,50 @@ def create_account(session: Session, principal: Principal, fields: dict[str, Any
     return account
 
 
+def money_counted_in_currency(session: Session, account_id: str) -> bool:
+    """Whether the account has subscriptions, invoices or a wallet: its amounts are in its currency."""
+    return any(
+        session.execute(select(exists().where(model.account_id == account_id))).scalar()
+        for model in (Subscription, Invoice, Wallet)
+    )
+
+
+def _check_currency(session: Session, account: Account, changes: dict[str, Any]) -> None:
+    new = changes.get("currency")
+    if new is not None and new != account.currency and money_counted_in_currency(session, account.id):
+        raise Conflict(
+            "currency_locked",
+            f"{account.id} already has subscriptions, invoices or a wallet in {account.currency}; "
+            "open a new account for another currency",
+        )
+
+
+def _reverify(account: Account, changes: dict[str, Any], asked: bool) -> bool:
+    """Void the confirmation of an old address; True when a verification of the new one must start."""
+    new_email = changes.get("email")
+    moved = new_email is not None and new_email.strip().lower() != account.email.strip().lower()
+    if moved:
+        status = status_after_email_change(account.verification_status, asked=asked)
+    elif asked and account.verification_status != "verified":
+        status = "pending"  # asked again (e.g. the first start could not reach Temporal)
+    else:
+        return False
+    account.verification_status, account.verified_at = status, None
+    # The process id names the account's version after this edit, so every restart is a new process.
+    restart = status == "pending"
+    account.verification_process_id = workflow_id_for(account.id, account.version + 1) if restart else None
+    return restart
+
+
 def update_account(
     session: Session,
     principal: Principal,
     account_id: str,
     changes: dict[str, Any],
     expected_version: int | None,
-) -> Account:
+) -> tuple[Account, bool]:
+    """Apply an edit; returns the account and whether a verification of its address must start."""
+    verify = bool(changes.pop("verify", False))
     account = visible_account(session, principal, account_id, lock=True)
     if expected_version is not None and account.version != expected_version:
         raise Conflict(
@@ -164,6 +205,8 @@ def update_account(
             raise RuleViolation("field_required", f"{name} cannot be removed", field=name)
     if account.type == "person" and ({"legal_name", "registration_number"} & changes.keys()):
         raise RuleViolation("invalid_field", "legal_name and registration_number are for company accounts")
+    _check_currency(session, account, changes)
+    restart = _reverify(account, changes, verify)
     for name, value in changes.items():
         setattr(account, name, value)
     if "display_name" not in changes and ({"given_name", "family_name", "legal_name"} & changes.keys()):
@@ -179,7 +222,7 @@ def update_account(
         raise RuleViolation("invalid_tax_status", "reverse_charge needs a company account with a tax_id")
     account.version += 1
     session.flush()
-    return account
+    return account, restart
 
 
 def encode_cursor(last_id: str) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.verification import email_message_id, make_token, verification_link
+from domain.verification import email_message_id, make_token, outcome_is_superseded, verification_link
 from integrations.notify.base import EmailMessageSpec, MessageRejected, Notifier
 from integrations.notify.smtp import SmtpNotifier
 from models.accounts import Account
@@ -62,7 +62,7 @@ class VerificationActivities:
 
     @activity.defn(name="send_verification_email")
     def send_verification_email(self, request: SendVerificationEmail) -> VerificationEmailSent:
-        token = make_token(self.settings.secret_key, request.account_id)
+        token = make_token(self.settings.secret_key, request.account_id, request.email)
         link = verification_link(self.settings.public_url, request.account_id, token)
         message_id = email_message_id(request.process_id, request.run_id, self.settings.smtp_sender)
         message = EmailMessageSpec(
@@ -79,14 +79,20 @@ class VerificationActivities:
 
     @activity.defn(name="record_verification_outcome")
     def record_verification_outcome(self, request: RecordVerificationOutcome) -> VerificationOutcomeRecorded:
-        """Set the account's verification status in one transaction; a verified account stays verified."""
+        """Set the account's verification status in one transaction; a verified account stays verified.
+
+        The outcome of a process the account no longer waits for (its address changed since) is ignored.
+        """
         with unit_of_work(self.database_url) as session:
             account = session.get(Account, request.account_id, with_for_update=True)
             if account is None:
                 raise ApplicationError(
                     f"account {request.account_id} does not exist", type="AccountNotFound", non_retryable=True
                 )
-            changed = account.verification_status not in ("verified", request.outcome)
+            superseded = outcome_is_superseded(
+                account.verification_process_id, account.verification_status, request.process_id
+            )
+            changed = not superseded and account.verification_status not in ("verified", request.outcome)
             if changed:
                 account.verification_status = request.outcome
                 account.verified_at = request.decided_at if request.outcome == "verified" else None

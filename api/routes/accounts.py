@@ -108,13 +108,17 @@ def get_account(account_id: str, principal: StaffDep, settings: SettingsDep) -> 
 
 
 @router.patch("/{account_id}", response_model=AccountOut, summary="Edit an account")
-def update_account(
+async def update_account(
     account_id: str,
     body: AccountUpdate,
     principal: StaffDep,
     settings: SettingsDep,
+    temporal: TemporalGatewayDep,
     if_match: Annotated[str | None, Header(alias="If-Match", description="The version you edited")] = None,
 ) -> dict[str, Any]:
+    """A new email address is not verified: its confirmation starts again when the old address was
+    verified (or being verified), or when the body says ``"verify": true``. The currency cannot change
+    once the account has subscriptions, invoices or a wallet (409 ``currency_locked``)."""
     changes = body.model_dump(mode="json", exclude_unset=True)
     if not changes:
         raise ApiError(422, "empty_update", "The body names no field to change")
@@ -124,6 +128,15 @@ def update_account(
         if not stripped.isdigit():
             raise ApiError(400, "invalid_if_match", "If-Match must be the account's version number")
         expected = int(stripped)
-    with unit_of_work(settings.database_url or "") as session:
-        account = account_store.update_account(session, principal, account_id, changes, expected)
-        return account_out(account)
+
+    def write() -> tuple[dict[str, Any], bool]:
+        with unit_of_work(settings.database_url or "") as session:
+            account, restart = account_store.update_account(session, principal, account_id, changes, expected)
+            return account_out(account), restart
+
+    out, restart = await run_in_threadpool(write)
+    if restart:
+        await start_account_verification(
+            await temporal.client(), settings, {**out, "process_id": out["verification_process_id"]}
+        )
+    return out

@@ -22,7 +22,7 @@ def pending_account(settings: Settings, account_id: str, token: str) -> dict[str
     """The account the token belongs to; refuses bad tokens and accounts not awaiting confirmation."""
     with unit_of_work(settings.database_url or "") as session:
         account = session.get(Account, account_id) if account_id.startswith("acc_") else None
-        if account is None or not check_token(settings.secret_key, account_id, token):
+        if account is None or not check_token(settings.secret_key, account_id, account.email, token):
             raise ApiError(404, "verification_not_found", "This verification link is not valid")
         return {
             "id": account.id,

@@ -85,6 +85,11 @@ class AccountCreate(_AccountFields):
 class AccountUpdate(_AccountFields):
     status: Literal["active", "closed"] | None = None
     parent_account_id: str | None = None
+    verify: bool | None = Field(
+        default=None,
+        description="Verify the email address (again): starts AccountVerification. A new address of a "
+        "verified account, or of one being verified, is always verified again",
+    )
 
 
 class AccountOut(BaseModel):

@@ -122,7 +122,7 @@ async def test_confirm_through_the_api_with_token(
     await wait_for_step(api, tenant, created["process_id"], "awaiting_confirmation")
     bad = await api.post("/v1/verifications", json={"account_id": created["id"], "token": "x" * 43})
     assert bad.status_code == 404 and bad.json()["code"] == "verification_not_found"
-    token = make_token(settings.secret_key, created["id"])
+    token = make_token(settings.secret_key, created["id"], created["email"])
     ok = await api.post("/v1/verifications", json={"account_id": created["id"], "token": token})
     assert ok.status_code == 202
     await wait_for_step(api, tenant, created["process_id"], "verified", "completed")

@@ -7,6 +7,8 @@ from domain.verification import (
     check_token,
     email_message_id,
     make_token,
+    outcome_is_superseded,
+    status_after_email_change,
     verification_link,
     workflow_id_for,
 )
@@ -14,38 +16,46 @@ from domain.verification import (
 SECRET = "unit-test-secret-" + "y" * 32
 ACCOUNT = "acc_01JD0000000000000000000000"
 OTHER = "acc_01JD0000000000000000000001"
+EMAIL = "ana@example.com"
 
 
 def test_token_is_deterministic_and_urlsafe() -> None:
-    token = make_token(SECRET, ACCOUNT)
-    assert token == make_token(SECRET, ACCOUNT)
+    token = make_token(SECRET, ACCOUNT, EMAIL)
+    assert token == make_token(SECRET, ACCOUNT, EMAIL)
     assert len(token) == 43  # 32 bytes of HMAC-SHA256, base64 without padding
     assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def test_token_is_accepted_for_its_account_only() -> None:
-    token = make_token(SECRET, ACCOUNT)
-    assert check_token(SECRET, ACCOUNT, token)
-    assert not check_token(SECRET, OTHER, token)
-    assert not check_token("another-secret", ACCOUNT, token)
-    assert make_token(SECRET, OTHER) != token
+    token = make_token(SECRET, ACCOUNT, EMAIL)
+    assert check_token(SECRET, ACCOUNT, EMAIL, token)
+    assert not check_token(SECRET, OTHER, EMAIL, token)
+    assert not check_token("another-secret", ACCOUNT, EMAIL, token)
+    assert make_token(SECRET, OTHER, EMAIL) != token
+
+
+def test_token_is_bound_to_the_address_it_was_sent_to() -> None:
+    token = make_token(SECRET, ACCOUNT, EMAIL)
+    assert check_token(SECRET, ACCOUNT, " Ana@Example.com ", token)  # the same address
+    assert not check_token(SECRET, ACCOUNT, "ana.new@example.com", token)
+    assert make_token(SECRET, ACCOUNT, "ana.new@example.com") != token
 
 
 def test_wrong_or_empty_tokens_are_rejected() -> None:
-    token = make_token(SECRET, ACCOUNT)
-    assert not check_token(SECRET, ACCOUNT, "")
-    assert not check_token(SECRET, ACCOUNT, token[:-1])
-    assert not check_token(SECRET, ACCOUNT, token + "A")
-    assert not check_token(SECRET, ACCOUNT, token.swapcase())
-    assert not check_token(SECRET, ACCOUNT, "ñ" * 43)
-    assert not check_token("", ACCOUNT, token)
+    token = make_token(SECRET, ACCOUNT, EMAIL)
+    assert not check_token(SECRET, ACCOUNT, EMAIL, "")
+    assert not check_token(SECRET, ACCOUNT, EMAIL, token[:-1])
+    assert not check_token(SECRET, ACCOUNT, EMAIL, token + "A")
+    assert not check_token(SECRET, ACCOUNT, EMAIL, token.swapcase())
+    assert not check_token(SECRET, ACCOUNT, EMAIL, "ñ" * 43)
+    assert not check_token("", ACCOUNT, EMAIL, token)
 
 
 @given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40))
 def test_each_account_has_its_own_token(first: str, second: str) -> None:
     if first != second:
-        assert not check_token(SECRET, second, make_token(SECRET, first))
-    assert check_token(SECRET, first, make_token(SECRET, first))
+        assert not check_token(SECRET, second, EMAIL, make_token(SECRET, first, EMAIL))
+    assert check_token(SECRET, first, EMAIL, make_token(SECRET, first, EMAIL))
 
 
 def test_link_process_id_and_message_id() -> None:
@@ -53,6 +63,23 @@ def test_link_process_id_and_message_id() -> None:
         f"https://billing.example.com/portal/verify/{ACCOUNT}?token=tok"
     )
     assert workflow_id_for(ACCOUNT) == f"account-verification-{ACCOUNT}"
+    assert workflow_id_for(ACCOUNT, 7) == f"account-verification-{ACCOUNT}-v7"
+
+
+def test_a_new_address_voids_the_old_confirmation() -> None:
+    assert status_after_email_change("verified", asked=False) == "pending"
+    assert status_after_email_change("pending", asked=False) == "pending"
+    assert status_after_email_change("unverified", asked=False) == "not_requested"
+    assert status_after_email_change("not_requested", asked=False) == "not_requested"
+    assert status_after_email_change("not_requested", asked=True) == "pending"
+
+
+def test_outcomes_of_superseded_processes_are_ignored() -> None:
+    current = workflow_id_for(ACCOUNT, 3)
+    assert outcome_is_superseded(current, "pending", workflow_id_for(ACCOUNT))
+    assert not outcome_is_superseded(current, "pending", current)
+    assert not outcome_is_superseded(None, "pending", workflow_id_for(ACCOUNT))
+    assert outcome_is_superseded(None, "not_requested", workflow_id_for(ACCOUNT))
     assert email_message_id("account-verification-acc_1", "run-1", "Multibill <no-reply@example.org>") == (
         "<account-verification-acc_1.run-1@example.org>"
     )

@@ -57,9 +57,9 @@ async def test_confirmed_account_is_verified(
         )
         email = await smtp_server.wait_for(account.email)
         link = link_in(email)
-        token = make_token(settings.secret_key, account.id)
+        token = make_token(settings.secret_key, account.id, account.email)
         assert link == f"http://testserver/portal/verify/{account.id}?token={token}"
-        assert check_token(settings.secret_key, account.id, link.rpartition("token=")[2])
+        assert check_token(settings.secret_key, account.id, account.email, link.rpartition("token=")[2])
         assert email["Message-ID"] == f"<{handle.id}.{handle.result_run_id}@multibill.local>"
         assert subject_of(email) == "Confirm your email address / Confirma tu dirección de correo"
         assert "Hola Ana García" in text_of(email)
