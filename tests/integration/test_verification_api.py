@@ -87,15 +87,32 @@ async def test_verify_account_end_to_end(
 
     wrong = await api.get(f"/portal/verify/{account['id']}?token=forged-token-123")
     assert wrong.status_code == 404
+    # Opening the link (as a mail scanner does) shows a button and confirms nothing.
     page = await api.get(link.group(1))
     assert page.status_code == 200 and "confirm" in page.text.lower()
+    form = re.search(r'<form id="verify-form" method="post" action="([^"]+)">', page.text)
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert form and token, page.text
+    assert "<script" not in page.text
+    await asyncio.sleep(0.3)
+    still = await wait_for_step(api, tenant, process_id, "awaiting_confirmation")
+    assert still["status"] == "running"
+    got = (await api.get(f"/v1/accounts/{account['id']}", headers=tenant.auth)).json()
+    assert (got["verification_status"], got["verified_at"]) == ("pending", None)
+
+    forged = await api.post(form.group(1), data={"token": "forged-token-123"})
+    assert forged.status_code == 404
+    pressed = await api.post(form.group(1), data={"token": token.group(1)})
+    assert pressed.status_code == 200 and "is confirmed" in pressed.text
 
     done = await wait_for_step(api, tenant, process_id, "verified", "completed")
     assert done["closed_at"]
     got = (await api.get(f"/v1/accounts/{account['id']}", headers=tenant.auth)).json()
     assert got["verification_status"] == "verified" and got["verified_at"]
-    # Clicking the link again is harmless.
-    assert (await api.get(link.group(1))).status_code == 200
+    # Opening the link or pressing the button again is harmless.
+    again = await api.get(link.group(1))
+    assert again.status_code == 200 and "verify-form" not in again.text
+    assert (await api.post(form.group(1), data={"token": token.group(1)})).status_code == 200
 
 
 async def test_processes_of_other_organisations_are_not_found(
