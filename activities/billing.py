@@ -158,7 +158,7 @@ def draft_for(
             ctx_sub = ctx
         work = due(sub, up_to, ctx_sub, catalogue.rounding)
         lines += work.lines
-        periods += [(sub.subscription_id, line_id, period) for line_id, period in work.periods]
+        periods += [(sub.subscription_id, span, period) for span, period in work.periods]
     charges = [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
     lines += [line for line in charges if line.amount.amount_minor >= 0]
     credits = [line for line in charges if line.amount.amount_minor < 0]  # issued as a credit note

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_numbers import allocate_numbers
 from domain.ids import new_id
-from domain.invoicing import DraftLine
+from domain.invoicing import DraftLine, ServiceSpan
 from domain.ledger import Posting, invoice_entry
 from domain.periods import Period
 from domain.tax import TaxRate, TaxResult
@@ -32,7 +32,7 @@ class InvoiceDraft:
     rates: dict[str, TaxRate]
     tax: TaxResult
     inclusive: bool
-    periods: list[tuple[str, str, Period]]  # (subscription, line, period) billed by this invoice
+    periods: list[tuple[str, ServiceSpan, Period]]  # (subscription, service, period) billed by this invoice
     charge_ids: list[str]
     usage_ids: list[int] = field(default_factory=list)
     credits: list[DraftLine] = field(default_factory=list)
@@ -123,11 +123,12 @@ def write_invoices(
             note_id = write_credit_note(session, operator, draft)
             charges += [{"id": cid, "status": "invoiced", "invoice_id": note_id} for cid in draft.credit_ids]
         invoice_id = new_id("inv") if draft.lines else ""
-        for sub_id, line_id, period in draft.periods:
+        for sub_id, span, period in draft.periods:
             billed.append(
                 {
                     "subscription_id": sub_id,
-                    "line_id": line_id,
+                    "line_id": span.line_id,
+                    "service_id": span.service_id,
                     "period_start": period.start,
                     "period_end": period.end,
                     "invoice_id": invoice_id,
