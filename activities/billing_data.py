@@ -127,7 +127,9 @@ def load_page(
             BilledPeriod.period_end,
         ).where(BilledPeriod.subscription_id.in_(sub_ids))
     ):
-        billed[row.subscription_id].add(BilledSpan(row.line_id, row.service_id, row.period_start, row.period_end))
+        billed[row.subscription_id].add(
+            BilledSpan(row.line_id, row.service_id, row.period_start, row.period_end)
+        )
     events: dict[str, list[Any]] = defaultdict(list)
     for event in session.execute(
         select(SubscriptionEvent.__table__)

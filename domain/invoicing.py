@@ -61,7 +61,9 @@ class BilledSpan:
     end: date
 
     def covers(self, span: ServiceSpan, period: Period) -> bool:
-        mine = self.service_id == span.service_id or (self.service_id is None and self.line_id == span.line_id)
+        mine = self.service_id == span.service_id or (
+            self.service_id is None and self.line_id == span.line_id
+        )
         return mine and self.start < period.end and period.start < self.end
 
 

@@ -50,23 +50,28 @@ async def change(stack: Stack, tenant: Tenant, sub: dict[str, Any], code: str, *
 
 
 def store_first(database_url: str, sub: dict[str, Any], which: str) -> None:
-    """Rewrite the other service row so that ``which`` ("old" or "new") is stored first."""
+    """Store the subscription's service rows again, ``which`` ("old" or "new") first (the physical order
+    a query without ORDER BY returns them in)."""
+    params = {"s": sub["subscription_id"]}
     with engine_for(database_url).begin() as conn:
-        rows = conn.execute(
-            sa.text("select id, replaced_by from subscription_services where subscription_id = :s"),
-            {"s": sub["subscription_id"]},
-        ).all()
-        old = next(r.id for r in rows if r.replaced_by)
-        new = next(r.id for r in rows if not r.replaced_by)
         conn.execute(
-            sa.text("update subscription_services set quantity = quantity where id = :i"),
-            {"i": new if which == "old" else old},
+            sa.text(
+                "create temp table keep on commit drop as "
+                "select * from subscription_services where subscription_id = :s"
+            ),
+            params,
         )
+        conn.execute(sa.text("delete from subscription_services where subscription_id = :s"), params)
+        refill = {  # the old row is the one replaced (false sorts before true)
+            "old": "insert into subscription_services select * from keep order by replaced_by is null",
+            "new": "insert into subscription_services select * from keep order by replaced_by is not null",
+        }
+        conn.execute(sa.text(refill[which]))
         stored = conn.execute(
-            sa.text("select id from subscription_services where subscription_id = :s"),
-            {"s": sub["subscription_id"]},
+            sa.text("select replaced_by is not null from subscription_services where subscription_id = :s"),
+            params,
         ).scalars()
-        assert list(stored) == ([old, new] if which == "old" else [new, old])
+        assert list(stored) == ([True, False] if which == "old" else [False, True])
 
 
 def billed(database_url: str, sub: dict[str, Any]) -> tuple[list[Line], list[int]]:
@@ -108,7 +113,7 @@ async def test_monthly_to_yearly_after_the_first_runs(stack: Stack, database_url
                 ("2024-01-07", "2024-02-07", 1200),
                 ("2024-02-07", "2024-03-07", 1200),
                 ("2024-03-07", "2024-04-07", 1200),
-                ("2024-03-20", "2025-01-07", 9607),  # the yearly plan's rest of its year: 293/366
+                ("2024-01-07", "2025-01-07", 9607),  # the change: the yearly plan's last 293/366
                 ("2025-01-07", "2026-01-07", 12000),
             ],
             [-697],  # the monthly plan's unused 18/31 of March
@@ -128,9 +133,9 @@ async def test_monthly_to_yearly_before_the_first_run(stack: Stack, database_url
         lines, notes = billed(database_url, sub)
         assert sorted(lines) == [
             ("2024-01-07", "2024-02-07", 1200),
+            ("2024-01-07", "2025-01-07", 9607),
             ("2024-02-07", "2024-03-07", 1200),
             ("2024-03-07", "2024-04-07", 1200),
-            ("2024-03-20", "2025-01-07", 9607),
             ("2025-01-07", "2026-01-07", 12000),
         ]
         assert notes == [-697]
