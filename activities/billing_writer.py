@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from activities.billing_results import credit_key
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_numbers import allocate_numbers
 from domain.ids import new_id
@@ -64,7 +65,7 @@ def copy_dicts(session: Session, table: str, rows: list[dict[str, Any]], **extra
         copy_rows(session, table, columns, ([*row.values(), *extra.values()] for row in rows))
 
 
-def write_credit_note(session: Session, operator: str, draft: InvoiceDraft) -> str:
+def write_credit_note(session: Session, operator: str, run_id: str | None, draft: InvoiceDraft) -> str:
     """Credits from plan changes, suspensions and terminations become one credit note, never edits."""
     assert draft.credit_tax is not None
     lines = []
@@ -87,7 +88,7 @@ def write_credit_note(session: Session, operator: str, draft: InvoiceDraft) -> s
                 "period_end": _iso(line.end),
             }
         )
-    key = "bill-credit:" + ",".join(sorted(draft.credit_ids))
+    key = credit_key(run_id, draft.credit_ids)
     note = insert_note(
         session,
         issuer=operator,
@@ -120,7 +121,7 @@ def write_invoices(
     numbered = dict(zip((id(d) for d in billable), numbers, strict=True))
     for draft in drafts:
         if draft.credits:
-            note_id = write_credit_note(session, operator, draft)
+            note_id = write_credit_note(session, operator, run_id, draft)
             charges += [{"id": cid, "status": "invoiced", "invoice_id": note_id} for cid in draft.credit_ids]
         invoice_id = new_id("inv") if draft.lines else ""
         for sub_id, span, period in draft.periods:
