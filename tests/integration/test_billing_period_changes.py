@@ -49,29 +49,43 @@ async def change(stack: Stack, tenant: Tenant, sub: dict[str, Any], code: str, *
     await wait_process(stack.api, tenant, resp.json()["process_id"])
 
 
+REFILL = {  # the old row is the one replaced (false sorts before true)
+    "old": "insert into subscription_services select * from keep order by replaced_by is null",
+    "new": "insert into subscription_services select * from keep order by replaced_by is not null",
+}
+
+
 def store_first(database_url: str, sub: dict[str, Any], which: str) -> None:
-    """Store the subscription's service rows again, ``which`` ("old" or "new") first (the physical order
-    a query without ORDER BY returns them in)."""
+    """Store the subscription's service rows again so that a query without ORDER BY returns ``which``
+    ("old" or "new") first. Where a row lands depends on the table's free space, so this rewrites them
+    (in either insertion order) until they are stored as asked."""
     params = {"s": sub["subscription_id"]}
-    with engine_for(database_url).begin() as conn:
-        conn.execute(
-            sa.text(
-                "create temp table keep on commit drop as "
-                "select * from subscription_services where subscription_id = :s"
-            ),
-            params,
-        )
-        conn.execute(sa.text("delete from subscription_services where subscription_id = :s"), params)
-        refill = {  # the old row is the one replaced (false sorts before true)
-            "old": "insert into subscription_services select * from keep order by replaced_by is null",
-            "new": "insert into subscription_services select * from keep order by replaced_by is not null",
-        }
-        conn.execute(sa.text(refill[which]))
-        stored = conn.execute(
-            sa.text("select replaced_by is not null from subscription_services where subscription_id = :s"),
-            params,
-        ).scalars()
-        assert list(stored) == ([True, False] if which == "old" else [False, True])
+    wanted = [True, False] if which == "old" else [False, True]  # is it the replaced (old) row?
+    stored: list[bool] = []
+    for attempt in range(40):
+        with engine_for(database_url).begin() as conn:
+            conn.execute(
+                sa.text(
+                    "create temp table keep on commit drop as "
+                    "select * from subscription_services where subscription_id = :s"
+                ),
+                params,
+            )
+            conn.execute(sa.text("delete from subscription_services where subscription_id = :s"), params)
+            order = which if attempt % 2 == 0 else ("new" if which == "old" else "old")
+            conn.execute(sa.text(REFILL[order]))
+        with engine_for(database_url).connect() as conn:
+            stored = list(
+                conn.execute(
+                    sa.text(
+                        "select replaced_by is not null from subscription_services where subscription_id = :s"
+                    ),
+                    params,
+                ).scalars()
+            )
+        if stored == wanted:
+            return
+    raise AssertionError(f"could not store the {which} service first: {stored}")
 
 
 def billed(database_url: str, sub: dict[str, Any]) -> tuple[list[Line], list[int]]:
