@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.billing_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
+from activities.billing_results import PageResult, billed_by_page, hold_after_commit, in_page
 from activities.billing_writer import InvoiceDraft, write_invoices
+from activities.heartbeat import heartbeating
 from activities.subscriptions import local_today
 from domain.ids import new_id
 from domain.invoicing import DraftLine, cycle_of, due
@@ -43,7 +45,10 @@ class RunInput(BaseModel):
     page_size: int = 500
     parallelism: int = 4
     heartbeat_seconds: int = Field(
-        default=120, ge=1, description="a page silent this long is retried elsewhere"
+        default=20,
+        ge=1,
+        description="heartbeat timeout of a page: one silent this long (its worker died) is retried"
+        " elsewhere; a page heartbeats four times as often",
     )
 
 
@@ -51,15 +56,6 @@ class Page(BaseModel):
     run: RunInput
     after: str | None
     until: str
-
-
-class PageResult(BaseModel):
-    accounts: int = 0
-    invoices: int = 0
-    credit_notes: int = 0
-    lines: int = 0
-    failed: list[dict[str, str]] = Field(default_factory=list)
-    amounts: dict[str, int] = Field(default_factory=dict)
 
 
 class BillNow(BaseModel):
@@ -158,7 +154,7 @@ def draft_for(
             ctx_sub = ctx
         work = due(sub, up_to, ctx_sub, catalogue.rounding)
         lines += work.lines
-        periods += [(sub.subscription_id, line_id, period) for line_id, period in work.periods]
+        periods += [(sub.subscription_id, span, period) for span, period in work.periods]
     charges = [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
     lines += [line for line in charges if line.amount.amount_minor >= 0]
     credits = [line for line in charges if line.amount.amount_minor < 0]  # issued as a credit note
@@ -216,6 +212,8 @@ class BillingActivities:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set: billing activities need the database")
         self.url = settings.database_url
+        production = settings.environment == "production"
+        self.hold_flag = None if production else settings.billing_hold_page_file
 
     @activity.defn(name="open_billing_run")
     def open_run(self, run: RunInput) -> RunInput:
@@ -244,7 +242,7 @@ class BillingActivities:
     @activity.defn(name="plan_billing_pages")
     def plan_pages(self, run: RunInput) -> list[Page]:
         """Split the due accounts into pages by id (each page names its last account)."""
-        with unit_of_work(self.url) as session:
+        with heartbeating(), unit_of_work(self.url) as session:
             org = session.get(Organisation, run.organisation_id)
             assert org is not None
             ids = sorted(session.execute(due_accounts_query(org.path, run.bill_day)).scalars())
@@ -257,9 +255,12 @@ class BillingActivities:
 
     @activity.defn(name="bill_page")
     def bill_page(self, page: Page) -> PageResult:
-        """Bill every due account of the page in one transaction (a retry bills nothing twice)."""
-        with paused_gc():
-            return self._bill_page(page)
+        """Bill every due account of the page in one transaction (a retry bills nothing twice) and report
+        what the page billed, also when an earlier attempt committed it and died before completing."""
+        with paused_gc(), heartbeating():
+            result = self._bill_page(page)
+            hold_after_commit(self.hold_flag)
+            return result
 
     def _bill_page(self, page: Page) -> PageResult:
         run = page.run
@@ -269,7 +270,9 @@ class BillingActivities:
             query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
             account_ids = sorted(session.execute(query).scalars())
             result, _ = bill_accounts(session, run, org, account_ids)
-        return result
+            if run.dry_run or run.run_id is None:
+                return result
+            return billed_by_page(session, run.run_id, page.after, page.until, result.accounts, result.failed)
 
     @activity.defn(name="bill_account_now")
     def bill_now(self, request: BillNow) -> list[str]:
@@ -351,9 +354,7 @@ def bill_accounts(
 
 
 def page_clause(after: str | None, until: str) -> Any:
-
-    clause = Subscription.account_id <= until
-    return clause if after is None else clause & (Subscription.account_id > after)
+    return in_page(Subscription.account_id, after, until)
 
 
 def merge(results: list[PageResult]) -> PageResult:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from activities.catalog import price_list_for, tax_rates_for
 from domain.catalog import PREPAID_TERMS, PlanSpec
-from domain.invoicing import ServiceSpan, SubscriptionToBill
+from domain.invoicing import BilledSpan, ServiceSpan, SubscriptionToBill
 from domain.money import RoundingMode
 from domain.tax import TaxRate
 from models.accounts import Account
@@ -117,13 +117,19 @@ def load_page(
         )
     ).all():
         services[row.subscription_id].append(row)
-    billed: dict[str, set[tuple[str, date]]] = defaultdict(set)
-    for sub_id, line_id, start in session.execute(
-        select(BilledPeriod.subscription_id, BilledPeriod.line_id, BilledPeriod.period_start).where(
-            BilledPeriod.subscription_id.in_(sub_ids)
-        )
+    billed: dict[str, set[BilledSpan]] = defaultdict(set)
+    for row in session.execute(
+        select(
+            BilledPeriod.subscription_id,
+            BilledPeriod.line_id,
+            BilledPeriod.service_id,
+            BilledPeriod.period_start,
+            BilledPeriod.period_end,
+        ).where(BilledPeriod.subscription_id.in_(sub_ids))
     ):
-        billed[sub_id].add((line_id, start))
+        billed[row.subscription_id].add(
+            BilledSpan(row.line_id, row.service_id, row.period_start, row.period_end)
+        )
     events: dict[str, list[Any]] = defaultdict(list)
     for event in session.execute(
         select(SubscriptionEvent.__table__)
@@ -167,7 +173,16 @@ def load_page(
             entry.service_kinds[row.id] = kind
             entry.service_tax[row.id] = plan.tax_category
             spans.append(
-                ServiceSpan(row.id, row.line_id, plan, kind, row.started_on, row.ended_on, row.quantity)
+                ServiceSpan(
+                    row.id,
+                    row.line_id,
+                    plan,
+                    kind,
+                    row.started_on,
+                    row.ended_on,
+                    row.quantity,
+                    row.replaced_by,
+                )
             )
         entry.usage += usage.get(sub.id, [])
         entry.subscriptions.append(

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from activities.billing_results import credit_key
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_numbers import allocate_numbers
 from domain.ids import new_id
-from domain.invoicing import DraftLine
+from domain.invoicing import DraftLine, ServiceSpan
 from domain.ledger import Posting, invoice_entry
 from domain.periods import Period
 from domain.tax import TaxRate, TaxResult
@@ -32,7 +33,7 @@ class InvoiceDraft:
     rates: dict[str, TaxRate]
     tax: TaxResult
     inclusive: bool
-    periods: list[tuple[str, str, Period]]  # (subscription, line, period) billed by this invoice
+    periods: list[tuple[str, ServiceSpan, Period]]  # (subscription, service, period) billed by this invoice
     charge_ids: list[str]
     usage_ids: list[int] = field(default_factory=list)
     credits: list[DraftLine] = field(default_factory=list)
@@ -64,7 +65,7 @@ def copy_dicts(session: Session, table: str, rows: list[dict[str, Any]], **extra
         copy_rows(session, table, columns, ([*row.values(), *extra.values()] for row in rows))
 
 
-def write_credit_note(session: Session, operator: str, draft: InvoiceDraft) -> str:
+def write_credit_note(session: Session, operator: str, run_id: str | None, draft: InvoiceDraft) -> str:
     """Credits from plan changes, suspensions and terminations become one credit note, never edits."""
     assert draft.credit_tax is not None
     lines = []
@@ -87,7 +88,7 @@ def write_credit_note(session: Session, operator: str, draft: InvoiceDraft) -> s
                 "period_end": _iso(line.end),
             }
         )
-    key = "bill-credit:" + ",".join(sorted(draft.credit_ids))
+    key = credit_key(run_id, draft.credit_ids)
     note = insert_note(
         session,
         issuer=operator,
@@ -120,14 +121,15 @@ def write_invoices(
     numbered = dict(zip((id(d) for d in billable), numbers, strict=True))
     for draft in drafts:
         if draft.credits:
-            note_id = write_credit_note(session, operator, draft)
+            note_id = write_credit_note(session, operator, run_id, draft)
             charges += [{"id": cid, "status": "invoiced", "invoice_id": note_id} for cid in draft.credit_ids]
         invoice_id = new_id("inv") if draft.lines else ""
-        for sub_id, line_id, period in draft.periods:
+        for sub_id, span, period in draft.periods:
             billed.append(
                 {
                     "subscription_id": sub_id,
-                    "line_id": line_id,
+                    "line_id": span.line_id,
+                    "service_id": span.service_id,
                     "period_start": period.start,
                     "period_end": period.end,
                     "invoice_id": invoice_id,

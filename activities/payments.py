@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.collection import CollectInput, Collector, CollectResult
+from activities.heartbeat import heartbeating
 from domain.payments import PAYABLE_INVOICE_STATES
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from models.base import unit_of_work
@@ -90,6 +91,10 @@ class PaymentActivities:
 
     @activity.defn(name="collect_batch")
     def collect_batch(self, batch: CollectBatch) -> list[CollectResult]:
+        with heartbeating():  # also while one gateway call takes long: the timeout can stay short
+            return self._collect_batch(batch)
+
+    def _collect_batch(self, batch: CollectBatch) -> list[CollectResult]:
         results: list[CollectResult] = []
         unknown: list[str] = []
         for position, invoice_id in enumerate(batch.invoice_ids):

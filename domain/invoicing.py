@@ -1,10 +1,20 @@
-"""What a bill run owes for a subscription up to a date, line by line (pure).
+"""What a bill run owes for a subscription up to a date, service by service (pure).
 
-In advance: each service line's period is billed once, from its first day to the period's end at
-the price of the service in force that day; a change inside a billed period is settled by the
-pending credit and charge its process recorded. In arrears: each elapsed period is billed for the
-days each service was active, rounded per span. Periods paused by a suspension are marked billed
-with no charge. The ``billed`` set (the ``billed_periods`` table) makes every period billed once.
+Every service (one plan on one line, from its effective date) is billed on its own plan's period
+grid, anchored on the subscription's start, whatever the other services of its line use: a plan
+change between a monthly and a yearly plan leaves the old service on its months and the new one on
+its years, and no service ever takes another's grid (so the result never depends on row order).
+
+In advance: each period of a service is billed once, in full from the service's first day. A
+service that replaces another (a plan change) starts with the rest of its first period already
+charged by the change, so its bill-run periods start with the next one; the service it replaced is
+billed up to the period holding its end date (the change credited that period's unused days) —
+including the period that starts on the end date exactly when the change credited it. Both hold
+whether the change was made before or after the run that bills those periods. In arrears: each
+elapsed period is billed for the days the service was active, rounded per span. Periods paused by a
+suspension are marked billed with no charge. The ``billed`` set (the ``billed_periods`` table,
+one row per service and period) makes every period of a service billed once, also when its line's
+grid changed: a period overlapping one already billed for the service is never billed again.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from domain.money import Money, RoundingMode, round_minor
 from domain.periods import Period, period_containing
 from domain.proration import prorate_span
 from domain.quote import QuoteContext, bill_day_for, phase_spans
+from domain.subscriptions import ServiceTerms, stop_credit
 
 LAST_DAY_CYCLE = 31
 
@@ -37,6 +48,23 @@ class ServiceSpan:
     started_on: date
     ended_on: date | None
     quantity: int
+    replaced_by: str | None = None  # the service that took over the line (a plan change)
+
+
+@dataclass(frozen=True)
+class BilledSpan:
+    """A period billed for a service (``service_id`` None: billed before services were recorded)."""
+
+    line_id: str
+    service_id: str | None
+    start: date
+    end: date
+
+    def covers(self, span: ServiceSpan, period: Period) -> bool:
+        mine = self.service_id == span.service_id or (
+            self.service_id is None and self.line_id == span.line_id
+        )
+        return mine and self.start < period.end and period.start < self.end
 
 
 @dataclass(frozen=True)
@@ -47,7 +75,7 @@ class SubscriptionToBill:
     start_date: date
     end_date: date | None
     services: list[ServiceSpan]
-    billed: frozenset[tuple[str, date]] = frozenset()
+    billed: frozenset[BilledSpan] = frozenset()
     paused: list[tuple[date, date | None]] = field(default_factory=list)
 
 
@@ -71,21 +99,17 @@ class DraftLine:
 @dataclass
 class DueWork:
     lines: list[DraftLine] = field(default_factory=list)
-    periods: list[tuple[str, Period]] = field(default_factory=list)  # (line id, period) now billed
-
-
-def _terms(sub: SubscriptionToBill, plan: PlanSpec, ctx: QuoteContext) -> tuple[int, date]:
-    return bill_day_for(
-        plan, sub.start_date, QuoteContext(ctx.currency, bill_day=sub.bill_day)
-    ), sub.start_date
+    periods: list[tuple[ServiceSpan, Period]] = field(default_factory=list)  # (service, period) now billed
 
 
 def _periods(sub: SubscriptionToBill, plan: PlanSpec, first: date, ctx: QuoteContext) -> Iterator[Period]:
-    bill_day, anchor = _terms(sub, plan, ctx)
-    period = period_containing(first, bill_day, plan.billing_period, plan.billing_interval, anchor)
+    """The plan's periods from the one holding ``first``, on the grid anchored on the subscription's start."""
+    bill_day = bill_day_for(plan, sub.start_date, QuoteContext(ctx.currency, bill_day=sub.bill_day))
+    unit, interval, anchor = plan.billing_period, plan.billing_interval, sub.start_date
+    period = period_containing(first, bill_day, unit, interval, anchor)
     while True:
         yield period
-        period = period_containing(period.end, bill_day, plan.billing_period, plan.billing_interval, anchor)
+        period = period_containing(period.end, bill_day, unit, interval, anchor)
 
 
 def _price(span: ServiceSpan, day: date, ctx: QuoteContext) -> Decimal:
@@ -128,69 +152,80 @@ def _is_paused(sub: SubscriptionToBill, day: date) -> bool:
     return any(start <= day and (until is None or day < until) for start, until in sub.paused)
 
 
+def _is_billed(sub: SubscriptionToBill, span: ServiceSpan, period: Period) -> bool:
+    return any(billed.covers(span, period) for billed in sub.billed)
+
+
+def _credited_from_end(sub: SubscriptionToBill, span: ServiceSpan, ctx: QuoteContext) -> bool:
+    """Did stopping ``span`` credit the period that starts on its end date (a change at a period's end)?"""
+    assert span.ended_on is not None
+    terms = ServiceTerms(
+        span.plan, span.started_on, span.quantity, ctx.currency, sub.bill_day, sub.start_date, ctx.rounding
+    )
+    return span.ended_on >= sub.start_date and stop_credit(terms, span.ended_on, "") is not None
+
+
 def _advance(
     sub: SubscriptionToBill,
-    rows: list[ServiceSpan],
+    span: ServiceSpan,
+    replaces: bool,
     up_to: date,
     ctx: QuoteContext,
     rounding: RoundingMode,
     work: DueWork,
 ) -> None:
-    first = min(r.started_on for r in rows)
-    for period in _periods(sub, rows[0].plan, first, ctx):
+    for index, period in enumerate(_periods(sub, span.plan, span.started_on, ctx)):
         if period.start > up_to or (sub.end_date is not None and period.start >= sub.end_date):
             return
-        line_id = rows[0].line_id
-        live = [
-            r for r in rows if r.started_on < period.end and (r.ended_on is None or r.ended_on > period.start)
-        ]
-        if (line_id, period.start) in sub.billed or not live:
-            continue
-        row = min(live, key=lambda r: max(r.started_on, period.start))
-        a = max(row.started_on, period.start)
-        work.periods.append((line_id, period))
+        if span.ended_on is not None and (
+            period.start > span.ended_on
+            or (period.start == span.ended_on and not _credited_from_end(sub, span, ctx))
+        ):
+            return
+        if (index == 0 and replaces) or _is_billed(sub, span, period):
+            continue  # the change that started this service charged the rest of its first period
+        a = max(span.started_on, period.start)
+        work.periods.append((span, period))
         if not _is_paused(sub, a):
-            work.lines.append(_line(sub, row, period, a, period.end, ctx, rounding))
+            work.lines.append(_line(sub, span, period, a, period.end, ctx, rounding))
 
 
 def _arrears(
     sub: SubscriptionToBill,
-    rows: list[ServiceSpan],
+    span: ServiceSpan,
     up_to: date,
     ctx: QuoteContext,
     rounding: RoundingMode,
     work: DueWork,
 ) -> None:
-    first = min(r.started_on for r in rows)
-    for period in _periods(sub, rows[0].plan, first, ctx):
+    for period in _periods(sub, span.plan, span.started_on, ctx):
         if period.end > up_to or (sub.end_date is not None and period.start >= sub.end_date):
             return
-        line_id = rows[0].line_id
-        if (line_id, period.start) in sub.billed:
+        if span.ended_on is not None and period.start >= span.ended_on:
+            return
+        if _is_billed(sub, span, period):
             continue
-        work.periods.append((line_id, period))
-        for row in sorted(rows, key=lambda r: r.started_on):
-            a = max(row.started_on, period.start)
-            b = min(row.ended_on or period.end, period.end, sub.end_date or period.end)
-            if a < b:
-                work.lines.append(_line(sub, row, period, a, b, ctx, rounding))
+        work.periods.append((span, period))
+        a = max(span.started_on, period.start)
+        b = min(span.ended_on or period.end, period.end, sub.end_date or period.end)
+        if a < b:
+            work.lines.append(_line(sub, span, period, a, b, ctx, rounding))
 
 
 def due(
     sub: SubscriptionToBill, up_to: date, ctx: QuoteContext, rounding: RoundingMode = RoundingMode.HALF_UP
 ) -> DueWork:
-    """Every unbilled period of every service line due by ``up_to`` (local date), in period order."""
+    """Every unbilled period of every service due by ``up_to`` (local date), in period order."""
     work = DueWork()
-    lines: dict[str, list[ServiceSpan]] = {}
-    for span in sub.services:
-        lines.setdefault(span.line_id, []).append(span)
-    for rows in lines.values():
-        plan = rows[0].plan
+    replacements = {span.replaced_by for span in sub.services if span.replaced_by}
+    for span in sorted(sub.services, key=lambda s: (s.line_id, s.started_on, s.service_id)):
+        plan = span.plan
         if plan.access_hours or not plan.phases:
             continue
         if plan.billing_term is BillingTerm.IN_ARREARS:
-            _arrears(sub, rows, up_to, ctx, rounding, work)
+            _arrears(sub, span, up_to, ctx, rounding, work)
         else:
-            _advance(sub, rows, up_to, ctx, rounding, work)
+            _advance(sub, span, span.service_id in replacements, up_to, ctx, rounding, work)
     work.lines.sort(key=lambda ln: (ln.start or date.min, ln.service_id or ""))
+    work.periods.sort(key=lambda item: (item[1].start, item[0].service_id))
     return work

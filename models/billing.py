@@ -123,14 +123,20 @@ class InvoiceLine(Base):
 
 
 class BilledPeriod(Base):
-    """The last guard against billing twice: one row per service line and period billed."""
+    """The last guard against billing twice: one row per service and period billed (a service's grid
+    is its plan's, fixed, so one start names one period)."""
 
     __tablename__ = "billed_periods"
-    __table_args__ = (UniqueConstraint("line_id", "period_start", name="uq_billed_periods_line_period"),)
+    __table_args__ = (
+        UniqueConstraint("service_id", "period_start", name="uq_billed_periods_service_period"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     subscription_id: Mapped[str] = mapped_column(String(32), index=True)
     line_id: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str | None] = mapped_column(
+        String(32), comment="the service billed; null only for a period no service matched (before 0012)"
+    )
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     invoice_id: Mapped[str] = mapped_column(String(32))

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     payments_pause_after_gateway_seconds: float = Field(
         default=0.0, description="TEST ONLY: sleep between a gateway charge and recording it"
     )
+    billing_hold_page_file: Path | None = Field(
+        default=None,
+        description="TEST ONLY (ignored in production): while this file exists, a bill-run page that has"
+        " committed waits before completing, so a test can kill the worker there",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,7 +1,10 @@
 """BillingCycle: bill every account due in a cycle, page by page (never a workflow per subscription).
 
-Pages run in parallel up to ``parallelism``; each is one idempotent activity that heartbeats. A
-failing account is reported with its reason and does not stop the run.
+Pages run in parallel up to ``parallelism``; each is one idempotent activity that heartbeats four
+times per heartbeat timeout (``heartbeat_seconds``), so a page whose worker died is retried within
+that timeout. A failing account is reported with its reason and does not stop the run. Collection
+follows every run that wrote invoices: it charges what is due (the run's open invoices of accounts
+collecting automatically), whatever the pages reported.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.prepaid import PrepaidActivities, SuspendInput
     from workflows.collection import CollectionWorkflow
 
+COLLECT_WHAT_IS_DUE = "collect-what-is-due"  # before: collection only when the pages reported invoices
 PAGE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=10
 )
@@ -54,6 +58,7 @@ class BillingCycleWorkflow:
             BillingActivities.plan_pages,
             run,
             start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(seconds=run.heartbeat_seconds),
             retry_policy=PAGE_RETRY,
         )
         self._pages = len(pages)
@@ -83,11 +88,21 @@ class BillingCycleWorkflow:
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=PAGE_RETRY,
         )
-        if not run.dry_run and run.run_id and summary.result.invoices:
+        if workflow.patched(COLLECT_WHAT_IS_DUE):
+            collect = CollectionInput(
+                organisation_id=run.organisation_id,
+                billing_run_id=run.run_id,
+                heartbeat_seconds=run.heartbeat_seconds,
+            )
+            due = bool(run.run_id)  # the Collection charges what is due, even if a page reported nothing
+        else:
+            collect = CollectionInput(organisation_id=run.organisation_id, billing_run_id=run.run_id)
+            due = bool(summary.result.invoices)
+        if not run.dry_run and run.run_id and due:
             self._step = "collecting"
             await workflow.start_child_workflow(
                 CollectionWorkflow.run,
-                CollectionInput(organisation_id=run.organisation_id, billing_run_id=run.run_id),
+                collect,
                 id=f"collection-{run.run_id}",
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 memo={"organisation_id": run.organisation_id, "billing_run_id": run.run_id},

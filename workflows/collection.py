@@ -1,7 +1,9 @@
 """Collection: after a bill run, charge the due invoices of auto-collecting accounts in batches.
 
-One activity per batch (never a workflow per invoice); each failed collection starts the Dunning
-workflow for its invoice (by type name, id ``dunning-<invoice id>``, abandoned when this one closes).
+One activity per batch (never a workflow per invoice), heartbeating four times per heartbeat timeout
+(``heartbeat_seconds``) so a batch whose worker died is retried within it; each failed collection
+starts the Dunning workflow for its invoice (by type name, id ``dunning-<invoice id>``, abandoned when
+this one closes). The batches are the due invoices found when it starts, not what a bill run reported.
 """
 
 from __future__ import annotations

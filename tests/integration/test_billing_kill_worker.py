@@ -1,5 +1,7 @@
 """Kill the worker (SIGKILL, a real process) in the middle of a bill run and start another: the run
-completes with exactly one invoice per due subscription."""
+completes with exactly one invoice per due subscription; a page killed after its commit but before its
+completion still reports what it billed, those invoices are collected, and the page is retried within
+its heartbeat timeout (seconds, not minutes)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import date
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
@@ -20,19 +24,27 @@ from models.base import engine_for
 from runtime.settings import Settings
 from tests.catalog_factory import plan, post
 from tests.factories import make_operator, person
+from tests.payment_support import add_card, pay_api, pay_settings, rows
 from tests.subscription_support import running_stack, wait_process
+from tests.support.localstripe import API_KEY, LocalStripe, localstripe
 from workflows.billing_cycle import BillingCycleWorkflow
+from workflows.collection import CollectionSummary
+
+__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
 ACCOUNTS = 16
 
 
-def start_worker(settings: Settings, address: str, queue: str, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: Settings, address: str, queue: str, log: Path, **env_extra: str
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
         "TEMPORAL_ADDRESS": address,
         "MULTIBILL_TASK_QUEUE": queue,
         "MULTIBILL_SMTP_PORT": str(settings.smtp_port),
+        **env_extra,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "worker"],
@@ -120,3 +132,85 @@ async def test_a_killed_worker_bills_nothing_twice(
         )
         == ACCOUNTS * 3
     )
+
+
+async def test_a_page_killed_after_its_commit_is_reported_collected_and_retried_promptly(
+    settings: Settings,
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    tmp_path: Path,
+    pay_api: httpx.AsyncClient,
+    localstripe: LocalStripe,
+) -> None:
+    """One page of three accounts commits, then its worker dies before Temporal records the completion:
+    the retry (on another worker) finds them billed, still reports the three invoices, the run's
+    Collection charges them, and the retry starts within the default heartbeat timeout."""
+    tenant = make_operator(database_url)
+    accounts = []
+    async with running_stack(settings, dev_env.client) as stack:
+        code = await plan(stack.api, tenant, prices={"EUR": "10.00"})
+        for _ in range(3):
+            account = await post(stack.api, tenant, "/v1/accounts", person())
+            assert (await add_card(pay_api, tenant, account["id"], localstripe)).status_code == 201
+            resp = await stack.api.post(
+                "/v1/subscriptions",
+                headers=tenant.post_headers(),
+                json={
+                    "account_id": account["id"],
+                    "items": [{"plan": code}],
+                    "start_date": "2024-01-07",
+                    "bill_day": 7,
+                },
+            )
+            await wait_process(stack.api, tenant, resp.json()["process_id"])
+            accounts.append(account["id"])
+    queue = f"hold-{uuid.uuid4().hex[:8]}"
+    address = dev_env.client.service_client.config.target_host
+    log = tmp_path / "worker.log"
+    hold = tmp_path / "hold-page"
+    hold.touch()
+    stripe = {"MULTIBILL_STRIPE_API_KEY": API_KEY, "MULTIBILL_STRIPE_API_BASE": localstripe.url}
+    first = start_worker(settings, address, queue, log, MULTIBILL_BILLING_HOLD_PAGE_FILE=str(hold), **stripe)
+    run = RunInput(organisation_id=tenant.organisation_id, bill_day=7, period_date=date(2024, 1, 7))
+    assert run.page_size >= 3  # one page, so a page reporting nothing would leave the run with nothing
+    handle = await dev_env.client.start_workflow(
+        BillingCycleWorkflow.run, run, id=f"billing-hold-{queue}", task_queue=queue
+    )
+    try:
+        held = tmp_path / "hold-page.held"
+        for _ in range(1200):
+            if held.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert held.exists(), log.read_text()
+        first.send_signal(signal.SIGKILL)  # the page's transaction committed; its completion is lost
+        first.wait(timeout=10)
+        killed_at = time.monotonic()
+        invoices = "select count(*) from invoices where organisation_id = :o"
+        assert count(database_url, invoices, tenant.organisation_id) == 3
+        second = start_worker(settings, address, queue, log, **stripe)
+        try:
+            summary = await asyncio.wait_for(handle.result(), timeout=150)
+            retried_within = time.monotonic() - killed_at
+            collection = dev_env.client.get_workflow_handle(
+                f"collection-{summary.run.run_id}", result_type=CollectionSummary
+            )
+            collected = await asyncio.wait_for(collection.result(), timeout=60)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert (summary.result.invoices, summary.result.lines, summary.result.amounts) == (3, 3, {"EUR": 3000})
+    assert retried_within < 60, f"the killed page was retried only after {retried_within:.0f} s"
+    run_id = summary.run.run_id
+    stored = rows(database_url, "select counts, amounts from billing_runs where id = :r", r=run_id)
+    assert (stored[0]["counts"]["invoices"], stored[0]["amounts"]) == (3, {"EUR": 3000})
+    assert collected.counts == {"succeeded": 3}
+    paid = rows(
+        database_url,
+        "select status, paid_minor from invoices where organisation_id = :o order by id",
+        o=tenant.organisation_id,
+    )
+    assert paid == [{"status": "paid", "paid_minor": 1000}] * 3
