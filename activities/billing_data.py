@@ -23,6 +23,7 @@ from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent,
 from models.usage import RatedUsage
 
 BILLABLE = ("active", "suspended", "terminated")
+CHANGE_CHARGE = "proration_charge"  # the kind of a pending charge for the rest of a period
 
 
 def cycle_column() -> Any:
@@ -92,6 +93,46 @@ def _paused(events: list[Any]) -> list[tuple[date, date | None]]:
     return spans
 
 
+def charged_spans(session: Session, sub_ids: list[str]) -> dict[str, set[BilledSpan]]:
+    """What each subscription's services are charged for, by subscription: the periods bill runs billed,
+    and the periods a change charged (the rest of a period in advance when a service started or resumed;
+    the next run invoices that charge, and must not bill the period again)."""
+    billed: dict[str, set[BilledSpan]] = defaultdict(set)
+    for row in session.execute(
+        select(
+            BilledPeriod.subscription_id,
+            BilledPeriod.line_id,
+            BilledPeriod.service_id,
+            BilledPeriod.period_start,
+            BilledPeriod.period_end,
+        ).where(BilledPeriod.subscription_id.in_(sub_ids))
+    ):
+        billed[row.subscription_id].add(
+            BilledSpan(row.line_id, row.service_id, row.period_start, row.period_end)
+        )
+    for charge in session.execute(
+        select(
+            PendingCharge.subscription_id,
+            SubscriptionService.line_id,
+            PendingCharge.service_id,
+            PendingCharge.period_start,
+            PendingCharge.period_end,
+        )
+        .join(SubscriptionService, SubscriptionService.id == PendingCharge.service_id)
+        .where(
+            PendingCharge.subscription_id.in_(sub_ids),
+            PendingCharge.kind == CHANGE_CHARGE,
+            PendingCharge.status != "void",
+            PendingCharge.period_start.is_not(None),
+            PendingCharge.period_end.is_not(None),
+        )
+    ):
+        sub_id, line_id, service_id, start, end = charge
+        assert start is not None and end is not None
+        billed[sub_id].add(BilledSpan(line_id, service_id, start, end))
+    return billed
+
+
 def load_page(
     session: Session, catalogue: Catalogue, org_path: str, cycle: int, account_ids: list[str]
 ) -> list[AccountToBill]:
@@ -117,19 +158,7 @@ def load_page(
         )
     ).all():
         services[row.subscription_id].append(row)
-    billed: dict[str, set[BilledSpan]] = defaultdict(set)
-    for row in session.execute(
-        select(
-            BilledPeriod.subscription_id,
-            BilledPeriod.line_id,
-            BilledPeriod.service_id,
-            BilledPeriod.period_start,
-            BilledPeriod.period_end,
-        ).where(BilledPeriod.subscription_id.in_(sub_ids))
-    ):
-        billed[row.subscription_id].add(
-            BilledSpan(row.line_id, row.service_id, row.period_start, row.period_end)
-        )
+    billed = charged_spans(session, sub_ids)
     events: dict[str, list[Any]] = defaultdict(list)
     for event in session.execute(
         select(SubscriptionEvent.__table__)
@@ -193,7 +222,7 @@ def load_page(
                 sub.start_date,
                 sub.end_date,
                 spans,
-                frozenset(billed[sub.id]),
+                frozenset(billed.get(sub.id, ())),
                 _paused(events[sub.id]),
             )
         )

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities import subscription_store as store
+from activities.billing_data import charged_spans
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_void import negated_line
 from activities.subscription_changes import Applied, ChangePlan
 from activities.subscriptions import ServiceRef, service_refs
 from domain.catalog import PlanSpec
 from domain.ids import new_id
+from domain.invoicing import credit_owed
 from domain.subscriptions import (
+    ChargeLine,
     activation_charges,
-    change_charges,
     next_status,
     start_charge,
     stop_credit,
@@ -80,6 +83,21 @@ def _new_service(
     )
 
 
+def _credit(
+    session: Session, sub: Subscription, service: SubscriptionService, stop_on: date, why: str
+) -> list[ChargeLine]:
+    """The credit of the unused days when ``service`` stops (or pauses) on ``stop_on``, if its period is
+    billed: a credit reverses only what a run billed (or will bill) or a change charged, never more."""
+    line = stop_credit(store.terms_of(session, sub, service), stop_on, why)
+    if line is None or line.period is None:
+        return []
+    charged = any(
+        span.covers_service(service.id, service.line_id, line.period)
+        for span in charged_spans(session, [sub.id]).get(sub.id, ())
+    )
+    return [line] if credit_owed(service.started_on, line.period, stop_on, charged) else []
+
+
 def _end(
     session: Session,
     sub: Subscription,
@@ -89,8 +107,8 @@ def _end(
     credit: bool = True,
 ) -> None:
     if credit:
-        line = stop_credit(store.terms_of(session, sub, service), plan.effective_on, why)
-        store.record_charges(session, sub, service.id, [line] if line else [], f"{plan.process_id}:end")
+        lines = _credit(session, sub, service, plan.effective_on, why)
+        store.record_charges(session, sub, service.id, lines, f"{plan.process_id}:end")
     service.status, service.ended_on = "terminated", max(plan.effective_on, service.started_on)
 
 
@@ -109,7 +127,9 @@ def change_plan(session: Session, sub: Subscription, plan: ChangePlan) -> Applie
     old_terms = store.terms_of(session, sub, old)
     session.add(new)
     session.flush()
-    lines = change_charges(old_terms, store.terms_of(session, sub, new), plan.effective_on)
+    credit = _credit(session, sub, old, plan.effective_on, "plan change")
+    charge = start_charge(store.terms_of(session, sub, new), plan.effective_on, "plan change")
+    lines = credit + ([charge] if charge else [])  # as change_charges, with the credit only if billed
     store.record_charges(session, sub, new.id, lines, f"{plan.process_id}:change")
     old.status, old.ended_on, old.replaced_by = "terminated", plan.effective_on, new.id
     provision = [("change", ref) for ref in _refs(session, sub, [new])]
@@ -156,8 +176,8 @@ def suspend(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
     for service in live:
         service.status = "suspended"
         if plan.pause_billing:
-            line = stop_credit(store.terms_of(session, sub, service), plan.effective_on, "billing paused")
-            store.record_charges(session, sub, service.id, [line] if line else [], f"{plan.process_id}:pause")
+            lines = _credit(session, sub, service, plan.effective_on, "billing paused")
+            store.record_charges(session, sub, service.id, lines, f"{plan.process_id}:pause")
     return Applied(
         subscription_id=sub.id,
         status=sub.status,

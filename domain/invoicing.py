@@ -5,16 +5,19 @@ grid, anchored on the subscription's start, whatever the other services of its l
 change between a monthly and a yearly plan leaves the old service on its months and the new one on
 its years, and no service ever takes another's grid (so the result never depends on row order).
 
-In advance: each period of a service is billed once, in full from the service's first day. A
-service that replaces another (a plan change) starts with the rest of its first period already
-charged by the change, so its bill-run periods start with the next one; the service it replaced is
-billed up to the period holding its end date (the change credited that period's unused days) —
-including the period that starts on the end date exactly when the change credited it. Both hold
-whether the change was made before or after the run that bills those periods. In arrears: each
-elapsed period is billed for the days the service was active, rounded per span. Periods paused by a
-suspension are marked billed with no charge. The ``billed`` set (the ``billed_periods`` table,
-one row per service and period) makes every period of a service billed once, also when its line's
-grid changed: a period overlapping one already billed for the service is never billed again.
+In advance: each period of a service is billed once, in full from the service's first day, if the
+service was live on a day of it: a service that ends on a period's first day (a termination or a
+change at a period's end) is not billed for that period. A period already charged by a change — the
+rest of the first period of an add-on or of a plan taking over a line, or of a resumed service — is
+in the ``billed`` set and is not billed again; a service that replaces another also skips its first
+period when no charge was recorded for it (changes made before charges were counted as billed). A
+stop credits the unused days of its period only when that period is billed (:func:`credit_owed`), so
+a credit never reverses a period no run bills, whether the change came before or after the run. In
+arrears: each elapsed period is billed for the days the service was active, rounded per span.
+Periods paused by a suspension are marked billed with no charge. The ``billed`` set (the
+``billed_periods`` table, one row per service and period, and the periods charged by changes) makes
+every period of a service billed once, also when its line's grid changed: a period overlapping one
+already billed for the service is never billed again.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from domain.money import Money, RoundingMode, round_minor
 from domain.periods import Period, period_containing
 from domain.proration import prorate_span
 from domain.quote import QuoteContext, bill_day_for, phase_spans
-from domain.subscriptions import ServiceTerms, stop_credit
 
 LAST_DAY_CYCLE = 31
 
@@ -61,9 +63,10 @@ class BilledSpan:
     end: date
 
     def covers(self, span: ServiceSpan, period: Period) -> bool:
-        mine = self.service_id == span.service_id or (
-            self.service_id is None and self.line_id == span.line_id
-        )
+        return self.covers_service(span.service_id, span.line_id, period)
+
+    def covers_service(self, service_id: str, line_id: str, period: Period) -> bool:
+        mine = self.service_id == service_id or (self.service_id is None and self.line_id == line_id)
         return mine and self.start < period.end and period.start < self.end
 
 
@@ -156,13 +159,12 @@ def _is_billed(sub: SubscriptionToBill, span: ServiceSpan, period: Period) -> bo
     return any(billed.covers(span, period) for billed in sub.billed)
 
 
-def _credited_from_end(sub: SubscriptionToBill, span: ServiceSpan, ctx: QuoteContext) -> bool:
-    """Did stopping ``span`` credit the period that starts on its end date (a change at a period's end)?"""
-    assert span.ended_on is not None
-    terms = ServiceTerms(
-        span.plan, span.started_on, span.quantity, ctx.currency, sub.bill_day, sub.start_date, ctx.rounding
-    )
-    return span.ended_on >= sub.start_date and stop_credit(terms, span.ended_on, "") is not None
+def credit_owed(started_on: date, period: Period, stop_on: date, charged: bool) -> bool:
+    """May stopping (or pausing) a service paid in advance on ``stop_on`` credit the unused days of
+    ``period``, the period holding ``stop_on``? Only when that period is billed: ``charged`` already
+    (billed by a run, or charged by the change that started or resumed the service), or used for a day
+    before the stop, which a run bills in full (see :func:`_advance`)."""
+    return charged or max(started_on, period.start) < stop_on
 
 
 def _advance(
@@ -174,17 +176,13 @@ def _advance(
     rounding: RoundingMode,
     work: DueWork,
 ) -> None:
+    ends = [day for day in (span.ended_on, sub.end_date) if day is not None]
     for index, period in enumerate(_periods(sub, span.plan, span.started_on, ctx)):
-        if period.start > up_to or (sub.end_date is not None and period.start >= sub.end_date):
-            return
-        if span.ended_on is not None and (
-            period.start > span.ended_on
-            or (period.start == span.ended_on and not _credited_from_end(sub, span, ctx))
-        ):
-            return
-        if (index == 0 and replaces) or _is_billed(sub, span, period):
-            continue  # the change that started this service charged the rest of its first period
         a = max(span.started_on, period.start)
+        if period.start > up_to or any(a >= end for end in ends):
+            return  # not due yet, or the service was not live on a day of the period
+        if (index == 0 and replaces) or _is_billed(sub, span, period):
+            continue  # billed, or charged by the change that started this service
         work.periods.append((span, period))
         if not _is_paused(sub, a):
             work.lines.append(_line(sub, span, period, a, period.end, ctx, rounding))

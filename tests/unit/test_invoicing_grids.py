@@ -76,7 +76,6 @@ def test_yearly_to_monthly_at_the_year_end(reverse: bool) -> None:
     lines = runs(services[::-1] if reverse else services, monthly_runs(date(2024, 1, 7), 15))
     assert lines == [
         ("svc_old", date(2024, 1, 7), date(2025, 1, 7), 12000),
-        ("svc_old", date(2025, 1, 7), date(2026, 1, 7), 12000),  # credited in full by the change
         ("svc_new", date(2025, 2, 7), date(2025, 3, 7), 1200),
         ("svc_new", date(2025, 3, 7), date(2025, 4, 7), 1200),
     ]
