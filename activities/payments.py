@@ -82,7 +82,7 @@ class PaymentActivities:
             stmt = stmt.where(Invoice.billing_run_id == run.billing_run_id)
         else:
             stmt = stmt.where(Invoice.organisation_id == run.organisation_id)
-        with unit_of_work(self.url) as session:
+        with heartbeating(), unit_of_work(self.url) as session:  # the query may take long
             ids = [str(i) for i in session.execute(stmt).scalars()]
         size = run.batch_size
         return [

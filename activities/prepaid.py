@@ -12,6 +12,7 @@ from temporalio import activity
 from activities import subscription_store as store
 from activities.billing import RunInput
 from activities.billing_data import cycle_column
+from activities.heartbeat import heartbeating
 from activities.subscription_changes import ActionRequest, ChangePlan, take_for_action
 from activities.subscriptions import local_today
 from activities.wallets import PrepaidDebit, debit_prepaid_period
@@ -43,7 +44,12 @@ class PrepaidActivities:
 
     @activity.defn(name="renew_prepaid")
     def renew(self, run: RunInput) -> RenewalResult:
-        """Debit every active prepaid subscription of the cycle for the period holding the run's date."""
+        """Debit every active prepaid subscription of the cycle for the period holding the run's date,
+        heartbeating four times per heartbeat timeout however long one query or debit takes."""
+        with heartbeating():
+            return self._renew(run)
+
+    def _renew(self, run: RunInput) -> RenewalResult:
         with unit_of_work(self.url) as session:
             org = session.get(Organisation, run.organisation_id)
             assert org is not None
@@ -70,8 +76,7 @@ class PrepaidActivities:
                 )
             elif debit.status == "insufficient_funds":
                 result.unfunded.append(sub_id)
-            if index % 50 == 0:
-                activity.heartbeat(index)
+            activity.heartbeat(index)
         return result
 
     @activity.defn(name="plan_prepaid_suspensions")

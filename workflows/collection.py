@@ -1,9 +1,10 @@
 """Collection: after a bill run, charge the due invoices of auto-collecting accounts in batches.
 
 One activity per batch (never a workflow per invoice), heartbeating four times per heartbeat timeout
-(``heartbeat_seconds``) so a batch whose worker died is retried within it; each failed collection
-starts the Dunning workflow for its invoice (by type name, id ``dunning-<invoice id>``, abandoned when
-this one closes). The batches are the due invoices found when it starts, not what a bill run reported.
+(``heartbeat_seconds``) so a batch (or the planning) whose worker died is retried within it; each failed
+collection starts the Dunning workflow for its invoice (by type name, id ``dunning-<invoice id>``,
+abandoned when this one closes). The batches are the due invoices found when it starts, not what a bill
+run reported.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BATCH_RETRY = RetryPolicy(
 )
 DUNNING_WORKFLOW = "Dunning"
 FAILED = ("declined", "failed")
+PLAN_HEARTBEATS = "plan-collection-heartbeats"  # before: planning had no heartbeat timeout (5 min to notice)
 
 
 class CollectionSummary(BaseModel):
@@ -44,10 +46,12 @@ class CollectionWorkflow:
 
     @workflow.run
     async def run(self, run: CollectionInput) -> CollectionSummary:
+        beats = workflow.patched(PLAN_HEARTBEATS)
         batches = await workflow.execute_activity_method(
             PaymentActivities.plan_collection,
             run,
             start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(seconds=run.heartbeat_seconds) if beats else None,
             retry_policy=BATCH_RETRY,
         )
         self._summary.batches = len(batches)
