@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from activities import payment_store as store
@@ -44,6 +44,38 @@ class CollectResult(BaseModel):
     decline_code: str | None = None
     account_id: str | None = None
     organisation_id: str | None = None
+
+
+def _attempts_of(invoice_ids: list[str]) -> Any:
+    """Collection attempts (payments keyed ``<invoice>:attempt:<n>``) of these invoices, per invoice."""
+    return (
+        select(
+            Payment.invoice_id,
+            func.max(Payment.attempt),
+            func.min(Payment.attempt).filter(Payment.status == "pending"),
+        )
+        .where(
+            Payment.invoice_id.in_(invoice_ids),
+            Payment.idempotency_key == func.concat(Payment.invoice_id, ":attempt:", Payment.attempt),
+        )
+        .group_by(Payment.invoice_id)
+    )
+
+
+def next_attempts(session: Session, invoice_ids: list[str]) -> dict[str, int]:
+    """The attempt number each invoice's next collection uses, counted once per invoice across
+    collection runs, dunning retries and staff: the attempt still pending (its outcome is resolved,
+    never charged twice), else one more than the invoice's last attempt (1 for the first)."""
+    found: dict[str, int] = {invoice_id: 1 for invoice_id in invoice_ids}
+    for start in range(0, len(invoice_ids), 5000):
+        chunk = invoice_ids[start : start + 5000]
+        for invoice_id, last, pending in session.execute(_attempts_of(chunk)):
+            found[str(invoice_id)] = int(pending) if pending is not None else int(last) + 1
+    return found
+
+
+def next_attempt(session: Session, invoice_id: str) -> int:
+    return next_attempts(session, [invoice_id])[invoice_id]
 
 
 def default_method(session: Session, account_id: str) -> PaymentMethod | None:
