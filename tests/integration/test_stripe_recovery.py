@@ -6,15 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from activities.collection import CollectInput, Collector
 from domain.payments import collection_key
 from integrations.payments.base import GatewayRegistry
 from integrations.payments.stripe_gateway import KEY_FIELD, StripeConfig, StripeGateway
+from models.base import engine_for
 from tests.billing_factory import Line, make_account, make_invoice
 from tests.factories import Tenant
 from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
-from tests.support.localstripe import LocalStripe, localstripe
+from tests.support.localstripe import API_KEY, LocalStripe, localstripe
 
 __all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
@@ -24,7 +26,7 @@ NEEDS_AUTHENTICATION = "4000002500003155"  # localstripe: every charge asks for 
 
 def collector_for(database_url: str, stripe_url: str) -> Collector:
     registry = GatewayRegistry()
-    registry.register(StripeGateway(StripeConfig("sk_test_multibill", stripe_url, 5.0)))
+    registry.register(StripeGateway(StripeConfig(API_KEY, stripe_url, 5.0, off_session_on_confirm=False)))
     return Collector(database_url, registry)
 
 
@@ -68,8 +70,11 @@ def crashed_before_confirm(
     if with_method:
         params["payment_method"] = method["gateway_token"]
     intent = stripe.client().v1.payment_intents.create(params=params)  # type: ignore[arg-type]
-    with_ref = "update payments set gateway_reference = :r where id = :i returning id"
-    assert rows(database_url, with_ref, r=intent.id, i=payment.id)
+    with engine_for(database_url).begin() as conn:  # as the collector records it before confirming
+        conn.execute(
+            sa.text("update payments set gateway_reference = :r where id = :i"),
+            {"r": intent.id, "i": payment.id},
+        )
     return str(intent.id)
 
 
