@@ -1,0 +1,124 @@
+"""A mandate's IBAN is stored sealed (AES-GCM under MULTIBILL_DATA_KEY), never in clear: the API and
+the payment method show only its masked form, and the pain.008 file still carries the full IBAN."""
+
+from __future__ import annotations
+
+import httpx
+import sqlalchemy as sa
+from alembic import command
+from defusedxml.ElementTree import fromstring
+
+from activities.prepaid_gateways import SqlSepaStore
+from domain.ids import new_id
+from domain.sepa_files import PAIN_008
+from integrations.payments.base import ChargeRequest, ChargeStatus
+from integrations.payments.sepa import SepaGateway, schema_errors
+from models.base import engine_for
+from models.migrate import alembic_config, upgrade
+from tests.billing_factory import Line, make_account, make_invoice
+from tests.factories import make_operator
+from tests.payment_support import rows
+
+IBAN = "DE89370400440532013000"
+CREDITOR = {
+    "name": "Multibill Telecom",
+    "iban": "ES9121000418450200051332",
+    "bic": "CAIXESBBXXX",
+    "creditor_id": "ES12ZZZB12345678",
+}
+NS = {"p": PAIN_008}
+
+
+def raw_mandate(database_url: str, mandate_id: str) -> str:
+    """Every column of the row as the database holds it, as text."""
+    found = rows(database_url, "select m::text as row from sepa_mandates m where id = :i", i=mandate_id)
+    return str(found[0]["row"])
+
+
+async def collect_file(api: httpx.AsyncClient, tenant_headers: dict[str, str]) -> str:
+    body = {"collection_date": "2026-03-06", "creditor": CREDITOR}
+    resp = await api.post("/v1/sepa/collections", json=body, headers=tenant_headers)
+    assert resp.status_code == 201, resp.text
+    assert schema_errors(resp.text) == []
+    return resp.text
+
+
+def debtor_ibans(xml: str) -> list[str]:
+    return [
+        e.findtext("p:DbtrAcct/p:Id/p:IBAN", namespaces=NS) or ""
+        for e in fromstring(xml.encode()).iter(f"{{{PAIN_008}}}DrctDbtTxInf")
+    ]
+
+
+def queue_debit(database_url: str, account: str, mandate_id: str) -> None:
+    invoice = make_invoice(database_url, account, [Line("Fibra", 2500, rate="none", percent="0")])
+    result = SepaGateway(SqlSepaStore(database_url)).charge(
+        ChargeRequest(
+            idempotency_key=f"{invoice}:attempt:1",
+            account_id=account,
+            invoice_id=invoice,
+            amount_minor=2500,
+            currency="EUR",
+            method_token=mandate_id,
+        )
+    )
+    assert result.status is ChargeStatus.PENDING
+
+
+async def test_the_iban_is_sealed_at_rest_and_whole_in_the_bank_file(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    operator = make_operator(database_url)
+    account = make_account(database_url, operator.organisation_id)
+    resp = await api.post(
+        f"/v1/accounts/{account}/sepa-mandates",
+        json={"signed_on": "2026-01-15", "debtor_name": "Ana Ruiz", "iban": IBAN, "bic": "DEUTDEFF"},
+        headers=operator.post_headers(),
+    )
+    assert resp.status_code == 201, resp.text
+    mandate = resp.json()
+    assert mandate["iban_masked"] == "DE89 **** 3000" and "iban" not in mandate
+    stored = raw_mandate(database_url, mandate["id"])
+    assert IBAN not in stored and "370400440532013" not in stored
+    assert "DE89 **** 3000" in stored  # the masked form is kept for display
+
+    queue_debit(database_url, account, mandate["id"])
+    xml = await collect_file(api, operator.post_headers())
+    assert debtor_ibans(xml) == [IBAN]
+
+
+async def test_migration_0013_seals_the_ibans_it_finds(api: httpx.AsyncClient, database_url: str) -> None:
+    operator = make_operator(database_url)
+    account = make_account(database_url, operator.organisation_id)
+    config = alembic_config(database_url)
+    mandate_id = new_id("mdt")
+    command.downgrade(config, "0011")
+    try:
+        with engine_for(database_url).begin() as conn:
+            conn.execute(
+                sa.text(
+                    "insert into sepa_mandates (id, organisation_id, account_id, reference, signed_on,"
+                    " debtor_name, iban, bic, status, created_at) values (:i, :o, :a, :r, '2026-01-15',"
+                    " 'Ana Ruiz', :iban, 'DEUTDEFF', 'active', now())"
+                ),
+                {
+                    "i": mandate_id,
+                    "o": operator.organisation_id,
+                    "a": account,
+                    "r": f"MND-{mandate_id[-8:]}",
+                    "iban": IBAN,
+                },
+            )
+    finally:
+        upgrade(database_url)
+    stored = raw_mandate(database_url, mandate_id)
+    assert IBAN not in stored and "DE89 **** 3000" in stored
+    columns = rows(
+        database_url,
+        "select column_name from information_schema.columns where table_name = 'sepa_mandates'",
+    )
+    assert "iban" not in {c["column_name"] for c in columns}
+
+    queue_debit(database_url, account, mandate_id)
+    xml = await collect_file(api, operator.post_headers())
+    assert debtor_ibans(xml) == [IBAN]
