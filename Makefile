@@ -39,10 +39,10 @@ test: $(STAMP) lint
 	@$(MAKE) --no-print-directory test-calendar
 
 # The tests marked `calendar` (those with no fixed `today` of their own) as if today were each of these
-# days: month ends, a leap day, the EU and US DST changes (a bare date is 12:00 UTC), and two instants
-# when Madrid is already in the next day, month and year. See tests/support/fake_today.py.
-CALENDAR_DAYS ?= 2026-11-28 2026-11-29 2026-11-30 2026-12-31 2028-02-29 2026-03-29 2026-10-25 \
-	2026-03-08 2026-11-01 2026-11-30T23:30:00Z 2026-12-31T23:30:00Z
+# days: month ends (the 30th and 31st late in the evening, when it is already the 1st in Madrid), a leap
+# day, the EU and US DST changes (a bare date is 12:00 UTC). See tests/support/fake_today.py.
+CALENDAR_DAYS ?= 2026-11-28 2026-11-29 2026-11-30T23:30:00Z 2026-12-31T23:30:00Z 2028-02-29 \
+	2026-03-29 2026-10-25 2026-03-08 2026-11-01
 
 test-calendar: $(STAMP)
 	@failed=""; for day in $(CALENDAR_DAYS); do \

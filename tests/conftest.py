@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,7 +30,7 @@ from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
 from tests.support import fake_today
 
-_TRAVELLER = pytest.StashKey[fake_today.time_machine.travel]()
+_TRAVELLER = pytest.StashKey[time_machine.travel]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,12 +61,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 @pytest.fixture(autouse=True)
 def _fixed_today(request: pytest.FixtureRequest) -> Iterator[None]:
-    """``@pytest.mark.today("2026-03-15")``: the test runs with this process's clock at that (past) day."""
+    """``@pytest.mark.today("2026-03-15")``: the test runs with this process's clock at that day (12:00 UTC)
+    or instant, ticking. Use a past day: the Temporal servers keep the real time, and a change dated after
+    their now waits for it."""
     marker = request.node.get_closest_marker("today")
     if marker is None:
         yield
         return
-    with fake_today.time_machine.travel(fake_today.parse(marker.args[0]), tick=True):
+    with time_machine.travel(fake_today.parse(marker.args[0]), tick=True):
         yield
 
 
