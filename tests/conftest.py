@@ -21,12 +21,55 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.migrate import upgrade
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
+from tests.support import fake_today
+
+_TRAVELLER = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fake-today",
+        default=None,
+        help=f"run as if today were this date or instant (or set ${fake_today.ENV}): "
+        "see tests/support/fake_today.py",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    value = fake_today.requested(config.getoption("--fake-today"))
+    if value:
+        config.stash[_TRAVELLER] = fake_today.start(value)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_TRAVELLER, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    value = fake_today.requested(config.getoption("--fake-today"))
+    return f"fake today: {fake_today.parse(value).isoformat()} (this process only)" if value else None
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``@pytest.mark.today("2026-03-15")``: the test runs with this process's clock at that day (12:00 UTC)
+    or instant, ticking. Use a past day: the Temporal servers keep the real time, and a change dated after
+    their now waits for it."""
+    marker = request.node.get_closest_marker("today")
+    if marker is None:
+        yield
+        return
+    with time_machine.travel(fake_today.parse(marker.args[0]), tick=True):
+        yield
 
 
 def free_port() -> int:

@@ -12,9 +12,19 @@ from typer.testing import CliRunner
 from runtime.cli import app
 from runtime.settings import get_settings
 from tests.factories import Tenant
-from tests.usage_factory import rate, rated, recent_weekday, subscription, usage_plan, voice_charge
+from tests.usage_factory import (
+    USAGE_TODAY,
+    rate,
+    rated,
+    recent_weekday,
+    subscription,
+    usage_plan,
+    voice_charge,
+)
 
 from .test_usage_api import month_of
+
+pytestmark = [pytest.mark.calendar, USAGE_TODAY]
 
 
 def cdr_file(sub_id: str, prefix: str) -> str:

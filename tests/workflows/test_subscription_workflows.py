@@ -32,6 +32,7 @@ from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
+pytestmark = pytest.mark.calendar
 
 
 @pytest.fixture
@@ -155,6 +156,7 @@ async def test_onboarding_compensates_on_the_time_skipping_server(
         assert [s.status for s in store.services(session, sub.id)] == ["failed"]
 
 
+@pytest.mark.today("2024-01-12T10:00:00+00:00")  # regret is judged against today: in the cooling-off period
 async def test_suspend_resume_terminate_and_regret_paths(
     time_skipping_env: WorkflowEnvironment,
     settings: Settings,
@@ -203,12 +205,8 @@ async def test_suspend_resume_terminate_and_regret_paths(
         await time_skipping_env.client.execute_workflow(
             OnboardingWorkflow.run, second, id=second.process_id, task_queue=queue.task_queue
         )
-        from datetime import UTC, datetime
-
-        with unit_of_work(database_url) as session:  # still in the cooling-off period
-            store.load(session, second.subscription_id, lock=True).cooling_off_until = datetime.now(
-                UTC
-            ).date()
+        with unit_of_work(database_url) as session:  # started 2024-01-01: 14 days to regret
+            assert store.load(session, second.subscription_id).cooling_off_until == date(2024, 1, 15)
         assert await act(second.subscription_id, "regret", reason="changed my mind") == "regretted"
     assert [a for a, _ in adapter.actions()] == [
         "activate",
