@@ -1,7 +1,7 @@
 """Seal SEPA mandate IBANs: sepa_mandates.iban (clear text) becomes iban_sealed + iban_masked
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30 09:00:00
 
 Every existing IBAN is sealed here (AES-GCM under MULTIBILL_DATA_KEY, domain/sepa_vault.py) with the
@@ -18,7 +18,7 @@ from domain.sepa import mask_iban
 from domain.sepa_vault import IbanVault
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
