@@ -24,7 +24,8 @@ from domain.catalog import UsageCharge
 from domain.money import PricingError, quantize
 from domain.periods import Period
 from domain.quote import call_tariff
-from domain.tariffs import CompiledTariff, normalise_number
+from domain.tariffs import CompiledTariff
+from domain.usage_numbers import dialled_digits
 from domain.usage_pricing import PriceModel
 from domain.usage_rating import (
     DEFAULT_PRECISION,
@@ -79,9 +80,11 @@ def call_tariff_for(
     if deck is None:
         ref = f"plan {service.plan.code}@{service.plan_version}"
         return plan_tariff(service, charge, ctx.subscription.currency), ref, None, None
-    if not event.destination:
+    dialled = event.destination_raw or event.destination
+    if not dialled:
         raise Unrateable("no_matching_tariff", f"{deck.ref} rates by destination and the call has none")
-    hit = deck.deck.tariff_for(normalise_number(event.destination), local)
+    # National numbers take the account's country (else the operator's): 912345678 is +34 91…, not India.
+    hit = deck.deck.tariff_for(dialled_digits(dialled, ctx.region), local)
     if hit is None:
         raise Unrateable(
             "no_matching_tariff", f"{deck.ref} has no rate for {event.destination} on {local:%a %H:%M}"
