@@ -140,6 +140,8 @@ def store_events(
     session: Session, organisation_id: str, events: Sequence[NewEvent], source: str, report: IngestReport
 ) -> None:
     """Insert the events not seen before; count accepted, suspense and duplicates into ``report``."""
+    if not events:
+        return
     unique = {e.client_event_id: e for e in events}
     resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()})
     home = organisation_region(session, organisation_id)
