@@ -369,11 +369,6 @@ class SubscriptionActivities:
             store.release(session, sub.id, failure.process_id)
             return sub.status
 
-    @activity.defn(name="release_subscription")
-    def release_subscription(self, ref: SubscriptionRef) -> None:
-        with unit_of_work(self.url) as session:
-            store.release(session, ref.subscription_id, ref.process_id)
-
     @activity.defn(name="notify_subscriber")
     def notify_subscriber(self, notice: Notice) -> str:
         with unit_of_work(self.url) as session:
@@ -397,6 +392,5 @@ class SubscriptionActivities:
             self.add_activation_charges,
             self.activate_subscription,
             self.fail_subscription,
-            self.release_subscription,
             self.notify_subscriber,
         ]

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from activities.prepaid_usage import debit_rated_usage, is_prepaid
+from activities.usage import subtree
 from activities.usage_context import ServicePlan, SubscriptionContext, Unrateable
 from domain.catalog import UsageCharge
 from domain.money import PricingError, quantize
@@ -185,10 +186,11 @@ def rate_subscription_events(
 def rate_pending(
     session: Session, *, organisation_id: str | None = None, limit: int = 5_000
 ) -> dict[str, int]:
-    """Rate up to ``limit`` accepted events (oldest first); other workers skip the locked ones."""
+    """Rate up to ``limit`` accepted events of the organisation's subtree (oldest first); other workers
+    skip the locked ones."""
     query = select(UsageEvent).where(UsageEvent.status == "accepted")
     if organisation_id is not None:
-        query = query.where(UsageEvent.organisation_id == organisation_id)
+        query = query.where(UsageEvent.organisation_id.in_(subtree(session, organisation_id)))
     events = list(
         session.execute(
             query.order_by(UsageEvent.id).limit(limit).with_for_update(skip_locked=True)
