@@ -87,6 +87,7 @@ class ServiceRef(BaseModel):
     product_kind: str
     characteristics: dict[str, Any] = Field(default_factory=dict)
     device_product: str | None = Field(default=None, description="the device the plan rents or sells")
+    access_hours: int | None = Field(default=None, description="on-demand: the access window, hours")
 
 
 class SubscriptionRef(BaseModel):
@@ -247,6 +248,7 @@ def service_refs(rows: list[SubscriptionService], session: Session, operator: st
                 product_kind=row.product_kind,
                 characteristics=attrs,
                 device_product=spec.device.product_code if spec.device else None,
+                access_hours=spec.access_hours,
             )
         )
     return refs
