@@ -222,7 +222,7 @@ def seed(
     console = make_console()
     with database(settings_with(home=home), console) as url:
         upgrade(url)
-        with step(console, "Demo operator"):
+        with step(console, "Demo operator and catalogue"):
             org_id, org_name, token = seed_demo(url)
             title = "Demo operator seeded"
             if token is None and new_key:
