@@ -49,7 +49,10 @@ def _visible_subscription(session: Any, organisation_id: str, subscription_id: s
     return row
 
 
-@router.post("/rating-runs", summary="Rate the accepted events now (the worker does this in batches)")
+@router.post(
+    "/rating-runs",
+    summary="Rate your subtree's accepted events now (each bill run also rates them before invoicing)",
+)
 def rating_run(body: RatingRunIn, principal: OperatorAdminDep, settings: SettingsDep) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
         return rate_pending(session, organisation_id=principal.organisation_id, limit=body.limit)
