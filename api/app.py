@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from api.deps import TemporalGateway
 from api.errors import install_error_handlers
-from api.middleware import BodySizeLimit
+from api.middleware import RequestContext, RequestGuard
 from api.routes import (
     accounts,
     billing_runs,
@@ -45,15 +46,22 @@ Multibill bills, collects and provisions video, broadband and telephony subscrip
 """
 
 
+class MultibillAPI(FastAPI):
+    """FastAPI with RequestContext outside Starlette's ServerErrorMiddleware (see api.middleware)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack())
+
+
 def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
     """Build the API. Tests may inject a connected ``temporal_client``; otherwise it connects lazily."""
     settings.require_safe_secret()
-    app = FastAPI(title="Multibill API", version="0.1.0", description=DESCRIPTION)
+    app = MultibillAPI(title="Multibill API", version="0.1.0", description=DESCRIPTION)
     app.state.settings = settings
     app.state.temporal = TemporalGateway(settings, temporal_client)
     install_error_handlers(app)
     app.add_middleware(
-        BodySizeLimit,
+        RequestGuard,
         max_bytes=settings.max_body_bytes,
         bulk_prefixes=("/v1/usage",),
         bulk_max_bytes=settings.max_bulk_body_bytes,
