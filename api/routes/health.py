@@ -50,7 +50,17 @@ async def _temporal(gateway: TemporalGateway) -> dict[str, Any]:
     return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000)}
 
 
-@router.get("/healthz", summary="Health of the database and Temporal")
+_HEALTH = {
+    "description": "The state of each dependency",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+
+
+@router.get(
+    "/healthz",
+    summary="Health of the database and Temporal",
+    responses={200: _HEALTH, 503: {**_HEALTH, "description": "A dependency is down (details in logs)"}},
+)
 async def healthz(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     database = await run_in_threadpool(_database, settings.database_url)
