@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,7 +33,7 @@ from activities.organisations import Principal
 from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
 from domain.ledger import credit_note_entry
-from domain.money import Money, RoundingMode
+from domain.money import AmountMinor, Money, RoundingMode
 from domain.tax import TaxableLine, TaxRate, TaxStatus, compute_tax
 from models.accounts import Account
 from models.billing import CreditNote, Invoice
@@ -46,7 +46,7 @@ class CreditLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str = Field(min_length=1, max_length=300)
-    amount_minor: int = Field(gt=0)
+    amount_minor: Annotated[AmountMinor, Field(gt=0)]
     tax_rate: str | None = Field(
         None, min_length=1, max_length=64, description="rate code; default: the invoice's"
     )
