@@ -133,6 +133,23 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest.fixture
+async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A private time-skipping server for one test.
+
+    Use it when a workflow of the test outlives its parent (a detached child such as Dunning started
+    by Collection, or OnDemandAccess started by Onboarding): once such a child completes after its
+    parent closed, the test server stops skipping time, and every later test on a shared server would
+    wait in real time.
+    """
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=find_binary("temporal-test-server"),
+    )
+    yield env
+    await env.shutdown()
+
+
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(

@@ -34,8 +34,9 @@ async def test_the_first_dunning_retry_charges_the_new_default_card(
     operator: Tenant,
     localstripe: LocalStripe,
     database_url: str,
-    time_skipping_env: WorkflowEnvironment,
+    own_time_skipping_env: WorkflowEnvironment,
 ) -> None:
+    time_skipping_env = own_time_skipping_env  # Dunning outlives its parent Collection
     account = make_account(database_url, operator.organisation_id)
     assert (await add_card(pay_api, operator, account, localstripe, DECLINED_ON_CHARGE)).status_code == 201
     invoice = make_invoice(database_url, account, FIBRE)

@@ -17,7 +17,6 @@ from typing import Any, cast
 import httpx
 import pytest
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities import subscription_store as store
@@ -30,7 +29,6 @@ from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.catalog_factory import plan, post, product
-from tests.conftest import find_binary
 from tests.factories import make_operator, person
 from tests.subscription_support import RecordingAdapter, worker_activities
 from workflows.on_demand import workflow_id
@@ -47,13 +45,8 @@ class Catalogue:
 
 
 @pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    started = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=find_binary("temporal-test-server"),
-    )
-    yield started
-    await started.shutdown()
+async def env(own_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    return own_time_skipping_env
 
 
 @pytest.fixture
