@@ -10,6 +10,8 @@ ever shown; the full IBAN is opened only to write the bank's pain.008 file.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -34,6 +36,14 @@ class IbanVault:
             data_key.encode()
         )
         self._aead = AESGCM(derived)
+        self._digest_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE + b" digest"
+        ).derive(data_key.encode())
+
+    def digest(self, iban: str) -> str:
+        """A keyed fingerprint of an IBAN: equal IBANs compare equal, but it cannot be reversed by
+        trying every IBAN without the data key (for idempotency fingerprints and the like)."""
+        return hmac.new(self._digest_key, iban.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, iban: str, mandate_id: str) -> str:
         nonce = os.urandom(12)

@@ -51,7 +51,8 @@ def create_mandate(
             key=key,
             method="POST",
             path=request.url.path,
-            payload=body.model_dump(mode="json"),
+            # The request fingerprint is stored: it must not be an unkeyed hash of the IBAN.
+            payload={**body.model_dump(mode="json"), "iban": vault.digest(body.iban)},
             produce=lambda: (
                 201,
                 mandate_out(sepa.create_mandate(session, principal, account_id, body, today, vault)),

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from defusedxml.ElementTree import fromstring
 
 from activities.prepaid_gateways import SqlSepaStore
+from activities.sepa import MandateRequest
+from api.idempotency import fingerprint
 from domain.ids import new_id
 from domain.sepa_files import PAIN_008
 from integrations.payments.base import ChargeRequest, ChargeStatus
@@ -85,6 +87,30 @@ async def test_the_iban_is_sealed_at_rest_and_whole_in_the_bank_file(
     queue_debit(database_url, account, mandate["id"])
     xml = await collect_file(api, operator.post_headers())
     assert debtor_ibans(xml) == [IBAN]
+
+
+async def test_the_idempotency_record_of_a_mandate_holds_no_plain_hash_of_the_iban(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    operator = make_operator(database_url)
+    account = make_account(database_url, operator.organisation_id)
+    body = {"signed_on": "2026-01-15", "debtor_name": "Ana Ruiz", "iban": IBAN, "bic": "DEUTDEFF"}
+    headers = operator.post_headers()
+    path = f"/v1/accounts/{account}/sepa-mandates"
+    first = await api.post(path, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    again = await api.post(path, json=body, headers=headers)
+    assert (again.status_code, again.content) == (201, first.content)  # still a replay
+    other = await api.post(path, json={**body, "iban": "ES9121000418450200051332"}, headers=headers)
+    assert other.status_code == 409  # another IBAN under the same key is still told apart
+    stored = rows(
+        database_url,
+        "select request_hash from idempotency_keys where organisation_id = :o and key = :k",
+        o=operator.organisation_id,
+        k=headers["Idempotency-Key"],
+    )
+    plain = fingerprint("POST", path, MandateRequest(**body).model_dump(mode="json"))
+    assert stored[0]["request_hash"] != plain  # an unkeyed hash of the IBAN can be brute-forced
 
 
 def test_migration_0013_seals_the_ibans_it_finds(database_url: str) -> None:
