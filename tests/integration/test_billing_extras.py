@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.base import engine_for
 from runtime.demo_catalogue import WAREHOUSE
 from runtime.settings import Settings
-from tests.catalog_factory import post
+from tests.catalog_factory import plan, post
 from tests.factories import Tenant, make_operator, person
 from tests.integration.test_billing_runs import bill
 from tests.integration.test_demo_catalogue import seed
@@ -207,3 +207,39 @@ async def test_a_bundle_is_billed_with_its_discount_and_rental_as_quoted(
         "revenue:device": (0, 2 * 300),
         "tax:ES-standard": (0, 2 * 914),
     }
+
+
+@pytest.mark.today("2026-04-20T10:00:00+00:00")
+async def test_an_invoice_at_activation_bills_the_rental_once(stack: Stack, database_url: str) -> None:
+    tenant = make_operator(database_url)
+    seed(database_url, tenant)
+    router = {"product_code": "demo-router", "mode": "rent", "prices": {"EUR": "3.00"}}
+    code = await plan(
+        stack.api,
+        tenant,
+        product_code="demo-fibre",
+        prices={"EUR": "30.00"},
+        device=router,
+        invoice_on_activation=True,
+    )
+    sub = await subscribe(stack, tenant, "2026-03-10", {"items": [{"plan": code}]})
+    first = await bill(stack, tenant, 1, "2026-03-10")  # Onboarding invoiced March already
+    assert first["counts"]["invoices"] == 0
+    await bill(stack, tenant, 1, "2026-04-01")
+    name = f"Plan {code}"
+    assert invoices(database_url, sub["account_id"]) == [
+        (
+            (2342, 492, 2834),
+            [
+                ("recurring", f"{name} 2026-03-10 to 2026-04-01", "2026-03-10", "2026-04-01", 2129),
+                ("device_rental", f"{RENTAL} 2026-03-10 to 2026-04-01", "2026-03-10", "2026-04-01", 213),
+            ],
+        ),
+        (
+            (3300, 693, 3993),
+            [
+                ("recurring", f"{name} 2026-04-01 to 2026-05-01", "2026-04-01", "2026-05-01", 3000),
+                ("device_rental", f"{RENTAL} 2026-04-01 to 2026-05-01", "2026-04-01", "2026-05-01", 300),
+            ],
+        ),
+    ]
