@@ -57,18 +57,21 @@ def test_seeding_twice_adds_nothing(database_url: str) -> None:
     assert counts(database_url, tenant) == first
 
 
-async def subscribe(stack: Stack, tenant: Tenant, order: dict[str, Any]) -> tuple[str, str]:
-    """(account id, subscription id) of a new account subscribed to ``order`` from 2026-03-01."""
-    account = await post(stack.api, tenant, "/v1/accounts", person())
+async def subscribe(
+    stack: Stack, tenant: Tenant, order: dict[str, Any], account_id: str | None = None
+) -> tuple[str, str]:
+    """(account id, subscription id) of an account (a new one by default) subscribed to ``order`` from
+    2026-03-01."""
+    account_id = account_id or (await post(stack.api, tenant, "/v1/accounts", person()))["id"]
     started = await stack.api.post(
         "/v1/subscriptions",
         headers=tenant.post_headers(),
-        json={"account_id": account["id"], "start_date": "2026-03-01", "bill_day": 1, **order},
+        json={"account_id": account_id, "start_date": "2026-03-01", "bill_day": 1, **order},
     )
     assert started.status_code == 202, started.text
     process = await wait_process(stack.api, tenant, started.json()["process_id"])
     assert process["step"] == "active", process
-    return account["id"], started.json()["subscription_id"]
+    return account_id, started.json()["subscription_id"]
 
 
 async def test_a_new_account_subscribes_to_the_demo_catalogue_and_is_billed(
@@ -84,7 +87,7 @@ async def test_a_new_account_subscribes_to_the_demo_catalogue_and_is_billed(
         "bundle": "demo-home",
         "items": [{"plan": "demo-fibre-600"}, {"plan": "demo-tv-basic"}],
     }
-    _, bundled = await subscribe(stack, tenant, home)
+    home_account, bundled = await subscribe(stack, tenant, home)
     with engine_for(database_url).connect() as conn:
         routers = conn.execute(
             sa.text("select product_code, state from devices where subscription_id = :s"), {"s": bundled}
@@ -94,6 +97,7 @@ async def test_a_new_account_subscribes_to_the_demo_catalogue_and_is_billed(
     account_id, _ = await subscribe(
         stack, tenant, {"items": [{"plan": "demo-tv-basic", "addons": ["demo-sports"]}]}
     )
+    await subscribe(stack, tenant, home, account_id)  # the README's customer takes the bundle too
 
     run = await stack.api.post(
         "/v1/billing-runs", headers=tenant.post_headers(), json={"bill_day": 1, "period_date": "2026-03-01"}
@@ -102,7 +106,11 @@ async def test_a_new_account_subscribes_to_the_demo_catalogue_and_is_billed(
     await wait_process(stack.api, tenant, run.json()["process_id"])
     invoices = await stack.api.get("/v1/invoices", params={"account_id": account_id}, headers=tenant.auth)
     [invoice] = invoices.json()["data"]
-    # TV Basic 15.00 + Sports pack 9.99 for March, IVA 21% of 24.99 = 5.2479 -> 5.25
-    assert (invoice["net_minor"], invoice["tax_minor"], invoice["total_minor"]) == (2499, 525, 3024)
+    # March: TV Basic 15.00 + Sports 9.99 and the bundle (43.50, below): 68.49, IVA 21% 14.3829 -> 14.38
+    assert (invoice["net_minor"], invoice["tax_minor"], invoice["total_minor"]) == (6849, 1438, 8287)
+    bundles = await stack.api.get("/v1/invoices", params={"account_id": home_account}, headers=tenant.auth)
+    [bundle] = bundles.json()["data"]
+    # Fibre 30.00 + router rental 3.00 + TV 15.00 - 10% of 30.00 and of 15.00 = 43.50, IVA 21% 9.135 -> 9.14
+    assert (bundle["net_minor"], bundle["tax_minor"], bundle["total_minor"]) == (4350, 914, 5264)
     pdf = await stack.api.get(f"/v1/invoices/{invoice['id']}.pdf", headers=tenant.auth)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
