@@ -1,6 +1,6 @@
 """billed_charges: the once-per-period guard of bill runs' device rentals and bundle discounts
 
-Revision ID: 0019
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-11-30 12:00:00
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
