@@ -56,5 +56,6 @@ async def test_every_stored_history_replays_with_the_current_code() -> None:
 
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     results = await replayer.replay_workflows(iterate(), raise_on_replay_failure=False)
-    failures = {name: f"{type(err).__name__}: {err}" for name, err in results.replay_failures.items()}
+    names = {history.run_id: history.workflow_id for history in histories}  # workflow_id: the file name
+    failures = {names.get(run, run): f"{err}" for run, err in results.replay_failures.items()}
     assert failures == {}, "stored histories no longer replay (put the change behind workflow.patched)"
