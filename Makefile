@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit format bench clean help
+.PHONY: run test test-calendar lint unit format bench clean help
 
 help:
 	@echo "make run    start the whole stack (PostgreSQL, Temporal + UI, worker, API) and seed a demo operator"
-	@echo "make test   lint and run the whole test suite"
+	@echo "make test   lint and run the whole test suite, then the date-sensitive tests on hard days"
+	@echo "make test-calendar  only the date-sensitive tests, as if today were each of CALENDAR_DAYS"
 	@echo "make lint   ruff + mypy"
 	@echo "make bench  run the benchmarks in bench/"
 
@@ -35,6 +36,22 @@ format: $(STAMP)
 
 test: $(STAMP) lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory test-calendar
+
+# The tests marked `calendar` (those with no fixed `today` of their own) as if today were each of these
+# days: month ends (the 30th and 31st late in the evening, when it is already the 1st in Madrid), a leap
+# day, the EU and US DST changes (a bare date is 12:00 UTC). See tests/support/fake_today.py.
+CALENDAR_DAYS ?= 2026-11-28 2026-11-29 2026-11-30T23:30:00Z 2026-12-31T23:30:00Z 2028-02-29 \
+	2026-03-29 2026-10-25 2026-03-08 2026-11-01
+
+test-calendar: $(STAMP)
+	@failed=""; for day in $(CALENDAR_DAYS); do \
+		echo "== calendar: today is $$day"; \
+		MULTIBILL_FAKE_TODAY=$$day PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests \
+			-m "calendar and not today" -q --color=no -p no:cacheprovider || failed="$$failed $$day"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "calendar tests failed on:$$failed"; exit 1; fi; \
+	echo "calendar tests passed on every day: $(CALENDAR_DAYS)"
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

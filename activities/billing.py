@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.billing_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
+from activities.billing_extras import load_extras
 from activities.billing_results import PageResult, billed_by_page, hold_after_commit, in_page
 from activities.billing_writer import InvoiceDraft, write_invoices
 from activities.heartbeat import heartbeating
 from activities.subscriptions import local_today
 from domain.ids import new_id
+from domain.invoice_extras import ChargeSpan, Extras, extras_due
 from domain.invoicing import DraftLine, cycle_of, due
 from domain.money import Money, round_minor
 from domain.quote import QuoteContext
@@ -137,7 +139,12 @@ def usage_lines(
 
 
 def draft_for(
-    session: Session, catalogue: Catalogue, entry: AccountToBill, run: RunInput, taxes: dict[Any, Any]
+    session: Session,
+    catalogue: Catalogue,
+    entry: AccountToBill,
+    run: RunInput,
+    taxes: dict[Any, Any],
+    extras: dict[str, Extras] | None = None,
 ) -> InvoiceDraft | None:
     account = entry.account
     if entry.errors:
@@ -147,6 +154,7 @@ def draft_for(
     ctx = QuoteContext(account.currency, price_overrides=setup.overrides, rounding=catalogue.rounding)
     lines: list[DraftLine] = []
     periods = []
+    charged: list[tuple[str, ChargeSpan]] = []  # rentals' and discounts' periods billed now
     for sub in entry.subscriptions:
         if sub.currency != account.currency:
             ctx_sub = QuoteContext(sub.currency, price_overrides={}, rounding=catalogue.rounding)
@@ -155,6 +163,9 @@ def draft_for(
         work = due(sub, up_to, ctx_sub, catalogue.rounding)
         lines += work.lines
         periods += [(sub.subscription_id, span, period) for span, period in work.periods]
+        more = extras_due(sub, (extras or {}).get(sub.subscription_id, Extras()), work.lines, up_to, ctx_sub)
+        lines += more.lines
+        charged += [(sub.subscription_id, span) for span in more.billed]
     charges = [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
     lines += [line for line in charges if line.amount.amount_minor >= 0]
     credits = [line for line in charges if line.amount.amount_minor < 0]  # issued as a credit note
@@ -192,6 +203,7 @@ def draft_for(
         usage_ids=usage_ids,
         credits=credits,
         credit_tax=credit_tax,
+        charged=charged,
     )
 
 
@@ -331,10 +343,12 @@ def bill_accounts(
     catalogue.load(session)
     drafts: list[InvoiceDraft] = []
     taxes: dict[Any, Any] = {}
-    for index, entry in enumerate(load_page(session, catalogue, org.path, run.bill_day, account_ids)):
+    entries = load_page(session, catalogue, org.path, run.bill_day, account_ids)
+    extras = load_extras(session, operator, entries)
+    for index, entry in enumerate(entries):
         result.accounts += 1
         try:
-            draft = draft_for(session, catalogue, entry, run, taxes)
+            draft = draft_for(session, catalogue, entry, run, taxes, extras)
         except Exception as exc:  # one account's failure never stops the run
             result.failed.append({"account_id": entry.account.id, "reason": f"{type(exc).__name__}: {exc}"})
             continue

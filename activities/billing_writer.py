@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from activities.billing_extras import billed_charge_rows
 from activities.billing_results import credit_key
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_numbers import allocate_numbers
 from domain.ids import new_id
+from domain.invoice_extras import ChargeSpan
 from domain.invoicing import DraftLine, ServiceSpan
 from domain.ledger import Posting, invoice_entry
 from domain.periods import Period
@@ -38,6 +40,7 @@ class InvoiceDraft:
     usage_ids: list[int] = field(default_factory=list)
     credits: list[DraftLine] = field(default_factory=list)
     credit_tax: TaxResult | None = None
+    charged: list[tuple[str, ChargeSpan]] = field(default_factory=list)  # (subscription, rental/discount)
 
     @property
     def credit_ids(self) -> list[str]:
@@ -118,6 +121,7 @@ def write_invoices(
     entries: list[dict[str, Any]] = []
     postings: list[tuple[str, Posting]] = []
     charges: list[dict[str, Any]] = []
+    charged: list[dict[str, Any]] = []
     numbered = dict(zip((id(d) for d in billable), numbers, strict=True))
     for draft in drafts:
         if draft.credits:
@@ -135,6 +139,7 @@ def write_invoices(
                     "invoice_id": invoice_id,
                 }
             )
+        charged += billed_charge_rows(draft.charged, invoice_id)
         if not draft.lines:
             continue
         account, tax = draft.account, draft.tax
@@ -220,6 +225,7 @@ def write_invoices(
     ]
     copy_rows(session, "ledger_postings", POSTING_COLUMNS, posting_rows)
     copy_dicts(session, "billed_periods", billed)
+    copy_dicts(session, "billed_charges", charged)
     if charges:
         session.execute(update(PendingCharge), charges)
     usage_ids = [uid for draft in drafts if draft.lines for uid in draft.usage_ids]

@@ -11,25 +11,29 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.invoice_numbers import CREDIT_NOTE_SERIES, allocate_numbers
 from activities.invoice_reads import (
     RateTotals,
     credit_notes_for,
+    decode_cursor,
+    encode_cursor,
     invoice_lines,
     invoice_rate_totals,
     note_rate_totals,
 )
 from activities.ledger import post_entry
+from activities.organisations import Principal
 from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
 from domain.ledger import credit_note_entry
-from domain.money import Money, RoundingMode
+from domain.money import AmountMinor, Money, RoundingMode
 from domain.tax import TaxableLine, TaxRate, TaxStatus, compute_tax
 from models.accounts import Account
 from models.billing import CreditNote, Invoice
@@ -42,7 +46,7 @@ class CreditLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str = Field(min_length=1, max_length=300)
-    amount_minor: int = Field(gt=0)
+    amount_minor: Annotated[AmountMinor, Field(gt=0)]
     tax_rate: str | None = Field(
         None, min_length=1, max_length=64, description="rate code; default: the invoice's"
     )
@@ -269,6 +273,34 @@ def _check_creditable(
             )
 
 
+def list_credit_notes(
+    session: Session,
+    principal: Principal,
+    *,
+    account_id: str | None,
+    invoice_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[CreditNote], str | None]:
+    """A page of the credit notes of accounts in the caller's subtree, oldest first, and the next cursor."""
+    stmt = (
+        select(CreditNote)
+        .join(Account, Account.id == CreditNote.account_id)
+        .join(Organisation, Organisation.id == Account.organisation_id)
+        .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
+    )
+    if account_id is not None:
+        stmt = stmt.where(CreditNote.account_id == account_id)
+    if invoice_id is not None:
+        stmt = stmt.where(CreditNote.invoice_id == invoice_id)
+    if cursor:
+        stmt = stmt.where(CreditNote.id > decode_cursor(cursor, "crn"))
+    rows = list(session.execute(stmt.order_by(CreditNote.id).limit(limit + 1)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].id) if more and rows else None
+
+
 __all__ = [
     "CreditLineIn",
     "CreditRequest",
@@ -276,6 +308,7 @@ __all__ = [
     "insert_note",
     "issue_credit_note",
     "issuer_for",
+    "list_credit_notes",
     "post_note",
     "today_for",
 ]

@@ -1,5 +1,9 @@
 """Payment activities for Temporal: collect one invoice, plan a collection run, collect a batch.
 
+Attempts are numbered once per invoice (activities/collection.py ``next_attempts``): a collection run
+plans each invoice's number, a dunning retry asks ``next_collection_attempt``; both are reads whose
+answer the workflow history keeps, so a retried activity charges with the same number (the same key).
+
 Collection after a bill run is batched (one activity per batch of invoices, heartbeating per invoice),
 never a workflow per invoice. A batch in which some outcome is unknown (gateway timeout) records every
 other outcome, then fails so Temporal retries it; the retry resolves the unknown ones by lookup.
@@ -14,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.collection import CollectInput, Collector, CollectResult
+from activities.collection import CollectInput, Collector, CollectResult, next_attempt, next_attempts
 from activities.heartbeat import heartbeating
 from domain.payments import PAYABLE_INVOICE_STATES
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
@@ -37,6 +41,12 @@ class CollectionInput(BaseModel):
 class CollectBatch(BaseModel):
     invoice_ids: list[str]
     attempt: int = 1
+    attempts: dict[str, int] = Field(
+        default_factory=dict, description="each invoice's attempt number (planned); else ``attempt``"
+    )
+
+    def attempt_for(self, invoice_id: str) -> int:
+        return self.attempts.get(invoice_id, self.attempt)
 
 
 class PaymentActivities:
@@ -53,6 +63,12 @@ class PaymentActivities:
             return self.collector.collect(request)
         except GatewayUnavailable as exc:
             raise ApplicationError(str(exc), type="GatewayUnavailable") from exc
+
+    @activity.defn(name="next_collection_attempt")
+    def next_collection_attempt(self, invoice_id: str) -> int:
+        """The invoice's next attempt number (a read: the caller's history keeps it for retries)."""
+        with unit_of_work(self.url) as session:
+            return next_attempt(session, invoice_id)
 
     @activity.defn(name="plan_collection")
     def plan_collection(self, run: CollectionInput) -> list[CollectBatch]:
@@ -84,9 +100,15 @@ class PaymentActivities:
             stmt = stmt.where(Invoice.organisation_id == run.organisation_id)
         with heartbeating(), unit_of_work(self.url) as session:  # the query may take long
             ids = [str(i) for i in session.execute(stmt).scalars()]
+            attempts = next_attempts(session, ids)
         size = run.batch_size
         return [
-            CollectBatch(invoice_ids=ids[i : i + size], attempt=run.attempt) for i in range(0, len(ids), size)
+            CollectBatch(
+                invoice_ids=ids[i : i + size],
+                attempt=run.attempt,
+                attempts={invoice_id: attempts[invoice_id] for invoice_id in ids[i : i + size]},
+            )
+            for i in range(0, len(ids), size)
         ]
 
     @activity.defn(name="collect_batch")
@@ -101,7 +123,9 @@ class PaymentActivities:
             activity.heartbeat(position)
             try:
                 results.append(
-                    self.collector.collect(CollectInput(invoice_id=invoice_id, attempt=batch.attempt))
+                    self.collector.collect(
+                        CollectInput(invoice_id=invoice_id, attempt=batch.attempt_for(invoice_id))
+                    )
                 )
             except GatewayUnavailable:
                 unknown.append(invoice_id)
@@ -113,4 +137,4 @@ class PaymentActivities:
         return results
 
     def all(self) -> list[Any]:
-        return [self.collect_invoice, self.plan_collection, self.collect_batch]
+        return [self.collect_invoice, self.next_collection_attempt, self.plan_collection, self.collect_batch]

@@ -44,7 +44,10 @@ class QuoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     account_id: str | None = Field(
-        default=None, description="Price for this account; else give currency etc."
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Price for this account; else give currency etc.",
     )
     country: Country | None = None
     region: str | None = Field(default=None, max_length=20)

@@ -16,6 +16,7 @@ from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
 from domain.sepa import mask_iban, validate_bic, validate_iban, validate_sepa_id
 from domain.sepa_files import Creditor, DebitLine, collection_xml
+from domain.sepa_vault import IbanVault
 from integrations.payments.base import ChargeRequest
 from integrations.payments.sepa import SepaRejected, schema_errors
 from models.organisations import Organisation
@@ -80,8 +81,14 @@ class CollectionRequest(BaseModel):
 
 
 def create_mandate(
-    session: Session, principal: Principal, account_id: str, request: MandateRequest, today: date
+    session: Session,
+    principal: Principal,
+    account_id: str,
+    request: MandateRequest,
+    today: date,
+    vault: IbanVault,
 ) -> SepaMandate:
+    """Record the mandate with its IBAN sealed (only the masked form is kept readable)."""
     account = visible_account(session, principal, account_id, lock=True)
     if request.signed_on > today:
         raise RuleViolation("signature_in_future", "a mandate is signed before it is used", field="signed_on")
@@ -93,14 +100,16 @@ def create_mandate(
     ).first()
     if taken is not None:
         raise Conflict("mandate_reference_taken", f"mandate reference {reference} is already used")
+    mandate_id = new_id("mdt")
     mandate = SepaMandate(
-        id=new_id("mdt"),
+        id=mandate_id,
         organisation_id=account.organisation_id,
         account_id=account.id,
         reference=reference,
         signed_on=request.signed_on,
         debtor_name=request.debtor_name,
-        iban=request.iban,
+        iban_sealed=vault.seal(request.iban, mandate_id),
+        iban_masked=mask_iban(request.iban),
         bic=request.bic,
         status="active",
     )
@@ -163,9 +172,10 @@ def enqueue_debit(session: Session, request: ChargeRequest) -> SepaDebit:
 
 
 def run_collection(
-    session: Session, principal: Principal, request: CollectionRequest, now: datetime
+    session: Session, principal: Principal, request: CollectionRequest, now: datetime, vault: IbanVault
 ) -> SepaCollection:
-    """Every pending debit of the caller's organisations into one pain.008 file (schema-checked)."""
+    """Every pending debit of the caller's organisations into one pain.008 file (schema-checked); the
+    debtors' IBANs are opened for the file only."""
     rows = session.execute(
         select(SepaDebit, SepaMandate)
         .join(SepaMandate, SepaMandate.id == SepaDebit.mandate_id)
@@ -189,7 +199,7 @@ def run_collection(
                 mandate.reference,
                 mandate.signed_on,
                 mandate.debtor_name,
-                mandate.iban,
+                vault.open(mandate.iban_sealed, mandate.id),
                 mandate.bic,
                 debit.sequence_type,
                 debit.remittance or debit.id,

@@ -87,6 +87,7 @@ class ServiceRef(BaseModel):
     product_kind: str
     characteristics: dict[str, Any] = Field(default_factory=dict)
     device_product: str | None = Field(default=None, description="the device the plan rents or sells")
+    access_hours: int | None = Field(default=None, description="on-demand: the access window, hours")
 
 
 class SubscriptionRef(BaseModel):
@@ -247,6 +248,7 @@ def service_refs(rows: list[SubscriptionService], session: Session, operator: st
                 product_kind=row.product_kind,
                 characteristics=attrs,
                 device_product=spec.device.product_code if spec.device else None,
+                access_hours=spec.access_hours,
             )
         )
     return refs
@@ -369,11 +371,6 @@ class SubscriptionActivities:
             store.release(session, sub.id, failure.process_id)
             return sub.status
 
-    @activity.defn(name="release_subscription")
-    def release_subscription(self, ref: SubscriptionRef) -> None:
-        with unit_of_work(self.url) as session:
-            store.release(session, ref.subscription_id, ref.process_id)
-
     @activity.defn(name="notify_subscriber")
     def notify_subscriber(self, notice: Notice) -> str:
         with unit_of_work(self.url) as session:
@@ -397,6 +394,5 @@ class SubscriptionActivities:
             self.add_activation_charges,
             self.activate_subscription,
             self.fail_subscription,
-            self.release_subscription,
             self.notify_subscriber,
         ]

@@ -6,6 +6,10 @@ CONFLICT DO NOTHING`` on (organisation, client event id): the same id is stored 
 batch, the retry or the restart. Rows are inserted in client-id order so concurrent batches with
 overlapping ids cannot deadlock. An unknown subscriber is stored in ``suspense`` (nothing is lost);
 fix it with an alias (:func:`add_alias`) and retry the event.
+
+Dialled destinations are stored in E.164 (national numbers get the country of the subscriber's account,
+else the operator's; see :mod:`domain.usage_numbers`), the number as sent in ``destination_raw``.
+Aliases that are phone numbers are stored and looked up in E.164 the same way, in the operator's region.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from psycopg2.extras import execute_values
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from activities.usage_numbers import organisation_region, subscription_regions
 from domain.errors import NotFound
 from domain.usage_events import EventRejected, NewEvent, check_event
+from domain.usage_numbers import alias_key, stored_destination
 from models.organisations import Organisation
 from models.subscriptions import Subscription, SubscriptionService
 from models.usage import SubscriberAlias
@@ -28,7 +34,7 @@ from models.usage import SubscriberAlias
 MAX_BATCH = 10_000
 _COLUMNS = (
     "organisation_id, client_event_id, subscriber, subscription_id, service_id, event_type, metric, "
-    "quantity, duration, started_at, destination, source, status, reason, detail, attempts"
+    "quantity, duration, started_at, destination, destination_raw, source, status, reason, detail, attempts"
 )
 _INSERT = (
     f"INSERT INTO usage_events ({_COLUMNS}) VALUES %s "  # noqa: S608 - constant column list
@@ -83,12 +89,20 @@ def resolve_subscribers(
     if not wanted:
         return {}
     found: dict[str, tuple[str, str | None]] = {}
+    region = organisation_region(session, organisation_id)
+    keys = {subscriber: alias_key(subscriber, region) for subscriber in wanted}
+    by_key: dict[str, tuple[str, str]] = {}
     for alias, sub_id, svc_id in session.execute(
         select(SubscriberAlias.alias, SubscriberAlias.subscription_id, SubscriberAlias.service_id).where(
-            SubscriberAlias.organisation_id == organisation_id, SubscriberAlias.alias.in_(wanted)
+            SubscriberAlias.organisation_id == organisation_id,
+            SubscriberAlias.alias.in_(wanted | set(keys.values())),
         )
     ):
-        found[alias] = (sub_id, svc_id)
+        by_key[alias] = (sub_id, svc_id)
+    for subscriber, key in keys.items():  # as stored (E.164), else as sent (aliases stored before)
+        hit = by_key.get(key) or by_key.get(subscriber)
+        if hit is not None:
+            found[subscriber] = hit
     ids = [s for s in wanted - set(found) if s.startswith(("sub_", "svc_", "srv_"))]
     if ids:
         orgs = subtree(session, organisation_id)
@@ -126,12 +140,17 @@ def store_events(
     session: Session, organisation_id: str, events: Sequence[NewEvent], source: str, report: IngestReport
 ) -> None:
     """Insert the events not seen before; count accepted, suspense and duplicates into ``report``."""
+    if not events:
+        return
     unique = {e.client_event_id: e for e in events}
     resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()})
+    home = organisation_region(session, organisation_id)
+    regions = subscription_regions(session, {who[0] for who in resolved.values()})
     rows = []
     for client_id in sorted(unique):
         e = unique[client_id]
         who = resolved.get(e.subscriber)
+        region = (regions.get(who[0]) if who else None) or home
         status, reason, detail = (
             ("accepted", None, None)
             if who
@@ -149,6 +168,7 @@ def store_events(
                 e.quantity,
                 e.duration,
                 e.started_at,
+                stored_destination(e.destination, region),
                 e.destination,
                 source,
                 status,
@@ -189,9 +209,10 @@ def add_alias(session: Session, organisation_id: str, alias: str, service_id: st
     found = resolve_subscribers(session, organisation_id, [service_id]).get(service_id)
     if found is None or found[1] is None:
         raise NotFound("service", service_id)
-    row = session.get(SubscriberAlias, (organisation_id, alias))
+    key = alias_key(alias, organisation_region(session, organisation_id))
+    row = session.get(SubscriberAlias, (organisation_id, key))
     if row is None:
-        row = SubscriberAlias(organisation_id=organisation_id, alias=alias)
+        row = SubscriberAlias(organisation_id=organisation_id, alias=key)
         session.add(row)
     row.subscription_id, row.service_id = found[0], service_id
     session.flush()

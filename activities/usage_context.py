@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from activities.usage_decks import DeckBook
+from activities.usage_numbers import organisation_region, subscription_regions
 from domain.catalog import PlanSpec, UsageCharge
 from domain.periods import BillingPeriodUnit, Period, period_containing
 from domain.usage_rating import Pool, base_units_per, is_shared
@@ -59,6 +60,9 @@ class SubscriptionContext:
         self.zone = ZoneInfo(subscription.timezone)
         self.catalogue = catalogue_owner(session, subscription.organisation_id)
         self.decks = DeckBook(session, self.catalogue, subscription.currency)
+        self.region = subscription_regions(session, [subscription.id]).get(
+            subscription.id
+        ) or organisation_region(session, subscription.organisation_id)
         self.services = self._services()
         self._pools: dict[tuple[str, date], Pool] = {}
         self._loaded_periods: set[date] = set()

@@ -19,12 +19,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from activities.prepaid_usage import debit_rated_usage, is_prepaid
+from activities.usage import subtree
 from activities.usage_context import ServicePlan, SubscriptionContext, Unrateable
 from domain.catalog import UsageCharge
 from domain.money import PricingError, quantize
 from domain.periods import Period
 from domain.quote import call_tariff
-from domain.tariffs import CompiledTariff, normalise_number
+from domain.tariffs import CompiledTariff
+from domain.usage_numbers import dialled_digits
 from domain.usage_pricing import PriceModel
 from domain.usage_rating import (
     DEFAULT_PRECISION,
@@ -79,9 +81,11 @@ def call_tariff_for(
     if deck is None:
         ref = f"plan {service.plan.code}@{service.plan_version}"
         return plan_tariff(service, charge, ctx.subscription.currency), ref, None, None
-    if not event.destination:
+    dialled = event.destination_raw or event.destination
+    if not dialled:
         raise Unrateable("no_matching_tariff", f"{deck.ref} rates by destination and the call has none")
-    hit = deck.deck.tariff_for(normalise_number(event.destination), local)
+    # National numbers take the account's country (else the operator's): 912345678 is +34 91…, not India.
+    hit = deck.deck.tariff_for(dialled_digits(dialled, ctx.region), local)
     if hit is None:
         raise Unrateable(
             "no_matching_tariff", f"{deck.ref} has no rate for {event.destination} on {local:%a %H:%M}"
@@ -182,10 +186,11 @@ def rate_subscription_events(
 def rate_pending(
     session: Session, *, organisation_id: str | None = None, limit: int = 5_000
 ) -> dict[str, int]:
-    """Rate up to ``limit`` accepted events (oldest first); other workers skip the locked ones."""
+    """Rate up to ``limit`` accepted events of the organisation's subtree (oldest first); other workers
+    skip the locked ones."""
     query = select(UsageEvent).where(UsageEvent.status == "accepted")
     if organisation_id is not None:
-        query = query.where(UsageEvent.organisation_id == organisation_id)
+        query = query.where(UsageEvent.organisation_id.in_(subtree(session, organisation_id)))
     events = list(
         session.execute(
             query.order_by(UsageEvent.id).limit(limit).with_for_update(skip_locked=True)

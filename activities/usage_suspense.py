@@ -25,6 +25,7 @@ def event_out(event: UsageEvent) -> dict[str, Any]:
         "quantity": event.quantity,
         "started_at": event.started_at.isoformat(),
         "destination": event.destination,
+        "destination_raw": event.destination_raw,
         "source": event.source,
         "status": event.status,
         "reason": event.reason,

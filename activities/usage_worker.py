@@ -1,4 +1,4 @@
-"""The Temporal activity that rates accepted usage in batches (register it on the worker)."""
+"""The Temporal activity that rates accepted usage in pages: the BillingCycle runs it before invoicing."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from activities.usage_rating import rate_pending
 from models.base import unit_of_work
 from runtime.settings import Settings
 
+RATING_PAGE = 5_000
+
 
 class RateUsageInput(BaseModel):
-    organisation_id: str | None = Field(default=None, description="Only this organisation's events")
-    limit: int = Field(default=5_000, ge=1, le=50_000)
+    organisation_id: str | None = Field(default=None, description="Only this organisation's subtree")
+    limit: int = Field(default=RATING_PAGE, ge=1, le=50_000)
 
 
 class RateUsageResult(BaseModel):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from activities.wallet_store import Movement, check_currency, move, wallet_for
 from domain.catalog import Code
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
+from domain.money import AmountMinor, CurrencyBoundAmounts
 from domain.vouchers import (
     check_value,
     code_hash,
@@ -41,12 +43,12 @@ from models.wallets import WalletTransaction
 MAX_LOT = 10_000
 
 
-class LotRequest(BaseModel):
+class LotRequest(CurrencyBoundAmounts):
     """POST /v1/voucher-lots."""
 
     model_config = ConfigDict(extra="forbid")
 
-    value_minor: int = Field(gt=0, description="Value of each voucher in minor units")
+    value_minor: Annotated[AmountMinor, Field(gt=0, description="Value of each voucher in minor units")]
     currency: str = Field(pattern="^[A-Z]{3}$")
     expires_on: date = Field(description="Last day a code can be redeemed")
     count: int = Field(ge=1, le=MAX_LOT)

@@ -257,11 +257,6 @@ def unfunded_prepaid(session: Session, organisation_path: str, on: date) -> list
     return found
 
 
-class UnfundedQuery(BaseModel):
-    organisation_id: str
-    on: date
-
-
 class WalletActivities:
     """Wallet activities for the workflows (sync: they run on the worker's thread pool)."""
 
@@ -290,13 +285,5 @@ class WalletActivities:
         wallet = wallet_for(session, account, sub.currency)
         self.notifier.send_email(low_balance_email(account, wallet, tx_id))
 
-    @activity.defn(name="find_unfunded_prepaid")
-    def find_unfunded_prepaid(self, query: UnfundedQuery) -> list[Unfunded]:
-        from models.organisations import Organisation
-
-        with unit_of_work(self.url) as session:
-            org = session.get(Organisation, query.organisation_id)
-            return [] if org is None else unfunded_prepaid(session, org.path, query.on)
-
     def all(self) -> list[Any]:
-        return [self.debit_prepaid_period, self.find_unfunded_prepaid]
+        return [self.debit_prepaid_period]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from api.deps import TemporalGateway
+from api.docs import PROBLEM_RESPONSES, install_docs, operation_id
 from api.errors import install_error_handlers
-from api.middleware import BodySizeLimit
+from api.middleware import RequestContext, RequestGuard
 from api.routes import (
     accounts,
     billing_runs,
@@ -45,21 +47,35 @@ Multibill bills, collects and provisions video, broadband and telephony subscrip
 """
 
 
+class MultibillAPI(FastAPI):
+    """FastAPI with RequestContext outside Starlette's ServerErrorMiddleware (see api.middleware)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContext(super().build_middleware_stack())
+
+
 def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
     """Build the API. Tests may inject a connected ``temporal_client``; otherwise it connects lazily."""
     settings.require_safe_secret()
-    app = FastAPI(title="Multibill API", version="0.1.0", description=DESCRIPTION)
+    app = MultibillAPI(
+        title="Multibill API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        docs_url=None,  # served by api.docs from the package, not a CDN
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+    )
     app.state.settings = settings
     app.state.temporal = TemporalGateway(settings, temporal_client)
     install_error_handlers(app)
     app.add_middleware(
-        BodySizeLimit,
+        RequestGuard,
         max_bytes=settings.max_body_bytes,
         bulk_prefixes=("/v1/usage",),
         bulk_max_bytes=settings.max_bulk_body_bytes,
     )
+    app.include_router(health.router)
     for module in (
-        health,
         organisations,
         accounts,
         catalog,
@@ -80,9 +96,10 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         vouchers,
         sepa,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
     app.mount(
         "/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static"
     )
+    install_docs(app)
     return app

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from activities.organisations import Principal, authenticate
@@ -25,14 +26,24 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
+api_key_scheme = HTTPBearer(
+    scheme_name="ApiKey",
+    bearerFormat="API key",
+    description="Your organisation's API key: `Authorization: Bearer <key>`",
+    auto_error=False,
+)
+
+
 def get_principal(
+    request: Request,
     settings: SettingsDep,
-    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
 ) -> Principal:
+    authorization = request.headers.get("authorization")
     if not authorization:
         raise ApiError(401, "unauthenticated", "Send your API key as `Authorization: Bearer <key>`")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = credentials.credentials if credentials is not None else ""
+    if credentials is None or not token.strip():
         raise ApiError(401, "unauthenticated", "The Authorization header must be `Bearer <key>`")
     assert settings.database_url
     with unit_of_work(settings.database_url) as session:
@@ -87,13 +98,15 @@ OperatorStaffDep = Annotated[Principal, Depends(require_operator(Role.ADMIN, Rol
 
 def idempotency_key(
     key: Annotated[
-        str | None,
+        str,
         Header(
-            alias="Idempotency-Key", description="Unique per intended operation; a retry sends the same key"
+            alias="Idempotency-Key",
+            description="Required: unique per intended operation; a retry sends the same key "
+            "(a missing key is a 400 `idempotency_key_required`)",
         ),
-    ] = None,
+    ],
 ) -> str:
-    if key is None or not key.strip():
+    if not key.strip():
         raise ApiError(400, "idempotency_key_required", "Every POST needs an `Idempotency-Key` header")
     if len(key) > 255 or not key.isprintable():
         raise ApiError(

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import RuleViolation
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks the caller to wait before retrying (the `Retry-After` header)."""
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+"""The id of the request being served (set by api.middleware.RequestContext)."""
+
+logger = logging.getLogger("multibill.api")
 
 _STATUS_CODES = {
     400: ("bad_request", "Bad request"),
@@ -24,6 +34,7 @@ _STATUS_CODES = {
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("validation_error", "Validation error"),
+    500: ("internal_error", "Internal server error"),
     503: ("service_unavailable", "Service unavailable"),
 }
 
@@ -45,7 +56,10 @@ def not_found(kind: str, ident: str) -> ApiError:
     )
 
 
-def problem(status: int, code: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
+def problem_body(
+    status: int, code: str, detail: str, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The RFC 9457 body, with the request id so a caller can quote it."""
     title = _STATUS_CODES.get(status, ("error", "Error"))[1]
     body: dict[str, Any] = {
         "type": f"https://multibill.dev/problems/{code}",
@@ -56,8 +70,20 @@ def problem(status: int, code: str, detail: str, instance: str | None = None, **
     }
     if instance:
         body["instance"] = instance
+    request_id = REQUEST_ID.get()
+    if request_id:
+        body["request_id"] = request_id
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return body
+
+
+def problem_headers(status: int) -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
+
+
+def problem(status: int, code: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
+    body = problem_body(status, code, detail, instance, **extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=problem_headers(status))
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -91,7 +117,17 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _missing_idempotency_key(exc: RequestValidationError) -> bool:
+    return any(
+        err.get("type") == "missing" and tuple(err.get("loc", ())) == ("header", "Idempotency-Key")
+        for err in exc.errors()
+    )
+
+
 async def _on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if _missing_idempotency_key(exc):
+        detail = "Every POST needs an `Idempotency-Key` header"
+        return problem(400, "idempotency_key_required", detail, request.url.path)
     errors = _validation_errors(exc)
     if any(e["code"] in ("json_invalid", "json_type") for e in errors):
         return problem(400, "invalid_json", "The request body is not valid JSON", request.url.path)
@@ -126,7 +162,37 @@ async def _on_rule_violation(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status, exc.code, exc.message, request.url.path, **extra)
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused, dropped or timed out a connection: a 503 the caller may retry."""
+    logger.warning(
+        "database unavailable serving %s %s (request id %s): %s",
+        request.method,
+        request.url.path,
+        REQUEST_ID.get(),
+        exc,
+    )
+    detail = "The database is unavailable; retry after a few seconds"
+    return problem(503, "database_unavailable", detail, request.url.path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's last resort (ServerErrorMiddleware); api.middleware.RequestContext logs the traceback."""
+    return problem(500, "internal_error", INTERNAL_ERROR_DETAIL, request.url.path)
+
+
+INTERNAL_ERROR_DETAIL = "An unexpected error occurred; quote the request id when you report it"
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+"""Errors that mean the database cannot be reached or used right now (not a bad request)."""
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _on_database_unavailable)
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(RuleViolation, _on_rule_violation)
     app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _on_api_error)

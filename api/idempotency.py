@@ -18,9 +18,17 @@ from models.idempotency import IdempotencyRecord
 
 @dataclass(frozen=True)
 class StoredResponse:
+    """A response to send: ``body`` keeps the stored key order, so rendering it again gives ``raw``."""
+
     status: int
     body: dict[str, Any]
     replayed: bool
+    raw: bytes
+
+
+def render_json(body: Any) -> str:
+    """JSON text exactly as FastAPI's JSONResponse renders it (compact, UTF-8, keys in dict order)."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
 
 
 def fingerprint(method: str, path: str, payload: Any) -> str:
@@ -65,13 +73,15 @@ def run_once(
                 f"({record.method} {record.path}); use a new key for a new operation",
             )
         assert record.status_code is not None and record.response_body is not None
-        return StoredResponse(record.status_code, record.response_body, replayed=True)
+        stored_body = json.loads(record.response_body)  # dicts keep the stored key order
+        return StoredResponse(record.status_code, stored_body, True, record.response_body.encode())
     status, body = produce()
+    text = render_json(body)
     record = session.execute(
         select(IdempotencyRecord).where(
             IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key
         )
     ).scalar_one()
     record.status_code = status
-    record.response_body = body
-    return StoredResponse(status, body, replayed=False)
+    record.response_body = text
+    return StoredResponse(status, body, False, text.encode())

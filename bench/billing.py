@@ -28,10 +28,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.billing import BillingActivities, RunInput
-from activities.prepaid import PrepaidActivities
+from activities.billing import RunInput
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import find_binary
+from runtime.worker import activities_for
 from workflows.billing_cycle import BillingCycleWorkflow
 
 SEED = 20261126
@@ -350,7 +350,7 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
                 env.client,
                 task_queue=queue,
                 workflows=[BillingCycleWorkflow],
-                activities=[*BillingActivities(settings).all(), *PrepaidActivities(settings).all()],
+                activities=activities_for(settings),
                 activity_executor=pool,
             ):
                 run = RunInput(

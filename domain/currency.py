@@ -1,4 +1,10 @@
-"""ISO 4217 currencies in circulation and the number of minor units each is counted in."""
+"""ISO 4217 currencies in circulation, the number of minor units each is counted in, and amount bounds.
+
+Every amount the API accepts is bounded: at most ``MAX_MAJOR_UNITS`` (10^13) major units of its
+currency, far above any real bill, so that sums of many of them (balances, trial balances) still fit
+a PostgreSQL bigint (about 9.2 * 10^18). In minor units that is 10^13 JPY, 10^15 EUR cents, 10^16 KWD
+fils, 10^17 of a 4-decimal unit (CLF); ``MAX_AMOUNT_MINOR`` is the largest of them.
+"""
 
 from __future__ import annotations
 
@@ -173,3 +179,18 @@ def minor_units(code: str) -> int:
         return MINOR_UNITS[code]
     except KeyError:
         raise ValueError(f"{code!r} is not an ISO 4217 currency code") from None
+
+
+MAX_MAJOR_UNITS = 10**13
+"""The largest amount, in major units of any currency, that the API accepts."""
+
+
+def max_amount_minor(code: str) -> int:
+    """The largest amount of ``code`` accepted, in its minor units (10^13 major units)."""
+    return MAX_MAJOR_UNITS * 10 ** minor_units(code)
+
+
+MAX_AMOUNT_MINOR = max(max_amount_minor(code) for code in MINOR_UNITS)
+"""The bound of every ``*_minor`` field whatever its currency (the currency-aware check is tighter)."""
+BIGINT_MAX = 2**63 - 1
+INTEGER_MAX = 2**31 - 1

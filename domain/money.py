@@ -23,16 +23,23 @@ from decimal import (
     InvalidOperation,
 )
 from enum import StrEnum
+from typing import Annotated, Self
 
-from domain.currency import MINOR_UNITS, minor_units
+from pydantic import BaseModel, Field, model_validator
+from pydantic import Strict as StrictType
+
+from domain.currency import MAX_AMOUNT_MINOR, MINOR_UNITS, max_amount_minor, minor_units
 from domain.errors import RuleViolation
 
 __all__ = [
+    "AmountMinor",
+    "CurrencyBoundAmounts",
     "Money",
     "PricingError",
     "RoundingMode",
     "allocate",
     "as_decimal",
+    "check_amount",
     "quantize",
     "round_minor",
 ]
@@ -40,6 +47,44 @@ __all__ = [
 
 class PricingError(RuleViolation):
     """A pricing rule was broken (422); ``code`` is stable, the message names the problem."""
+
+
+AmountMinor = Annotated[
+    int,
+    StrictType(),
+    Field(
+        ge=-MAX_AMOUNT_MINOR,
+        le=MAX_AMOUNT_MINOR,
+        description="An integer count of the currency's minor units (no strings, floats or booleans), "
+        "at most 10^13 major units of the currency",
+    ),
+]
+"""THE type of every ``*_minor`` field a request carries: a strict, bounded integer."""
+
+
+def check_amount(amount_minor: int, currency: str, *, field: str = "amount_minor") -> None:
+    """Refuse (422 ``amount_too_large``) more than 10^13 major units of ``currency``."""
+    bound = max_amount_minor(currency) if currency in MINOR_UNITS else MAX_AMOUNT_MINOR
+    if abs(amount_minor) > bound:
+        raise PricingError(
+            "amount_too_large",
+            f"{field} is at most {bound} {currency} minor units (10^13 major units)",
+            field=field,
+        )
+
+
+class CurrencyBoundAmounts(BaseModel):
+    """Mixin for request models: every ``*_minor`` int is checked against the model's ``currency``."""
+
+    @model_validator(mode="after")
+    def _amounts_within_currency_bound(self) -> Self:
+        currency = getattr(self, "currency", None)
+        if isinstance(currency, str) and currency in MINOR_UNITS:
+            for name in type(self).model_fields:
+                value = getattr(self, name)
+                if name.endswith("_minor") and isinstance(value, int):
+                    check_amount(value, currency, field=name)
+        return self
 
 
 class RoundingMode(StrEnum):

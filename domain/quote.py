@@ -352,15 +352,22 @@ def _priced(prices: dict[str, Decimal], ctx: QuoteContext, plan: PlanSpec) -> De
 
 
 def device_rental_lines(
-    plan: PlanSpec, item: QuoteItem, until: date | None, horizon: date, ctx: QuoteContext
+    plan: PlanSpec,
+    item: QuoteItem,
+    until: date | None,
+    horizon: date,
+    ctx: QuoteContext,
+    align: date | None = None,
 ) -> list[QuoteLine]:
+    """The plan's device rental from ``item.start`` until ``until`` (exclusive) or ``horizon``, on the
+    plan's grid aligned on the subscription's first day ``align``, prorated like the recurring charge."""
     if not plan.device or plan.device.mode != "rent":
         return []
     price = _priced(plan.device.prices, ctx, plan)
     rental = plan.model_copy(update={"phases": [], "name": f"rental of {plan.device.product_code}"})
     spans: list[tuple[date, date | None, Decimal, str]] = [(item.start, None, price, "rental")]
     lines = []
-    for period in _periods(plan, item.start, ctx):
+    for period in _periods(plan, item.start, ctx, align):
         if period.start >= horizon or (until is not None and period.start >= until):
             break
         end = until if until and until < period.end else period.end

@@ -142,6 +142,25 @@ class BilledPeriod(Base):
     invoice_id: Mapped[str] = mapped_column(String(32))
 
 
+class BilledCharge(Base):
+    """The guard of a bill run's device rentals and bundle discounts: one row per line's rental period
+    (``key`` the line) and per service's discounted period (``key`` the service)."""
+
+    __tablename__ = "billed_charges"
+    __table_args__ = (
+        UniqueConstraint("charge", "key", "period_start", name="uq_billed_charges_charge_key_period"),
+        CheckConstraint("charge in ('device_rental','discount')", name="charge"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(String(32), index=True)
+    charge: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(32), comment="the line (rental) or the service (discount)")
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    invoice_id: Mapped[str] = mapped_column(String(32))
+
+
 class CreditNote(Base):
     __tablename__ = "credit_notes"
     __table_args__ = (

@@ -1,4 +1,5 @@
-"""SEPA direct debit: mandates (full IBAN kept here for the bank file), debits and collection files."""
+"""SEPA direct debit: mandates (the IBAN sealed for the bank file, see domain/sepa_vault.py, and its
+masked form for display), debits and collection files."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ class SepaMandate(Base):
     reference: Mapped[str] = mapped_column(String(35))
     signed_on: Mapped[date] = mapped_column(Date)
     debtor_name: Mapped[str] = mapped_column(String(70))
-    iban: Mapped[str] = mapped_column(String(34))
+    iban_sealed: Mapped[str] = mapped_column(Text, comment="AES-GCM under MULTIBILL_DATA_KEY (sepa_vault)")
+    iban_masked: Mapped[str] = mapped_column(String(42), comment="e.g. DE89 **** 3000: all that is shown")
     bic: Mapped[str | None] = mapped_column(String(11))
     status: Mapped[str] = mapped_column(String(16), default="active")
     first_collected_on: Mapped[date | None] = mapped_column(Date, comment="null: next debit is FRST")

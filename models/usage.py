@@ -64,7 +64,10 @@ class UsageEvent(Base):
     quantity: Mapped[int] = mapped_column(BigInteger, comment="seconds, bytes or units")
     duration: Mapped[int | None] = mapped_column(BigInteger, comment="session seconds of a data event")
     started_at: Mapped[datetime]
-    destination: Mapped[str | None] = mapped_column(String(32))
+    destination: Mapped[str | None] = mapped_column(String(32))  # E.164 when readable, else as sent
+    destination_raw: Mapped[str | None] = mapped_column(
+        String(32), comment="the dialled number as sent (destination holds it in E.164)"
+    )
     source: Mapped[str] = mapped_column(String(16), default="api")
     status: Mapped[str] = mapped_column(String(10), default="accepted")
     reason: Mapped[str | None] = mapped_column(String(40))

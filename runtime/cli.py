@@ -222,7 +222,7 @@ def seed(
     console = make_console()
     with database(settings_with(home=home), console) as url:
         upgrade(url)
-        with step(console, "Demo operator"):
+        with step(console, "Demo operator and catalogue"):
             org_id, org_name, token = seed_demo(url)
             title = "Demo operator seeded"
             if token is None and new_key:
@@ -255,8 +255,10 @@ def usage_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CDR file.")],
     organisation: Annotated[str, typer.Option("--organisation", help="Organisation id (org_…).")],
     format: Annotated[str, typer.Option("--format", help="File format (csv).")] = "csv",
+    home: HomeOption = None,
 ) -> None:
-    """Import a CDR file into DATABASE_URL; rejected rows are listed by line number, good rows kept.
+    """Import a CDR file into DATABASE_URL, or the embedded PostgreSQL of `multibill up` under --home;
+    rejected rows are listed by line number, good rows kept.
 
     CSV with a header row; columns (case-insensitive, first alias found wins, others ignored):
     **client_event_id** (id, cdr_id, call_id, uniqueid), **subscriber** (caller, a_number,
@@ -264,14 +266,16 @@ def usage_import(
     answer_time, calldate: ISO 8601 with offset), **quantity** (duration, billsec, seconds, bytes,
     volume), optional **destination** (called, b_number, called_number, dst), **event_type** (type:
     voice by default, data, video) and **metric**. Safe to re-run: an event id is stored once.
+    Dialled numbers in national format take the account's (else the operator's) country.
     """
     from runtime.usage_import import run_import
 
     console = make_console()
     if format != "csv":
         raise fail(console, f"unknown format {format!r}: only csv is supported", code=2)
-    url = require_database_url(get_settings(), console, "usage import")
-    raise typer.Exit(run_import(url, organisation, file, console))
+    with database(settings_with(home=home), console) as url:
+        code = run_import(url, organisation, file, console)
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.sepa_vault import INSECURE_DEV_DATA_KEY
+
 INSECURE_DEV_SECRET = "multibill-dev-secret-change-me"  # noqa: S105 - refused outside development
 
 
@@ -28,6 +30,9 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = INSECURE_DEV_SECRET
+    data_key: str = Field(
+        default=INSECURE_DEV_DATA_KEY, description="seals stored personal data (SEPA IBANs); keep it stable"
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "Multibill <no-reply@multibill.local>"
@@ -71,10 +76,14 @@ class Settings(BaseSettings):
         return normalise_database_url(value) if value else value
 
     def require_safe_secret(self) -> None:
-        """Refuse the development secret in production."""
+        """Refuse the development secrets in production."""
         if self.environment == "production" and self.secret_key == INSECURE_DEV_SECRET:
             raise RuntimeError(
                 "MULTIBILL_SECRET_KEY is the development default; set a long random value for production"
+            )
+        if self.environment == "production" and self.data_key == INSECURE_DEV_DATA_KEY:
+            raise RuntimeError(
+                "MULTIBILL_DATA_KEY is the development default; set a long random value for production"
             )
 
 

@@ -111,12 +111,15 @@ def start_temporal(stack: Stack) -> None:
 
 
 def seed_demo(database_url: str) -> tuple[str, str, str | None]:
-    """Seed the demo operator: (organisation id, name, API key token or None when it already existed)."""
+    """Seed the demo operator and its catalogue (what is missing of it): (organisation id, name, API key
+    token or None when the operator already existed)."""
     from activities.organisations import seed_demo_operator
     from models.base import unit_of_work
+    from runtime.demo_catalogue import seed_demo_catalogue
 
     with unit_of_work(database_url) as session:
         org, token = seed_demo_operator(session)
+        seed_demo_catalogue(session, org)
         return org.id, org.name, token
 
 
@@ -134,7 +137,7 @@ def show_key(
 
 
 def seed(stack: Stack) -> None:
-    with step(stack.console, "Demo operator"):
+    with step(stack.console, "Demo operator and catalogue"):
         org_id, org_name, token = seed_demo(stack.database_url)
     if token:
         show_key(stack.console, org_name, org_id, token)

@@ -12,6 +12,7 @@ from activities.usage_csv import import_csv
 from domain.errors import RuleViolation
 from domain.usage_events import NewEvent
 from models.base import unit_of_work
+from models.organisations import Organisation
 
 
 def run_import(database_url: str, organisation_id: str, path: Path, console: Console) -> int:
@@ -21,6 +22,10 @@ def run_import(database_url: str, organisation_id: str, path: Path, console: Con
         with unit_of_work(database_url) as session:
             store_events(session, organisation_id, events, "csv", report)
 
+    with unit_of_work(database_url) as session:
+        if session.get(Organisation, organisation_id) is None:
+            console.print(f"[red bold]Error:[/] no organisation {organisation_id}", highlight=False)
+            return 2
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             report = import_csv(handle, store)

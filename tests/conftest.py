@@ -21,12 +21,55 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.migrate import upgrade
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
+from tests.support import fake_today
+
+_TRAVELLER = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fake-today",
+        default=None,
+        help=f"run as if today were this date or instant (or set ${fake_today.ENV}): "
+        "see tests/support/fake_today.py",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    value = fake_today.requested(config.getoption("--fake-today"))
+    if value:
+        config.stash[_TRAVELLER] = fake_today.start(value)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_TRAVELLER, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    value = fake_today.requested(config.getoption("--fake-today"))
+    return f"fake today: {fake_today.parse(value).isoformat()} (this process only)" if value else None
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``@pytest.mark.today("2026-03-15")``: the test runs with this process's clock at that day (12:00 UTC)
+    or instant, ticking. Use a past day: the Temporal servers keep the real time, and a change dated after
+    their now waits for it."""
+    marker = request.node.get_closest_marker("today")
+    if marker is None:
+        yield
+        return
+    with time_machine.travel(fake_today.parse(marker.args[0]), tick=True):
+        yield
 
 
 def free_port() -> int:
@@ -82,6 +125,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=find_binary("temporal-test-server"),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A private time-skipping server for one test.
+
+    Use it when a workflow of the test outlives its parent (a detached child such as Dunning started
+    by Collection, or OnDemandAccess started by Onboarding): once such a child completes after its
+    parent closed, the test server stops skipping time, and every later test on a shared server would
+    wait in real time.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=find_binary("temporal-test-server"),

@@ -127,7 +127,13 @@ async def wait_process(
 
 
 async def onboard(api: httpx.AsyncClient, shop: Shop, **extra: Any) -> dict[str, Any]:
-    body = {"account_id": shop.account_id, "items": [{"plan": shop.cheap}], **extra}
+    """A subscription to the cheap plan, from a fixed date (never "today") unless ``extra`` says otherwise."""
+    body = {
+        "account_id": shop.account_id,
+        "items": [{"plan": shop.cheap}],
+        "start_date": "2024-01-01",
+        **extra,
+    }
     resp = await api.post("/v1/subscriptions", json=body, headers=shop.tenant.post_headers())
     assert resp.status_code == 202, resp.text
     await wait_process(api, shop.tenant, resp.json()["process_id"])

@@ -8,12 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from domain.ids import new_id
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionService
 from tests import catalog_factory
 from tests.factories import Tenant, person
+
+# Events are accepted from 400 days back up to now, so usage tests fix their now: a module that sends
+# events at ``recent_weekday`` times is marked ``pytestmark = [..., USAGE_TODAY]``.
+USAGE_NOW = datetime(2026, 6, 17, 12, tzinfo=UTC)  # a Wednesday
+USAGE_TODAY = pytest.mark.today(USAGE_NOW.isoformat())
 
 PER_SECOND = {"groups": [{"start": 0, "rate": "0.60", "rate_unit": 60, "increment": 1}]}
 CGRATES = {
@@ -73,7 +79,7 @@ async def subscription(
     resp = await api.post("/v1/accounts", json=person(timezone=timezone), headers=tenant.post_headers())
     assert resp.status_code == 201, resp.text
     account_id = resp.json()["id"]
-    start = start or (datetime.now(UTC) - timedelta(days=200)).date()
+    start = start or date(2025, 11, 1)
     with unit_of_work(database_url) as session:
         sub = Subscription(
             id=new_id("sub"),
@@ -158,8 +164,8 @@ async def rated(api: httpx.AsyncClient, tenant: Tenant, sub: Sub, period_start: 
 
 
 def recent_weekday(weekday: int, hour: int) -> datetime:
-    """A recent UTC time on ``weekday`` (0 = Monday) at ``hour``, at least two days ago, mid-month safe."""
-    day = datetime.now(UTC).replace(hour=hour, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    """A UTC time on ``weekday`` (0 = Monday) at ``hour``, at least two days before ``USAGE_NOW``."""
+    day = USAGE_NOW.replace(hour=hour) - timedelta(days=2)
     while day.weekday() != weekday:
         day -= timedelta(days=1)
     return day

@@ -1,10 +1,11 @@
 """BillingCycle: bill every account due in a cycle, page by page (never a workflow per subscription).
 
-Pages run in parallel up to ``parallelism``; each is one idempotent activity that heartbeats four
-times per heartbeat timeout (``heartbeat_seconds``), so a page whose worker died is retried within
-that timeout. A failing account is reported with its reason and does not stop the run. Collection
-follows every run that wrote invoices: it charges what is due (the run's open invoices of accounts
-collecting automatically), whatever the pages reported.
+Usage still waiting to be rated (accepted events of the organisation's subtree) is rated first, page
+by page, so the invoices carry it. Pages run in parallel up to ``parallelism``; each is one idempotent
+activity that heartbeats four times per heartbeat timeout (``heartbeat_seconds``), so a page whose
+worker died is retried within that timeout. A failing account is reported with its reason and does not
+stop the run. Collection follows every run that wrote invoices: it charges what is due (the run's open
+invoices of accounts collecting automatically), whatever the pages reported.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
     from activities.payments import CollectionInput
     from activities.prepaid import PrepaidActivities, SuspendInput
+    from activities.usage_worker import RATING_PAGE, RateUsageInput, UsageActivities
     from workflows.collection import CollectionWorkflow
 
 COLLECT_WHAT_IS_DUE = "collect-what-is-due"  # before: collection only when the pages reported invoices
@@ -54,6 +56,8 @@ class BillingCycleWorkflow:
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=PAGE_RETRY,
         )
+        if not run.dry_run and workflow.patched("billing-rates-usage-first"):
+            await self._rate_usage(run)
         pages = await workflow.execute_activity_method(
             BillingActivities.plan_pages,
             run,
@@ -109,6 +113,19 @@ class BillingCycleWorkflow:
             )
         self._step = "completed"
         return summary
+
+    async def _rate_usage(self, run: RunInput) -> None:
+        """Rate the subtree's accepted events, a page per activity, until a page comes back short."""
+        self._step = "rating usage"
+        while True:
+            rated = await workflow.execute_activity_method(
+                UsageActivities.rate_usage_batch,
+                RateUsageInput(organisation_id=run.organisation_id, limit=RATING_PAGE),
+                start_to_close_timeout=timedelta(minutes=10),
+                retry_policy=PAGE_RETRY,
+            )
+            if rated.picked < RATING_PAGE:
+                return
 
     async def _renew_prepaid(self, run: RunInput) -> dict[str, Any]:
         """Debit prepaid wallets for the period; suspend (as child processes) what they cannot pay."""

@@ -1,9 +1,11 @@
 """Dunning: walk the operator's ladder for one unpaid invoice until it is paid, or to the end.
 
 Each step waits on a durable timer for its day (counted from the first failed collection); a
-``payment_received`` signal ends the wait at once. Retries collect again with a new attempt number
-(each attempt has its own idempotency key); suspensions and terminations run as child
-SubscriptionAction processes; on payment, anything suspended is resumed at once.
+``payment_received`` signal ends the wait at once. Retries collect again with the invoice's next
+attempt number, which an activity reads from the invoice's payments (so numbers are counted once per
+invoice, across the bill run's collection, dunning and staff; each attempt has its own idempotency
+key, and the history keeps the number for the collection's retries); suspensions and terminations run
+as child SubscriptionAction processes; on payment, anything suspended is resumed at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.dunning import Ladder
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+ATTEMPTS_FROM_INVOICE = "dunning-attempts-from-invoice"  # before: dunning counted its own from 1
 COLLECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10), maximum_attempts=5
 )
@@ -88,10 +91,19 @@ class DunningWorkflow:
         self._history.append(f"day {self._day}: {action}")
         if action == "retry":
             self._attempts += 1
+            attempt = self._attempts
+            if workflow.patched(ATTEMPTS_FROM_INVOICE):
+                attempt = await workflow.execute_activity(
+                    "next_collection_attempt",
+                    request.invoice_id,
+                    result_type=int,
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=RETRY,
+                )
             try:
                 result = await workflow.execute_activity(
                     "collect_invoice",
-                    {"invoice_id": request.invoice_id, "attempt": self._attempts},
+                    {"invoice_id": request.invoice_id, "attempt": attempt},
                     result_type=dict,
                     start_to_close_timeout=timedelta(minutes=2),
                     retry_policy=COLLECT_RETRY,

@@ -4,6 +4,9 @@ A 48-hour rental or a 7-day pass is one workflow: ACTIVATE with ``expires_at`` (
 enforce the expiry itself), a durable timer until that instant, then TERMINATE. A ``revoke``
 signal (refund, fraud) ends the access early. Order keys derive from the workflow id, so a replayed
 or retried step is the same order.
+
+Onboarding and add-on purchases start it (id :func:`workflow_id`) for plans with an access window once
+they have activated the service themselves (with its expiry): ``activated`` then skips the ACTIVATE.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning import OrderInput, ProvisioningActivities
+    from activities.subscriptions import ServiceRef
     from integrations.provisioning.base import ProvisioningAction
 
 PROCESS = "OnDemandAccess"
+PATCH = "start-on-demand-access"  # Onboarding and subscription changes start OnDemandAccess
 PROVISION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
@@ -41,6 +47,8 @@ class OnDemandInput(BaseModel):
     characteristics: dict[str, Any] = Field(default_factory=dict)
     device: dict[str, Any] | None = None
     duration_hours: int = Field(ge=1, le=24 * 366, description="48 for a rental, 168 for a 7-day pass")
+    activated: bool = Field(default=False, description="the starter activated it, with expires_at")
+    expires_at: datetime | None = Field(default=None, description="given with activated")
 
 
 class OnDemandResult(BaseModel):
@@ -48,6 +56,55 @@ class OnDemandResult(BaseModel):
     outcome: Literal["expired", "revoked", "failed"]
     expires_at: str
     detail: str = ""
+
+
+def workflow_id(service_id: str) -> str:
+    """One access window per service line: starting it twice finds the first."""
+    return f"ondemand-{service_id}"
+
+
+def expiry(now: datetime, hours: int) -> datetime:
+    return now + timedelta(hours=hours)
+
+
+def access_windows(services: list[ServiceRef]) -> dict[str, datetime]:
+    """From a workflow: service id → expiry of the services with an access window (new histories only)."""
+    timed = [s for s in services if s.access_hours]
+    if not timed or not workflow.patched(PATCH):
+        return {}
+    now = workflow.now()
+    return {s.service_id: expiry(now, s.access_hours or 0) for s in timed}
+
+
+async def start_access(
+    service: ServiceRef,
+    *,
+    account_id: str,
+    subscription_id: str,
+    expires_at: datetime,
+    device: dict[str, Any] | None = None,
+) -> None:
+    """From a workflow that activated ``service`` with its expiry: the process that ends it on time."""
+    request = OnDemandInput(
+        service_kind=service.product_kind,
+        account_id=account_id,
+        subscription_id=subscription_id,
+        service_id=service.service_id,
+        plan_code=service.plan_code,
+        characteristics=service.characteristics,
+        device=device,
+        duration_hours=service.access_hours or 1,
+        activated=True,
+        expires_at=expires_at,
+    )
+    with contextlib.suppress(WorkflowAlreadyStartedError):  # a retried start finds the first one
+        await workflow.start_child_workflow(
+            OnDemandAccessWorkflow.run,
+            request,
+            id=workflow_id(service.service_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            memo={"subscription_id": subscription_id, "service_id": service.service_id},
+        )
 
 
 @workflow.defn(name=PROCESS)
@@ -67,11 +124,12 @@ class OnDemandAccessWorkflow:
 
     @workflow.run
     async def run(self, request: OnDemandInput) -> OnDemandResult:
-        expires_at = workflow.now() + timedelta(hours=request.duration_hours)
+        expires_at = request.expires_at or expiry(workflow.now(), request.duration_hours)
         self._expires_at = expires_at
         self._step = "activating"
         try:
-            await self._order(request, ProvisioningAction.ACTIVATE, expires_at.isoformat())
+            if not request.activated:
+                await self._order(request, ProvisioningAction.ACTIVATE, expires_at.isoformat())
         except ActivityError as exc:
             self._step = "failed"
             cause = str(exc.cause) if exc.cause else str(exc)

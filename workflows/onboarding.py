@@ -6,7 +6,7 @@ pending charges voided, and the subscription is left ``failed`` with the reason.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.wallets import PrepaidDebit, WalletActivities
     from integrations.provisioning.base import ProvisioningAction
+    from workflows.on_demand import access_windows, start_access
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 PROVISION_RETRY = RetryPolicy(
@@ -62,6 +63,7 @@ def order_for(
     account_id: str,
     subscription_id: str,
     device: ReservedDevice | None = None,
+    expires_at: datetime | None = None,
 ) -> OrderInput:
     return OrderInput(
         idempotency_key=f"{process_id}:{service.service_id}:{action.value}",
@@ -73,6 +75,7 @@ def order_for(
         plan_code=service.plan_code,
         characteristics=service.characteristics,
         device=device.model_dump() if device else None,
+        expires_at=expires_at.isoformat() if expires_at else None,
     )
 
 
@@ -108,6 +111,7 @@ class OnboardingWorkflow:
             )
             await self._reserve_devices(order, created.services)
             self._step = "provisioning"
+            windows = access_windows(created.services)
             for service in created.services:
                 await workflow.execute_activity_method(
                     ProvisioningActivities.provision_service,
@@ -119,6 +123,7 @@ class OnboardingWorkflow:
                         order.account_id,
                         order.subscription_id,
                         self._devices.get(service.service_id),
+                        windows.get(service.service_id),
                     ),
                     start_to_close_timeout=timedelta(seconds=60),
                     retry_policy=PROVISION_RETRY,
@@ -139,6 +144,16 @@ class OnboardingWorkflow:
             retry_policy=DB_RETRY,
         )
         await self._dispatch_devices(order)
+        for service in created.services:  # on-demand plans: deprovisioned when the window ends
+            if service.service_id in windows:
+                device = self._devices.get(service.service_id)
+                await start_access(
+                    service,
+                    account_id=order.account_id,
+                    subscription_id=order.subscription_id,
+                    expires_at=windows[service.service_id],
+                    device=device.model_dump() if device else None,
+                )
         if order.invoice_now:
             await self._first_invoice(order)
         self._step = "notifying"

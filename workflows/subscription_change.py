@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.subscription_changes import Applied, ChangeActivities, ChangePlan
     from activities.subscriptions import Notice, SubscriptionActivities
     from integrations.provisioning.base import ProvisioningAction
+    from workflows.on_demand import access_windows, start_access
     from workflows.onboarding import DB_RETRY, PROVISION_RETRY, ProcessStatus
 
 BUSY_RETRY = RetryPolicy(
@@ -99,7 +100,10 @@ class ChangeProcess:
 
     async def _provision(self, plan: ChangePlan, applied: Applied) -> None:
         self._step = "provisioning"
+        bought = [service for action, service in applied.provision if action == "activate"]
+        windows = access_windows(bought)  # add-ons with an access window end with it
         for action, service in applied.provision:
+            expires_at = windows.get(service.service_id) if action == "activate" else None
             order = OrderInput(
                 idempotency_key=f"{plan.process_id}:{service.service_id}:{action}",
                 action=ProvisioningAction(action),
@@ -109,6 +113,7 @@ class ChangeProcess:
                 service_id=service.service_id,
                 plan_code=service.plan_code,
                 characteristics=service.characteristics,
+                expires_at=expires_at.isoformat() if expires_at else None,
             )
             try:
                 await workflow.execute_activity_method(
@@ -119,6 +124,11 @@ class ChangeProcess:
                 )
             except ActivityError as err:  # the order stays failed for an operator to re-run
                 self._error = f"{action} of {service.service_id} failed: {err.cause or err}"
+                continue
+            if expires_at is not None:
+                await start_access(
+                    service, account_id="", subscription_id=plan.subscription_id, expires_at=expires_at
+                )
 
     async def _notify(self, plan: ChangePlan) -> None:
         kind = NOTICES.get(plan.action, "changed")

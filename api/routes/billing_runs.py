@@ -31,7 +31,7 @@ CYCLES = (*range(1, 29), 31)
 
 
 class BillingRunCreate(Strict):
-    bill_day: int = Field(description="The cycle: 1-28, or 31 for the last day of the month")
+    bill_day: int = Field(ge=1, le=31, description="The cycle: 1-28, or 31 for the last day of the month")
     period_date: date | None = Field(
         default=None, description="Bill what is due up to this date; default today"
     )

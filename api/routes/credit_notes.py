@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities import invoice_documents as documents
 from activities.accounts import visible_account
-from activities.credit_notes import CreditRequest, issue_credit_note
+from activities.credit_notes import CreditRequest, issue_credit_note, list_credit_notes
 from activities.invoice_reads import visible_credit_note, visible_invoice
 from activities.organisations import Principal
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.idempotency import run_once
 from api.routes.invoices import credit_note_out
+from api.schemas.common import Page
 from api.schemas.invoices import CreditNoteCreate, CreditNoteOut
 from domain.errors import RuleViolation
 from models.accounts import Account
@@ -98,6 +99,25 @@ def create(
         )
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
+@router.get(
+    "", response_model=Page[CreditNoteOut], summary="List credit notes in your organisation's subtree"
+)
+def list_all(
+    principal: StaffDep,
+    settings: SettingsDep,
+    account_id: Annotated[str | None, Query(max_length=40)] = None,
+    invoice_id: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    with unit_of_work(settings.database_url or "") as session:
+        rows, next_cursor = list_credit_notes(
+            session, principal, account_id=account_id, invoice_id=invoice_id, cursor=cursor, limit=limit
+        )
+        data = [credit_note_out(row) for row in rows]
+    return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 
 @router.get("/{credit_note_id}.html", response_class=HTMLResponse, summary="The credit note as HTML")

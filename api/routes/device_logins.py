@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from activities import device_logins
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.docs import problem_response
 from api.routes.stock import idempotent_write
 from api.schemas.devices import CredentialIssue, CredentialOut, DeviceLoginIn, DeviceLoginOut, DeviceLogoutIn
 from models.base import unit_of_work, utcnow
@@ -59,9 +60,9 @@ def issue_credential(
     response_model=DeviceLoginOut,
     summary="Log a device in to a subscriber's service",
     responses={
-        401: {"description": "invalid_credentials"},
-        403: {"description": "service_not_active"},
-        409: {"description": "device_limit_reached"},
+        401: problem_response("invalid_credentials"),
+        403: problem_response("service_not_active"),
+        409: problem_response("device_limit_reached"),
     },
 )
 def login(body: DeviceLoginIn, settings: SettingsDep) -> dict[str, Any]:

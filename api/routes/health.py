@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -12,20 +13,25 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import TemporalGateway
+from api.errors import problem_headers
 from models.base import engine_for
 
 router = APIRouter(tags=["health"])
+logger = logging.getLogger("multibill.api")
 
 
 def _database(url: str | None) -> dict[str, Any]:
     if not url:
-        return {"status": "down", "error": "DATABASE_URL is not configured"}
+        logger.warning("healthz: DATABASE_URL is not configured")
+        return {"status": "down", "error": "database unavailable"}
     started = time.perf_counter()
     try:
         with engine_for(url).connect() as conn:
             revision = conn.execute(text("select version_num from alembic_version")).scalar()
-    except Exception as exc:
-        return {"status": "down", "error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"}
+    except Exception:
+        # The driver's message names hosts, ports and users: logs only, never this unauthenticated page.
+        logger.warning("healthz: database unavailable", exc_info=True)
+        return {"status": "down", "error": "database unavailable"}
     return {
         "status": "up",
         "migration": revision,
@@ -38,16 +44,28 @@ async def _temporal(gateway: TemporalGateway) -> dict[str, Any]:
     try:
         client = await gateway.client()
         await asyncio.wait_for(client.service_client.check_health(), timeout=3)
-    except Exception as exc:
-        return {"status": "down", "error": getattr(exc, "detail", None) or exc.__class__.__name__}
+    except Exception:
+        logger.warning("healthz: Temporal unavailable", exc_info=True)
+        return {"status": "down", "error": "temporal unavailable"}
     return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000)}
 
 
-@router.get("/healthz", summary="Health of the database and Temporal")
+_HEALTH = {
+    "description": "The state of each dependency",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+
+
+@router.get(
+    "/healthz",
+    summary="Health of the database and Temporal",
+    responses={200: _HEALTH, 503: {**_HEALTH, "description": "A dependency is down (details in logs)"}},
+)
 async def healthz(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     database = await run_in_threadpool(_database, settings.database_url)
     temporal = await _temporal(request.app.state.temporal)
     healthy = database["status"] == "up" and temporal["status"] == "up"
     body = {"status": "ok" if healthy else "degraded", "database": database, "temporal": temporal}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    headers = {} if healthy else problem_headers(503)
+    return JSONResponse(body, status_code=200 if healthy else 503, headers=headers)

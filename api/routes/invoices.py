@@ -20,6 +20,7 @@ from activities.invoice_reads import (
 )
 from activities.invoice_void import void_invoice
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.docs import problem_response
 from api.idempotency import run_once
 from api.schemas.common import Page
 from api.schemas.invoices import (
@@ -116,7 +117,7 @@ def get_one(invoice_id: str, principal: StaffDep, settings: SettingsDep) -> dict
     "/{invoice_id}/void",
     response_model=VoidOut,
     summary="Void an invoice: a credit note reverses it in full and posts the reversing ledger entry",
-    responses={409: {"description": "already void (`invoice_void`), paid (`invoice_paid`) or a draft"}},
+    responses={409: problem_response("already void (`invoice_void`), paid (`invoice_paid`) or a draft")},
 )
 def void(
     invoice_id: str,

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.collection import CollectInput, Collector
+from activities.collection import CollectInput, Collector, next_attempt
 from activities.invoice_reads import visible_invoice
 from activities.manual_payments import (
     ManualPayment,
@@ -149,18 +149,6 @@ async def create_refund(
     return JSONResponse(RefundOut.model_validate(refund).model_dump(mode="json"), status_code=201)
 
 
-def _next_attempt(session: Session, invoice_id: str) -> int:
-    pending = session.execute(
-        select(Payment.attempt).where(Payment.invoice_id == invoice_id, Payment.status == "pending").limit(1)
-    ).scalar_one_or_none()
-    if pending is not None:
-        return int(pending)
-    last = session.execute(
-        select(func.max(Payment.attempt)).where(Payment.invoice_id == invoice_id)
-    ).scalar_one()
-    return int(last or 0) + 1
-
-
 @router.post("/v1/invoices/{invoice_id}/collect", response_model=CollectOut, summary="Collect an invoice now")
 async def collect_now(
     invoice_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
@@ -170,7 +158,7 @@ async def collect_now(
     def collect() -> dict[str, Any]:
         with unit_of_work(url) as session:
             visible_invoice(session, principal, invoice_id)
-            attempt = _next_attempt(session, invoice_id)
+            attempt = next_attempt(session, invoice_id)
         collector = Collector(url, gateways_for(request))
         try:
             result = collector.collect(CollectInput(invoice_id=invoice_id, attempt=attempt))

@@ -14,8 +14,8 @@ from api.deps import IdempotencyKeyDep, OperatorStaffDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
 from api.schemas.wallets import MandateOut
-from domain.sepa import mask_iban
 from domain.sepa_files import parse_returns
+from domain.sepa_vault import IbanVault
 from models.base import unit_of_work
 from models.sepa import SepaCollection, SepaMandate
 
@@ -25,7 +25,7 @@ MAX_RETURNS_BYTES = 5_000_000
 
 def mandate_out(mandate: SepaMandate) -> dict[str, Any]:
     fields = {c: getattr(mandate, c) for c in MandateOut.model_fields if hasattr(mandate, c)}
-    return MandateOut(**fields, iban_masked=mask_iban(mandate.iban)).model_dump(mode="json")
+    return MandateOut(**fields).model_dump(mode="json")
 
 
 @router.post(
@@ -43,6 +43,7 @@ def create_mandate(
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
     today = datetime.now(UTC).date()
+    vault = IbanVault(settings.data_key)
     with unit_of_work(settings.database_url or "") as session:
         stored = run_once(
             session,
@@ -50,10 +51,11 @@ def create_mandate(
             key=key,
             method="POST",
             path=request.url.path,
-            payload=body.model_dump(mode="json"),
+            # The request fingerprint is stored: it must not be an unkeyed hash of the IBAN.
+            payload={**body.model_dump(mode="json"), "iban": vault.digest(body.iban)},
             produce=lambda: (
                 201,
-                mandate_out(sepa.create_mandate(session, principal, account_id, body, today)),
+                mandate_out(sepa.create_mandate(session, principal, account_id, body, today, vault)),
             ),
         )
     return JSONResponse(stored.body, status_code=stored.status)
@@ -87,7 +89,8 @@ def run_collection(
     with unit_of_work(settings.database_url or "") as session:
 
         def produce() -> tuple[int, dict[str, Any]]:
-            return 201, {"collection_id": sepa.run_collection(session, principal, body, now).id}
+            vault = IbanVault(settings.data_key)
+            return 201, {"collection_id": sepa.run_collection(session, principal, body, now, vault).id}
 
         stored = run_once(
             session,

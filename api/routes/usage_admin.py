@@ -19,6 +19,7 @@ from activities.usage_suspense import event_out, list_suspense, retry
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
 from api.errors import ApiError, not_found
 from api.idempotency import run_once
+from api.schemas.common import BigIntId
 from api.schemas.usage import (
     AliasIn,
     RateDeckIn,
@@ -49,7 +50,10 @@ def _visible_subscription(session: Any, organisation_id: str, subscription_id: s
     return row
 
 
-@router.post("/rating-runs", summary="Rate the accepted events now (the worker does this in batches)")
+@router.post(
+    "/rating-runs",
+    summary="Rate your subtree's accepted events now (each bill run also rates them before invoicing)",
+)
 def rating_run(body: RatingRunIn, principal: OperatorAdminDep, settings: SettingsDep) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
         return rate_pending(session, organisation_id=principal.organisation_id, limit=body.limit)
@@ -139,7 +143,7 @@ def suspense(
 @router.post(
     "/suspense/{event_id}/retry", response_model=SuspendedEvent, summary="Rate a suspended event again"
 )
-def retry_suspended(event_id: int, principal: OperatorAdminDep, settings: SettingsDep) -> dict[str, Any]:
+def retry_suspended(event_id: BigIntId, principal: OperatorAdminDep, settings: SettingsDep) -> dict[str, Any]:
     with unit_of_work(settings.database_url or "") as session:
         return event_out(retry(session, principal.organisation_id, event_id))
 

@@ -28,6 +28,7 @@ from api.schemas.wallets import (
     WalletTransactionOut,
 )
 from domain.errors import RuleViolation
+from domain.money import check_amount
 from models.base import unit_of_work
 from models.wallets import Wallet, WalletTransaction
 
@@ -63,6 +64,7 @@ def update_wallet(
     with unit_of_work(settings.database_url or "") as session:
         account = visible_account(session, principal, account_id, lock=True)
         check_currency(session, account, currency)
+        check_amount(body.low_balance_threshold_minor, currency, field="low_balance_threshold_minor")
         wallet = wallet_for(session, account, currency, lock=True)
         wallet.low_balance_threshold_minor = body.low_balance_threshold_minor
         wallet.low_balance_notified = False
@@ -124,6 +126,8 @@ def _top_up(
     with unit_of_work(url) as session:
         account = visible_account(session, principal, account_id)
         check_currency(session, account, currency)
+    if body.amount_minor is not None:
+        check_amount(body.amount_minor, currency)
     reference = None
     if body.method == "card":
         reference = _card_reference(request, body, account, currency, key)

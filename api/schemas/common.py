@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.currency import BIGINT_MAX
 from domain.fields import Country, Currency, Language, LongText, Phone, Text, TimeZone
+from domain.money import AmountMinor, CurrencyBoundAmounts
 
-__all__ = ["Country", "Currency", "Language", "LongText", "Page", "Phone", "Strict", "Text", "TimeZone"]
+__all__ = [
+    "AmountMinor",
+    "BigIntId",
+    "Country",
+    "Currency",
+    "CurrencyBoundAmounts",
+    "Language",
+    "LongText",
+    "NonNegativeAmountMinor",
+    "Page",
+    "Phone",
+    "PositiveAmountMinor",
+    "Strict",
+    "Text",
+    "TimeZone",
+]
+
+PositiveAmountMinor = Annotated[AmountMinor, Field(gt=0)]
+NonNegativeAmountMinor = Annotated[AmountMinor, Field(ge=0)]
+BigIntId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+"""A numeric id of a bigint column (a path parameter): anything outside its range is a 422, not a 500."""
 
 
 class Strict(BaseModel):

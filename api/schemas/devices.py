@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from api.schemas.common import Strict, Text
+from api.schemas.common import NonNegativeAmountMinor, Strict, Text
 from domain.catalog import Code
 from domain.devices import SwapReason
 from domain.errors import RuleViolation
@@ -209,8 +209,8 @@ class SwapRequest(Strict):
     warehouse_id: Ident | None = Field(
         default=None, description="Take the replacement from (and return the old device to) this warehouse"
     )
-    fee_amount_minor: int | None = Field(
-        default=None, ge=0, description="Damage fee in minor units; default: the plan's device_damage fee"
+    fee_amount_minor: NonNegativeAmountMinor | None = Field(
+        default=None, description="Damage fee in minor units; default: the plan's device_damage fee"
     )
 
 

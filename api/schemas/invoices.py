@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from activities.credit_notes import CreditLineIn
-from api.schemas.common import Currency, Strict
+from api.schemas.common import Currency, CurrencyBoundAmounts, PositiveAmountMinor, Strict
 
 
 class TaxTotalOut(BaseModel):
@@ -91,7 +91,7 @@ class VoidOut(BaseModel):
     credit_note: CreditNoteOut | None = Field(description="null when earlier notes had credited everything")
 
 
-class CreditNoteCreate(Strict):
+class CreditNoteCreate(Strict, CurrencyBoundAmounts):
     """A goodwill credit for an account, or a credit against one of its invoices (an amount or lines)."""
 
     account_id: str | None = Field(None, max_length=40)
@@ -100,7 +100,9 @@ class CreditNoteCreate(Strict):
     reason: Literal["goodwill", "downgrade", "suspension", "refund"] = "goodwill"
     description: str | None = Field(None, max_length=300)
     tax_inclusive: bool = Field(False, description="amounts include tax (the tax is computed out of them)")
-    amount_minor: int | None = Field(None, gt=0, description="one credited amount, instead of lines")
+    amount_minor: PositiveAmountMinor | None = Field(
+        None, description="one credited amount, instead of lines"
+    )
     tax_rate: str | None = Field(None, min_length=1, max_length=64, description="with amount_minor")
     tax_percent: Decimal | None = Field(None, ge=0, le=100, description="with amount_minor")
     lines: list[CreditLineIn] | None = Field(None, min_length=1, max_length=200)

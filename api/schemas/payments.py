@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import Currency, Strict
+from api.schemas.common import Currency, CurrencyBoundAmounts, PositiveAmountMinor, Strict
 
 
 class CardMethodCreate(Strict):
@@ -47,9 +47,9 @@ class PaymentMethodOut(BaseModel):
     created_at: datetime
 
 
-class PaymentCreate(Strict):
+class PaymentCreate(Strict, CurrencyBoundAmounts):
     account_id: str = Field(max_length=40)
-    amount_minor: int = Field(gt=0)
+    amount_minor: PositiveAmountMinor
     currency: Currency
     method: Literal["cash", "bank_transfer"] = "cash"
     allocation: Literal["oldest", "chosen"] = "oldest"
@@ -84,7 +84,7 @@ class PaymentOut(BaseModel):
 
 
 class RefundCreate(Strict):
-    amount_minor: int = Field(gt=0)
+    amount_minor: PositiveAmountMinor
     reason: str | None = Field(default=None, max_length=300)
 
 

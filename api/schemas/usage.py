@@ -134,7 +134,8 @@ class SuspendedEvent(BaseModel):
     metric: str
     quantity: int
     started_at: datetime
-    destination: str | None
+    destination: str | None = Field(description="E.164 when readable as a phone number, else as sent")
+    destination_raw: str | None = Field(default=None, description="The dialled number as sent")
     source: str
     status: str
     reason: str | None

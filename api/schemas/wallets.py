@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import NonNegativeAmountMinor, PositiveAmountMinor
+
 
 class WalletOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -29,7 +31,9 @@ class WalletSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    low_balance_threshold_minor: int = Field(ge=0, description="Notify when the balance falls below this")
+    low_balance_threshold_minor: NonNegativeAmountMinor = Field(
+        description="Notify when the balance falls below this"
+    )
 
 
 class TopUpIn(BaseModel):
@@ -38,8 +42,8 @@ class TopUpIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["card", "cash", "voucher"]
-    amount_minor: int | None = Field(
-        default=None, gt=0, description="Card and cash; a voucher's is its value"
+    amount_minor: PositiveAmountMinor | None = Field(
+        default=None, description="Card and cash; a voucher's is its value"
     )
     currency: str | None = Field(default=None, description="If sent, must equal the wallet's currency")
     gateway: str = Field(default="stripe", max_length=64, description="Card: the gateway that charges it")

@@ -2,13 +2,14 @@
 
 A charge carries an idempotency key derived from the invoice and the attempt: the same key twice is
 one charge at the gateway. When the outcome of a charge is unknown (a timeout), the caller asks the
-gateway with ``lookup`` instead of charging again. Gateways import nothing from ``models``.
+gateway with ``lookup`` instead of charging again; a ``StagedGateway`` is asked by the reference the
+caller stored before the charge was attempted. Gateways import nothing from ``models``.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -67,6 +68,22 @@ class PaymentGateway(Protocol):
         ...
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
+
+
+@runtime_checkable
+class StagedGateway(Protocol):
+    """A gateway whose charge is opened first and attempted only after the caller has stored its
+    reference (Stripe: a PaymentIntent created unconfirmed, then confirmed). A caller that crashed
+    finds the charge again by that reference: no search by key, no scan of recent charges."""
+
+    def open_charge(self, request: ChargeRequest) -> str:
+        """Create the charge without attempting it; its gateway reference."""
+        ...
+
+    def complete_charge(self, reference: str, request: ChargeRequest, *, fresh: bool = False) -> ChargeResult:
+        """Attempt the opened charge if it never was, else report how it stands. Safe to repeat;
+        ``fresh``: it was opened just now (skip asking how it stands)."""
+        ...
 
 
 class GatewayRegistry:

@@ -1,14 +1,18 @@
 """Stripe: customers and PaymentMethods, off-session PaymentIntents, refunds (stripe-python).
 
-Every charge sends the idempotency key both as Stripe's ``Idempotency-Key`` header and in the
-PaymentIntent's metadata, so ``lookup`` can find the intent of an earlier attempt whose answer was lost
-(search, or a scan of recent intents where search is unavailable, as in localstripe). Network
-retries inside stripe-python are off: an unknown outcome is raised as ``GatewayUnavailable`` and the
-caller resolves it with ``lookup`` instead of charging again.
+A charge is staged (``StagedGateway``): the PaymentIntent is created unconfirmed, the caller stores its
+id on the pending payment, then it is confirmed off-session. After a crash the caller resolves the
+intent by that id: confirmed now if it never was, else its state mapped explicitly (stripe_intents.py);
+an unfinished intent is never taken for a decline. The idempotency key travels as Stripe's
+``Idempotency-Key`` header (create; ``<key>:confirm`` for the confirmation) and in the intent's
+metadata, where ``lookup`` finds it by Stripe's search (never by scanning recent intents). Network
+retries inside stripe-python are off: an unknown outcome is raised as ``GatewayUnavailable``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +27,9 @@ from integrations.payments.base import (
     RefundResult,
 )
 from integrations.payments.cards import CardDetails, CardRejected
+from integrations.payments.stripe_intents import IntentState, charge_result, state_of
 
 KEY_FIELD = "multibill_idempotency_key"
-SCAN_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -33,21 +37,20 @@ class StripeConfig:
     api_key: str
     api_base: str | None = None  # e.g. http://127.0.0.1:8420 for localstripe
     timeout_seconds: float = 20.0
+    # Confirm as a merchant-initiated (off-session) payment. A backend that refuses the parameter on
+    # confirm (localstripe) is answered without it from then on; tests against it switch it off.
+    off_session_on_confirm: bool = True
 
 
-def _intent_result(intent: Any) -> ChargeResult:
-    status = str(intent.get("status"))
-    if status == "succeeded":
-        return ChargeResult(status=ChargeStatus.SUCCEEDED, gateway_reference=intent["id"])
-    if status in ("processing", "requires_capture"):
-        return ChargeResult(status=ChargeStatus.PENDING, gateway_reference=intent["id"])
-    error = intent.get("last_payment_error") or {}
-    return ChargeResult(
-        status=ChargeStatus.DECLINED,
-        gateway_reference=intent["id"],
-        decline_code=error.get("decline_code") or error.get("code") or status,
-        message=error.get("message") or f"payment intent is {status}",
-    )
+@contextmanager
+def _unavailable_on_outage(what: str) -> Iterator[None]:
+    """No answer, or Stripe's own failure: the outcome is unknown (the caller resolves it later)."""
+    try:
+        yield
+    except stripe.APIConnectionError as exc:
+        raise GatewayUnavailable(f"stripe did not answer {what}: {exc}") from exc
+    except (stripe.APIError, stripe.RateLimitError) as exc:
+        raise GatewayUnavailable(f"stripe failed on {what}: {exc}") from exc
 
 
 class StripeGateway:
@@ -56,6 +59,7 @@ class StripeGateway:
     def __init__(self, config: StripeConfig) -> None:
         self.config = config
         self._client: stripe.StripeClient | None = None
+        self._off_session_on_confirm = config.off_session_on_confirm
 
     @property
     def client(self) -> stripe.StripeClient:
@@ -98,14 +102,14 @@ class StripeGateway:
         )
 
     # -- charges -------------------------------------------------------------------------------------
-    def charge(self, request: ChargeRequest) -> ChargeResult:
+    def open_charge(self, request: ChargeRequest) -> str:
+        """Create the PaymentIntent unconfirmed (nothing is charged yet); its id, for the caller to store."""
         customer = request.metadata.get("stripe_customer")
         params: dict[str, Any] = {
             "amount": request.amount_minor,
             "currency": request.currency.lower(),
             "payment_method": request.method_token,
-            "off_session": True,
-            "confirm": True,
+            "payment_method_types": ["card"],
             "metadata": {
                 **{k: v for k, v in request.metadata.items() if k != "stripe_customer"},
                 KEY_FIELD: request.idempotency_key,
@@ -116,50 +120,86 @@ class StripeGateway:
         }
         if customer:
             params["customer"] = customer
-        try:
+        with _unavailable_on_outage(f"create {request.idempotency_key}"):
             intent = self.client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": request.idempotency_key},
             )
+        return str(intent.id)
+
+    def complete_charge(self, reference: str, request: ChargeRequest, *, fresh: bool = False) -> ChargeResult:
+        """Confirm the intent if it never was (attaching the method when it has none), else map its
+        state (integrations/payments/stripe_intents.py). Safe to repeat after any crash."""
+        if not fresh:
+            with _unavailable_on_outage(f"retrieve {reference}"):
+                intent = self.client.v1.payment_intents.retrieve(reference).to_dict()
+            state = state_of(intent)
+            if state is IntentState.NEEDS_METHOD:
+                try:
+                    with _unavailable_on_outage(f"update {reference}"):
+                        self.client.v1.payment_intents.update(
+                            reference, params={"payment_method": request.method_token}
+                        )
+                except stripe.InvalidRequestError as exc:
+                    return self._after_refused_confirm(reference, exc)
+            elif state is not IntentState.UNCONFIRMED:
+                return charge_result(intent)
+        return self._confirm(reference, request.idempotency_key)
+
+    def _confirm(self, reference: str, key: str) -> ChargeResult:
+        params: dict[str, Any] = {"off_session": True} if self._off_session_on_confirm else {}
+        try:
+            with _unavailable_on_outage(f"confirm {key}"):
+                intent = self.client.v1.payment_intents.confirm(
+                    reference,
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": f"{key}:confirm"},
+                )
         except stripe.CardError as exc:
-            error = exc.error
             return ChargeResult(
                 status=ChargeStatus.DECLINED,
-                gateway_reference=getattr(getattr(error, "payment_intent", None), "id", None),
-                decline_code=(getattr(error, "decline_code", None) or exc.code or "card_declined"),
+                gateway_reference=reference,
+                decline_code=(getattr(exc.error, "decline_code", None) or exc.code or "card_declined"),
                 message=exc.user_message or str(exc),
             )
-        except stripe.APIConnectionError as exc:
-            raise GatewayUnavailable(
-                f"stripe did not answer charge {request.idempotency_key}: {exc}"
-            ) from exc
+        except stripe.InvalidRequestError as exc:
+            if params and "off_session" in str(exc):  # a backend without it on confirm (localstripe)
+                self._off_session_on_confirm = False
+                return self._confirm(reference, key)
+            return self._after_refused_confirm(reference, exc)
+        return charge_result(intent.to_dict())
+
+    def _after_refused_confirm(self, reference: str, exc: stripe.InvalidRequestError) -> ChargeResult:
+        """Stripe refused to confirm: someone else moved the intent on (say so), or the request is bad."""
+        with _unavailable_on_outage(f"retrieve {reference}"):
+            intent = self.client.v1.payment_intents.retrieve(reference).to_dict()
+        if state_of(intent) in (IntentState.UNCONFIRMED, IntentState.NEEDS_METHOD):
+            return ChargeResult(
+                status=ChargeStatus.FAILED,
+                gateway_reference=reference,
+                decline_code="invalid_request",
+                message=str(exc),
+            )
+        return charge_result(intent)
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        """Open and attempt in one go (for callers that keep no reference in between)."""
+        try:
+            reference = self.open_charge(request)
         except stripe.InvalidRequestError as exc:
             return ChargeResult(status=ChargeStatus.FAILED, decline_code="invalid_request", message=str(exc))
-        except (stripe.APIError, stripe.RateLimitError) as exc:
-            raise GatewayUnavailable(f"stripe failed on charge {request.idempotency_key}: {exc}") from exc
-        return _intent_result(intent.to_dict())
+        return self.complete_charge(reference, request, fresh=True)
 
     def lookup(self, idempotency_key: str) -> ChargeResult | None:
-        try:
-            intent = self._find_intent(idempotency_key)
-        except stripe.APIConnectionError as exc:
-            raise GatewayUnavailable(f"stripe did not answer lookup {idempotency_key}: {exc}") from exc
-        return None if intent is None else _intent_result(intent)
-
-    def _find_intent(self, idempotency_key: str) -> Any | None:
+        """The intent carrying this key, by Stripe's metadata search; None when there is none, or the
+        backend offers no search (localstripe): a collection finds its intent by the stored id instead."""
         query = f"metadata['{KEY_FIELD}']:'{idempotency_key}'"
         try:
-            found = self.client.v1.payment_intents.search(params={"query": query, "limit": 10})
-            return found.data[0].to_dict() if found.data else None
+            with _unavailable_on_outage(f"lookup {idempotency_key}"):
+                found = self.client.v1.payment_intents.search(params={"query": query, "limit": 10})
         except stripe.InvalidRequestError:
-            pass  # no search API (localstripe): scan recent intents
-        page = self.client.v1.payment_intents.list(params={"limit": 100})
-        for seen, intent in enumerate(page.auto_paging_iter()):
-            if (intent.to_dict().get("metadata") or {}).get(KEY_FIELD) == idempotency_key:
-                return intent.to_dict()
-            if seen >= SCAN_LIMIT:
-                break
-        return None
+            return None
+        return charge_result(found.data[0].to_dict()) if found.data else None
 
     def refund(self, request: RefundRequest) -> RefundResult:
         try:

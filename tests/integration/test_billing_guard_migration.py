@@ -3,13 +3,13 @@ guard never bills them again (a fresh database migrated to 0011, filled, then up
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from models.migrate import upgrade
+from tests.support.migration_db import database_at
 
 SERVICES = """
 insert into subscription_services
@@ -32,17 +32,8 @@ insert into billed_periods (subscription_id, line_id, period_start, period_end, 
 
 @pytest.fixture
 def old_database(database_url: str) -> Iterator[str]:
-    server = sa.make_url(database_url)
-    name = f"multibill_mig_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0011")
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with database_at(database_url, "0011") as url:
+        yield url
 
 
 def test_periods_billed_before_are_attributed_to_every_service_of_their_line(old_database: str) -> None:

@@ -16,6 +16,8 @@ from tests.catalog_factory import plan, post, product
 from tests.factories import Tenant, make_operator, person
 from tests.subscription_support import Stack, running_stack, wait_process
 
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture
 async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
@@ -169,6 +171,7 @@ async def test_bad_runs_are_refused(stack: Stack, database_url: str) -> None:
     assert (await stack.api.get(f"/v1/billing-runs/{run['id']}", headers=other.auth)).status_code == 404
 
 
+@pytest.mark.today("2024-03-05T06:00:00+00:00")  # a scheduled run bills up to today
 async def test_a_schedule_per_cycle_starts_bill_runs(stack: Stack, database_url: str) -> None:
     tenant = make_operator(database_url)
     code = await plan(stack.api, tenant, prices={"EUR": "12.00"})
@@ -183,10 +186,13 @@ async def test_a_schedule_per_cycle_starts_bill_runs(stack: Stack, database_url:
     handle = stack.client.get_schedule_handle(schedules[5]["id"])
     await handle.trigger()
     for _ in range(200):
-        if invoice_lines(database_url, sub["account_id"]):
+        if len(invoice_lines(database_url, sub["account_id"])) >= 2:
             break
         await __import__("asyncio").sleep(0.05)
-    assert invoice_lines(database_url, sub["account_id"])[0][1:] == ("2024-02-05", "2024-03-05", 1200)
+    assert [line[1:] for line in invoice_lines(database_url, sub["account_id"])] == [
+        ("2024-02-05", "2024-03-05", 1200),
+        ("2024-03-05", "2024-04-05", 1200),
+    ]
     for cycle in schedules:
         await stack.client.get_schedule_handle(schedules[cycle]["id"]).delete()
 
@@ -242,15 +248,17 @@ async def test_plans_can_invoice_at_activation(stack: Stack, database_url: str) 
     assert status == "invoiced"
 
 
+@pytest.mark.today("2024-03-12T10:00:00+00:00")  # regret is judged against today: two days after the start
 async def test_regret_refunds_everything_billed_with_credit_notes(stack: Stack, database_url: str) -> None:
     tenant = make_operator(database_url)
     fee = [{"code": "setup", "name": "Setup", "prices": {"EUR": "25.00"}}]
     code = await plan(
         stack.api, tenant, prices={"EUR": "31.00"}, one_off_fees=fee, invoice_on_activation=True
     )
-    start = __import__("datetime").date.today().isoformat()
-    sub = await subscribe(stack, tenant, code, start, int(start[8:]) if int(start[8:]) <= 28 else 28)
-    assert sorted(a for *_, a in invoice_lines(database_url, sub["account_id"])) == [2500, 3100]
+    sub = await subscribe(stack, tenant, code, "2024-03-10", 10)
+    lines = invoice_lines(database_url, sub["account_id"])
+    assert sorted(a for *_, a in lines) == [2500, 3100]
+    assert ("2024-03-10", "2024-04-10", 3100) in [(s, e, a) for _, s, e, a in lines]  # a whole first period
     regret = await stack.api.post(
         f"/v1/subscriptions/{sub['subscription_id']}/regret",
         headers=tenant.post_headers(),

@@ -128,8 +128,8 @@ async def test_a_worker_killed_after_the_charge_charges_once(
         task_queue=queue,
     )
     try:
-        for _ in range(600):
-            if localstripe.intents_with_key(key):
+        for _ in range(600):  # charged: the intent is created, its id stored, then confirmed
+            if [i["status"] for i in localstripe.intents_with_key(key)] == ["succeeded"]:
                 break
             await asyncio.sleep(0.05)
         first.send_signal(signal.SIGKILL)  # charged at Stripe, nothing recorded yet

@@ -31,7 +31,7 @@ FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 
 def registry_for(url: str, timeout: float = 5.0) -> GatewayRegistry:
     registry = GatewayRegistry()
-    registry.register(StripeGateway(StripeConfig(API_KEY, url, timeout)))
+    registry.register(StripeGateway(StripeConfig(API_KEY, url, timeout, off_session_on_confirm=False)))
     return registry
 
 
@@ -112,7 +112,7 @@ async def test_a_lost_answer_is_looked_up_not_charged_again(
     account = make_account(database_url, operator.organisation_id)
     invoice = make_invoice(database_url, account, FIBRE)
     assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
-    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]))
+    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]), answered=1)  # created; confirm lost
     try:
         with pytest.raises(GatewayUnavailable):
             Collector(database_url, registry_for(proxy.url)).collect(
@@ -122,9 +122,12 @@ async def test_a_lost_answer_is_looked_up_not_charged_again(
         proxy.close()
     assert proxy.forwarded == 1
     key = f"{invoice}:attempt:1"
-    assert len(localstripe.intents_with_key(key)) == 1  # charged at the gateway, answer lost
-    pending = rows(database_url, "select id, status from payments where idempotency_key = :k", k=key)
-    assert [p["status"] for p in pending] == ["pending"]
+    [intent] = localstripe.intents_with_key(key)
+    assert intent["status"] == "succeeded"  # charged at the gateway, answer lost
+    pending = rows(
+        database_url, "select id, status, gateway_reference from payments where idempotency_key = :k", k=key
+    )
+    assert [(p["status"], p["gateway_reference"]) for p in pending] == [("pending", intent["id"])]
     assert invoice_row(database_url, invoice)["paid_minor"] == 0
 
     result = Collector(database_url, registry_for(localstripe.url)).collect(
@@ -132,12 +135,46 @@ async def test_a_lost_answer_is_looked_up_not_charged_again(
     )
     assert result.status == "succeeded"
     assert result.payment_id == pending[0]["id"]
-    assert len(localstripe.intents_with_key(key)) == 1  # resolved by lookup, not a second charge
+    assert [i["id"] for i in localstripe.intents_with_key(key)] == [intent["id"]]  # resolved, not recharged
     assert invoice_row(database_url, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
     assert postings(database_url, "payment", pending[0]["id"]) == [
         ("cash:stripe", 1210, 0),
         ("receivable", 0, 1210),
     ]
+
+
+async def test_a_lost_create_answer_charges_once(
+    pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
+) -> None:
+    """The intent was created but its id never came back: it was never confirmed, so it never charges;
+    the retry opens and confirms another (real Stripe returns the same one for the Idempotency-Key)."""
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
+    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]))
+    try:
+        with pytest.raises(GatewayUnavailable):
+            Collector(database_url, registry_for(proxy.url)).collect(
+                CollectInput(invoice_id=invoice, attempt=1)
+            )
+    finally:
+        proxy.close()
+    key = f"{invoice}:attempt:1"
+    assert [i["status"] for i in localstripe.intents_with_key(key)] == ["requires_confirmation"]
+    result = Collector(database_url, registry_for(localstripe.url)).collect(
+        CollectInput(invoice_id=invoice, attempt=1)
+    )
+    assert result.status == "succeeded"
+    charged = [i for i in localstripe.intents_with_key(key) if i["status"] == "succeeded"]
+    assert [(i["id"], i["amount"]) for i in charged] == [
+        (
+            rows(database_url, "select gateway_reference from payments where id = :i", i=result.payment_id)[
+                0
+            ]["gateway_reference"],
+            1210,
+        )
+    ]
+    assert invoice_row(database_url, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
 
 
 async def test_a_gateway_that_never_answers_is_unavailable(

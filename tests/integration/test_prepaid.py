@@ -4,7 +4,7 @@ suspends the services a wallet cannot pay; prepaid terms are never invoiced."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +16,10 @@ from runtime.settings import Settings
 from tests.catalog_factory import plan, post
 from tests.factories import Tenant, make_operator, person
 from tests.subscription_support import Stack, running_stack, wait_process
+
+# Wallet shortfalls suspend and top-ups resume "today": each test fixes its today (in the past, so the
+# suspension is due at once on the Temporal server's real clock).
+pytestmark = pytest.mark.calendar
 
 
 @pytest.fixture
@@ -57,25 +61,26 @@ def balance(database_url: str, account_id: str) -> int:
         )
 
 
+@pytest.mark.today("2024-04-12T10:00:00+00:00")
 async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -> None:
     tenant = make_operator(database_url)
     fee = [{"code": "sim", "name": "SIM card", "prices": {"EUR": "2.00"}}]
     code = await plan(stack.api, tenant, prices={"EUR": "10.00"}, billing_term="prepaid", one_off_fees=fee)
-    start = (datetime.now(UTC) - timedelta(days=40)).date()
-    rich = await prepaid_customer(stack, tenant, code, 2500, start.isoformat())
-    poor = await prepaid_customer(stack, tenant, code, 1500, start.isoformat())
-    broke = await prepaid_customer(stack, tenant, code, 0, start.isoformat())
+    start = "2024-03-05"  # bill day 5: renewed on 2024-04-05
+    rich = await prepaid_customer(stack, tenant, code, 2500, start)
+    poor = await prepaid_customer(stack, tenant, code, 1500, start)
+    broke = await prepaid_customer(stack, tenant, code, 0, start)
     # the first period and the SIM fee are paid from the wallet at onboarding
     assert rich["subscription"]["status"] == "active" and balance(database_url, rich["account_id"]) == 1300
     assert poor["subscription"]["status"] == "active" and balance(database_url, poor["account_id"]) == 300
     assert {c["status"] for c in rich["subscription"]["charges"]} == {"invoiced"}
     assert broke["subscription"]["status"] == "failed"
     assert "top it up" in broke["subscription"]["failure_reason"]
-    bill_day = start.day if start.day <= 28 else 31
+    assert rich["subscription"]["bill_day"] == 5
     run = await stack.api.post(
         "/v1/billing-runs",
         headers=tenant.post_headers(),
-        json={"bill_day": bill_day, "period_date": (start + timedelta(days=35)).isoformat()},
+        json={"bill_day": 5, "period_date": "2024-04-09"},
     )
     assert run.status_code == 202, run.text
     await wait_process(stack.api, tenant, run.json()["process_id"])
@@ -110,6 +115,7 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
     assert balance(database_url, poor["account_id"]) == 300  # 300 + 1000 top-up - 1000 for the period
 
 
+@pytest.mark.today("2024-04-12T10:00:00+00:00")
 async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated(
     stack: Stack, database_url: str
 ) -> None:
@@ -126,8 +132,7 @@ async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated
         billing_term="prepaid",
         usage=[voice_charge(call=CGRATES)],
     )
-    start = (datetime.now(UTC) - timedelta(days=3)).date()
-    customer = await prepaid_customer(stack, tenant, code, 1100, start.isoformat())
+    customer = await prepaid_customer(stack, tenant, code, 1100, "2024-04-09")
     sub_id = customer["subscription"]["id"]
     assert balance(database_url, customer["account_id"]) == 100  # 1.00 left after the first period
     auth = await stack.api.post(
@@ -138,7 +143,7 @@ async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated
     assert auth.status_code == 200, auth.text
     # 1.00 pays 0.40 connect + 0.20 for the first minute + 0.40 at 0.10/min: 60 + 240 = 300 s
     assert auth.json()["max_quantity"] == 300 and auth.json()["funds_available"] == "1.00"
-    stored = await ingest(stack.api, tenant, [event(sub_id, 130, datetime.now(UTC) - timedelta(hours=1))])
+    stored = await ingest(stack.api, tenant, [event(sub_id, 130, datetime(2024, 4, 12, 9, tzinfo=UTC))])
     assert stored["accepted"] == 1
     await rate(stack.api, tenant)
     assert balance(database_url, customer["account_id"]) == 28  # 0.7167 rounded once to 0.72

@@ -271,3 +271,13 @@ async def test_cgrates_call_rated_once_to_four_decimals(api: httpx.AsyncClient, 
         json={"currency": "EUR", "items": [{"plan": code, "start": "2024-01-01", "calls": {"voice": [-5]}}]},
     )
     assert bad.status_code == 422
+
+
+async def test_an_empty_account_id_is_refused_not_a_server_error(
+    api: httpx.AsyncClient, operator: Tenant
+) -> None:
+    """Found by the schema fuzzer: "" passed the account-or-currency check and then crashed pricing."""
+    body = {"account_id": "", "items": [{"plan": "tv-basic", "start": "2026-03-01"}]}
+    resp = await api.post("/v1/quotes", json=body, headers=operator.post_headers())
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["field"] == "account_id"

@@ -14,6 +14,8 @@ from tests.conftest import SmtpSink
 from tests.factories import make_operator
 from tests.subscription_support import Shop, Stack, make_shop, onboard, running_stack, wait_process
 
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture
 async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
@@ -71,7 +73,11 @@ async def test_onboarding_activates_provisions_charges_and_notifies(
 
 async def test_failed_provisioning_is_compensated(stack: Stack, shop: Shop, database_url: str) -> None:
     stack.video.refuse.add("activate")
-    body = {"account_id": shop.account_id, "items": [{"plan": shop.cheap, "addons": [shop.addon]}]}
+    body = {
+        "account_id": shop.account_id,
+        "items": [{"plan": shop.cheap, "addons": [shop.addon]}],
+        "start_date": "2024-03-10",
+    }
     started = (
         await stack.api.post("/v1/subscriptions", json=body, headers=shop.tenant.post_headers())
     ).json()
@@ -115,15 +121,16 @@ async def test_upgrade_now_prorates_and_reprovisions(stack: Stack, shop: Shop) -
 
 
 async def test_downgrade_waits_for_the_end_of_term_and_can_be_cancelled(stack: Stack, shop: Shop) -> None:
-    sub = await onboard(stack.api, shop, items=[{"plan": shop.dear}])
+    sub = await onboard(stack.api, shop, items=[{"plan": shop.dear}], start_date="2024-01-01", bill_day=1)
+    # asked for a (fixed) day still to come on the Temporal server's clock, so the process must wait
     resp = await stack.api.post(
         f"/v1/subscriptions/{sub['id']}/changes",
         headers=shop.tenant.post_headers(),
-        json={"type": "change_plan", "plan": shop.cheap},
+        json={"type": "change_plan", "plan": shop.cheap, "effective_date": "2090-01-11"},
     )
     assert resp.status_code == 202, resp.text
     change = resp.json()["change"]
-    assert change["timing"] == "end_of_term"
+    assert (change["timing"], change["effective_on"]) == ("end_of_term", "2090-02-01")
     await wait_process(stack.api, shop.tenant, resp.json()["process_id"], status="running")
     scheduled: list[dict[str, object]] = []
     for _ in range(100):
@@ -183,8 +190,9 @@ async def test_suspend_resume_terminate(stack: Stack, shop: Shop) -> None:
     assert late.status_code == 409 and late.json()["code"] == "invalid_state"
 
 
+@pytest.mark.today("2024-03-12T10:00:00+00:00")  # regret is judged against today: two days after the start
 async def test_regret_in_the_cooling_off_period(stack: Stack, shop: Shop) -> None:
-    sub = await onboard(stack.api, shop)
+    sub = await onboard(stack.api, shop, start_date="2024-03-10")
     resp = await stack.api.post(
         f"/v1/subscriptions/{sub['id']}/regret",
         headers=shop.tenant.post_headers(),
@@ -198,14 +206,16 @@ async def test_regret_in_the_cooling_off_period(stack: Stack, shop: Shop) -> Non
 
 
 async def test_one_process_at_a_time(stack: Stack, shop: Shop) -> None:
-    sub = await onboard(stack.api, shop)
+    sub = await onboard(stack.api, shop, start_date="2024-01-01")
     url = f"/v1/subscriptions/{sub['id']}"
     first, second = await __import__("asyncio").gather(
-        stack.api.post(f"{url}/suspend", headers=shop.tenant.post_headers(), json={}),
+        stack.api.post(
+            f"{url}/suspend", headers=shop.tenant.post_headers(), json={"effective_date": "2024-01-21"}
+        ),
         stack.api.post(
             f"{url}/changes",
             headers=shop.tenant.post_headers(),
-            json={"type": "change_plan", "plan": shop.dear},
+            json={"type": "change_plan", "plan": shop.dear, "effective_date": "2024-01-21"},
         ),
     )
     codes = sorted([first.status_code, second.status_code])
@@ -277,15 +287,16 @@ async def test_bad_orders_start_nothing(stack: Stack, shop: Shop, database_url: 
 
 
 async def test_terminate_at_the_end_of_the_term_is_scheduled(stack: Stack, shop: Shop) -> None:
-    sub = await onboard(stack.api, shop)
+    sub = await onboard(stack.api, shop, start_date="2024-01-01", bill_day=1)
+    # asked on a (fixed) day still to come on the Temporal server's clock: the end of its period waits
     resp = await stack.api.post(
         f"/v1/subscriptions/{sub['id']}/terminate",
         headers=shop.tenant.post_headers(),
-        json={"timing": "end_of_term"},
+        json={"timing": "end_of_term", "effective_date": "2090-01-11"},
     )
     assert resp.status_code == 202, resp.text
     end = resp.json()["change"]["effective_on"]
-    assert end > sub["start_date"]  # the end of the current period, still to come
+    assert end == "2090-02-01"  # the end of that period
     await wait_process(stack.api, shop.tenant, resp.json()["process_id"], status="running")
     for _ in range(100):
         view = (await stack.api.get(f"/v1/subscriptions/{sub['id']}", headers=shop.tenant.auth)).json()
@@ -309,7 +320,7 @@ async def test_onboarding_reserves_and_hands_over_a_device(stack: Stack, databas
         started = await stack.api.post(
             "/v1/subscriptions",
             headers=tenant.post_headers(),
-            json={"account_id": account["id"], "items": [{"plan": shop.plan}]},
+            json={"account_id": account["id"], "items": [{"plan": shop.plan}], "start_date": "2024-03-10"},
         )
         assert started.status_code == 202, started.text
         await wait_process(stack.api, tenant, started.json()["process_id"])

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from tests.factories import Tenant
 from tests.usage_factory import (
     CGRATES,
     PER_SECOND,
+    USAGE_NOW,
+    USAGE_TODAY,
     data_charge,
     deck,
     event,
@@ -24,6 +28,7 @@ from tests.usage_factory import (
     voice_charge,
 )
 
+pytestmark = [pytest.mark.calendar, USAGE_TODAY]
 MB = 1024**2
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -42,7 +47,7 @@ async def test_events_are_stored_once_across_batches_and_bad_ones_are_rejected_o
     unknown = event("+34999000111", 60, at)
     bad = [
         event(sub.id, -1, at),
-        event(sub.id, 60, datetime.now(UTC) + timedelta(days=1)),
+        event(sub.id, 60, USAGE_NOW + timedelta(days=1)),
         {"subscriber": sub.id},
     ]
     first = await ingest(api, operator, [*good, unknown, *bad, good[0]])
@@ -174,7 +179,7 @@ async def test_unknown_subscriber_waits_for_an_alias(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
     sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
-    number = f"+3460{datetime.now(UTC).microsecond:07d}"
+    number = f"+3460{uuid.uuid4().int % 10**7:07d}"
     at = recent_weekday(4, 10)
     report = await ingest(api, operator, [event(number, 120, at)])
     assert report["suspense"] == 1
@@ -238,7 +243,7 @@ async def test_radius_interim_updates_count_deltas_once(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
     sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, data_charge())])
-    user = f"user{datetime.now(UTC).timestamp():.0f}@isp"
+    user = f"user-{uuid.uuid4().hex[:12]}@isp"
     await api.put(
         f"/v1/usage/subscribers/{user}",
         json={"alias": user, "service_id": sub.services[0]},

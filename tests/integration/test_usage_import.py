@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from models.base import unit_of_work
+from models.usage import UsageEvent
 from runtime.cli import app
 from runtime.settings import get_settings
 from tests.factories import Tenant
-from tests.usage_factory import rate, rated, recent_weekday, subscription, usage_plan, voice_charge
+from tests.usage_factory import (
+    USAGE_TODAY,
+    rate,
+    rated,
+    recent_weekday,
+    subscription,
+    usage_plan,
+    voice_charge,
+)
 
 from .test_usage_api import month_of
+
+pytestmark = [pytest.mark.calendar, USAGE_TODAY]
 
 
 def cdr_file(sub_id: str, prefix: str) -> str:
@@ -90,3 +104,49 @@ async def test_cli_import(
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert (summary["accepted"], summary["rejected"]) == (2, 3)
     assert json.loads(rerun.output.strip().splitlines()[-1])["duplicates"] == 2
+
+
+def test_cli_import_finds_the_embedded_database_in_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `make run` user has no DATABASE_URL: the import uses the embedded PostgreSQL under --home."""
+    from models.migrate import upgrade
+    from runtime import servers
+    from tests.factories import make_operator
+
+    class FixedClock(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> FixedClock:
+            return cls(2026, 3, 12, 9, 0, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr("activities.usage_csv.datetime", FixedClock)
+    home = tmp_path / "home"
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("MULTIBILL_HOME", raising=False)
+    get_settings.cache_clear()
+    url, server = servers.open_database(get_settings(), servers.prepare_home(home))
+    try:
+        upgrade(url)
+        operator = make_operator(url)
+        path = tmp_path / "cdrs.csv"
+        path.write_text(
+            "call_id,caller,called,start_time,billsec\n"
+            "home-1,+34600999888,912345678,2026-03-10T10:00:00+00:00,60\n"
+        )
+        args = ["usage", "import", str(path), "--organisation", operator.organisation_id, "--home", str(home)]
+        result = CliRunner().invoke(app, args)
+        unknown = CliRunner().invoke(app, [*args[:3], "--organisation", "org_nope", "--home", str(home)])
+        # in one process the command's handle is the last one: it stops the server, start it again
+        url, server = servers.open_database(get_settings(), home)
+        with unit_of_work(url) as session:
+            stored = session.execute(
+                select(UsageEvent.status, UsageEvent.destination, UsageEvent.destination_raw)
+            ).all()
+    finally:
+        servers.stop_embedded_postgres(server)
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert unknown.exit_code == 2 and "no organisation org_nope" in unknown.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert (summary["received"], summary["suspense"], summary["rejected"]) == (1, 1, 0)
+    assert [tuple(row) for row in stored] == [("suspense", "+34912345678", "912345678")]

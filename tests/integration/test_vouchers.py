@@ -4,9 +4,10 @@ concurrent attempts), and the refusals: not active, expired, cancelled, redeemed
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from activities import vouchers
@@ -19,7 +20,10 @@ from tests.billing_factory import make_account
 from tests.factories import Tenant
 from tests.wallet_support import entries_for, postings_of
 
-NEXT_YEAR = (datetime.now(UTC).date() + timedelta(days=365)).isoformat()
+# Lots are created, redeemed and expired against today: these tests fix it.
+TODAY = date(2026, 6, 17)
+NEXT_YEAR = "2027-06-17"
+pytestmark = [pytest.mark.calendar, pytest.mark.today(f"{TODAY}T12:00:00+00:00")]
 
 
 async def make_lot(api: httpx.AsyncClient, tenant: Tenant, *, count: int = 2, activate: bool = True,
@@ -95,7 +99,7 @@ async def test_expired_cancelled_and_foreign_currency_vouchers_move_nothing(
     resp = await redeem(api, operator, expired["codes"][0], acc)  # type: ignore[index]
     assert (resp.status_code, resp.json()["code"]) == (422, "voucher_expired")
     with unit_of_work(database_url) as session:
-        assert vouchers.expire_vouchers(session, datetime.now(UTC).date()) >= 2
+        assert vouchers.expire_vouchers(session, TODAY) >= 2
 
     cancelled = await make_lot(api, operator)
     out = await api.post(f"/v1/voucher-lots/{cancelled['id']}/cancel", headers=operator.post_headers())
@@ -134,9 +138,7 @@ async def test_one_code_is_redeemed_once_under_eight_concurrent_attempts(
             with unit_of_work(database_url) as session:
                 account = session.get(Account, acc)
                 assert account is not None
-                vouchers.redeem(
-                    session, code=code, account=account, subscription_id=None, today=datetime.now(UTC).date()
-                )
+                vouchers.redeem(session, code=code, account=account, subscription_id=None, today=TODAY)
             outcomes.append("redeemed")
         except RuleViolation as err:
             outcomes.append(err.code)

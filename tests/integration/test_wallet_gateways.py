@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
+
+import pytest
 
 from activities.organisations import Principal
 from activities.prepaid_gateways import SqlVoucherStore, SqlWalletStore
@@ -18,6 +20,10 @@ from models.organisations import Organisation
 from tests.billing_factory import make_account
 from tests.factories import Tenant
 from tests.wallet_support import entries_for, postings_of
+
+# The gateways book on (and check voucher expiry against) today: these tests fix it.
+TODAY = date(2026, 6, 17)
+pytestmark = [pytest.mark.calendar, pytest.mark.today(f"{TODAY}T12:00:00+00:00")]
 
 
 def charge(account_id: str, key: str, amount: int, method: str = "wallet") -> ChargeRequest:
@@ -44,7 +50,7 @@ def test_wallet_gateway_pays_once_refunds_and_declines(operator: Tenant, databas
             method="cash",
             reference=None,
             key=f"t:{acc}",
-            booked_on=datetime.now(UTC).date(),
+            booked_on=TODAY,
         )
     gateway = WalletGateway(SqlWalletStore(database_url))
     assert gateway.lookup(f"{acc}:1") is None
@@ -72,7 +78,7 @@ def test_wallet_gateway_pays_once_refunds_and_declines(operator: Tenant, databas
 
 def test_voucher_gateway_redeems_and_pays_keeping_the_rest(operator: Tenant, database_url: str) -> None:
     acc = make_account(database_url, operator.organisation_id)
-    today = datetime.now(UTC).date()
+    today = TODAY
     with unit_of_work(database_url) as session:
         org = session.get(Organisation, operator.organisation_id)
         assert org is not None

@@ -101,12 +101,16 @@ def signed(event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> tuple[bytes, 
 
 class DroppingProxy:
     """Forwards each request to ``upstream`` and then hangs up without answering: the charge happens
-    at the gateway, but the caller never learns its outcome (a timeout after the fact)."""
+    at the gateway, but the caller never learns its outcome (a timeout after the fact). The first
+    ``answered`` requests get their answers (e.g. 1: the intent is created, its confirmation is lost)."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, answered: int = 0) -> None:
         self.upstream_port = upstream_port
         self.port = free_port()
+        self.answered = answered
         self.forwarded = 0
+        self._lock = threading.Lock()
+        self._seen = 0
         self._server = socket.create_server(("127.0.0.1", self.port))
         self._stop = False
         threading.Thread(target=self._serve, daemon=True).start()
@@ -129,9 +133,15 @@ class DroppingProxy:
     def _handle(self, conn: socket.socket) -> None:
         with conn:
             data = _read_request(conn)
+            with self._lock:
+                self._seen += 1
+                answer = self._seen <= self.answered
             with socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
                 upstream.sendall(data)
                 upstream.settimeout(10)
+                if answer:
+                    conn.sendall(_read_answer(upstream))
+                    return
                 with contextlib.suppress(TimeoutError):
                     upstream.recv(65536)  # the gateway has processed it
             self.forwarded += 1
@@ -140,6 +150,15 @@ class DroppingProxy:
     def close(self) -> None:
         self._stop = True
         self._server.close()
+
+
+def _read_answer(upstream: socket.socket) -> bytes:
+    """The whole answer (the request asked the server to close after it)."""
+    answer = b""
+    with contextlib.suppress(TimeoutError):
+        while chunk := upstream.recv(65536):
+            answer += chunk
+    return answer
 
 
 def _read_request(conn: socket.socket) -> bytes:

@@ -170,3 +170,29 @@ def test_returns_from_pain_002_and_csv() -> None:
         with pytest.raises(RuleViolation) as err:
             parse_returns(bad)
         assert err.value.code == code
+
+
+def test_a_sealed_iban_opens_only_with_its_key_and_its_mandate() -> None:
+    import pytest
+
+    from domain.sepa_vault import IbanVault, SealBroken
+
+    vault = IbanVault("k" * 40)
+    sealed = vault.seal("DE89370400440532013000", "mdt_1")
+    assert "DE89" not in sealed and sealed.startswith("v1.")
+    assert sealed != vault.seal("DE89370400440532013000", "mdt_1")  # a fresh nonce each time
+    assert vault.open(sealed, "mdt_1") == "DE89370400440532013000"
+    with pytest.raises(SealBroken):
+        vault.open(sealed, "mdt_2")  # copied onto another mandate's row
+    with pytest.raises(SealBroken):
+        IbanVault("another key").open(sealed, "mdt_1")
+
+
+def test_production_refuses_the_development_data_key() -> None:
+    import pytest
+
+    from runtime.settings import Settings
+
+    with pytest.raises(RuntimeError, match="MULTIBILL_DATA_KEY"):
+        Settings(environment="production", secret_key="s" * 40).require_safe_secret()
+    Settings(environment="production", secret_key="s" * 40, data_key="d" * 40).require_safe_secret()

@@ -296,25 +296,3 @@ async def test_swap_activities_are_idempotent(settings: Settings, reason: str) -
     again = acts.reserve_device(request)
     assert first == again and first.device_id == spare
     assert [m[0] for m in movements(db, spare)] == ["receive", "reserve"]
-
-
-async def test_swap_history_replays(time_skipping_env: WorkflowEnvironment, settings: Settings) -> None:
-    """Record a damaged swap once (histories/device_swap_damaged.json); replay it and a fresh one."""
-    from pathlib import Path
-
-    from temporalio.client import WorkflowHistory
-    from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.worker import Replayer
-
-    stored = Path(__file__).parent / "histories" / "device_swap_damaged.json"
-    db = settings.database_url or ""
-    shop, _subscriber, old, _ = setup(db)
-    async with worker(time_skipping_env, settings, FakeOtt()) as queue:
-        wid, _result = await run(time_skipping_env, queue, start_input(db, shop, old, "damaged"))
-        fresh = await time_skipping_env.client.get_workflow_handle(wid).fetch_history()
-    if not stored.exists():
-        stored.write_text(fresh.to_json() + "\n")
-    histories = [fresh, WorkflowHistory.from_json(stored.stem, stored.read_text())]
-    replayer = Replayer(workflows=[DeviceSwapWorkflow], data_converter=pydantic_data_converter)
-    for history in histories:
-        await replayer.replay_workflow(history)

@@ -1,20 +1,17 @@
-"""Subscription workflows on the time-skipping server: a scheduled downgrade fires on its date,
-and the histories of Onboarding and PlanChange are stored and replayed (an incompatible change fails)."""
+"""Subscription workflows on the time-skipping server: a scheduled downgrade fires on its date, a refused
+activation is compensated, suspend/resume/terminate/regret. Their histories are recorded by
+``python -m tests.workflows.record_histories`` and replayed by ``test_replay.py``."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from activities import subscription_store as store
 from activities.organisations import Principal, authenticate
@@ -25,13 +22,13 @@ from domain.ids import new_id
 from models.base import unit_of_work
 from models.subscriptions import PendingCharge
 from runtime.settings import Settings
-from runtime.worker import WORKFLOWS, build_worker
+from runtime.worker import build_worker
 from tests.factories import make_operator
 from tests.subscription_support import RecordingAdapter, Shop, make_shop, worker_activities
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow
 
-HISTORIES = Path(__file__).parent / "histories"
+pytestmark = pytest.mark.calendar
 
 
 @pytest.fixture
@@ -84,8 +81,6 @@ async def test_scheduled_downgrade_applies_on_its_date(
             OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
         )
         assert onboarded.status == "active"
-        history = await time_skipping_env.client.get_workflow_handle(order.process_id).fetch_history()
-        keep(history, "onboarding_active")
         with unit_of_work(database_url) as session:
             sub = store.load(session, order.subscription_id, lock=True)
             process_id = f"change-{sub.id}"
@@ -103,7 +98,6 @@ async def test_scheduled_downgrade_applies_on_its_date(
         )
         result = await handle.result()
         assert result.step == "done"
-        keep(await handle.fetch_history(), "plan_change_scheduled")
     with unit_of_work(database_url) as session:
         services = store.services(session, order.subscription_id)
         assert [(s.plan_code, s.status, str(s.started_on), str(s.ended_on)) for s in services] == [
@@ -112,26 +106,6 @@ async def test_scheduled_downgrade_applies_on_its_date(
         ]
         assert store.load(session, order.subscription_id).active_process_id is None
     assert [a for a, _ in adapter.actions()] == ["activate", "change"]
-
-
-def keep(history: WorkflowHistory, name: str) -> None:
-    """Store a history once; later runs replay it against the current workflow code."""
-    path = HISTORIES / f"{name}.json"
-    if not path.exists():
-        path.write_text(history.to_json() + "\n")
-
-
-async def test_stored_subscription_histories_replay() -> None:
-    names = ["onboarding_active", "plan_change_scheduled", "subscription_action_suspend"]
-    histories = [
-        WorkflowHistory.from_json(n, (HISTORIES / f"{n}.json").read_text())
-        for n in names
-        if (HISTORIES / f"{n}.json").exists()
-    ]
-    assert len(histories) == len(names), "run the scheduled downgrade test first to record the histories"
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
-    for history in histories:
-        await replayer.replay_workflow(history)
 
 
 async def test_onboarding_compensates_on_the_time_skipping_server(
@@ -155,6 +129,7 @@ async def test_onboarding_compensates_on_the_time_skipping_server(
         assert [s.status for s in store.services(session, sub.id)] == ["failed"]
 
 
+@pytest.mark.today("2024-01-12T10:00:00+00:00")  # regret is judged against today: in the cooling-off period
 async def test_suspend_resume_terminate_and_regret_paths(
     time_skipping_env: WorkflowEnvironment,
     settings: Settings,
@@ -177,8 +152,6 @@ async def test_suspend_resume_terminate_and_regret_paths(
             SubscriptionActionWorkflow.run, plan, id=process_id, task_queue=queue.task_queue
         )
         assert (await handle.result()).step == "done"
-        if action == "suspend":
-            keep(await handle.fetch_history(), "subscription_action_suspend")
         with unit_of_work(database_url) as session:
             return store.load(session, sub_id).status
 
@@ -203,12 +176,8 @@ async def test_suspend_resume_terminate_and_regret_paths(
         await time_skipping_env.client.execute_workflow(
             OnboardingWorkflow.run, second, id=second.process_id, task_queue=queue.task_queue
         )
-        from datetime import UTC, datetime
-
-        with unit_of_work(database_url) as session:  # still in the cooling-off period
-            store.load(session, second.subscription_id, lock=True).cooling_off_until = datetime.now(
-                UTC
-            ).date()
+        with unit_of_work(database_url) as session:  # started 2024-01-01: 14 days to regret
+            assert store.load(session, second.subscription_id).cooling_off_until == date(2024, 1, 15)
         assert await act(second.subscription_id, "regret", reason="changed my mind") == "regretted"
     assert [a for a, _ in adapter.actions()] == [
         "activate",

@@ -1,0 +1,120 @@
+"""The OpenAPI contract's shared parts and the offline Swagger UI at /docs.
+
+* Every operation documents the problem+json errors it may answer (``PROBLEM_RESPONSES``).
+* Operation ids are stable and readable: the route module, then the function name without the
+  resource's own word (``accounts_create``, ``invoices_get``, ``organisations_add_api_key``).
+* /docs serves Swagger UI from the ``swagger-ui-bundle-v2`` package (Apache-2.0), so nothing is
+  fetched from a CDN and the page works without internet; "Authorize" takes the API key (bearer).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS
+
+DOCS_URL = "/docs"
+DOCS_STATIC = "/docs/static"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: `code` is stable and machine-readable, `detail` is for people.",
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string", "description": "Quote it when you report a problem"},
+        "errors": {
+            "type": "array",
+            "description": "Validation errors, one per field",
+            "items": {"type": "object", "additionalProperties": True},
+        },
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def problem_response(description: str, **extra: Any) -> dict[str, Any]:
+    """An OpenAPI response answered as problem+json (for a route's own, more precise description)."""
+    return {"description": description, "content": _PROBLEM_CONTENT, **extra}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: problem_response(
+        "Bad request: malformed JSON, a missing Idempotency-Key, a NUL character (`nul_byte`)"
+    ),
+    401: problem_response("No API key, or an unknown or revoked one"),
+    403: problem_response("The key's role may not do this"),
+    404: problem_response("Not found, or not in your organisation's subtree"),
+    409: problem_response(
+        "Conflict: an Idempotency-Key reused for another request, or a state that forbids it"
+    ),
+    413: problem_response("The request body is too large"),
+    422: problem_response("Validation error: `errors` names each field"),
+    500: problem_response("Unexpected error (`internal_error`); quote the `request_id`"),
+    503: problem_response(
+        "A dependency (the database, Temporal) is unavailable; retry after `Retry-After` seconds",
+        headers={
+            "Retry-After": {
+                "description": f"Seconds to wait before retrying (usually {RETRY_AFTER_SECONDS})",
+                "schema": {"type": "integer"},
+            }
+        },
+    ),
+}
+
+_FILLER = {"one", "all"}
+
+
+def operation_id(route: APIRoute) -> str:
+    """``<module>_<function without the resource word>``: stable across builds, readable in clients."""
+    module = route.endpoint.__module__.rsplit(".", 1)[-1]
+    resource = re.escape(module.removesuffix("s"))
+    name = re.sub(rf"(^|_){resource}s?(?=_|$)", "", route.name).strip("_")
+    words = [w for w in name.split("_") if w and w not in _FILLER]
+    return "_".join([module, *words])
+
+
+def install_docs(app: FastAPI) -> None:
+    """The Problem schema in the contract, and Swagger UI served from the package at /docs."""
+    import swagger_ui_bundle
+
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    assets = Path(swagger_ui_bundle.swagger_ui_path)
+    app.mount(DOCS_STATIC, StaticFiles(directory=str(assets)), name="swagger-ui")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_STATIC}/favicon-32x32.png",
+            oauth2_redirect_url=None,
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )

@@ -1,0 +1,189 @@
+"""A bill run's device rentals and bundle discounts (pure), priced by the quote engine's own functions.
+
+A rental belongs to a line's device: billed on the renting plan's period grid (the subscription's, as
+the recurring charge), from the service's first day until the service or the subscription ends or the
+device goes back, prorated like the recurring charge by ``domain.quote.device_rental_lines``; in
+advance when the plan bills in advance, else for elapsed periods. Each period of a line is billed once,
+also across a plan change between two renting plans (a period already billed for the line is never
+billed again, whichever service billed it).
+
+A bundle discount is the quote's (``domain.quote.bundle_discount_lines``): the bundle's percent of the
+recurring charge a service sold in the bundle is billed for a period, per tax category; once per
+service and period. The ``billed`` set (the ``billed_charges`` table) is the guard for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from domain.catalog import BillingTerm
+from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill
+from domain.periods import Period
+from domain.quote import QuoteContext, QuoteItem, QuoteLine, bundle_discount_lines, device_rental_lines
+
+RENTAL = "device_rental"
+DISCOUNT = "discount"
+RENTAL_REVENUE = "device"
+
+
+@dataclass(frozen=True)
+class ChargeSpan:
+    """A period billed for a rental (``key``: the line) or a discount (``key``: the service)."""
+
+    charge: str
+    key: str
+    start: date
+    end: date
+
+    def covers(self, charge: str, key: str, period: Period) -> bool:
+        return (
+            self.charge == charge and self.key == key and self.start < period.end and period.start < self.end
+        )
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a subscription's rentals and discounts depend on beyond its services."""
+
+    billed: frozenset[ChargeSpan] = frozenset()
+    returned: dict[str, date] = field(default_factory=dict)  # line -> local day its device went back
+    discounts: dict[str, tuple[str, Decimal]] = field(default_factory=dict)  # service -> (bundle, percent)
+
+
+@dataclass
+class ExtraWork:
+    lines: list[DraftLine] = field(default_factory=list)
+    billed: list[ChargeSpan] = field(default_factory=list)
+
+
+def _paused(sub: SubscriptionToBill, day: date) -> bool:
+    return any(start <= day and (until is None or day < until) for start, until in sub.paused)
+
+
+def _rental_until(sub: SubscriptionToBill, span: ServiceSpan, extras: Extras) -> date | None:
+    ends = [d for d in (span.ended_on, sub.end_date, extras.returned.get(span.line_id)) if d is not None]
+    return min(ends) if ends else None
+
+
+def _rental(
+    sub: SubscriptionToBill, span: ServiceSpan, extras: Extras, up_to: date, ctx: QuoteContext
+) -> ExtraWork:
+    work = ExtraWork()
+    plan, device = span.plan, span.plan.device
+    if plan.access_hours or device is None or device.mode != "rent":
+        return work
+    until = _rental_until(sub, span, extras)
+    if until is not None and until <= span.started_on:
+        return work
+    arrears = plan.billing_term is BillingTerm.IN_ARREARS
+    grid = replace(ctx, bill_day=sub.bill_day)
+    item = QuoteItem(plan, span.started_on, quantity=span.quantity)
+    horizon = up_to + timedelta(days=1)
+    for quoted in device_rental_lines(plan, item, until, horizon, grid, align=sub.start_date):
+        period, a, b = quoted.period, quoted.service_start, quoted.service_end
+        assert period is not None and a is not None and b is not None
+        if (period.end > up_to) if arrears else (period.start > up_to):
+            continue
+        if any(billed.covers(RENTAL, span.line_id, period) for billed in extras.billed):
+            continue
+        work.billed.append(ChargeSpan(RENTAL, span.line_id, period.start, period.end))
+        if _paused(sub, a):
+            continue
+        work.lines.append(
+            DraftLine(
+                sub.subscription_id,
+                span.service_id,
+                RENTAL,
+                f"rental of {device.product_code} {a} to {b}",
+                period,
+                a,
+                b,
+                quoted.quantity,
+                quoted.unit_price,
+                quoted.amount,
+                quoted.tax_category,
+                RENTAL_REVENUE,
+            )
+        )
+    return work
+
+
+def _discount(
+    span: ServiceSpan, lines: list[DraftLine], bundle: str, percent: Decimal, ctx: QuoteContext
+) -> list[DraftLine]:
+    """The quote's bundle discount of one service's recurring lines of one period."""
+    period = lines[0].period
+    a = min(line.start for line in lines if line.start)
+    b = max(line.end for line in lines if line.end)
+    quoted = [
+        QuoteLine(
+            line.kind,
+            span.plan.code,
+            line.description,
+            line.quantity,
+            line.unit_price,
+            line.amount,
+            line.tax_category,
+            line.start,
+            line.end,
+            line.period,
+        )
+        for line in lines
+    ]
+    item = QuoteItem(span.plan, span.started_on, bundle_code=bundle, bundle_discount=percent)
+    return [
+        DraftLine(
+            lines[0].subscription_id,
+            span.service_id,
+            DISCOUNT,
+            f"{discount.description} ({span.plan.name} {a} to {b})",
+            period,
+            a,
+            b,
+            discount.quantity,
+            discount.unit_price,
+            discount.amount,
+            discount.tax_category,
+            span.revenue_kind,
+        )
+        for discount in bundle_discount_lines(item, quoted, ctx)
+    ]
+
+
+def _discounts(
+    sub: SubscriptionToBill, extras: Extras, recurring: list[DraftLine], ctx: QuoteContext
+) -> ExtraWork:
+    work = ExtraWork()
+    spans = {span.service_id: span for span in sub.services}
+    groups: dict[tuple[date, str], list[DraftLine]] = {}
+    for line in recurring:
+        service = line.service_id or ""
+        if line.kind == "recurring" and line.period is not None and service in extras.discounts:
+            groups.setdefault((line.period.start, service), []).append(line)
+    for (_, service), lines in sorted(groups.items()):
+        period = lines[0].period
+        assert period is not None
+        if any(billed.covers(DISCOUNT, service, period) for billed in extras.billed):
+            continue
+        bundle, percent = extras.discounts[service]
+        work.lines += _discount(spans[service], lines, bundle, percent, ctx)
+        work.billed.append(ChargeSpan(DISCOUNT, service, period.start, period.end))
+    return work
+
+
+def extras_due(
+    sub: SubscriptionToBill, extras: Extras, recurring: list[DraftLine], up_to: date, ctx: QuoteContext
+) -> ExtraWork:
+    """The rentals due by ``up_to`` and the discounts of the recurring lines billed now, not billed before."""
+    work = ExtraWork()
+    for span in sorted(sub.services, key=lambda s: (s.line_id, s.started_on, s.service_id)):
+        rental = _rental(sub, span, extras, up_to, ctx)
+        work.lines += rental.lines
+        work.billed += [b for b in rental.billed if b not in work.billed]  # two services of a line, one row
+    work.lines.sort(key=lambda ln: (ln.start or date.min, ln.service_id or ""))
+    discounts = _discounts(sub, extras, recurring, ctx)
+    work.lines += discounts.lines
+    work.billed += discounts.billed
+    return work

@@ -1,0 +1,216 @@
+"""Record workflow histories from the existing scenario tests: ``python -m tests.workflows.record_histories``.
+
+It runs the tests in ``SCENARIOS`` with a pytest plugin that remembers every workflow a test starts
+(through ``Client.start_workflow``, so also what the API starts) and, when the test has run, stores the
+history of each of those workflows and of their child workflows that completed or failed, as
+``histories/<workflow_type>_<scenario>.json`` (``_2``, ``_3``… for further runs of one type in a test).
+Existing files are kept: commit the new ones, and ``test_replay.py`` replays them all from then on.
+
+    python -m tests.workflows.record_histories            # every scenario
+    python -m tests.workflows.record_histories dunning    # the scenarios whose test id contains "dunning"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+import sys
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+
+from tests.workflows.history_store import (
+    HISTORIES,
+    closed,
+    registered_types,
+    snake,
+    store,
+    stored_files,
+    workflow_type_of,
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A test to run, the scenario name its histories get, and the workflow types to keep (empty: all)."""
+
+    test: str  # "<file under tests/>::<test function>"
+    name: str
+    types: frozenset[str] = frozenset()
+
+    @property
+    def nodeid(self) -> str:
+        return f"tests/{self.test}"
+
+
+def _scenario(test: str, name: str, *types: str) -> Scenario:
+    return Scenario(test, name, frozenset(types))
+
+
+VERIFY = "workflows/test_account_verification.py::test_"
+SUBS = "workflows/test_subscription_workflows.py::test_"
+SWAP = "workflows/test_device_swap.py::test_"
+DEMAND = "workflows/test_on_demand.py::test_"
+DEMAND_STARTS = "workflows/test_on_demand_starts.py::test_a_rental_"
+SCENARIOS = [
+    _scenario(f"{VERIFY}confirmed_account_is_verified", "confirmed"),
+    _scenario(f"{VERIFY}unconfirmed_account_is_unverified_after_48_hours", "expired"),
+    _scenario(f"{VERIFY}rejected_email_ends_unverified_without_waiting", "rejected_email"),
+    _scenario(f"{SUBS}scheduled_downgrade_applies_on_its_date", "scheduled_downgrade"),
+    _scenario(f"{SUBS}onboarding_compensates_on_the_time_skipping_server", "compensated", "Onboarding"),
+    _scenario(f"{SUBS}suspend_resume_terminate_and_regret_paths", "lifecycle", "SubscriptionAction"),
+    _scenario(
+        "workflows/test_dunning.py::test_the_ladder_retries_warns_suspends_terminates_and_writes_off",
+        "written_off",
+        "Dunning",
+    ),
+    _scenario(
+        "workflows/test_dunning.py::test_a_payment_stops_dunning_and_resumes_services",
+        "paid_after_suspension",
+        "Dunning",
+        "SubscriptionAction",
+    ),
+    _scenario(f"{DEMAND}rental_is_deprovisioned_after_48_hours", "expired"),
+    _scenario(f"{DEMAND}seven_day_pass_revoked_early", "revoked"),
+    _scenario(f"{DEMAND}refused_activation_ends_without_deprovisioning", "refused"),
+    _scenario(f"{DEMAND_STARTS}sold_at_onboarding_is_deprovisioned_after_48_hours", "rental", "Onboarding"),
+    _scenario(f"{DEMAND_STARTS}bought_as_an_addon_is_deprovisioned_after_48_hours", "rental", "PlanChange"),
+    _scenario(f"{SWAP}damaged_box_is_swapped_and_charged", "damaged_notified"),
+    _scenario(f"{SWAP}stolen_router_goes_lost_without_a_fee", "stolen"),
+    _scenario(f"{SWAP}refused_activation_is_compensated", "compensated"),
+    _scenario(f"{SWAP}a_failed_fee_undoes_the_stock_moves", "fee_failed"),
+    _scenario(
+        "integration/test_subscriptions_api.py::test_upgrade_now_prorates_and_reprovisions",
+        "upgrade_now",
+        "PlanChange",
+    ),
+    _scenario(
+        "integration/test_subscriptions_api.py::test_onboarding_reserves_and_hands_over_a_device",
+        "device",
+        "Onboarding",
+    ),
+    _scenario("integration/test_prepaid.py::test_prepaid_onboarding_and_renewal", "prepaid"),
+    _scenario(
+        "integration/test_billing_runs.py::test_pending_charges_tax_ledger_and_dry_run",
+        "pages",
+        "BillingCycle",
+        "Collection",
+    ),
+    _scenario(
+        "integration/test_billing_rates_usage.py::test_the_bill_run_rates_accepted_calls_before_invoicing",
+        "rates_usage",
+        "BillingCycle",
+        "Collection",
+    ),
+    _scenario(
+        "integration/test_collection_workflow.py"
+        "::test_collection_charges_in_batches_and_starts_dunning_for_failures",
+        "declined_card",
+        "Collection",
+    ),
+]
+BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
+
+
+@dataclass
+class Started:
+    client: Client
+    workflow_id: str
+    run_id: str | None
+
+
+@dataclass
+class Recorder:
+    """The pytest plugin: remembers the workflows a scenario test starts and stores their histories."""
+
+    written: list[str] = field(default_factory=list)
+    started: list[Started] = field(default_factory=list)
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        original = Client.start_workflow
+        recorder = self
+
+        @functools.wraps(original)
+        async def start_workflow(client: Client, *args: Any, **kwargs: Any) -> Any:
+            handle = await original(client, *args, **kwargs)
+            recorder.loop = asyncio.get_running_loop()
+            recorder.started.append(Started(client, handle.id, handle.result_run_id))
+            return handle
+
+        Client.start_workflow = start_workflow  # type: ignore[method-assign,assignment]
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.started = []
+        try:
+            return (yield)
+        finally:
+            scenario = BY_NODE.get(item.nodeid)
+            if scenario and self.started and self.loop is not None:
+                # the test's fixtures (and so its Temporal server) are still up until teardown
+                self.loop.run_until_complete(self._store(scenario.name, scenario.types))
+
+    async def _store(self, scenario: str, types: frozenset[str]) -> None:
+        kept: dict[str, list[tuple[str, str]]] = {}  # type -> [(workflow id, history)] in start order
+        seen: set[str] = set()
+        pending = list(self.started)
+        while pending:
+            run = pending.pop(0)
+            if run.workflow_id in seen:
+                continue
+            seen.add(run.workflow_id)
+            history = await run.client.get_workflow_handle(run.workflow_id).fetch_history()
+            text = history.to_json()
+            pending.extend(Started(run.client, child, None) for child in _children(text))
+            kind = workflow_type_of(text)
+            if (not types or kind in types) and closed(text):
+                kept.setdefault(kind, []).append((run.workflow_id, text))
+        for kind, runs in kept.items():
+            names = _names(f"{snake(kind)}_{scenario}", [workflow_id for workflow_id, _ in runs])
+            for name, (_, text) in zip(names, runs, strict=True):
+                path = store(name, text)
+                if path is not None:
+                    self.written.append(path.name)
+
+
+def _names(base: str, workflow_ids: list[str]) -> list[str]:
+    """``base`` for a single run; with several, ``base_<first word of the id>`` (``suspend-sub_1`` ->
+    ``_suspend``), or ``base_<n>`` when those words do not tell the runs apart."""
+    if len(workflow_ids) == 1:
+        return [base]
+    words = [re.split(r"[^a-z]", wid, maxsplit=1)[0] for wid in workflow_ids]
+    if all(words) and len(set(words)) == len(words):
+        return [f"{base}_{word}" for word in words]
+    return [f"{base}_{n}" for n in range(1, len(workflow_ids) + 1)]
+
+
+def _children(history_json: str) -> Iterable[str]:
+    for event in json.loads(history_json)["events"]:
+        started = event.get("childWorkflowExecutionStartedEventAttributes")
+        if started:
+            yield str(started["workflowExecution"]["workflowId"])
+
+
+def main(argv: list[str]) -> int:
+    chosen = [s.nodeid for s in SCENARIOS if not argv or any(word in s.nodeid for word in argv)]
+    recorder = Recorder()
+    code = pytest.main(["-q", "-p", "no:cacheprovider", *chosen], plugins=[recorder])
+    print(f"\nwrote {len(recorder.written)} new histories to {HISTORIES}:")
+    for name in recorder.written:
+        print(f"  {name}")
+    have = {workflow_type_of(path.read_text()) for path in stored_files()}
+    missing = [name for name in registered_types() if name not in have]
+    if missing:
+        print(f"registered workflow types still without a history: {', '.join(missing)}")
+        return 1
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,158 @@
+"""On-demand plans expire: Onboarding and add-on purchases start OnDemandAccess, which deprovisions the
+service when its access window ends (time-skipping server).
+
+Each test has its own time-skipping server: once an abandoned child outlives its closed parent and
+completes, the test server stops skipping time (temporalio/sdk-typescript#1101), which would stall
+the tests after it on a shared server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities import subscription_store as store
+from activities.organisations import Principal, authenticate
+from activities.subscription_changes import ChangeRequest, prepare_change
+from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from api.app import create_app
+from domain.ids import new_id
+from models.base import unit_of_work
+from runtime.settings import Settings
+from runtime.worker import build_worker
+from tests.catalog_factory import plan, post, product
+from tests.factories import make_operator, person
+from tests.subscription_support import RecordingAdapter, worker_activities
+from workflows.on_demand import workflow_id
+from workflows.onboarding import OnboardingWorkflow
+from workflows.subscription_change import PlanChangeWorkflow
+
+
+@dataclass
+class Catalogue:
+    principal: Principal
+    account_id: str
+    base: str
+    film: str  # a 48-hour rental add-on
+
+
+@pytest.fixture
+async def env(own_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    return own_time_skipping_env
+
+
+@pytest.fixture
+async def catalogue(settings: Settings, database_url: str) -> AsyncIterator[Catalogue]:
+    tenant = make_operator(database_url)
+    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+        tv = await product(api, tenant, "video")
+        film = await plan(
+            api, tenant, product_code=tv, role="addon", access_hours=48, on_demand_prices={"EUR": "4.99"}
+        )
+        net = await product(api, tenant, "broadband")
+        rules = [{"plan_code": film, "rule": "allowed"}]
+        base = await plan(api, tenant, product_code=net, prices={"EUR": "30.00"}, addons=rules)
+        account = await post(api, tenant, "/v1/accounts", person())
+    with unit_of_work(database_url) as session:
+        principal = authenticate(session, tenant.token)
+    assert principal is not None
+    yield Catalogue(principal, account["id"], base, film)
+
+
+def onboarding(database_url: str, catalogue: Catalogue, addons: list[str]) -> OnboardingInput:
+    order = SubscriptionOrder(
+        account_id=catalogue.account_id,
+        items=[{"plan": catalogue.base, "addons": addons}],  # type: ignore[list-item]
+        start_date=date(2024, 1, 1),
+        bill_day=1,
+    )
+    sub_id = new_id("sub")
+    with unit_of_work(database_url) as session:
+        return prepare_onboarding(
+            session,
+            catalogue.principal,
+            order,
+            subscription_id=sub_id,
+            process_id=f"onboarding-{sub_id}",
+            request_id=uuid.uuid4().hex,
+        )
+
+
+async def skipping_result(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> Any:
+    """The result of a workflow the test did not start itself (such a handle does not skip time)."""
+    async with cast(Any, env).time_skipping_unlocked():
+        return await handle.result()
+
+
+def orders(adapter: RecordingAdapter) -> list[tuple[str, str, bool]]:
+    """(action, service, carries an expiry) of every order the platform received."""
+    return [(o.action.value, o.service_id, o.expires_at is not None) for o in adapter.orders]
+
+
+async def assert_ends_on_time(env: WorkflowEnvironment, video: RecordingAdapter, service: str) -> None:
+    handle = env.client.get_workflow_handle(workflow_id(service), result_type=None)
+    access = await skipping_result(env, handle)
+    described = await handle.describe()
+    assert access["outcome"] == "expired"
+    assert orders(video) == [("activate", service, True), ("terminate", service, False)]
+    expires_at = datetime.fromisoformat(video.orders[0].expires_at or "")
+    assert expires_at == datetime.fromisoformat(access["expires_at"])
+    assert timedelta(hours=48) - (expires_at - described.start_time) < timedelta(minutes=1)
+    assert described.close_time is not None
+    assert timedelta(0) <= described.close_time - expires_at < timedelta(minutes=1)
+
+
+async def test_a_rental_sold_at_onboarding_is_deprovisioned_after_48_hours(
+    env: WorkflowEnvironment, settings: Settings, database_url: str, catalogue: Catalogue
+) -> None:
+    queue = settings.model_copy(update={"task_queue": f"ondemand-{uuid.uuid4().hex[:8]}"})
+    broadband = RecordingAdapter("radius-test", frozenset({"broadband"}))
+    video = RecordingAdapter("ott-test", frozenset({"video"}))
+    order = onboarding(database_url, catalogue, [catalogue.film])
+    async with build_worker(env.client, queue, activities=worker_activities(queue, broadband, video)):
+        result = await env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        assert result.status == "active"
+        with unit_of_work(database_url) as session:
+            services = store.services(session, order.subscription_id)
+            rental = next(s.line_id for s in services if s.plan_code == catalogue.film)
+        assert orders(video) == [("activate", rental, True)]
+        await assert_ends_on_time(env, video, rental)
+    assert [a for a, _ in broadband.actions()] == ["activate"]
+
+
+async def test_a_rental_bought_as_an_addon_is_deprovisioned_after_48_hours(
+    env: WorkflowEnvironment, settings: Settings, database_url: str, catalogue: Catalogue
+) -> None:
+    queue = settings.model_copy(update={"task_queue": f"ondemand-{uuid.uuid4().hex[:8]}"})
+    broadband = RecordingAdapter("radius-test", frozenset({"broadband"}))
+    video = RecordingAdapter("ott-test", frozenset({"video"}))
+    order = onboarding(database_url, catalogue, [])
+    async with build_worker(env.client, queue, activities=worker_activities(queue, broadband, video)):
+        result = await env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        assert result.status == "active" and video.orders == []
+        with unit_of_work(database_url) as session:
+            sub = store.load(session, order.subscription_id, lock=True)
+            process_id = f"change-{sub.id}"
+            change = prepare_change(
+                session, sub, ChangeRequest(type="add_addon", plan=catalogue.film), process_id, "test"
+            )
+            store.acquire(session, sub.id, process_id)
+        changed = await env.client.execute_workflow(
+            PlanChangeWorkflow.run, change, id=process_id, task_queue=queue.task_queue
+        )
+        assert changed.step == "done"
+        assert len(video.orders) == 1
+        await assert_ends_on_time(env, video, video.orders[0].service_id)
