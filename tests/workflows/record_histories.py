@@ -124,7 +124,7 @@ class Started:
     run_id: str | None
 
 
-@dataclass
+@dataclass(eq=False)  # a pytest plugin must stay hashable (pluggy keeps plugins in sets)
 class Recorder:
     """The pytest plugin: remembers the workflows a scenario test starts and stores their histories."""
 
