@@ -32,7 +32,7 @@ from models.subscriptions import ProvisioningOrder, ScheduledChange
 from models.usage import UsageEvent
 from tests import device_support
 from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant, make_child, make_operator
+from tests.factories import Tenant, make_child, make_operator, person
 from tests.integration.test_operator_only import PARTNER_ROUTES, WRITE_METHODS, key_id_of
 from tests.subscription_support import make_shop as make_catalogue
 from tests.usage_factory import subscription as insert_subscription
@@ -184,7 +184,7 @@ async def created(api: httpx.AsyncClient, tenant: Tenant, path: str, body: dict[
 async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> World:
     shop = device_support.make_shop(database_url, tenant=a)
     subscriber = device_support.make_subscriber(database_url, shop)
-    state_box, assign_box, return_box, swap_box, _spare = device_support.receive(database_url, shop, 5)
+    state_box, assign_box, return_box, swap_box, spare = device_support.receive(database_url, shop, 5)
     device_support.assign(database_url, shop, return_box, subscriber)
     device_support.assign(database_url, shop, swap_box, subscriber)
 
@@ -292,7 +292,7 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
         "action": "suspend",
         "lot_id": lot["id"],
     }
-    boxes = {"state": state_box, "assign": assign_box, "return": return_box, "swap": swap_box}
+    boxes = {"state": state_box, "assign": assign_box, "return": return_box, "swap": swap_box, "spare": spare}
     return World(
         objects,
         boxes,
@@ -363,3 +363,161 @@ async def test_another_operator_and_partners_cannot_write_an_operators_objects(
     assert not refused, "A's own admin could not send the walk's requests (bodies not valid?):\n" + "\n".join(
         refused
     )
+
+
+# The other way in: B's own object (or none) in the path, A's object in the body. (method, path, B's path
+# objects, body naming A's objects, B's answer.)
+Pick = Callable[[World, World], Any]
+
+
+def nf(kind: str) -> tuple[int, str | None]:
+    return 404, f"{kind}_not_found"
+
+
+BODY_CASES: list[tuple[str, str, Pick, Pick, tuple[int, str | None]]] = [
+    (
+        "post",
+        "/v1/devices/{device_id}/assign",
+        lambda a, b: {"device_id": b.device["assign"]},
+        lambda a, b: {"service_id": a.service_id},
+        nf("service"),
+    ),
+    (
+        "post",
+        "/v1/devices/{device_id}/return",
+        lambda a, b: {"device_id": b.device["return"]},
+        lambda a, b: {"warehouse_id": a.warehouse_id},
+        nf("warehouse"),
+    ),
+    (
+        "post",
+        "/v1/devices/{device_id}/state",
+        lambda a, b: {"device_id": b.device["state"]},
+        lambda a, b: {"state": "in_repair", "warehouse_id": a.warehouse_id},
+        nf("warehouse"),
+    ),
+    (
+        "post",
+        "/v1/devices/{device_id}/swap",
+        lambda a, b: {"device_id": b.device["swap"]},
+        lambda a, b: {"reason": "faulty", "warehouse_id": a.warehouse_id},
+        nf("warehouse"),
+    ),
+    (
+        "put",
+        "/v1/usage/subscribers/{alias}",
+        lambda a, b: {"alias": b.objects["alias"]},
+        lambda a, b: {"alias": b.objects["alias"], "service_id": a.service_id},
+        nf("service"),
+    ),
+    (
+        "delete",
+        "/v1/subscriptions/{subscription_id}/changes/{change_id}",
+        lambda a, b: {"subscription_id": b.objects["subscription_id"], "change_id": a.objects["change_id"]},
+        lambda a, b: None,
+        nf("change"),
+    ),
+    (
+        "post",
+        "/v1/accounts/{account_id}/payment-methods/{method_id}/default",
+        lambda a, b: {"account_id": b.objects["account_id"], "method_id": a.objects["method_id"]},
+        lambda a, b: None,
+        nf("payment_method"),
+    ),
+    (
+        "post",
+        "/v1/credit-notes",
+        lambda a, b: {},
+        lambda a, b: {"invoice_id": a.objects["invoice_id"], "amount_minor": 100},
+        nf("invoice"),
+    ),
+    (
+        "post",
+        "/v1/payments",
+        lambda a, b: {},
+        lambda a, b: {"account_id": a.objects["account_id"], "amount_minor": 100, "currency": "EUR"},
+        nf("account"),
+    ),
+    (
+        "post",
+        "/v1/payments",
+        lambda a, b: {},
+        lambda a, b: {
+            "account_id": b.objects["account_id"],
+            "amount_minor": 100,
+            "currency": "EUR",
+            "allocation": "chosen",
+            "invoice_ids": [a.objects["invoice_id"]],
+        },
+        # Chosen among the (visible) account's open invoices: the answer for an id that does not exist.
+        (422, "invoice_not_payable"),
+    ),
+    (
+        "post",
+        "/v1/subscriptions",
+        lambda a, b: {},
+        lambda a, b: {"account_id": a.objects["account_id"], "items": [{"plan": b.plan_code}]},
+        nf("account"),
+    ),
+    (
+        "post",
+        "/v1/warehouses",
+        lambda a, b: {},
+        lambda a, b: {"code": "x", "name": "Intruder", "organisation_id": a.objects["organisation_id"]},
+        nf("organisation"),
+    ),
+    (
+        "post",
+        "/v1/stock/movements",
+        lambda a, b: {},
+        lambda a, b: {
+            "kind": "transfer",
+            "device_ids": [a.device["spare"]],
+            "to_warehouse_id": b.warehouse_id,
+        },
+        nf("device"),
+    ),
+    (
+        "post",
+        "/v1/stock/movements",
+        lambda a, b: {},
+        lambda a, b: {
+            "kind": "transfer",
+            "device_ids": [b.device["spare"]],
+            "to_warehouse_id": a.warehouse_id,
+        },
+        nf("warehouse"),
+    ),
+    (
+        "post",
+        "/v1/accounts",
+        lambda a, b: {},
+        lambda a, b: person(organisation_id=a.objects["organisation_id"]),
+        nf("organisation"),
+    ),
+    (
+        "post",
+        "/v1/organisations",
+        lambda a, b: {},
+        lambda a, b: {"name": "Intruder", "kind": "partner", "parent_id": a.objects["organisation_id"]},
+        nf("organisation"),
+    ),
+]
+
+
+async def test_another_operator_cannot_name_an_operators_objects_in_a_body(
+    api: httpx.AsyncClient, world: World, database_url: str
+) -> None:
+    other = make_operator(database_url, name="Other Operator")
+    theirs = await build_world(api, database_url, other)
+    wrong: list[str] = []
+    for method, path, objects, body, expected in BODY_CASES:
+        before = snapshot(database_url)
+        resp = await send(api, method, fill(path, objects(world, theirs)), other, body(world, theirs))
+        touched = changed(before, snapshot(database_url))
+        if (resp.status_code, code_of(resp)) != expected or touched:
+            wrong.append(
+                f"{method.upper()} {path} as operator B: {resp.status_code} {resp.text[:200]}"
+                + (f"; tables changed: {touched}" if touched else "")
+            )
+    assert not wrong, "another operator wrote with this operator's objects:\n" + "\n".join(wrong)
