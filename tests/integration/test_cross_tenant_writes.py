@@ -124,14 +124,19 @@ CASES: dict[tuple[str, str], Case] = {
     ("post", "/v1/usage/suspense/{event_id}/retry"): Case("usage_event"),
     ("post", "/v1/subscriptions/{subscription_id}/changes"): Case(
         "subscription",
-        lambda w: {"type": "change_plan", "plan": w.dear_plan, "timing": "immediate"},
+        lambda w: {
+            "type": "change_plan",
+            "plan": w.dear_plan,
+            "timing": "immediate",
+            "effective_date": "2026-03-01",
+        },
         own=TEMPORAL_DOWN,
     ),
     ("delete", "/v1/subscriptions/{subscription_id}/changes/{change_id}"): Case(
         "subscription", own=TEMPORAL_DOWN
     ),
     ("post", "/v1/subscriptions/{subscription_id}/{action}"): Case(
-        "subscription", lambda w: {"reason": "fraud"}, own=TEMPORAL_DOWN
+        "subscription", lambda w: {"reason": "fraud", "effective_date": "2026-03-01"}, own=TEMPORAL_DOWN
     ),
     ("post", "/v1/invoices/{invoice_id}/void"): Case("invoice", lambda w: {"description": "voided"}),
     ("post", "/v1/voucher-lots/{lot_id}/activate"): Case("voucher_lot"),
