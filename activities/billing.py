@@ -331,6 +331,27 @@ class BillingActivities:
         return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]
 
 
+def lock_for_billing(session: Session, account_ids: list[str]) -> None:
+    """Take the page's accounts, then their subscriptions, each in id order, before reading anything
+    billed: a subscription change (``apply_change``) holds its subscription's row for its whole
+    transaction, so a change and a page billing the same subscription run one after the other, and the
+    later one sees what the earlier billed or credited. ``FOR NO KEY UPDATE``: rows referencing them (a
+    change's pending charge, an event) can still be inserted meanwhile, so a change holding its
+    subscription never waits on the page's account lock, and the two never wait on each other in a cycle."""
+    session.execute(
+        select(Account.id)
+        .where(Account.id.in_(account_ids))
+        .order_by(Account.id)
+        .with_for_update(key_share=True)
+    )
+    session.execute(
+        select(Subscription.id)
+        .where(Subscription.account_id.in_(account_ids))
+        .order_by(Subscription.id)
+        .with_for_update(key_share=True)
+    )
+
+
 def bill_accounts(
     session: Session, run: RunInput, org: Organisation, account_ids: list[str]
 ) -> tuple[PageResult, list[str]]:
@@ -338,7 +359,7 @@ def bill_accounts(
     result = PageResult()
     operator = org.path.strip("/").split("/")[0]
     if not run.dry_run and account_ids:
-        session.execute(select(Account.id).where(Account.id.in_(account_ids)).with_for_update())
+        lock_for_billing(session, account_ids)
     catalogue = Catalogue(operator)
     catalogue.load(session)
     drafts: list[InvoiceDraft] = []
