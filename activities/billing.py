@@ -22,7 +22,7 @@ from activities.billing_writer import InvoiceDraft, write_invoices
 from activities.heartbeat import heartbeating
 from activities.subscriptions import local_today
 from domain.ids import new_id
-from domain.invoice_extras import ChargeSpan, Extras, extras_due
+from domain.invoice_extras import RENTAL_CREDIT, RENTAL_REVENUE, ChargeSpan, Extras, extras_due
 from domain.invoicing import DraftLine, cycle_of, due
 from domain.money import Money, round_minor
 from domain.quote import QuoteContext
@@ -73,6 +73,13 @@ class RunSummary(BaseModel):
     prepaid: dict[str, Any] = Field(default_factory=dict, description="wallet renewals of prepaid terms")
 
 
+def revenue_of(charge: Any, entry: AccountToBill) -> str:
+    """A pending charge's revenue kind: its service's, but a rental's credit reverses device revenue."""
+    if charge.kind == RENTAL_CREDIT:
+        return RENTAL_REVENUE
+    return entry.service_kinds.get(charge.service_id or "", "other")
+
+
 def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
     lines = []
     for charge in entry.charges:
@@ -89,7 +96,7 @@ def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
                 Decimal(charge.unit_price),
                 Money(charge.amount_minor, charge.currency),
                 charge.tax_category,
-                entry.service_kinds.get(charge.service_id or "", "other"),
+                revenue_of(charge, entry),
                 charge.id,
             )
         )
