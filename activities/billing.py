@@ -22,7 +22,7 @@ from activities.billing_writer import InvoiceDraft, write_invoices
 from activities.heartbeat import heartbeating
 from activities.subscriptions import local_today
 from domain.ids import new_id
-from domain.invoice_extras import ChargeSpan, Extras, extras_due
+from domain.invoice_extras import RENTAL_CREDIT, RENTAL_REVENUE, ChargeSpan, Extras, extras_due
 from domain.invoicing import DraftLine, cycle_of, due
 from domain.money import Money, round_minor
 from domain.quote import QuoteContext
@@ -73,6 +73,13 @@ class RunSummary(BaseModel):
     prepaid: dict[str, Any] = Field(default_factory=dict, description="wallet renewals of prepaid terms")
 
 
+def revenue_of(charge: Any, entry: AccountToBill) -> str:
+    """A pending charge's revenue kind: its service's, but a rental's credit reverses device revenue."""
+    if charge.kind == RENTAL_CREDIT:
+        return RENTAL_REVENUE
+    return entry.service_kinds.get(charge.service_id or "", "other")
+
+
 def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
     lines = []
     for charge in entry.charges:
@@ -89,7 +96,7 @@ def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
                 Decimal(charge.unit_price),
                 Money(charge.amount_minor, charge.currency),
                 charge.tax_category,
-                entry.service_kinds.get(charge.service_id or "", "other"),
+                revenue_of(charge, entry),
                 charge.id,
             )
         )
@@ -331,6 +338,27 @@ class BillingActivities:
         return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]
 
 
+def lock_for_billing(session: Session, account_ids: list[str]) -> None:
+    """Take the page's accounts, then their subscriptions, each in id order, before reading anything
+    billed: a subscription change (``apply_change``) holds its subscription's row for its whole
+    transaction, so a change and a page billing the same subscription run one after the other, and the
+    later one sees what the earlier billed or credited. ``FOR NO KEY UPDATE``: rows referencing them (a
+    change's pending charge, an event) can still be inserted meanwhile, so a change holding its
+    subscription never waits on the page's account lock, and the two never wait on each other in a cycle."""
+    session.execute(
+        select(Account.id)
+        .where(Account.id.in_(account_ids))
+        .order_by(Account.id)
+        .with_for_update(key_share=True)
+    )
+    session.execute(
+        select(Subscription.id)
+        .where(Subscription.account_id.in_(account_ids))
+        .order_by(Subscription.id)
+        .with_for_update(key_share=True)
+    )
+
+
 def bill_accounts(
     session: Session, run: RunInput, org: Organisation, account_ids: list[str]
 ) -> tuple[PageResult, list[str]]:
@@ -338,7 +366,7 @@ def bill_accounts(
     result = PageResult()
     operator = org.path.strip("/").split("/")[0]
     if not run.dry_run and account_ids:
-        session.execute(select(Account.id).where(Account.id.in_(account_ids)).with_for_update())
+        lock_for_billing(session, account_ids)
     catalogue = Catalogue(operator)
     catalogue.load(session)
     drafts: list[InvoiceDraft] = []

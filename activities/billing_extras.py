@@ -90,6 +90,16 @@ def _discounts(
     return found
 
 
+def charges_billed(session: Session, sub_id: str) -> set[ChargeSpan]:
+    """The rental and discount periods runs billed for one subscription (a change's credits read them)."""
+    return _billed(session, [sub_id]).get(sub_id, set())
+
+
+def discount_of(session: Session, operator: str, sub_id: str, service_id: str) -> tuple[str, Decimal] | None:
+    """The bundle and percent a service is discounted by, if it was sold in a discounted bundle."""
+    return _discounts(session, operator, [sub_id]).get(sub_id, {}).get(service_id)
+
+
 def load_extras(session: Session, operator: str, entries: list[AccountToBill]) -> dict[str, Extras]:
     """Each subscription's rentals' and discounts' inputs, by subscription id."""
     subs = [(entry.account, sub) for entry in entries for sub in entry.subscriptions]

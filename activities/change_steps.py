@@ -10,13 +10,16 @@ from sqlalchemy.orm import Session
 
 from activities import subscription_store as store
 from activities.billing_data import charged_spans
+from activities.billing_extras import charges_billed, discount_of
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_void import negated_line
 from activities.subscription_changes import Applied, ChangePlan
 from activities.subscriptions import ServiceRef, service_refs
 from domain.catalog import PlanSpec
 from domain.ids import new_id
+from domain.invoice_extras import DISCOUNT, RENTAL, credit_net_of_discount, rental_credit
 from domain.invoicing import credit_owed
+from domain.quote import QuoteContext
 from domain.subscriptions import (
     ChargeLine,
     activation_charges,
@@ -84,18 +87,42 @@ def _new_service(
 
 
 def _credit(
-    session: Session, sub: Subscription, service: SubscriptionService, stop_on: date, why: str
+    session: Session,
+    sub: Subscription,
+    service: SubscriptionService,
+    stop_on: date,
+    why: str,
+    rental: bool = True,
 ) -> list[ChargeLine]:
     """The credit of the unused days when ``service`` stops (or pauses) on ``stop_on``, if its period is
-    billed: a credit reverses only what a run billed (or will bill) or a change charged, never more."""
-    line = stop_credit(store.terms_of(session, sub, service), stop_on, why)
-    if line is None or line.period is None:
-        return []
-    charged = any(
-        span.covers_service(service.id, service.line_id, line.period)
-        for span in charged_spans(session, [sub.id]).get(sub.id, ())
-    )
-    return [line] if credit_owed(service.started_on, line.period, stop_on, charged) else []
+    billed: a credit reverses only what a run billed (or will bill) or a change charged, never more. A
+    discounted service's credit is net of its bundle discount when the discount of that period is (or
+    will be) billed, and ``rental``: the unused days of its device's rental period, if that is billed."""
+    terms = store.terms_of(session, sub, service)
+    extras = charges_billed(session, sub.id)
+    lines = []
+    line = stop_credit(terms, stop_on, why)
+    if line is not None and line.period is not None:
+        period = line.period
+        charged = any(
+            span.covers_service(service.id, service.line_id, period)
+            for span in charged_spans(session, [sub.id]).get(sub.id, ())
+        )
+        if credit_owed(service.started_on, period, stop_on, charged):
+            discount = discount_of(
+                session, store.operator_id(session, sub.organisation_id), sub.id, service.id
+            )
+            discounted = not charged or any(s.covers(DISCOUNT, service.id, period) for s in extras)
+            if discount is not None and discounted:
+                ctx = QuoteContext(sub.currency, bill_day=sub.bill_day, rounding=terms.rounding)
+                line = credit_net_of_discount(line, terms.plan, service.started_on, *discount, ctx)
+            lines.append(line)
+    unused = rental_credit(terms, stop_on, why) if rental else None
+    if unused is not None and unused.period is not None:
+        billed = any(s.covers(RENTAL, service.line_id, unused.period) for s in extras)
+        if credit_owed(service.started_on, unused.period, stop_on, billed):
+            lines.append(unused)
+    return lines
 
 
 def _end(
@@ -127,7 +154,8 @@ def change_plan(session: Session, sub: Subscription, plan: ChangePlan) -> Applie
     old_terms = store.terms_of(session, sub, old)
     session.add(new)
     session.flush()
-    credit = _credit(session, sub, old, plan.effective_on, "plan change")
+    renting = new_spec.device is not None and new_spec.device.mode == "rent"
+    credit = _credit(session, sub, old, plan.effective_on, "plan change", rental=not renting)
     charge = start_charge(store.terms_of(session, sub, new), plan.effective_on, "plan change")
     lines = credit + ([charge] if charge else [])  # as change_charges, with the credit only if billed
     store.record_charges(session, sub, new.id, lines, f"{plan.process_id}:change")
@@ -176,7 +204,7 @@ def suspend(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
     for service in live:
         service.status = "suspended"
         if plan.pause_billing:
-            lines = _credit(session, sub, service, plan.effective_on, "billing paused")
+            lines = _credit(session, sub, service, plan.effective_on, "billing paused", rental=False)
             store.record_charges(session, sub, service.id, lines, f"{plan.process_id}:pause")
     return Applied(
         subscription_id=sub.id,

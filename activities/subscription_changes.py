@@ -287,7 +287,9 @@ class ChangeActivities:
 
     @activity.defn(name="apply_change")
     def apply_change(self, plan: ChangePlan) -> Applied:
-        """Apply the change in one transaction (idempotent: a retry finds it applied) and release."""
+        """Apply the change in one transaction (idempotent: a retry finds it applied) and release.
+        The subscription's row is locked first, before anything billed is read: a bill-run page billing
+        it (``activities.billing.lock_for_billing``) waits for the change, or the change for the page."""
         from activities.change_steps import apply
 
         with unit_of_work(self.url) as session:

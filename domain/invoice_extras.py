@@ -18,14 +18,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from domain.catalog import BillingTerm
+from domain.catalog import BillingTerm, PlanSpec
 from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill
+from domain.money import Money
 from domain.periods import Period
 from domain.quote import QuoteContext, QuoteItem, QuoteLine, bundle_discount_lines, device_rental_lines
+from domain.subscriptions import ChargeLine, ServiceTerms
 
 RENTAL = "device_rental"
 DISCOUNT = "discount"
 RENTAL_REVENUE = "device"
+RENTAL_CREDIT = "rental_credit"
 
 
 @dataclass(frozen=True)
@@ -187,3 +190,69 @@ def extras_due(
     work.lines += discounts.lines
     work.billed += discounts.billed
     return work
+
+
+def credit_net_of_discount(
+    credit: ChargeLine, plan: PlanSpec, started_on: date, bundle: str, percent: Decimal, ctx: QuoteContext
+) -> ChargeLine:
+    """A discounted service's credit less its bundle discount, as the quote nets it: the quote's
+    discount of the credit line (``domain.quote.bundle_discount_lines``) is taken off the credit."""
+    quoted = QuoteLine(
+        "credit",
+        plan.code,
+        credit.description,
+        Decimal(credit.quantity),
+        credit.unit_price,
+        credit.amount,
+        credit.tax_category,
+    )
+    item = QuoteItem(plan, started_on, bundle_code=bundle, bundle_discount=percent)
+    share = sum(line.amount.amount_minor for line in bundle_discount_lines(item, [quoted], ctx))
+    return replace(
+        credit,
+        amount=Money(credit.amount.amount_minor + share, credit.amount.currency),
+        description=f"{credit.description}, less bundle {bundle} discount {percent}%",
+    )
+
+
+def rental_credit(terms: ServiceTerms, stop_on: date, why: str) -> ChargeLine | None:
+    """The unused days of the rental period holding ``stop_on`` when a service renting its device stops
+    (the plan's refund policy, as the recurring charge's :func:`domain.subscriptions.stop_credit`): what a
+    run bills for that period less the quote's rental prorated to the stop. The caller credits it only
+    when that period is billed, or used before the stop (a run bills it then)."""
+    plan, device = terms.plan, terms.plan.device
+    if (
+        device is None
+        or device.mode != "rent"
+        or plan.access_hours
+        or plan.billing_term is BillingTerm.IN_ARREARS
+        or plan.refund_policy == "none"
+        or stop_on < terms.subscription_start
+    ):
+        return None
+    ctx = QuoteContext(terms.currency, bill_day=terms.bill_day, rounding=terms.rounding)
+    item = QuoteItem(plan, terms.started_on, quantity=terms.quantity)
+    horizon, align = stop_on + timedelta(days=1), terms.subscription_start
+    billed = [
+        line
+        for line in device_rental_lines(plan, item, None, horizon, ctx, align=align)
+        if line.period is not None and line.period.start <= stop_on < line.period.end
+    ]
+    if not billed:
+        return None
+    period = billed[0].period
+    used = device_rental_lines(plan, item, stop_on, horizon, ctx, align=align)
+    unused = sum(line.amount.amount_minor for line in billed) - sum(
+        line.amount.amount_minor for line in used if line.period == period
+    )
+    if unused <= 0:
+        return None
+    return ChargeLine(
+        RENTAL_CREDIT,
+        f"{why}: unused days of the rental of {device.product_code}",
+        Money(-unused, terms.currency),
+        terms.quantity,
+        billed[0].unit_price,
+        billed[0].tax_category,
+        period,
+    )
