@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -13,13 +13,20 @@ from sqlalchemy.orm import Session
 from activities import catalog
 from activities.accounts import visible_account
 from activities.organisations import Principal
-from domain.catalog import Code, PlanSpec
+from domain.catalog import MAX_CALL_SECONDS, Code, PlanSpec, Quantity
 from domain.errors import RuleViolation
 from domain.fields import Country, Currency, TimeZone
-from domain.money import RoundingMode
-from domain.quote import Quote, QuoteContext, QuoteItem, quote
+from domain.money import Money, PricingError, RoundingMode, check_amount
+from domain.periods import period_containing
+from domain.quote import MAX_PERIODS, Quote, QuoteContext, QuoteItem, bill_day_for, quote
 from domain.tax import TaxStatus
 from models.organisations import Organisation
+
+MAX_CALLS = 10_000
+"""Calls a quote rates, over all its items: one request never rates more than this."""
+CallDurations = Annotated[
+    list[Annotated[int, Field(strict=True, ge=0, le=MAX_CALL_SECONDS)]], Field(max_length=MAX_CALLS)
+]
 
 
 class QuoteItemIn(BaseModel):
@@ -32,8 +39,8 @@ class QuoteItemIn(BaseModel):
     change_to: Code | None = Field(default=None, description="Plan to change to on change_on")
     change_on: date | None = None
     stop: date | None = None
-    usage: dict[Code, Decimal] = Field(default_factory=dict, max_length=50)
-    calls: dict[Code, list[Annotated[int, Field(ge=0, le=86_400)]]] = Field(
+    usage: dict[Code, Quantity] = Field(default_factory=dict, max_length=50)
+    calls: dict[Code, CallDurations] = Field(
         default_factory=dict, max_length=10, description="Call durations in seconds, rated one by one"
     )
     addons: list[Code] = Field(default_factory=list, max_length=20)
@@ -61,6 +68,9 @@ class QuoteRequest(BaseModel):
     def _who(self) -> QuoteRequest:
         if self.account_id is None and self.currency is None:
             raise ValueError("give an account_id, or a currency (with country and timezone) to price for")
+        calls = sum(len(durations) for item in self.items for durations in item.calls.values())
+        if calls > MAX_CALLS:
+            raise PricingError("too_many_calls", f"a quote rates at most {MAX_CALLS} calls, not {calls}")
         return self
 
 
@@ -101,8 +111,29 @@ def _addon_items(session: Session, org_id: str, base: PlanSpec, item: QuoteItemI
     return items
 
 
-def _items(session: Session, org_id: str, item: QuoteItemIn) -> list[QuoteItem]:
+def _check_span(plan: PlanSpec, item: QuoteItemIn, index: int, ctx: QuoteContext) -> None:
+    """``change_on`` and ``stop`` fall within MAX_PERIODS billing periods of the start (a daily plan
+    stopped in the year 9999 would otherwise price millions of periods)."""
+    bill_day = bill_day_for(plan, item.start, ctx)
+    unit, interval = plan.billing_period, plan.billing_interval
+    last = item.start
+    for _ in range(MAX_PERIODS):
+        last = period_containing(last, bill_day, unit, interval, anchor=item.start).end
+    for name, day in (("change_on", item.change_on), ("stop", item.stop)):
+        if day is not None and day > last:
+            raise PricingError(
+                "date_out_of_range",
+                f"{name} {day} is more than {MAX_PERIODS} billing periods after the start (last {last})",
+                field=f"items.{index}.{name}",
+            )
+
+
+def _items(
+    session: Session, org_id: str, item: QuoteItemIn, index: int, ctx: QuoteContext
+) -> list[QuoteItem]:
     base = _plan(session, org_id, item.plan, item.start)
+    if not base.access_hours:
+        _check_span(base, item, index, ctx)
     change_to = (
         _plan(session, org_id, item.change_to, item.change_on or item.start) if item.change_to else None
     )
@@ -157,9 +188,25 @@ def build_quote(session: Session, principal: Principal, request: QuoteRequest) -
         price_overrides=dict(price_list.recurring) if price_list else {},
     )
     items: list[QuoteItem] = []
-    for item in request.items:
-        items += _items(session, org_id, item)
-    return PricedQuote(quote(items, context), context, timezone or "UTC", context.tax_inclusive)
+    for index, item in enumerate(request.items):
+        items += _items(session, org_id, item, index, context)
+    return PricedQuote(_bounded(items, context), context, timezone or "UTC", context.tax_inclusive)
+
+
+def _bounded(items: list[QuoteItem], context: QuoteContext) -> Quote:
+    """The quote, refused (422 ``amount_too_large``) if a line or a total exceeds 10^13 major units:
+    no invoice could carry it. Prices and quantities are bounded, so within that bound all is exact."""
+    try:
+        result = quote(items, context)
+    except InvalidOperation:  # beyond the 28 digits of the decimal context: far above the bound
+        raise PricingError(
+            "amount_too_large", "the quote's amounts exceed 10^13 major units", field="items"
+        ) from None
+    amounts: list[Money] = [line.amount for line in result.lines]
+    amounts += [result.tax.net, result.tax.tax, result.tax.gross]
+    for amount in amounts:
+        check_amount(amount.amount_minor, amount.currency, field="items")
+    return result
 
 
 __all__ = ["PricedQuote", "QuoteItemIn", "QuoteRequest", "build_quote"]

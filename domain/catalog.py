@@ -3,8 +3,10 @@
 Pure pydantic models, validated here so the API and the engine agree: a plan with overlapping
 phases, a tier table with gaps, a price with more decimals than its currency, a tax rate outside
 [0, 100]% never enters the catalogue. Money amounts are ``Decimal`` major units in definitions
-(``"29.99"``); usage unit prices may carry up to 6 decimals (rates), every other price at most
-the currency's minor units.
+(``"29.99"``); usage unit prices may carry up to 6 decimals (rates), call rates 8, every other
+price at most the currency's minor units. Every price is a :data:`domain.money.Price` (finite,
+0 to 10^13), every percentage a :data:`Percent`, every usage quantity a :data:`Quantity`: NaN,
+``1e400`` or a thousand digits are refused with a 422 naming the field, never a 500 later.
 """
 
 from __future__ import annotations
@@ -15,13 +17,34 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from domain.currency import MINOR_UNITS
-from domain.money import PricingError
+from domain.currency import MAX_MAJOR_UNITS, MINOR_UNITS
+from domain.money import PRICE_PLACES, DecimalBound, Price, PricingError
 from domain.periods import BillingPeriodUnit
 
+MAX_CALL_SECONDS = 86_400
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-RATE_PLACES = 6
+RATE_PLACES = PRICE_PLACES
+CALL_RATE_PLACES = 8
+MAX_QUANTITY = Decimal(10**12)
+
+CallRate = Annotated[
+    Decimal,
+    Field(allow_inf_nan=True, description="A call rate or fee, 0 to 10^13 with at most 8 decimals"),
+    AfterValidator(DecimalBound("price", Decimal(MAX_MAJOR_UNITS), CALL_RATE_PLACES)),
+]
+"""A telephony rate (per rate unit) or connect fee: a :data:`Price` that may be 8 decimals fine."""
+Percent = Annotated[
+    Decimal,
+    Field(allow_inf_nan=True, description="A percentage, 0 to 100 with at most 6 decimals"),
+    AfterValidator(DecimalBound("percent", Decimal(100), 6, out_of_range="percent_out_of_range")),
+]
+Quantity = Annotated[
+    Decimal,
+    Field(allow_inf_nan=True, description="A count of usage units, 0 to 10^12 with at most 6 decimals"),
+    AfterValidator(DecimalBound("quantity", MAX_QUANTITY, 6)),
+]
+"""A usage quantity (tier bound, allowance, block, a quote's usage): 0 to 10^12 units, 6 decimals."""
 
 
 def _currency_code(code: str) -> str:
@@ -36,8 +59,7 @@ def _amounts(prices: dict[str, Decimal], *, places: int | None = None) -> dict[s
         allowed = MINOR_UNITS[currency] if places is None else places
         if amount < 0:
             raise PricingError("price_negative", f"{currency} price {amount} is negative")
-        exponent = amount.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > allowed:
+        if amount != amount.quantize(Decimal(1).scaleb(-allowed)):  # bounded: quantize cannot fail
             raise PricingError(
                 "currency_precision",
                 f"{currency} {amount} has more than {allowed} decimals"
@@ -54,8 +76,8 @@ def _rate_map(prices: dict[str, Decimal]) -> dict[str, Decimal]:
     return _amounts(prices, places=RATE_PLACES)
 
 
-Prices = Annotated[dict[str, Decimal], AfterValidator(_money_map)]
-RatePrices = Annotated[dict[str, Decimal], AfterValidator(_rate_map)]
+Prices = Annotated[dict[str, Price], AfterValidator(_money_map), Field(max_length=200)]
+RatePrices = Annotated[dict[str, Price], AfterValidator(_rate_map), Field(max_length=200)]
 
 
 class Spec(BaseModel):
@@ -136,22 +158,22 @@ class Phase(Spec):
 
 
 class Tier(Spec):
-    up_to: Decimal | None = Field(description="Upper bound (inclusive); null for the last, open tier")
-    unit_price: Decimal = Field(ge=0)
-    flat_fee: Decimal = Field(default=Decimal(0), ge=0)
+    up_to: Quantity | None = Field(description="Upper bound (inclusive); null for the last, open tier")
+    unit_price: Price
+    flat_fee: Price = Decimal(0)
 
 
 class RateGroupSpec(Spec):
-    start: int = Field(ge=0, description="Seconds into the call where this group starts")
-    rate: Decimal = Field(ge=0, description="Price per rate_unit seconds")
-    rate_unit: int = Field(gt=0)
-    increment: int = Field(gt=0, description="Charged in steps of this many seconds")
+    start: int = Field(ge=0, le=MAX_CALL_SECONDS, description="Seconds into the call where this group starts")
+    rate: CallRate = Field(description="Price per rate_unit seconds")
+    rate_unit: int = Field(gt=0, le=MAX_CALL_SECONDS)
+    increment: int = Field(gt=0, le=MAX_CALL_SECONDS, description="Charged in steps of this many seconds")
 
 
 class CallTariff(Spec):
     """Telephony rating of each call: connect fee, rate groups, rounded once per call."""
 
-    connect_fee: Decimal = Field(default=Decimal(0), ge=0)
+    connect_fee: CallRate = Decimal(0)
     groups: list[RateGroupSpec] = Field(min_length=1, max_length=10)
     precision: int = Field(default=4, ge=0, le=10)
     rounding: Literal["up", "half_up", "down", "half_even"] = "up"
@@ -161,22 +183,24 @@ class UsagePrice(Spec):
     """How one currency prices a usage metric: a unit price, a tier table, or a call tariff."""
 
     call: CallTariff | None = None
-    unit_price: Decimal | None = Field(default=None, ge=0)
+    unit_price: Price | None = None
     tiers: list[Tier] | None = Field(default=None, max_length=50)
-    minimum: Decimal | None = Field(default=None, ge=0, description="Minimum charge per period")
+    minimum: Price | None = Field(default=None, description="Minimum charge per period")
 
 
 class UsageCharge(Spec):
     metric: Code
     unit: str = Field(default="unit", max_length=20)
     model: Literal["per_unit", "graduated", "volume", "call"] = "per_unit"
-    block_size: Decimal | None = Field(default=None, gt=0, description="Billed per started block of N units")
-    included: Decimal = Field(default=Decimal(0), ge=0, description="Allowance included each period")
+    block_size: Quantity | None = Field(default=None, description="Billed per started block of N units")
+    included: Quantity = Field(default=Decimal(0), description="Allowance included each period")
     shared: bool = Field(default=False, description="The allowance is shared by the subscription's services")
-    prices: dict[str, UsagePrice]
+    prices: dict[str, UsagePrice] = Field(max_length=200)
 
     @model_validator(mode="after")
     def _consistent(self) -> UsageCharge:
+        if self.block_size is not None and self.block_size <= 0:
+            raise PricingError("block_size_invalid", f"{self.metric}: block_size must be above 0")
         for currency, price in self.prices.items():
             _currency_code(currency)
             if self.model == "per_unit" and price.unit_price is None:
@@ -333,7 +357,7 @@ class BundleSpec(Spec):
     code: Code
     name: Name
     plan_codes: list[Code] = Field(min_length=2, max_length=10)
-    discount_percent: Decimal = Field(default=Decimal(0), ge=0, le=100)
+    discount_percent: Percent = Decimal(0)
 
     @model_validator(mode="after")
     def _distinct(self) -> BundleSpec:
@@ -346,7 +370,11 @@ class TaxRateSpec(Spec):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     region: str | None = Field(default=None, max_length=20)
     category: Code = "standard"
-    percent: Decimal = Field(description="0 to 100")
+    percent: Annotated[
+        Decimal,
+        Field(allow_inf_nan=True, description="0 to 100, at most 6 decimals"),
+        AfterValidator(DecimalBound("tax_rate", Decimal(100), 6, out_of_range="tax_rate_out_of_range")),
+    ]
     name: Name
 
     @model_validator(mode="after")
@@ -363,7 +391,9 @@ class PriceListSpec(Spec):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     currency: Annotated[str, AfterValidator(_currency_code)]
     tax_inclusive: bool = False
-    recurring: dict[Code, Decimal] = Field(default_factory=dict, description="plan code → price per period")
+    recurring: dict[Code, Price] = Field(
+        default_factory=dict, max_length=10_000, description="plan code → price per period"
+    )
 
     @model_validator(mode="after")
     def _precision(self) -> PriceListSpec:

@@ -25,16 +25,19 @@ from decimal import (
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pydantic import Strict as StrictType
 
-from domain.currency import MAX_AMOUNT_MINOR, MINOR_UNITS, max_amount_minor, minor_units
+from domain.currency import MAX_AMOUNT_MINOR, MAX_MAJOR_UNITS, MINOR_UNITS, max_amount_minor, minor_units
 from domain.errors import RuleViolation
 
 __all__ = [
+    "PRICE_PLACES",
     "AmountMinor",
     "CurrencyBoundAmounts",
+    "DecimalBound",
     "Money",
+    "Price",
     "PricingError",
     "RoundingMode",
     "allocate",
@@ -60,6 +63,59 @@ AmountMinor = Annotated[
     ),
 ]
 """THE type of every ``*_minor`` field a request carries: a strict, bounded integer."""
+
+
+PRICE_PLACES = 6
+"""Decimals a catalogue price or rate may carry: a unit price is rounded to minor units only once
+multiplied by its quantity, so it may be finer than the currency (``0.000125`` EUR per MB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalBound:
+    """A pydantic after-validator: a finite ``Decimal`` in ``[minimum, maximum]`` with at most ``places``
+    decimals, else 422 ``<name>_not_finite`` / ``_negative`` / ``_too_large`` / ``_precision`` (or one
+    ``out_of_range`` code for both ends). Trailing zeros beyond ``places`` are dropped, not refused.
+
+    The bounds keep every product the engine forms (price x quantity x periods) within the 28 digits of
+    the default decimal context, so nothing a catalogue or a quote accepts can overflow or round twice.
+    """
+
+    name: str
+    maximum: Decimal
+    places: int
+    minimum: Decimal = Decimal(0)
+    out_of_range: str | None = None
+
+    def __call__(self, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise PricingError(f"{self.name}_not_finite", f"{self.name} {value} is not a finite number")
+        if value < self.minimum:
+            code = self.out_of_range or f"{self.name}_negative"
+            raise PricingError(code, f"{self.name} {value} is below {self.minimum}")
+        if value > self.maximum:
+            code = self.out_of_range or f"{self.name}_too_large"
+            shown = f"{value}" if value.adjusted() < 40 else f"{value:.6g}"
+            raise PricingError(code, f"{self.name} {shown} is above {self.maximum}")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > self.places:
+            exact = value.quantize(_ONE.scaleb(-self.places))
+            if exact != value:
+                raise PricingError(
+                    f"{self.name}_precision", f"{self.name} {value} has more than {self.places} decimals"
+                )
+            value = exact
+        return value + 0  # -0 is 0
+
+
+Price = Annotated[
+    Decimal,
+    Field(
+        allow_inf_nan=True,  # refused by DecimalBound with a clear code
+        description='A price or rate in major units, 0 to 10^13 with at most 6 decimals, e.g. "29.99"',
+    ),
+    AfterValidator(DecimalBound("price", Decimal(MAX_MAJOR_UNITS), PRICE_PLACES)),
+]
+"""THE type of every catalogue price and rate: finite, 0 to 10^13 major units, at most 6 decimals."""
 
 
 def check_amount(amount_minor: int, currency: str, *, field: str = "amount_minor") -> None:

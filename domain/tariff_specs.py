@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from domain.catalog import Code, RateGroupSpec
+from domain.catalog import CallRate, Code, RateGroupSpec
 from domain.currency import MINOR_UNITS
 from domain.money import PricingError, RoundingMode
 from domain.rating import RateGroup, Tariff
@@ -37,7 +37,7 @@ class _Spec(BaseModel):
 
 
 class TariffSpec(_Spec):
-    connect_fee: Decimal = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=8)
+    connect_fee: CallRate = Decimal(0)
     minimum_duration: int = Field(default=0, ge=0, le=86_400, description="Seconds charged at least")
     groups: list[RateGroupSpec] = Field(min_length=1, max_length=10)
 

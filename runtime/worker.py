@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from activities.billing import BillingActivities
 from activities.devices import DeviceActivities
 from activities.dunning import DunningActivities
+from activities.on_demand import OnDemandActivities
 from activities.payments import PaymentActivities
 from activities.prepaid import PrepaidActivities
 from activities.provisioning import ProvisioningActivities
@@ -62,6 +63,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *PrepaidActivities(settings).all(),
         UsageActivities(settings).rate_usage_batch,
         ProvisioningActivities(settings, build_registry(settings)).provision_service,
+        OnDemandActivities(settings).end_on_demand_service,
         *DeviceActivities(settings).all(),
         *PaymentActivities(settings, build_gateways(settings)).all(),
     ]

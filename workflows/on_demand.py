@@ -1,8 +1,10 @@
 """OnDemandAccess: provision a rental or pass with its expiry, wait for it, then deprovision.
 
 A 48-hour rental or a 7-day pass is one workflow: ACTIVATE with ``expires_at`` (the platform may
-enforce the expiry itself), a durable timer until that instant, then TERMINATE. A ``revoke``
-signal (refund, fraud) ends the access early. Order keys derive from the workflow id, so a replayed
+enforce the expiry itself), a durable timer until that instant, then TERMINATE and end the
+subscription's service row (``terminated``, ``ended_on`` the local day of the expiry; no credit, the
+access was paid up front; behind the ``end-on-demand-service`` patch). A ``revoke`` signal (refund,
+fraud) ends the access early. Order keys derive from the workflow id, so a replayed
 or retried step is the same order.
 
 Onboarding and add-on purchases start it (id :func:`workflow_id`) for plans with an access window once
@@ -22,12 +24,14 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.on_demand import EndAccess, OnDemandActivities
     from activities.provisioning import OrderInput, ProvisioningActivities
     from activities.subscriptions import ServiceRef
     from integrations.provisioning.base import ProvisioningAction
 
 PROCESS = "OnDemandAccess"
 PATCH = "start-on-demand-access"  # Onboarding and subscription changes start OnDemandAccess
+END_PATCH = "end-on-demand-service"  # the service row is ended after the deprovisioning
 PROVISION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
@@ -144,11 +148,31 @@ class OnDemandAccessWorkflow:
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._revoked, timeout=remaining)
         self._step = "deactivating"
-        await self._order(request, ProvisioningAction.TERMINATE, None)
-        self._step = "ended"
         outcome: Literal["expired", "revoked"] = "revoked" if self._revoked else "expired"
+        ended_at = workflow.now() if self._revoked else expires_at
+        await self._order(request, ProvisioningAction.TERMINATE, None)
+        if workflow.patched(END_PATCH):
+            await self._end_service(request, ended_at, outcome)
+        self._step = "ended"
         return OnDemandResult(
             service_id=request.service_id, outcome=outcome, expires_at=expires_at.isoformat()
+        )
+
+    async def _end_service(
+        self, request: OnDemandInput, ended_at: datetime, outcome: Literal["expired", "revoked"]
+    ) -> None:
+        """The subscription's service row ends too (as a termination records it, without credit)."""
+        await workflow.execute_activity_method(
+            OnDemandActivities.end_on_demand_service,
+            EndAccess(
+                process_id=workflow.info().workflow_id,
+                subscription_id=request.subscription_id,
+                service_id=request.service_id,
+                ended_at=ended_at,
+                outcome=outcome,
+            ),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=PROVISION_RETRY,
         )
 
     async def _order(

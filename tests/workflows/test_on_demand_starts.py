@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,10 +28,11 @@ from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare
 from api.app import create_app
 from domain.ids import new_id
 from models.base import unit_of_work
+from models.billing import InvoiceLine
 from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.catalog_factory import plan, post, product
-from tests.factories import make_operator, person
+from tests.factories import Tenant, make_operator, person
 from tests.subscription_support import RecordingAdapter, worker_activities
 from workflows.on_demand import workflow_id
 from workflows.onboarding import OnboardingWorkflow
@@ -42,6 +45,7 @@ class Catalogue:
     account_id: str
     base: str
     film: str  # a 48-hour rental add-on
+    tenant: Tenant
 
 
 @pytest.fixture
@@ -65,7 +69,7 @@ async def catalogue(settings: Settings, database_url: str) -> AsyncIterator[Cata
     with unit_of_work(database_url) as session:
         principal = authenticate(session, tenant.token)
     assert principal is not None
-    yield Catalogue(principal, account["id"], base, film)
+    yield Catalogue(principal, account["id"], base, film, tenant)
 
 
 def onboarding(database_url: str, catalogue: Catalogue, addons: list[str]) -> OnboardingInput:
@@ -156,3 +160,51 @@ async def test_a_rental_bought_as_an_addon_is_deprovisioned_after_48_hours(
         assert changed.step == "done"
         assert len(video.orders) == 1
         await assert_ends_on_time(env, video, video.orders[0].service_id)
+
+
+async def test_the_rental_row_ends_with_its_window_and_a_later_bill_run_does_not_bill_it(
+    env: WorkflowEnvironment, settings: Settings, database_url: str, catalogue: Catalogue
+) -> None:
+    queue = settings.model_copy(update={"task_queue": f"ondemand-{uuid.uuid4().hex[:8]}"})
+    broadband = RecordingAdapter("radius-test", frozenset({"broadband"}))
+    video = RecordingAdapter("ott-test", frozenset({"video"}))
+    order = onboarding(database_url, catalogue, [catalogue.film])
+    app = create_app(queue, temporal_client=env.client)
+    async with (
+        build_worker(env.client, queue, activities=worker_activities(queue, broadband, video)),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api,
+    ):
+        await env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        with unit_of_work(database_url) as session:
+            rental = next(
+                s for s in store.services(session, order.subscription_id) if s.plan_code == catalogue.film
+            )
+            rental_id, rental_line, tz = (
+                rental.id,
+                rental.line_id,
+                store.load(session, order.subscription_id).timezone,
+            )
+            assert rental.status == "active" and rental.ended_on is None
+        handle = env.client.get_workflow_handle(workflow_id(rental_line), result_type=None)
+        access = await skipping_result(env, handle)
+        ended_on = datetime.fromisoformat(access["expires_at"]).astimezone(ZoneInfo(tz)).date()
+        with unit_of_work(database_url) as session:
+            rows = {s.id: (s.status, s.ended_on) for s in store.services(session, order.subscription_id)}
+        assert rows[rental_id] == ("terminated", ended_on)
+        assert [v for k, v in rows.items() if k != rental_id] == [("active", None)]  # the base plan goes on
+        # the first bill run (January) bills the rental's one-off price; the next one nothing of it
+        for period_date in ("2024-01-01", "2024-02-01"):
+            resp = await api.post(
+                "/v1/billing-runs",
+                headers=catalogue.tenant.post_headers(),
+                json={"bill_day": 1, "period_date": period_date},
+            )
+            assert resp.status_code == 202, resp.text
+            await skipping_result(env, env.client.get_workflow_handle(resp.json()["process_id"]))
+    with unit_of_work(database_url) as session:
+        lines = session.execute(
+            sa.select(InvoiceLine.kind, InvoiceLine.amount_minor).where(InvoiceLine.service_id == rental_id)
+        ).all()
+    assert [tuple(line) for line in lines] == [("on_demand", 499)]
