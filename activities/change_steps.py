@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from activities import subscription_store as store
 from activities.billing_data import charged_spans
 from activities.billing_extras import charges_billed, discount_of
+from activities.billing_returns import returned_on
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_void import negated_line
 from activities.subscription_changes import Applied, ChangePlan
@@ -117,6 +118,9 @@ def _credit(
                 ctx = QuoteContext(sub.currency, bill_day=sub.bill_day, rounding=terms.rounding)
                 line = credit_net_of_discount(line, terms.plan, service.started_on, *discount, ctx)
             lines.append(line)
+    back = returned_on(session, service.line_id, sub.timezone) if rental else None
+    if back is not None and back <= stop_on:
+        rental = False  # the rental ended when the device went back, and its return credited it
     unused = rental_credit(terms, stop_on, why) if rental else None
     if unused is not None and unused.period is not None:
         billed = any(s.covers(RENTAL, service.line_id, unused.period) for s in extras)
