@@ -219,26 +219,61 @@ def extras_due(
     return work
 
 
+def _quoted(line: ChargeLine, kind: str, plan: PlanSpec) -> QuoteLine:
+    return QuoteLine(
+        kind,
+        plan.code,
+        line.description,
+        Decimal(line.quantity),
+        line.unit_price,
+        line.amount,
+        line.tax_category,
+    )
+
+
+def _discount_minor(lines: list[QuoteLine], item: QuoteItem, category: str, ctx: QuoteContext) -> int:
+    """The quote's bundle discount of ``lines`` in one tax category (rounded once, as the quote does)."""
+    discounts = bundle_discount_lines(item, lines, ctx)
+    return sum(d.amount.amount_minor for d in discounts if d.tax_category == category)
+
+
 def credit_net_of_discount(
     credit: ChargeLine, plan: PlanSpec, started_on: date, bundle: str, percent: Decimal, ctx: QuoteContext
 ) -> ChargeLine:
     """A discounted service's credit less its bundle discount, as the quote nets it: the quote's
     discount of the credit line (``domain.quote.bundle_discount_lines``) is taken off the credit."""
-    quoted = QuoteLine(
-        "credit",
-        plan.code,
-        credit.description,
-        Decimal(credit.quantity),
-        credit.unit_price,
-        credit.amount,
-        credit.tax_category,
-    )
     item = QuoteItem(plan, started_on, bundle_code=bundle, bundle_discount=percent)
-    share = sum(line.amount.amount_minor for line in bundle_discount_lines(item, [quoted], ctx))
+    share = _discount_minor([_quoted(credit, "credit", plan)], item, credit.tax_category, ctx)
     return replace(
         credit,
         amount=Money(credit.amount.amount_minor + share, credit.amount.currency),
         description=f"{credit.description}, less bundle {bundle} discount {percent}%",
+    )
+
+
+def charge_net_of_discount(
+    charge: ChargeLine,
+    credits: list[ChargeLine],
+    plan: PlanSpec,
+    started_on: date,
+    bundle: str,
+    percent: Decimal,
+    ctx: QuoteContext,
+) -> ChargeLine:
+    """A discounted service's charge for the rest of a period (it starts or resumes with a change) less
+    its bundle discount, as the quote discounts a period's net: the quote's discount of the charge
+    together with the period's credits netted by :func:`credit_net_of_discount` (``credits``, before
+    netting), less those credits' own discounts; so the period's discounts add up to the quote's
+    discount of its net, rounded once per tax category, never a cent apart."""
+    item = QuoteItem(plan, started_on, bundle_code=bundle, bundle_discount=percent)
+    category = charge.tax_category
+    same = [_quoted(c, "credit", plan) for c in credits if c.tax_category == category]
+    together = _discount_minor([*same, _quoted(charge, "recurring", plan)], item, category, ctx)
+    share = together - sum(_discount_minor([c], item, category, ctx) for c in same)
+    return replace(
+        charge,
+        amount=Money(charge.amount.amount_minor + share, charge.amount.currency),
+        description=f"{charge.description}, less bundle {bundle} discount {percent}%",
     )
 
 
