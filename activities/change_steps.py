@@ -11,13 +11,20 @@ from sqlalchemy.orm import Session
 from activities import subscription_store as store
 from activities.billing_data import charged_spans
 from activities.billing_extras import charges_billed, discount_of
+from activities.billing_returns import returned_on
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_void import negated_line
 from activities.subscription_changes import Applied, ChangePlan
 from activities.subscriptions import ServiceRef, service_refs
 from domain.catalog import PlanSpec
 from domain.ids import new_id
-from domain.invoice_extras import DISCOUNT, RENTAL, credit_net_of_discount, rental_credit
+from domain.invoice_extras import (
+    DISCOUNT,
+    RENTAL,
+    charge_net_of_discount,
+    credit_net_of_discount,
+    rental_credit,
+)
 from domain.invoicing import credit_owed
 from domain.quote import QuoteContext
 from domain.subscriptions import (
@@ -93,11 +100,13 @@ def _credit(
     stop_on: date,
     why: str,
     rental: bool = True,
+    netted: list[ChargeLine] | None = None,
 ) -> list[ChargeLine]:
     """The credit of the unused days when ``service`` stops (or pauses) on ``stop_on``, if its period is
     billed: a credit reverses only what a run billed (or will bill) or a change charged, never more. A
     discounted service's credit is net of its bundle discount when the discount of that period is (or
-    will be) billed, and ``rental``: the unused days of its device's rental period, if that is billed."""
+    will be) billed (``netted`` collects such credits before netting), and ``rental``: the unused days of
+    its device's rental period, if that is billed."""
     terms = store.terms_of(session, sub, service)
     extras = charges_billed(session, sub.id)
     lines = []
@@ -115,14 +124,40 @@ def _credit(
             discounted = not charged or any(s.covers(DISCOUNT, service.id, period) for s in extras)
             if discount is not None and discounted:
                 ctx = QuoteContext(sub.currency, bill_day=sub.bill_day, rounding=terms.rounding)
+                if netted is not None:
+                    netted.append(line)
                 line = credit_net_of_discount(line, terms.plan, service.started_on, *discount, ctx)
             lines.append(line)
+    back = returned_on(session, service.line_id, sub.timezone) if rental else None
+    if back is not None and back <= stop_on:
+        rental = False  # the rental ended when the device went back, and its return credited it
     unused = rental_credit(terms, stop_on, why) if rental else None
     if unused is not None and unused.period is not None:
         billed = any(s.covers(RENTAL, service.line_id, unused.period) for s in extras)
         if credit_owed(service.started_on, unused.period, stop_on, billed):
             lines.append(unused)
     return lines
+
+
+def _charge(
+    session: Session,
+    sub: Subscription,
+    service: SubscriptionService,
+    on: date,
+    why: str,
+    credits: list[ChargeLine],
+) -> ChargeLine | None:
+    """The charge for the rest of the period when ``service`` starts (or resumes) on ``on``, less its
+    bundle discount if it was sold in a discounted bundle (with ``credits``, the period's netted credits
+    before netting, as the quote discounts the period's net)."""
+    terms = store.terms_of(session, sub, service)
+    charge = start_charge(terms, on, why)
+    operator = store.operator_id(session, sub.organisation_id)
+    discount = discount_of(session, operator, sub.id, service.id) if charge is not None else None
+    if charge is None or discount is None:
+        return charge
+    ctx = QuoteContext(sub.currency, bill_day=sub.bill_day, rounding=terms.rounding)
+    return charge_net_of_discount(charge, credits, terms.plan, service.started_on, *discount, ctx)
 
 
 def _end(
@@ -155,8 +190,12 @@ def change_plan(session: Session, sub: Subscription, plan: ChangePlan) -> Applie
     session.add(new)
     session.flush()
     renting = new_spec.device is not None and new_spec.device.mode == "rent"
-    credit = _credit(session, sub, old, plan.effective_on, "plan change", rental=not renting)
-    charge = start_charge(store.terms_of(session, sub, new), plan.effective_on, "plan change")
+    netted: list[ChargeLine] = []
+    credit = _credit(session, sub, old, plan.effective_on, "plan change", not renting, netted)
+    operator = store.operator_id(session, sub.organisation_id)
+    if discount_of(session, operator, sub.id, old.id) != discount_of(session, operator, sub.id, new.id):
+        netted = []  # netted by another discount: not part of the new service's
+    charge = _charge(session, sub, new, plan.effective_on, "plan change", netted)
     lines = credit + ([charge] if charge else [])  # as change_charges, with the credit only if billed
     store.record_charges(session, sub, new.id, lines, f"{plan.process_id}:change")
     old.status, old.ended_on, old.replaced_by = "terminated", plan.effective_on, new.id
@@ -230,7 +269,7 @@ def resume(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
     for service in held:
         service.status = "active"
         if paused:
-            line = start_charge(store.terms_of(session, sub, service), plan.effective_on, "billing resumed")
+            line = _charge(session, sub, service, plan.effective_on, "billing resumed", [])
             store.record_charges(
                 session, sub, service.id, [line] if line else [], f"{plan.process_id}:resume"
             )

@@ -235,14 +235,17 @@ def take_back(
     warehouse: Warehouse | None,
     reason: str | None = None,
     key: str | None = None,
+    credit_rental: bool = True,
 ) -> StockMovement:
-    """A device leaves its subscriber: returned to a warehouse (in stock, in repair) or lost/stolen."""
+    """A device leaves its subscriber: returned to a warehouse (in stock, in repair) or lost/stolen.
+    Its rental ends: the unused days billed are credited (``credit_rental``; not in a swap, where the
+    rental goes on with the replacement)."""
     if device.state != DeviceState.ASSIGNED.value:
         raise Conflict("device_not_assigned", f"device {device.id} is {device.state}, not with a subscriber")
     kind = MovementKind.STATE_CHANGE if target is DeviceState.LOST_STOLEN else MovementKind.RETURN
     if target is not DeviceState.LOST_STOLEN and warehouse is None:
         raise Conflict("warehouse_required", f"returning device {device.id} needs a warehouse")
-    return move(
+    movement = move(
         session,
         device,
         target,
@@ -252,3 +255,8 @@ def take_back(
         reason=reason,
         key=key,
     )
+    if credit_rental:
+        from activities.billing_returns import credit_returned_rental
+
+        credit_returned_rental(session, movement)
+    return movement

@@ -181,6 +181,7 @@ class DeviceActivities:
                 warehouse=warehouse,
                 reason=f"swap: {request.reason.value}",
                 key=f"{request.idempotency_key}:old",
+                credit_rental=False,  # a swap: the rental goes on with the replacement
             )
             return SwapStock(old=_state(old), new=_state(new))
 
@@ -216,6 +217,7 @@ class DeviceActivities:
                 warehouse=home,
                 reason="swap undone",
                 key=f"{undo}:new",
+                credit_rental=False,
             )
             return SwapStock(old=_state(old), new=_state(new))
 

@@ -3,9 +3,10 @@
 A rental belongs to a line's device: billed on the renting plan's period grid (the subscription's, as
 the recurring charge), from the service's first day until the service or the subscription ends or the
 device goes back, prorated like the recurring charge by ``domain.quote.device_rental_lines``; in
-advance when the plan bills in advance, else for elapsed periods. Each period of a line is billed once,
-also across a plan change between two renting plans (a period already billed for the line is never
-billed again, whichever service billed it).
+advance when the plan bills in advance, else for elapsed periods. Each day of a line's rental is billed
+once, also across a plan change between two renting plans on different grids (monthly and yearly): the
+guard holds the days billed, and a service bills only the days of its periods no service of its line
+billed, so the rental continues on the new grid from the last day billed on the old one.
 
 A bundle discount is the quote's (``domain.quote.bundle_discount_lines``): the bundle's percent of the
 recurring charge a service sold in the bundle is billed for a period, per tax category; once per
@@ -33,7 +34,8 @@ RENTAL_CREDIT = "rental_credit"
 
 @dataclass(frozen=True)
 class ChargeSpan:
-    """A period billed for a rental (``key``: the line) or a discount (``key``: the service)."""
+    """Days billed for a rental (``key``: the line; the days of a period billed) or a period billed for
+    a discount (``key``: the service)."""
 
     charge: str
     key: str
@@ -70,9 +72,29 @@ def _rental_until(sub: SubscriptionToBill, span: ServiceSpan, extras: Extras) ->
     return min(ends) if ends else None
 
 
+def _uncovered(a: date, b: date, spans: list[ChargeSpan]) -> list[tuple[date, date]]:
+    """The days of ``[a, b)`` no span covers, as ordered ``[from, until)`` pieces."""
+    pieces = [(a, b)]
+    for span in spans:
+        rest = []
+        for lo, hi in pieces:
+            if span.end <= lo or hi <= span.start:
+                rest.append((lo, hi))
+                continue
+            if lo < span.start:
+                rest.append((lo, span.start))
+            if span.end < hi:
+                rest.append((span.end, hi))
+        pieces = rest
+    return pieces
+
+
 def _rental(
     sub: SubscriptionToBill, span: ServiceSpan, extras: Extras, up_to: date, ctx: QuoteContext
 ) -> ExtraWork:
+    """The service's rental on its plan's grid, less the days already billed for its line (by this
+    service or another: a plan change between two renting plans continues the rental from the last day
+    billed on the old grid, on the new grid, whichever grid is longer): no day billed twice or skipped."""
     work = ExtraWork()
     plan, device = span.plan, span.plan.device
     if plan.access_hours or device is None or device.mode != "rent":
@@ -84,32 +106,36 @@ def _rental(
     grid = replace(ctx, bill_day=sub.bill_day)
     item = QuoteItem(plan, span.started_on, quantity=span.quantity)
     horizon = up_to + timedelta(days=1)
+    line_spans = [b for b in extras.billed if b.charge == RENTAL and b.key == span.line_id]
     for quoted in device_rental_lines(plan, item, until, horizon, grid, align=sub.start_date):
         period, a, b = quoted.period, quoted.service_start, quoted.service_end
         assert period is not None and a is not None and b is not None
         if (period.end > up_to) if arrears else (period.start > up_to):
             continue
-        if any(billed.covers(RENTAL, span.line_id, period) for billed in extras.billed):
-            continue
-        work.billed.append(ChargeSpan(RENTAL, span.line_id, period.start, period.end))
-        if _paused(sub, a):
-            continue
-        work.lines.append(
-            DraftLine(
-                sub.subscription_id,
-                span.service_id,
-                RENTAL,
-                f"rental of {device.product_code} {a} to {b}",
-                period,
-                a,
-                b,
-                quoted.quantity,
-                quoted.unit_price,
-                quoted.amount,
-                quoted.tax_category,
-                RENTAL_REVENUE,
+        for lo, hi in _uncovered(a, b, line_spans):
+            work.billed.append(ChargeSpan(RENTAL, span.line_id, lo, hi))
+            if _paused(sub, lo):
+                continue
+            piece = quoted
+            if (lo, hi) != (a, b):  # the quote's rental of the days not billed yet
+                part = QuoteItem(plan, lo, quantity=span.quantity)
+                piece = device_rental_lines(plan, part, hi, horizon, grid, align=sub.start_date)[0]
+            work.lines.append(
+                DraftLine(
+                    sub.subscription_id,
+                    span.service_id,
+                    RENTAL,
+                    f"rental of {device.product_code} {lo} to {hi}",
+                    period,
+                    lo,
+                    hi,
+                    piece.quantity,
+                    piece.unit_price,
+                    piece.amount,
+                    piece.tax_category,
+                    RENTAL_REVENUE,
+                )
             )
-        )
     return work
 
 
@@ -182,9 +208,10 @@ def extras_due(
     """The rentals due by ``up_to`` and the discounts of the recurring lines billed now, not billed before."""
     work = ExtraWork()
     for span in sorted(sub.services, key=lambda s: (s.line_id, s.started_on, s.service_id)):
-        rental = _rental(sub, span, extras, up_to, ctx)
+        so_far = replace(extras, billed=extras.billed | frozenset(work.billed))  # a line's earlier services
+        rental = _rental(sub, span, so_far, up_to, ctx)
         work.lines += rental.lines
-        work.billed += [b for b in rental.billed if b not in work.billed]  # two services of a line, one row
+        work.billed += rental.billed
     work.lines.sort(key=lambda ln: (ln.start or date.min, ln.service_id or ""))
     discounts = _discounts(sub, extras, recurring, ctx)
     work.lines += discounts.lines
@@ -192,26 +219,61 @@ def extras_due(
     return work
 
 
+def _quoted(line: ChargeLine, kind: str, plan: PlanSpec) -> QuoteLine:
+    return QuoteLine(
+        kind,
+        plan.code,
+        line.description,
+        Decimal(line.quantity),
+        line.unit_price,
+        line.amount,
+        line.tax_category,
+    )
+
+
+def _discount_minor(lines: list[QuoteLine], item: QuoteItem, category: str, ctx: QuoteContext) -> int:
+    """The quote's bundle discount of ``lines`` in one tax category (rounded once, as the quote does)."""
+    discounts = bundle_discount_lines(item, lines, ctx)
+    return sum(d.amount.amount_minor for d in discounts if d.tax_category == category)
+
+
 def credit_net_of_discount(
     credit: ChargeLine, plan: PlanSpec, started_on: date, bundle: str, percent: Decimal, ctx: QuoteContext
 ) -> ChargeLine:
     """A discounted service's credit less its bundle discount, as the quote nets it: the quote's
     discount of the credit line (``domain.quote.bundle_discount_lines``) is taken off the credit."""
-    quoted = QuoteLine(
-        "credit",
-        plan.code,
-        credit.description,
-        Decimal(credit.quantity),
-        credit.unit_price,
-        credit.amount,
-        credit.tax_category,
-    )
     item = QuoteItem(plan, started_on, bundle_code=bundle, bundle_discount=percent)
-    share = sum(line.amount.amount_minor for line in bundle_discount_lines(item, [quoted], ctx))
+    share = _discount_minor([_quoted(credit, "credit", plan)], item, credit.tax_category, ctx)
     return replace(
         credit,
         amount=Money(credit.amount.amount_minor + share, credit.amount.currency),
         description=f"{credit.description}, less bundle {bundle} discount {percent}%",
+    )
+
+
+def charge_net_of_discount(
+    charge: ChargeLine,
+    credits: list[ChargeLine],
+    plan: PlanSpec,
+    started_on: date,
+    bundle: str,
+    percent: Decimal,
+    ctx: QuoteContext,
+) -> ChargeLine:
+    """A discounted service's charge for the rest of a period (it starts or resumes with a change) less
+    its bundle discount, as the quote discounts a period's net: the quote's discount of the charge
+    together with the period's credits netted by :func:`credit_net_of_discount` (``credits``, before
+    netting), less those credits' own discounts; so the period's discounts add up to the quote's
+    discount of its net, rounded once per tax category, never a cent apart."""
+    item = QuoteItem(plan, started_on, bundle_code=bundle, bundle_discount=percent)
+    category = charge.tax_category
+    same = [_quoted(c, "credit", plan) for c in credits if c.tax_category == category]
+    together = _discount_minor([*same, _quoted(charge, "recurring", plan)], item, category, ctx)
+    share = together - sum(_discount_minor([c], item, category, ctx) for c in same)
+    return replace(
+        charge,
+        amount=Money(charge.amount.amount_minor + share, charge.amount.currency),
+        description=f"{charge.description}, less bundle {bundle} discount {percent}%",
     )
 
 

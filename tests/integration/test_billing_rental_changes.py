@@ -1,0 +1,133 @@
+"""A rented router across plan changes between a monthly and a yearly plan, through real bill runs:
+the rental continues on the new plan's grid from the last day billed on the old one, no day billed
+twice and none skipped, both directions, the change made before and after the first run.
+
+Monthly plan: 12.00/month renting the router at 3.00/month; yearly plan: 120.00/year renting it at
+36.00/year. Subscriptions start on 1 January 2025, bill day 1 (2025 has 365 days)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from temporalio.testing import WorkflowEnvironment
+
+from models.base import engine_for
+from runtime.settings import Settings
+from tests.catalog_factory import plan
+from tests.factories import Tenant, make_operator
+from tests.integration.test_billing_extras import subscribe
+from tests.integration.test_billing_period_changes import change
+from tests.integration.test_billing_runs import bill
+from tests.integration.test_demo_catalogue import seed
+from tests.subscription_support import Stack, running_stack
+
+pytestmark = pytest.mark.calendar
+
+Rental = tuple[str, str, int]  # (first day, end, amount)
+
+
+@pytest.fixture
+async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    async with running_stack(settings, dev_env.client) as running:
+        yield running
+
+
+async def renting_plans(stack: Stack, database_url: str) -> tuple[Tenant, str, str]:
+    tenant = make_operator(database_url)
+    seed(database_url, tenant)
+
+    def router(price: str) -> dict[str, Any]:
+        return {"product_code": "demo-router", "mode": "rent", "prices": {"EUR": price}}
+
+    monthly = await plan(
+        stack.api, tenant, product_code="demo-fibre", prices={"EUR": "12.00"}, device=router("3.00")
+    )
+    yearly = await plan(
+        stack.api,
+        tenant,
+        product_code="demo-fibre",
+        prices={"EUR": "120.00"},
+        device=router("36.00"),
+        billing_period="year",
+    )
+    return tenant, monthly, yearly
+
+
+def rentals(database_url: str, sub: dict[str, Any]) -> list[Rental]:
+    with engine_for(database_url).connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select l.period_start::text, l.period_end::text, l.amount_minor from invoices i "
+                "join invoice_lines l on l.invoice_id = i.id "
+                "where i.account_id = :a and l.kind = 'device_rental'"
+            ),
+            {"a": sub["account_id"]},
+        ).all()
+    return sorted(tuple(r) for r in rows)  # type: ignore[misc]
+
+
+async def test_monthly_to_yearly_continues_the_rental_on_the_yearly_grid(
+    stack: Stack, database_url: str
+) -> None:
+    # after the first runs: March is billed on the monthly grid, the yearly rental picks up on 1 April
+    tenant, monthly, yearly = await renting_plans(stack, database_url)
+    sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": monthly}]})
+    for day in ("2025-01-01", "2025-02-01", "2025-03-01"):
+        await bill(stack, tenant, 1, day)
+    await change(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
+    for day in ("2025-04-01", "2025-05-01", "2026-01-01"):
+        await bill(stack, tenant, 1, day)
+    assert rentals(database_url, sub) == [
+        ("2025-01-01", "2025-02-01", 300),
+        ("2025-02-01", "2025-03-01", 300),
+        ("2025-03-01", "2025-04-01", 300),
+        ("2025-04-01", "2026-01-01", 2712),  # 275/365 of 36.00 = 27.123
+        ("2026-01-01", "2027-01-01", 3600),
+    ]
+
+    # before the first run: March on the monthly grid up to the change, the yearly rental from it
+    tenant, monthly, yearly = await renting_plans(stack, database_url)
+    sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": monthly}]})
+    await change(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
+    for day in ("2025-04-01", "2026-01-01"):
+        await bill(stack, tenant, 1, day)
+    assert rentals(database_url, sub) == [
+        ("2025-01-01", "2025-02-01", 300),
+        ("2025-02-01", "2025-03-01", 300),
+        ("2025-03-01", "2025-03-20", 184),  # 19/31 of 3.00 = 1.8387
+        ("2025-03-20", "2026-01-01", 2831),  # 287/365 of 36.00 = 28.307
+        ("2026-01-01", "2027-01-01", 3600),
+    ]
+
+
+async def test_yearly_to_monthly_continues_the_rental_on_the_monthly_grid(
+    stack: Stack, database_url: str
+) -> None:
+    # after the first run: 2025 is billed on the yearly grid, the monthly rental picks up in 2026
+    tenant, monthly, yearly = await renting_plans(stack, database_url)
+    sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": yearly}]})
+    await bill(stack, tenant, 1, "2025-01-01")
+    await change(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
+    for day in ("2025-07-01", "2025-08-01", "2026-01-01", "2026-02-01"):
+        await bill(stack, tenant, 1, day)
+    assert rentals(database_url, sub) == [
+        ("2025-01-01", "2026-01-01", 3600),
+        ("2026-01-01", "2026-02-01", 300),
+        ("2026-02-01", "2026-03-01", 300),
+    ]
+
+    # before the first run: the yearly rental up to the change, the monthly rental from it
+    tenant, monthly, yearly = await renting_plans(stack, database_url)
+    sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": yearly}]})
+    await change(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
+    for day in ("2025-07-01", "2025-08-01"):
+        await bill(stack, tenant, 1, day)
+    assert rentals(database_url, sub) == [
+        ("2025-01-01", "2025-06-15", 1627),  # 165/365 of 36.00 = 16.274
+        ("2025-06-15", "2025-07-01", 160),  # 16/30 of 3.00
+        ("2025-07-01", "2025-08-01", 300),
+        ("2025-08-01", "2025-09-01", 300),
+    ]
