@@ -108,9 +108,7 @@ async def plans(stack: Stack, tenant: Tenant) -> dict[str, str]:
     return {"addon": addon, "cheap": cheap, "dear": dear}
 
 
-async def on_the_cheap_plan(
-    stack: Stack, database_url: str
-) -> tuple[Tenant, dict[str, str], dict[str, Any]]:
+async def on_the_cheap_plan(stack: Stack, database_url: str) -> tuple[Tenant, dict[str, str], dict[str, Any]]:
     """A new operator with the scenarios' ``plans``, and a subscription to ``cheap`` from 2024-01-01,
     billed on day 1."""
     tenant = make_operator(database_url)
