@@ -1,4 +1,5 @@
-"""Test support for payments: settings and an API wired to localstripe, a card on file, ledger reads."""
+"""Test support for payments: settings and an API wired to localstripe, a card on file, ledger reads, and
+the SEPA test mandate and creditor."""
 
 from __future__ import annotations
 
@@ -10,11 +11,32 @@ import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
+from domain.sepa_files import PAIN_008
 from models.base import engine_for
 from runtime.payments import build_gateways
 from runtime.settings import Settings
 from tests.factories import Tenant
 from tests.support.localstripe import API_KEY, GOOD_CARD, WEBHOOK_SECRET, LocalStripe
+
+IBAN = "DE89370400440532013000"  # the debtor's, in the test mandates
+CREDITOR = {
+    "name": "Multibill Telecom",
+    "iban": "ES9121000418450200051332",
+    "bic": "CAIXESBBXXX",
+    "creditor_id": "ES12ZZZB12345678",
+}
+NS = {"p": PAIN_008}  # the pain.008 namespace, for XPath on collection files
+
+
+def mandate_body(**overrides: object) -> dict[str, object]:
+    """A SEPA mandate request for ``IBAN``, signed by Ana Ruiz on 2026-01-15."""
+    return {
+        "signed_on": "2026-01-15",
+        "debtor_name": "Ana Ruiz",
+        "iban": IBAN,
+        "bic": "DEUTDEFF",
+        **overrides,
+    }
 
 
 def stripe_settings(settings: Settings, stripe_url: str, **extra: Any) -> Settings:

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -64,6 +65,26 @@ async def usage_plan(api: httpx.AsyncClient, tenant: Tenant, *charges: dict[str,
     return await catalog_factory.plan(
         api, tenant, product_code=product, prices={"EUR": "10.00"}, usage=list(charges)
     )
+
+
+async def voice_plan_in_arrears(api: httpx.AsyncClient, tenant: Tenant) -> str:
+    """A telephony plan of 5.00 a month billed in arrears, its calls rated at ``CGRATES``; its code."""
+    phone = await catalog_factory.product(api, tenant, "telephony")
+    body = {
+        "code": f"voice-{tenant.organisation_id[-6:].lower()}",
+        "name": "Voice",
+        "product_code": phone,
+        "effective_from": "2000-01-01",
+        "billing_term": "in_arrears",
+        "phases": [{"kind": "evergreen", "prices": {"EUR": "5.00"}}],
+        "usage": [voice_charge(call=CGRATES)],
+    }
+    return str((await catalog_factory.post(api, tenant, "/v1/catalog/plans", body))["code"])
+
+
+async def voice_subscription(api: httpx.AsyncClient, tenant: Tenant, database_url: str) -> Sub:
+    """A subscription inserted directly on a new plan with the default ``voice_charge``."""
+    return await subscription(api, tenant, database_url, [await usage_plan(api, tenant, voice_charge())])
 
 
 async def subscription(
@@ -161,6 +182,12 @@ async def rated(api: httpx.AsyncClient, tenant: Tenant, sub: Sub, period_start: 
     )
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
+
+
+def month_of(at: datetime) -> date:
+    """The first day of ``at``'s month in Madrid (the subscriptions' default timezone)."""
+    local = at.astimezone(ZoneInfo("Europe/Madrid"))
+    return date(local.year, local.month, 1)
 
 
 def recent_weekday(weekday: int, hour: int) -> datetime:

@@ -11,17 +11,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from models.base import engine_for
 from runtime.settings import Settings
-from tests.catalog_factory import plan, product
-from tests.factories import Tenant, make_operator
-from tests.integration.test_billing_runs import bill, subscribe
-from tests.subscription_support import Stack, running_stack, wait_process
-
-Line = tuple[str | None, str | None, int]  # (period start, period end, amount)
+from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import Line, action, bill, change, on_the_cheap_plan, owed
+from tests.support.billing_runs import billed as billed_in_order
 
 
 @pytest.fixture
@@ -30,67 +25,17 @@ async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterat
         yield running
 
 
-async def plans(stack: Stack, tenant: Tenant) -> dict[str, str]:
-    tv = await product(stack.api, tenant, "video")
-    addon = await plan(stack.api, tenant, product_code=tv, role="addon", prices={"EUR": "6.20"})
-    net = await product(stack.api, tenant, "broadband")
-    rules = [{"plan_code": addon, "rule": "allowed"}]
-    cheap = await plan(stack.api, tenant, product_code=net, prices={"EUR": "31.00"}, addons=rules)
-    dear = await plan(stack.api, tenant, product_code=net, prices={"EUR": "62.00"}, addons=rules)
-    return {"addon": addon, "cheap": cheap, "dear": dear}
-
-
-async def post_process(stack: Stack, tenant: Tenant, path: str, body: dict[str, Any]) -> None:
-    resp = await stack.api.post(path, headers=tenant.post_headers(), json=body)
-    assert resp.status_code == 202, resp.text
-    await wait_process(stack.api, tenant, resp.json()["process_id"])
-
-
-async def change(stack: Stack, tenant: Tenant, sub: dict[str, Any], **body: Any) -> None:
-    await post_process(stack, tenant, f"/v1/subscriptions/{sub['subscription_id']}/changes", body)
-
-
-async def action(stack: Stack, tenant: Tenant, sub: dict[str, Any], name: str, **body: Any) -> None:
-    await post_process(stack, tenant, f"/v1/subscriptions/{sub['subscription_id']}/{name}", body)
-
-
 def billed(database_url: str, sub: dict[str, Any]) -> tuple[list[Line], list[int]]:
     """Every invoice line (sorted: invoices are compared as a whole), and the credit notes' totals."""
-    with engine_for(database_url).connect() as conn:
-        lines = conn.execute(
-            sa.text(
-                "select l.period_start::text, l.period_end::text, l.amount_minor from invoices i "
-                "join invoice_lines l on l.invoice_id = i.id where i.account_id = :a"
-            ),
-            {"a": sub["account_id"]},
-        ).all()
-        notes = conn.execute(
-            sa.text("select total_minor from credit_notes where account_id = :a order by number"),
-            {"a": sub["account_id"]},
-        ).scalars()
-        return sorted(tuple(r) for r in lines), list(notes)  # type: ignore[misc]
-
-
-def owed(database_url: str, sub: dict[str, Any]) -> int:
-    with engine_for(database_url).connect() as conn:
-        return int(
-            conn.execute(
-                sa.text(
-                    "select coalesce(sum(debit_minor) - sum(credit_minor), 0) from ledger_postings "
-                    "where ledger_account = 'receivable' and customer_id = :a"
-                ),
-                {"a": sub["account_id"]},
-            ).scalar_one()
-        )
+    lines, notes = billed_in_order(database_url, sub)
+    return sorted(lines), notes
 
 
 @pytest.mark.parametrize("first_run_before", [True, False])
 async def test_an_addon_added_mid_period_is_billed_for_its_first_days_once(
     stack: Stack, database_url: str, first_run_before: bool
 ) -> None:
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, codes, sub = await on_the_cheap_plan(stack, database_url)
     if first_run_before:
         await bill(stack, tenant, 1, "2024-01-01")
     await change(stack, tenant, sub, type="add_addon", plan=codes["addon"], effective_date="2024-01-11")
@@ -113,9 +58,7 @@ async def test_an_addon_added_mid_period_is_billed_for_its_first_days_once(
 async def test_an_addon_added_on_a_period_start_is_billed_for_that_period_once(
     stack: Stack, database_url: str
 ) -> None:
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, codes, sub = await on_the_cheap_plan(stack, database_url)
     await bill(stack, tenant, 1, "2024-01-01")
     await change(stack, tenant, sub, type="add_addon", plan=codes["addon"], effective_date="2024-02-01")
     await bill(stack, tenant, 1, "2024-02-01")
@@ -133,9 +76,7 @@ async def test_a_termination_on_a_period_start_before_its_run_credits_nothing(
     stack: Stack, database_url: str
 ) -> None:
     """February is never billed (the run comes after the termination), so nothing of it is credited."""
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, _, sub = await on_the_cheap_plan(stack, database_url)
     await bill(stack, tenant, 1, "2024-01-01")
     await action(stack, tenant, sub, "terminate", effective_date="2024-02-01", reason="moving")
     await bill(stack, tenant, 1, "2024-02-01")
@@ -147,9 +88,7 @@ async def test_a_termination_on_a_period_start_before_its_run_credits_nothing(
 async def test_a_termination_on_a_period_start_after_its_run_credits_that_period(
     stack: Stack, database_url: str
 ) -> None:
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, _, sub = await on_the_cheap_plan(stack, database_url)
     await bill(stack, tenant, 1, "2024-02-01")
     await action(stack, tenant, sub, "terminate", effective_date="2024-02-01", reason="moving")
     await bill(stack, tenant, 1, "2024-03-01")
@@ -163,9 +102,7 @@ async def test_a_termination_on_a_period_start_after_its_run_credits_that_period
 async def test_a_termination_mid_period_credits_the_unused_days_of_what_the_run_bills(
     stack: Stack, database_url: str
 ) -> None:
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, _, sub = await on_the_cheap_plan(stack, database_url)
     await action(stack, tenant, sub, "terminate", effective_date="2024-01-11", reason="moving")
     await bill(stack, tenant, 1, "2024-02-01")
     assert billed(database_url, sub) == ([("2024-01-01", "2024-02-01", 3100)], [-2100])
@@ -176,9 +113,7 @@ async def test_a_termination_mid_period_credits_the_unused_days_of_what_the_run_
 async def test_an_upgrade_mid_period_then_the_runs_bill_the_new_plan_from_the_next_period(
     stack: Stack, database_url: str, first_run_before: bool
 ) -> None:
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, codes, sub = await on_the_cheap_plan(stack, database_url)
     if first_run_before:
         await bill(stack, tenant, 1, "2024-01-01")
     await change(stack, tenant, sub, type="change_plan", plan=codes["dear"], effective_date="2024-01-11")
@@ -198,9 +133,7 @@ async def test_an_upgrade_mid_period_then_the_runs_bill_the_new_plan_from_the_ne
 
 async def test_a_paused_suspension_and_resumption_mid_period(stack: Stack, database_url: str) -> None:
     """Suspended Jan 21 (11 days credited), February paused, resumed Mar 11 (21 days charged)."""
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, _, sub = await on_the_cheap_plan(stack, database_url)
     await bill(stack, tenant, 1, "2024-01-01")
     await action(stack, tenant, sub, "suspend", effective_date="2024-01-21", pause_billing=True)
     await bill(stack, tenant, 1, "2024-02-01")
@@ -223,9 +156,7 @@ async def test_a_paused_suspension_and_resumption_on_period_starts_before_their_
 ) -> None:
     """Suspended from Feb 1 before February's run (nothing of February billed, so nothing credited),
     resumed on Mar 1 before March's run (March charged once, by the resumption)."""
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, _, sub = await on_the_cheap_plan(stack, database_url)
     await bill(stack, tenant, 1, "2024-01-01")
     await action(stack, tenant, sub, "suspend", effective_date="2024-02-01", pause_billing=True)
     await bill(stack, tenant, 1, "2024-02-01")

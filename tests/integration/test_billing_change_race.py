@@ -25,10 +25,9 @@ from activities.subscription_changes import ActionRequest, prepare_action
 from models.base import engine_for, unit_of_work
 from models.organisations import Organisation
 from runtime.settings import Settings
-from tests.factories import Tenant, make_operator
-from tests.integration.test_billing_change_credits import billed, owed, plans
-from tests.integration.test_billing_runs import bill, subscribe
+from tests.factories import Tenant
 from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import bill, billed, on_the_cheap_plan, owed
 
 WAIT_SECONDS = 20
 
@@ -118,9 +117,7 @@ def bill_page(tenant: Tenant, sub: dict[str, Any], day: date) -> Callable[[Any],
 async def test_a_termination_racing_the_run_of_its_period_bills_or_credits_it_once(
     stack: Stack, database_url: str, change_first: bool
 ) -> None:
-    tenant = make_operator(database_url)
-    codes = await plans(stack, tenant)
-    sub = await subscribe(stack, tenant, codes["cheap"], "2024-01-01", 1)
+    tenant, _, sub = await on_the_cheap_plan(stack, database_url)
     await bill(stack, tenant, 1, "2024-01-01")
     change, run = terminate_on(sub, date(2024, 2, 1)), bill_page(tenant, sub, date(2024, 2, 1))
     if change_first:

@@ -6,10 +6,7 @@ its heartbeat timeout (seconds, not minutes)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import date
@@ -22,37 +19,19 @@ from temporalio.testing import WorkflowEnvironment
 from activities.billing import RunInput
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.catalog_factory import plan, post
-from tests.factories import make_operator, person
+from tests.catalog_factory import plan
+from tests.factories import make_operator
 from tests.payment_support import add_card, pay_api, pay_settings, rows
-from tests.subscription_support import running_stack, wait_process
-from tests.support.localstripe import API_KEY, LocalStripe, localstripe
+from tests.subscription_support import running_stack
+from tests.support.billing_runs import subscribe
+from tests.support.localstripe import LocalStripe, localstripe
+from tests.support.worker_process import stripe_env, worker_process
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.collection import CollectionSummary
 
 __all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
 ACCOUNTS = 16
-
-
-def start_worker(
-    settings: Settings, address: str, queue: str, log: Path, **env_extra: str
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url or "",
-        "TEMPORAL_ADDRESS": address,
-        "MULTIBILL_TASK_QUEUE": queue,
-        "MULTIBILL_SMTP_PORT": str(settings.smtp_port),
-        **env_extra,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "worker"],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def count(database_url: str, sql: str, org: str) -> int:
@@ -67,23 +46,11 @@ async def test_a_killed_worker_bills_nothing_twice(
     async with running_stack(settings, dev_env.client) as stack:
         code = await plan(stack.api, tenant, prices={"EUR": "10.00"})
         for _ in range(ACCOUNTS):
-            account = await post(stack.api, tenant, "/v1/accounts", person())
-            resp = await stack.api.post(
-                "/v1/subscriptions",
-                headers=tenant.post_headers(),
-                json={
-                    "account_id": account["id"],
-                    "items": [{"plan": code}],
-                    "start_date": "2024-01-07",
-                    "bill_day": 7,
-                },
-            )
-            await wait_process(stack.api, tenant, resp.json()["process_id"])
+            await subscribe(stack, tenant, code, "2024-01-07", 7)
     queue = f"kill-{uuid.uuid4().hex[:8]}"
     address = dev_env.client.service_client.config.target_host
     log = tmp_path / "worker.log"
     invoices = "select count(*) from invoices where organisation_id = :o"
-    first = start_worker(settings, address, queue, log)
     run = RunInput(
         organisation_id=tenant.organisation_id,
         bill_day=7,
@@ -92,10 +59,10 @@ async def test_a_killed_worker_bills_nothing_twice(
         parallelism=1,
         heartbeat_seconds=2,
     )
-    handle = await dev_env.client.start_workflow(
-        BillingCycleWorkflow.run, run, id=f"billing-kill-{queue}", task_queue=queue
-    )
-    try:
+    with worker_process(settings, address, queue, log) as first:
+        handle = await dev_env.client.start_workflow(
+            BillingCycleWorkflow.run, run, id=f"billing-kill-{queue}", task_queue=queue
+        )
         for _ in range(600):
             if count(database_url, invoices, tenant.organisation_id) >= 2:
                 break
@@ -104,15 +71,8 @@ async def test_a_killed_worker_bills_nothing_twice(
         first.wait(timeout=10)
         billed_when_killed = count(database_url, invoices, tenant.organisation_id)
         assert 2 <= billed_when_killed < ACCOUNTS, log.read_text()
-        second = start_worker(settings, address, queue, log)
-        try:
+        with worker_process(settings, address, queue, log, graceful=True):
             summary = await asyncio.wait_for(handle.result(), timeout=120)
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert summary.status == "completed"
     assert count(database_url, invoices, tenant.organisation_id) == ACCOUNTS
     assert (
@@ -150,33 +110,23 @@ async def test_a_page_killed_after_its_commit_is_reported_collected_and_retried_
     async with running_stack(settings, dev_env.client) as stack:
         code = await plan(stack.api, tenant, prices={"EUR": "10.00"})
         for _ in range(3):
-            account = await post(stack.api, tenant, "/v1/accounts", person())
-            assert (await add_card(pay_api, tenant, account["id"], localstripe)).status_code == 201
-            resp = await stack.api.post(
-                "/v1/subscriptions",
-                headers=tenant.post_headers(),
-                json={
-                    "account_id": account["id"],
-                    "items": [{"plan": code}],
-                    "start_date": "2024-01-07",
-                    "bill_day": 7,
-                },
-            )
-            await wait_process(stack.api, tenant, resp.json()["process_id"])
-            accounts.append(account["id"])
+            account_id = (await subscribe(stack, tenant, code, "2024-01-07", 7))["account_id"]
+            assert (await add_card(pay_api, tenant, account_id, localstripe)).status_code == 201
+            accounts.append(account_id)
     queue = f"hold-{uuid.uuid4().hex[:8]}"
     address = dev_env.client.service_client.config.target_host
     log = tmp_path / "worker.log"
     hold = tmp_path / "hold-page"
     hold.touch()
-    stripe = {"MULTIBILL_STRIPE_API_KEY": API_KEY, "MULTIBILL_STRIPE_API_BASE": localstripe.url}
-    first = start_worker(settings, address, queue, log, MULTIBILL_BILLING_HOLD_PAGE_FILE=str(hold), **stripe)
+    stripe = stripe_env(localstripe.url)
     run = RunInput(organisation_id=tenant.organisation_id, bill_day=7, period_date=date(2024, 1, 7))
     assert run.page_size >= 3  # one page, so a page reporting nothing would leave the run with nothing
-    handle = await dev_env.client.start_workflow(
-        BillingCycleWorkflow.run, run, id=f"billing-hold-{queue}", task_queue=queue
-    )
-    try:
+    with worker_process(
+        settings, address, queue, log, MULTIBILL_BILLING_HOLD_PAGE_FILE=str(hold), **stripe
+    ) as first:
+        handle = await dev_env.client.start_workflow(
+            BillingCycleWorkflow.run, run, id=f"billing-hold-{queue}", task_queue=queue
+        )
         held = tmp_path / "hold-page.held"
         for _ in range(1200):
             if held.exists():
@@ -188,20 +138,13 @@ async def test_a_page_killed_after_its_commit_is_reported_collected_and_retried_
         killed_at = time.monotonic()
         invoices = "select count(*) from invoices where organisation_id = :o"
         assert count(database_url, invoices, tenant.organisation_id) == 3
-        second = start_worker(settings, address, queue, log, **stripe)
-        try:
+        with worker_process(settings, address, queue, log, **stripe, graceful=True):
             summary = await asyncio.wait_for(handle.result(), timeout=150)
             retried_within = time.monotonic() - killed_at
             collection = dev_env.client.get_workflow_handle(
                 f"collection-{summary.run.run_id}", result_type=CollectionSummary
             )
             collected = await asyncio.wait_for(collection.result(), timeout=60)
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert (summary.result.invoices, summary.result.lines, summary.result.amounts) == (3, 3, {"EUR": 3000})
     assert retried_within < 60, f"the killed page was retried only after {retried_within:.0f} s"
     run_id = summary.run.run_id

@@ -18,12 +18,11 @@ from models.base import engine_for
 from runtime.settings import Settings
 from tests.catalog_factory import plan, product
 from tests.factories import Tenant, make_operator
-from tests.integration.test_billing_runs import bill, subscribe
-from tests.subscription_support import Stack, running_stack, wait_process
+from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import bill, billed, change, subscribe
 
 MONTHLY = "12.00"  # per month
 YEARLY = "120.00"  # per year
-Line = tuple[str, str, int]  # (period start, period end, amount)
 
 
 @pytest.fixture
@@ -37,16 +36,6 @@ async def plans(stack: Stack, tenant: Tenant) -> tuple[str, str]:
     monthly = await plan(stack.api, tenant, product_code=net, prices={"EUR": MONTHLY})
     yearly = await plan(stack.api, tenant, product_code=net, prices={"EUR": YEARLY}, billing_period="year")
     return monthly, yearly
-
-
-async def change(stack: Stack, tenant: Tenant, sub: dict[str, Any], code: str, **body: Any) -> None:
-    resp = await stack.api.post(
-        f"/v1/subscriptions/{sub['subscription_id']}/changes",
-        headers=tenant.post_headers(),
-        json={"type": "change_plan", "plan": code, **body},
-    )
-    assert resp.status_code == 202, resp.text
-    await wait_process(stack.api, tenant, resp.json()["process_id"])
 
 
 REFILL = {  # the old row is the one replaced (false sorts before true)
@@ -88,22 +77,14 @@ def store_first(database_url: str, sub: dict[str, Any], which: str) -> None:
     raise AssertionError(f"could not store the {which} service first: {stored}")
 
 
-def billed(database_url: str, sub: dict[str, Any]) -> tuple[list[Line], list[int]]:
-    """Recurring invoice lines in order, and the credit notes' totals."""
-    with engine_for(database_url).connect() as conn:
-        lines = conn.execute(
-            sa.text(
-                "select l.period_start::text, l.period_end::text, l.amount_minor from invoices i "
-                "join invoice_lines l on l.invoice_id = i.id where i.account_id = :a "
-                "order by i.number, l.position"
-            ),
-            {"a": sub["account_id"]},
-        ).all()
-        notes = conn.execute(
-            sa.text("select total_minor from credit_notes where account_id = :a order by number"),
-            {"a": sub["account_id"]},
-        ).scalars()
-        return [tuple(r) for r in lines], list(notes)  # type: ignore[misc]
+async def change_each(
+    stack: Stack, database_url: str, tenant: Tenant, subs: list[dict[str, Any]], code: str, **body: Any
+) -> None:
+    """Change each of ``two_subscriptions`` to plan ``code``, then store the old service's row first in
+    the one and the new one's first in the other."""
+    for sub, first in zip(subs, ("old", "new"), strict=True):
+        await change(stack, tenant, sub, type="change_plan", plan=code, **body)
+        store_first(database_url, sub, first)
 
 
 async def two_subscriptions(stack: Stack, tenant: Tenant, code: str) -> list[dict[str, Any]]:
@@ -116,9 +97,9 @@ async def test_monthly_to_yearly_after_the_first_runs(stack: Stack, database_url
     subs = await two_subscriptions(stack, tenant, monthly)
     for day in ("2024-01-07", "2024-02-07", "2024-03-07"):
         await bill(stack, tenant, 7, day)
-    for sub, first in zip(subs, ("old", "new"), strict=True):
-        await change(stack, tenant, sub, yearly, effective_date="2024-03-20", timing="immediate")
-        store_first(database_url, sub, first)
+    await change_each(
+        stack, database_url, tenant, subs, yearly, effective_date="2024-03-20", timing="immediate"
+    )
     for day in ("2024-04-07", "2024-05-07", "2024-06-07", "2025-01-07", "2025-02-07"):
         await bill(stack, tenant, 7, day)
     for sub in subs:
@@ -138,9 +119,9 @@ async def test_monthly_to_yearly_before_the_first_run(stack: Stack, database_url
     tenant = make_operator(database_url)
     monthly, yearly = await plans(stack, tenant)
     subs = await two_subscriptions(stack, tenant, monthly)
-    for sub, first in zip(subs, ("old", "new"), strict=True):
-        await change(stack, tenant, sub, yearly, effective_date="2024-03-20", timing="immediate")
-        store_first(database_url, sub, first)
+    await change_each(
+        stack, database_url, tenant, subs, yearly, effective_date="2024-03-20", timing="immediate"
+    )
     for day in ("2024-04-07", "2024-05-07", "2025-01-07"):
         await bill(stack, tenant, 7, day)
     for sub in subs:
@@ -162,9 +143,9 @@ async def test_yearly_to_monthly_at_the_end_of_the_year(stack: Stack, database_u
     monthly, yearly = await plans(stack, tenant)
     subs = await two_subscriptions(stack, tenant, yearly)
     await bill(stack, tenant, 7, "2024-01-07")
-    for sub, first in zip(subs, ("old", "new"), strict=True):
-        await change(stack, tenant, sub, monthly, effective_date="2024-06-01", timing="end_of_term")
-        store_first(database_url, sub, first)
+    await change_each(
+        stack, database_url, tenant, subs, monthly, effective_date="2024-06-01", timing="end_of_term"
+    )
     for day in ("2024-02-07", "2024-07-07", "2025-01-07", "2025-02-07", "2025-03-07"):
         await bill(stack, tenant, 7, day)
     for sub in subs:
@@ -186,9 +167,9 @@ async def test_yearly_to_monthly_after_the_year_end_run(stack: Stack, database_u
     subs = await two_subscriptions(stack, tenant, yearly)
     for day in ("2024-01-07", "2025-01-07"):
         await bill(stack, tenant, 7, day)
-    for sub, first in zip(subs, ("old", "new"), strict=True):
-        await change(stack, tenant, sub, monthly, effective_date="2024-06-01", timing="end_of_term")
-        store_first(database_url, sub, first)
+    await change_each(
+        stack, database_url, tenant, subs, monthly, effective_date="2024-06-01", timing="end_of_term"
+    )
     for day in ("2025-02-07", "2025-03-07"):
         await bill(stack, tenant, 7, day)
     for sub in subs:

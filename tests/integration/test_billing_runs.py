@@ -4,7 +4,6 @@ a DST-crossing year, dry runs and bad input."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from models.base import engine_for
 from runtime.settings import Settings
 from tests.catalog_factory import plan, post, product
-from tests.factories import Tenant, make_operator, person
+from tests.factories import make_operator
 from tests.subscription_support import Stack, running_stack, wait_process
+from tests.support.billing_runs import bill, subscribe
 
 pytestmark = pytest.mark.calendar
 
@@ -23,37 +23,6 @@ pytestmark = pytest.mark.calendar
 async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with running_stack(settings, dev_env.client) as running:
         yield running
-
-
-async def subscribe(
-    stack: Stack, tenant: Tenant, plan_code: str, start: str, bill_day: int, **account: Any
-) -> dict[str, Any]:
-    acc = await post(stack.api, tenant, "/v1/accounts", person(**account))
-    resp = await stack.api.post(
-        "/v1/subscriptions",
-        headers=tenant.post_headers(),
-        json={
-            "account_id": acc["id"],
-            "items": [{"plan": plan_code}],
-            "start_date": start,
-            "bill_day": bill_day,
-        },
-    )
-    assert resp.status_code == 202, resp.text
-    await wait_process(stack.api, tenant, resp.json()["process_id"])
-    return {"account_id": acc["id"], "subscription_id": resp.json()["subscription_id"]}
-
-
-async def bill(stack: Stack, tenant: Tenant, bill_day: int, period_date: str, **extra: Any) -> dict[str, Any]:
-    resp = await stack.api.post(
-        "/v1/billing-runs",
-        headers=tenant.post_headers(),
-        json={"bill_day": bill_day, "period_date": period_date, **extra},
-    )
-    assert resp.status_code == 202, resp.text
-    await wait_process(stack.api, tenant, resp.json()["process_id"])
-    run = await stack.api.get(f"/v1/billing-runs/{resp.json()['id']}", headers=tenant.auth)
-    return dict(run.json())
 
 
 def invoice_lines(database_url: str, account_id: str) -> list[tuple[str, str, str, int]]:

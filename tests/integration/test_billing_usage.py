@@ -11,10 +11,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.catalog_factory import post, product
-from tests.factories import make_operator, person
-from tests.subscription_support import Stack, running_stack, wait_process
-from tests.usage_factory import CGRATES, event, ingest, rate, voice_charge
+from tests.factories import make_operator
+from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import bill, subscribe
+from tests.usage_factory import event, ingest, rate, voice_plan_in_arrears
 
 
 @pytest.fixture
@@ -30,56 +30,22 @@ pytestmark = pytest.mark.calendar
 @pytest.mark.today("2024-03-15T10:00:00+00:00")
 async def test_calls_are_invoiced_once_with_the_period(stack: Stack, database_url: str) -> None:
     tenant = make_operator(database_url)
-    phone = await product(stack.api, tenant, "telephony")
-    plan_code = (
-        await post(
-            stack.api,
-            tenant,
-            "/v1/catalog/plans",
-            {
-                "code": f"voice-{tenant.organisation_id[-6:].lower()}",
-                "name": "Voice",
-                "product_code": phone,
-                "effective_from": "2000-01-01",
-                "billing_term": "in_arrears",
-                "phases": [{"kind": "evergreen", "prices": {"EUR": "5.00"}}],
-                "usage": [voice_charge(call=CGRATES)],
-            },
-        )
-    )["code"]
-    account = await post(stack.api, tenant, "/v1/accounts", person())
-    start = "2024-01-01"
-    started = await stack.api.post(
-        "/v1/subscriptions",
-        headers=tenant.post_headers(),
-        json={
-            "account_id": account["id"],
-            "items": [{"plan": plan_code}],
-            "start_date": start,
-            "bill_day": 1,
-        },
-    )
-    await wait_process(stack.api, tenant, started.json()["process_id"])
-    sub_id = started.json()["subscription_id"]
+    code = await voice_plan_in_arrears(stack.api, tenant)
+    sub = await subscribe(stack, tenant, code, "2024-01-01", 1)
+    sub_id = sub["subscription_id"]
     at = datetime(2024, 3, 14, 10, tzinfo=UTC)
     calls = [event(sub_id, 130, at - timedelta(hours=h), destination="+34911000000") for h in range(3)]
     stored = await ingest(stack.api, tenant, calls)
     assert stored["accepted"] == 3
     await rate(stack.api, tenant)
-    run = await stack.api.post(
-        "/v1/billing-runs",
-        headers=tenant.post_headers(),
-        json={"bill_day": 1, "period_date": "2024-04-01"},  # in arrears: March, with its calls
-    )
-    assert run.status_code == 202, run.text
-    await wait_process(stack.api, tenant, run.json()["process_id"])
+    await bill(stack, tenant, 1, "2024-04-01")  # in arrears: March, with its calls
     with engine_for(database_url).connect() as conn:
         usage = conn.execute(
             sa.text(
                 "select l.amount_minor, l.unit_price, l.quantity from invoice_lines l "
                 "join invoices i on i.id = l.invoice_id where i.account_id = :a and l.kind = 'usage'"
             ),
-            {"a": account["id"]},
+            {"a": sub["account_id"]},
         ).all()
         statuses = (
             conn.execute(

@@ -4,10 +4,7 @@ and a worker killed (SIGKILL) between the gateway call and its record charges ex
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -21,7 +18,8 @@ from runtime.worker import build_worker
 from tests.billing_factory import Line, make_account, make_invoice
 from tests.factories import Tenant
 from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
-from tests.support.localstripe import API_KEY, DECLINED_ON_CHARGE, LocalStripe, localstripe
+from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, localstripe
+from tests.support.worker_process import stripe_env, worker_process
 from workflows.collection import CollectionSummary, CollectionWorkflow, dunning_id
 
 __all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
@@ -82,26 +80,9 @@ async def run_collection(
         )
 
 
-def start_worker(
-    settings: Settings, address: str, queue: str, stripe_url: str, log: Path, pause: float
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url or "",
-        "TEMPORAL_ADDRESS": address,
-        "MULTIBILL_TASK_QUEUE": queue,
-        "MULTIBILL_SMTP_PORT": str(settings.smtp_port),
-        "MULTIBILL_STRIPE_API_KEY": API_KEY,
-        "MULTIBILL_STRIPE_API_BASE": stripe_url,
-        "MULTIBILL_PAYMENTS_PAUSE_AFTER_GATEWAY_SECONDS": str(pause),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "worker"],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
+def paying_env(stripe_url: str, pause: float) -> dict[str, str]:
+    """A worker's environment for localstripe, pausing ``pause`` seconds between the charge and its record."""
+    return {**stripe_env(stripe_url), "MULTIBILL_PAYMENTS_PAUSE_AFTER_GATEWAY_SECONDS": str(pause)}
 
 
 async def test_a_worker_killed_after_the_charge_charges_once(
@@ -120,14 +101,13 @@ async def test_a_worker_killed_after_the_charge_charges_once(
     queue = f"paykill-{uuid.uuid4().hex[:8]}"
     address = dev_env.client.service_client.config.target_host
     log = tmp_path / "worker.log"
-    first = start_worker(pay_settings, address, queue, localstripe.url, log, pause=120)
-    handle = await dev_env.client.start_workflow(
-        CollectionWorkflow.run,
-        CollectionInput(organisation_id=operator.organisation_id, batch_size=10, heartbeat_seconds=5),
-        id=f"collection-kill-{queue}",
-        task_queue=queue,
-    )
-    try:
+    with worker_process(pay_settings, address, queue, log, **paying_env(localstripe.url, 120)) as first:
+        handle = await dev_env.client.start_workflow(
+            CollectionWorkflow.run,
+            CollectionInput(organisation_id=operator.organisation_id, batch_size=10, heartbeat_seconds=5),
+            id=f"collection-kill-{queue}",
+            task_queue=queue,
+        )
         for _ in range(600):  # charged: the intent is created, its id stored, then confirmed
             if [i["status"] for i in localstripe.intents_with_key(key)] == ["succeeded"]:
                 break
@@ -139,15 +119,10 @@ async def test_a_worker_killed_after_the_charge_charges_once(
             p["status"]
             for p in rows(database_url, "select status from payments where idempotency_key = :k", k=key)
         ] == ["pending"]
-        second = start_worker(pay_settings, address, queue, localstripe.url, log, pause=0)
-        try:
+        with worker_process(
+            pay_settings, address, queue, log, **paying_env(localstripe.url, 0), graceful=True
+        ):
             summary = await asyncio.wait_for(handle.result(), timeout=120)
-        finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
     assert summary.counts == {"succeeded": 1}
     assert len(localstripe.intents_with_key(key)) == 1
     payments = rows(database_url, "select id, status from payments where invoice_id = :i", i=invoice)

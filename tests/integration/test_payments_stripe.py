@@ -7,7 +7,7 @@ import socket
 import httpx
 import pytest
 
-from activities.collection import CollectInput, Collector
+from activities.collection import CollectInput, Collector, CollectResult
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
 from runtime.settings import Settings
@@ -33,6 +33,37 @@ def registry_for(url: str, timeout: float = 5.0) -> GatewayRegistry:
     registry = GatewayRegistry()
     registry.register(StripeGateway(StripeConfig(API_KEY, url, timeout, off_session_on_confirm=False)))
     return registry
+
+
+async def invoice_with_card(
+    pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str, **card: str
+) -> str:
+    """A FIBRE invoice of a new account with a card on file (``number=`` another test card); its id."""
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    assert (await add_card(pay_api, operator, account, localstripe, **card)).status_code == 201
+    return invoice
+
+
+def collect(database_url: str, gateway_url: str, invoice: str, timeout: float = 5.0) -> CollectResult:
+    """The invoice's first collection attempt, through the Stripe gateway at ``gateway_url``."""
+    return Collector(database_url, registry_for(gateway_url, timeout)).collect(
+        CollectInput(invoice_id=invoice, attempt=1)
+    )
+
+
+def collect_through_a_dropping_proxy(
+    database_url: str, localstripe: LocalStripe, invoice: str, answered: int = 0
+) -> DroppingProxy:
+    """The first attempt through a proxy to localstripe that drops the answers after the first
+    ``answered``: the gateway is unavailable. Returns the (closed) proxy."""
+    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]), answered=answered)
+    try:
+        with pytest.raises(GatewayUnavailable):
+            collect(database_url, proxy.url, invoice)
+    finally:
+        proxy.close()
+    return proxy
 
 
 async def test_a_card_is_stored_as_token_and_collected_once(
@@ -72,9 +103,7 @@ async def test_a_card_is_stored_as_token_and_collected_once(
 async def test_a_declined_charge_moves_nothing(
     pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
 ) -> None:
-    account = make_account(database_url, operator.organisation_id)
-    invoice = make_invoice(database_url, account, FIBRE)
-    assert (await add_card(pay_api, operator, account, localstripe, DECLINED_ON_CHARGE)).status_code == 201
+    invoice = await invoice_with_card(pay_api, operator, localstripe, database_url, number=DECLINED_ON_CHARGE)
     result = (await pay_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())).json()
     assert result["status"] == "declined"
     assert result["decline_code"] == "card_declined"
@@ -109,17 +138,9 @@ async def test_a_refused_card_is_not_stored(
 async def test_a_lost_answer_is_looked_up_not_charged_again(
     pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
 ) -> None:
-    account = make_account(database_url, operator.organisation_id)
-    invoice = make_invoice(database_url, account, FIBRE)
-    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
-    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]), answered=1)  # created; confirm lost
-    try:
-        with pytest.raises(GatewayUnavailable):
-            Collector(database_url, registry_for(proxy.url)).collect(
-                CollectInput(invoice_id=invoice, attempt=1)
-            )
-    finally:
-        proxy.close()
+    invoice = await invoice_with_card(pay_api, operator, localstripe, database_url)
+    # the intent is created; the answer to its confirmation is lost
+    proxy = collect_through_a_dropping_proxy(database_url, localstripe, invoice, answered=1)
     assert proxy.forwarded == 1
     key = f"{invoice}:attempt:1"
     [intent] = localstripe.intents_with_key(key)
@@ -130,9 +151,7 @@ async def test_a_lost_answer_is_looked_up_not_charged_again(
     assert [(p["status"], p["gateway_reference"]) for p in pending] == [("pending", intent["id"])]
     assert invoice_row(database_url, invoice)["paid_minor"] == 0
 
-    result = Collector(database_url, registry_for(localstripe.url)).collect(
-        CollectInput(invoice_id=invoice, attempt=1)
-    )
+    result = collect(database_url, localstripe.url, invoice)
     assert result.status == "succeeded"
     assert result.payment_id == pending[0]["id"]
     assert [i["id"] for i in localstripe.intents_with_key(key)] == [intent["id"]]  # resolved, not recharged
@@ -148,22 +167,11 @@ async def test_a_lost_create_answer_charges_once(
 ) -> None:
     """The intent was created but its id never came back: it was never confirmed, so it never charges;
     the retry opens and confirms another (real Stripe returns the same one for the Idempotency-Key)."""
-    account = make_account(database_url, operator.organisation_id)
-    invoice = make_invoice(database_url, account, FIBRE)
-    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
-    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]))
-    try:
-        with pytest.raises(GatewayUnavailable):
-            Collector(database_url, registry_for(proxy.url)).collect(
-                CollectInput(invoice_id=invoice, attempt=1)
-            )
-    finally:
-        proxy.close()
+    invoice = await invoice_with_card(pay_api, operator, localstripe, database_url)
+    collect_through_a_dropping_proxy(database_url, localstripe, invoice)
     key = f"{invoice}:attempt:1"
     assert [i["status"] for i in localstripe.intents_with_key(key)] == ["requires_confirmation"]
-    result = Collector(database_url, registry_for(localstripe.url)).collect(
-        CollectInput(invoice_id=invoice, attempt=1)
-    )
+    result = collect(database_url, localstripe.url, invoice)
     assert result.status == "succeeded"
     charged = [i for i in localstripe.intents_with_key(key) if i["status"] == "succeeded"]
     assert [(i["id"], i["amount"]) for i in charged] == [
@@ -180,19 +188,13 @@ async def test_a_lost_create_answer_charges_once(
 async def test_a_gateway_that_never_answers_is_unavailable(
     pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
 ) -> None:
-    account = make_account(database_url, operator.organisation_id)
-    invoice = make_invoice(database_url, account, FIBRE)
-    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
+    invoice = await invoice_with_card(pay_api, operator, localstripe, database_url)
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (backlog) and never answers
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         with pytest.raises(GatewayUnavailable):
-            Collector(database_url, registry_for(url, timeout=1.0)).collect(
-                CollectInput(invoice_id=invoice, attempt=1)
-            )
+            collect(database_url, url, invoice, timeout=1.0)
     assert localstripe.intents_with_key(f"{invoice}:attempt:1") == []
-    result = Collector(database_url, registry_for(localstripe.url)).collect(
-        CollectInput(invoice_id=invoice, attempt=1)
-    )
+    result = collect(database_url, localstripe.url, invoice)
     assert result.status == "succeeded"  # the gateway never saw the key: lookup finds nothing, charge once
     assert len(localstripe.intents_with_key(f"{invoice}:attempt:1")) == 1
 
@@ -217,17 +219,8 @@ async def test_webhooks_are_verified_and_applied_once(
     database_url: str,
     pay_settings: Settings,
 ) -> None:
-    account = make_account(database_url, operator.organisation_id)
-    invoice = make_invoice(database_url, account, FIBRE)
-    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
-    proxy = DroppingProxy(int(localstripe.url.rsplit(":", 1)[1]))
-    try:
-        with pytest.raises(GatewayUnavailable):
-            Collector(database_url, registry_for(proxy.url)).collect(
-                CollectInput(invoice_id=invoice, attempt=1)
-            )
-    finally:
-        proxy.close()
+    invoice = await invoice_with_card(pay_api, operator, localstripe, database_url)
+    collect_through_a_dropping_proxy(database_url, localstripe, invoice)
     payment_id = rows(database_url, "select id from payments where invoice_id = :i", i=invoice)[0]["id"]
     event = _intent_event(f"evt_{payment_id}", "payment_intent.succeeded", payment_id)
 
@@ -249,9 +242,7 @@ async def test_webhooks_are_verified_and_applied_once(
         ("receivable", 0, 1210),
     ]
     # The activity's retry then finds the payment settled and charges nothing more.
-    result = Collector(database_url, registry_for(localstripe.url)).collect(
-        CollectInput(invoice_id=invoice, attempt=1)
-    )
+    result = collect(database_url, localstripe.url, invoice)
     assert (result.status, result.payment_id) == ("succeeded", payment_id)
     assert len(localstripe.intents_with_key(f"{invoice}:attempt:1")) == 1
 
@@ -259,9 +250,7 @@ async def test_webhooks_are_verified_and_applied_once(
 async def test_a_card_refund_goes_to_the_gateway_and_the_ledger(
     pay_api: httpx.AsyncClient, operator: Tenant, localstripe: LocalStripe, database_url: str
 ) -> None:
-    account = make_account(database_url, operator.organisation_id)
-    invoice = make_invoice(database_url, account, FIBRE)
-    assert (await add_card(pay_api, operator, account, localstripe)).status_code == 201
+    invoice = await invoice_with_card(pay_api, operator, localstripe, database_url)
     payment_id = (
         await pay_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
     ).json()["payment_id"]

@@ -22,16 +22,8 @@ from models.billing import Invoice
 from models.payments import Payment, PaymentAllocation, PaymentMethod
 from tests.billing_factory import Line, make_account, make_invoice
 from tests.factories import Tenant, make_operator
+from tests.payment_support import CREDITOR, NS, mandate_body
 from tests.wallet_support import entries_for, postings_of
-
-IBAN = "DE89370400440532013000"
-CREDITOR = {
-    "name": "Multibill Telecom",
-    "iban": "ES9121000418450200051332",
-    "bic": "CAIXESBBXXX",
-    "creditor_id": "ES12ZZZB12345678",
-}
-NS = {"p": PAIN_008}
 
 
 def pain_002(rejected: list[tuple[str, str]]) -> str:
@@ -44,16 +36,6 @@ def pain_002(rejected: list[tuple[str, str]]) -> str:
         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>'
         f"<OrgnlPmtInfAndSts>{txs}</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"
     )
-
-
-def mandate_body(**overrides: object) -> dict[str, object]:
-    return {
-        "signed_on": "2026-01-15",
-        "debtor_name": "Ana Ruiz",
-        "iban": IBAN,
-        "bic": "DEUTDEFF",
-        **overrides,
-    }
 
 
 async def test_mandates_validate_iban_and_bic_and_become_payment_methods(

@@ -18,17 +18,8 @@ from models.base import engine_for
 from models.migrate import upgrade
 from tests.billing_factory import Line, make_account, make_invoice
 from tests.factories import make_operator
-from tests.payment_support import rows
+from tests.payment_support import CREDITOR, IBAN, NS, mandate_body, rows
 from tests.support.migration_db import database_at
-
-IBAN = "DE89370400440532013000"
-CREDITOR = {
-    "name": "Multibill Telecom",
-    "iban": "ES9121000418450200051332",
-    "bic": "CAIXESBBXXX",
-    "creditor_id": "ES12ZZZB12345678",
-}
-NS = {"p": PAIN_008}
 
 
 def raw_mandate(database_url: str, mandate_id: str) -> str:
@@ -74,7 +65,7 @@ async def test_the_iban_is_sealed_at_rest_and_whole_in_the_bank_file(
     account = make_account(database_url, operator.organisation_id)
     resp = await api.post(
         f"/v1/accounts/{account}/sepa-mandates",
-        json={"signed_on": "2026-01-15", "debtor_name": "Ana Ruiz", "iban": IBAN, "bic": "DEUTDEFF"},
+        json=mandate_body(),
         headers=operator.post_headers(),
     )
     assert resp.status_code == 201, resp.text
@@ -94,7 +85,7 @@ async def test_the_idempotency_record_of_a_mandate_holds_no_plain_hash_of_the_ib
 ) -> None:
     operator = make_operator(database_url)
     account = make_account(database_url, operator.organisation_id)
-    body = {"signed_on": "2026-01-15", "debtor_name": "Ana Ruiz", "iban": IBAN, "bic": "DEUTDEFF"}
+    body = mandate_body()
     headers = operator.post_headers()
     path = f"/v1/accounts/{account}/sepa-mandates"
     first = await api.post(path, json=body, headers=headers)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from tests.usage_factory import (
     deck,
     event,
     ingest,
+    month_of,
     publish_deck,
     rate,
     rated,
@@ -26,6 +26,7 @@ from tests.usage_factory import (
     subscription,
     usage_plan,
     voice_charge,
+    voice_subscription,
 )
 
 pytestmark = [pytest.mark.calendar, USAGE_TODAY]
@@ -33,15 +34,10 @@ MB = 1024**2
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def month_of(at: datetime) -> date:
-    local = at.astimezone(ZoneInfo("Europe/Madrid"))
-    return date(local.year, local.month, 1)
-
-
 async def test_events_are_stored_once_across_batches_and_bad_ones_are_rejected_one_by_one(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     at = recent_weekday(2, 10)
     good = [event(sub.id, 60, at), event(sub.services[0], 30, at), event(sub.id, 10, at)]
     unknown = event("+34999000111", 60, at)
@@ -82,7 +78,7 @@ async def test_a_retried_request_replays_and_an_oversized_batch_is_refused(
 async def test_cgrates_call_through_a_rate_deck_and_per_destination_summary(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     await publish_deck(
         api,
         operator,
@@ -109,7 +105,7 @@ async def test_cgrates_call_through_a_rate_deck_and_per_destination_summary(
 async def test_weekend_band_in_the_account_time_zone(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     cheap = {"groups": [{"start": 0, "rate": "0.06", "rate_unit": 60, "increment": 1}]}
     spec = deck(
         [{"prefix": "34", "tariff": "std", "by_band": [{"band": "weekend", "tariff": "cheap"}]}],
@@ -154,7 +150,7 @@ async def test_data_tiers_rate_the_period_volume(
 async def test_suspense_then_fix_the_tariff_and_retry(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     await publish_deck(api, operator, deck([{"prefix": "34", "tariff": "t"}], {"t": PER_SECOND}), LONG_AGO)
     at = recent_weekday(2, 11)
     await ingest(api, operator, [event(sub.id, 60, at, destination="+44 20 7946 0000")])
@@ -178,7 +174,7 @@ async def test_suspense_then_fix_the_tariff_and_retry(
 async def test_unknown_subscriber_waits_for_an_alias(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     number = f"+3460{uuid.uuid4().int % 10**7:07d}"
     at = recent_weekday(4, 10)
     report = await ingest(api, operator, [event(number, 120, at)])
@@ -201,7 +197,7 @@ async def test_unknown_subscriber_waits_for_an_alias(
 async def test_rerating_after_a_correction_adds_only_the_difference(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     await publish_deck(api, operator, deck([{"prefix": "34", "tariff": "t"}], {"t": PER_SECOND}), LONG_AGO)
     at = recent_weekday(2, 9)
     await ingest(

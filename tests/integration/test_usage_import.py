@@ -18,15 +18,12 @@ from runtime.settings import get_settings
 from tests.factories import Tenant
 from tests.usage_factory import (
     USAGE_TODAY,
+    month_of,
     rate,
     rated,
     recent_weekday,
-    subscription,
-    usage_plan,
-    voice_charge,
+    voice_subscription,
 )
-
-from .test_usage_api import month_of
 
 pytestmark = [pytest.mark.calendar, USAGE_TODAY]
 
@@ -49,7 +46,7 @@ def cdr_file(sub_id: str, prefix: str) -> str:
 async def test_csv_upload_reports_bad_rows_by_line_and_keeps_the_good_ones(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     body = cdr_file(sub.id, f"api-{sub.id}")
     headers = {**operator.post_headers(), "Content-Type": "text/csv"}
     resp = await api.post("/v1/usage/imports", content=body.encode(), headers=headers)
@@ -88,7 +85,7 @@ async def test_cli_import(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sub = await subscription(api, operator, database_url, [await usage_plan(api, operator, voice_charge())])
+    sub = await voice_subscription(api, operator, database_url)
     path = tmp_path / "cdrs.csv"
     path.write_text(cdr_file(sub.id, f"cli-{sub.id}"))
     monkeypatch.setenv("DATABASE_URL", database_url)
