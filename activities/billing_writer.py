@@ -75,7 +75,7 @@ def too_large(draft: InvoiceDraft) -> str | None:
     than failing its whole page on the database's overflow."""
     amounts = [line.amount.amount_minor for line in draft.lines + draft.credits]
     amounts += _tax_amounts(draft.tax) + _tax_amounts(draft.credit_tax)
-    if all(abs(a) <= BIGINT_MAX for a in amounts):  # the postings sum the lines' amounts
+    if draft.lines and all(abs(a) <= BIGINT_MAX for a in amounts):  # postings sum the lines' amounts
         amounts += [p.debit_minor + p.credit_minor for p in _ledger(draft)]
     worst = max((abs(a) for a in amounts), default=0)
     if worst <= BIGINT_MAX:
