@@ -18,7 +18,7 @@ from temporalio import activity
 from activities.billing_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
 from activities.billing_extras import load_extras
 from activities.billing_results import PageResult, billed_by_page, hold_after_commit, in_page
-from activities.billing_writer import InvoiceDraft, write_invoices
+from activities.billing_writer import InvoiceDraft, too_large, write_invoices
 from activities.heartbeat import heartbeating
 from activities.subscriptions import local_today
 from domain.ids import new_id
@@ -379,6 +379,10 @@ def bill_accounts(
             draft = draft_for(session, catalogue, entry, run, taxes, extras)
         except Exception as exc:  # one account's failure never stops the run
             result.failed.append({"account_id": entry.account.id, "reason": f"{type(exc).__name__}: {exc}"})
+            continue
+        refused = too_large(draft) if draft is not None else None
+        if refused is not None:  # nothing written for it; the page bills its other accounts
+            result.failed.append({"account_id": entry.account.id, "reason": refused})
             continue
         if draft is not None:
             drafts.append(draft)

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from activities import subscription_store as store
 from activities.billing_extras import TAKEN_BACK, charges_billed
-from domain.invoice_extras import RENTAL, rental_credit
+from domain.invoice_extras import RENTAL, RentalBilled, rental_credit
 from domain.periods import zone
 from models.devices import Device, StockMovement
-from models.subscriptions import SubscriptionService
+from models.subscriptions import Subscription, SubscriptionService
 
 
 def _renting_service(session: Session, sub_id: str, line_id: str, day: date) -> SubscriptionService | None:
@@ -49,13 +49,34 @@ def credit_returned_rental(session: Session, movement: StockMovement) -> int:
     device = terms.plan.device
     if device is None or device.product_code != movement.product_code:
         return 0
-    line = rental_credit(terms, day, "device returned")
-    if line is None or line.period is None:
-        return 0
-    billed = [s for s in charges_billed(session, sub.id) if s.charge == RENTAL and s.key == service.line_id]
+    billed = rental_billed(session, sub, service.line_id)
     if not any(s.start <= day < s.end for s in billed):
         return 0  # not billed yet: the run bills the rental up to the return day
+    line = rental_credit(terms, day, "device returned", billed)
+    if line is None or line.period is None:
+        return 0
     return store.record_charges(session, sub, service.id, [line], f"{movement.id}:returned")
+
+
+def rental_billed(session: Session, sub: Subscription, line_id: str) -> list[RentalBilled]:
+    """The days runs billed for a line's rental, each with the plan of the service that billed them
+    (the line's service live on the span's first day; the earlier one while a change replaces it)."""
+    services = [s for s in store.services(session, sub.id) if s.line_id == line_id]
+    billed = []
+    for span in charges_billed(session, sub.id):
+        if span.charge != RENTAL or span.key != line_id:
+            continue
+        by = sorted(
+            (
+                s
+                for s in services
+                if s.started_on <= span.start and (s.ended_on is None or span.start < s.ended_on)
+            ),
+            key=lambda s: s.started_on,
+        )
+        if by:
+            billed.append(RentalBilled(span.start, span.end, store.terms_of(session, sub, by[0]).plan))
+    return sorted(billed, key=lambda b: b.start)
 
 
 def returned_on(session: Session, line_id: str, timezone: str) -> date | None:

@@ -19,7 +19,7 @@ from domain.invoice_extras import ChargeSpan
 from domain.invoicing import DraftLine, ServiceSpan
 from domain.ledger import Posting, invoice_entry
 from domain.periods import Period
-from domain.tax import TaxRate, TaxResult
+from domain.tax import LineTax, RateTotal, TaxRate, TaxResult
 from models.base import utcnow
 from models.bulk import copy_rows
 from models.subscriptions import PendingCharge
@@ -57,6 +57,30 @@ def _ledger(draft: InvoiceDraft) -> list[Posting]:
         revenue[line.revenue_kind] += line_tax.net.amount_minor
     taxes = {r.rate.code: r.tax.amount_minor for r in draft.tax.by_rate if r.tax.amount_minor}
     return invoice_entry(draft.account.id, draft.account.currency, dict(revenue), taxes)
+
+
+BIGINT_MAX = 2**63 - 1  # the largest amount PostgreSQL's bigint columns (``*_minor``) hold
+
+
+def _tax_amounts(tax: TaxResult | None) -> list[int]:
+    if tax is None:
+        return []
+    totals: list[LineTax | RateTotal | TaxResult] = [*tax.lines, *tax.by_rate, tax]
+    return [m.amount_minor for t in totals for m in (t.net, t.tax, t.gross)]
+
+
+def too_large(draft: InvoiceDraft) -> str | None:
+    """Why the draft cannot be stored, if an amount it writes (a line, a tax, a total, a ledger posting,
+    of the invoice or of the credit note) is beyond bigint: a bill run then refuses the account rather
+    than failing its whole page on the database's overflow."""
+    amounts = [line.amount.amount_minor for line in draft.lines + draft.credits]
+    amounts += _tax_amounts(draft.tax) + _tax_amounts(draft.credit_tax)
+    if draft.lines and all(abs(a) <= BIGINT_MAX for a in amounts):  # postings sum the lines' amounts
+        amounts += [p.debit_minor + p.credit_minor for p in _ledger(draft)]
+    worst = max((abs(a) for a in amounts), default=0)
+    if worst <= BIGINT_MAX:
+        return None
+    return f"amount_too_large: an amount of {worst} minor units exceeds the largest storable ({BIGINT_MAX})"
 
 
 POSTING_COLUMNS = ("entry_id", "ledger_account", "customer_id", "debit_minor", "credit_minor", "currency")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from activities import subscription_store as store
 from activities.billing_data import charged_spans
 from activities.billing_extras import charges_billed, discount_of
-from activities.billing_returns import returned_on
+from activities.billing_returns import rental_billed, returned_on
 from activities.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoice_void import negated_line
 from activities.subscription_changes import Applied, ChangePlan
@@ -20,7 +20,6 @@ from domain.catalog import PlanSpec
 from domain.ids import new_id
 from domain.invoice_extras import (
     DISCOUNT,
-    RENTAL,
     charge_net_of_discount,
     credit_net_of_discount,
     rental_credit,
@@ -131,11 +130,10 @@ def _credit(
     back = returned_on(session, service.line_id, sub.timezone) if rental else None
     if back is not None and back <= stop_on:
         rental = False  # the rental ended when the device went back, and its return credited it
-    unused = rental_credit(terms, stop_on, why) if rental else None
-    if unused is not None and unused.period is not None:
-        billed = any(s.covers(RENTAL, service.line_id, unused.period) for s in extras)
-        if credit_owed(service.started_on, unused.period, stop_on, billed):
-            lines.append(unused)
+    billed = rental_billed(session, sub, service.line_id) if rental else []
+    unused = rental_credit(terms, stop_on, why, billed) if billed else None
+    if unused is not None:
+        lines.append(unused)
     return lines
 
 

@@ -15,6 +15,7 @@ service and period. The ``billed`` set (the ``billed_charges`` table) is the gua
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -277,11 +278,33 @@ def charge_net_of_discount(
     )
 
 
-def rental_credit(terms: ServiceTerms, stop_on: date, why: str) -> ChargeLine | None:
-    """The unused days of the rental period holding ``stop_on`` when a service renting its device stops
-    (the plan's refund policy, as the recurring charge's :func:`domain.subscriptions.stop_credit`): what a
-    run bills for that period less the quote's rental prorated to the stop. The caller credits it only
-    when that period is billed, or used before the stop (a run bills it then)."""
+@dataclass(frozen=True)
+class RentalBilled:
+    """Days a run billed for a line's rental (a ``billed_charges`` row) and the plan that billed them."""
+
+    start: date
+    end: date
+    plan: PlanSpec
+
+
+def _rental_minor(plan: PlanSpec, terms: ServiceTerms, start: date, end: date, ctx: QuoteContext) -> int:
+    """What a run bills for the rental of ``[start, end)`` on ``plan``'s grid (as ``_rental`` prices it)."""
+    if end <= start:
+        return 0
+    item = QuoteItem(plan, start, quantity=terms.quantity)
+    lines = device_rental_lines(plan, item, end, end, ctx, align=terms.subscription_start)
+    return sum(line.amount.amount_minor for line in lines)
+
+
+def rental_credit(
+    terms: ServiceTerms, stop_on: date, why: str, billed: Sequence[RentalBilled]
+) -> ChargeLine | None:
+    """The unused rental days billed when a service renting its device stops on ``stop_on`` (the plan's
+    refund policy, as the recurring charge's :func:`domain.subscriptions.stop_credit`): for each span of
+    days billed for the line (``billed``, whichever service of the line billed it) reaching past the
+    stop, what the run billed for it less the rental of its days before the stop, priced by the plan
+    that billed it. Days not billed yet are not credited: a run bills the rental only up to the stop.
+    The credit's period is the stopping service's period holding ``stop_on``."""
     plan, device = terms.plan, terms.plan.device
     if (
         device is None
@@ -295,17 +318,18 @@ def rental_credit(terms: ServiceTerms, stop_on: date, why: str) -> ChargeLine | 
     ctx = QuoteContext(terms.currency, bill_day=terms.bill_day, rounding=terms.rounding)
     item = QuoteItem(plan, terms.started_on, quantity=terms.quantity)
     horizon, align = stop_on + timedelta(days=1), terms.subscription_start
-    billed = [
+    holding = [
         line
         for line in device_rental_lines(plan, item, None, horizon, ctx, align=align)
         if line.period is not None and line.period.start <= stop_on < line.period.end
     ]
-    if not billed:
+    if not holding:
         return None
-    period = billed[0].period
-    used = device_rental_lines(plan, item, stop_on, horizon, ctx, align=align)
-    unused = sum(line.amount.amount_minor for line in billed) - sum(
-        line.amount.amount_minor for line in used if line.period == period
+    unused = sum(
+        _rental_minor(span.plan, terms, span.start, span.end, ctx)
+        - _rental_minor(span.plan, terms, span.start, stop_on, ctx)
+        for span in billed
+        if span.end > stop_on
     )
     if unused <= 0:
         return None
@@ -314,7 +338,7 @@ def rental_credit(terms: ServiceTerms, stop_on: date, why: str) -> ChargeLine | 
         f"{why}: unused days of the rental of {device.product_code}",
         Money(-unused, terms.currency),
         terms.quantity,
-        billed[0].unit_price,
-        billed[0].tax_category,
-        period,
+        holding[0].unit_price,
+        holding[0].tax_category,
+        holding[0].period,
     )

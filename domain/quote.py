@@ -419,7 +419,7 @@ def item_lines(item: QuoteItem, ctx: QuoteContext) -> list[QuoteLine]:
     old_until = item.change_on or item.stop
     lines = activation_lines(item.plan, item, item.start, ctx)
     lines += recurring_lines(item.plan, item.quantity, item.start, old_until, horizon, ctx)
-    lines += device_rental_lines(item.plan, item, item.stop, horizon, ctx)
+    lines += device_rental_lines(item.plan, item, old_until, horizon, ctx)  # the old rental ends with it
     usage_plan, usage_from = item.plan, item.start
     if item.change_to is not None and item.change_on is not None:
         new = item.change_to
@@ -428,6 +428,8 @@ def item_lines(item: QuoteItem, ctx: QuoteContext) -> list[QuoteLine]:
         lines += recurring_lines(
             new, item.quantity, item.change_on, item.stop, horizon, ctx, align=item.start
         )
+        renting = replace(item, plan=new, start=item.change_on)  # as a bill: the new plan's rental
+        lines += device_rental_lines(new, renting, item.stop, horizon, ctx, align=item.start)
         usage_plan, usage_from = new, item.change_on
     if item.usage or item.calls or usage_plan.usage:
         first = next(_periods(usage_plan, usage_from, ctx, align=item.start))
