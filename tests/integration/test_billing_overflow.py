@@ -16,8 +16,8 @@ from runtime.settings import Settings
 from tests.catalog_factory import plan
 from tests.factories import make_operator
 from tests.integration.test_billing_extras import subscribe
-from tests.integration.test_billing_runs import bill
 from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import bill
 
 pytestmark = pytest.mark.calendar
 

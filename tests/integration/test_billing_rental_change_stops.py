@@ -13,13 +13,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
-from tests.integration.test_billing_change_credits import action
 from tests.integration.test_billing_extras import subscribe
-from tests.integration.test_billing_period_changes import change
 from tests.integration.test_billing_rental_changes import renting_plans
 from tests.integration.test_billing_rental_returns import pending_credits
-from tests.integration.test_billing_runs import bill
 from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import action, bill, change_plan
 
 pytestmark = pytest.mark.calendar
 
@@ -43,7 +41,7 @@ async def test_a_stop_before_the_first_yearly_run_credits_the_monthly_days_bille
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": monthly}]})
     for day in ("2025-01-01", "2025-02-01", "2025-03-01"):
         await bill(stack, tenant, 1, day)
-    await change(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
+    await change_plan(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
     await action(stack, tenant, sub, "terminate", effective_date="2025-03-25", reason="moving")
     assert rental_credit(database_url, sub) == [-68]
 
@@ -57,7 +55,7 @@ async def test_a_stop_in_the_first_yearly_period_credits_the_yearly_days_billed(
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": monthly}]})
     for day in ("2025-01-01", "2025-02-01", "2025-03-01"):
         await bill(stack, tenant, 1, day)
-    await change(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
+    await change_plan(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
     for day in ("2025-04-01", "2025-05-01"):
         await bill(stack, tenant, 1, day)
     await action(stack, tenant, sub, "terminate", effective_date="2025-05-10", reason="moving")
@@ -72,7 +70,7 @@ async def test_a_stop_after_a_change_to_monthly_credits_the_rest_of_the_year_bil
     tenant, monthly, yearly = await renting_plans(stack, database_url)
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": yearly}]})
     await bill(stack, tenant, 1, "2025-01-01")
-    await change(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
+    await change_plan(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
     await bill(stack, tenant, 1, "2025-07-01")
     await action(stack, tenant, sub, "terminate", effective_date="2025-07-10", reason="moving")
     assert rental_credit(database_url, sub) == [-1726]

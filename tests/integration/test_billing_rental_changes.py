@@ -19,10 +19,9 @@ from runtime.settings import Settings
 from tests.catalog_factory import plan
 from tests.factories import Tenant, make_operator
 from tests.integration.test_billing_extras import subscribe
-from tests.integration.test_billing_period_changes import change
-from tests.integration.test_billing_runs import bill
 from tests.integration.test_demo_catalogue import seed
 from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import bill, change_plan
 
 pytestmark = pytest.mark.calendar
 
@@ -77,7 +76,7 @@ async def test_monthly_to_yearly_continues_the_rental_on_the_yearly_grid(
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": monthly}]})
     for day in ("2025-01-01", "2025-02-01", "2025-03-01"):
         await bill(stack, tenant, 1, day)
-    await change(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
+    await change_plan(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
     for day in ("2025-04-01", "2025-05-01", "2026-01-01"):
         await bill(stack, tenant, 1, day)
     assert rentals(database_url, sub) == [
@@ -91,7 +90,7 @@ async def test_monthly_to_yearly_continues_the_rental_on_the_yearly_grid(
     # before the first run: March on the monthly grid up to the change, the yearly rental from it
     tenant, monthly, yearly = await renting_plans(stack, database_url)
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": monthly}]})
-    await change(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
+    await change_plan(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
     for day in ("2025-04-01", "2026-01-01"):
         await bill(stack, tenant, 1, day)
     assert rentals(database_url, sub) == [
@@ -110,7 +109,7 @@ async def test_yearly_to_monthly_continues_the_rental_on_the_monthly_grid(
     tenant, monthly, yearly = await renting_plans(stack, database_url)
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": yearly}]})
     await bill(stack, tenant, 1, "2025-01-01")
-    await change(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
+    await change_plan(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
     for day in ("2025-07-01", "2025-08-01", "2026-01-01", "2026-02-01"):
         await bill(stack, tenant, 1, day)
     assert rentals(database_url, sub) == [
@@ -122,7 +121,7 @@ async def test_yearly_to_monthly_continues_the_rental_on_the_monthly_grid(
     # before the first run: the yearly rental up to the change, the monthly rental from it
     tenant, monthly, yearly = await renting_plans(stack, database_url)
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": yearly}]})
-    await change(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
+    await change_plan(stack, tenant, sub, monthly, effective_date="2025-06-15", timing="immediate")
     for day in ("2025-07-01", "2025-08-01"):
         await bill(stack, tenant, 1, day)
     assert rentals(database_url, sub) == [

@@ -18,12 +18,11 @@ from models.base import engine_for
 from runtime.demo_catalogue import WAREHOUSE
 from runtime.settings import Settings
 from tests.factories import Tenant, make_operator
-from tests.integration.test_billing_change_credits import action
 from tests.integration.test_billing_extras import invoices, ledger, quoted, subscribe
-from tests.integration.test_billing_runs import bill
 from tests.integration.test_billing_stop_credits import notes
 from tests.integration.test_demo_catalogue import seed
 from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import action, bill
 
 pytestmark = pytest.mark.calendar
 

@@ -11,10 +11,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
 from tests.integration.test_billing_extras import quoted, subscribe
-from tests.integration.test_billing_period_changes import change
 from tests.integration.test_billing_rental_changes import rentals, renting_plans
-from tests.integration.test_billing_runs import bill
 from tests.subscription_support import Stack, running_stack
+from tests.support.billing_runs import bill, change_plan
 
 pytestmark = pytest.mark.calendar
 
@@ -30,7 +29,7 @@ async def test_the_quote_of_a_monthly_to_yearly_change_rents_as_the_bill(
 ) -> None:
     tenant, monthly, yearly = await renting_plans(stack, database_url)
     sub = await subscribe(stack, tenant, "2025-01-01", {"items": [{"plan": monthly}]})
-    await change(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
+    await change_plan(stack, tenant, sub, yearly, effective_date="2025-03-20", timing="immediate")
     for day in ("2025-04-01", "2026-01-01"):
         await bill(stack, tenant, 1, day)
     quote = await quoted(

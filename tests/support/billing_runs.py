@@ -61,6 +61,11 @@ async def change(stack: Stack, tenant: Tenant, sub: dict[str, Any], **body: Any)
     await post_process(stack, tenant, f"/v1/subscriptions/{sub['subscription_id']}/changes", body)
 
 
+async def change_plan(stack: Stack, tenant: Tenant, sub: dict[str, Any], code: str, **body: Any) -> None:
+    """A PlanChange of ``sub`` to the plan ``code``, waited for."""
+    await change(stack, tenant, sub, type="change_plan", plan=code, **body)
+
+
 async def action(stack: Stack, tenant: Tenant, sub: dict[str, Any], name: str, **body: Any) -> None:
     await post_process(stack, tenant, f"/v1/subscriptions/{sub['subscription_id']}/{name}", body)
 
