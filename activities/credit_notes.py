@@ -27,6 +27,7 @@ from activities.invoice_reads import (
     invoice_lines,
     invoice_rate_totals,
     note_rate_totals,
+    within_subtree,
 )
 from activities.ledger import post_entry
 from activities.organisations import Principal
@@ -283,12 +284,7 @@ def list_credit_notes(
     limit: int,
 ) -> tuple[list[CreditNote], str | None]:
     """A page of the credit notes of accounts in the caller's subtree, oldest first, and the next cursor."""
-    stmt = (
-        select(CreditNote)
-        .join(Account, Account.id == CreditNote.account_id)
-        .join(Organisation, Organisation.id == Account.organisation_id)
-        .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
-    )
+    stmt = within_subtree(select(CreditNote), principal, CreditNote.account_id)
     if account_id is not None:
         stmt = stmt.where(CreditNote.account_id == account_id)
     if invoice_id is not None:

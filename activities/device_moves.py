@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from activities.billing_returns import credit_returned_rental
 from domain.devices import DeviceState, MovementKind, check_available, check_transition
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
@@ -256,7 +257,5 @@ def take_back(
         key=key,
     )
     if credit_rental:
-        from activities.billing_returns import credit_returned_rental
-
         credit_returned_rental(session, movement)
     return movement

@@ -42,7 +42,8 @@ class RateTotals:
         return self.net_minor + self.tax_minor
 
 
-def _visible(stmt: Select[Any], principal: Principal, account_column: Any) -> Select[Any]:
+def within_subtree(stmt: Select[Any], principal: Principal, account_column: Any) -> Select[Any]:
+    """``stmt`` narrowed to rows whose account belongs to the caller's organisation subtree."""
     return (
         stmt.join(Account, Account.id == account_column)
         .join(Organisation, Organisation.id == Account.organisation_id)
@@ -55,7 +56,7 @@ def visible_invoice(
 ) -> Invoice:
     if not is_valid_id(invoice_id, "inv"):
         raise NotFound("invoice", invoice_id)
-    stmt = _visible(select(Invoice).where(Invoice.id == invoice_id), principal, Invoice.account_id)
+    stmt = within_subtree(select(Invoice).where(Invoice.id == invoice_id), principal, Invoice.account_id)
     if lock:
         stmt = stmt.with_for_update(of=Invoice)
     invoice = session.execute(stmt).scalar_one_or_none()
@@ -67,7 +68,7 @@ def visible_invoice(
 def visible_credit_note(session: Session, principal: Principal, credit_note_id: str) -> CreditNote:
     if not is_valid_id(credit_note_id, "crn"):
         raise NotFound("credit_note", credit_note_id)
-    stmt = _visible(
+    stmt = within_subtree(
         select(CreditNote).where(CreditNote.id == credit_note_id), principal, CreditNote.account_id
     )
     note = session.execute(stmt).scalar_one_or_none()
@@ -101,7 +102,7 @@ def list_invoices(
     limit: int,
 ) -> tuple[list[Invoice], str | None]:
     """A page of visible invoices, oldest first (ids sort by creation), and the next cursor."""
-    stmt = _visible(select(Invoice), principal, Invoice.account_id)
+    stmt = within_subtree(select(Invoice), principal, Invoice.account_id)
     if account_id is not None:
         stmt = stmt.where(Invoice.account_id == account_id)
     if status is not None:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -91,8 +92,6 @@ def operation_id(route: APIRoute) -> str:
 
 def install_docs(app: FastAPI) -> None:
     """The Problem schema in the contract, and Swagger UI served from the package at /docs."""
-    import swagger_ui_bundle
-
     build_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

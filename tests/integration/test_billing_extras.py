@@ -109,6 +109,18 @@ FIBRE_MARCH = "Fibre 600 Mb 2026-03-10 to 2026-04-01"
 RENTAL = "rental of demo-router"
 
 
+def device_and_warehouse(database_url: str, tenant: Tenant, sub: dict[str, Any]) -> tuple[str, str]:
+    with engine_for(database_url).connect() as conn:
+        device_id = conn.execute(
+            sa.text("select id from devices where subscription_id = :s"), {"s": sub["subscription_id"]}
+        ).scalar_one()
+        warehouse_id = conn.execute(
+            sa.text("select id from warehouses where operator_id = :o and code = :c"),
+            {"o": tenant.organisation_id, "c": WAREHOUSE},
+        ).scalar_one()
+    return device_id, warehouse_id
+
+
 @pytest.mark.today("2026-04-20T10:00:00+00:00")  # the router goes back today, between two bill runs
 async def test_a_rented_router_is_billed_each_period_until_it_is_returned(
     stack: Stack, database_url: str
@@ -148,14 +160,7 @@ async def test_a_rented_router_is_billed_each_period_until_it_is_returned(
         "tax:ES-standard": (0, 492 + 693),
     }
 
-    with engine_for(database_url).connect() as conn:
-        device_id = conn.execute(
-            sa.text("select id from devices where subscription_id = :s"), {"s": sub["subscription_id"]}
-        ).scalar_one()
-        warehouse_id = conn.execute(
-            sa.text("select id from warehouses where operator_id = :o and code = :c"),
-            {"o": tenant.organisation_id, "c": WAREHOUSE},
-        ).scalar_one()
+    device_id, warehouse_id = device_and_warehouse(database_url, tenant, sub)
     returned = await stack.api.post(
         f"/v1/devices/{device_id}/return", headers=tenant.post_headers(), json={"warehouse_id": warehouse_id}
     )

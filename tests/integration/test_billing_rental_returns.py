@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.demo_catalogue import WAREHOUSE
 from runtime.settings import Settings
-from tests.factories import Tenant, make_operator
-from tests.integration.test_billing_extras import invoices, ledger, quoted, subscribe
+from tests.factories import make_operator
+from tests.integration.test_billing_extras import device_and_warehouse, invoices, ledger, quoted, subscribe
 from tests.integration.test_billing_stop_credits import notes
 from tests.integration.test_demo_catalogue import seed
 from tests.subscription_support import Stack, running_stack
@@ -33,18 +32,6 @@ FIBRE = {"items": [{"plan": "demo-fibre-600"}]}
 async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with running_stack(settings, dev_env.client) as running:
         yield running
-
-
-def device_and_warehouse(database_url: str, tenant: Tenant, sub: dict[str, Any]) -> tuple[str, str]:
-    with engine_for(database_url).connect() as conn:
-        device_id = conn.execute(
-            sa.text("select id from devices where subscription_id = :s"), {"s": sub["subscription_id"]}
-        ).scalar_one()
-        warehouse_id = conn.execute(
-            sa.text("select id from warehouses where operator_id = :o and code = :c"),
-            {"o": tenant.organisation_id, "c": WAREHOUSE},
-        ).scalar_one()
-    return device_id, warehouse_id
 
 
 def pending_credits(database_url: str, sub: dict[str, Any]) -> list[tuple[str, int]]:

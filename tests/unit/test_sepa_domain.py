@@ -189,8 +189,6 @@ def test_a_sealed_iban_opens_only_with_its_key_and_its_mandate() -> None:
 
 
 def test_production_refuses_the_development_data_key() -> None:
-    import pytest
-
     from runtime.settings import Settings
 
     with pytest.raises(RuntimeError, match="MULTIBILL_DATA_KEY"):
