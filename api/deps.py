@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
-from activities.organisations import Principal, authenticate
+from activities.accounts.organisations import Principal, authenticate
 from api.errors import ApiError
 from domain.organisations import Role
 from models.base import unit_of_work

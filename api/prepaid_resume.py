@@ -7,11 +7,11 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from activities import subscription_store as store
-from activities.prepaid import PREPAID_SUSPENSION_REASON
-from activities.subscription_changes import ActionRequest, ChangePlan, take_for_action
-from activities.subscriptions import local_today
-from activities.wallets import PrepaidDebit, debit_prepaid_period
+from activities.subscriptions import records as store
+from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for_action
+from activities.subscriptions.onboarding import local_today
+from activities.subscriptions.prepaid_renewals import PREPAID_SUSPENSION_REASON
+from activities.wallets.operations import PrepaidDebit, debit_prepaid_period
 from api.errors import ApiError
 from api.subscription_processes import process_id_for, start_process
 from models.base import unit_of_work

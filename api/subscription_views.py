@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities import subscription_store as store
-from activities.subscriptions import local_today
+from activities.subscriptions import records as store
+from activities.subscriptions.onboarding import local_today
 from domain.subscriptions import price_on
 from models.subscriptions import PendingCharge, ScheduledChange, Subscription, SubscriptionEvent
 

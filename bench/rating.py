@@ -134,7 +134,7 @@ def tenant(database_url: str, port: int) -> tuple[str, str, str]:
     """An operator, its admin key and a subscription (inserted directly) to send usage for."""
     import httpx
 
-    from activities.organisations import create_organisation, mint_api_key
+    from activities.accounts.organisations import create_organisation, mint_api_key
     from domain.organisations import OrganisationKind, Role
     from models.base import unit_of_work
     from models.subscriptions import Subscription

@@ -234,7 +234,7 @@ def seed(
 
 
 def mint_admin_key(database_url: str, organisation_id: str) -> str:
-    from activities.organisations import mint_api_key
+    from activities.accounts.organisations import mint_api_key
     from domain.organisations import Role
     from models.base import unit_of_work
     from models.organisations import Organisation

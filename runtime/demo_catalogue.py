@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from activities import catalog, device_store, warehouse
-from activities.organisations import Principal
+from activities.accounts.organisations import Principal
+from activities.catalog import records as catalog
+from activities.devices import traceable as device_store
+from activities.devices import warehouse
 from domain.catalog import (
     AddonRule,
     BundleSpec,

@@ -22,7 +22,7 @@ def build_gateways(settings: Settings) -> GatewayRegistry:
         )
         registry.register(StripeGateway(config))
     if settings.database_url:
-        from activities.prepaid_gateways import prepaid_gateways
+        from activities.wallets.gateway_records import prepaid_gateways
 
         for gateway in prepaid_gateways(settings):  # wallet, voucher, SEPA: backed by our database
             registry.register(gateway)

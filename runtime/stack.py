@@ -113,7 +113,7 @@ def start_temporal(stack: Stack) -> None:
 def seed_demo(database_url: str) -> tuple[str, str, str | None]:
     """Seed the demo operator and its catalogue (what is missing of it): (organisation id, name, API key
     token or None when the operator already existed)."""
-    from activities.organisations import seed_demo_operator
+    from activities.accounts.organisations import seed_demo_operator
     from models.base import unit_of_work
     from runtime.demo_catalogue import seed_demo_catalogue
 

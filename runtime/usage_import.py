@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from activities.usage import IngestReport, store_events
-from activities.usage_csv import import_csv
+from activities.usage.csv_import import import_csv
+from activities.usage.ingestion import IngestReport, store_events
 from domain.errors import RuleViolation
 from domain.usage_events import NewEvent
 from models.base import unit_of_work

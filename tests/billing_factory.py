@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from activities.invoice_numbers import INVOICE_SERIES, allocate_numbers
-from activities.ledger import post_entry
+from activities.invoices.numbers import INVOICE_SERIES, allocate_numbers
+from activities.shared.ledger import post_entry
 from domain.ids import new_id
 from domain.ledger import invoice_entry
 from domain.money import Money

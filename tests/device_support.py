@@ -8,8 +8,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from activities import catalog, device_store, warehouse
-from activities.organisations import Principal, authenticate
+from activities.accounts.organisations import Principal, authenticate
+from activities.catalog import records as catalog
+from activities.devices import traceable as device_store
+from activities.devices import warehouse
 from domain.catalog import (
     Characteristic,
     DeviceTerms,

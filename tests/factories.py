@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from activities.organisations import create_organisation, mint_api_key
+from activities.accounts.organisations import create_organisation, mint_api_key
 from domain.organisations import OrganisationKind, Role
 from models.base import unit_of_work
 

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from activities.accounts import create_account
-from activities.organisations import authenticate
+from activities.accounts.organisations import authenticate
+from activities.accounts.records import create_account
 from domain.ids import new_id
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionService

@@ -18,7 +18,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payments import CollectBatch, CollectionInput, CollectResult, PaymentActivities
+    from activities.payments.collection_steps import (
+        CollectBatch,
+        CollectionInput,
+        CollectResult,
+        PaymentActivities,
+    )
 
 BATCH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=20

@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.devices import (
+    from activities.devices.process_steps import (
         DeviceActivities,
         DeviceFeeInput,
         ReleaseDeviceInput,
@@ -28,8 +28,8 @@ with workflow.unsafe.imports_passed_through():
         SwapFeeInput,
         SwapStockInput,
     )
-    from activities.provisioning import OrderInput, ProvisioningActivities
-    from activities.subscriptions import Notice, SubscriptionActivities
+    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.subscriptions.onboarding import Notice, SubscriptionActivities
     from domain.devices import SwapReason
     from integrations.provisioning.base import ProvisioningAction
 

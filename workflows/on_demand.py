@@ -24,9 +24,9 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.on_demand import EndAccess, OnDemandActivities
-    from activities.provisioning import OrderInput, ProvisioningActivities
-    from activities.subscriptions import ServiceRef
+    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.subscriptions.on_demand import EndAccess, OnDemandActivities
+    from activities.subscriptions.onboarding import ServiceRef
     from integrations.provisioning.base import ProvisioningAction
 
 PROCESS = "OnDemandAccess"

@@ -15,16 +15,16 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.billing import BillingActivities, BillNow
-    from activities.devices import (
+    from activities.billing.bill_run import BillingActivities, BillNow
+    from activities.devices.process_steps import (
         DeviceActivities,
         DispatchDeviceInput,
         ReleaseDeviceInput,
         ReservedDevice,
         ReserveDeviceInput,
     )
-    from activities.provisioning import OrderInput, ProvisioningActivities
-    from activities.subscriptions import (
+    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.subscriptions.onboarding import (
         FailInput,
         Notice,
         OnboardingInput,
@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionActivities,
         SubscriptionRef,
     )
-    from activities.wallets import PrepaidDebit, WalletActivities
+    from activities.wallets.operations import PrepaidDebit, WalletActivities
     from integrations.provisioning.base import ProvisioningAction
     from workflows.on_demand import access_windows, start_access
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from activities import accounts as account_store
+from activities.accounts import records as account_store
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once

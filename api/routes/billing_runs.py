@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.billing import RunInput
-from activities.catalog import operator_of
+from activities.billing.bill_run import RunInput
+from activities.catalog.records import operator_of
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from activities import device_logins
+from activities.devices import logins as device_logins
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.docs import problem_response
 from api.routes.stock import idempotent_write

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from activities import device_store
+from activities.devices import traceable as device_store
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.routes import device_logins, device_swap, stock
 from api.routes.stock import StockDep, idempotent_write

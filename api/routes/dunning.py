@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from activities.catalog import operator_of
+from activities.catalog.records import operator_of
 from api.deps import OperatorAdminDep, SettingsDep, StaffDep
 from domain.dunning import DEFAULT_LADDER, Ladder
 from models.base import unit_of_work

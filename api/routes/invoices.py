@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from activities import invoice_documents as documents
-from activities.invoice_reads import (
+from activities.invoices import documents
+from activities.invoices.reads import (
     credit_notes_for,
     credited_minor,
     invoice_lines,
@@ -18,7 +18,7 @@ from activities.invoice_reads import (
     note_rate_totals,
     visible_invoice,
 )
-from activities.invoice_void import void_invoice
+from activities.invoices.void import void_invoice
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.docs import problem_response
 from api.idempotency import run_once

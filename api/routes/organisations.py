@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from activities.organisations import create_organisation, find_visible_organisation, mint_api_key
+from activities.accounts.organisations import create_organisation, find_visible_organisation, mint_api_key
 from api.deps import AdminDep, IdempotencyKeyDep, SettingsDep, StaffDep
 from api.errors import ApiError, not_found
 from api.idempotency import run_once

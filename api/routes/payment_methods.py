@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from activities import payment_methods as methods
+from activities.payments import methods
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.idempotency import run_once
 from api.payment_gateways import gateways_for

@@ -11,18 +11,18 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.collection import CollectInput, Collector, next_attempt
-from activities.invoice_reads import visible_invoice
-from activities.manual_payments import (
+from activities.invoices.reads import visible_invoice
+from activities.payments.collector import CollectInput, Collector, next_attempt
+from activities.payments.manual import (
     ManualPayment,
     allocations_of,
     receipt_html,
     record_manual_payment,
     visible_payment,
 )
-from activities.payment_methods import GatewayDown
-from activities.refunds import RefundInput, refund_payment
-from activities.stripe_webhooks import handle_event, verify
+from activities.payments.methods import GatewayDown
+from activities.payments.refunds import RefundInput, refund_payment
+from activities.payments.stripe_webhooks import handle_event, verify
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.dunning_signals import signal_paid
 from api.idempotency import StoredResponse, run_once

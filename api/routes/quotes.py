@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from activities.quotes import PricedQuote, build_quote
+from activities.catalog.quotes import PricedQuote, build_quote
 from api.deps import SettingsDep, StaffDep
 from api.schemas.catalog import QuoteRequest
 from domain.money import Money

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from activities import sepa, sepa_returns
-from activities.sepa import CollectionRequest, MandateRequest
+from activities.payments import sepa, sepa_returns
+from activities.payments.sepa import CollectionRequest, MandateRequest
 from api.deps import IdempotencyKeyDep, OperatorStaffDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once

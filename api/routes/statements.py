@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities.accounts import visible_account
-from activities.invoice_reads import decode_cursor, encode_cursor
-from activities.organisations import Principal
+from activities.accounts.organisations import Principal
+from activities.accounts.records import visible_account
+from activities.invoices.reads import decode_cursor, encode_cursor
 from api.deps import AdminDep, SettingsDep, StaffDep
 from api.schemas.common import Page
 from api.schemas.invoices import AccountBalance, StatementLine, TrialBalance

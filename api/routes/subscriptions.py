@@ -12,16 +12,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from activities import subscription_store as store
-from activities.accounts import visible_account
-from activities.subscription_changes import (
+from activities.accounts.records import visible_account
+from activities.subscriptions import records as store
+from activities.subscriptions.changes import (
     ActionRequest,
     ChangePlan,
     ChangeRequest,
     prepare_action,
     prepare_change,
 )
-from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from activities import usage as usage_store
-from activities.prepaid_usage import WalletFunds, is_prepaid
-from activities.usage import resolve_subscribers
-from activities.usage_authorize import CreditLimit, NoFunds, authorize
-from activities.usage_csv import import_csv
-from activities.usage_radius import ingest_radius
+from activities.usage import ingestion as usage_store
+from activities.usage.authorize import CreditLimit, NoFunds, authorize
+from activities.usage.csv_import import import_csv
+from activities.usage.ingestion import resolve_subscribers
+from activities.usage.prepaid import WalletFunds, is_prepaid
+from activities.usage.radius import ingest_radius
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once

@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from activities import usage as usage_store
-from activities.catalog import operator_of
-from activities.usage_context import Unrateable
-from activities.usage_decks import add_deck_version, deck_versions
-from activities.usage_rating import rate_pending, rerate_period
-from activities.usage_suspense import event_out, list_suspense, retry
+from activities.catalog.records import operator_of
+from activities.usage import ingestion as usage_store
+from activities.usage.context import Unrateable
+from activities.usage.decks import add_deck_version, deck_versions
+from activities.usage.rating import rate_pending, rerate_period
+from activities.usage.suspense import event_out, list_suspense, retry
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
 from api.errors import ApiError, not_found
 from api.idempotency import run_once

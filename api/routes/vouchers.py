@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from activities import vouchers
-from activities.accounts import visible_account
-from activities.organisations import Principal
-from activities.vouchers import LotRequest
-from activities.wallet_store import find_wallet
+from activities.accounts.organisations import Principal
+from activities.accounts.records import visible_account
+from activities.wallets import vouchers
+from activities.wallets.balances import find_wallet
+from activities.wallets.vouchers import LotRequest
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
 from api.idempotency import run_once
 from api.routes.wallets import tx_out, wallet_out

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
-from activities.quotes import QuoteItemIn, QuoteRequest
+from activities.catalog.quotes import QuoteItemIn, QuoteRequest
 from domain.catalog import PlanSpec
 
 __all__ = ["PlanCreate", "PlanVersionCreate", "QuoteItemIn", "QuoteRequest"]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from activities.credit_notes import CreditLineIn
+from activities.invoices.credit_notes import CreditLineIn
 from api.schemas.common import Currency, CurrencyBoundAmounts, PositiveAmountMinor, Strict
 
 

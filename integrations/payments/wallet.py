@@ -1,7 +1,8 @@
 """The wallet gateway: pays an invoice from the account's eWallet balance in the invoice's currency.
 
 Gateways import nothing from ``models``: the balance is kept by a ``WalletStore`` that the activities
-layer implements (``activities.prepaid_gateways.SqlWalletStore``) and hands in when it builds the gateway.
+layer implements (``activities.wallets.gateway_records.SqlWalletStore``) and hands in when it builds
+the gateway.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.organisations import authenticate
-from activities.verification import RecordVerificationOutcome, VerificationActivities
-from activities.wallet_store import wallet_for
+from activities.accounts.organisations import authenticate
+from activities.accounts.verification import RecordVerificationOutcome, VerificationActivities
+from activities.wallets.balances import wallet_for
 from api.app import create_app
 from domain.verification import make_token, workflow_id_for
 from models.accounts import Account
@@ -102,7 +102,7 @@ def test_an_outcome_of_a_superseded_verification_changes_nothing(
     with unit_of_work(database_url) as session:
         principal = authenticate(session, operator.token)
         assert principal is not None
-        from activities.accounts import create_account
+        from activities.accounts.records import create_account
 
         fields = person(email="x@example.com")
         fields.pop("verify", None)

@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from activities import subscription_store as store
-from activities.billing import RunInput, bill_accounts
-from activities.change_steps import apply
-from activities.subscription_changes import ActionRequest, prepare_action
+from activities.billing.bill_run import RunInput, bill_accounts
+from activities.subscriptions import records as store
+from activities.subscriptions.change_steps import apply
+from activities.subscriptions.changes import ActionRequest, prepare_action
 from models.base import engine_for, unit_of_work
 from models.organisations import Organisation
 from runtime.settings import Settings

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from activities.usage import ingest
+from activities.usage.ingestion import ingest
 from models.base import engine_for, unit_of_work
 from runtime.settings import Settings
 from tests.factories import make_operator

@@ -3,7 +3,7 @@ resolved (never a second charge beside it), else the next number; other payments
 
 from __future__ import annotations
 
-from activities.collection import next_attempt, next_attempts
+from activities.payments.collector import next_attempt, next_attempts
 from domain.ids import new_id
 from domain.payments import collection_key
 from models.base import unit_of_work

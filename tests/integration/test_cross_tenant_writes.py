@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from activities.organisations import mint_api_key
+from activities.accounts.organisations import mint_api_key
 from domain.ids import new_id
 from domain.organisations import Role
 from models.base import Base, engine_for, unit_of_work

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from activities.organisations import hash_secret
+from activities.accounts.organisations import hash_secret
 from models.base import unit_of_work
 from models.devices import DeviceLogin, ServiceCredential
 from models.subscriptions import SubscriptionService

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from activities.invoice_numbers import allocate_numbers, format_number
+from activities.invoices.numbers import allocate_numbers, format_number
 from domain.errors import RuleViolation
 from models.base import unit_of_work
 from tests.factories import Tenant

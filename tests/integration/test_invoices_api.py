@@ -8,7 +8,7 @@ from datetime import date
 
 import httpx
 
-from activities.organisations import Principal
+from activities.accounts.organisations import Principal
 from domain.organisations import Role
 from models.base import unit_of_work
 from models.organisations import Organisation
@@ -152,8 +152,8 @@ async def test_english_invoice_pdf(api: httpx.AsyncClient, operator: Tenant, dat
 
 
 async def test_branding_from_the_issuer(operator: Tenant, database_url: str) -> None:
-    from activities.invoice_documents import invoice_html
-    from activities.invoice_reads import visible_invoice
+    from activities.invoices.documents import invoice_html
+    from activities.invoices.reads import visible_invoice
 
     invoice_id = make_invoice(
         database_url, make_account(database_url, operator.organisation_id), [Line("x", 100)]

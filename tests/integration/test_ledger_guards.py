@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from activities.ledger import insert_postings, post_entry
+from activities.shared.ledger import insert_postings, post_entry
 from domain.ids import new_id
 from domain.ledger import Posting, invoice_entry
 from models.base import unit_of_work

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.organisations import authenticate
+from activities.accounts.organisations import authenticate
 from domain.organisations import OrganisationKind, Role
 from models.base import unit_of_work
 from tests.factories import Tenant, make_child

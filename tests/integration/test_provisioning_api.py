@@ -9,7 +9,7 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.provisioning import OrderInput, ProvisioningActivities
+from activities.provisioning.orders import OrderInput, ProvisioningActivities
 from api.app import create_app
 from domain.organisations import OrganisationKind
 from integrations.provisioning.base import (

@@ -10,8 +10,8 @@ import httpx
 from defusedxml.ElementTree import fromstring
 from sqlalchemy import select
 
-from activities.ledger import post_entry
-from activities.prepaid_gateways import SqlSepaStore
+from activities.shared.ledger import post_entry
+from activities.wallets.gateway_records import SqlSepaStore
 from domain.ids import new_id
 from domain.ledger import payment_entry
 from domain.sepa_files import PAIN_008

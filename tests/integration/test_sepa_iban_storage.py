@@ -7,8 +7,8 @@ import httpx
 import sqlalchemy as sa
 from defusedxml.ElementTree import fromstring
 
-from activities.prepaid_gateways import SqlSepaStore
-from activities.sepa import MandateRequest
+from activities.payments.sepa import MandateRequest
+from activities.wallets.gateway_records import SqlSepaStore
 from api.idempotency import fingerprint
 from domain.ids import new_id
 from domain.sepa_files import PAIN_008

@@ -6,7 +6,7 @@ from datetime import date
 
 import httpx
 
-from activities.ledger import post_entry
+from activities.shared.ledger import post_entry
 from domain.ledger import payment_entry
 from domain.organisations import Role
 from models.base import unit_of_work

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from activities import warehouse
-from activities.devices import DeviceActivities, ReservedDevice, ReserveDeviceInput
+from activities.devices import warehouse
+from activities.devices.process_steps import DeviceActivities, ReservedDevice, ReserveDeviceInput
 from models.base import unit_of_work
 from models.devices import StockBalance
 from runtime.settings import Settings

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from activities.collection import CollectInput, Collector
+from activities.payments.collector import CollectInput, Collector
 from domain.payments import collection_key
 from integrations.payments.base import GatewayRegistry
 from integrations.payments.stripe_gateway import KEY_FIELD, StripeConfig, StripeGateway

@@ -116,7 +116,7 @@ def test_cli_import_finds_the_embedded_database_in_home(
         def now(cls, tz: tzinfo | None = None) -> FixedClock:
             return cls(2026, 3, 12, 9, 0, tzinfo=UTC).astimezone(tz)
 
-    monkeypatch.setattr("activities.usage_csv.datetime", FixedClock)
+    monkeypatch.setattr("activities.usage.csv_import.datetime", FixedClock)
     home = tmp_path / "home"
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("MULTIBILL_HOME", raising=False)

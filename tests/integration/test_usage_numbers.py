@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from activities.usage import IngestReport, add_alias, ingest, store_events
-from activities.usage_csv import parse_chunks
-from activities.usage_rating import rate_pending
+from activities.usage.csv_import import parse_chunks
+from activities.usage.ingestion import IngestReport, add_alias, ingest, store_events
+from activities.usage.rating import rate_pending
 from models.accounts import Account
 from models.base import unit_of_work
 from models.subscriptions import Subscription

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from activities.organisations import create_organisation, mint_api_key
+from activities.accounts.organisations import create_organisation, mint_api_key
 from domain.organisations import OrganisationKind, Role
 from models.base import unit_of_work
 from models.organisations import Organisation

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from activities import vouchers
+from activities.wallets import vouchers
 from domain.errors import RuleViolation
 from models.accounts import Account
 from models.base import unit_of_work

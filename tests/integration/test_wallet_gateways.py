@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from activities.organisations import Principal
-from activities.prepaid_gateways import SqlVoucherStore, SqlWalletStore
-from activities.vouchers import LotRequest, activate_lot, create_lot
-from activities.wallets import credit_top_up
+from activities.accounts.organisations import Principal
+from activities.wallets.gateway_records import SqlVoucherStore, SqlWalletStore
+from activities.wallets.operations import credit_top_up
+from activities.wallets.vouchers import LotRequest, activate_lot, create_lot
 from domain.organisations import Role
 from integrations.payments.base import ChargeRequest, ChargeStatus, RefundRequest
 from integrations.payments.voucher import VoucherGateway
@@ -94,6 +94,6 @@ def test_voucher_gateway_redeems_and_pays_keeping_the_rest(operator: Tenant, dat
     too_low = gateway.charge(charge(acc, f"{acc}:v3", 1801, codes[1]))
     assert (too_low.status, too_low.decline_code) == (ChargeStatus.DECLINED, "voucher_value_too_low")
     with unit_of_work(database_url) as session:
-        from activities.wallet_store import find_wallet
+        from activities.wallets.balances import find_wallet
 
         assert find_wallet(session, acc, "EUR").balance_minor == 300

@@ -9,8 +9,8 @@ from datetime import date
 import httpx
 import pytest
 
-from activities.wallet_store import wallet_for
-from activities.wallets import PrepaidDebit, WalletActivities, credit_top_up, unfunded_prepaid
+from activities.wallets.balances import wallet_for
+from activities.wallets.operations import PrepaidDebit, WalletActivities, credit_top_up, unfunded_prepaid
 from api.app import create_app
 from integrations.notify.smtp import SmtpNotifier
 from integrations.payments.base import GatewayRegistry

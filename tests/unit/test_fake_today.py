@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from activities.subscriptions import local_today
+from activities.subscriptions.onboarding import local_today
 from tests.support.fake_today import parse
 
 

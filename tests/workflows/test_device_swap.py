@@ -15,9 +15,9 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.devices import DeviceActivities, DeviceFeeInput, DeviceFeeRecorded
-from activities.provisioning import ProvisioningActivities
-from activities.subscriptions import SubscriptionActivities
+from activities.devices.process_steps import DeviceActivities, DeviceFeeInput, DeviceFeeRecorded
+from activities.provisioning.orders import ProvisioningActivities
+from activities.subscriptions.onboarding import SubscriptionActivities
 from api.routes.device_swap import swap_input
 from api.schemas.devices import SwapRequest
 from domain.devices import SwapReason
@@ -282,7 +282,7 @@ async def test_swap_activities_are_idempotent(settings: Settings, reason: str) -
     db = settings.database_url or ""
     shop, subscriber, _old, (spare,) = setup(db)
     acts = DeviceActivities(settings)
-    from activities.devices import ReserveDeviceInput
+    from activities.devices.process_steps import ReserveDeviceInput
 
     request = ReserveDeviceInput(
         idempotency_key=f"k-{uuid.uuid4().hex}",

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.on_demand import EndAccess, OnDemandActivities, end_access
-from activities.provisioning import ProvisioningActivities
+from activities.provisioning.orders import ProvisioningActivities
+from activities.subscriptions.on_demand import EndAccess, OnDemandActivities, end_access
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from models.base import engine_for
 from runtime.settings import Settings

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities import subscription_store as store
-from activities.organisations import Principal, authenticate
-from activities.subscription_changes import ChangeRequest, prepare_change
-from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.accounts.organisations import Principal, authenticate
+from activities.subscriptions import records as store
+from activities.subscriptions.changes import ChangeRequest, prepare_change
+from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain.ids import new_id
 from models.base import unit_of_work

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities import subscription_store as store
-from activities.organisations import Principal, authenticate
-from activities.subscription_changes import ChangeRequest, prepare_change
-from activities.subscriptions import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.accounts.organisations import Principal, authenticate
+from activities.subscriptions import records as store
+from activities.subscriptions.changes import ChangeRequest, prepare_change
+from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain.ids import new_id
 from models.base import unit_of_work
@@ -136,7 +136,7 @@ async def test_suspend_resume_terminate_and_regret_paths(
     database_url: str,
     shop: tuple[Shop, Principal],
 ) -> None:
-    from activities.subscription_changes import ActionRequest, prepare_action
+    from activities.subscriptions.changes import ActionRequest, prepare_action
     from workflows.subscription_change import SubscriptionActionWorkflow
 
     made, principal = shop

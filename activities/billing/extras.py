@@ -1,0 +1,141 @@
+"""A bill-run page's device rentals and bundle discounts: what they depend on, loaded once per page
+(what was billed, devices taken back, bundles sold), and the guard rows an invoice writes for them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from activities.billing.page_data import AccountToBill
+from domain.catalog import BundleSpec
+from domain.invoice_extras import ChargeSpan, Extras
+from domain.periods import zone
+from models.billing import BilledCharge
+from models.catalog import Bundle
+from models.devices import Device, StockMovement
+from models.subscriptions import SubscriptionService
+
+TAKEN_BACK = ("return", "state_change")  # to a warehouse, or lost/stolen
+
+
+def _billed(session: Session, sub_ids: list[str]) -> dict[str, set[ChargeSpan]]:
+    billed: dict[str, set[ChargeSpan]] = defaultdict(set)
+    for row in session.execute(
+        select(
+            BilledCharge.subscription_id,
+            BilledCharge.charge,
+            BilledCharge.key,
+            BilledCharge.period_start,
+            BilledCharge.period_end,
+        ).where(BilledCharge.subscription_id.in_(sub_ids))
+    ):
+        billed[row.subscription_id].add(ChargeSpan(row.charge, row.key, row.period_start, row.period_end))
+    return billed
+
+
+def _returned(session: Session, lines: dict[str, str], timezones: dict[str, str]) -> dict[str, date]:
+    """Lines (renting a device) whose device went back and none came since: the local day it went."""
+    if not lines:
+        return {}
+    held = set(
+        session.execute(
+            select(Device.service_id).where(Device.service_id.in_(lines), Device.state == "assigned")
+        ).scalars()
+    )
+    returned: dict[str, date] = {}
+    for line, at in session.execute(
+        select(StockMovement.service_id, func.max(StockMovement.at))
+        .where(
+            StockMovement.service_id.in_([line for line in lines if line not in held]),
+            StockMovement.from_state == "assigned",
+            StockMovement.kind.in_(TAKEN_BACK),
+        )
+        .group_by(StockMovement.service_id)
+    ):
+        if line is not None:
+            returned[line] = at.astimezone(zone(timezones[lines[line]])).date()
+    return returned
+
+
+def _discounts(
+    session: Session, operator: str, sub_ids: list[str]
+) -> dict[str, dict[str, tuple[str, Decimal]]]:
+    """Per subscription, its services sold in a bundle with a discount: (bundle, percent)."""
+    rows = session.execute(
+        select(
+            SubscriptionService.subscription_id,
+            SubscriptionService.id,
+            SubscriptionService.plan_code,
+            SubscriptionService.bundle_code,
+        ).where(
+            SubscriptionService.subscription_id.in_(sub_ids), SubscriptionService.bundle_code.is_not(None)
+        )
+    ).all()
+    if not rows:
+        return {}
+    bundles = {
+        row.code: BundleSpec.model_validate(row.spec)
+        for row in session.execute(select(Bundle).where(Bundle.organisation_id == operator)).scalars()
+    }
+    found: dict[str, dict[str, tuple[str, Decimal]]] = defaultdict(dict)
+    for sub_id, service_id, plan_code, code in rows:
+        bundle = bundles.get(code or "")
+        if bundle is not None and bundle.discount_percent and plan_code in bundle.plan_codes:
+            found[sub_id][service_id] = (bundle.code, bundle.discount_percent)
+    return found
+
+
+def charges_billed(session: Session, sub_id: str) -> set[ChargeSpan]:
+    """The rental and discount periods runs billed for one subscription (a change's credits read them)."""
+    return _billed(session, [sub_id]).get(sub_id, set())
+
+
+def discount_of(session: Session, operator: str, sub_id: str, service_id: str) -> tuple[str, Decimal] | None:
+    """The bundle and percent a service is discounted by, if it was sold in a discounted bundle."""
+    return _discounts(session, operator, [sub_id]).get(sub_id, {}).get(service_id)
+
+
+def load_extras(session: Session, operator: str, entries: list[AccountToBill]) -> dict[str, Extras]:
+    """Each subscription's rentals' and discounts' inputs, by subscription id."""
+    subs = [(entry.account, sub) for entry in entries for sub in entry.subscriptions]
+    sub_ids = [sub.subscription_id for _, sub in subs]
+    if not sub_ids:
+        return {}
+    renting = {  # line -> its subscription
+        span.line_id: sub.subscription_id
+        for _, sub in subs
+        for span in sub.services
+        if span.plan.device is not None and span.plan.device.mode == "rent"
+    }
+    timezones = {sub.subscription_id: account.timezone for account, sub in subs}
+    returned = _returned(session, renting, timezones)
+    billed = _billed(session, sub_ids)
+    discounts = _discounts(session, operator, sub_ids)
+    return {
+        sub_id: Extras(
+            frozenset(billed.get(sub_id, ())),
+            {line: day for line, day in returned.items() if renting[line] == sub_id},
+            dict(discounts.get(sub_id, {})),
+        )
+        for sub_id in sub_ids
+    }
+
+
+def billed_charge_rows(charges: list[tuple[str, ChargeSpan]], invoice_id: str) -> list[dict[str, Any]]:
+    """The guard rows of an invoice's rentals and discounts (``invoice_id`` empty: nothing charged)."""
+    return [
+        {
+            "subscription_id": sub_id,
+            "charge": span.charge,
+            "key": span.key,
+            "period_start": span.start,
+            "period_end": span.end,
+            "invoice_id": invoice_id,
+        }
+        for sub_id, span in charges
+    ]

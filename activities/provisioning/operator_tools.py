@@ -1,0 +1,99 @@
+"""Operator tools for provisioning: list orders and re-run a failed one (resync: provisioning_resync).
+
+Orders are visible through subscription → account → organisation, inside the caller's subtree. Only
+keys of an operator organisation reach these tools (partners sell; the operator runs the network): the
+API's ``OperatorStaffDep`` / ``OperatorAdminDep`` say so, in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+from temporalio.exceptions import ApplicationError
+
+from activities.accounts.organisations import Principal
+from activities.provisioning.orders import OrderInput, OrderOutcome, ProvisioningActivities
+from domain.errors import Conflict, NotFound, RuleViolation
+from domain.ids import is_valid_id
+from models.accounts import Account
+from models.base import unit_of_work
+from models.organisations import Organisation
+from models.subscriptions import ProvisioningOrder, Subscription
+
+
+def _visible(stmt: Select[Any], principal: Principal) -> Select[Any]:
+    return (
+        stmt.join(Subscription, Subscription.id == ProvisioningOrder.subscription_id)
+        .join(Account, Account.id == Subscription.account_id)
+        .join(Organisation, Organisation.id == Account.organisation_id)
+        .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
+    )
+
+
+def list_orders(
+    session: Session, principal: Principal, state: str | None, cursor: str | None, limit: int
+) -> tuple[list[ProvisioningOrder], str | None]:
+    stmt = _visible(select(ProvisioningOrder), principal)
+    if state:
+        stmt = stmt.where(ProvisioningOrder.state == state)
+    if cursor:
+        stmt = stmt.where(ProvisioningOrder.id > _decode(cursor))
+    rows = list(session.execute(stmt.order_by(ProvisioningOrder.id).limit(limit + 1)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_encode(rows[-1].id) if more and rows else None)
+
+
+def _encode(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> str:
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = ""
+    if not is_valid_id(value, "prv"):
+        raise RuleViolation("invalid_cursor", "cursor is not one this API returned", field="cursor")
+    return value
+
+
+def visible_order(session: Session, principal: Principal, order_id: str) -> ProvisioningOrder:
+    row = session.execute(
+        _visible(select(ProvisioningOrder), principal).where(ProvisioningOrder.id == order_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("provisioning_order", order_id)
+    return row
+
+
+def run_order(activities: ProvisioningActivities, order: OrderInput) -> OrderOutcome:
+    """Run an order now, outside Temporal; a failure is an outcome, not an exception."""
+    try:
+        return activities.provision_service(order)
+    except ApplicationError:
+        with unit_of_work(activities.database_url) as session:
+            row = session.execute(
+                select(ProvisioningOrder).where(ProvisioningOrder.idempotency_key == order.idempotency_key)
+            ).scalar_one()
+            return OrderOutcome(
+                order_id=row.id,
+                state=row.state,
+                adapters=(row.adapter or "").split(","),
+                detail=row.error or "",
+            )
+
+
+def retry_order(activities: ProvisioningActivities, principal: Principal, order_id: str) -> OrderOutcome:
+    with unit_of_work(activities.database_url) as session:
+        row = visible_order(session, principal, order_id)
+        if row.state != "failed":
+            raise Conflict(
+                "order_not_failed", f"order {order_id} is {row.state}; only failed orders are re-run"
+            )
+        order = OrderInput.model_validate(row.request)
+    return run_order(activities, order)

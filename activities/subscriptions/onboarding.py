@@ -1,0 +1,398 @@
+"""Onboarding: validate an order against the catalogue, create the subscription, activate or fail it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from temporalio import activity
+
+from activities.accounts.organisations import Principal
+from activities.accounts.records import visible_account
+from activities.catalog import records as catalog
+from activities.subscriptions import records as store
+from domain.catalog import Code, PlanSpec
+from domain.errors import RuleViolation
+from domain.subscriptions import activation_charges, next_status
+from integrations.notify.base import EmailMessageSpec, Notifier
+from integrations.notify.smtp import SmtpNotifier
+from models.base import unit_of_work
+from models.subscriptions import PendingCharge, Subscription, SubscriptionService
+from runtime.settings import Settings
+
+MAX_FUTURE_DAYS = 366
+
+
+class OrderItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: Code
+    quantity: int = Field(default=1, ge=1, le=1000)
+    addons: list[Code] = Field(default_factory=list, max_length=20)
+
+
+class SubscriptionOrder(BaseModel):
+    """What a subscriber buys: base plans (each with add-ons), optionally as a bundle, from a date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(max_length=40)
+    items: list[OrderItem] = Field(min_length=1, max_length=10)
+    bundle: Code | None = None
+    start_date: date | None = Field(
+        default=None, description="Local date; in the past to migrate subscribers"
+    )
+    bill_day: int | None = Field(default=None, ge=1, le=31, description="Default: the start day")
+
+
+class ServiceOrder(BaseModel):
+    plan_code: str
+    plan_version: int
+    product_kind: str
+    role: Literal["base", "addon"]
+    quantity: int
+    bundle_code: str | None = None
+    characteristics: dict[str, Any] = Field(default_factory=dict)
+
+
+class OnboardingInput(BaseModel):
+    operator_id: str | None = None
+    invoice_now: bool = False
+    subscription_id: str
+    process_id: str
+    organisation_id: str
+    account_id: str
+    request_id: str
+    actor: str
+    currency: str
+    timezone: str
+    bill_day: int
+    billing_term: str
+    start_date: date
+    cooling_off_days: int
+    email: str
+    display_name: str
+    language: str
+    services: list[ServiceOrder]
+
+
+class ServiceRef(BaseModel):
+    """A service as provisioning knows it: ``service_id`` is its line id (stable across plan changes)."""
+
+    service_id: str
+    plan_code: str
+    product_kind: str
+    characteristics: dict[str, Any] = Field(default_factory=dict)
+    device_product: str | None = Field(default=None, description="the device the plan rents or sells")
+    access_hours: int | None = Field(default=None, description="on-demand: the access window, hours")
+
+
+class SubscriptionRef(BaseModel):
+    subscription_id: str
+    process_id: str
+    actor: str = "system"
+
+
+class CreatedSubscription(BaseModel):
+    subscription_id: str
+    status: str
+    services: list[ServiceRef]
+
+
+class FailInput(SubscriptionRef):
+    reason: str
+
+
+class Notice(BaseModel):
+    subscription_id: str
+    process_id: str
+    kind: Literal["welcome", "suspended", "resumed", "terminated", "changed", "device_swapped"]
+
+
+def local_today(timezone: str) -> date:
+    return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+
+
+def _characteristics(session: Session, operator: str, code: str) -> tuple[str, dict[str, Any]]:
+    product = catalog.product(session, operator, code)
+    attrs = {c["name"]: c["value"] for c in product.spec.get("characteristics", [])}
+    return product.kind, attrs
+
+
+def _service(
+    session: Session,
+    operator: str,
+    code: str,
+    on: date,
+    qty: int,
+    role: str,
+    bundle: str | None,
+    currency: str,
+) -> tuple[ServiceOrder, PlanSpec]:
+    version = catalog.plan_on(session, operator, code, on)
+    spec = PlanSpec.model_validate(version.spec)
+    if spec.role != role:
+        raise RuleViolation(
+            "invalid_plan_role",
+            f"plan {code} is a{'n' if spec.role == 'addon' else ''} "
+            f"{spec.role} plan and cannot be sold as {role}",
+            field="items",
+        )
+    if not spec.priced_in(currency):
+        raise RuleViolation("currency_not_priced", f"plan {code} is not priced in {currency}", field="items")
+    kind, attrs = _characteristics(session, operator, spec.product_code)
+    order = ServiceOrder(
+        plan_code=code,
+        plan_version=version.version,
+        product_kind=kind,
+        role=spec.role,
+        quantity=qty,
+        bundle_code=bundle,
+        characteristics=attrs,
+    )
+    return order, spec
+
+
+def _addons(
+    session: Session, operator: str, base: PlanSpec, item: OrderItem, on: date, currency: str
+) -> list[ServiceOrder]:
+    rules = {r.plan_code: r.rule for r in base.addons}
+    missing = [code for code, rule in rules.items() if rule == "required" and code not in item.addons]
+    if missing:
+        raise RuleViolation("addon_required", f"plan {base.code} requires add-on {missing[0]}", field="items")
+    orders = []
+    for code in item.addons:
+        if code not in rules:
+            raise RuleViolation(
+                "addon_not_allowed", f"add-on {code} is not allowed on plan {base.code}", field="items"
+            )
+        orders.append(_service(session, operator, code, on, item.quantity, "addon", None, currency)[0])
+    return orders
+
+
+def prepare_onboarding(
+    session: Session,
+    principal: Principal,
+    order: SubscriptionOrder,
+    *,
+    subscription_id: str,
+    process_id: str,
+    request_id: str,
+) -> OnboardingInput:
+    """Check an order against the catalogue and the account (4xx on any problem) and plan the services."""
+    account = visible_account(session, principal, order.account_id)
+    if account.status != "active":
+        raise RuleViolation("account_closed", f"{account.id} is closed", field="account_id")
+    start = order.start_date or local_today(account.timezone)
+    if start > local_today(account.timezone) + timedelta(days=MAX_FUTURE_DAYS):
+        raise RuleViolation(
+            "start_too_far", f"a subscription starts within {MAX_FUTURE_DAYS} days", field="start_date"
+        )
+    operator = store.operator_id(session, account.organisation_id)
+    bundle_plans: list[str] = []
+    if order.bundle:
+        bundle_plans = catalog.bundle(session, operator, order.bundle).plan_codes
+    services: list[ServiceOrder] = []
+    specs: list[PlanSpec] = []
+    for item in order.items:
+        if order.bundle and item.plan not in bundle_plans:
+            raise RuleViolation(
+                "not_in_bundle", f"plan {item.plan} is not part of bundle {order.bundle}", field="items"
+            )
+        base, spec = _service(
+            session, operator, item.plan, start, item.quantity, "base", order.bundle, account.currency
+        )
+        services.append(base)
+        specs.append(spec)
+        services += _addons(session, operator, spec, item, start, account.currency)
+    terms = {spec.billing_term for spec in specs}
+    if len(terms) > 1:
+        raise RuleViolation(
+            "mixed_billing_terms", "all plans of a subscription share one billing term", field="items"
+        )
+    invoice_now = specs[0].billing_term.value == "in_advance" and any(s.invoice_on_activation for s in specs)
+    return OnboardingInput(
+        operator_id=operator,
+        invoice_now=invoice_now,
+        subscription_id=subscription_id,
+        process_id=process_id,
+        organisation_id=account.organisation_id,
+        account_id=account.id,
+        request_id=request_id,
+        actor=principal.key_id,
+        currency=account.currency,
+        timezone=account.timezone,
+        bill_day=order.bill_day or start.day,
+        billing_term=specs[0].billing_term.value,
+        start_date=start,
+        cooling_off_days=max(spec.cooling_off_days for spec in specs),
+        email=account.email,
+        display_name=account.display_name,
+        language=account.language,
+        services=services,
+    )
+
+
+def service_refs(rows: list[SubscriptionService], session: Session, operator: str) -> list[ServiceRef]:
+    refs = []
+    for row in rows:
+        spec = store.plan_spec(session, operator, row.plan_code, row.plan_version)
+        _, attrs = _characteristics(session, operator, spec.product_code)
+        refs.append(
+            ServiceRef(
+                service_id=row.line_id,
+                plan_code=row.plan_code,
+                product_kind=row.product_kind,
+                characteristics=attrs,
+                device_product=spec.device.product_code if spec.device else None,
+                access_hours=spec.access_hours,
+            )
+        )
+    return refs
+
+
+class SubscriptionActivities:
+    """Activities of the subscription processes (sync: the worker runs them on its thread pool)."""
+
+    def __init__(self, settings: Settings, notifier: Notifier | None = None) -> None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set: subscription activities need the database")
+        self.url = settings.database_url
+        self.notifier: Notifier = notifier or SmtpNotifier(
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender
+        )
+
+    @activity.defn(name="create_subscription")
+    def create_subscription(self, order: OnboardingInput) -> CreatedSubscription:
+        """The subscription (draft) and its services (pending); a retry finds what the first try made."""
+        with unit_of_work(self.url) as session:
+            sub = session.get(Subscription, order.subscription_id)
+            if sub is None:
+                sub = Subscription(
+                    id=order.subscription_id,
+                    organisation_id=order.organisation_id,
+                    account_id=order.account_id,
+                    request_id=order.request_id,
+                    status="draft",
+                    currency=order.currency,
+                    timezone=order.timezone,
+                    bill_day=order.bill_day,
+                    billing_term=order.billing_term,
+                    start_date=order.start_date,
+                    cooling_off_until=order.start_date + timedelta(days=order.cooling_off_days),
+                    active_process_id=order.process_id,
+                    version=1,
+                )
+                session.add(sub)
+                session.flush()
+                for index, item in enumerate(order.services):
+                    service_id = f"svc_{order.subscription_id[4:]}{index:02d}"
+                    session.add(
+                        SubscriptionService(
+                            id=service_id,
+                            line_id=service_id,
+                            subscription_id=sub.id,
+                            plan_code=item.plan_code,
+                            plan_version=item.plan_version,
+                            product_kind=item.product_kind,
+                            role=item.role,
+                            quantity=item.quantity,
+                            bundle_code=item.bundle_code,
+                            status="pending",
+                            started_on=order.start_date,
+                        )
+                    )
+                store.record_event(
+                    session,
+                    sub.id,
+                    "created",
+                    order.actor,
+                    f"{order.process_id}:created",
+                    effective_on=order.start_date,
+                )
+            rows = store.services(session, sub.id)
+            refs = service_refs(rows, session, store.operator_id(session, sub.organisation_id))
+            return CreatedSubscription(subscription_id=sub.id, status=sub.status, services=refs)
+
+    @activity.defn(name="add_activation_charges")
+    def add_activation_charges(self, ref: SubscriptionRef) -> int:
+        """One-off fees and devices sold with the plans, as pending charges (once per process)."""
+        with unit_of_work(self.url) as session:
+            sub = store.load(session, ref.subscription_id)
+            added = 0
+            for service in store.services(session, sub.id):
+                lines = activation_charges(store.terms_of(session, sub, service))
+                added += store.record_charges(session, sub, service.id, lines, f"{ref.process_id}:activation")
+            return added
+
+    @activity.defn(name="activate_subscription")
+    def activate_subscription(self, ref: SubscriptionRef) -> str:
+        with unit_of_work(self.url) as session:
+            sub = store.load(session, ref.subscription_id, lock=True)
+            if sub.status == "draft":
+                sub.status = next_status("activate", sub.status, sub.id)
+                for service in store.services(session, sub.id, ("pending",)):
+                    service.status = "active"
+                store.record_event(
+                    session,
+                    sub.id,
+                    "activated",
+                    ref.actor,
+                    f"{ref.process_id}:activated",
+                    effective_on=sub.start_date,
+                )
+            store.release(session, sub.id, ref.process_id)
+            return sub.status
+
+    @activity.defn(name="fail_subscription")
+    def fail_subscription(self, failure: FailInput) -> str:
+        """Compensation's last step: void the pending charges, mark it failed with the reason."""
+        with unit_of_work(self.url) as session:
+            sub = store.load(session, failure.subscription_id, lock=True)
+            if sub.status == "draft":
+                sub.status, sub.failure_reason = "failed", failure.reason[:2000]
+                for service in store.services(session, sub.id):
+                    service.status = "failed"
+                for charge in session.query(PendingCharge).filter_by(
+                    subscription_id=sub.id, status="pending"
+                ):
+                    charge.status = "void"
+                store.record_event(
+                    session,
+                    sub.id,
+                    "failed",
+                    failure.actor,
+                    f"{failure.process_id}:failed",
+                    reason=failure.reason[:2000],
+                )
+            store.release(session, sub.id, failure.process_id)
+            return sub.status
+
+    @activity.defn(name="notify_subscriber")
+    def notify_subscriber(self, notice: Notice) -> str:
+        with unit_of_work(self.url) as session:
+            sub = store.load(session, notice.subscription_id)
+            from models.accounts import Account
+
+            account = session.get(Account, sub.account_id)
+            assert account is not None
+            email, name = account.email, account.display_name
+        subject = f"Your subscription {notice.subscription_id}: {notice.kind}"
+        text = f"Hello {name},\n\nYour subscription {notice.subscription_id} is now {notice.kind}.\n"
+        message_id = f"<{notice.process_id}.{notice.kind}@multibill.local>"
+        self.notifier.send_email(
+            EmailMessageSpec(to=email, subject=subject, text=text, message_id=message_id)
+        )
+        return message_id
+
+    def all(self) -> list[Any]:
+        return [
+            self.create_subscription,
+            self.add_activation_charges,
+            self.activate_subscription,
+            self.fail_subscription,
+            self.notify_subscriber,
+        ]

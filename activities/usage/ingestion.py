@@ -1,0 +1,219 @@
+"""Usage ingestion: check each event, resolve its subscriber, store it once per client event id.
+
+A batch is checked event by event (a bad one is reported with its reason, the rest are kept), the
+subscribers are resolved in three queries, and the rows go in as one multi-row ``INSERT … ON
+CONFLICT DO NOTHING`` on (organisation, client event id): the same id is stored once, whatever the
+batch, the retry or the restart. Rows are inserted in client-id order so concurrent batches with
+overlapping ids cannot deadlock. An unknown subscriber is stored in ``suspense`` (nothing is lost);
+fix it with an alias (:func:`add_alias`) and retry the event.
+
+Dialled destinations are stored in E.164 (national numbers get the country of the subscriber's account,
+else the operator's; see :mod:`domain.usage_numbers`), the number as sent in ``destination_raw``.
+Aliases that are phone numbers are stored and looked up in E.164 the same way, in the operator's region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg2.extras import execute_values
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from activities.usage.numbers import organisation_region, subscription_regions
+from domain.errors import NotFound
+from domain.usage_events import EventRejected, NewEvent, check_event
+from domain.usage_numbers import alias_key, stored_destination
+from models.organisations import Organisation
+from models.subscriptions import Subscription, SubscriptionService
+from models.usage import SubscriberAlias
+
+MAX_BATCH = 10_000
+_COLUMNS = (
+    "organisation_id, client_event_id, subscriber, subscription_id, service_id, event_type, metric, "
+    "quantity, duration, started_at, destination, destination_raw, source, status, reason, detail, attempts"
+)
+_INSERT = (
+    f"INSERT INTO usage_events ({_COLUMNS}) VALUES %s "  # noqa: S608 - constant column list
+    "ON CONFLICT (organisation_id, client_event_id) DO NOTHING RETURNING status"
+)
+
+
+@dataclass
+class Rejection:
+    position: int
+    client_event_id: str | None
+    code: str
+    message: str
+
+    def as_dict(self, position_name: str = "index") -> dict[str, Any]:
+        return {
+            position_name: self.position,
+            "client_event_id": self.client_event_id,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class IngestReport:
+    received: int = 0
+    accepted: int = 0
+    suspense: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def as_dict(self, position_name: str = "index") -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "suspense": self.suspense,
+            "duplicates": self.duplicates,
+            "rejected": [r.as_dict(position_name) for r in self.rejected],
+        }
+
+
+def subtree(session: Session, organisation_id: str) -> list[str]:
+    path = session.execute(select(Organisation.path).where(Organisation.id == organisation_id)).scalar_one()
+    return list(session.execute(select(Organisation.id).where(Organisation.path.startswith(path))).scalars())
+
+
+def resolve_subscribers(
+    session: Session, organisation_id: str, subscribers: Iterable[str]
+) -> dict[str, tuple[str, str | None]]:
+    """subscriber → (subscription id, service id or None) for those known in the organisation's subtree."""
+    wanted = set(subscribers)
+    if not wanted:
+        return {}
+    found: dict[str, tuple[str, str | None]] = {}
+    region = organisation_region(session, organisation_id)
+    keys = {subscriber: alias_key(subscriber, region) for subscriber in wanted}
+    by_key: dict[str, tuple[str, str]] = {}
+    for alias, sub_id, svc_id in session.execute(
+        select(SubscriberAlias.alias, SubscriberAlias.subscription_id, SubscriberAlias.service_id).where(
+            SubscriberAlias.organisation_id == organisation_id,
+            SubscriberAlias.alias.in_(wanted | set(keys.values())),
+        )
+    ):
+        by_key[alias] = (sub_id, svc_id)
+    for subscriber, key in keys.items():  # as stored (E.164), else as sent (aliases stored before)
+        hit = by_key.get(key) or by_key.get(subscriber)
+        if hit is not None:
+            found[subscriber] = hit
+    ids = [s for s in wanted - set(found) if s.startswith(("sub_", "svc_", "srv_"))]
+    if ids:
+        orgs = subtree(session, organisation_id)
+        for (sub_id,) in session.execute(
+            select(Subscription.id).where(Subscription.id.in_(ids), Subscription.organisation_id.in_(orgs))
+        ):
+            found[sub_id] = (sub_id, None)
+        for svc_id, sub_id in session.execute(
+            select(SubscriptionService.id, SubscriptionService.subscription_id)
+            .join(Subscription, Subscription.id == SubscriptionService.subscription_id)
+            .where(SubscriptionService.id.in_(ids), Subscription.organisation_id.in_(orgs))
+        ):
+            found[svc_id] = (sub_id, svc_id)
+    return found
+
+
+def check_batch(
+    raw_events: Sequence[Any], now: datetime, first_position: int = 0
+) -> tuple[list[tuple[int, NewEvent]], list[Rejection]]:
+    good: list[tuple[int, NewEvent]] = []
+    bad: list[Rejection] = []
+    for offset, raw in enumerate(raw_events):
+        position = first_position + offset
+        try:
+            good.append((position, check_event(raw, now)))
+        except EventRejected as exc:
+            client_id = raw.get("client_event_id") if isinstance(raw, dict) else None
+            bad.append(
+                Rejection(position, str(client_id)[:128] if client_id else None, exc.code, exc.message)
+            )
+    return good, bad
+
+
+def store_events(
+    session: Session, organisation_id: str, events: Sequence[NewEvent], source: str, report: IngestReport
+) -> None:
+    """Insert the events not seen before; count accepted, suspense and duplicates into ``report``."""
+    if not events:
+        return
+    unique = {e.client_event_id: e for e in events}
+    resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()})
+    home = organisation_region(session, organisation_id)
+    regions = subscription_regions(session, {who[0] for who in resolved.values()})
+    rows = []
+    for client_id in sorted(unique):
+        e = unique[client_id]
+        who = resolved.get(e.subscriber)
+        region = (regions.get(who[0]) if who else None) or home
+        status, reason, detail = (
+            ("accepted", None, None)
+            if who
+            else ("suspense", "unknown_subscriber", f"no subscription, service or alias {e.subscriber}")
+        )
+        rows.append(
+            (
+                organisation_id,
+                e.client_event_id,
+                e.subscriber,
+                who[0] if who else None,
+                who[1] if who else None,
+                e.event_type,
+                e.metric,
+                e.quantity,
+                e.duration,
+                e.started_at,
+                stored_destination(e.destination, region),
+                e.destination,
+                source,
+                status,
+                reason,
+                detail,
+                0,
+            )
+        )
+    inserted: list[tuple[str]] = []
+    if rows:
+        cursor = session.connection().connection.cursor()
+        inserted = execute_values(cursor, _INSERT, rows, page_size=len(rows), fetch=True)
+    report.duplicates += len(events) - len(inserted)
+    for (status,) in inserted:
+        if status == "accepted":
+            report.accepted += 1
+        else:
+            report.suspense += 1
+
+
+def ingest(
+    session: Session,
+    organisation_id: str,
+    raw_events: Sequence[Any],
+    *,
+    source: str = "api",
+    now: datetime | None = None,
+) -> IngestReport:
+    """Check and store a batch; the good events are kept whatever is wrong with the others."""
+    report = IngestReport(received=len(raw_events))
+    good, report.rejected = check_batch(raw_events, now or datetime.now(UTC))
+    store_events(session, organisation_id, [e for _, e in good], source, report)
+    return report
+
+
+def add_alias(session: Session, organisation_id: str, alias: str, service_id: str) -> SubscriberAlias:
+    """Map a phone number / username to a service of a subscription in the organisation's subtree."""
+    found = resolve_subscribers(session, organisation_id, [service_id]).get(service_id)
+    if found is None or found[1] is None:
+        raise NotFound("service", service_id)
+    key = alias_key(alias, organisation_region(session, organisation_id))
+    row = session.get(SubscriberAlias, (organisation_id, key))
+    if row is None:
+        row = SubscriberAlias(organisation_id=organisation_id, alias=key)
+        session.add(row)
+    row.subscription_id, row.service_id = found[0], service_id
+    session.flush()
+    return row
