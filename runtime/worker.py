@@ -14,6 +14,7 @@ from activities.accounts.verification import VerificationActivities
 from activities.billing.bill_run import BillingActivities
 from activities.devices.process_steps import DeviceActivities
 from activities.dunning.activities import DunningActivities
+from activities.payments.card_refunds import RefundActivities
 from activities.payments.collection_steps import PaymentActivities
 from activities.provisioning.orders import ProvisioningActivities
 from activities.subscriptions.changes import ChangeActivities
@@ -33,6 +34,7 @@ from workflows.device_swap import DeviceSwapWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 
 ACTIVITY_THREADS = 32
@@ -48,11 +50,14 @@ WORKFLOWS: list[type] = [
     DeviceSwapWorkflow,
     OnDemandAccessWorkflow,
     CollectionWorkflow,
+    CollectNowWorkflow,
+    PaymentRefundWorkflow,
 ]
 
 
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity callable, bound to the given settings."""
+    gateways = build_gateways(settings)
     return [
         *VerificationActivities(settings).all(),
         *SubscriptionActivities(settings).all(),
@@ -65,7 +70,8 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         ProvisioningActivities(settings, build_registry(settings)).provision_service,
         OnDemandActivities(settings).end_on_demand_service,
         *DeviceActivities(settings).all(),
-        *PaymentActivities(settings, build_gateways(settings)).all(),
+        *PaymentActivities(settings, gateways).all(),
+        *RefundActivities(settings, gateways).all(),
     ]
 
 
