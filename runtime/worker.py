@@ -18,11 +18,13 @@ from activities.payments.card_refunds import RefundActivities
 from activities.payments.collection_steps import PaymentActivities
 from activities.provisioning.orders import ProvisioningActivities
 from activities.subscriptions.changes import ChangeActivities
+from activities.subscriptions.funded_resumes import FundedResumeActivities
 from activities.subscriptions.on_demand import OnDemandActivities
 from activities.subscriptions.onboarding import SubscriptionActivities
 from activities.subscriptions.prepaid_renewals import PrepaidActivities
 from activities.usage.activities import UsageActivities
 from activities.wallets.operations import WalletActivities
+from activities.wallets.topups import WalletTopUpActivities
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings
@@ -35,7 +37,9 @@ from workflows.dunning import DunningWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
+from workflows.prepaid_resume import PrepaidResumeWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
+from workflows.wallet_top_up import WalletTopUpWorkflow
 
 ACTIVITY_THREADS = 32
 
@@ -52,6 +56,8 @@ WORKFLOWS: list[type] = [
     CollectionWorkflow,
     CollectNowWorkflow,
     PaymentRefundWorkflow,
+    WalletTopUpWorkflow,
+    PrepaidResumeWorkflow,
 ]
 
 
@@ -72,6 +78,8 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *DeviceActivities(settings).all(),
         *PaymentActivities(settings, gateways).all(),
         *RefundActivities(settings, gateways).all(),
+        *WalletTopUpActivities(settings, gateways).all(),
+        *FundedResumeActivities(settings).all(),
     ]
 
 
