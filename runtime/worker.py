@@ -17,6 +17,7 @@ from activities.dunning.activities import DunningActivities
 from activities.payments.card_refunds import RefundActivities
 from activities.payments.collection_steps import PaymentActivities
 from activities.provisioning.orders import ProvisioningActivities
+from activities.provisioning.repairs import RepairActivities
 from activities.subscriptions.changes import ChangeActivities
 from activities.subscriptions.funded_resumes import FundedResumeActivities
 from activities.subscriptions.on_demand import OnDemandActivities
@@ -38,6 +39,7 @@ from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
 from workflows.prepaid_resume import PrepaidResumeWorkflow
+from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 from workflows.wallet_top_up import WalletTopUpWorkflow
 
@@ -58,12 +60,15 @@ WORKFLOWS: list[type] = [
     PaymentRefundWorkflow,
     WalletTopUpWorkflow,
     PrepaidResumeWorkflow,
+    ProvisioningRetryWorkflow,
+    ProvisioningResyncWorkflow,
 ]
 
 
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity callable, bound to the given settings."""
     gateways = build_gateways(settings)
+    registry = build_registry(settings)
     return [
         *VerificationActivities(settings).all(),
         *SubscriptionActivities(settings).all(),
@@ -73,7 +78,8 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *WalletActivities(settings).all(),
         *PrepaidActivities(settings).all(),
         UsageActivities(settings).rate_usage_batch,
-        ProvisioningActivities(settings, build_registry(settings)).provision_service,
+        ProvisioningActivities(settings, registry).provision_service,
+        *RepairActivities(settings, registry).all(),
         OnDemandActivities(settings).end_on_demand_service,
         *DeviceActivities(settings).all(),
         *PaymentActivities(settings, gateways).all(),
