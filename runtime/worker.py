@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 
 from activities.accounts.verification import VerificationActivities
 from activities.billing.bill_run import BillingActivities
+from activities.billing.run_rows import RunRowActivities
 from activities.devices.process_steps import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.payments.card_refunds import RefundActivities
@@ -74,6 +75,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *SubscriptionActivities(settings).all(),
         *ChangeActivities(settings).all(),
         *BillingActivities(settings).all(),
+        *RunRowActivities(settings).all(),
         *DunningActivities(settings).all(),
         *WalletActivities(settings).all(),
         *PrepaidActivities(settings).all(),
