@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.invoices.reads import visible_invoice
-from activities.payments.collector import CollectInput, Collector, next_attempt
+from activities.payments.card_refunds import RefundCall, RefundDone
 from activities.payments.manual import (
     ManualPayment,
     allocations_of,
@@ -20,22 +20,30 @@ from activities.payments.manual import (
     record_manual_payment,
     visible_payment,
 )
-from activities.payments.methods import GatewayDown
 from activities.payments.refunds import RefundInput, refund_payment
 from activities.payments.stripe_webhooks import handle_event, verify
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.dunning_signals import signal_paid
 from api.idempotency import StoredResponse, run_once
 from api.payment_gateways import gateways_for
+from api.process_results import ProcessStart, run_process
 from api.routes import payment_methods
 from api.schemas.payments import CollectOut, PaymentCreate, PaymentOut, RefundCreate, RefundOut
-from integrations.payments.base import GatewayUnavailable
+from api.subscription_processes import process_id_for
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.payments import Payment
+from workflows.payment_actions import (
+    CollectNowInput,
+    CollectNowResult,
+    CollectNowWorkflow,
+    PaymentRefundWorkflow,
+)
 
 router = APIRouter(tags=["payments"])
+# Payments taken by hand: their refunds call no outside system, so the route records them itself.
+AT_THE_COUNTER = ("manual", "cash")
 router.include_router(payment_methods.router)
 
 
@@ -137,39 +145,70 @@ async def create_refund(
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
+    """A payment taken by hand is refunded here; one taken by a gateway, by a PaymentRefund process."""
     refund_request = RefundInput(
         payment_id=payment_id,
         amount_minor=body.amount_minor,
         reason=body.reason,
         key=f"api:{principal.organisation_id}:{key}",
     )
-    refund = await run_in_threadpool(
-        refund_payment, settings.database_url or "", gateways_for(request), principal, refund_request
+    url = settings.database_url or ""
+    gateway = await run_in_threadpool(_payment_gateway, url, principal, payment_id)
+    if gateway in AT_THE_COUNTER:
+        refund = await run_in_threadpool(
+            refund_payment, url, gateways_for(request), principal, refund_request
+        )
+        return JSONResponse(RefundOut.model_validate(refund).model_dump(mode="json"), status_code=201)
+    done = await run_process(
+        request.app.state.temporal,
+        settings,
+        PaymentRefundWorkflow.run,
+        RefundCall(principal=principal, request=refund_request),
+        ProcessStart(
+            process_id=process_id_for("refund", payment_id, key),
+            process="PaymentRefund",
+            organisation_id=principal.organisation_id,
+        ),
+        RefundDone,
     )
-    return JSONResponse(RefundOut.model_validate(refund).model_dump(mode="json"), status_code=201)
+    return JSONResponse(RefundOut.model_validate(done.model_dump()).model_dump(mode="json"), status_code=201)
+
+
+def _payment_gateway(url: str, principal: Any, payment_id: str) -> str:
+    with unit_of_work(url) as session:
+        return visible_payment(session, principal, payment_id).gateway
 
 
 @router.post("/v1/invoices/{invoice_id}/collect", response_model=CollectOut, summary="Collect an invoice now")
 async def collect_now(
     invoice_id: str, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> dict[str, Any]:
+    """One collection attempt now, run by a CollectNow process; a paid invoice stops its dunning."""
     url = settings.database_url or ""
-
-    def collect() -> dict[str, Any]:
-        with unit_of_work(url) as session:
-            visible_invoice(session, principal, invoice_id)
-            attempt = next_attempt(session, invoice_id)
-        collector = Collector(url, gateways_for(request))
-        try:
-            result = collector.collect(CollectInput(invoice_id=invoice_id, attempt=attempt))
-        except GatewayUnavailable as exc:
-            raise GatewayDown("gateway_unavailable", f"{exc}; the payment stays pending, retry") from exc
-        return {**result.model_dump(mode="json"), "attempt": attempt}
-
-    out = await run_in_threadpool(collect)
+    account_id = await run_in_threadpool(_visible_invoice_account, url, principal, invoice_id)
+    done = await run_process(
+        request.app.state.temporal,
+        settings,
+        CollectNowWorkflow.run,
+        CollectNowInput(invoice_id=invoice_id),
+        ProcessStart(
+            process_id=process_id_for("collect", invoice_id, key),
+            process="CollectNow",
+            organisation_id=principal.organisation_id,
+            account_id=account_id,
+            invoice_id=invoice_id,
+        ),
+        CollectNowResult,
+    )
+    out = {**done.result.model_dump(mode="json"), "attempt": done.attempt}
     if out.get("status") == "succeeded":
         await signal_paid(request.app.state.temporal, url, [invoice_id])
     return out
+
+
+def _visible_invoice_account(url: str, principal: Any, invoice_id: str) -> str:
+    with unit_of_work(url) as session:
+        return visible_invoice(session, principal, invoice_id).account_id
 
 
 @router.post("/v1/webhooks/stripe", summary="Stripe events (signed; no API key)", include_in_schema=True)

@@ -13,7 +13,7 @@ from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
 from runtime.settings import Settings
 from tests.billing_factory import Line, make_account, make_invoice
 from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
+from tests.payment_support import add_card, invoice_row, pay_api_with_worker, pay_settings, postings, rows
 from tests.support.localstripe import (
     API_KEY,
     DECLINED_ON_ATTACH,
@@ -24,7 +24,7 @@ from tests.support.localstripe import (
     signed,
 )
 
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
+__all__ = ["localstripe", "pay_api_with_worker", "pay_settings"]  # fixtures (pay_api: with a worker)
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 
