@@ -18,19 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.invoices.numbers import CREDIT_NOTE_SERIES, allocate_numbers
 from activities.invoices.reads import (
     RateTotals,
     credit_notes_for,
-    decode_cursor,
-    encode_cursor,
     invoice_lines,
     invoice_rate_totals,
     note_rate_totals,
-    within_subtree,
 )
 from activities.shared.ledger import post_entry
+from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
+from activities.shared.visibility import Principal, within_subtree
 from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
 from domain.ledger import credit_note_entry
@@ -291,9 +289,7 @@ def list_credit_notes(
         stmt = stmt.where(CreditNote.invoice_id == invoice_id)
     if cursor:
         stmt = stmt.where(CreditNote.id > decode_cursor(cursor, "crn"))
-    rows = list(session.execute(stmt.order_by(CreditNote.id).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = fetch_page(session, stmt.order_by(CreditNote.id), limit)
     return rows, encode_cursor(rows[-1].id) if more and rows else None
 
 

@@ -21,9 +21,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.provisioning.operator_tools import run_order
 from activities.provisioning.orders import OrderInput, ProvisioningActivities
+from activities.shared.visibility import Principal
 from integrations.provisioning.base import ProvisioningAction, ServiceState
 from models.accounts import Account
 from models.base import unit_of_work

@@ -15,8 +15,8 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal, find_visible_organisation
 from activities.catalog.records import operator_of
+from activities.shared.visibility import Principal, find_visible_organisation
 from activities.subscriptions import records as store
 from activities.wallets.balances import Movement, check_currency, move, wallet_for
 from domain.catalog import Code

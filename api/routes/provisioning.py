@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from activities.accounts.organisations import Principal
 from activities.provisioning.operator_tools import list_orders, retry_order, visible_order
 from activities.provisioning.orders import ProvisioningActivities
 from activities.provisioning.resync import ResyncReport, resync
+from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SettingsDep
 from api.idempotency import run_once
 from api.schemas.common import Page
