@@ -14,7 +14,7 @@ from activities.accounts.verification import VerificationActivities
 from activities.billing.bill_run import BillingActivities
 from activities.devices.process_steps import DeviceActivities
 from activities.dunning.activities import DunningActivities
-from activities.payments.collection_steps import PaymentActivities
+from activities.payments.activities import PaymentActivities
 from activities.provisioning.orders import ProvisioningActivities
 from activities.subscriptions.changes import ChangeActivities
 from activities.subscriptions.on_demand import OnDemandActivities

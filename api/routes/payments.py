@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.invoices.reads import visible_invoice
-from activities.payments.collector import CollectInput, Collector, next_attempt
+from activities.payments.collector import Collector, next_attempt
+from activities.payments.io import CollectInput
 from activities.payments.manual import (
     ManualPayment,
     allocations_of,
