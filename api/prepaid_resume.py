@@ -11,7 +11,8 @@ from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for_action
 from activities.subscriptions.onboarding import local_today
 from activities.subscriptions.prepaid_renewals import PREPAID_SUSPENSION_REASON
-from activities.wallets.operations import PrepaidDebit, debit_prepaid_period
+from activities.wallets.io import PrepaidDebit
+from activities.wallets.prepaid import debit_prepaid_period
 from api.errors import ApiError
 from api.subscription_processes import process_id_for, start_process
 from models.base import unit_of_work

@@ -21,7 +21,7 @@ from activities.subscriptions.on_demand import OnDemandActivities
 from activities.subscriptions.onboarding import SubscriptionActivities
 from activities.subscriptions.prepaid_renewals import PrepaidActivities
 from activities.usage.activities import UsageActivities
-from activities.wallets.operations import WalletActivities
+from activities.wallets.activities import WalletActivities
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionActivities,
         SubscriptionRef,
     )
-    from activities.wallets.operations import PrepaidDebit, WalletActivities
+    from activities.wallets.io import PrepaidDebit, WalletActivities
     from integrations.provisioning.base import ProvisioningAction
     from workflows.on_demand import access_windows, start_access
 

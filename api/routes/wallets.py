@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from activities.accounts.records import visible_account
 from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
-from activities.wallets.operations import charge_for_top_up, credit_top_up
+from activities.wallets.top_ups import charge_for_top_up, credit_top_up
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
