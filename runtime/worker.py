@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from activities.accounts.verification import VerificationActivities
 from activities.billing.bill_run import BillingActivities
-from activities.devices.process_steps import DeviceActivities
+from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.payments.activities import PaymentActivities
 from activities.provisioning.orders import ProvisioningActivities

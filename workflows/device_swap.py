@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.devices.process_steps import (
+    from activities.devices.io import (
         DeviceActivities,
         DeviceFeeInput,
         ReleaseDeviceInput,

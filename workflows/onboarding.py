@@ -16,7 +16,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing.bill_run import BillingActivities, BillNow
-    from activities.devices.process_steps import (
+    from activities.devices.io import (
         DeviceActivities,
         DispatchDeviceInput,
         ReleaseDeviceInput,
