@@ -15,7 +15,7 @@ from activities.billing.bill_run import BillingActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.payments.activities import PaymentActivities
-from activities.provisioning.orders import ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
 from activities.subscriptions.changes import ChangeActivities
 from activities.subscriptions.on_demand import OnDemandActivities
 from activities.subscriptions.onboarding import SubscriptionActivities

@@ -28,10 +28,10 @@ with workflow.unsafe.imports_passed_through():
         SwapFeeInput,
         SwapStockInput,
     )
-    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.onboarding import Notice, SubscriptionActivities
     from domain.devices import SwapReason
-    from integrations.provisioning.base import ProvisioningAction
+    from domain.provisioning import ProvisioningAction
 
 PROCESS = "DeviceSwap"
 RETRY = RetryPolicy(

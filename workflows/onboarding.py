@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         ReservedDevice,
         ReserveDeviceInput,
     )
-    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.onboarding import (
         FailInput,
         Notice,
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionRef,
     )
     from activities.wallets.io import PrepaidDebit, WalletActivities
-    from integrations.provisioning.base import ProvisioningAction
+    from domain.provisioning import ProvisioningAction
     from workflows.on_demand import access_windows, start_access
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

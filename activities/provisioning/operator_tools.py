@@ -13,7 +13,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
-from activities.provisioning.orders import OrderInput, OrderOutcome, ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.io import OrderInput, OrderOutcome
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
 from activities.shared.visibility import Principal
 from domain.errors import Conflict, NotFound

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from activities.provisioning.activities import ProvisioningActivities
 from activities.provisioning.operator_tools import list_orders, retry_order, visible_order
-from activities.provisioning.orders import ProvisioningActivities
 from activities.provisioning.resync import ResyncReport, resync
 from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SettingsDep

@@ -9,12 +9,13 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.provisioning.orders import OrderInput, ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.io import OrderInput
 from api.app import create_app
 from domain.organisations import OrganisationKind
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
     AdapterRegistry,
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
     ServiceState,

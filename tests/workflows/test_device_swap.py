@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.devices.activities import DeviceActivities
 from activities.devices.io import DeviceFeeInput, DeviceFeeRecorded, ReserveDeviceInput
-from activities.provisioning.orders import ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
 from activities.subscriptions.onboarding import SubscriptionActivities
 from api.routes.device_swap import swap_input
 from api.schemas.devices import SwapRequest
