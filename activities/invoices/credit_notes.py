@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.invoices.numbers import CREDIT_NOTE_SERIES, allocate_numbers
@@ -27,8 +26,6 @@ from activities.invoices.reads import (
     note_rate_totals,
 )
 from activities.shared.ledger import post_entry
-from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
-from activities.shared.visibility import Principal, within_subtree
 from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
 from domain.ledger import credit_note_entry
@@ -272,27 +269,6 @@ def _check_creditable(
             )
 
 
-def list_credit_notes(
-    session: Session,
-    principal: Principal,
-    *,
-    account_id: str | None,
-    invoice_id: str | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[CreditNote], str | None]:
-    """A page of the credit notes of accounts in the caller's subtree, oldest first, and the next cursor."""
-    stmt = within_subtree(select(CreditNote), principal, CreditNote.account_id)
-    if account_id is not None:
-        stmt = stmt.where(CreditNote.account_id == account_id)
-    if invoice_id is not None:
-        stmt = stmt.where(CreditNote.invoice_id == invoice_id)
-    if cursor:
-        stmt = stmt.where(CreditNote.id > decode_cursor(cursor, "crn"))
-    rows, more = fetch_page(session, stmt.order_by(CreditNote.id), limit)
-    return rows, encode_cursor(rows[-1].id) if more and rows else None
-
-
 __all__ = [
     "CreditLineIn",
     "CreditRequest",
@@ -300,7 +276,6 @@ __all__ = [
     "insert_note",
     "issue_credit_note",
     "issuer_for",
-    "list_credit_notes",
     "post_note",
     "today_for",
 ]

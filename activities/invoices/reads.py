@@ -85,6 +85,27 @@ def list_invoices(
     return rows, encode_cursor(rows[-1].id) if more and rows else None
 
 
+def list_credit_notes(
+    session: Session,
+    principal: Principal,
+    *,
+    account_id: str | None,
+    invoice_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[CreditNote], str | None]:
+    """A page of the credit notes of accounts in the caller's subtree, oldest first, and the next cursor."""
+    stmt = within_subtree(select(CreditNote), principal, CreditNote.account_id)
+    if account_id is not None:
+        stmt = stmt.where(CreditNote.account_id == account_id)
+    if invoice_id is not None:
+        stmt = stmt.where(CreditNote.invoice_id == invoice_id)
+    if cursor:
+        stmt = stmt.where(CreditNote.id > decode_cursor(cursor, "crn"))
+    rows, more = fetch_page(session, stmt.order_by(CreditNote.id), limit)
+    return rows, encode_cursor(rows[-1].id) if more and rows else None
+
+
 def invoice_lines(session: Session, invoice_id: str) -> list[InvoiceLine]:
     stmt = select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.position)
     return list(session.execute(stmt).scalars())
@@ -139,6 +160,7 @@ __all__ = [
     "credited_minor",
     "invoice_lines",
     "invoice_rate_totals",
+    "list_credit_notes",
     "list_invoices",
     "note_rate_totals",
     "rate_totals",

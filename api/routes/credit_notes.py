@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.invoices import documents
-from activities.invoices.credit_notes import CreditRequest, issue_credit_note, list_credit_notes
-from activities.invoices.reads import visible_credit_note, visible_invoice
+from activities.invoices.credit_notes import CreditRequest, issue_credit_note
+from activities.invoices.reads import list_credit_notes, visible_credit_note, visible_invoice
 from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.idempotency import run_once
