@@ -10,7 +10,8 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
-from activities.accounts.organisations import Principal, authenticate
+from activities.accounts.organisations import authenticate
+from activities.shared.visibility import Principal
 from api.errors import ApiError
 from domain.organisations import Role
 from models.base import unit_of_work

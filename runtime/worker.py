@@ -13,11 +13,11 @@ from temporalio.worker import Worker
 from activities.accounts.verification import VerificationActivities
 from activities.billing.bill_run import BillingActivities
 from activities.billing.run_rows import RunRowActivities
-from activities.devices.process_steps import DeviceActivities
+from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
+from activities.payments.activities import PaymentActivities
 from activities.payments.card_refunds import RefundActivities
-from activities.payments.collection_steps import PaymentActivities
-from activities.provisioning.orders import ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
 from activities.provisioning.repairs import RepairActivities
 from activities.subscriptions.changes import ChangeActivities
 from activities.subscriptions.funded_resumes import FundedResumeActivities
@@ -25,7 +25,7 @@ from activities.subscriptions.on_demand import OnDemandActivities
 from activities.subscriptions.onboarding import SubscriptionActivities
 from activities.subscriptions.prepaid_renewals import PrepaidActivities
 from activities.usage.activities import UsageActivities
-from activities.wallets.operations import WalletActivities
+from activities.wallets.activities import WalletActivities
 from activities.wallets.topups import WalletTopUpActivities
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry

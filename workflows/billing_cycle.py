@@ -22,7 +22,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.billing.bill_run import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
     from activities.billing.run_rows import RunRowActivities
-    from activities.payments.collection_steps import CollectionInput
+    from activities.payments.io import CollectionInput
     from activities.subscriptions.prepaid_renewals import PrepaidActivities, SuspendInput
     from activities.usage.activities import RATING_PAGE, RateUsageInput, UsageActivities
     from workflows.collection import CollectionWorkflow

@@ -13,7 +13,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments.card_refunds import RefundActivities, RefundCall, RefundDone
-    from activities.payments.collection_steps import CollectInput, CollectResult, PaymentActivities
+    from activities.payments.io import CollectInput, CollectResult, PaymentActivities
 
 READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
 # A caller is waiting: a gateway that is down is reported (503) rather than retried for long; the

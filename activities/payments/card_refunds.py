@@ -12,9 +12,9 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.accounts.organisations import Principal
 from activities.payments.refunds import RefundInput, refund_payment
 from activities.shared.failures import refusals_fail_the_process
+from activities.shared.visibility import Principal
 from integrations.payments.base import GatewayRegistry
 from runtime.settings import Settings
 

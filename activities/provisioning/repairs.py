@@ -9,11 +9,11 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.accounts.organisations import Principal
+from activities.provisioning.activities import ProvisioningActivities
 from activities.provisioning.operator_tools import retry_order
-from activities.provisioning.orders import ProvisioningActivities
 from activities.provisioning.resync import ResyncReport, resync
 from activities.shared.failures import refusals_fail_the_process
+from activities.shared.visibility import Principal
 from integrations.provisioning.base import AdapterRegistry
 from runtime.settings import Settings
 

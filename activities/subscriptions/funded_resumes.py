@@ -14,7 +14,8 @@ from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for_action
 from activities.subscriptions.onboarding import local_today
 from activities.subscriptions.prepaid_renewals import PREPAID_SUSPENSION_REASON
-from activities.wallets.operations import PrepaidDebit, debit_prepaid_period
+from activities.wallets.io import PrepaidDebit
+from activities.wallets.prepaid import debit_prepaid_period
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionEvent
 from runtime.settings import Settings

@@ -1,5 +1,5 @@
 """A wallet top-up by card, as the WalletTopUp process's activities: charge the card once per key, then
-credit the wallet once per key (the transaction scripts are in activities/wallets/operations.py)."""
+credit the wallet once per key (the transaction scripts are in activities/wallets/top_ups.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.shared.failures import refusals_fail_the_process
-from activities.wallets.operations import charge_for_top_up, credit_top_up
+from activities.wallets.top_ups import charge_for_top_up, credit_top_up
 from domain.errors import NotFound, RuleViolation
 from integrations.payments.base import GatewayRegistry
 from models.accounts import Account

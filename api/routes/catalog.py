@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from activities.accounts.organisations import Principal
 from activities.catalog import records as catalog
+from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
 from api.idempotency import run_once
 from api.schemas.catalog import PlanCreate, PlanVersionCreate

@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
 from activities.invoices import documents
-from activities.invoices.credit_notes import CreditRequest, issue_credit_note, list_credit_notes
-from activities.invoices.reads import visible_credit_note, visible_invoice
+from activities.invoices.credit_notes import CreditRequest, issue_credit_note
+from activities.invoices.reads import list_credit_notes, visible_credit_note, visible_invoice
+from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.idempotency import run_once
 from api.routes.invoices import credit_note_out

@@ -14,12 +14,12 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.accounts.organisations import Principal
 from activities.catalog.records import operator_of
 from activities.devices import traceable as device_store
 from activities.devices.logins import characteristics_of
 from activities.devices.moves import live_service
 from activities.devices.warehouse import visible_warehouse
+from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once

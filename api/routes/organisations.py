@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from activities.accounts.organisations import create_organisation, find_visible_organisation, mint_api_key
+from activities.accounts.organisations import create_organisation, mint_api_key
+from activities.shared.visibility import find_visible_organisation
 from api.deps import AdminDep, IdempotencyKeyDep, SettingsDep, StaffDep
 from api.errors import ApiError, not_found
 from api.idempotency import run_once

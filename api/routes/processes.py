@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from activities.accounts.organisations import find_visible_organisation
+from activities.shared.visibility import find_visible_organisation
 from api.deps import SettingsDep, StaffDep, TemporalDep
 from api.errors import ApiError
 from api.processes import describe_process, process_view

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from activities.accounts.organisations import Principal
 from activities.provisioning.operator_tools import list_orders, visible_order
 from activities.provisioning.repairs import OrderRetried, OrderRetry, Resync
 from activities.provisioning.resync import ResyncReport
+from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SettingsDep
 from api.idempotency import run_once
 from api.process_results import ProcessStart, run_process

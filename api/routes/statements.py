@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
-from activities.invoices.reads import decode_cursor, encode_cursor
+from activities.shared.pagination import decode_cursor, encode_cursor
+from activities.shared.visibility import Principal
 from api.deps import AdminDep, SettingsDep, StaffDep
 from api.schemas.common import Page
 from api.schemas.invoices import AccountBalance, StatementLine, TrialBalance

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.devices import traceable as device_store
 from activities.devices import warehouse
+from activities.shared.visibility import Principal
 from api.deps import AdminDep, IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep, require_role
 from api.idempotency import run_once
 from api.schemas.common import Page

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from activities.accounts.records import visible_account
+from activities.shared.pagination import fetch_page
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import (
     ActionRequest,
@@ -276,9 +277,8 @@ def list_subscriptions(
             stmt = stmt.where(Subscription.status == status)
         if cursor:
             stmt = stmt.where(Subscription.id > cursor)
-        rows = list(session.execute(stmt.order_by(Subscription.id).limit(limit + 1)).scalars())
-        more = len(rows) > limit
-        data = [subscription_view(session, row, brief=True) for row in rows[:limit]]
+        rows, more = fetch_page(session, stmt.order_by(Subscription.id), limit)
+        data = [subscription_view(session, row, brief=True) for row in rows]
         return {"data": data, "next_cursor": data[-1]["id"] if more else None, "has_more": more}
 
 

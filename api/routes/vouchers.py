@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
+from activities.shared.visibility import Principal
 from activities.wallets import vouchers
 from activities.wallets.balances import find_wallet
 from activities.wallets.vouchers import LotRequest

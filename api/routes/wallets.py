@@ -13,7 +13,7 @@ from activities.accounts.records import visible_account
 from activities.subscriptions.funded_resumes import FundedResume, ResumeTarget, suspended_for_funds
 from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
-from activities.wallets.operations import credit_top_up
+from activities.wallets.top_ups import credit_top_up
 from activities.wallets.topups import CardTopUp, TopUpCredited
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
 from api.errors import ApiError

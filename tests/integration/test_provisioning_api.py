@@ -11,13 +11,14 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.provisioning.orders import OrderInput, ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.io import OrderInput
 from activities.provisioning.repairs import RepairActivities
 from api.app import create_app
 from domain.organisations import OrganisationKind
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
     AdapterRegistry,
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
     ServiceState,
