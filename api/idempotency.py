@@ -33,10 +33,16 @@ class StoredResponse:
     replayed: bool
     raw: bytes
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Idempotent-Replayed: true`` on a replay, nothing on the first answer."""
+        return {REPLAYED_HEADER: "true"} if self.replayed else {}
+
     def response(self) -> Response:
-        """The answer to send: the stored JSON bytes, marked ``Idempotent-Replayed: true`` on a replay."""
-        headers = {REPLAYED_HEADER: "true"} if self.replayed else {}
-        return Response(self.raw, status_code=self.status, media_type="application/json", headers=headers)
+        """The answer to send: the stored JSON bytes (with :attr:`headers`)."""
+        return Response(
+            self.raw, status_code=self.status, media_type="application/json", headers=self.headers
+        )
 
 
 def render_json(body: Any) -> str:
