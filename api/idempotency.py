@@ -127,11 +127,19 @@ class IdempotentWrite:
     key: str
     path: str
 
-    def store(self, payload: BaseModel | Any, produce: Produce, *, status: int = 201) -> StoredResponse:
+    def store(
+        self,
+        payload: BaseModel | Any,
+        produce: Produce,
+        *,
+        status: int = 201,
+        on_replay: Callable[[Session, dict[str, Any]], None] | None = None,
+    ) -> StoredResponse:
+        """``on_replay(session, stored_body)`` runs in the same transaction when the key was seen before."""
         if isinstance(payload, BaseModel):
             payload = payload.model_dump(mode="json")
         with unit_of_work(self.database_url) as session:
-            return run_once(
+            stored = run_once(
                 session,
                 organisation_id=self.organisation_id,
                 key=self.key,
@@ -140,6 +148,9 @@ class IdempotentWrite:
                 payload=payload,
                 produce=lambda: (status, produce(session)),
             )
+            if stored.replayed and on_replay is not None:
+                on_replay(session, stored.body)
+            return stored
 
     def __call__(self, payload: BaseModel | Any, produce: Produce, *, status: int = 201) -> Response:
         return self.store(payload, produce, status=status).response()
