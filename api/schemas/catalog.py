@@ -20,6 +20,7 @@ __all__ = [
     "PriceListOut",
     "ProductOut",
     "QuoteItemIn",
+    "QuoteOut",
     "QuoteRequest",
     "TaxRateOut",
 ]
@@ -82,3 +83,58 @@ class TaxRateOut(BaseModel):
     category: str
     percent: str = Field(description="0 to 100, as a decimal string")
     name: str
+
+
+class MoneyOut(BaseModel):
+    amount_minor: int
+    amount: str = Field(description="In major units, as a decimal string")
+    currency: str
+
+
+class QuoteRateOut(BaseModel):
+    code: str
+    percent: str
+
+
+class QuoteLine(BaseModel):
+    kind: str
+    plan: str | None
+    description: str
+    period_start: date | None
+    period_end: date | None
+    service_start: date | None
+    service_end: date | None
+    starts_at: IsoDateTime | None = Field(description="Midnight of service_start in the account's time zone")
+    quantity: str
+    unit_price: str
+    amount: MoneyOut
+    tax_rate: QuoteRateOut
+    net: MoneyOut
+    tax: MoneyOut
+    gross: MoneyOut
+
+
+class QuoteTax(BaseModel):
+    code: str
+    percent: str
+    net: MoneyOut
+    tax: MoneyOut
+    reason: str | None
+
+
+class QuoteTotals(BaseModel):
+    net: MoneyOut
+    tax: MoneyOut
+    gross: MoneyOut
+
+
+class QuoteOut(BaseModel):
+    object: Literal["quote"] = "quote"
+    currency: str
+    country: str | None
+    timezone: str
+    tax_inclusive: bool
+    tax_status: str
+    lines: list[QuoteLine]
+    taxes: list[QuoteTax]
+    totals: QuoteTotals
