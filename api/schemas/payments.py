@@ -110,6 +110,12 @@ class CollectOut(BaseModel):
     attempt: int
 
 
+class StripeEventOut(BaseModel):
+    received: Literal[True] = True
+    event_id: str
+    outcome: str = Field(description="What the event did: settled, duplicate, ignored…")
+
+
 class LadderOut(BaseModel):
     object: Literal["dunning_ladder"] = "dunning_ladder"
     default: bool = Field(description="True while the operator has set no ladder of its own")
