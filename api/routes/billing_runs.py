@@ -22,6 +22,7 @@ from activities.catalog.records import operator_of
 from api.deps import (
     IdempotencyKeyDep,
     OperatorAdminDep,
+    SessionDep,
     SettingsDep,
     StaffDep,
     TemporalGateway,
@@ -29,6 +30,7 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import run_once
+from api.schemas.billing import BillingRunOut, BillingSchedules
 from api.schemas.common import Strict
 from domain.ids import new_id
 from models.base import unit_of_work
@@ -209,7 +211,11 @@ def _opened_row(settings: Settings, run: RunInput, process_id: str) -> dict[str,
     )
 
 
-@router.post("/schedules", summary="Create or update the Temporal Schedule of every bill cycle")
+@router.post(
+    "/schedules",
+    response_model=BillingSchedules,
+    summary="Create or update the Temporal Schedule of every bill cycle",
+)
 async def ensure_schedules(
     principal: OperatorAdminDep, settings: SettingsDep, gateway: TemporalGatewayDep
 ) -> dict[str, Any]:
@@ -233,18 +239,20 @@ async def ensure_schedules(
     }
 
 
-@router.get("/{run_id}", summary="A bill run: status, counts done and failed, amounts by currency")
+@router.get(
+    "/{run_id}",
+    response_model=BillingRunOut,
+    response_model_exclude_unset=True,
+    summary="A bill run: status, counts done and failed, amounts by currency",
+)
 async def get_run(
-    run_id: str, principal: StaffDep, settings: SettingsDep, gateway: TemporalGatewayDep
+    run_id: str, principal: StaffDep, session: SessionDep, gateway: TemporalGatewayDep
 ) -> dict[str, Any]:
     def load() -> dict[str, Any]:
-        with unit_of_work(settings.database_url or "") as session:
-            row = session.get(BillingRun, run_id)
-            if row is None or row.organisation_id != operator_of(principal):
-                raise ApiError(
-                    404, "billing_run_not_found", f"No bill run {run_id} exists or it is not yours"
-                )
-            return run_out(row)
+        row = session.get(BillingRun, run_id)
+        if row is None or row.organisation_id != operator_of(principal):
+            raise ApiError(404, "billing_run_not_found", f"No bill run {run_id} exists or it is not yours")
+        return run_out(row)
 
     out = await run_in_threadpool(load)
     if out["status"] == "running":

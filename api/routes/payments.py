@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,13 +22,19 @@ from activities.payments.manual import (
 )
 from activities.payments.refunds import RefundInput, refund_payment
 from activities.payments.stripe_webhooks import handle_event, verify
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotencyKeyDep, IdempotentWriteDep, SessionDep, SettingsDep, StaffDep
 from api.dunning_signals import signal_paid
-from api.idempotency import StoredResponse, run_once
 from api.payment_gateways import gateways_for
 from api.process_results import ProcessStart, run_process
 from api.routes import payment_methods
-from api.schemas.payments import CollectOut, PaymentCreate, PaymentOut, RefundCreate, RefundOut
+from api.schemas.payments import (
+    CollectOut,
+    PaymentCreate,
+    PaymentOut,
+    RefundCreate,
+    RefundOut,
+    StripeEventOut,
+)
 from api.subscription_processes import process_id_for
 from models.accounts import Account
 from models.base import unit_of_work
@@ -60,75 +66,55 @@ def payment_out(session: Session, payment: Payment) -> dict[str, Any]:
     "/v1/payments", status_code=201, response_model=PaymentOut, summary="Record cash or a bank transfer"
 )
 async def record_payment(
-    body: PaymentCreate, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
-    stored = await run_in_threadpool(_record_payment, body, request, principal, settings, key)
+    body: PaymentCreate,
+    request: Request,
+    principal: StaffDep,
+    write: IdempotentWriteDep,
+    settings: SettingsDep,
+) -> Response:
+    gateways = gateways_for(request)
+
+    def produce(session: Session) -> dict[str, Any]:
+        manual = ManualPayment(**body.model_dump(), key=f"api:{principal.organisation_id}:{write.key}")
+        return payment_out(session, record_manual_payment(session, principal, gateways, manual))
+
+    stored = await run_in_threadpool(write.store, body, produce)
     allocated = [a["invoice_id"] for a in stored.body.get("allocations", [])]
     await signal_paid(request.app.state.temporal, settings.database_url or "", allocated)
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
-
-
-def _record_payment(
-    body: PaymentCreate, request: Request, principal: Any, settings: Any, key: str
-) -> StoredResponse:
-    payload = body.model_dump(mode="json")
-    gateways = gateways_for(request)
-    with unit_of_work(settings.database_url or "") as session:
-
-        def produce() -> tuple[int, dict[str, Any]]:
-            manual = ManualPayment(
-                **body.model_dump(),
-                key=f"api:{principal.organisation_id}:{key}",
-            )
-            return 201, payment_out(session, record_manual_payment(session, principal, gateways, manual))
-
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            payload=payload,
-            produce=produce,
-        )
-    return stored
+    return stored.response()
 
 
 @router.get("/v1/payments", response_model=list[PaymentOut], summary="Payments of an account, newest first")
 def list_payments(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     account_id: Annotated[str, Query(max_length=40)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[dict[str, Any]]:
-    with unit_of_work(settings.database_url or "") as session:
-        stmt = (
-            select(Payment)
-            .join(Account, Account.id == Payment.account_id)
-            .join(Organisation, Organisation.id == Account.organisation_id)
-            .where(
-                Payment.account_id == account_id,
-                Organisation.path.startswith(principal.organisation_path, autoescape=True),
-            )
-            .order_by(Payment.id.desc())
-            .limit(limit)
+    stmt = (
+        select(Payment)
+        .join(Account, Account.id == Payment.account_id)
+        .join(Organisation, Organisation.id == Account.organisation_id)
+        .where(
+            Payment.account_id == account_id,
+            Organisation.path.startswith(principal.organisation_path, autoescape=True),
         )
-        return [payment_out(session, p) for p in session.execute(stmt).scalars()]
+        .order_by(Payment.id.desc())
+        .limit(limit)
+    )
+    return [payment_out(session, p) for p in session.execute(stmt).scalars()]
 
 
 @router.get("/v1/payments/{payment_id}", response_model=PaymentOut, summary="Get a payment")
-def get_payment(payment_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return payment_out(session, visible_payment(session, principal, payment_id))
+def get_payment(payment_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    return payment_out(session, visible_payment(session, principal, payment_id))
 
 
 @router.get(
     "/v1/payments/{payment_id}/receipt", response_class=HTMLResponse, summary="The cash receipt (HTML)"
 )
-def get_receipt(payment_id: str, principal: StaffDep, settings: SettingsDep) -> HTMLResponse:
-    with unit_of_work(settings.database_url or "") as session:
-        return HTMLResponse(receipt_html(session, visible_payment(session, principal, payment_id)))
+def get_receipt(payment_id: str, principal: StaffDep, session: SessionDep) -> HTMLResponse:
+    return HTMLResponse(receipt_html(session, visible_payment(session, principal, payment_id)))
 
 
 @router.post(
@@ -211,7 +197,12 @@ def _visible_invoice_account(url: str, principal: Any, invoice_id: str) -> str:
         return visible_invoice(session, principal, invoice_id).account_id
 
 
-@router.post("/v1/webhooks/stripe", summary="Stripe events (signed; no API key)", include_in_schema=True)
+@router.post(
+    "/v1/webhooks/stripe",
+    response_model=StripeEventOut,
+    summary="Stripe events (signed; no API key)",
+    include_in_schema=True,
+)
 async def stripe_webhook(
     request: Request,
     settings: SettingsDep,

@@ -16,7 +16,7 @@ from activities.provisioning.operator_tools import list_orders, visible_order
 from activities.provisioning.repairs import OrderRetried, OrderRetry, Resync
 from activities.provisioning.resync import ResyncReport
 from activities.shared.visibility import Principal
-from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SettingsDep
+from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.idempotency import run_once
 from api.process_results import ProcessStart, run_process
 from api.schemas.common import Page
@@ -37,14 +37,13 @@ def order_out(row: ProvisioningOrder) -> dict[str, Any]:
 @router.get("/orders", response_model=Page[ProvisioningOrderOut], summary="List provisioning orders")
 def get_orders(
     principal: OperatorStaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     state: Annotated[str | None, Query(pattern="^(pending|done|failed|skipped)$")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows, next_cursor = list_orders(session, principal, state, cursor, limit)
-        data = [order_out(r) for r in rows]
+    rows, next_cursor = list_orders(session, principal, state, cursor, limit)
+    data = [order_out(r) for r in rows]
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from activities.accounts.records import visible_account
 from activities.subscriptions.funded_resumes import FundedResume, ResumeTarget, suspended_for_funds
@@ -15,7 +16,7 @@ from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
 from activities.wallets.top_ups import credit_top_up
 from activities.wallets.topups import CardTopUp, TopUpCredited
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
 from api.payment_gateways import gateways_for
@@ -50,32 +51,28 @@ def tx_out(tx: WalletTransaction) -> dict[str, Any]:
 
 
 @router.get("/{account_id}/wallets", response_model=WalletList, summary="The account's wallets")
-def list_wallets(account_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    with unit_of_work(settings.database_url or "") as session:
-        account = visible_account(session, principal, account_id)
-        rows = session.execute(
-            select(Wallet).where(Wallet.account_id == account.id).order_by(Wallet.currency)
-        ).scalars()
-        return {"data": [wallet_out(w) for w in rows]}
+def list_wallets(account_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    account = visible_account(session, principal, account_id)
+    rows = session.execute(
+        select(Wallet).where(Wallet.account_id == account.id).order_by(Wallet.currency)
+    ).scalars()
+    return {"data": [wallet_out(w) for w in rows]}
 
 
 @router.patch(
     "/{account_id}/wallets/{currency}", response_model=WalletOut, summary="Set the low-balance alert"
 )
 def update_wallet(
-    account_id: str, currency: str, body: WalletSettings, principal: StaffDep, settings: SettingsDep
+    account_id: str, currency: str, body: WalletSettings, principal: StaffDep, session: SessionDep
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        account = visible_account(session, principal, account_id, lock=True)
-        check_currency(session, account, currency)
-        check_amount(body.low_balance_threshold_minor, currency, field="low_balance_threshold_minor")
-        wallet = wallet_for(session, account, currency, lock=True)
-        wallet.low_balance_threshold_minor = body.low_balance_threshold_minor
-        wallet.low_balance_notified = False
-        session.flush()
-        return wallet_out(wallet)
+    account = visible_account(session, principal, account_id, lock=True)
+    check_currency(session, account, currency)
+    check_amount(body.low_balance_threshold_minor, currency, field="low_balance_threshold_minor")
+    wallet = wallet_for(session, account, currency, lock=True)
+    wallet.low_balance_threshold_minor = body.low_balance_threshold_minor
+    wallet.low_balance_notified = False
+    session.flush()
+    return wallet_out(wallet)
 
 
 def _require(value: Any, field: str, method: str) -> Any:
@@ -262,19 +259,18 @@ def wallet_transactions(
     account_id: str,
     currency: str,
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        account = visible_account(session, principal, account_id)
-        try:
-            wallet = find_wallet(session, account.id, currency)
-        except RuleViolation:
-            raise ApiError(404, "wallet_not_found", f"{account.id} has no {currency} wallet") from None
-        rows, next_cursor = history(session, wallet, after=cursor, limit=limit)
-        return {
-            "data": [tx_out(t) for t in rows],
-            "next_cursor": next_cursor,
-            "has_more": next_cursor is not None,
-        }
+    account = visible_account(session, principal, account_id)
+    try:
+        wallet = find_wallet(session, account.id, currency)
+    except RuleViolation:
+        raise ApiError(404, "wallet_not_found", f"{account.id} has no {currency} wallet") from None
+    rows, next_cursor = history(session, wallet, after=cursor, limit=limit)
+    return {
+        "data": [tx_out(t) for t in rows],
+        "next_cursor": next_cursor,
+        "has_more": next_cursor is not None,
+    }
