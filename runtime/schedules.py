@@ -23,6 +23,7 @@ from temporalio.client import (
 )
 
 from activities.billing.bill_run import RunInput
+from domain import process_ids
 from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 
@@ -31,7 +32,7 @@ RUN_HOUR_UTC = 2
 
 
 def schedule_id(operator_id: str, cycle: int) -> str:
-    return f"billing-{operator_id}-cycle-{cycle:02d}"
+    return process_ids.billing_schedule(operator_id, cycle)
 
 
 def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedule:
@@ -40,7 +41,7 @@ def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedu
         action=ScheduleActionStartWorkflow(
             BillingCycleWorkflow.run,
             RunInput(organisation_id=operator_id, bill_day=cycle),
-            id=f"billing-{operator_id}-{cycle:02d}",
+            id=process_ids.scheduled_billing_run(operator_id, cycle),
             task_queue=settings.task_queue,
             memo={"organisation_id": operator_id},
         ),

@@ -15,9 +15,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.ids import new_id
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
     AdapterRegistry,
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
 )

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from activities.accounts.organisations import Principal
 from activities.provisioning.operator_tools import run_order
 from activities.provisioning.orders import OrderInput, ProvisioningActivities
-from integrations.provisioning.base import ProvisioningAction, ServiceState
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ServiceState
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation

@@ -16,6 +16,7 @@ from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for_action
 from activities.subscriptions.onboarding import local_today
 from activities.wallets.operations import PrepaidDebit, debit_prepaid_period
+from domain import process_ids
 from domain.catalog import PREPAID_TERMS
 from models.base import unit_of_work
 from models.organisations import Organisation
@@ -90,7 +91,7 @@ class PrepaidActivities:
                     sub,
                     "suspend",
                     ActionRequest(reason=PREPAID_SUSPENSION_REASON),
-                    f"{request.process_id}:suspend:{sub_id}",
+                    process_ids.service_action(request.process_id, "suspend", sub_id),
                     "billing",
                 )
                 if plan is not None:

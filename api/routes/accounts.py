@@ -15,6 +15,7 @@ from api.idempotency import run_once
 from api.processes import start_account_verification
 from api.schemas.accounts import AccountCreate, AccountCreated, AccountOut, AccountUpdate
 from api.schemas.common import Page
+from domain import process_ids
 from models.accounts import Account
 from models.base import unit_of_work
 
@@ -44,9 +45,7 @@ async def create_account(
                 fields = body.model_dump(mode="json", exclude_none=True)
                 account = account_store.create_account(session, principal, fields)
                 if body.verify:
-                    from domain.verification import workflow_id_for
-
-                    account.verification_process_id = workflow_id_for(account.id)
+                    account.verification_process_id = process_ids.account_verification(account.id)
                     session.flush()
                 return 201, {**account_out(account), "process_id": account.verification_process_id}
 

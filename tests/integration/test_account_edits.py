@@ -18,7 +18,8 @@ from activities.accounts.organisations import authenticate
 from activities.accounts.verification import RecordVerificationOutcome, VerificationActivities
 from activities.wallets.balances import wallet_for
 from api.app import create_app
-from domain.verification import make_token, workflow_id_for
+from domain.process_ids import account_verification as workflow_id_for
+from domain.verification import make_token
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings

@@ -12,9 +12,9 @@ from temporalio.exceptions import ApplicationError
 from activities.provisioning.orders import OrderInput, ProvisioningActivities
 from api.app import create_app
 from domain.organisations import OrganisationKind
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
     AdapterRegistry,
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
     ServiceState,

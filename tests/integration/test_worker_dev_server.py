@@ -9,7 +9,7 @@ from contextlib import suppress
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
-from domain.verification import workflow_id_for
+from domain.process_ids import account_verification as workflow_id_for
 from runtime.settings import Settings
 from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS
 from runtime.worker import run_worker

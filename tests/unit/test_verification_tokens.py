@@ -3,6 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.process_ids import account_verification as workflow_id_for
 from domain.verification import (
     check_token,
     email_message_id,
@@ -10,7 +11,6 @@ from domain.verification import (
     outcome_is_superseded,
     status_after_email_change,
     verification_link,
-    workflow_id_for,
 )
 
 SECRET = "unit-test-secret-" + "y" * 32

@@ -27,6 +27,7 @@ from activities.subscriptions.changes import ChangeRequest, prepare_change
 from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain.ids import new_id
+from domain.process_ids import on_demand_access as workflow_id
 from models.base import unit_of_work
 from models.billing import InvoiceLine
 from runtime.settings import Settings
@@ -34,7 +35,6 @@ from runtime.worker import build_worker
 from tests.catalog_factory import plan, post, product
 from tests.factories import Tenant, make_operator, person
 from tests.subscription_support import RecordingAdapter, worker_activities
-from workflows.on_demand import workflow_id
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow
 

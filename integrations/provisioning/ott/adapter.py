@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
     ServiceState,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
     ServiceState,

@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
     ServiceState,
