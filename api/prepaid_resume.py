@@ -13,9 +13,12 @@ from activities.subscriptions.onboarding import local_today
 from activities.subscriptions.prepaid_renewals import PREPAID_SUSPENSION_REASON
 from activities.wallets.operations import PrepaidDebit, debit_prepaid_period
 from api.errors import ApiError
-from api.subscription_processes import process_id_for, start_process
+from api.process_starter import ProcessStart, start_process
+from domain import process_ids
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionEvent
+from workflows.subscription_change import SubscriptionActionWorkflow
 
 
 def _suspended_for_funds(database_url: str, account_id: str) -> list[str]:
@@ -60,7 +63,7 @@ def _pay_and_plan(database_url: str, sub_id: str, key: str) -> ChangePlan | None
             sub,
             "resume",
             ActionRequest(reason="wallet topped up"),
-            process_id_for("resume", sub_id, key),
+            process_ids.prepaid_resume(sub_id, key),
             "wallet",
         )
 
@@ -77,17 +80,15 @@ async def resume_funded(app_state: Any, account_id: str, organisation_id: str, k
             continue
         try:
             client = await app_state.temporal.client()
-            await start_process(
-                client,
-                settings,
-                "SubscriptionAction",
-                plan,
-                process_id=plan.process_id,
-                process="SubscriptionResume",
+            labels = ProcessLabels(
+                process=process_ids.action_process("resume"),
+                summary=f"Resume of prepaid subscription {sub_id} (wallet topped up)",
                 organisation_id=organisation_id,
                 account_id=account_id,
                 subscription_id=sub_id,
             )
+            start = ProcessStart(SubscriptionActionWorkflow.run, plan, plan.process_id, labels)
+            await start_process(client, settings, start, replayed=True)  # a retried top-up finds it
         except ApiError:
             await run_in_threadpool(_release, url, plan)
             continue

@@ -62,7 +62,7 @@ async def create_account(
 
     status, out, replayed = await run_in_threadpool(write)
     if out.get("process_id"):
-        await start_account_verification(await temporal.client(), settings, out)
+        await start_account_verification(await temporal.client(), settings, out, replayed=replayed)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(out, status_code=status, headers=headers)
 

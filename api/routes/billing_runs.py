@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.billing.bill_run import RunInput
@@ -20,8 +19,11 @@ from activities.catalog.records import operator_of
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once
+from api.process_starter import ProcessStart, start_process
 from api.schemas.common import Strict
+from domain import process_ids
 from domain.ids import new_id
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.billing import BillingRun
 from workflows.billing_cycle import BillingCycleWorkflow
@@ -97,7 +99,7 @@ async def start_run(
         )
     operator = operator_of(principal)
 
-    def open_row() -> tuple[dict[str, Any], bool]:
+    def open_row() -> tuple[dict[str, Any], bool, bool]:
         try:
             with unit_of_work(settings.database_url or "") as session:
 
@@ -110,7 +112,7 @@ async def start_run(
                         period_date=period,
                         dry_run=body.dry_run,
                         status="running",
-                        process_id=f"billing-{run_id}",
+                        process_id=process_ids.billing_run(run_id),
                         counts={},
                         amounts={},
                         failures=[],
@@ -128,7 +130,7 @@ async def start_run(
                     payload=body.model_dump(mode="json"),
                     produce=produce,
                 )
-                return stored.body, True
+                return stored.body, True, stored.replayed
         except IntegrityError:
             with unit_of_work(settings.database_url or "") as session:
                 running = session.execute(
@@ -140,9 +142,9 @@ async def start_run(
                         BillingRun.status == "running",
                     )
                 ).scalar_one()
-                return {**run_out(running), "joined": True}, False
+                return {**run_out(running), "joined": True}, False, False
 
-    out, started_here = await run_in_threadpool(open_row)
+    out, started_here, replayed = await run_in_threadpool(open_row)
     if started_here:
         run = RunInput(
             run_id=out["id"],
@@ -153,24 +155,15 @@ async def start_run(
             page_size=body.page_size,
             parallelism=body.parallelism,
         )
-        try:
-            client = await gateway.client()
-            await client.start_workflow(
-                BillingCycleWorkflow.run,
-                run,
-                id=out["process_id"],
-                task_queue=settings.task_queue,
-                memo={"organisation_id": operator, "billing_run_id": out["id"]},
-            )
-        except WorkflowAlreadyStartedError:
-            pass
-        except RPCError as exc:
-            raise ApiError(
-                503,
-                "temporal_unavailable",
-                f"the bill run could not start ({exc.message}); retry the "
-                "same request with the same Idempotency-Key",
-            ) from exc
+        dry = " (dry run)" if body.dry_run else ""
+        labels = ProcessLabels(
+            process="BillingCycle",
+            summary=f"Bill run {out['id']} of cycle {body.bill_day} for {period}{dry}",
+            organisation_id=operator,
+            memo_extra={"billing_run_id": out["id"]},
+        )
+        start = ProcessStart(BillingCycleWorkflow.run, run, out["process_id"], labels)
+        await start_process(await gateway.client(), settings, start, replayed=replayed)
     return JSONResponse(out, status_code=202)
 
 

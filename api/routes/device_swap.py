@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
-from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from activities.accounts.organisations import Principal
 from activities.catalog.records import operator_of
@@ -21,24 +16,18 @@ from activities.devices.logins import characteristics_of
 from activities.devices.moves import live_service
 from activities.devices.warehouse import visible_warehouse
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
-from api.errors import ApiError
 from api.idempotency import run_once
+from api.process_starter import ProcessStart, start_process
 from api.schemas.devices import SwapAccepted, SwapRequest
+from domain import process_ids
 from domain.errors import Conflict, NotFound
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.subscriptions import Subscription
-from runtime.settings import Settings
-from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
 from workflows.device_swap import PROCESS as SWAP_PROCESS
 from workflows.device_swap import DeviceSwapInput, DeviceSwapWorkflow, SwappedDevice
 
 router = APIRouter(prefix="/v1/devices", tags=["devices and stock"])
-
-
-def process_id_for(organisation_id: str, device_id: str, key: str) -> str:
-    """Deterministic from the caller's Idempotency-Key: a retried request finds the same process."""
-    digest = hashlib.sha256(f"{organisation_id}:{key}".encode()).hexdigest()[:20]
-    return f"device-swap-{device_id}-{digest}"
 
 
 def swap_input(session: Session, principal: Principal, device_id: str, body: SwapRequest) -> DeviceSwapInput:
@@ -76,33 +65,16 @@ def swap_input(session: Session, principal: Principal, device_id: str, body: Swa
     )
 
 
-async def start_swap(client: Client, settings: Settings, process_id: str, request: DeviceSwapInput) -> None:
-    try:
-        await client.start_workflow(
-            DeviceSwapWorkflow.run,
-            request,
-            id=process_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"organisation_id": request.organisation_id, "account_id": request.account_id},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(ACCOUNT_ID, request.account_id),
-                    SearchAttributePair(SUBSCRIPTION_ID, request.subscription_id),
-                    SearchAttributePair(ORGANISATION_ID, request.organisation_id),
-                    SearchAttributePair(PROCESS, SWAP_PROCESS),
-                ]
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        return
-    except RPCError as exc:
-        raise ApiError(
-            503,
-            "temporal_unavailable",
-            f"The swap of {request.old_device.id} could not be started ({exc.message}); "
-            "retry with the same Idempotency-Key",
-        ) from exc
+def swap_start(process_id: str, request: DeviceSwapInput) -> ProcessStart:
+    """The DeviceSwap process of a request, labelled by the subscription whose device it swaps."""
+    labels = ProcessLabels(
+        process=SWAP_PROCESS,
+        summary=f"Swap of device {request.old_device.serial} ({request.reason.value})",
+        organisation_id=request.organisation_id,
+        account_id=request.account_id,
+        subscription_id=request.subscription_id,
+    )
+    return ProcessStart(DeviceSwapWorkflow.run, request, process_id, labels)
 
 
 @router.post("/{device_id}/swap", status_code=202, response_model=SwapAccepted, summary="Swap a device")
@@ -120,7 +92,7 @@ async def swap_device(
     The process id is derived from the Idempotency-Key: the same request twice is one process.
     """
     payload = body.model_dump(mode="json")
-    process_id = process_id_for(principal.organisation_id, device_id, key)
+    process_id = process_ids.device_swap(principal.organisation_id, device_id, key)
 
     def write() -> tuple[int, dict[str, Any], bool]:
         with unit_of_work(settings.database_url or "") as session:
@@ -143,6 +115,7 @@ async def swap_device(
 
     status, body_out, replayed = await run_in_threadpool(write)
     swap = DeviceSwapInput.model_validate(body_out.pop("input"))
-    await start_swap(await temporal.client(), settings, body_out["process_id"], swap)
+    start = swap_start(body_out["process_id"], swap)
+    await start_process(await temporal.client(), settings, start, replayed=replayed)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(body_out, status_code=status, headers=headers)

@@ -25,9 +25,11 @@ from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrd
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once
-from api.subscription_processes import process_id_for, start_process
+from api.process_starter import ProcessStart, signal_process, start_process
 from api.subscription_views import subscription_view
+from domain import process_ids
 from domain.ids import new_id
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.subscriptions import ScheduledChange, Subscription
@@ -46,14 +48,14 @@ async def create_subscription(
     key: IdempotencyKeyDep,
     gateway: TemporalGatewayDep,
 ) -> JSONResponse:
-    def plan() -> tuple[dict[str, Any], Any]:
+    def plan() -> tuple[dict[str, Any], OnboardingInput, bool]:
         with unit_of_work(settings.database_url or "") as session:
             ids: dict[str, str] = {}
             orders: list[OnboardingInput] = []
 
             def produce() -> tuple[int, dict[str, Any]]:
                 sub_id = new_id("sub")
-                ids.update(subscription_id=sub_id, process_id=f"onboarding-{sub_id}")
+                ids.update(subscription_id=sub_id, process_id=process_ids.onboarding(sub_id))
                 orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
                 return 202, {
                     "object": "process_started",
@@ -73,7 +75,7 @@ async def create_subscription(
             )
             out = stored.body
             if orders:
-                return out, orders[0]
+                return out, orders[0], False
             # A replay: plan it again under the stored ids, so a start that failed last time happens now.
             order = prepare_onboarding(
                 session,
@@ -83,20 +85,19 @@ async def create_subscription(
                 subscription_id=out["subscription_id"],
                 process_id=out["process_id"],
             )
-            return out, order
+            return out, order, True
 
-    out, order = await run_in_threadpool(plan)
-    await start_process(
-        await gateway.client(),
-        settings,
-        OnboardingWorkflow.run,
-        order,
-        process_id=out["process_id"],
+    out, order, replayed = await run_in_threadpool(plan)
+    plans = ", ".join(service.plan_code for service in order.services if service.role == "base")
+    labels = ProcessLabels(
         process="Onboarding",
+        summary=f"Onboarding of {order.display_name} to {plans or 'add-ons'}",
         organisation_id=order.organisation_id,
         account_id=order.account_id,
         subscription_id=order.subscription_id,
     )
+    start = ProcessStart(OnboardingWorkflow.run, order, out["process_id"], labels)
+    await start_process(await gateway.client(), settings, start, replayed=replayed)
     return JSONResponse(out, status_code=202)
 
 
@@ -116,7 +117,7 @@ async def _start_change(
 
             def produce() -> tuple[int, dict[str, Any]]:
                 sub = store.visible(session, principal, sub_id, lock=True)
-                process_id = process_id_for(kind, sub.id, key)
+                process_id = process_ids.subscription_request(kind, sub.id, key)
                 change: ChangePlan = prepare(session, sub, process_id, principal.key_id)
                 store.acquire(session, sub.id, process_id)
                 return 202, {
@@ -139,26 +140,31 @@ async def _start_change(
             )
             return stored.body, stored.replayed
 
-    out, _ = await run_in_threadpool(plan)
+    out, replayed = await run_in_threadpool(plan)
     change = ChangePlan.model_validate(out["change"])
     workflow = PlanChangeWorkflow.run if kind == "change" else SubscriptionActionWorkflow.run
-    process = "PlanChange" if kind == "change" else f"Subscription{change.action.capitalize()}"
+    process = "PlanChange" if kind == "change" else process_ids.action_process(change.action)
+    labels = ProcessLabels(
+        process=process,
+        summary=change_summary(change),
+        organisation_id=out["organisation_id"],
+        account_id=out["account_id"],
+        subscription_id=change.subscription_id,
+    )
     try:
-        await start_process(
-            await gateway.client(),
-            settings,
-            workflow,
-            change,
-            process_id=out["process_id"],
-            process=process,
-            organisation_id=out["organisation_id"],
-            account_id=out["account_id"],
-            subscription_id=change.subscription_id,
-        )
+        start = ProcessStart(workflow, change, out["process_id"], labels)
+        await start_process(await gateway.client(), settings, start, replayed=replayed)
     except ApiError:
         await run_in_threadpool(_release, settings, change)
         raise
     return JSONResponse(out, status_code=202)
+
+
+def change_summary(change: ChangePlan) -> str:
+    """A change in a line, e.g. "Change plan of sub_… to TV-PLUS on 2024-02-01"."""
+    what = change.action.replace("_", " ").capitalize()
+    target = f" to {change.plan_code}" if change.plan_code else ""
+    return f"{what} of {change.subscription_id}{target} on {change.effective_on}"
 
 
 def _release(settings: Any, change: ChangePlan) -> None:
@@ -247,8 +253,7 @@ async def cancel_change(
             return row.process_id
 
     process_id = await run_in_threadpool(find)
-    client = await gateway.client()
-    await client.get_workflow_handle(process_id).signal("cancel")
+    await signal_process(await gateway.client(), process_id, "cancel")  # PlanChange or SubscriptionAction
     return {"id": change_id, "object": "scheduled_change", "status": "cancelling", "process_id": process_id}
 
 

@@ -26,8 +26,8 @@ from activities.subscriptions import records as store
 from activities.subscriptions.changes import ChangeRequest, prepare_change
 from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.app import create_app
+from domain import process_ids
 from domain.ids import new_id
-from domain.process_ids import on_demand_access as workflow_id
 from models.base import unit_of_work
 from models.billing import InvoiceLine
 from runtime.settings import Settings
@@ -103,7 +103,7 @@ def orders(adapter: RecordingAdapter) -> list[tuple[str, str, bool]]:
 
 
 async def assert_ends_on_time(env: WorkflowEnvironment, video: RecordingAdapter, service: str) -> None:
-    handle = env.client.get_workflow_handle(workflow_id(service), result_type=None)
+    handle = env.client.get_workflow_handle(process_ids.on_demand_access(service), result_type=None)
     access = await skipping_result(env, handle)
     described = await handle.describe()
     assert access["outcome"] == "expired"
@@ -187,7 +187,7 @@ async def test_the_rental_row_ends_with_its_window_and_a_later_bill_run_does_not
                 store.load(session, order.subscription_id).timezone,
             )
             assert rental.status == "active" and rental.ended_on is None
-        handle = env.client.get_workflow_handle(workflow_id(rental_line), result_type=None)
+        handle = env.client.get_workflow_handle(process_ids.on_demand_access(rental_line), result_type=None)
         access = await skipping_result(env, handle)
         ended_on = datetime.fromisoformat(access["expires_at"]).astimezone(ZoneInfo(tz)).date()
         with unit_of_work(database_url) as session:
