@@ -24,8 +24,10 @@ from temporalio.client import (
 
 from activities.billing.bill_run import RunInput
 from domain import process_ids
+from domain.process_ids import ProcessLabels
 from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
+from workflows.common import search_attributes
 
 CYCLES = (*range(1, 29), 31)
 RUN_HOUR_UTC = 2
@@ -37,13 +39,18 @@ def schedule_id(operator_id: str, cycle: int) -> str:
 
 def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedule:
     days = [ScheduleRange(cycle)] if cycle <= 28 else [ScheduleRange(28, 31)]
+    labels = ProcessLabels(
+        process="BillingCycle", summary=f"Scheduled bill run of cycle {cycle}", organisation_id=operator_id
+    )
     return Schedule(
         action=ScheduleActionStartWorkflow(
             BillingCycleWorkflow.run,
             RunInput(organisation_id=operator_id, bill_day=cycle),
             id=process_ids.scheduled_billing_run(operator_id, cycle),
             task_queue=settings.task_queue,
-            memo={"organisation_id": operator_id},
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels),
+            static_summary=labels.summary,
         ),
         spec=ScheduleSpec(
             calendars=[
