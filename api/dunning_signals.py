@@ -6,12 +6,14 @@ from collections.abc import Iterable
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
-from temporalio.service import RPCError
 
 from api.deps import TemporalGateway
 from api.errors import ApiError
+from api.process_starter import signal_process
+from domain import process_ids
 from models.base import unit_of_work
 from models.billing import Invoice
+from workflows.dunning import DunningWorkflow
 
 
 def paid_invoices(database_url: str, invoice_ids: Iterable[str]) -> list[str]:
@@ -34,8 +36,8 @@ async def signal_paid(gateway: TemporalGateway, database_url: str, invoice_ids: 
     for invoice_id in await run_in_threadpool(paid_invoices, database_url, list(invoice_ids)):
         try:
             client = await gateway.client()
-            await client.get_workflow_handle(f"dunning-{invoice_id}").signal("payment_received")
-        except (RPCError, ApiError):
+            await signal_process(client, process_ids.dunning(invoice_id), DunningWorkflow.payment_received)
+        except ApiError:  # no dunning running (404) or Temporal unreachable (503)
             continue
         signalled.append(invoice_id)
     return signalled

@@ -10,8 +10,11 @@ from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from api.subscription_processes import start_process
+from api.process_starter import ProcessStart, start_process
+from domain.process_ids import ProcessLabels
+from domain.verification import PROCESS
 from runtime.settings import Settings
+from workflows.account_verification import AccountVerificationWorkflow, VerificationInput
 
 _STATUS: dict[int, str] = {
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING: "running",
@@ -30,10 +33,10 @@ def unavailable(exc: Exception) -> ApiError:
     )
 
 
-async def start_account_verification(client: Client, settings: Settings, account: dict[str, Any]) -> None:
-    """Start (or find already started) the AccountVerification process of a new account."""
-    from workflows.account_verification import AccountVerificationWorkflow, VerificationInput
-
+async def start_account_verification(
+    client: Client, settings: Settings, account: dict[str, Any], *, replayed: bool = False
+) -> None:
+    """Start the AccountVerification process of a new account (or of a new address)."""
     request = VerificationInput(
         account_id=account["id"],
         organisation_id=account["organisation_id"],
@@ -42,16 +45,14 @@ async def start_account_verification(client: Client, settings: Settings, account
         language=account["language"],
         wait_hours=settings.verification_hours,
     )
-    await start_process(
-        client,
-        settings,
-        AccountVerificationWorkflow.run,
-        request,
-        process_id=account["process_id"],
-        process="AccountVerification",
+    labels = ProcessLabels(
+        process=PROCESS,
+        summary=f"Verification of {account['display_name']}'s email {account['email']}",
         organisation_id=account["organisation_id"],
         account_id=account["id"],
     )
+    start = ProcessStart(AccountVerificationWorkflow.run, request, account["process_id"], labels)
+    await start_process(client, settings, start, replayed=replayed)
 
 
 def _iso(value: datetime | None) -> str | None:

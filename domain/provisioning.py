@@ -1,4 +1,4 @@
-"""What a provisioning order asks of the systems that serve a subscriber (a value workflows share)."""
+"""What provisioning is asked to do to a service: the actions workflows order and adapters carry out."""
 
 from __future__ import annotations
 
@@ -6,13 +6,8 @@ from enum import StrEnum
 
 
 class ProvisioningAction(StrEnum):
-    """The action of a provisioning order on one service."""
-
     ACTIVATE = "activate"
     SUSPEND = "suspend"
     RESUME = "resume"
     CHANGE = "change"  # a new profile (plan change)
     TERMINATE = "terminate"
-
-
-__all__ = ["ProvisioningAction"]

@@ -1,4 +1,4 @@
-"""Account verification: the signed token in the emailed link, the link itself, the process id."""
+"""Account verification: the signed token in the emailed link, and the link itself."""
 
 from __future__ import annotations
 
@@ -33,16 +33,6 @@ def check_token(secret: str, account_id: str, email: str, token: str) -> bool:
 
 def verification_link(public_url: str, account_id: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/portal/verify/{account_id}?token={token}"
-
-
-def workflow_id_for(account_id: str, version: int | None = None) -> str:
-    """The AccountVerification workflow id: one verification process per account at a time.
-
-    The first verification is named after the account; a later one (a new address) also after the
-    account's version at the edit that started it, since Temporal never reuses a process id.
-    """
-    base = f"account-verification-{account_id}"
-    return base if version is None else f"{base}-v{version}"
 
 
 def status_after_email_change(status: str, *, asked: bool) -> str:

@@ -23,26 +23,34 @@ from temporalio.client import (
 )
 
 from activities.billing.bill_run import RunInput
+from domain import process_ids
+from domain.process_ids import ProcessLabels
 from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
+from workflows.common import search_attributes
 
 CYCLES = (*range(1, 29), 31)
 RUN_HOUR_UTC = 2
 
 
 def schedule_id(operator_id: str, cycle: int) -> str:
-    return f"billing-{operator_id}-cycle-{cycle:02d}"
+    return process_ids.billing_schedule(operator_id, cycle)
 
 
 def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedule:
     days = [ScheduleRange(cycle)] if cycle <= 28 else [ScheduleRange(28, 31)]
+    labels = ProcessLabels(
+        process="BillingCycle", summary=f"Scheduled bill run of cycle {cycle}", organisation_id=operator_id
+    )
     return Schedule(
         action=ScheduleActionStartWorkflow(
             BillingCycleWorkflow.run,
             RunInput(organisation_id=operator_id, bill_day=cycle),
-            id=f"billing-{operator_id}-{cycle:02d}",
+            id=process_ids.scheduled_billing_run(operator_id, cycle),
             task_queue=settings.task_queue,
-            memo={"organisation_id": operator_id},
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels),
+            static_summary=labels.summary,
         ),
         spec=ScheduleSpec(
             calendars=[

@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.migrate import upgrade
 from runtime.settings import Settings, normalise_database_url
-from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
+from runtime.temporal import SEARCH_ATTRIBUTES, ensure_search_attributes, find_binary
 from tests.support import fake_today
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
@@ -129,6 +129,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=find_binary("temporal-test-server"),
     )
+    await ensure_search_attributes(env.client, env.client.namespace)
     yield env
     await env.shutdown()
 
@@ -146,6 +147,7 @@ async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=find_binary("temporal-test-server"),
     )
+    await ensure_search_attributes(env.client, env.client.namespace)
     yield env
     await env.shutdown()
 

@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -18,19 +17,13 @@ with workflow.unsafe.imports_passed_through():
         VerificationActivities,
     )
     from domain.verification import PROCESS
+    from workflows.common import EMAIL_RETRY, STEP_RETRY
 
 Step = Literal[
     "starting", "sending_email", "awaiting_confirmation", "recording_outcome", "verified", "unverified"
 ]
 
 _CONFIRMABLE: frozenset[str] = frozenset({"starting", "sending_email", "awaiting_confirmation"})
-
-EMAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=10)
-)
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
-)
 
 
 class VerificationInput(BaseModel):
@@ -85,7 +78,7 @@ class AccountVerificationWorkflow:
                 process_id=workflow.info().workflow_id,
             ),
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RECORD_RETRY,
+            retry_policy=STEP_RETRY,
         )
         self._outcome = outcome
         self._step = outcome

@@ -16,8 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing.bill_run import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
@@ -25,14 +23,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments.io import CollectionInput
     from activities.subscriptions.prepaid_renewals import PrepaidActivities, SuspendInput
     from activities.usage.activities import RATING_PAGE, RateUsageInput, UsageActivities
+    from domain import process_ids
+    from domain.process_ids import ProcessLabels
     from workflows.collection import CollectionWorkflow
+    from workflows.common import PAGE_RETRY, start_child
+    from workflows.subscription_change import SubscriptionActionWorkflow
 
 # before: the API wrote the row and open_run found it; a run of a cycle already running could not start
 OPENS_ITS_ROW = "billing-opens-or-joins-its-row"
 COLLECT_WHAT_IS_DUE = "collect-what-is-due"  # before: collection only when the pages reported invoices
-PAGE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=10
-)
 
 
 class BillingStatus(BaseModel):
@@ -119,12 +118,16 @@ class BillingCycleWorkflow:
             due = bool(summary.result.invoices)
         if not run.dry_run and run.run_id and due:
             self._step = "collecting"
-            await workflow.start_child_workflow(
+            await start_child(
                 CollectionWorkflow.run,
                 collect,
-                id=f"collection-{run.run_id}",
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                memo={"organisation_id": run.organisation_id, "billing_run_id": run.run_id},
+                id=process_ids.collection(run.run_id),
+                labels=ProcessLabels(
+                    process="Collection",
+                    summary=f"Collection of bill run {run.run_id}",
+                    organisation_id=run.organisation_id,
+                    memo_extra={"billing_run_id": run.run_id},
+                ),
             )
         self._step = "completed"
         return summary
@@ -160,12 +163,16 @@ class BillingCycleWorkflow:
                 retry_policy=PAGE_RETRY,
             )
             for plan in plans:
-                await workflow.start_child_workflow(
-                    "SubscriptionAction",
+                await start_child(
+                    SubscriptionActionWorkflow.run,
                     plan,
                     id=plan.process_id,
-                    parent_close_policy=ParentClosePolicy.ABANDON,
-                    memo={"organisation_id": run.organisation_id, "subscription_id": plan.subscription_id},
+                    labels=ProcessLabels(
+                        process=process_ids.action_process(plan.action),
+                        summary=f"Suspension of prepaid subscription {plan.subscription_id} (unfunded)",
+                        organisation_id=run.organisation_id,
+                        subscription_id=plan.subscription_id,
+                    ),
                 )
         return {
             "debited": renewal.debited,

@@ -2,8 +2,8 @@
 
 One activity per batch (never a workflow per invoice), heartbeating four times per heartbeat timeout
 (``heartbeat_seconds``) so a batch (or the planning) whose worker died is retried within it; each failed
-collection starts the Dunning workflow for its invoice (by type name, id ``dunning-<invoice id>``,
-abandoned when this one closes). The batches are the due invoices found when it starts, not what a bill
+collection starts the Dunning workflow for its invoice (id ``dunning-<invoice id>``, abandoned when
+this one closes). The batches are the due invoices found when it starts, not what a bill
 run reported.
 """
 
@@ -13,9 +13,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments.io import (
@@ -24,11 +22,9 @@ with workflow.unsafe.imports_passed_through():
         CollectResult,
         PaymentActivities,
     )
+    from workflows.common import BATCH_RETRY
+    from workflows.dunning import start_dunning
 
-BATCH_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=20
-)
-DUNNING_WORKFLOW = "Dunning"
 FAILED = ("declined", "failed")
 PLAN_HEARTBEATS = "plan-collection-heartbeats"  # before: planning had no heartbeat timeout (5 min to notice)
 
@@ -38,10 +34,6 @@ class CollectionSummary(BaseModel):
     invoices: int = 0
     counts: dict[str, int] = Field(default_factory=dict)
     dunning_started: list[str] = Field(default_factory=list)
-
-
-def dunning_id(invoice_id: str) -> str:
-    return f"dunning-{invoice_id}"
 
 
 @workflow.defn(name="Collection")
@@ -83,23 +75,8 @@ class CollectionWorkflow:
         summary.counts[result.status] = summary.counts.get(result.status, 0) + 1
 
     async def _start_dunning(self, result: CollectResult) -> None:
-        dunning_input = {
-            "invoice_id": result.invoice_id,
-            "account_id": result.account_id,
-            "organisation_id": result.organisation_id,
-        }
         try:
-            await workflow.start_child_workflow(
-                DUNNING_WORKFLOW,
-                dunning_input,
-                id=dunning_id(result.invoice_id),
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                memo={
-                    "organisation_id": result.organisation_id,
-                    "account_id": result.account_id,
-                    "invoice_id": result.invoice_id,
-                },
-            )
+            await start_dunning(result.invoice_id, result.account_id or "", result.organisation_id or "")
         except WorkflowAlreadyStartedError:
             return  # this invoice is already in dunning
         self._summary.dunning_started.append(result.invoice_id)

@@ -16,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,17 +31,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.subscriptions.onboarding import Notice, SubscriptionActivities
     from domain.devices import SwapReason
     from domain.provisioning import ProvisioningAction
+    from workflows.common import NOTICE_RETRY, STEP_RETRY, SWAP_PROVISION_RETRY
 
 PROCESS = "DeviceSwap"
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
-)
-PROVISION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=10,
-)
 
 
 class SwappedDevice(BaseModel):
@@ -138,7 +129,7 @@ class DeviceSwapWorkflow:
                 fee_amount_minor=request.fee_amount_minor,
             ),
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
+            retry_policy=STEP_RETRY,
         )
         self._step = "reserving"
         reserved = await workflow.execute_activity_method(
@@ -154,7 +145,7 @@ class DeviceSwapWorkflow:
                 process_id=wid,
             ),
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
+            retry_policy=STEP_RETRY,
         )
         self._new_device_id = reserved.device_id
         new_device = SwappedDevice(
@@ -246,14 +237,14 @@ class DeviceSwapWorkflow:
                 SubscriptionActivities.notify_subscriber,
                 Notice(subscription_id=request.subscription_id, process_id=wid, kind="device_swapped"),
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=5)),
+                retry_policy=NOTICE_RETRY,
             )
         except ActivityError:
             workflow.logger.warning("device swap notice for %s not sent", request.subscription_id)
 
     async def _db(self, method: Callable[..., Any], argument: BaseModel) -> Any:
         return await workflow.execute_activity_method(
-            method, argument, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+            method, argument, start_to_close_timeout=timedelta(seconds=30), retry_policy=STEP_RETRY
         )
 
     async def _provision(
@@ -273,7 +264,7 @@ class DeviceSwapWorkflow:
                 device={**device.model_dump(), "swap": role, "reason": request.reason.value},
             ),
             start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=PROVISION_RETRY,
+            retry_policy=SWAP_PROVISION_RETRY,
         )
 
     @workflow.query(name="status")

@@ -5,7 +5,8 @@ Each step waits on a durable timer for its day (counted from the first failed co
 attempt number, which an activity reads from the invoice's payments (so numbers are counted once per
 invoice, across the bill run's collection, dunning and staff; each attempt has its own idempotency
 key, and the history keeps the number for the collection's retries); suspensions and terminations run
-as child SubscriptionAction processes; on payment, anything suspended is resumed at once.
+as child SubscriptionAction processes; on payment, anything suspended is resumed at once. Collection
+and Onboarding start it for an invoice whose collection failed (:func:`start_dunning`).
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.dunning.activities import DunningActivities, DunningInput, NoticeInput, ServiceActionInput
+    from activities.payments.io import CollectInput, PaymentActivities
     from activities.subscriptions.changes import ChangePlan
+    from domain import process_ids
     from domain.dunning import Ladder
+    from domain.process_ids import ProcessLabels
+    from workflows.common import COLLECT_RETRY, PERSISTENT_RETRY, start_child
+    from workflows.subscription_change import SubscriptionActionWorkflow
 
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
 ATTEMPTS_FROM_INVOICE = "dunning-attempts-from-invoice"  # before: dunning counted its own from 1
-COLLECT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10), maximum_attempts=5
-)
 
 
 class DunningStatus(BaseModel):
@@ -93,25 +93,23 @@ class DunningWorkflow:
             self._attempts += 1
             attempt = self._attempts
             if workflow.patched(ATTEMPTS_FROM_INVOICE):
-                attempt = await workflow.execute_activity(
-                    "next_collection_attempt",
+                attempt = await workflow.execute_activity_method(
+                    PaymentActivities.next_collection_attempt,
                     request.invoice_id,
-                    result_type=int,
                     start_to_close_timeout=timedelta(seconds=60),
-                    retry_policy=RETRY,
+                    retry_policy=PERSISTENT_RETRY,
                 )
             try:
-                result = await workflow.execute_activity(
-                    "collect_invoice",
-                    {"invoice_id": request.invoice_id, "attempt": attempt},
-                    result_type=dict,
+                result = await workflow.execute_activity_method(
+                    PaymentActivities.collect_invoice,
+                    CollectInput(invoice_id=request.invoice_id, attempt=attempt),
                     start_to_close_timeout=timedelta(minutes=2),
                     retry_policy=COLLECT_RETRY,
                 )
             except ActivityError as err:
                 self._history.append(f"day {self._day}: collection error {err.cause or err}")
                 return
-            if result.get("status") == "succeeded":
+            if result.status == "succeeded":
                 self._paid = True
         elif action.startswith("notice:"):
             await self._activity(
@@ -140,23 +138,26 @@ class DunningWorkflow:
             ),
         )
         for plan in plans:
-            await workflow.execute_child_workflow(
-                "SubscriptionAction",
+            child = await start_child(
+                SubscriptionActionWorkflow.run,
                 plan,
                 id=plan.process_id,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                memo={
-                    "organisation_id": request.organisation_id,
-                    "account_id": request.account_id,
-                    "subscription_id": plan.subscription_id,
-                },
+                labels=ProcessLabels(
+                    process=process_ids.action_process(plan.action),
+                    summary=f"{plan.action.capitalize()} of {plan.subscription_id}: {reason}",
+                    organisation_id=request.organisation_id,
+                    account_id=request.account_id,
+                    subscription_id=plan.subscription_id,
+                    invoice_id=request.invoice_id,
+                ),
             )
+            await child
         if action == "resume":
             self._suspended = False
 
     async def _activity(self, fn: Any, arg: Any) -> Any:
         return await workflow.execute_activity_method(
-            fn, arg, start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY
+            fn, arg, start_to_close_timeout=timedelta(seconds=60), retry_policy=PERSISTENT_RETRY
         )
 
     def _finish(self, outcome: str) -> DunningStatus:
@@ -179,3 +180,22 @@ class DunningWorkflow:
             outcome=self._outcome,
             history=list(self._history),
         )
+
+
+async def start_dunning(invoice_id: str, account_id: str, organisation_id: str) -> None:
+    """From a parent workflow: the Dunning of an invoice whose collection failed, labelled by invoice.
+
+    Raises ``WorkflowAlreadyStartedError`` when the invoice is already in dunning.
+    """
+    await start_child(
+        DunningWorkflow.run,
+        DunningInput(invoice_id=invoice_id, account_id=account_id, organisation_id=organisation_id),
+        id=process_ids.dunning(invoice_id),
+        labels=ProcessLabels(
+            process="Dunning",
+            summary=f"Dunning of invoice {invoice_id}",
+            organisation_id=organisation_id,
+            account_id=account_id,
+            invoice_id=invoice_id,
+        ),
+    )

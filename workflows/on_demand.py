@@ -7,8 +7,9 @@ access was paid up front; behind the ``end-on-demand-service`` patch). A ``revok
 fraud) ends the access early. Order keys derive from the workflow id, so a replayed
 or retried step is the same order.
 
-Onboarding and add-on purchases start it (id :func:`workflow_id`) for plans with an access window once
-they have activated the service themselves (with its expiry): ``activated`` then skips the ACTIVATE.
+Onboarding and add-on purchases start it (:func:`start_access`, id ``ondemand-<service id>``) for
+plans with an access window once they have activated the service themselves (with its expiry):
+``activated`` then skips the ACTIVATE.
 """
 
 from __future__ import annotations
@@ -19,25 +20,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.on_demand import EndAccess, OnDemandActivities
     from activities.subscriptions.onboarding import ServiceRef
+    from domain import process_ids
+    from domain.process_ids import ProcessLabels
     from domain.provisioning import ProvisioningAction
+    from workflows.common import ON_DEMAND_PROVISION_RETRY, start_child
 
 PROCESS = "OnDemandAccess"
 PATCH = "start-on-demand-access"  # Onboarding and subscription changes start OnDemandAccess
 END_PATCH = "end-on-demand-service"  # the service row is ended after the deprovisioning
-PROVISION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=20,
-)
 
 Step = Literal["starting", "activating", "active", "deactivating", "ended", "failed"]
 
@@ -60,11 +56,6 @@ class OnDemandResult(BaseModel):
     outcome: Literal["expired", "revoked", "failed"]
     expires_at: str
     detail: str = ""
-
-
-def workflow_id(service_id: str) -> str:
-    """One access window per service line: starting it twice finds the first."""
-    return f"ondemand-{service_id}"
 
 
 def expiry(now: datetime, hours: int) -> datetime:
@@ -102,12 +93,17 @@ async def start_access(
         expires_at=expires_at,
     )
     with contextlib.suppress(WorkflowAlreadyStartedError):  # a retried start finds the first one
-        await workflow.start_child_workflow(
+        await start_child(
             OnDemandAccessWorkflow.run,
             request,
-            id=workflow_id(service.service_id),
-            parent_close_policy=ParentClosePolicy.ABANDON,
-            memo={"subscription_id": subscription_id, "service_id": service.service_id},
+            id=process_ids.on_demand_access(service.service_id),
+            labels=ProcessLabels(
+                process=PROCESS,
+                summary=f"{service.plan_code} on {service.service_id} until {expires_at.isoformat()}",
+                account_id=account_id,
+                subscription_id=subscription_id,
+                memo_extra={"service_id": service.service_id},
+            ),
         )
 
 
@@ -172,7 +168,7 @@ class OnDemandAccessWorkflow:
                 outcome=outcome,
             ),
             start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=PROVISION_RETRY,
+            retry_policy=ON_DEMAND_PROVISION_RETRY,
         )
 
     async def _order(
@@ -194,5 +190,5 @@ class OnDemandAccessWorkflow:
             ProvisioningActivities.provision_service,
             order,
             start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=PROVISION_RETRY,
+            retry_policy=ON_DEMAND_PROVISION_RETRY,
         )

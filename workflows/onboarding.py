@@ -10,9 +10,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing.bill_run import BillingActivities, BillNow
@@ -23,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         ReservedDevice,
         ReserveDeviceInput,
     )
+    from activities.payments.io import CollectInput, PaymentActivities
     from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.onboarding import (
         FailInput,
@@ -34,19 +33,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.wallets.io import PrepaidDebit, WalletActivities
     from domain.provisioning import ProvisioningAction
+    from workflows.common import (
+        DB_RETRY,
+        FIRST_COLLECT_RETRY,
+        PERSISTENT_RETRY,
+        PROVISION_RETRY,
+        WELCOME_RETRY,
+        ProcessStatus,
+    )
+    from workflows.dunning import start_dunning
     from workflows.on_demand import access_windows, start_access
-
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-PROVISION_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1), maximum_attempts=5
-)
-
-
-class ProcessStatus(BaseModel):
-    process: str
-    step: str
-    subscription_id: str
-    error: str | None = None
 
 
 class OnboardingResult(BaseModel):
@@ -162,7 +158,7 @@ class OnboardingWorkflow:
                 SubscriptionActivities.notify_subscriber,
                 Notice(subscription_id=order.subscription_id, process_id=order.process_id, kind="welcome"),
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=5)),
+                retry_policy=WELCOME_RETRY,
             )
         except ActivityError as err:  # a welcome email never undoes an activation
             workflow.logger.warning("welcome notice for %s failed: %s", order.subscription_id, err)
@@ -180,29 +176,14 @@ class OnboardingWorkflow:
         )
         self._step = "collecting"
         for invoice_id in invoice_ids:
-            result = await workflow.execute_activity(
-                "collect_invoice",
-                {"invoice_id": invoice_id, "attempt": 1},
-                result_type=dict,
+            result = await workflow.execute_activity_method(
+                PaymentActivities.collect_invoice,
+                CollectInput(invoice_id=invoice_id, attempt=1),
                 start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=10), maximum_attempts=5),
+                retry_policy=FIRST_COLLECT_RETRY,
             )
-            if result.get("status") in ("declined", "failed"):
-                await workflow.start_child_workflow(
-                    "Dunning",
-                    {
-                        "invoice_id": invoice_id,
-                        "account_id": order.account_id,
-                        "organisation_id": order.organisation_id,
-                    },
-                    id=f"dunning-{invoice_id}",
-                    parent_close_policy=ParentClosePolicy.ABANDON,
-                    memo={
-                        "organisation_id": order.organisation_id,
-                        "account_id": order.account_id,
-                        "invoice_id": invoice_id,
-                    },
-                )
+            if result.status in ("declined", "failed"):
+                await start_dunning(invoice_id, order.account_id, order.organisation_id)
 
     async def _first_prepaid_debit(self, order: OnboardingInput) -> None:
         """A prepaid (wallet) term pays its first period before the services go live."""
@@ -290,9 +271,7 @@ class OnboardingWorkflow:
                     order.subscription_id,
                 ),
                 start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
-                ),
+                retry_policy=PERSISTENT_RETRY,
             )
         await self._release_devices(order)
         await workflow.execute_activity_method(

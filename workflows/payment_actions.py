@@ -9,18 +9,11 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments.card_refunds import RefundActivities, RefundCall, RefundDone
     from activities.payments.io import CollectInput, CollectResult, PaymentActivities
-
-READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
-# A caller is waiting: a gateway that is down is reported (503) rather than retried for long; the
-# charge and the refund are idempotent per key, so the caller's retry resumes them.
-GATEWAY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5), maximum_attempts=3
-)
+    from workflows.common import GATEWAY_RETRY, READ_RETRY
 
 
 class CollectNowInput(BaseModel):

@@ -7,9 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.subscriptions.changes import ChangePlan
@@ -18,24 +16,9 @@ with workflow.unsafe.imports_passed_through():
         FundedResumeActivities,
         ResumedSubscriptions,
     )
-
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-# The search attributes staff find processes by (registered by runtime/temporal.py).
-ACCOUNT_ID = SearchAttributeKey.for_keyword("AccountId")
-ORGANISATION_ID = SearchAttributeKey.for_keyword("OrganisationId")
-SUBSCRIPTION_ID = SearchAttributeKey.for_keyword("SubscriptionId")
-PROCESS = SearchAttributeKey.for_keyword("Process")
-
-
-def _attributes(resume: FundedResume, plan: ChangePlan) -> TypedSearchAttributes:
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(ACCOUNT_ID, resume.account_id),
-            SearchAttributePair(ORGANISATION_ID, resume.organisation_id),
-            SearchAttributePair(PROCESS, "SubscriptionResume"),
-            SearchAttributePair(SUBSCRIPTION_ID, plan.subscription_id),
-        ]
-    )
+    from domain.process_ids import ProcessLabels
+    from workflows.common import DB_RETRY, start_child
+    from workflows.subscription_change import SubscriptionActionWorkflow
 
 
 @workflow.defn(name="PrepaidResume")
@@ -60,18 +43,14 @@ class PrepaidResumeWorkflow:
 
     async def _start_resume(self, resume: FundedResume, plan: ChangePlan) -> bool:
         try:
-            await workflow.start_child_workflow(
-                "SubscriptionAction",
-                plan,
-                id=plan.process_id,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                memo={
-                    "organisation_id": resume.organisation_id,
-                    "account_id": resume.account_id,
-                    "subscription_id": plan.subscription_id,
-                },
-                search_attributes=_attributes(resume, plan),
+            labels = ProcessLabels(
+                process="SubscriptionResume",
+                summary=f"Resume of {plan.subscription_id} once its wallet pays the period",
+                organisation_id=resume.organisation_id,
+                account_id=resume.account_id,
+                subscription_id=plan.subscription_id,
             )
+            await start_child(SubscriptionActionWorkflow.run, plan, id=plan.process_id, labels=labels)
         except WorkflowAlreadyStartedError:
             await workflow.execute_activity_method(
                 FundedResumeActivities.release,

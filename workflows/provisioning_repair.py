@@ -8,13 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning.repairs import OrderRetried, OrderRetry, RepairActivities, Resync
     from activities.provisioning.resync import ResyncReport
-
-ONCE = RetryPolicy(maximum_attempts=1)
+    from workflows.common import ONCE
 
 
 @workflow.defn(name="ProvisioningRetry")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -19,12 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.subscriptions.changes import Applied, ChangeActivities, ChangePlan
     from activities.subscriptions.onboarding import Notice, SubscriptionActivities
     from domain.provisioning import ProvisioningAction
+    from workflows.common import BUSY_RETRY, DB_RETRY, NOTICE_RETRY, PROVISION_RETRY, ProcessStatus
     from workflows.on_demand import access_windows, start_access
-    from workflows.onboarding import DB_RETRY, PROVISION_RETRY, ProcessStatus
 
-BUSY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5), backoff_coefficient=1.5, maximum_interval=timedelta(minutes=10)
-)
 NOTICES = {"suspend": "suspended", "resume": "resumed", "terminate": "terminated", "regret": "terminated"}
 
 
@@ -137,7 +133,7 @@ class ChangeProcess:
                 SubscriptionActivities.notify_subscriber,
                 Notice(subscription_id=plan.subscription_id, process_id=plan.process_id, kind=kind),
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=5)),
+                retry_policy=NOTICE_RETRY,
             )
         except ActivityError:
             workflow.logger.warning("notice for %s not sent", plan.subscription_id)

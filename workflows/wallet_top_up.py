@@ -7,17 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.wallets.topups import CardTopUp, TopUpCredit, TopUpCredited, WalletTopUpActivities
+    from workflows.common import DB_RETRY, GATEWAY_RETRY
 
 # A caller is waiting: a gateway that is down is reported rather than retried for long; the charge is
 # looked up by key first, so the caller's retry with the same key never charges twice.
-GATEWAY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5), maximum_attempts=3
-)
-LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn(name="WalletTopUp")
@@ -36,5 +32,5 @@ class WalletTopUpWorkflow:
             WalletTopUpActivities.credit,
             TopUpCredit(top_up=top_up, charged=charged),
             start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=LEDGER_RETRY,
+            retry_policy=DB_RETRY,
         )

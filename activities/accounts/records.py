@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
 from activities.shared.visibility import Principal, find_visible_organisation
+from domain import process_ids
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
-from domain.verification import status_after_email_change, workflow_id_for
+from domain.verification import status_after_email_change
 from models.accounts import Account
 from models.billing import Invoice
 from models.organisations import Organisation
@@ -175,7 +176,9 @@ def _reverify(account: Account, changes: dict[str, Any], asked: bool) -> bool:
     account.verification_status, account.verified_at = status, None
     # The process id names the account's version after this edit, so every restart is a new process.
     restart = status == "pending"
-    account.verification_process_id = workflow_id_for(account.id, account.version + 1) if restart else None
+    account.verification_process_id = (
+        process_ids.account_verification(account.id, account.version + 1) if restart else None
+    )
     return restart
 
 

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.shared.ledger import post_entry
 from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for_action
+from domain import process_ids
 from domain.dunning import DEFAULT_LADDER, Ladder
 from domain.ledger import write_off_entry
 from integrations.notify.base import EmailMessageSpec, Notifier
@@ -123,7 +124,7 @@ class DunningActivities:
                     sub,
                     request.action,
                     ActionRequest(reason=request.reason, timing=timing),
-                    f"{request.process_id}:{request.action}:{sub.id}",
+                    process_ids.service_action(request.process_id, request.action, sub.id),
                     "dunning",
                 )
                 if plan is not None:

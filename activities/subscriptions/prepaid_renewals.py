@@ -17,6 +17,7 @@ from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for
 from activities.subscriptions.onboarding import local_today
 from activities.wallets.io import PrepaidDebit
 from activities.wallets.prepaid import debit_prepaid_period
+from domain import process_ids
 from domain.catalog import PREPAID_TERMS
 from models.base import unit_of_work
 from models.organisations import Organisation
@@ -91,7 +92,7 @@ class PrepaidActivities:
                     sub,
                     "suspend",
                     ActionRequest(reason=PREPAID_SUSPENSION_REASON),
-                    f"{request.process_id}:suspend:{sub_id}",
+                    process_ids.service_action(request.process_id, "suspend", sub_id),
                     "billing",
                 )
                 if plan is not None:

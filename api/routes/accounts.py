@@ -15,7 +15,7 @@ from api.errors import ApiError
 from api.processes import start_account_verification
 from api.schemas.accounts import AccountCreate, AccountCreated, AccountOut, AccountUpdate
 from api.schemas.common import Page
-from domain.verification import workflow_id_for
+from domain import process_ids
 from models.accounts import Account
 from models.base import unit_of_work
 
@@ -38,14 +38,16 @@ async def create_account(
         fields = body.model_dump(mode="json", exclude_none=True)
         account = account_store.create_account(session, principal, fields)
         if body.verify:
-            account.verification_process_id = workflow_id_for(account.id)
+            account.verification_process_id = process_ids.account_verification(account.id)
             session.flush()
         return {**account_out(account), "process_id": account.verification_process_id}
 
     payload = body.model_dump(mode="json", exclude_unset=True)
     stored = await run_in_threadpool(write.store, payload, produce)
     if stored.body.get("process_id"):
-        await start_account_verification(await temporal.client(), settings, stored.body)
+        await start_account_verification(
+            await temporal.client(), settings, stored.body, replayed=stored.replayed
+        )
     return stored.response()
 
 

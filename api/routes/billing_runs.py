@@ -13,7 +13,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.billing.bill_run import RunInput
@@ -30,9 +29,12 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import run_once
+from api.process_starter import ProcessStart, start_process
 from api.schemas.billing import BillingRunOut, BillingSchedules
 from api.schemas.common import Strict
+from domain import process_ids
 from domain.ids import new_id
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.billing import BillingRun
 from runtime.settings import Settings
@@ -134,8 +136,9 @@ def _start_or_join(
     period: date,
 ) -> dict[str, Any]:
     """Start the BillingCycle process once per key (it opens its row); the row, or the run joined."""
+    run_id = new_id("run")
     run = RunInput(
-        run_id=new_id("run"),
+        run_id=run_id,
         organisation_id=operator,
         bill_day=body.bill_day,
         period_date=period,
@@ -146,7 +149,7 @@ def _start_or_join(
 
     def produce() -> tuple[int, dict[str, Any]]:
         _join_if_running(settings, run)
-        process_id = f"billing-{run.run_id}"
+        process_id = process_ids.billing_run(run_id)
         from_thread.run(_start_cycle, gateway, settings, run, process_id)
         return 202, _opened_row(settings, run, process_id)
 
@@ -166,24 +169,15 @@ def _start_or_join(
 
 
 async def _start_cycle(gateway: TemporalGateway, settings: Settings, run: RunInput, process_id: str) -> None:
-    try:
-        client = await gateway.client()
-        await client.start_workflow(
-            BillingCycleWorkflow.run,
-            run,
-            id=process_id,
-            task_queue=settings.task_queue,
-            memo={"organisation_id": run.organisation_id, "billing_run_id": run.run_id},
-        )
-    except WorkflowAlreadyStartedError:
-        pass
-    except RPCError as exc:
-        raise ApiError(
-            503,
-            "temporal_unavailable",
-            f"the bill run could not start ({exc.message}); retry the "
-            "same request with the same Idempotency-Key",
-        ) from exc
+    dry = " (dry run)" if run.dry_run else ""
+    labels = ProcessLabels(
+        process="BillingCycle",
+        summary=f"Bill run {run.run_id} of cycle {run.bill_day} for {run.period_date}{dry}",
+        organisation_id=run.organisation_id,
+        memo_extra={"billing_run_id": run.run_id},
+    )
+    start = ProcessStart(BillingCycleWorkflow.run, run, process_id, labels)
+    await start_process(await gateway.client(), settings, start, replayed=True)
 
 
 def _join_if_running(settings: Settings, run: RunInput) -> None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
-from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from activities.catalog.records import operator_of
 from activities.devices import traceable as device_store
@@ -21,22 +16,16 @@ from activities.devices.moves import live_service
 from activities.devices.warehouse import visible_warehouse
 from activities.shared.visibility import Principal
 from api.deps import IdempotentWriteDep, SettingsDep, StaffDep, TemporalGatewayDep
-from api.errors import ApiError
+from api.process_starter import ProcessStart, start_process
 from api.schemas.devices import SwapAccepted, SwapRequest
+from domain import process_ids
 from domain.errors import Conflict, NotFound
+from domain.process_ids import ProcessLabels
 from models.subscriptions import Subscription
-from runtime.settings import Settings
-from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
 from workflows.device_swap import PROCESS as SWAP_PROCESS
 from workflows.device_swap import DeviceSwapInput, DeviceSwapWorkflow, SwappedDevice
 
 router = APIRouter(prefix="/v1/devices", tags=["devices and stock"])
-
-
-def process_id_for(organisation_id: str, device_id: str, key: str) -> str:
-    """Deterministic from the caller's Idempotency-Key: a retried request finds the same process."""
-    digest = hashlib.sha256(f"{organisation_id}:{key}".encode()).hexdigest()[:20]
-    return f"device-swap-{device_id}-{digest}"
 
 
 def swap_input(session: Session, principal: Principal, device_id: str, body: SwapRequest) -> DeviceSwapInput:
@@ -74,33 +63,16 @@ def swap_input(session: Session, principal: Principal, device_id: str, body: Swa
     )
 
 
-async def start_swap(client: Client, settings: Settings, process_id: str, request: DeviceSwapInput) -> None:
-    try:
-        await client.start_workflow(
-            DeviceSwapWorkflow.run,
-            request,
-            id=process_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"organisation_id": request.organisation_id, "account_id": request.account_id},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(ACCOUNT_ID, request.account_id),
-                    SearchAttributePair(SUBSCRIPTION_ID, request.subscription_id),
-                    SearchAttributePair(ORGANISATION_ID, request.organisation_id),
-                    SearchAttributePair(PROCESS, SWAP_PROCESS),
-                ]
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        return
-    except RPCError as exc:
-        raise ApiError(
-            503,
-            "temporal_unavailable",
-            f"The swap of {request.old_device.id} could not be started ({exc.message}); "
-            "retry with the same Idempotency-Key",
-        ) from exc
+def swap_start(process_id: str, request: DeviceSwapInput) -> ProcessStart:
+    """The DeviceSwap process of a request, labelled by the subscription whose device it swaps."""
+    labels = ProcessLabels(
+        process=SWAP_PROCESS,
+        summary=f"Swap of device {request.old_device.serial} ({request.reason.value})",
+        organisation_id=request.organisation_id,
+        account_id=request.account_id,
+        subscription_id=request.subscription_id,
+    )
+    return ProcessStart(DeviceSwapWorkflow.run, request, process_id, labels)
 
 
 @router.post("/{device_id}/swap", status_code=202, response_model=SwapAccepted, summary="Swap a device")
@@ -116,7 +88,7 @@ async def swap_device(
 
     The process id is derived from the Idempotency-Key: the same request twice is one process.
     """
-    process_id = process_id_for(principal.organisation_id, device_id, write.key)
+    process_id = process_ids.device_swap(principal.organisation_id, device_id, write.key)
 
     def produce(session: Session) -> dict[str, Any]:
         swap = swap_input(session, principal, device_id, body)
@@ -126,5 +98,7 @@ async def swap_device(
     stored = await run_in_threadpool(write.store, body, produce, status=202)
     body_out = dict(stored.body)
     swap = DeviceSwapInput.model_validate(body_out.pop("input"))
-    await start_swap(await temporal.client(), settings, body_out["process_id"], swap)
+    await start_process(
+        await temporal.client(), settings, swap_start(body_out["process_id"], swap), replayed=stored.replayed
+    )
     return JSONResponse(body_out, status_code=stored.status, headers=stored.headers)

@@ -25,7 +25,8 @@ from activities.payments.stripe_webhooks import handle_event, verify
 from api.deps import IdempotencyKeyDep, IdempotentWriteDep, SessionDep, SettingsDep, StaffDep
 from api.dunning_signals import signal_paid
 from api.payment_gateways import gateways_for
-from api.process_results import ProcessStart, run_process
+from api.process_results import run_process
+from api.process_starter import ProcessStart
 from api.routes import payment_methods
 from api.schemas.payments import (
     CollectOut,
@@ -35,7 +36,8 @@ from api.schemas.payments import (
     RefundOut,
     StripeEventOut,
 )
-from api.subscription_processes import process_id_for
+from domain import process_ids
+from domain.process_ids import ProcessLabels
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
@@ -148,12 +150,15 @@ async def create_refund(
     done = await run_process(
         request.app.state.temporal,
         settings,
-        PaymentRefundWorkflow.run,
-        RefundCall(principal=principal, request=refund_request),
         ProcessStart(
-            process_id=process_id_for("refund", payment_id, key),
-            process="PaymentRefund",
-            organisation_id=principal.organisation_id,
+            PaymentRefundWorkflow.run,
+            RefundCall(principal=principal, request=refund_request),
+            process_ids.payment_refund(payment_id, key),
+            ProcessLabels(
+                process="PaymentRefund",
+                summary=f"Refund of payment {payment_id}",
+                organisation_id=principal.organisation_id,
+            ),
         ),
         RefundDone,
     )
@@ -175,14 +180,17 @@ async def collect_now(
     done = await run_process(
         request.app.state.temporal,
         settings,
-        CollectNowWorkflow.run,
-        CollectNowInput(invoice_id=invoice_id),
         ProcessStart(
-            process_id=process_id_for("collect", invoice_id, key),
-            process="CollectNow",
-            organisation_id=principal.organisation_id,
-            account_id=account_id,
-            invoice_id=invoice_id,
+            CollectNowWorkflow.run,
+            CollectNowInput(invoice_id=invoice_id),
+            process_ids.collect_now(invoice_id, key),
+            ProcessLabels(
+                process="CollectNow",
+                summary=f"Collection of invoice {invoice_id} now",
+                organisation_id=principal.organisation_id,
+                account_id=account_id,
+                invoice_id=invoice_id,
+            ),
         ),
         CollectNowResult,
     )

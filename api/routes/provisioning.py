@@ -18,10 +18,12 @@ from activities.provisioning.resync import ResyncReport
 from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.idempotency import run_once
-from api.process_results import ProcessStart, run_process
+from api.process_results import run_process
+from api.process_starter import ProcessStart
 from api.schemas.common import Page
 from api.schemas.provisioning import ProvisioningOrderOut, RetryOut
-from api.subscription_processes import process_id_for
+from domain import process_ids
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.subscriptions import ProvisioningOrder
 from runtime.settings import Settings
@@ -84,12 +86,15 @@ async def retry(
     retried = await run_process(
         request.app.state.temporal,
         settings,
-        ProvisioningRetryWorkflow.run,
-        OrderRetry(principal=principal, order_id=order_id),
         ProcessStart(
-            process_id=process_id_for("provisioning-retry", order_id, key),
-            process="ProvisioningRetry",
-            organisation_id=principal.organisation_id,
+            ProvisioningRetryWorkflow.run,
+            OrderRetry(principal=principal, order_id=order_id),
+            process_ids.provisioning_retry(order_id, key),
+            ProcessLabels(
+                process="ProvisioningRetry",
+                summary=f"Retry of provisioning order {order_id}",
+                organisation_id=principal.organisation_id,
+            ),
         ),
         OrderRetried,
     )
@@ -117,12 +122,15 @@ async def post_resync(
     report = await run_process(
         request.app.state.temporal,
         settings,
-        ProvisioningResyncWorkflow.run,
-        Resync(principal=principal, key=key),
         ProcessStart(
-            process_id=process_id_for("provisioning-resync", principal.organisation_id, key),
-            process="ProvisioningResync",
-            organisation_id=principal.organisation_id,
+            ProvisioningResyncWorkflow.run,
+            Resync(principal=principal, key=key),
+            process_ids.provisioning_resync(principal.organisation_id, key),
+            ProcessLabels(
+                process="ProvisioningResync",
+                summary=f"Resync of {principal.organisation_id}'s services with their platforms",
+                organisation_id=principal.organisation_id,
+            ),
         ),
         ResyncReport,
     )

@@ -35,6 +35,7 @@ from api.deps import (
 )
 from api.errors import ApiError
 from api.idempotency import IdempotentWrite
+from api.process_starter import ProcessStart, signal_process, start_process
 from api.schemas.common import Page
 from api.schemas.subscriptions import (
     ChangeCancelling,
@@ -43,9 +44,10 @@ from api.schemas.subscriptions import (
     SubscriptionDetail,
     SubscriptionOut,
 )
-from api.subscription_processes import process_id_for, start_process
 from api.subscription_views import subscription_view
+from domain import process_ids
 from domain.ids import new_id
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.subscriptions import ScheduledChange, Subscription
@@ -74,7 +76,7 @@ async def create_subscription(
 
     def produce(session: Session) -> dict[str, Any]:
         sub_id = new_id("sub")
-        ids = {"subscription_id": sub_id, "process_id": f"onboarding-{sub_id}"}
+        ids = {"subscription_id": sub_id, "process_id": process_ids.onboarding(sub_id)}
         orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
         return {"object": "process_started", "process": "Onboarding", **ids, "account_id": body.account_id}
 
@@ -85,17 +87,16 @@ async def create_subscription(
 
     stored = await run_in_threadpool(write.store, body, produce, status=202, on_replay=plan_again)
     out, order = stored.body, orders[0]
-    await start_process(
-        await gateway.client(),
-        settings,
-        OnboardingWorkflow.run,
-        order,
-        process_id=out["process_id"],
+    plans = ", ".join(service.plan_code for service in order.services if service.role == "base")
+    labels = ProcessLabels(
         process="Onboarding",
+        summary=f"Onboarding of {order.display_name} to {plans or 'add-ons'}",
         organisation_id=order.organisation_id,
         account_id=order.account_id,
         subscription_id=order.subscription_id,
     )
+    start = ProcessStart(OnboardingWorkflow.run, order, out["process_id"], labels)
+    await start_process(await gateway.client(), settings, start, replayed=stored.replayed)
     return stored.response()
 
 
@@ -111,7 +112,7 @@ async def _start_change(
 ) -> Response:
     def produce(session: Session) -> dict[str, Any]:
         sub = store.visible(session, principal, sub_id, lock=True)
-        process_id = process_id_for(kind, sub.id, write.key)
+        process_id = process_ids.subscription_request(kind, sub.id, write.key)
         change: ChangePlan = prepare(session, sub, process_id, principal.key_id)
         store.acquire(session, sub.id, process_id)
         return {
@@ -124,26 +125,31 @@ async def _start_change(
         }
 
     stored = await run_in_threadpool(write.store, payload, produce, status=202)
-    out = stored.body
+    out, replayed = stored.body, stored.replayed
     change = ChangePlan.model_validate(out["change"])
     workflow = PlanChangeWorkflow.run if kind == "change" else SubscriptionActionWorkflow.run
-    process = "PlanChange" if kind == "change" else f"Subscription{change.action.capitalize()}"
+    process = "PlanChange" if kind == "change" else process_ids.action_process(change.action)
+    labels = ProcessLabels(
+        process=process,
+        summary=change_summary(change),
+        organisation_id=out["organisation_id"],
+        account_id=out["account_id"],
+        subscription_id=change.subscription_id,
+    )
     try:
-        await start_process(
-            await gateway.client(),
-            settings,
-            workflow,
-            change,
-            process_id=out["process_id"],
-            process=process,
-            organisation_id=out["organisation_id"],
-            account_id=out["account_id"],
-            subscription_id=change.subscription_id,
-        )
+        start = ProcessStart(workflow, change, out["process_id"], labels)
+        await start_process(await gateway.client(), settings, start, replayed=replayed)
     except ApiError:
         await run_in_threadpool(_release, settings, change)
         raise
     return stored.response()
+
+
+def change_summary(change: ChangePlan) -> str:
+    """A change in a line, e.g. "Change plan of sub_… to TV-PLUS on 2024-02-01"."""
+    what = change.action.replace("_", " ").capitalize()
+    target = f" to {change.plan_code}" if change.plan_code else ""
+    return f"{what} of {change.subscription_id}{target} on {change.effective_on}"
 
 
 def _release(settings: Settings, change: ChangePlan) -> None:
@@ -222,8 +228,7 @@ async def cancel_change(
         return row.process_id
 
     process_id = await run_in_threadpool(find)
-    client = await gateway.client()
-    await client.get_workflow_handle(process_id).signal("cancel")
+    await signal_process(await gateway.client(), process_id, "cancel")  # PlanChange or SubscriptionAction
     return {"id": change_id, "object": "scheduled_change", "status": "cancelling", "process_id": process_id}
 
 

@@ -7,15 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SettingsDep, TemporalGatewayDep
 from api.errors import ApiError
+from api.process_starter import signal_process
 from api.schemas.common import Strict
 from domain.verification import check_token
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
+from workflows.account_verification import AccountVerificationWorkflow
 
 
 def pending_account(settings: Settings, account_id: str, token: str) -> dict[str, Any]:
@@ -44,14 +45,15 @@ async def confirm(client: Client, settings: Settings, account_id: str, token: st
             "verification_expired",
             f"The confirmation window for {account['email']} has closed; ask for a new verification",
         )
-    try:
-        await client.get_workflow_handle(account["process_id"]).signal("confirm")
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(
-                410, "verification_expired", "The confirmation window has closed; ask for a new verification"
-            ) from exc
-        raise ApiError(503, "temporal_unavailable", "Could not reach Temporal; try the link again") from exc
+    await signal_process(
+        client,
+        account["process_id"],
+        AccountVerificationWorkflow.confirm,
+        not_found=ApiError(
+            410, "verification_expired", "The confirmation window has closed; ask for a new verification"
+        ),
+        unavailable="Could not reach Temporal; try the link again",
+    )
     return {**account, "status": "confirming"}
 
 

@@ -20,7 +20,8 @@ from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
 from api.payment_gateways import gateways_for
-from api.process_results import ProcessStart, run_process, start_once
+from api.process_results import run_process, start_once
+from api.process_starter import ProcessStart
 from api.schemas.wallets import (
     TopUpIn,
     TopUpOut,
@@ -30,9 +31,10 @@ from api.schemas.wallets import (
     WalletSettings,
     WalletTransactionOut,
 )
-from api.subscription_processes import process_id_for
+from domain import process_ids
 from domain.errors import RuleViolation
 from domain.money import check_amount
+from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.wallets import Wallet, WalletTransaction
 from runtime.settings import Settings
@@ -107,13 +109,16 @@ async def top_up(
         credited = await run_process(
             request.app.state.temporal,
             settings,
-            WalletTopUpWorkflow.run,
-            card,
             ProcessStart(
-                process_id=process_id_for("top-up", account_id, key),
-                process="WalletTopUp",
-                organisation_id=principal.organisation_id,
-                account_id=account_id,
+                WalletTopUpWorkflow.run,
+                card,
+                process_ids.wallet_top_up(account_id, key),
+                ProcessLabels(
+                    process="WalletTopUp",
+                    summary=f"Card top-up of {account_id}'s wallet",
+                    organisation_id=principal.organisation_id,
+                    account_id=account_id,
+                ),
             ),
             TopUpCredited,
         )
@@ -236,16 +241,21 @@ async def _resume_funded(
     resume = FundedResume(
         organisation_id=organisation_id,
         account_id=account_id,
-        targets=[ResumeTarget(subscription_id=s, process_id=process_id_for("resume", s, key)) for s in found],
+        targets=[
+            ResumeTarget(subscription_id=s, process_id=process_ids.prepaid_resume(s, key)) for s in found
+        ],
     )
-    start = ProcessStart(
-        process_id=process_id_for("prepaid-resume", account_id, key),
+    labels = ProcessLabels(
         process="PrepaidResume",
+        summary=f"Resume of {account_id}'s prepaid subscriptions after a top-up",
         organisation_id=organisation_id,
         account_id=account_id,
     )
+    start = ProcessStart(
+        PrepaidResumeWorkflow.run, resume, process_ids.prepaid_resumes(account_id, key), labels
+    )
     try:
-        await start_once(request.app.state.temporal, settings, PrepaidResumeWorkflow.run, resume, start)
+        await start_once(request.app.state.temporal, settings, start)
     except ApiError:
         return
 

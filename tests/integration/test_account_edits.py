@@ -18,7 +18,8 @@ from activities.accounts.organisations import authenticate
 from activities.accounts.verification import RecordVerificationOutcome, VerificationActivities
 from activities.wallets.balances import wallet_for
 from api.app import create_app
-from domain.verification import make_token, workflow_id_for
+from domain import process_ids
+from domain.verification import make_token
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
@@ -108,14 +109,14 @@ def test_an_outcome_of_a_superseded_verification_changes_nothing(
         fields.pop("verify", None)
         account = create_account(session, principal, fields)
         account.verification_status = "pending"
-        account.verification_process_id = workflow_id_for(account.id, 3)
+        account.verification_process_id = process_ids.account_verification(account.id, 3)
         account_id = account.id
     recorded = VerificationActivities(settings).record_verification_outcome(
         RecordVerificationOutcome(
             account_id=account_id,
             outcome="unverified",
             decided_at=datetime(2026, 11, 1, tzinfo=UTC),
-            process_id=workflow_id_for(account_id),
+            process_id=process_ids.account_verification(account_id),
         )
     )
     assert (recorded.changed, recorded.verification_status) == (False, "pending")
@@ -124,7 +125,7 @@ def test_an_outcome_of_a_superseded_verification_changes_nothing(
         assert row is not None
         assert (row.verification_status, row.verification_process_id) == (
             "pending",
-            workflow_id_for(account_id, 3),
+            process_ids.account_verification(account_id, 3),
         )
 
 
@@ -174,7 +175,7 @@ async def test_a_verified_account_verifies_its_new_email_again(
     assert edited.status_code == 200, edited.text
     out = edited.json()
     assert (out["verification_status"], out["verified_at"]) == ("pending", None)
-    assert out["verification_process_id"] == workflow_id_for(account["id"], out["version"])
+    assert out["verification_process_id"] == process_ids.account_verification(account["id"], out["version"])
 
     new_token = token_in(await smtp_server.wait_for(second))
     assert new_token == make_token(settings.secret_key, account["id"], second)

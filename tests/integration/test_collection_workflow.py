@@ -13,6 +13,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.payments.io import CollectionInput
+from domain import process_ids
 from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.billing_factory import Line, make_account, make_invoice
@@ -20,7 +21,8 @@ from tests.factories import Tenant
 from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
 from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, localstripe
 from tests.support.worker_process import stripe_env, worker_process
-from workflows.collection import CollectionSummary, CollectionWorkflow, dunning_id
+from workflows.collection import CollectionSummary, CollectionWorkflow
+from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, PROCESS
 
 __all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
@@ -62,8 +64,19 @@ async def test_collection_charges_in_batches_and_starts_dunning_for_failures(
             "total_minor": 1210,
         }
     assert invoice_row(database_url, skipped)["paid_minor"] == 0
-    dunning = await dev_env.client.get_workflow_handle(dunning_id(failing)).describe()
+    dunning = await dev_env.client.get_workflow_handle(process_ids.dunning(failing)).describe()
     assert dunning.workflow_type == "Dunning"
+    labels = dunning.typed_search_attributes  # staff find the child by invoice and account too
+    assert labels.get(INVOICE_ID) == failing
+    assert labels.get(ACCOUNT_ID) == bad
+    assert labels.get(ORGANISATION_ID) == operator.organisation_id
+    assert labels.get(PROCESS) == "Dunning"
+    assert await dunning.static_summary() == f"Dunning of invoice {failing}"
+    assert (await dunning.memo()) == {
+        "organisation_id": operator.organisation_id,
+        "account_id": bad,
+        "invoice_id": failing,
+    }
 
 
 async def run_collection(

@@ -10,7 +10,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.routes.device_swap import process_id_for
+from domain import process_ids
 from runtime.settings import Settings
 from tests.device_support import assign, device_row, make_shop, make_subscriber, receive
 from tests.workflows.test_device_swap import FakeOtt, worker
@@ -41,7 +41,7 @@ async def test_swap_starts_one_process_per_key(
     body = {"reason": "damaged", "fee_amount_minor": 1500}
     resp = await api.post(f"/v1/devices/{old}/swap", json=body, headers=shop.tenant.post_headers(key))
     assert resp.status_code == 202, resp.text
-    process_id = process_id_for(shop.tenant.organisation_id, old, key)
+    process_id = process_ids.device_swap(shop.tenant.organisation_id, old, key)
     assert resp.json() == {
         "object": "device_swap",
         "process_id": process_id,

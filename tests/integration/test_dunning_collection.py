@@ -14,13 +14,14 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from activities.payments.io import CollectionInput
+from domain import process_ids
 from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.billing_factory import Line, make_account, make_invoice
 from tests.factories import Tenant
 from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
 from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, localstripe
-from workflows.collection import CollectionWorkflow, dunning_id
+from workflows.collection import CollectionWorkflow
 from workflows.dunning import DunningWorkflow
 
 __all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
@@ -53,7 +54,7 @@ async def test_the_first_dunning_retry_charges_the_new_default_card(
 
         good = await add_card(pay_api, operator, account, localstripe)  # becomes the default
         assert good.status_code == 201 and good.json()["is_default"] is True
-        handle = client.get_workflow_handle_for(DunningWorkflow.run, dunning_id(invoice))
+        handle = client.get_workflow_handle_for(DunningWorkflow.run, process_ids.dunning(invoice))
         async with time_skipping_env.time_skipping_unlocked():  # type: ignore[attr-defined]
             status = await asyncio.wait_for(handle.result(), timeout=120)
     assert (status.outcome, status.day, status.attempts) == ("paid", 1, 1)

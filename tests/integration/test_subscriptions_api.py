@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
+from activities.subscriptions.changes import ChangePlan
+from domain import process_ids
 from models.base import engine_for
 from runtime.settings import Settings
 from tests.conftest import SmtpSink
 from tests.factories import make_operator
 from tests.subscription_support import Shop, Stack, make_shop, onboard, running_stack, wait_process
+from workflows.subscription_change import SubscriptionActionWorkflow
 
 pytestmark = pytest.mark.calendar
 
@@ -222,6 +227,35 @@ async def test_one_process_at_a_time(stack: Stack, shop: Shop) -> None:
     assert codes == [202, 409], (first.text, second.text)
     loser = first if first.status_code == 409 else second
     assert loser.json()["code"] in ("subscription_busy", "invalid_state")
+
+
+async def test_a_new_request_whose_process_exists_answers_409(stack: Stack, shop: Shop) -> None:
+    """A process id is taken only by an earlier request with the same key; if one exists for a request
+    the API has not seen, the request answers 409 and leaves the subscription free."""
+    sub = await onboard(stack.api, shop, start_date="2024-01-01")
+    key = uuid.uuid4().hex
+    process_id = process_ids.subscription_request("suspend", sub["id"], key)
+    stray = ChangePlan(
+        subscription_id=sub["id"],
+        process_id=process_id,
+        actor="test",
+        action="suspend",
+        effective_on=date(2024, 1, 21),
+        run_at=datetime(2024, 1, 21, tzinfo=UTC),
+    )
+    handle = await stack.client.start_workflow(
+        SubscriptionActionWorkflow.run, stray, id=process_id, task_queue=f"nobody-{key}"
+    )
+    try:
+        url = f"/v1/subscriptions/{sub['id']}/suspend"
+        taken = await stack.api.post(url, headers=shop.tenant.post_headers(key), json={})
+        assert taken.status_code == 409, taken.text
+        assert taken.json()["code"] == "process_already_started"
+        assert taken.json()["process_id"] == process_id
+    finally:
+        await handle.terminate("test done")
+    again = await stack.api.post(url, headers=shop.tenant.post_headers(), json={})
+    assert again.status_code == 202, again.text  # the refused request released the subscription
 
 
 async def test_bad_orders_start_nothing(stack: Stack, shop: Shop, database_url: str) -> None:

@@ -9,7 +9,7 @@ from contextlib import suppress
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
-from domain.verification import workflow_id_for
+from domain import process_ids
 from runtime.settings import Settings
 from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS
 from runtime.worker import run_worker
@@ -31,7 +31,7 @@ async def test_run_worker_verifies_an_account_on_the_dev_server(
         handle = await dev_env.client.start_workflow(
             AccountVerificationWorkflow.run,
             verification_input(account),
-            id=workflow_id_for(account.id),
+            id=process_ids.account_verification(account.id),
             task_queue=worker_settings.task_queue,
             search_attributes=TypedSearchAttributes(
                 [

@@ -3,6 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain import process_ids
 from domain.verification import (
     check_token,
     email_message_id,
@@ -10,7 +11,6 @@ from domain.verification import (
     outcome_is_superseded,
     status_after_email_change,
     verification_link,
-    workflow_id_for,
 )
 
 SECRET = "unit-test-secret-" + "y" * 32
@@ -62,8 +62,8 @@ def test_link_process_id_and_message_id() -> None:
     assert verification_link("https://billing.example.com", ACCOUNT, "tok") == (
         f"https://billing.example.com/portal/verify/{ACCOUNT}?token=tok"
     )
-    assert workflow_id_for(ACCOUNT) == f"account-verification-{ACCOUNT}"
-    assert workflow_id_for(ACCOUNT, 7) == f"account-verification-{ACCOUNT}-v7"
+    assert process_ids.account_verification(ACCOUNT) == f"account-verification-{ACCOUNT}"
+    assert process_ids.account_verification(ACCOUNT, 7) == f"account-verification-{ACCOUNT}-v7"
 
 
 def test_a_new_address_voids_the_old_confirmation() -> None:
@@ -75,11 +75,11 @@ def test_a_new_address_voids_the_old_confirmation() -> None:
 
 
 def test_outcomes_of_superseded_processes_are_ignored() -> None:
-    current = workflow_id_for(ACCOUNT, 3)
-    assert outcome_is_superseded(current, "pending", workflow_id_for(ACCOUNT))
+    current = process_ids.account_verification(ACCOUNT, 3)
+    assert outcome_is_superseded(current, "pending", process_ids.account_verification(ACCOUNT))
     assert not outcome_is_superseded(current, "pending", current)
-    assert not outcome_is_superseded(None, "pending", workflow_id_for(ACCOUNT))
-    assert outcome_is_superseded(None, "not_requested", workflow_id_for(ACCOUNT))
+    assert not outcome_is_superseded(None, "pending", process_ids.account_verification(ACCOUNT))
+    assert outcome_is_superseded(None, "not_requested", process_ids.account_verification(ACCOUNT))
     assert email_message_id("account-verification-acc_1", "run-1", "Multibill <no-reply@example.org>") == (
         "<account-verification-acc_1.run-1@example.org>"
     )

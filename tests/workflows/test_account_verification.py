@@ -8,7 +8,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.accounts.verification import RecordVerificationOutcome, VerificationActivities
-from domain.verification import check_token, make_token, workflow_id_for
+from domain import process_ids
+from domain.verification import check_token, make_token
 from integrations.notify.base import EmailMessageSpec, MessageRejected
 from runtime.settings import Settings
 from tests.conftest import SmtpSink
@@ -52,7 +53,7 @@ async def test_confirmed_account_is_verified(
         handle = await time_skipping_env.client.start_workflow(
             AccountVerificationWorkflow.run,
             verification_input(account),
-            id=workflow_id_for(account.id),
+            id=process_ids.account_verification(account.id),
             task_queue=queue_settings.task_queue,
         )
         email = await smtp_server.wait_for(account.email)
@@ -70,7 +71,7 @@ async def test_confirmed_account_is_verified(
     row = load_account(settings.database_url or "", account.id)
     assert row.verification_status == "verified"
     assert row.verified_at is not None
-    assert row.verification_process_id == workflow_id_for(account.id)
+    assert row.verification_process_id == process_ids.account_verification(account.id)
     assert row.version == 2
     assert len(smtp_server.to(account.email)) == 1
 
@@ -83,7 +84,7 @@ async def test_unconfirmed_account_is_unverified_after_48_hours(
         handle = await time_skipping_env.client.start_workflow(
             AccountVerificationWorkflow.run,
             verification_input(account),
-            id=workflow_id_for(account.id),
+            id=process_ids.account_verification(account.id),
             task_queue=queue_settings.task_queue,
         )
         result = await handle.result()
@@ -106,7 +107,7 @@ async def test_status_query_mid_flight_is_awaiting_confirmation(
         handle = await time_skipping_env.client.start_workflow(
             AccountVerificationWorkflow.run,
             verification_input(account),
-            id=workflow_id_for(account.id),
+            id=process_ids.account_verification(account.id),
             task_queue=queue_settings.task_queue,
         )
         await wait_for_step(handle, "awaiting_confirmation")
@@ -141,7 +142,7 @@ async def test_rejected_email_ends_unverified_without_waiting(
         handle = await time_skipping_env.client.start_workflow(
             AccountVerificationWorkflow.run,
             verification_input(account),
-            id=workflow_id_for(account.id),
+            id=process_ids.account_verification(account.id),
             task_queue=queue_settings.task_queue,
         )
         result = await handle.result()

@@ -19,6 +19,7 @@ from activities.dunning.activities import DunningInput
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from api.app import create_app
+from domain import process_ids
 from models.base import engine_for, unit_of_work
 from runtime.settings import Settings
 from tests.billing_factory import Line, make_invoice
@@ -26,6 +27,7 @@ from tests.conftest import SmtpSink
 from tests.factories import make_operator
 from tests.subscription_support import Shop, make_shop
 from tests.workflows.test_subscription_workflows import onboarding_input, worker_for
+from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
 from workflows.dunning import DunningWorkflow
 from workflows.onboarding import OnboardingWorkflow
 
@@ -104,9 +106,21 @@ async def test_the_ladder_retries_warns_suspends_terminates_and_writes_off(
             DunningInput(
                 invoice_id=invoice_id, account_id=order.account_id, organisation_id=order.organisation_id
             ),
-            id=f"dunning-{invoice_id}",
+            id=process_ids.dunning(invoice_id),
             task_queue=queue.task_queue,
         )
+        suspension = time_skipping_env.client.get_workflow_handle(
+            process_ids.service_action(process_ids.dunning(invoice_id), "suspend", order.subscription_id)
+        )
+        described = await suspension.describe()  # the child is found by invoice, account and subscription
+    assert described.typed_search_attributes.get(PROCESS) == "SubscriptionSuspend"
+    assert described.typed_search_attributes.get(INVOICE_ID) == invoice_id
+    assert described.typed_search_attributes.get(ACCOUNT_ID) == order.account_id
+    assert described.typed_search_attributes.get(SUBSCRIPTION_ID) == order.subscription_id
+    assert described.typed_search_attributes.get(ORGANISATION_ID) == order.organisation_id
+    assert await described.static_summary() == (
+        f"Suspend of {order.subscription_id}: dunning of invoice {invoice_id}"
+    )
     assert result.outcome == "written_off" and result.attempts == 4
     assert [a for _, a in gateway.attempts] == [2, 3, 4, 5]  # numbered after the bill run's attempt
     assert [h for h in result.history if not h.endswith("retry")] == [
@@ -165,7 +179,7 @@ async def test_a_payment_stops_dunning_and_resumes_services(
             DunningInput(
                 invoice_id=invoice_id, account_id=order.account_id, organisation_id=order.organisation_id
             ),
-            id=f"dunning-{invoice_id}",
+            id=process_ids.dunning(invoice_id),
             task_queue=queue.task_queue,
         )
         await time_skipping_env.sleep(timedelta(days=25))

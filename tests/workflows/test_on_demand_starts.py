@@ -27,6 +27,7 @@ from activities.subscriptions import records as store
 from activities.subscriptions.changes import ChangeRequest, prepare_change
 from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.app import create_app
+from domain import process_ids
 from domain.ids import new_id
 from models.base import unit_of_work
 from models.billing import InvoiceLine
@@ -35,7 +36,6 @@ from runtime.worker import build_worker
 from tests.catalog_factory import plan, post, product
 from tests.factories import Tenant, make_operator, person
 from tests.subscription_support import RecordingAdapter, worker_activities
-from workflows.on_demand import workflow_id
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow
 
@@ -104,7 +104,7 @@ def orders(adapter: RecordingAdapter) -> list[tuple[str, str, bool]]:
 
 
 async def assert_ends_on_time(env: WorkflowEnvironment, video: RecordingAdapter, service: str) -> None:
-    handle = env.client.get_workflow_handle(workflow_id(service), result_type=None)
+    handle = env.client.get_workflow_handle(process_ids.on_demand_access(service), result_type=None)
     access = await skipping_result(env, handle)
     described = await handle.describe()
     assert access["outcome"] == "expired"
@@ -188,7 +188,7 @@ async def test_the_rental_row_ends_with_its_window_and_a_later_bill_run_does_not
                 store.load(session, order.subscription_id).timezone,
             )
             assert rental.status == "active" and rental.ended_on is None
-        handle = env.client.get_workflow_handle(workflow_id(rental_line), result_type=None)
+        handle = env.client.get_workflow_handle(process_ids.on_demand_access(rental_line), result_type=None)
         access = await skipping_result(env, handle)
         ended_on = datetime.fromisoformat(access["expires_at"]).astimezone(ZoneInfo(tz)).date()
         with unit_of_work(database_url) as session:
