@@ -25,7 +25,7 @@ class CollectInput(BaseModel):
 class CollectResult(BaseModel):
     """What one collection attempt came to."""
 
-    invoice_id: str
+    invoice_id: str = ""  # always set; a default so that results recorded without it still replay
     status: CollectStatus
     payment_id: str | None = None
     decline_code: str | None = None
