@@ -8,7 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from activities.subscriptions import records as store
-from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for_action
+from activities.subscriptions.changes import ActionRequest, take_for_action
+from activities.subscriptions.io import ChangePlan
 from activities.subscriptions.onboarding import local_today
 from activities.subscriptions.prepaid_renewals import PREPAID_SUSPENSION_REASON
 from activities.wallets.operations import PrepaidDebit, debit_prepaid_period

@@ -22,7 +22,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities.billing.bill_run import RunInput
+from activities.billing.io import RunInput
 from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 

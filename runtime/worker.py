@@ -10,16 +10,18 @@ from rich.console import Console
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.accounts.verification import VerificationActivities
-from activities.billing.bill_run import BillingActivities
+from activities.accounts.activities import VerificationActivities
+from activities.billing.activities import BillingActivities
 from activities.devices.process_steps import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.payments.collection_steps import PaymentActivities
 from activities.provisioning.orders import ProvisioningActivities
-from activities.subscriptions.changes import ChangeActivities
-from activities.subscriptions.on_demand import OnDemandActivities
-from activities.subscriptions.onboarding import SubscriptionActivities
-from activities.subscriptions.prepaid_renewals import PrepaidActivities
+from activities.subscriptions.activities import (
+    ChangeActivities,
+    OnDemandActivities,
+    PrepaidActivities,
+    SubscriptionActivities,
+)
 from activities.usage.activities import UsageActivities
 from activities.wallets.operations import WalletActivities
 from runtime.payments import build_gateways

@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.accounts.verification import (
+    from activities.accounts.io import (
         Outcome,
         RecordVerificationOutcome,
         SendVerificationEmail,

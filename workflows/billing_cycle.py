@@ -20,10 +20,10 @@ from temporalio.common import RetryPolicy
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.billing.bill_run import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
+    from activities.billing.io import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
     from activities.payments.collection_steps import CollectionInput
-    from activities.subscriptions.prepaid_renewals import PrepaidActivities, SuspendInput
-    from activities.usage.activities import RATING_PAGE, RateUsageInput, UsageActivities
+    from activities.subscriptions.io import PrepaidActivities, SuspendInput
+    from activities.usage.io import RATING_PAGE, RateUsageInput, UsageActivities
     from workflows.collection import CollectionWorkflow
 
 COLLECT_WHAT_IS_DUE = "collect-what-is-due"  # before: collection only when the pages reported invoices

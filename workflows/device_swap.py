@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         SwapStockInput,
     )
     from activities.provisioning.orders import OrderInput, ProvisioningActivities
-    from activities.subscriptions.onboarding import Notice, SubscriptionActivities
+    from activities.subscriptions.io import Notice, SubscriptionActivities
     from domain.devices import SwapReason
     from integrations.provisioning.base import ProvisioningAction
 

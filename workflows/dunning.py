@@ -21,8 +21,8 @@ from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dunning.activities import DunningActivities, DunningInput, NoticeInput, ServiceActionInput
-    from activities.subscriptions.changes import ChangePlan
+    from activities.dunning.io import DunningActivities, DunningInput, NoticeInput, ServiceActionInput
+    from activities.subscriptions.io import ChangePlan
     from domain.dunning import Ladder
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))

@@ -25,8 +25,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning.orders import OrderInput, ProvisioningActivities
-    from activities.subscriptions.on_demand import EndAccess, OnDemandActivities
-    from activities.subscriptions.onboarding import ServiceRef
+    from activities.subscriptions.io import EndAccess, OnDemandActivities, ServiceRef
     from integrations.provisioning.base import ProvisioningAction
 
 PROCESS = "OnDemandAccess"

@@ -15,7 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.billing.bill_run import BillingActivities, BillNow
+    from activities.billing.io import BillingActivities, BillNow
     from activities.devices.process_steps import (
         DeviceActivities,
         DispatchDeviceInput,
@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveDeviceInput,
     )
     from activities.provisioning.orders import OrderInput, ProvisioningActivities
-    from activities.subscriptions.onboarding import (
+    from activities.subscriptions.io import (
         FailInput,
         Notice,
         OnboardingInput,

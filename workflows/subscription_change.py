@@ -16,8 +16,13 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning.orders import OrderInput, ProvisioningActivities
-    from activities.subscriptions.changes import Applied, ChangeActivities, ChangePlan
-    from activities.subscriptions.onboarding import Notice, SubscriptionActivities
+    from activities.subscriptions.io import (
+        Applied,
+        ChangeActivities,
+        ChangePlan,
+        Notice,
+        SubscriptionActivities,
+    )
     from integrations.provisioning.base import ProvisioningAction
     from workflows.on_demand import access_windows, start_access
     from workflows.onboarding import DB_RETRY, PROVISION_RETRY, ProcessStatus

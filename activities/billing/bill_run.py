@@ -1,76 +1,34 @@
-"""The bill run's activities: plan pages of due accounts, bill a page (idempotently), close the run."""
+"""Billing due accounts: plan a run's pages, bill a page (idempotently) or one account at once, in the
+caller's transaction; the drafts of each account's invoice and credit note."""
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.billing.extras import load_extras
+from activities.billing.io import BillNow, Page, PageResult, RunInput
 from activities.billing.page_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
-from activities.billing.results import PageResult, billed_by_page, hold_after_commit, in_page
+from activities.billing.results import billed_by_page, in_page
 from activities.billing.writer import InvoiceDraft, too_large, write_invoices
-from activities.shared.heartbeat import heartbeating
 from activities.subscriptions.onboarding import local_today
-from domain.ids import new_id
 from domain.invoice_extras import RENTAL_CREDIT, RENTAL_REVENUE, ChargeSpan, Extras, extras_due
 from domain.invoicing import DraftLine, cycle_of, due
 from domain.money import Money, round_minor
 from domain.quote import QuoteContext
 from domain.tax import TaxableLine, TaxRate, TaxStatus, compute_tax
 from models.accounts import Account
-from models.base import unit_of_work, utcnow
-from models.billing import BillingRun
 from models.organisations import Organisation
 from models.subscriptions import Subscription
-from runtime.settings import Settings
 
 NO_TAX = TaxRate("none", Decimal(0))
 PAYMENT_TERMS_DAYS = 14
-
-
-class RunInput(BaseModel):
-    run_id: str | None = None
-    organisation_id: str
-    bill_day: int
-    period_date: date | None = Field(default=None, description="None: each account's local today")
-    dry_run: bool = False
-    page_size: int = 500
-    parallelism: int = 4
-    heartbeat_seconds: int = Field(
-        default=20,
-        ge=1,
-        description="heartbeat timeout of a page: one silent this long (its worker died) is retried"
-        " elsewhere; a page heartbeats four times as often",
-    )
-
-
-class Page(BaseModel):
-    run: RunInput
-    after: str | None
-    until: str
-
-
-class BillNow(BaseModel):
-    subscription_id: str
-    up_to: date
-
-
-class RunSummary(BaseModel):
-    run: RunInput
-    pages: int
-    result: PageResult
-    status: str
-    prepaid: dict[str, Any] = Field(default_factory=dict, description="wallet renewals of prepaid terms")
 
 
 def revenue_of(charge: Any, entry: AccountToBill) -> str:
@@ -214,130 +172,6 @@ def draft_for(
     )
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """A page allocates many short-lived objects; full collections mid-page cost more than they free."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class BillingActivities:
-    def __init__(self, settings: Settings) -> None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set: billing activities need the database")
-        self.url = settings.database_url
-        production = settings.environment == "production"
-        self.hold_flag = None if production else settings.billing_hold_page_file
-
-    @activity.defn(name="open_billing_run")
-    def open_run(self, run: RunInput) -> RunInput:
-        """The run's row (created by the API, or here for a scheduled run); its id is returned."""
-        process_id = activity.info().workflow_id
-        with unit_of_work(self.url) as session:
-            row = session.execute(
-                select(BillingRun).where(BillingRun.process_id == process_id)
-            ).scalar_one_or_none()
-            if row is None:
-                row = BillingRun(
-                    id=run.run_id or new_id("run"),
-                    organisation_id=run.organisation_id,
-                    bill_day=run.bill_day,
-                    period_date=run.period_date or datetime.now(UTC).date(),
-                    dry_run=run.dry_run,
-                    status="running",
-                    process_id=process_id,
-                    counts={},
-                    amounts={},
-                    failures=[],
-                )
-                session.add(row)
-            return run.model_copy(update={"run_id": row.id})
-
-    @activity.defn(name="plan_billing_pages")
-    def plan_pages(self, run: RunInput) -> list[Page]:
-        """Split the due accounts into pages by id (each page names its last account)."""
-        with heartbeating(), unit_of_work(self.url) as session:
-            org = session.get(Organisation, run.organisation_id)
-            assert org is not None
-            ids = sorted(session.execute(due_accounts_query(org.path, run.bill_day)).scalars())
-        pages, after = [], None
-        for start in range(0, len(ids), run.page_size):
-            chunk = ids[start : start + run.page_size]
-            pages.append(Page(run=run, after=after, until=chunk[-1]))
-            after = chunk[-1]
-        return pages
-
-    @activity.defn(name="bill_page")
-    def bill_page(self, page: Page) -> PageResult:
-        """Bill every due account of the page in one transaction (a retry bills nothing twice) and report
-        what the page billed, also when an earlier attempt committed it and died before completing."""
-        with paused_gc(), heartbeating():
-            result = self._bill_page(page)
-            hold_after_commit(self.hold_flag)
-            return result
-
-    def _bill_page(self, page: Page) -> PageResult:
-        run = page.run
-        with unit_of_work(self.url) as session:
-            org = session.get(Organisation, run.organisation_id)
-            assert org is not None
-            query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
-            account_ids = sorted(session.execute(query).scalars())
-            result, _ = bill_accounts(session, run, org, account_ids)
-            if run.dry_run or run.run_id is None:
-                return result
-            return billed_by_page(session, run.run_id, page.after, page.until, result.accounts, result.failed)
-
-    @activity.defn(name="bill_account_now")
-    def bill_now(self, request: BillNow) -> list[str]:
-        """Invoice what one subscription's account owes up to a date at once (first invoice at activation)."""
-        with paused_gc(), unit_of_work(self.url) as session:
-            sub = session.get(Subscription, request.subscription_id)
-            assert sub is not None
-            org = session.get(Organisation, sub.organisation_id)
-            assert org is not None
-            run = RunInput(
-                run_id=None,
-                organisation_id=org.id,
-                bill_day=cycle_of(sub.bill_day),
-                period_date=request.up_to,
-            )
-            _, invoice_ids = bill_accounts(session, run, org, [sub.account_id])
-            return invoice_ids
-
-    @activity.defn(name="finish_billing_run")
-    def finish_run(self, summary: RunSummary) -> None:
-        with unit_of_work(self.url) as session:
-            result = summary.result
-            session.execute(
-                update(BillingRun)
-                .where(BillingRun.id == summary.run.run_id)
-                .values(
-                    status="preview" if summary.run.dry_run else summary.status,
-                    counts={
-                        "pages": summary.pages,
-                        "accounts": result.accounts,
-                        "invoices": result.invoices,
-                        "credit_notes": result.credit_notes,
-                        "lines": result.lines,
-                        "failed": len(result.failed),
-                        **{f"prepaid_{k}": v for k, v in summary.prepaid.items() if k != "amount_minor"},
-                    },
-                    amounts=result.amounts,
-                    failures=result.failed[:1000],
-                    finished_at=utcnow(),
-                )
-            )
-
-    def all(self) -> list[Any]:
-        return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]
-
-
 def lock_for_billing(session: Session, account_ids: list[str]) -> None:
     """Take the page's accounts, then their subscriptions, each in id order, before reading anything
     billed: a subscription change (``apply_change``) holds its subscription's row for its whole
@@ -403,16 +237,43 @@ def page_clause(after: str | None, until: str) -> Any:
     return in_page(Subscription.account_id, after, until)
 
 
-def merge(results: list[PageResult]) -> PageResult:
-    total = PageResult()
-    amounts: dict[str, int] = defaultdict(int)
-    for r in results:
-        total.accounts += r.accounts
-        total.invoices += r.invoices
-        total.credit_notes += r.credit_notes
-        total.lines += r.lines
-        total.failed += r.failed
-        for currency, amount in r.amounts.items():
-            amounts[currency] += amount
-    total.amounts = dict(amounts)
-    return total
+def plan_pages(session: Session, run: RunInput) -> list[Page]:
+    """Split the run's due accounts into pages by id (each page names its last account)."""
+    org = session.get(Organisation, run.organisation_id)
+    assert org is not None
+    ids = sorted(session.execute(due_accounts_query(org.path, run.bill_day)).scalars())
+    pages, after = [], None
+    for start in range(0, len(ids), run.page_size):
+        chunk = ids[start : start + run.page_size]
+        pages.append(Page(run=run, after=after, until=chunk[-1]))
+        after = chunk[-1]
+    return pages
+
+
+def bill_page(session: Session, page: Page) -> PageResult:
+    """Bill the page's due accounts; what the page billed, whichever attempt wrote it."""
+    run = page.run
+    org = session.get(Organisation, run.organisation_id)
+    assert org is not None
+    query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
+    account_ids = sorted(session.execute(query).scalars())
+    result, _ = bill_accounts(session, run, org, account_ids)
+    if run.dry_run or run.run_id is None:
+        return result
+    return billed_by_page(session, run.run_id, page.after, page.until, result.accounts, result.failed)
+
+
+def bill_now(session: Session, request: BillNow) -> list[str]:
+    """Invoice what one subscription's account owes up to a date; the invoices' ids."""
+    sub = session.get(Subscription, request.subscription_id)
+    assert sub is not None
+    org = session.get(Organisation, sub.organisation_id)
+    assert org is not None
+    run = RunInput(
+        run_id=None,
+        organisation_id=org.id,
+        bill_day=cycle_of(sub.bill_day),
+        period_date=request.up_to,
+    )
+    _, invoice_ids = bill_accounts(session, run, org, [sub.account_id])
+    return invoice_ids

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.billing.bill_run import RunInput
+from activities.billing.io import RunInput
 from activities.catalog.records import operator_of
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError

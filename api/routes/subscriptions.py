@@ -14,14 +14,9 @@ from sqlalchemy import select
 
 from activities.accounts.records import visible_account
 from activities.subscriptions import records as store
-from activities.subscriptions.changes import (
-    ActionRequest,
-    ChangePlan,
-    ChangeRequest,
-    prepare_action,
-    prepare_change,
-)
-from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
+from activities.subscriptions.io import ChangePlan, OnboardingInput
+from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
 from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
 from api.idempotency import run_once

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dunning.activities import DunningInput
+from activities.dunning.io import DunningInput
 from domain.dunning import Ladder, Step
 from runtime.settings import Settings
 from tests.billing_factory import Line, make_invoice

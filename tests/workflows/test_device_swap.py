@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.devices.process_steps import DeviceActivities, DeviceFeeInput, DeviceFeeRecorded
 from activities.provisioning.orders import ProvisioningActivities
-from activities.subscriptions.onboarding import SubscriptionActivities
+from activities.subscriptions.activities import SubscriptionActivities
 from api.routes.device_swap import swap_input
 from api.schemas.devices import SwapRequest
 from domain.devices import SwapReason

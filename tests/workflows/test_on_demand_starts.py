@@ -24,7 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.accounts.organisations import Principal, authenticate
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ChangeRequest, prepare_change
-from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.subscriptions.io import OnboardingInput
+from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain.ids import new_id
 from models.base import unit_of_work
