@@ -13,6 +13,8 @@ Outcome = Literal["verified", "unverified"]
 
 
 class SendVerificationEmail(BaseModel):
+    """The verification email to send for one process run."""
+
     account_id: str
     email: str
     display_name: str
@@ -22,11 +24,15 @@ class SendVerificationEmail(BaseModel):
 
 
 class VerificationEmailSent(BaseModel):
+    """The Message-ID of the email sent."""
+
     account_id: str
     message_id: str
 
 
 class RecordVerificationOutcome(BaseModel):
+    """Whether the subscriber confirmed the address before the process ended."""
+
     account_id: str
     outcome: Outcome
     decided_at: datetime
@@ -34,6 +40,8 @@ class RecordVerificationOutcome(BaseModel):
 
 
 class VerificationOutcomeRecorded(BaseModel):
+    """The account's verification status after recording the outcome."""
+
     account_id: str
     verification_status: str
     verified_at: datetime | None

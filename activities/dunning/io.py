@@ -19,6 +19,8 @@ class DunningInput(BaseModel):
 
 
 class InvoiceState(BaseModel):
+    """An invoice in dunning: its status and what is still open."""
+
     invoice_id: str
     status: str
     open_minor: int
@@ -26,12 +28,16 @@ class InvoiceState(BaseModel):
 
 
 class NoticeInput(BaseModel):
+    """The notice of one dunning step (reminder, warning, final) for an invoice."""
+
     invoice_id: str
     kind: str
     process_id: str
 
 
 class ServiceActionInput(BaseModel):
+    """Suspend, resume or terminate the services of an account in dunning."""
+
     account_id: str
     action: str  # suspend | resume | terminate
     process_id: str

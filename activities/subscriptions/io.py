@@ -65,22 +65,30 @@ class ServiceRef(BaseModel):
 
 
 class SubscriptionRef(BaseModel):
+    """A subscription as an onboarding step names it, with the process acting on it."""
+
     subscription_id: str
     process_id: str
     actor: str = "system"
 
 
 class CreatedSubscription(BaseModel):
+    """The draft subscription and its services, as provisioning will need them."""
+
     subscription_id: str
     status: str
     services: list[ServiceRef]
 
 
 class FailInput(SubscriptionRef):
+    """Onboarding's compensation: why the subscription failed."""
+
     reason: str
 
 
 class Notice(BaseModel):
+    """An email telling the subscriber what happened to the subscription."""
+
     subscription_id: str
     process_id: str
     kind: Literal["welcome", "suspended", "resumed", "terminated", "changed", "device_swapped"]
@@ -104,28 +112,38 @@ class ChangePlan(BaseModel):
 
 
 class Applied(BaseModel):
+    """What a change did: the subscription's status and the provisioning orders it needs."""
+
     subscription_id: str
     status: str
     provision: list[tuple[str, ServiceRef]] = Field(default_factory=list, description="(action, line) orders")
 
 
 class Scheduled(BaseModel):
+    """A change recorded for later, and the instant it happens."""
+
     change_id: str
     run_at: datetime
 
 
 class RenewalResult(BaseModel):
+    """The prepaid renewals of a bill run: debits per currency and the wallets that could not pay."""
+
     debited: int = 0
     amount_minor: dict[str, int] = Field(default_factory=dict)
     unfunded: list[str] = Field(default_factory=list, description="subscriptions whose wallet could not pay")
 
 
 class SuspendInput(BaseModel):
+    """The subscriptions a bill run suspends because their wallet could not pay."""
+
     subscription_ids: list[str]
     process_id: str
 
 
 class EndAccess(BaseModel):
+    """An on-demand line whose access window expired or was revoked."""
+
     process_id: str
     subscription_id: str
     service_id: str  # the line id, as provisioning knows it
@@ -134,6 +152,8 @@ class EndAccess(BaseModel):
 
 
 class EndedAccess(BaseModel):
+    """The rows of the line ended now, and the day they ended."""
+
     service_ids: list[str]  # the rows ended now (empty when a retry or another process ended them)
     ended_on: date | None
 

@@ -9,11 +9,15 @@ RATING_PAGE = 5_000
 
 
 class RateUsageInput(BaseModel):
+    """One page of accepted usage events to rate."""
+
     organisation_id: str | None = Field(default=None, description="Only this organisation's subtree")
     limit: int = Field(default=RATING_PAGE, ge=1, le=50_000)
 
 
 class RateUsageResult(BaseModel):
+    """What a page rated: events picked, rated and sent to suspense."""
+
     picked: int
     rated: int
     suspense: int
