@@ -1,4 +1,4 @@
-"""The bill run's Temporal activities: each opens one transaction and calls bill_run.py or runs.py."""
+"""The bill run's Temporal activities: each opens one transaction and calls bill_run.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.billing import bill_run, io, runs
+from activities.billing import bill_run, io
 from activities.billing.io import BillNow, Page, PageResult, RunInput, RunSummary
 from activities.billing.results import hold_after_commit
 from activities.shared.heartbeat import heartbeating
@@ -44,7 +44,7 @@ class BillingActivities(io.BillingActivities):
         """The run's row (created by the API, or here for a scheduled run); its id is returned."""
         process_id = activity.info().workflow_id
         with unit_of_work(self.url) as session:
-            return runs.open_run(session, run, process_id)
+            return bill_run.open_run(session, run, process_id)
 
     @activity.defn(name="plan_billing_pages")
     def plan_pages(self, run: RunInput) -> list[Page]:
@@ -72,7 +72,7 @@ class BillingActivities(io.BillingActivities):
     def finish_run(self, summary: RunSummary) -> None:
         """Record the run's counts, amounts, failures and final status on its row."""
         with unit_of_work(self.url) as session:
-            runs.finish_run(session, summary)
+            bill_run.finish_run(session, summary)
 
     def all(self) -> list[Any]:
         return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]

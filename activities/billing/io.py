@@ -1,6 +1,6 @@
 """The bill run's activities as workflows call them, and their inputs and outputs (no SQLAlchemy here).
 
-Implemented in activities/billing/activities.py; the billing itself is in bill_run.py.
+Implemented in activities/billing/activities.py; the billing itself is in bill_run.py and drafts.py.
 """
 
 from __future__ import annotations
