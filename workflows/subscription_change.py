@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.io import (
         Applied,
         ChangeActivities,
@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         Notice,
         SubscriptionActivities,
     )
-    from integrations.provisioning.base import ProvisioningAction
+    from domain.provisioning import ProvisioningAction
     from workflows.on_demand import access_windows, start_access
     from workflows.onboarding import DB_RETRY, PROVISION_RETRY, ProcessStatus
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.billing import bill_run, io
-from activities.billing.io import BillNow, Page, PageResult, RunInput, RunSummary
+from activities.billing import bill_run, io, run_rows
+from activities.billing.io import BillNow, OpenedRun, Page, PageResult, RunInput, RunSummary
 from activities.billing.results import hold_after_commit
 from activities.shared.heartbeat import heartbeating
 from models.base import unit_of_work
@@ -76,3 +76,18 @@ class BillingActivities(io.BillingActivities):
 
     def all(self) -> list[Any]:
         return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]
+
+
+class RunRowActivities(io.RunRowActivities):
+    """The BillingCycle process's first step since the API stopped writing the row."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.database_url or ""
+
+    @activity.defn(name="open_or_join_billing_run")
+    def open_or_join(self, run: RunInput) -> OpenedRun:
+        """This process's row (created once), or the running run of the same cycle it joins."""
+        return run_rows.open_or_join(self.url, run, activity.info().workflow_id)
+
+    def all(self) -> list[Any]:
+        return [self.open_or_join]

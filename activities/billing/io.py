@@ -67,6 +67,13 @@ class RunSummary(BaseModel):
     prepaid: dict[str, Any] = Field(default_factory=dict, description="wallet renewals of prepaid terms")
 
 
+class OpenedRun(BaseModel):
+    """The run with its row's id, or the id of the running run it joined instead."""
+
+    run: RunInput
+    joined_run_id: str | None = None
+
+
 def merge(results: list[PageResult]) -> PageResult:
     """The pages' results added up (pure: the BillingCycle workflow calls it)."""
     total = PageResult()
@@ -110,4 +117,13 @@ class BillingActivities:
     @activity.defn(name="finish_billing_run")
     def finish_run(self, summary: RunSummary) -> None:
         """Record the run's counts, amounts, failures and final status on its row."""
+        raise NotImplementedError
+
+
+class RunRowActivities:
+    """The BillingCycle process's first step, opening its row (implemented in activities.py)."""
+
+    @activity.defn(name="open_or_join_billing_run")
+    def open_or_join(self, run: RunInput) -> OpenedRun:
+        """This process's row (created once), or the running run of the same cycle it joins."""
         raise NotImplementedError

@@ -1,5 +1,6 @@
 """The subscription processes' Temporal activities: each opens one transaction and calls the transaction
-scripts of onboarding.py, changes.py, change_steps.py, prepaid_renewals.py or on_demand.py."""
+scripts of onboarding.py, changes.py, change_steps.py, prepaid_renewals.py, on_demand.py or
+funded_resumes.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from temporalio.exceptions import ApplicationError
 
 from activities.billing.io import RunInput
 from activities.shared.heartbeat import heartbeating
-from activities.subscriptions import change_steps, changes, io, on_demand, onboarding, prepaid_renewals
+from activities.subscriptions import (
+    change_steps,
+    changes,
+    funded_resumes,
+    io,
+    on_demand,
+    onboarding,
+    prepaid_renewals,
+)
 from activities.subscriptions import records as store
 from activities.subscriptions.io import (
     Applied,
@@ -22,6 +31,8 @@ from activities.subscriptions.io import (
     Notice,
     OnboardingInput,
     RenewalResult,
+    ResumePlan,
+    ResumeTarget,
     Scheduled,
     SubscriptionRef,
     SuspendInput,
@@ -183,3 +194,26 @@ class OnDemandActivities(io.OnDemandActivities):
     def end_on_demand_service(self, request: EndAccess) -> EndedAccess:
         """Record the end of the line's live rows; a retry changes nothing."""
         return on_demand.end_access(self.url, request)
+
+
+class FundedResumeActivities(io.FundedResumeActivities):
+    """The PrepaidResume process's activities."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.database_url or ""
+
+    @activity.defn(name="pay_prepaid_resume")
+    def pay_and_plan(self, target: ResumeTarget) -> ResumePlan:
+        """Debit the period from the wallet (once per period) and take the subscription for its resume."""
+        return ResumePlan(
+            plan=funded_resumes.pay_and_plan(self.url, target.subscription_id, target.process_id)
+        )
+
+    @activity.defn(name="release_prepaid_resume")
+    def release(self, plan: ChangePlan) -> None:
+        """Give the subscription back when its resume could not start."""
+        with unit_of_work(self.url) as session:
+            store.release(session, plan.subscription_id, plan.process_id)
+
+    def all(self) -> list[Any]:
+        return [self.pay_and_plan, self.release]

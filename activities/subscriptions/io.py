@@ -1,7 +1,8 @@
 """The subscription activities as workflows call them, and their inputs and outputs (no SQLAlchemy here).
 
-Four interfaces: onboarding (SubscriptionActivities), changes (ChangeActivities), prepaid renewals in a
-bill run (PrepaidActivities) and the end of an on-demand line (OnDemandActivities); all implemented in
+Five interfaces: onboarding (SubscriptionActivities), changes (ChangeActivities), prepaid renewals in a
+bill run (PrepaidActivities), the end of an on-demand line (OnDemandActivities) and the resume of a
+prepaid subscription after a top-up (FundedResumeActivities); all implemented in
 activities/subscriptions/activities.py.
 """
 
@@ -158,6 +159,33 @@ class EndedAccess(BaseModel):
     ended_on: date | None
 
 
+class ResumeTarget(BaseModel):
+    """A subscription to resume and the id of its SubscriptionAction process."""
+
+    subscription_id: str
+    process_id: str
+
+
+class FundedResume(BaseModel):
+    """The PrepaidResume process's input: the account that was topped up and what to try to resume."""
+
+    organisation_id: str
+    account_id: str
+    targets: list[ResumeTarget]
+
+
+class ResumePlan(BaseModel):
+    """The resume to start (the subscription is taken for it), or None when the wallet cannot pay."""
+
+    plan: ChangePlan | None = None
+
+
+class ResumedSubscriptions(BaseModel):
+    """The subscriptions a PrepaidResume process resumed."""
+
+    subscription_ids: list[str]
+
+
 class SubscriptionActivities:
     """Onboarding's activities as workflows call them (implemented in activities.py)."""
 
@@ -236,4 +264,18 @@ class OnDemandActivities:
     @activity.defn(name="end_on_demand_service")
     def end_on_demand_service(self, request: EndAccess) -> EndedAccess:
         """Record the end of the line's live rows; a retry changes nothing."""
+        raise NotImplementedError
+
+
+class FundedResumeActivities:
+    """The PrepaidResume process's activities as it calls them (implemented in activities.py)."""
+
+    @activity.defn(name="pay_prepaid_resume")
+    def pay_and_plan(self, target: ResumeTarget) -> ResumePlan:
+        """Debit the period from the wallet (once per period) and take the subscription for its resume."""
+        raise NotImplementedError
+
+    @activity.defn(name="release_prepaid_resume")
+    def release(self, plan: ChangePlan) -> None:
+        """Give the subscription back when its resume could not start."""
         raise NotImplementedError

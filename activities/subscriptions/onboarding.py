@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.io import (
     CreatedSubscription,

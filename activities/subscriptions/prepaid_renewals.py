@@ -13,7 +13,8 @@ from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, take_for_action
 from activities.subscriptions.io import ChangePlan, RenewalResult, SuspendInput
 from activities.subscriptions.onboarding import local_today
-from activities.wallets.operations import PrepaidDebit, debit_prepaid_period
+from activities.wallets.io import PrepaidDebit
+from activities.wallets.prepaid import debit_prepaid_period
 from domain.catalog import PREPAID_TERMS
 from models.base import unit_of_work
 from models.organisations import Organisation

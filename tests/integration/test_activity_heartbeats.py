@@ -20,7 +20,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.billing.activities import BillingActivities
 from activities.billing.io import RunInput
-from activities.payments.collection_steps import CollectionInput, PaymentActivities
+from activities.payments.activities import PaymentActivities
+from activities.payments.io import CollectionInput
 from activities.subscriptions.activities import PrepaidActivities
 from integrations.payments.base import GatewayRegistry
 from models.base import engine_for

@@ -12,7 +12,8 @@ import httpx
 import pytest
 import uvicorn
 
-from integrations.provisioning.base import ProvisioningAction, ProvisioningRequest
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ProvisioningRequest
 from integrations.provisioning.ott import OttAdapter, OttConfig
 from integrations.provisioning.ott.simulator import OttSimulator
 from tests.conftest import free_port

@@ -7,13 +7,14 @@ import socket
 import httpx
 import pytest
 
-from activities.payments.collector import CollectInput, Collector, CollectResult
+from activities.payments.collector import Collector
+from activities.payments.io import CollectInput, CollectResult
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
 from runtime.settings import Settings
 from tests.billing_factory import Line, make_account, make_invoice
 from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
+from tests.payment_support import add_card, invoice_row, pay_api_with_worker, pay_settings, postings, rows
 from tests.support.localstripe import (
     API_KEY,
     DECLINED_ON_ATTACH,
@@ -24,7 +25,7 @@ from tests.support.localstripe import (
     signed,
 )
 
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
+__all__ = ["localstripe", "pay_api_with_worker", "pay_settings"]  # fixtures (pay_api: with a worker)
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import Principal, authenticate
+from activities.accounts.organisations import authenticate
 from activities.dunning.io import DunningInput
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from api.app import create_app
 from models.base import engine_for, unit_of_work

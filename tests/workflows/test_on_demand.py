@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.provisioning.orders import ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
 from activities.subscriptions.activities import OnDemandActivities
 from activities.subscriptions.io import EndAccess
 from activities.subscriptions.on_demand import end_access

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import Principal, authenticate
+from activities.accounts.organisations import authenticate
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
 from activities.subscriptions.io import OnboardingInput
