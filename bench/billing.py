@@ -28,7 +28,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.billing.bill_run import RunInput
+from activities.billing.io import RunInput
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import find_binary
 from runtime.worker import activities_for

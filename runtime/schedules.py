@@ -22,7 +22,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities.billing.bill_run import RunInput
+from activities.billing.io import RunInput
 from domain import process_ids
 from domain.process_ids import ProcessLabels
 from runtime.settings import Settings

@@ -10,20 +10,21 @@ from rich.console import Console
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.accounts.verification import VerificationActivities
-from activities.billing.bill_run import BillingActivities
-from activities.billing.run_rows import RunRowActivities
+from activities.accounts.activities import VerificationActivities
+from activities.billing.activities import BillingActivities, RunRowActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.payments.activities import PaymentActivities
 from activities.payments.card_refunds import RefundActivities
 from activities.provisioning.activities import ProvisioningActivities
 from activities.provisioning.repairs import RepairActivities
-from activities.subscriptions.changes import ChangeActivities
-from activities.subscriptions.funded_resumes import FundedResumeActivities
-from activities.subscriptions.on_demand import OnDemandActivities
-from activities.subscriptions.onboarding import SubscriptionActivities
-from activities.subscriptions.prepaid_renewals import PrepaidActivities
+from activities.subscriptions.activities import (
+    ChangeActivities,
+    FundedResumeActivities,
+    OnDemandActivities,
+    PrepaidActivities,
+    SubscriptionActivities,
+)
 from activities.usage.activities import UsageActivities
 from activities.wallets.activities import WalletActivities
 from activities.wallets.topups import WalletTopUpActivities

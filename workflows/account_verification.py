@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.accounts.verification import (
+    from activities.accounts.io import (
         Outcome,
         RecordVerificationOutcome,
         SendVerificationEmail,

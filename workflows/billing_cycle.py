@@ -18,11 +18,18 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.billing.bill_run import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
-    from activities.billing.run_rows import RunRowActivities
+    from activities.billing.io import (
+        BillingActivities,
+        Page,
+        PageResult,
+        RunInput,
+        RunRowActivities,
+        RunSummary,
+        merge,
+    )
     from activities.payments.io import CollectionInput
-    from activities.subscriptions.prepaid_renewals import PrepaidActivities, SuspendInput
-    from activities.usage.activities import RATING_PAGE, RateUsageInput, UsageActivities
+    from activities.subscriptions.io import PrepaidActivities, SuspendInput
+    from activities.usage.io import RATING_PAGE, RateUsageInput, UsageActivities
     from domain import process_ids
     from domain.process_ids import ProcessLabels
     from workflows.collection import CollectionWorkflow

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         SwapStockInput,
     )
     from activities.provisioning.io import OrderInput, ProvisioningActivities
-    from activities.subscriptions.onboarding import Notice, SubscriptionActivities
+    from activities.subscriptions.io import Notice, SubscriptionActivities
     from domain.devices import SwapReason
     from domain.provisioning import ProvisioningAction
     from workflows.common import NOTICE_RETRY, STEP_RETRY, SWAP_PROVISION_RETRY

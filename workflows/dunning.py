@@ -20,9 +20,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dunning.activities import DunningActivities, DunningInput, NoticeInput, ServiceActionInput
+    from activities.dunning.io import DunningActivities, DunningInput, NoticeInput, ServiceActionInput
     from activities.payments.io import CollectInput, PaymentActivities
-    from activities.subscriptions.changes import ChangePlan
+    from activities.subscriptions.io import ChangePlan
     from domain import process_ids
     from domain.dunning import Ladder
     from domain.process_ids import ProcessLabels

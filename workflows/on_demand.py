@@ -24,8 +24,7 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning.io import OrderInput, ProvisioningActivities
-    from activities.subscriptions.on_demand import EndAccess, OnDemandActivities
-    from activities.subscriptions.onboarding import ServiceRef
+    from activities.subscriptions.io import EndAccess, OnDemandActivities, ServiceRef
     from domain import process_ids
     from domain.process_ids import ProcessLabels
     from domain.provisioning import ProvisioningAction

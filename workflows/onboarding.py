@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.billing.bill_run import BillingActivities, BillNow
+    from activities.billing.io import BillingActivities, BillNow
     from activities.devices.io import (
         DeviceActivities,
         DispatchDeviceInput,
@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.payments.io import CollectInput, PaymentActivities
     from activities.provisioning.io import OrderInput, ProvisioningActivities
-    from activities.subscriptions.onboarding import (
+    from activities.subscriptions.io import (
         FailInput,
         Notice,
         OnboardingInput,

@@ -10,8 +10,8 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.subscriptions.changes import ChangePlan
-    from activities.subscriptions.funded_resumes import (
+    from activities.subscriptions.io import (
+        ChangePlan,
         FundedResume,
         FundedResumeActivities,
         ResumedSubscriptions,

@@ -15,8 +15,13 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning.io import OrderInput, ProvisioningActivities
-    from activities.subscriptions.changes import Applied, ChangeActivities, ChangePlan
-    from activities.subscriptions.onboarding import Notice, SubscriptionActivities
+    from activities.subscriptions.io import (
+        Applied,
+        ChangeActivities,
+        ChangePlan,
+        Notice,
+        SubscriptionActivities,
+    )
     from domain.provisioning import ProvisioningAction
     from workflows.common import BUSY_RETRY, DB_RETRY, NOTICE_RETRY, PROVISION_RETRY, ProcessStatus
     from workflows.on_demand import access_windows, start_access

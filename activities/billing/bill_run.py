@@ -1,341 +1,72 @@
-"""The bill run's activities: plan pages of due accounts, bill a page (idempotently), close the run."""
+"""A bill run: its row (opened when the run starts unless the API made it, closed with what it billed), its
+pages of due accounts, and billing a page or one account at once, each in the caller's transaction."""
 
 from __future__ import annotations
 
-import gc
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from activities.billing.drafts import draft_for
 from activities.billing.extras import load_extras
-from activities.billing.page_data import AccountToBill, Catalogue, due_accounts_query, load_page, tax_setup
-from activities.billing.results import PageResult, billed_by_page, hold_after_commit, in_page
+from activities.billing.io import BillNow, Page, PageResult, RunInput, RunSummary
+from activities.billing.page_data import Catalogue, due_accounts_query, load_page
+from activities.billing.results import billed_by_page, in_page
 from activities.billing.writer import InvoiceDraft, too_large, write_invoices
-from activities.shared.heartbeat import heartbeating
-from activities.subscriptions.onboarding import local_today
 from domain.ids import new_id
-from domain.invoice_extras import RENTAL_CREDIT, RENTAL_REVENUE, ChargeSpan, Extras, extras_due
-from domain.invoicing import DraftLine, cycle_of, due
-from domain.money import Money, round_minor
-from domain.quote import QuoteContext
-from domain.tax import TaxableLine, TaxRate, TaxStatus, compute_tax
+from domain.invoicing import cycle_of
 from models.accounts import Account
-from models.base import unit_of_work, utcnow
+from models.base import utcnow
 from models.billing import BillingRun
 from models.organisations import Organisation
 from models.subscriptions import Subscription
-from runtime.settings import Settings
-
-NO_TAX = TaxRate("none", Decimal(0))
-PAYMENT_TERMS_DAYS = 14
 
 
-class RunInput(BaseModel):
-    run_id: str | None = None
-    organisation_id: str
-    bill_day: int
-    period_date: date | None = Field(default=None, description="None: each account's local today")
-    dry_run: bool = False
-    page_size: int = 500
-    parallelism: int = 4
-    heartbeat_seconds: int = Field(
-        default=20,
-        ge=1,
-        description="heartbeat timeout of a page: one silent this long (its worker died) is retried"
-        " elsewhere; a page heartbeats four times as often",
-    )
-
-
-class Page(BaseModel):
-    run: RunInput
-    after: str | None
-    until: str
-
-
-class BillNow(BaseModel):
-    subscription_id: str
-    up_to: date
-
-
-class RunSummary(BaseModel):
-    run: RunInput
-    pages: int
-    result: PageResult
-    status: str
-    prepaid: dict[str, Any] = Field(default_factory=dict, description="wallet renewals of prepaid terms")
-
-
-def revenue_of(charge: Any, entry: AccountToBill) -> str:
-    """A pending charge's revenue kind: its service's, but a rental's credit reverses device revenue."""
-    if charge.kind == RENTAL_CREDIT:
-        return RENTAL_REVENUE
-    return entry.service_kinds.get(charge.service_id or "", "other")
-
-
-def _charge_lines(entry: AccountToBill) -> list[DraftLine]:
-    lines = []
-    for charge in entry.charges:
-        lines.append(
-            DraftLine(
-                charge.subscription_id,
-                charge.service_id,
-                charge.kind,
-                charge.description,
-                None,
-                charge.period_start,
-                charge.period_end,
-                Decimal(charge.quantity),
-                Decimal(charge.unit_price),
-                Money(charge.amount_minor, charge.currency),
-                charge.tax_category,
-                revenue_of(charge, entry),
-                charge.id,
-            )
+def open_run(session: Session, run: RunInput, process_id: str | None) -> RunInput:
+    """The run's row for ``process_id`` (made here for a scheduled run); the run with its id."""
+    row = session.execute(select(BillingRun).where(BillingRun.process_id == process_id)).scalar_one_or_none()
+    if row is None:
+        row = BillingRun(
+            id=run.run_id or new_id("run"),
+            organisation_id=run.organisation_id,
+            bill_day=run.bill_day,
+            period_date=run.period_date or datetime.now(UTC).date(),
+            dry_run=run.dry_run,
+            status="running",
+            process_id=process_id,
+            counts={},
+            amounts={},
+            failures=[],
         )
-    return lines
+        session.add(row)
+    return run.model_copy(update={"run_id": row.id})
 
 
-def usage_lines(
-    entry: AccountToBill, up_to: date, currency: str, rounding: Any
-) -> tuple[list[DraftLine], list[int]]:
-    """Rated usage of elapsed periods, one line per period, metric and destination, rounded once each."""
-    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    for rated in entry.usage:
-        if rated.period_end <= up_to and rated.currency == currency:
-            key = (
-                rated.subscription_id,
-                rated.period_start,
-                rated.period_end,
-                rated.metric,
-                rated.destination_name or rated.destination or "",
-                rated.service_id,
-            )
-            groups[key].append(rated)
-    lines, ids = [], []
-    for (sub_id, start, end, metric, destination, service_id), rows in sorted(groups.items()):
-        total = sum((Decimal(r.amount) for r in rows), Decimal(0))
-        quantity = sum(r.quantity for r in rows)
-        amount = Money(round_minor(total, currency, rounding), currency)
-        label = f"{metric} {destination}".strip()
-        lines.append(
-            DraftLine(
-                sub_id,
-                service_id,
-                "usage",
-                f"{label}: {len(rows)} events",
-                None,
-                start,
-                end,
-                Decimal(quantity),
-                total,
-                amount,
-                entry.service_tax.get(service_id, "standard"),
-                entry.service_kinds.get(service_id, "usage"),
-            )
+def finish_run(session: Session, summary: RunSummary) -> None:
+    """Record the run's counts, amounts, failures and final status on its row."""
+    result = summary.result
+    session.execute(
+        update(BillingRun)
+        .where(BillingRun.id == summary.run.run_id)
+        .values(
+            status="preview" if summary.run.dry_run else summary.status,
+            counts={
+                "pages": summary.pages,
+                "accounts": result.accounts,
+                "invoices": result.invoices,
+                "credit_notes": result.credit_notes,
+                "lines": result.lines,
+                "failed": len(result.failed),
+                **{f"prepaid_{k}": v for k, v in summary.prepaid.items() if k != "amount_minor"},
+            },
+            amounts=result.amounts,
+            failures=result.failed[:1000],
+            finished_at=utcnow(),
         )
-        ids += [r.id for r in rows]
-    return lines, ids
-
-
-def draft_for(
-    session: Session,
-    catalogue: Catalogue,
-    entry: AccountToBill,
-    run: RunInput,
-    taxes: dict[Any, Any],
-    extras: dict[str, Extras] | None = None,
-) -> InvoiceDraft | None:
-    account = entry.account
-    if entry.errors:
-        raise ValueError("; ".join(entry.errors))
-    up_to = run.period_date or local_today(account.timezone)
-    setup = tax_setup(session, catalogue.operator, account, taxes)
-    ctx = QuoteContext(account.currency, price_overrides=setup.overrides, rounding=catalogue.rounding)
-    lines: list[DraftLine] = []
-    periods = []
-    charged: list[tuple[str, ChargeSpan]] = []  # rentals' and discounts' periods billed now
-    for sub in entry.subscriptions:
-        if sub.currency != account.currency:
-            ctx_sub = QuoteContext(sub.currency, price_overrides={}, rounding=catalogue.rounding)
-        else:
-            ctx_sub = ctx
-        work = due(sub, up_to, ctx_sub, catalogue.rounding)
-        lines += work.lines
-        periods += [(sub.subscription_id, span, period) for span, period in work.periods]
-        more = extras_due(sub, (extras or {}).get(sub.subscription_id, Extras()), work.lines, up_to, ctx_sub)
-        lines += more.lines
-        charged += [(sub.subscription_id, span) for span in more.billed]
-    charges = [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
-    lines += [line for line in charges if line.amount.amount_minor >= 0]
-    credits = [line for line in charges if line.amount.amount_minor < 0]  # issued as a credit note
-    rated, usage_ids = usage_lines(entry, up_to, account.currency, catalogue.rounding)
-    lines += rated
-    lines = [line for line in lines if line.amount.currency == account.currency]
-    if not lines and not periods and not credits:
-        return None
-    rates = {line.tax_category: setup.rates.get(line.tax_category, NO_TAX) for line in lines + credits}
-    status = TaxStatus(account.tax_status)
-    tax = compute_tax(
-        [TaxableLine(line.amount, rates[line.tax_category]) for line in lines],
-        account.currency,
-        inclusive=setup.inclusive,
-        status=status,
-        mode=catalogue.rounding,
     )
-    credit_tax = compute_tax(  # on the credited amounts, as positive figures: the note negates them
-        [TaxableLine(-line.amount, rates[line.tax_category]) for line in credits],
-        account.currency,
-        inclusive=setup.inclusive,
-        status=status,
-        mode=catalogue.rounding,
-    )
-    return InvoiceDraft(
-        account=account,
-        issue_date=up_to,
-        due_date=up_to + timedelta(days=PAYMENT_TERMS_DAYS),
-        lines=lines,
-        rates=rates,
-        tax=tax,
-        inclusive=setup.inclusive,
-        periods=periods,
-        charge_ids=[c.id for c in entry.charges if c.currency == account.currency],
-        usage_ids=usage_ids,
-        credits=credits,
-        credit_tax=credit_tax,
-        charged=charged,
-    )
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """A page allocates many short-lived objects; full collections mid-page cost more than they free."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-class BillingActivities:
-    def __init__(self, settings: Settings) -> None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set: billing activities need the database")
-        self.url = settings.database_url
-        production = settings.environment == "production"
-        self.hold_flag = None if production else settings.billing_hold_page_file
-
-    @activity.defn(name="open_billing_run")
-    def open_run(self, run: RunInput) -> RunInput:
-        """The run's row (created by the API, or here for a scheduled run); its id is returned."""
-        process_id = activity.info().workflow_id
-        with unit_of_work(self.url) as session:
-            row = session.execute(
-                select(BillingRun).where(BillingRun.process_id == process_id)
-            ).scalar_one_or_none()
-            if row is None:
-                row = BillingRun(
-                    id=run.run_id or new_id("run"),
-                    organisation_id=run.organisation_id,
-                    bill_day=run.bill_day,
-                    period_date=run.period_date or datetime.now(UTC).date(),
-                    dry_run=run.dry_run,
-                    status="running",
-                    process_id=process_id,
-                    counts={},
-                    amounts={},
-                    failures=[],
-                )
-                session.add(row)
-            return run.model_copy(update={"run_id": row.id})
-
-    @activity.defn(name="plan_billing_pages")
-    def plan_pages(self, run: RunInput) -> list[Page]:
-        """Split the due accounts into pages by id (each page names its last account)."""
-        with heartbeating(), unit_of_work(self.url) as session:
-            org = session.get(Organisation, run.organisation_id)
-            assert org is not None
-            ids = sorted(session.execute(due_accounts_query(org.path, run.bill_day)).scalars())
-        pages, after = [], None
-        for start in range(0, len(ids), run.page_size):
-            chunk = ids[start : start + run.page_size]
-            pages.append(Page(run=run, after=after, until=chunk[-1]))
-            after = chunk[-1]
-        return pages
-
-    @activity.defn(name="bill_page")
-    def bill_page(self, page: Page) -> PageResult:
-        """Bill every due account of the page in one transaction (a retry bills nothing twice) and report
-        what the page billed, also when an earlier attempt committed it and died before completing."""
-        with paused_gc(), heartbeating():
-            result = self._bill_page(page)
-            hold_after_commit(self.hold_flag)
-            return result
-
-    def _bill_page(self, page: Page) -> PageResult:
-        run = page.run
-        with unit_of_work(self.url) as session:
-            org = session.get(Organisation, run.organisation_id)
-            assert org is not None
-            query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
-            account_ids = sorted(session.execute(query).scalars())
-            result, _ = bill_accounts(session, run, org, account_ids)
-            if run.dry_run or run.run_id is None:
-                return result
-            return billed_by_page(session, run.run_id, page.after, page.until, result.accounts, result.failed)
-
-    @activity.defn(name="bill_account_now")
-    def bill_now(self, request: BillNow) -> list[str]:
-        """Invoice what one subscription's account owes up to a date at once (first invoice at activation)."""
-        with paused_gc(), unit_of_work(self.url) as session:
-            sub = session.get(Subscription, request.subscription_id)
-            assert sub is not None
-            org = session.get(Organisation, sub.organisation_id)
-            assert org is not None
-            run = RunInput(
-                run_id=None,
-                organisation_id=org.id,
-                bill_day=cycle_of(sub.bill_day),
-                period_date=request.up_to,
-            )
-            _, invoice_ids = bill_accounts(session, run, org, [sub.account_id])
-            return invoice_ids
-
-    @activity.defn(name="finish_billing_run")
-    def finish_run(self, summary: RunSummary) -> None:
-        with unit_of_work(self.url) as session:
-            result = summary.result
-            session.execute(
-                update(BillingRun)
-                .where(BillingRun.id == summary.run.run_id)
-                .values(
-                    status="preview" if summary.run.dry_run else summary.status,
-                    counts={
-                        "pages": summary.pages,
-                        "accounts": result.accounts,
-                        "invoices": result.invoices,
-                        "credit_notes": result.credit_notes,
-                        "lines": result.lines,
-                        "failed": len(result.failed),
-                        **{f"prepaid_{k}": v for k, v in summary.prepaid.items() if k != "amount_minor"},
-                    },
-                    amounts=result.amounts,
-                    failures=result.failed[:1000],
-                    finished_at=utcnow(),
-                )
-            )
-
-    def all(self) -> list[Any]:
-        return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]
 
 
 def lock_for_billing(session: Session, account_ids: list[str]) -> None:
@@ -403,16 +134,43 @@ def page_clause(after: str | None, until: str) -> Any:
     return in_page(Subscription.account_id, after, until)
 
 
-def merge(results: list[PageResult]) -> PageResult:
-    total = PageResult()
-    amounts: dict[str, int] = defaultdict(int)
-    for r in results:
-        total.accounts += r.accounts
-        total.invoices += r.invoices
-        total.credit_notes += r.credit_notes
-        total.lines += r.lines
-        total.failed += r.failed
-        for currency, amount in r.amounts.items():
-            amounts[currency] += amount
-    total.amounts = dict(amounts)
-    return total
+def plan_pages(session: Session, run: RunInput) -> list[Page]:
+    """Split the run's due accounts into pages by id (each page names its last account)."""
+    org = session.get(Organisation, run.organisation_id)
+    assert org is not None
+    ids = sorted(session.execute(due_accounts_query(org.path, run.bill_day)).scalars())
+    pages, after = [], None
+    for start in range(0, len(ids), run.page_size):
+        chunk = ids[start : start + run.page_size]
+        pages.append(Page(run=run, after=after, until=chunk[-1]))
+        after = chunk[-1]
+    return pages
+
+
+def bill_page(session: Session, page: Page) -> PageResult:
+    """Bill the page's due accounts; what the page billed, whichever attempt wrote it."""
+    run = page.run
+    org = session.get(Organisation, run.organisation_id)
+    assert org is not None
+    query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
+    account_ids = sorted(session.execute(query).scalars())
+    result, _ = bill_accounts(session, run, org, account_ids)
+    if run.dry_run or run.run_id is None:
+        return result
+    return billed_by_page(session, run.run_id, page.after, page.until, result.accounts, result.failed)
+
+
+def bill_now(session: Session, request: BillNow) -> list[str]:
+    """Invoice what one subscription's account owes up to a date; the invoices' ids."""
+    sub = session.get(Subscription, request.subscription_id)
+    assert sub is not None
+    org = session.get(Organisation, sub.organisation_id)
+    assert org is not None
+    run = RunInput(
+        run_id=None,
+        organisation_id=org.id,
+        bill_day=cycle_of(sub.bill_day),
+        period_date=request.up_to,
+    )
+    _, invoice_ids = bill_accounts(session, run, org, [sub.account_id])
+    return invoice_ids

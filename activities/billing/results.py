@@ -13,22 +13,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from activities.billing.io import PageResult
 from models.billing import CreditNote, Invoice, InvoiceLine
 
 CREDIT_KEY = "bill-credit:"
-
-
-class PageResult(BaseModel):
-    accounts: int = 0
-    invoices: int = 0
-    credit_notes: int = 0
-    lines: int = 0
-    failed: list[dict[str, str]] = Field(default_factory=list)
-    amounts: dict[str, int] = Field(default_factory=dict)
 
 
 def credit_key(run_id: str | None, charge_ids: list[str]) -> str:

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.billing.device_returns import rental_billed, returned_on
-from activities.billing.extras import charges_billed, discount_of
-from activities.billing.page_data import charged_spans
-from activities.invoices.credit_notes import amounts_from_lines, insert_note, post_note
-from activities.invoices.void import negated_line
+from activities.billing.extras import discount_of
+from activities.catalog import records as catalog
 from activities.subscriptions import records as store
-from activities.subscriptions.changes import Applied, ChangePlan
-from activities.subscriptions.onboarding import ServiceRef, service_refs
+from activities.subscriptions.change_credits import charge_rest, credit_billed, credit_unused
+from activities.subscriptions.io import Applied, ChangePlan, ServiceRef
 from domain.catalog import PlanSpec
 from domain.ids import new_id
-from domain.invoice_extras import (
-    DISCOUNT,
-    charge_net_of_discount,
-    credit_net_of_discount,
-    rental_credit,
-)
-from domain.invoicing import credit_owed
-from domain.quote import QuoteContext
-from domain.subscriptions import (
-    ChargeLine,
-    activation_charges,
-    next_status,
-    start_charge,
-    stop_credit,
-)
-from models.billing import Invoice, InvoiceLine
+from domain.subscriptions import ChargeLine, activation_charges, next_status, start_charge
 from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
 
 
@@ -65,7 +46,7 @@ def apply(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
 
 
 def _refs(session: Session, sub: Subscription, rows: list[SubscriptionService]) -> list[ServiceRef]:
-    return service_refs(rows, session, store.operator_id(session, sub.organisation_id))
+    return store.service_refs(rows, session, store.operator_id(session, sub.organisation_id))
 
 
 def _new_service(
@@ -92,72 +73,6 @@ def _new_service(
     )
 
 
-def _credit(
-    session: Session,
-    sub: Subscription,
-    service: SubscriptionService,
-    stop_on: date,
-    why: str,
-    rental: bool = True,
-    netted: list[ChargeLine] | None = None,
-) -> list[ChargeLine]:
-    """The credit of the unused days when ``service`` stops (or pauses) on ``stop_on``, if its period is
-    billed: a credit reverses only what a run billed (or will bill) or a change charged, never more. A
-    discounted service's credit is net of its bundle discount when the discount of that period is (or
-    will be) billed (``netted`` collects such credits before netting), and ``rental``: the unused days of
-    its device's rental period, if that is billed."""
-    terms = store.terms_of(session, sub, service)
-    extras = charges_billed(session, sub.id)
-    lines = []
-    line = stop_credit(terms, stop_on, why)
-    if line is not None and line.period is not None:
-        period = line.period
-        charged = any(
-            span.covers_service(service.id, service.line_id, period)
-            for span in charged_spans(session, [sub.id]).get(sub.id, ())
-        )
-        if credit_owed(service.started_on, period, stop_on, charged):
-            discount = discount_of(
-                session, store.operator_id(session, sub.organisation_id), sub.id, service.id
-            )
-            discounted = not charged or any(s.covers(DISCOUNT, service.id, period) for s in extras)
-            if discount is not None and discounted:
-                ctx = QuoteContext(sub.currency, bill_day=sub.bill_day, rounding=terms.rounding)
-                if netted is not None:
-                    netted.append(line)
-                line = credit_net_of_discount(line, terms.plan, service.started_on, *discount, ctx)
-            lines.append(line)
-    back = returned_on(session, service.line_id, sub.timezone) if rental else None
-    if back is not None and back <= stop_on:
-        rental = False  # the rental ended when the device went back, and its return credited it
-    billed = rental_billed(session, sub, service.line_id) if rental else []
-    unused = rental_credit(terms, stop_on, why, billed) if billed else None
-    if unused is not None:
-        lines.append(unused)
-    return lines
-
-
-def _charge(
-    session: Session,
-    sub: Subscription,
-    service: SubscriptionService,
-    on: date,
-    why: str,
-    credits: list[ChargeLine],
-) -> ChargeLine | None:
-    """The charge for the rest of the period when ``service`` starts (or resumes) on ``on``, less its
-    bundle discount if it was sold in a discounted bundle (with ``credits``, the period's netted credits
-    before netting, as the quote discounts the period's net)."""
-    terms = store.terms_of(session, sub, service)
-    charge = start_charge(terms, on, why)
-    operator = store.operator_id(session, sub.organisation_id)
-    discount = discount_of(session, operator, sub.id, service.id) if charge is not None else None
-    if charge is None or discount is None:
-        return charge
-    ctx = QuoteContext(sub.currency, bill_day=sub.bill_day, rounding=terms.rounding)
-    return charge_net_of_discount(charge, credits, terms.plan, service.started_on, *discount, ctx)
-
-
 def _end(
     session: Session,
     sub: Subscription,
@@ -167,7 +82,7 @@ def _end(
     credit: bool = True,
 ) -> None:
     if credit:
-        lines = _credit(session, sub, service, plan.effective_on, why)
+        lines = credit_unused(session, sub, service, plan.effective_on, why)
         store.record_charges(session, sub, service.id, lines, f"{plan.process_id}:end")
     service.status, service.ended_on = "terminated", max(plan.effective_on, service.started_on)
 
@@ -175,9 +90,7 @@ def _end(
 def _kind_of(session: Session, sub: Subscription, plan_code: str, version: int) -> tuple[str, PlanSpec]:
     operator = store.operator_id(session, sub.organisation_id)
     spec = store.plan_spec(session, operator, plan_code, version)
-    from activities.catalog.records import product
-
-    return product(session, operator, spec.product_code).kind, spec
+    return catalog.product(session, operator, spec.product_code).kind, spec
 
 
 def change_plan(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
@@ -189,11 +102,11 @@ def change_plan(session: Session, sub: Subscription, plan: ChangePlan) -> Applie
     session.flush()
     renting = new_spec.device is not None and new_spec.device.mode == "rent"
     netted: list[ChargeLine] = []
-    credit = _credit(session, sub, old, plan.effective_on, "plan change", not renting, netted)
+    credit = credit_unused(session, sub, old, plan.effective_on, "plan change", not renting, netted)
     operator = store.operator_id(session, sub.organisation_id)
     if discount_of(session, operator, sub.id, old.id) != discount_of(session, operator, sub.id, new.id):
         netted = []  # netted by another discount: not part of the new service's
-    charge = _charge(session, sub, new, plan.effective_on, "plan change", netted)
+    charge = charge_rest(session, sub, new, plan.effective_on, "plan change", netted)
     lines = credit + ([charge] if charge else [])  # as change_charges, with the credit only if billed
     store.record_charges(session, sub, new.id, lines, f"{plan.process_id}:change")
     old.status, old.ended_on, old.replaced_by = "terminated", plan.effective_on, new.id
@@ -241,7 +154,7 @@ def suspend(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
     for service in live:
         service.status = "suspended"
         if plan.pause_billing:
-            lines = _credit(session, sub, service, plan.effective_on, "billing paused", rental=False)
+            lines = credit_unused(session, sub, service, plan.effective_on, "billing paused", rental=False)
             store.record_charges(session, sub, service.id, lines, f"{plan.process_id}:pause")
     return Applied(
         subscription_id=sub.id,
@@ -267,7 +180,7 @@ def resume(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
     for service in held:
         service.status = "active"
         if paused:
-            line = _charge(session, sub, service, plan.effective_on, "billing resumed", [])
+            line = charge_rest(session, sub, service, plan.effective_on, "billing resumed", [])
             store.record_charges(
                 session, sub, service.id, [line] if line else [], f"{plan.process_id}:resume"
             )
@@ -309,37 +222,6 @@ def regret(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
         status=sub.status,
         provision=[("terminate", ref) for ref in _refs(session, sub, live)],
     )
-
-
-def credit_billed(session: Session, sub: Subscription, plan: ChangePlan) -> list[str]:
-    """A credit note per invoice for every line billed to the subscription (a regret refunds it all)."""
-    rows = session.execute(
-        select(InvoiceLine, Invoice)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.subscription_id == sub.id, Invoice.status != "void")
-        .order_by(Invoice.id, InvoiceLine.position)
-    ).all()
-    by_invoice: dict[str, tuple[Invoice, list[InvoiceLine]]] = {}
-    for line, invoice in rows:
-        by_invoice.setdefault(invoice.id, (invoice, []))[1].append(line)
-    notes = []
-    for invoice, lines in by_invoice.values():
-        note_lines = [negated_line(li) for li in lines]
-        note = insert_note(
-            session,
-            issuer=invoice.organisation_id,
-            account_id=invoice.account_id,
-            invoice_id=invoice.id,
-            reason="refund",
-            description=f"Regret of subscription {sub.id}: everything billed is refunded",
-            currency=invoice.currency,
-            issue_date=plan.effective_on,
-            lines=note_lines,
-            key=f"{plan.process_id}:regret:{invoice.id}",
-        )
-        post_note(session, note, *amounts_from_lines(note_lines))
-        notes.append(note.id)
-    return notes
 
 
 HANDLERS: dict[str, Callable[[Session, Subscription, ChangePlan], Applied]] = {

@@ -1,37 +1,25 @@
-"""Plan changes, suspension, resumption, termination and regret, applied in one transaction each."""
+"""Plan changes, suspension, resumption, termination and regret: checking a request (prepare_*), taking
+the subscription for it, and scheduling it for later. change_steps.py applies them."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.catalog import records as catalog
 from activities.subscriptions import records as store
-from activities.subscriptions.onboarding import ServiceRef, local_today, service_refs
+from activities.subscriptions.io import ChangePlan, Scheduled, Timing
+from activities.subscriptions.onboarding import local_today
 from domain.catalog import Code, PlanSpec
 from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
 from domain.periods import local_midnight
-from domain.subscriptions import (
-    ServiceTerms,
-    change_charges,
-    next_status,
-    period_on,
-    price_on,
-    start_charge,
-    stop_credit,
-)
-from models.base import unit_of_work
+from domain.subscriptions import ServiceTerms, next_status, period_on, price_on
 from models.subscriptions import ScheduledChange, Subscription, SubscriptionService
-from runtime.settings import Settings
-
-Timing = Literal["immediate", "end_of_term"]
 
 
 class ChangeRequest(BaseModel):
@@ -59,34 +47,6 @@ class ActionRequest(BaseModel):
     effective_date: date | None = None
     timing: Timing = "immediate"
     pause_billing: bool = Field(default=False, description="Suspend: credit the unused days of the period")
-
-
-class ChangePlan(BaseModel):
-    """A change resolved against the catalogue, ready for the workflow."""
-
-    subscription_id: str
-    process_id: str
-    actor: str
-    action: Literal["change_plan", "add_addon", "remove_addon", "suspend", "resume", "terminate", "regret"]
-    service_id: str | None = None
-    plan_code: str | None = None
-    plan_version: int | None = None
-    timing: Timing = "immediate"
-    effective_on: date
-    run_at: datetime
-    reason: str | None = None
-    pause_billing: bool = False
-
-
-class Applied(BaseModel):
-    subscription_id: str
-    status: str
-    provision: list[tuple[str, ServiceRef]] = Field(default_factory=list, description="(action, line) orders")
-
-
-class Scheduled(BaseModel):
-    change_id: str
-    run_at: datetime
 
 
 def _base_service(session: Session, sub: Subscription, service_id: str | None) -> SubscriptionService:
@@ -231,99 +191,39 @@ def take_for_action(
     return plan
 
 
-class ChangeActivities:
-    def __init__(self, settings: Settings) -> None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set: subscription activities need the database")
-        self.url = settings.database_url
-
-    @activity.defn(name="acquire_subscription")
-    def acquire_subscription(self, plan: ChangePlan) -> None:
-        """Take the subscription for this process; retried (by the workflow) while another holds it."""
-        with unit_of_work(self.url) as session:
-            try:
-                store.acquire(session, plan.subscription_id, plan.process_id)
-            except Conflict as exc:
-                raise ApplicationError(exc.message, type="SubscriptionBusy") from exc
-
-    @activity.defn(name="schedule_change")
-    def schedule_change(self, plan: ChangePlan) -> Scheduled:
-        with unit_of_work(self.url) as session:
-            existing = session.execute(
-                select(ScheduledChange).where(ScheduledChange.process_id == plan.process_id)
-            ).scalar_one_or_none()
-            if existing is None:
-                existing = ScheduledChange(
-                    id=new_id("chs"),
-                    subscription_id=plan.subscription_id,
-                    kind=plan.action,
-                    effective_on=plan.effective_on,
-                    status="pending",
-                    process_id=plan.process_id,
-                    data=plan.model_dump(mode="json"),
-                )
-                session.add(existing)
-                store.record_event(
-                    session,
-                    plan.subscription_id,
-                    "change_scheduled",
-                    plan.actor,
-                    f"{plan.process_id}:scheduled",
-                    effective_on=plan.effective_on,
-                    data={"action": plan.action, "plan": plan.plan_code},
-                )
-            store.release(session, plan.subscription_id, plan.process_id)
-            return Scheduled(change_id=existing.id, run_at=plan.run_at)
-
-    @activity.defn(name="close_scheduled_change")
-    def close_scheduled_change(self, request: tuple[str, str]) -> None:
-        process_id, status = request
-        with unit_of_work(self.url) as session:
-            row = session.execute(
-                select(ScheduledChange).where(ScheduledChange.process_id == process_id)
-            ).scalar_one_or_none()
-            if row is not None and row.status == "pending":
-                row.status = status
-
-    @activity.defn(name="apply_change")
-    def apply_change(self, plan: ChangePlan) -> Applied:
-        """Apply the change in one transaction (idempotent: a retry finds it applied) and release.
-        The subscription's row is locked first, before anything billed is read: a bill-run page billing
-        it (``billing.bill_run.lock_for_billing``) waits for the change, or the change for the page."""
-        from activities.subscriptions.change_steps import apply
-
-        with unit_of_work(self.url) as session:
-            sub = store.load(session, plan.subscription_id, lock=True)
-            applied = apply(session, sub, plan)
-            store.release(session, sub.id, plan.process_id)
-            return applied
-
-    @activity.defn(name="release_change")
-    def release_change(self, plan: ChangePlan) -> None:
-        with unit_of_work(self.url) as session:
-            store.release(session, plan.subscription_id, plan.process_id)
-
-    def all(self) -> list[Any]:
-        return [
-            self.acquire_subscription,
-            self.schedule_change,
-            self.close_scheduled_change,
-            self.apply_change,
-            self.release_change,
-        ]
+def schedule(session: Session, plan: ChangePlan) -> Scheduled:
+    """Record the change for later (once per process) and release the subscription."""
+    existing = session.execute(
+        select(ScheduledChange).where(ScheduledChange.process_id == plan.process_id)
+    ).scalar_one_or_none()
+    if existing is None:
+        existing = ScheduledChange(
+            id=new_id("chs"),
+            subscription_id=plan.subscription_id,
+            kind=plan.action,
+            effective_on=plan.effective_on,
+            status="pending",
+            process_id=plan.process_id,
+            data=plan.model_dump(mode="json"),
+        )
+        session.add(existing)
+        store.record_event(
+            session,
+            plan.subscription_id,
+            "change_scheduled",
+            plan.actor,
+            f"{plan.process_id}:scheduled",
+            effective_on=plan.effective_on,
+            data={"action": plan.action, "plan": plan.plan_code},
+        )
+    store.release(session, plan.subscription_id, plan.process_id)
+    return Scheduled(change_id=existing.id, run_at=plan.run_at)
 
 
-__all__ = [
-    "ActionRequest",
-    "Applied",
-    "ChangeActivities",
-    "ChangePlan",
-    "ChangeRequest",
-    "Scheduled",
-    "change_charges",
-    "prepare_action",
-    "prepare_change",
-    "service_refs",
-    "start_charge",
-    "stop_credit",
-]
+def close_scheduled(session: Session, process_id: str, status: str) -> None:
+    """Set the status of the process's scheduled change, if it is still pending."""
+    row = session.execute(
+        select(ScheduledChange).where(ScheduledChange.process_id == process_id)
+    ).scalar_one_or_none()
+    if row is not None and row.status == "pending":
+        row.status = status

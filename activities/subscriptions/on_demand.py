@@ -1,4 +1,4 @@
-"""The activity that ends an on-demand service line once its access window has expired or was revoked.
+"""Ending an on-demand service line once its access window has expired or was revoked.
 
 OnDemandAccess deprovisions the line; this records the end in the subscription as a termination
 would (status ``terminated``, ``ended_on``, an event in the subscription's history), with no credit:
@@ -8,33 +8,14 @@ a termination or plan change, changes nothing.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
 from sqlalchemy import select
-from temporalio import activity
 
 from activities.subscriptions import records as store
+from activities.subscriptions.io import EndAccess, EndedAccess
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionService
-from runtime.settings import Settings
-
-__all__ = ["EndAccess", "EndedAccess", "OnDemandActivities", "end_access"]
-
-
-class EndAccess(BaseModel):
-    process_id: str
-    subscription_id: str
-    service_id: str  # the line id, as provisioning knows it
-    ended_at: datetime  # the expiry, or the moment of the revocation (from the workflow's clock)
-    outcome: Literal["expired", "revoked"]
-
-
-class EndedAccess(BaseModel):
-    service_ids: list[str]  # the rows ended now (empty when a retry or another process ended them)
-    ended_on: date | None
 
 
 def end_access(url: str, request: EndAccess) -> EndedAccess:
@@ -71,14 +52,3 @@ def end_access(url: str, request: EndAccess) -> EndedAccess:
         if ended:
             sub.version += 1
         return EndedAccess(service_ids=ended, ended_on=day if ended else None)
-
-
-class OnDemandActivities:
-    def __init__(self, settings: Settings) -> None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set: on-demand activities need the database")
-        self.url = settings.database_url
-
-    @activity.defn(name="end_on_demand_service")
-    def end_on_demand_service(self, request: EndAccess) -> EndedAccess:
-        return end_access(self.url, request)

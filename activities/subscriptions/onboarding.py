@@ -1,27 +1,29 @@
-"""Onboarding: validate an order against the catalogue, create the subscription, activate or fail it."""
+"""Onboarding: validate an order against the catalogue, create the subscription, activate or fail it
+(each step one transaction, in the caller's unit of work)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
-from temporalio import activity
 
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
+from activities.subscriptions.io import (
+    CreatedSubscription,
+    FailInput,
+    OnboardingInput,
+    ServiceOrder,
+    SubscriptionRef,
+)
 from domain.catalog import Code, PlanSpec
 from domain.errors import RuleViolation
 from domain.subscriptions import activation_charges, next_status
-from integrations.notify.base import EmailMessageSpec, Notifier
-from integrations.notify.smtp import SmtpNotifier
-from models.base import unit_of_work
 from models.subscriptions import PendingCharge, Subscription, SubscriptionService
-from runtime.settings import Settings
 
 MAX_FUTURE_DAYS = 366
 
@@ -48,78 +50,8 @@ class SubscriptionOrder(BaseModel):
     bill_day: int | None = Field(default=None, ge=1, le=31, description="Default: the start day")
 
 
-class ServiceOrder(BaseModel):
-    plan_code: str
-    plan_version: int
-    product_kind: str
-    role: Literal["base", "addon"]
-    quantity: int
-    bundle_code: str | None = None
-    characteristics: dict[str, Any] = Field(default_factory=dict)
-
-
-class OnboardingInput(BaseModel):
-    operator_id: str | None = None
-    invoice_now: bool = False
-    subscription_id: str
-    process_id: str
-    organisation_id: str
-    account_id: str
-    request_id: str
-    actor: str
-    currency: str
-    timezone: str
-    bill_day: int
-    billing_term: str
-    start_date: date
-    cooling_off_days: int
-    email: str
-    display_name: str
-    language: str
-    services: list[ServiceOrder]
-
-
-class ServiceRef(BaseModel):
-    """A service as provisioning knows it: ``service_id`` is its line id (stable across plan changes)."""
-
-    service_id: str
-    plan_code: str
-    product_kind: str
-    characteristics: dict[str, Any] = Field(default_factory=dict)
-    device_product: str | None = Field(default=None, description="the device the plan rents or sells")
-    access_hours: int | None = Field(default=None, description="on-demand: the access window, hours")
-
-
-class SubscriptionRef(BaseModel):
-    subscription_id: str
-    process_id: str
-    actor: str = "system"
-
-
-class CreatedSubscription(BaseModel):
-    subscription_id: str
-    status: str
-    services: list[ServiceRef]
-
-
-class FailInput(SubscriptionRef):
-    reason: str
-
-
-class Notice(BaseModel):
-    subscription_id: str
-    process_id: str
-    kind: Literal["welcome", "suspended", "resumed", "terminated", "changed", "device_swapped"]
-
-
 def local_today(timezone: str) -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
-
-
-def _characteristics(session: Session, operator: str, code: str) -> tuple[str, dict[str, Any]]:
-    product = catalog.product(session, operator, code)
-    attrs = {c["name"]: c["value"] for c in product.spec.get("characteristics", [])}
-    return product.kind, attrs
 
 
 def _service(
@@ -143,7 +75,7 @@ def _service(
         )
     if not spec.priced_in(currency):
         raise RuleViolation("currency_not_priced", f"plan {code} is not priced in {currency}", field="items")
-    kind, attrs = _characteristics(session, operator, spec.product_code)
+    kind, attrs = store.characteristics(session, operator, spec.product_code)
     order = ServiceOrder(
         plan_code=code,
         plan_version=version.version,
@@ -236,163 +168,102 @@ def prepare_onboarding(
     )
 
 
-def service_refs(rows: list[SubscriptionService], session: Session, operator: str) -> list[ServiceRef]:
-    refs = []
-    for row in rows:
-        spec = store.plan_spec(session, operator, row.plan_code, row.plan_version)
-        _, attrs = _characteristics(session, operator, spec.product_code)
-        refs.append(
-            ServiceRef(
-                service_id=row.line_id,
-                plan_code=row.plan_code,
-                product_kind=row.product_kind,
-                characteristics=attrs,
-                device_product=spec.device.product_code if spec.device else None,
-                access_hours=spec.access_hours,
+def create(session: Session, order: OnboardingInput) -> CreatedSubscription:
+    """The subscription (draft) and its services (pending); a retry finds what the first try made."""
+    sub = session.get(Subscription, order.subscription_id)
+    if sub is None:
+        sub = Subscription(
+            id=order.subscription_id,
+            organisation_id=order.organisation_id,
+            account_id=order.account_id,
+            request_id=order.request_id,
+            status="draft",
+            currency=order.currency,
+            timezone=order.timezone,
+            bill_day=order.bill_day,
+            billing_term=order.billing_term,
+            start_date=order.start_date,
+            cooling_off_until=order.start_date + timedelta(days=order.cooling_off_days),
+            active_process_id=order.process_id,
+            version=1,
+        )
+        session.add(sub)
+        session.flush()
+        for index, item in enumerate(order.services):
+            service_id = f"svc_{order.subscription_id[4:]}{index:02d}"
+            session.add(
+                SubscriptionService(
+                    id=service_id,
+                    line_id=service_id,
+                    subscription_id=sub.id,
+                    plan_code=item.plan_code,
+                    plan_version=item.plan_version,
+                    product_kind=item.product_kind,
+                    role=item.role,
+                    quantity=item.quantity,
+                    bundle_code=item.bundle_code,
+                    status="pending",
+                    started_on=order.start_date,
+                )
             )
+        store.record_event(
+            session,
+            sub.id,
+            "created",
+            order.actor,
+            f"{order.process_id}:created",
+            effective_on=order.start_date,
         )
-    return refs
+    rows = store.services(session, sub.id)
+    refs = store.service_refs(rows, session, store.operator_id(session, sub.organisation_id))
+    return CreatedSubscription(subscription_id=sub.id, status=sub.status, services=refs)
 
 
-class SubscriptionActivities:
-    """Activities of the subscription processes (sync: the worker runs them on its thread pool)."""
+def add_activation_charges(session: Session, ref: SubscriptionRef) -> int:
+    """One-off fees and devices sold with the plans, as pending charges (once per process)."""
+    sub = store.load(session, ref.subscription_id)
+    added = 0
+    for service in store.services(session, sub.id):
+        lines = activation_charges(store.terms_of(session, sub, service))
+        added += store.record_charges(session, sub, service.id, lines, f"{ref.process_id}:activation")
+    return added
 
-    def __init__(self, settings: Settings, notifier: Notifier | None = None) -> None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set: subscription activities need the database")
-        self.url = settings.database_url
-        self.notifier: Notifier = notifier or SmtpNotifier(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender
+
+def activate(session: Session, ref: SubscriptionRef) -> str:
+    """Activate a draft subscription and its pending services, and release it; its status."""
+    sub = store.load(session, ref.subscription_id, lock=True)
+    if sub.status == "draft":
+        sub.status = next_status("activate", sub.status, sub.id)
+        for service in store.services(session, sub.id, ("pending",)):
+            service.status = "active"
+        store.record_event(
+            session,
+            sub.id,
+            "activated",
+            ref.actor,
+            f"{ref.process_id}:activated",
+            effective_on=sub.start_date,
         )
+    store.release(session, sub.id, ref.process_id)
+    return sub.status
 
-    @activity.defn(name="create_subscription")
-    def create_subscription(self, order: OnboardingInput) -> CreatedSubscription:
-        """The subscription (draft) and its services (pending); a retry finds what the first try made."""
-        with unit_of_work(self.url) as session:
-            sub = session.get(Subscription, order.subscription_id)
-            if sub is None:
-                sub = Subscription(
-                    id=order.subscription_id,
-                    organisation_id=order.organisation_id,
-                    account_id=order.account_id,
-                    request_id=order.request_id,
-                    status="draft",
-                    currency=order.currency,
-                    timezone=order.timezone,
-                    bill_day=order.bill_day,
-                    billing_term=order.billing_term,
-                    start_date=order.start_date,
-                    cooling_off_until=order.start_date + timedelta(days=order.cooling_off_days),
-                    active_process_id=order.process_id,
-                    version=1,
-                )
-                session.add(sub)
-                session.flush()
-                for index, item in enumerate(order.services):
-                    service_id = f"svc_{order.subscription_id[4:]}{index:02d}"
-                    session.add(
-                        SubscriptionService(
-                            id=service_id,
-                            line_id=service_id,
-                            subscription_id=sub.id,
-                            plan_code=item.plan_code,
-                            plan_version=item.plan_version,
-                            product_kind=item.product_kind,
-                            role=item.role,
-                            quantity=item.quantity,
-                            bundle_code=item.bundle_code,
-                            status="pending",
-                            started_on=order.start_date,
-                        )
-                    )
-                store.record_event(
-                    session,
-                    sub.id,
-                    "created",
-                    order.actor,
-                    f"{order.process_id}:created",
-                    effective_on=order.start_date,
-                )
-            rows = store.services(session, sub.id)
-            refs = service_refs(rows, session, store.operator_id(session, sub.organisation_id))
-            return CreatedSubscription(subscription_id=sub.id, status=sub.status, services=refs)
 
-    @activity.defn(name="add_activation_charges")
-    def add_activation_charges(self, ref: SubscriptionRef) -> int:
-        """One-off fees and devices sold with the plans, as pending charges (once per process)."""
-        with unit_of_work(self.url) as session:
-            sub = store.load(session, ref.subscription_id)
-            added = 0
-            for service in store.services(session, sub.id):
-                lines = activation_charges(store.terms_of(session, sub, service))
-                added += store.record_charges(session, sub, service.id, lines, f"{ref.process_id}:activation")
-            return added
-
-    @activity.defn(name="activate_subscription")
-    def activate_subscription(self, ref: SubscriptionRef) -> str:
-        with unit_of_work(self.url) as session:
-            sub = store.load(session, ref.subscription_id, lock=True)
-            if sub.status == "draft":
-                sub.status = next_status("activate", sub.status, sub.id)
-                for service in store.services(session, sub.id, ("pending",)):
-                    service.status = "active"
-                store.record_event(
-                    session,
-                    sub.id,
-                    "activated",
-                    ref.actor,
-                    f"{ref.process_id}:activated",
-                    effective_on=sub.start_date,
-                )
-            store.release(session, sub.id, ref.process_id)
-            return sub.status
-
-    @activity.defn(name="fail_subscription")
-    def fail_subscription(self, failure: FailInput) -> str:
-        """Compensation's last step: void the pending charges, mark it failed with the reason."""
-        with unit_of_work(self.url) as session:
-            sub = store.load(session, failure.subscription_id, lock=True)
-            if sub.status == "draft":
-                sub.status, sub.failure_reason = "failed", failure.reason[:2000]
-                for service in store.services(session, sub.id):
-                    service.status = "failed"
-                for charge in session.query(PendingCharge).filter_by(
-                    subscription_id=sub.id, status="pending"
-                ):
-                    charge.status = "void"
-                store.record_event(
-                    session,
-                    sub.id,
-                    "failed",
-                    failure.actor,
-                    f"{failure.process_id}:failed",
-                    reason=failure.reason[:2000],
-                )
-            store.release(session, sub.id, failure.process_id)
-            return sub.status
-
-    @activity.defn(name="notify_subscriber")
-    def notify_subscriber(self, notice: Notice) -> str:
-        with unit_of_work(self.url) as session:
-            sub = store.load(session, notice.subscription_id)
-            from models.accounts import Account
-
-            account = session.get(Account, sub.account_id)
-            assert account is not None
-            email, name = account.email, account.display_name
-        subject = f"Your subscription {notice.subscription_id}: {notice.kind}"
-        text = f"Hello {name},\n\nYour subscription {notice.subscription_id} is now {notice.kind}.\n"
-        message_id = f"<{notice.process_id}.{notice.kind}@multibill.local>"
-        self.notifier.send_email(
-            EmailMessageSpec(to=email, subject=subject, text=text, message_id=message_id)
+def fail(session: Session, failure: FailInput) -> str:
+    """Compensation's last step: void the pending charges, mark it failed with the reason."""
+    sub = store.load(session, failure.subscription_id, lock=True)
+    if sub.status == "draft":
+        sub.status, sub.failure_reason = "failed", failure.reason[:2000]
+        for service in store.services(session, sub.id):
+            service.status = "failed"
+        for charge in session.query(PendingCharge).filter_by(subscription_id=sub.id, status="pending"):
+            charge.status = "void"
+        store.record_event(
+            session,
+            sub.id,
+            "failed",
+            failure.actor,
+            f"{failure.process_id}:failed",
+            reason=failure.reason[:2000],
         )
-        return message_id
-
-    def all(self) -> list[Any]:
-        return [
-            self.create_subscription,
-            self.add_activation_charges,
-            self.activate_subscription,
-            self.fail_subscription,
-            self.notify_subscriber,
-        ]
+    store.release(session, sub.id, failure.process_id)
+    return sub.status

@@ -1,4 +1,5 @@
-"""Shared steps of the subscription activities: plan terms, history events, pending charges, locks."""
+"""Shared steps of the subscription activities: plan terms, services as provisioning knows them, history
+events, pending charges, locks."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from activities.catalog import records as catalog
+from activities.subscriptions.io import ServiceRef
 from domain.catalog import PlanSpec
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
 from domain.money import RoundingMode
 from domain.subscriptions import ChargeLine, ServiceTerms
+from models.accounts import Account
 from models.catalog import PlanVersion
 from models.organisations import Organisation
 from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
@@ -53,6 +57,32 @@ def terms_of(session: Session, sub: Subscription, service: SubscriptionService) 
     )
 
 
+def characteristics(session: Session, operator: str, code: str) -> tuple[str, dict[str, Any]]:
+    """A product's kind and its characteristics by name."""
+    product = catalog.product(session, operator, code)
+    attrs = {c["name"]: c["value"] for c in product.spec.get("characteristics", [])}
+    return product.kind, attrs
+
+
+def service_refs(rows: list[SubscriptionService], session: Session, operator: str) -> list[ServiceRef]:
+    """Services as provisioning knows them (by line id), with their product's characteristics."""
+    refs = []
+    for row in rows:
+        spec = plan_spec(session, operator, row.plan_code, row.plan_version)
+        _, attrs = characteristics(session, operator, spec.product_code)
+        refs.append(
+            ServiceRef(
+                service_id=row.line_id,
+                plan_code=row.plan_code,
+                product_kind=row.product_kind,
+                characteristics=attrs,
+                device_product=spec.device.product_code if spec.device else None,
+                access_hours=spec.access_hours,
+            )
+        )
+    return refs
+
+
 def load(session: Session, subscription_id: str, *, lock: bool = False) -> Subscription:
     stmt = select(Subscription).where(Subscription.id == subscription_id)
     if lock:
@@ -61,6 +91,14 @@ def load(session: Session, subscription_id: str, *, lock: bool = False) -> Subsc
     if sub is None:
         raise NotFound("subscription", subscription_id)
     return sub
+
+
+def subscriber(session: Session, subscription_id: str) -> tuple[str, str]:
+    """The email address and display name of the subscription's account holder."""
+    sub = load(session, subscription_id)
+    account = session.get(Account, sub.account_id)
+    assert account is not None
+    return account.email, account.display_name
 
 
 def services(

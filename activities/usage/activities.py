@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.usage import io
+from activities.usage.io import RateUsageInput, RateUsageResult
 from activities.usage.rating import rate_pending
 from models.base import unit_of_work
 from runtime.settings import Settings
 
-RATING_PAGE = 5_000
 
+class UsageActivities(io.UsageActivities):
+    """Usage rating, bound to the database (sync: the worker runs it on its thread pool)."""
 
-class RateUsageInput(BaseModel):
-    organisation_id: str | None = Field(default=None, description="Only this organisation's subtree")
-    limit: int = Field(default=RATING_PAGE, ge=1, le=50_000)
-
-
-class RateUsageResult(BaseModel):
-    picked: int
-    rated: int
-    suspense: int
-    subscriptions: int = Field(description="A page shorter than the limit means the queue is empty")
-
-
-class UsageActivities:
     def __init__(self, settings: Settings) -> None:
         if not settings.database_url:
             raise ValueError("usage rating needs DATABASE_URL")

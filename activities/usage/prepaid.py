@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from activities.usage.context import SubscriptionContext
 from activities.wallets.balances import Movement, WalletShort, move, wallet_for
 from domain.catalog import PREPAID_TERMS
+from domain.currency import minor_units
 from domain.money import quantize, round_minor
 from domain.periods import Period
 from domain.wallets import service_debit_entry
@@ -43,8 +44,6 @@ class WalletFunds:
                 RatedUsage.subscription_id == sub.id, RatedUsage.status == "open"
             )
         ).scalar_one()
-        from domain.currency import minor_units
-
         wallet = Decimal(balance).scaleb(-minor_units(sub.currency))
         return max(Decimal(0), wallet + self.credit_limit - Decimal(pending))
 

@@ -15,7 +15,7 @@ from pydantic import Field
 from sqlalchemy import select
 from temporalio.service import RPCError
 
-from activities.billing.bill_run import RunInput
+from activities.billing.io import RunInput
 from activities.billing.run_rows import running_run
 from activities.catalog.records import operator_of
 from api.deps import (

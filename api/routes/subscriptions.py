@@ -17,14 +17,9 @@ from activities.accounts.records import visible_account
 from activities.shared.pagination import fetch_page
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
-from activities.subscriptions.changes import (
-    ActionRequest,
-    ChangePlan,
-    ChangeRequest,
-    prepare_action,
-    prepare_change,
-)
-from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
+from activities.subscriptions.io import ChangePlan, OnboardingInput
+from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
 from api.deps import (
     IdempotentWriteDep,
     SessionDep,

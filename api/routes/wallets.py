@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from activities.accounts.records import visible_account
-from activities.subscriptions.funded_resumes import FundedResume, ResumeTarget, suspended_for_funds
+from activities.subscriptions.funded_resumes import suspended_for_funds
+from activities.subscriptions.io import FundedResume, ResumeTarget
 from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
 from activities.wallets.top_ups import credit_top_up

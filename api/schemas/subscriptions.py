@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from activities.subscriptions.changes import ChangePlan
+from activities.subscriptions.io import ChangePlan
 from api.schemas.common import IsoDateTime
 
 

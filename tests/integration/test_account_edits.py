@@ -14,8 +14,9 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.accounts.activities import VerificationActivities
+from activities.accounts.io import RecordVerificationOutcome
 from activities.accounts.organisations import authenticate
-from activities.accounts.verification import RecordVerificationOutcome, VerificationActivities
 from activities.wallets.balances import wallet_for
 from api.app import create_app
 from domain import process_ids

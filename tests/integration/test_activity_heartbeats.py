@@ -18,10 +18,11 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import ActivityEnvironment
 
-from activities.billing.bill_run import BillingActivities, RunInput
+from activities.billing.activities import BillingActivities
+from activities.billing.io import RunInput
 from activities.payments.activities import PaymentActivities
 from activities.payments.io import CollectionInput
-from activities.subscriptions.prepaid_renewals import PrepaidActivities
+from activities.subscriptions.activities import PrepaidActivities
 from integrations.payments.base import GatewayRegistry
 from models.base import engine_for
 from runtime.settings import Settings

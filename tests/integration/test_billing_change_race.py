@@ -18,7 +18,8 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from activities.billing.bill_run import RunInput, bill_accounts
+from activities.billing.bill_run import bill_accounts
+from activities.billing.io import RunInput
 from activities.subscriptions import records as store
 from activities.subscriptions.change_steps import apply
 from activities.subscriptions.changes import ActionRequest, prepare_action

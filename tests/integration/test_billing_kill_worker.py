@@ -16,7 +16,7 @@ import httpx
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from activities.billing.bill_run import RunInput
+from activities.billing.io import RunInput
 from models.base import engine_for
 from runtime.settings import Settings
 from tests.catalog_factory import plan

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.dunning.activities import DunningInput
+from activities.dunning.io import DunningInput
+from domain import process_ids
 from domain.dunning import Ladder, Step
 from runtime.settings import Settings
 from tests.billing_factory import Line, make_invoice
@@ -57,7 +58,7 @@ async def test_a_cash_payment_stops_dunning(stack: Stack, database_url: str) -> 
             organisation_id=tenant.organisation_id,
             ladder=Ladder(steps=[Step(day=30, actions=["retry"])]),
         ),
-        id=f"dunning-{invoice_id}",
+        id=process_ids.dunning(invoice_id),
         task_queue=stack.task_queue,
     )
     paid = await stack.api.post(

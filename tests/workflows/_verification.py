@@ -12,8 +12,8 @@ from email.message import Message
 
 from temporalio.client import Client
 
+from activities.accounts.activities import VerificationActivities
 from activities.accounts.organisations import create_organisation
-from activities.accounts.verification import VerificationActivities
 from domain.ids import new_id
 from domain.organisations import OrganisationKind
 from integrations.notify.base import Notifier

@@ -7,7 +7,8 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.verification import RecordVerificationOutcome, VerificationActivities
+from activities.accounts.activities import VerificationActivities
+from activities.accounts.io import RecordVerificationOutcome
 from domain import process_ids
 from domain.verification import check_token, make_token
 from integrations.notify.base import EmailMessageSpec, MessageRejected

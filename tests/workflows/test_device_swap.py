@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.devices.activities import DeviceActivities
 from activities.devices.io import DeviceFeeInput, DeviceFeeRecorded, ReserveDeviceInput
 from activities.provisioning.activities import ProvisioningActivities
-from activities.subscriptions.onboarding import SubscriptionActivities
+from activities.subscriptions.activities import SubscriptionActivities
 from api.routes.device_swap import swap_input
 from api.schemas.devices import SwapRequest
 from domain.devices import SwapReason

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from activities.accounts.organisations import authenticate
-from activities.dunning.activities import DunningInput
+from activities.dunning.io import DunningInput
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from api.app import create_app

@@ -13,7 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.provisioning.activities import ProvisioningActivities
-from activities.subscriptions.on_demand import EndAccess, OnDemandActivities, end_access
+from activities.subscriptions.activities import OnDemandActivities
+from activities.subscriptions.io import EndAccess
+from activities.subscriptions.on_demand import end_access
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from models.base import engine_for
 from runtime.settings import Settings

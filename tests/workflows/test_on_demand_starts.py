@@ -25,7 +25,8 @@ from activities.accounts.organisations import authenticate
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ChangeRequest, prepare_change
-from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.subscriptions.io import OnboardingInput
+from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain import process_ids
 from domain.ids import new_id

@@ -16,8 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.accounts.organisations import authenticate
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
-from activities.subscriptions.changes import ChangeRequest, prepare_change
-from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
+from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
+from activities.subscriptions.io import OnboardingInput
+from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain.ids import new_id
 from models.base import unit_of_work
@@ -27,7 +28,7 @@ from runtime.worker import build_worker
 from tests.factories import make_operator
 from tests.subscription_support import RecordingAdapter, Shop, make_shop, worker_activities
 from workflows.onboarding import OnboardingWorkflow
-from workflows.subscription_change import PlanChangeWorkflow
+from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 
 pytestmark = pytest.mark.calendar
 
@@ -137,9 +138,6 @@ async def test_suspend_resume_terminate_and_regret_paths(
     database_url: str,
     shop: tuple[Shop, Principal],
 ) -> None:
-    from activities.subscriptions.changes import ActionRequest, prepare_action
-    from workflows.subscription_change import SubscriptionActionWorkflow
-
     made, principal = shop
     worker, queue, adapter = worker_for(time_skipping_env, settings)
 
