@@ -2,7 +2,7 @@
 
 The database is the embedded PostgreSQL that `make run` uses (a throwaway data directory per test
 session), or a fresh database on the server `DATABASE_URL` points at. Tests isolate themselves by
-creating their own organisation and rows (see ``tests/factories.py``), never by sharing rows.
+creating their own organisation and rows (see ``tests/support/factories.py``), never by sharing rows.
 """
 
 from __future__ import annotations

@@ -23,10 +23,10 @@ from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.billing_factory import Line, make_invoice
 from tests.conftest import SmtpSink
-from tests.factories import Tenant, person
-from tests.wallet_support import make_prepaid_subscription
+from tests.support.billing_factory import Line, make_invoice
+from tests.support.factories import Tenant, person
+from tests.support.wallet_support import make_prepaid_subscription
 
 
 async def new_account(api: httpx.AsyncClient, tenant: Tenant, **fields: Any) -> dict[str, Any]:

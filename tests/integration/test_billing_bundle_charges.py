@@ -16,11 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.factories import make_operator
 from tests.integration.test_billing_extras import HOME, quoted, subscribe
 from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import action, bill
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, running_stack
 
 # The bill-run route refuses periods beyond the next run after today: today is after these 2026 periods.
 pytestmark = [pytest.mark.calendar, pytest.mark.today("2026-06-15T12:00:00+00:00")]

@@ -14,9 +14,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import Line, action, bill, change, on_the_cheap_plan, owed
 from tests.support.billing_runs import billed as billed_in_order
+from tests.support.subscription_support import Stack, running_stack
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from activities.subscriptions.changes import ActionRequest, prepare_action
 from models.base import engine_for, unit_of_work
 from models.organisations import Organisation
 from runtime.settings import Settings
-from tests.factories import Tenant
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, billed, on_the_cheap_plan, owed
+from tests.support.factories import Tenant
+from tests.support.subscription_support import Stack, running_stack
 
 WAIT_SECONDS = 20
 

@@ -17,11 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 from models.base import engine_for
 from runtime.demo_catalogue import WAREHOUSE
 from runtime.settings import Settings
-from tests.catalog_factory import plan, post
-from tests.factories import Tenant, make_operator, person
 from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack, wait_process
 from tests.support.billing_runs import bill
+from tests.support.catalog_factory import plan, post
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.subscription_support import Stack, running_stack, wait_process
 
 pytestmark = pytest.mark.calendar
 

@@ -16,10 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.catalog_factory import plan, product
-from tests.factories import Tenant, make_operator
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, billed, change, subscribe
+from tests.support.catalog_factory import plan, product
+from tests.support.factories import Tenant, make_operator
+from tests.support.subscription_support import Stack, running_stack
 
 MONTHLY = "12.00"  # per month
 YEARLY = "120.00"  # per year

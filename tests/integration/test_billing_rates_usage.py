@@ -12,10 +12,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.usage.ingestion import ingest
 from models.base import engine_for, unit_of_work
 from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, subscribe
-from tests.usage_factory import event, voice_plan_in_arrears
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, running_stack
+from tests.support.usage_factory import event, voice_plan_in_arrears
 
 CALLED_AT = datetime(2026, 2, 10, 10, 0, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from runtime.settings import Settings
 from tests.integration.test_billing_extras import subscribe
 from tests.integration.test_billing_rental_changes import renting_plans
 from tests.integration.test_billing_rental_returns import pending_credits
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import action, bill, change_plan
+from tests.support.subscription_support import Stack, running_stack
 
 pytestmark = pytest.mark.calendar
 

@@ -11,10 +11,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.catalog_factory import plan, post, product
-from tests.factories import make_operator
-from tests.subscription_support import Stack, running_stack, wait_process
 from tests.support.billing_runs import bill, subscribe
+from tests.support.catalog_factory import plan, post, product
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, running_stack, wait_process
 
 pytestmark = pytest.mark.calendar
 

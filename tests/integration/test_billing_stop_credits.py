@@ -17,11 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.factories import make_operator
 from tests.integration.test_billing_extras import HOME, home_month, invoices, ledger, subscribe
 from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import action, bill
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, running_stack
 
 pytestmark = pytest.mark.calendar
 

@@ -11,10 +11,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, subscribe
-from tests.usage_factory import event, ingest, rate, voice_plan_in_arrears
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, running_stack
+from tests.support.usage_factory import event, ingest, rate, voice_plan_in_arrears
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from models.base import engine_for, unit_of_work
 from models.organisations import Organisation
 from runtime.demo_catalogue import ROUTERS, seed_demo_catalogue
 from runtime.settings import Settings
-from tests.catalog_factory import post
-from tests.factories import Tenant, make_operator, person
-from tests.subscription_support import Stack, running_stack, wait_process
+from tests.support.catalog_factory import post
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.subscription_support import Stack, running_stack, wait_process
 
 COUNTS = {
     "products": "select count(*) from catalog_products where organisation_id = :o",

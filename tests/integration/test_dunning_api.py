@@ -10,10 +10,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.dunning.activities import DunningInput
 from domain.dunning import Ladder, Step
 from runtime.settings import Settings
-from tests.billing_factory import Line, make_invoice
-from tests.catalog_factory import post
-from tests.factories import make_operator, person
-from tests.subscription_support import Stack, running_stack
+from tests.support.billing_factory import Line, make_invoice
+from tests.support.catalog_factory import post
+from tests.support.factories import make_operator, person
+from tests.support.subscription_support import Stack, running_stack
 from workflows.dunning import DunningWorkflow
 
 

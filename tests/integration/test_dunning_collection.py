@@ -16,10 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.payments.collection_steps import CollectionInput
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant
 from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, localstripe
+from tests.support.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
 from workflows.collection import CollectionWorkflow, dunning_id
 from workflows.dunning import DunningWorkflow
 

@@ -19,7 +19,7 @@ import pytest
 from activities.accounts.organisations import authenticate
 from domain.organisations import OrganisationKind, Role
 from models.base import unit_of_work
-from tests.factories import Tenant, make_child
+from tests.support.factories import Tenant, make_child
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
 

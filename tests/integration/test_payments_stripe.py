@@ -11,9 +11,8 @@ from activities.payments.collector import CollectInput, Collector, CollectResult
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
 from runtime.settings import Settings
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant
 from tests.support.localstripe import (
     API_KEY,
     DECLINED_ON_ATTACH,
@@ -23,6 +22,7 @@ from tests.support.localstripe import (
     localstripe,
     signed,
 )
+from tests.support.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
 
 __all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 

@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.catalog_factory import plan, post
-from tests.factories import Tenant, make_operator, person
-from tests.subscription_support import Stack, running_stack, wait_process
+from tests.support.catalog_factory import plan, post
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.subscription_support import Stack, running_stack, wait_process
 
 # Wallet shortfalls suspend and top-ups resume "today": each test fixes its today (in the past, so the
 # suspension is due at once on the Temporal server's real clock).
@@ -119,8 +119,8 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
 async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated(
     stack: Stack, database_url: str
 ) -> None:
-    from tests.catalog_factory import product
-    from tests.usage_factory import CGRATES, event, ingest, rate, voice_charge
+    from tests.support.catalog_factory import product
+    from tests.support.usage_factory import CGRATES, event, ingest, rate, voice_charge
 
     tenant = make_operator(database_url)
     phone = await product(stack.api, tenant, "telephony")

@@ -20,8 +20,8 @@ from integrations.provisioning.base import (
     ServiceState,
 )
 from runtime.settings import Settings
-from tests.factories import Tenant, make_child, make_operator
-from tests.provisioning_factory import line, make_subscription
+from tests.support.factories import Tenant, make_child, make_operator
+from tests.support.provisioning_factory import line, make_subscription
 
 
 @dataclass

@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from runtime.settings import Settings
 from tests.integration.test_billing_extras import quoted, subscribe
 from tests.integration.test_billing_rental_changes import rentals, renting_plans
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, change_plan
+from tests.support.subscription_support import Stack, running_stack
 
 pytestmark = pytest.mark.calendar
 

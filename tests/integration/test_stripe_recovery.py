@@ -13,10 +13,10 @@ from domain.payments import collection_key
 from integrations.payments.base import GatewayRegistry
 from integrations.payments.stripe_gateway import KEY_FIELD, StripeConfig, StripeGateway
 from models.base import engine_for
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant
 from tests.support.localstripe import API_KEY, LocalStripe, localstripe
+from tests.support.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
 
 __all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 

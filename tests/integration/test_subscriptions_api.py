@@ -11,8 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from models.base import engine_for
 from runtime.settings import Settings
 from tests.conftest import SmtpSink
-from tests.factories import make_operator
-from tests.subscription_support import Shop, Stack, make_shop, onboard, running_stack, wait_process
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Shop, Stack, make_shop, onboard, running_stack, wait_process
 
 pytestmark = pytest.mark.calendar
 
@@ -253,7 +253,7 @@ async def test_bad_orders_start_nothing(stack: Stack, shop: Shop, database_url: 
         await stack.api.post(
             "/v1/accounts",
             headers=shop.tenant.post_headers(),
-            json={**__import__("tests.factories").factories.person(), "currency": "USD"},
+            json={**__import__("tests.support.factories").factories.person(), "currency": "USD"},
         )
     ).json()
     resp = await stack.api.post(
@@ -307,9 +307,9 @@ async def test_terminate_at_the_end_of_the_term_is_scheduled(stack: Stack, shop:
 
 
 async def test_onboarding_reserves_and_hands_over_a_device(stack: Stack, database_url: str) -> None:
-    from tests.device_support import device_row, receive
-    from tests.device_support import make_shop as make_device_shop
-    from tests.factories import person
+    from tests.support.device_support import device_row, receive
+    from tests.support.device_support import make_shop as make_device_shop
+    from tests.support.factories import person
 
     shop = make_device_shop(database_url)
     (box,) = receive(database_url, shop, 1)

@@ -18,7 +18,7 @@ from api.app import create_app
 from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.conftest import SmtpSink
-from tests.factories import Tenant, make_operator, person
+from tests.support.factories import Tenant, make_operator, person
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from integrations.payments.base import GatewayRegistry
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
-from tests.billing_factory import make_account
 from tests.conftest import SmtpSink
-from tests.factories import Tenant
-from tests.wallet_support import FakeCardGateway, entries_for, make_prepaid_subscription, postings_of
+from tests.support.billing_factory import make_account
+from tests.support.factories import Tenant
+from tests.support.wallet_support import FakeCardGateway, entries_for, make_prepaid_subscription, postings_of
 
 
 @pytest.fixture

@@ -28,7 +28,15 @@ from models.subscriptions import PendingCharge
 from runtime.settings import Settings
 from runtime.worker import ACTIVITY_THREADS, build_worker
 from tests.conftest import SmtpSink
-from tests.device_support import Shop, Subscriber, assign, device_row, make_shop, make_subscriber, receive
+from tests.support.device_support import (
+    Shop,
+    Subscriber,
+    assign,
+    device_row,
+    make_shop,
+    make_subscriber,
+    receive,
+)
 from workflows.device_swap import DeviceSwapInput, DeviceSwapResult, DeviceSwapWorkflow, SwapStatus
 
 

@@ -20,10 +20,10 @@ from activities.subscriptions import records as store
 from api.app import create_app
 from models.base import engine_for, unit_of_work
 from runtime.settings import Settings
-from tests.billing_factory import Line, make_invoice
 from tests.conftest import SmtpSink
-from tests.factories import make_operator
-from tests.subscription_support import Shop, make_shop
+from tests.support.billing_factory import Line, make_invoice
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Shop, make_shop
 from tests.workflows.test_subscription_workflows import onboarding_input, worker_for
 from workflows.dunning import DunningWorkflow
 from workflows.onboarding import OnboardingWorkflow

@@ -23,8 +23,8 @@ from models.base import unit_of_work
 from models.subscriptions import PendingCharge
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.factories import make_operator
-from tests.subscription_support import RecordingAdapter, Shop, make_shop, worker_activities
+from tests.support.factories import make_operator
+from tests.support.subscription_support import RecordingAdapter, Shop, make_shop, worker_activities
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow
 

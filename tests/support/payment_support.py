@@ -15,7 +15,7 @@ from domain.sepa_files import PAIN_008
 from models.base import engine_for
 from runtime.payments import build_gateways
 from runtime.settings import Settings
-from tests.factories import Tenant
+from tests.support.factories import Tenant
 from tests.support.localstripe import API_KEY, GOOD_CARD, WEBHOOK_SECRET, LocalStripe
 
 IBAN = "DE89370400440532013000"  # the debtor's, in the test mandates

@@ -18,8 +18,8 @@ from api.app import create_app
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from runtime.settings import Settings
 from runtime.worker import activities_for, build_worker
-from tests.catalog_factory import plan, post, product
-from tests.factories import Tenant, person
+from tests.support.catalog_factory import plan, post, product
+from tests.support.factories import Tenant, person
 
 
 @dataclass
