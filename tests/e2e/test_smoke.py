@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.smoke
 

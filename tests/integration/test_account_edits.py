@@ -23,9 +23,9 @@ from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.conftest import SmtpSink
 from tests.support.billing_factory import Line, make_invoice
 from tests.support.factories import Tenant, person
+from tests.support.smtp import SmtpSink
 from tests.support.wallet_support import make_prepaid_subscription
 
 

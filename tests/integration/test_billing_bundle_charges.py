@@ -16,9 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.integration.test_billing_extras import HOME, quoted, subscribe
-from tests.integration.test_demo_catalogue import seed
 from tests.support.billing_runs import action, bill
+from tests.support.demo_billing import HOME, quoted, seed, subscribe
 from tests.support.factories import make_operator
 from tests.support.subscription_support import Stack, running_stack
 

@@ -22,14 +22,12 @@ from runtime.settings import Settings
 from tests.support.billing_runs import subscribe
 from tests.support.catalog_factory import plan
 from tests.support.factories import make_operator
-from tests.support.localstripe import LocalStripe, localstripe
-from tests.support.payment_support import add_card, pay_api, pay_settings, rows
+from tests.support.localstripe import LocalStripe
+from tests.support.payment_support import add_card, rows
 from tests.support.subscription_support import running_stack
 from tests.support.worker_process import stripe_env, worker_process
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.collection import CollectionSummary
-
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
 ACCOUNTS = 16
 

@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.integration.test_billing_extras import subscribe
 from tests.support.billing_runs import bill
 from tests.support.catalog_factory import plan
+from tests.support.demo_billing import subscribe
 from tests.support.factories import make_operator
 from tests.support.subscription_support import Stack, running_stack
 

@@ -13,10 +13,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
-from tests.integration.test_billing_extras import subscribe
-from tests.integration.test_billing_rental_changes import renting_plans
-from tests.integration.test_billing_rental_returns import pending_credits
 from tests.support.billing_runs import action, bill, change_plan
+from tests.support.demo_billing import pending_credits, renting_plans, subscribe
 from tests.support.subscription_support import Stack, running_stack
 
 pytestmark = pytest.mark.calendar

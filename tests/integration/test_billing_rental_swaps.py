@@ -13,12 +13,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.integration.test_billing_extras import device_and_warehouse, subscribe
-from tests.integration.test_billing_rental_changes import rentals
-from tests.integration.test_billing_rental_returns import FIBRE, pending_credits
-from tests.integration.test_billing_stop_credits import notes
-from tests.integration.test_demo_catalogue import seed
 from tests.support.billing_runs import bill
+from tests.support.demo_billing import (
+    FIBRE,
+    device_and_warehouse,
+    notes,
+    pending_credits,
+    rentals,
+    seed,
+    subscribe,
+)
 from tests.support.factories import make_operator
 from tests.support.subscription_support import Stack, running_stack, wait_process
 

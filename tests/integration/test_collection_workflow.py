@@ -17,12 +17,10 @@ from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.support.billing_factory import Line, make_account, make_invoice
 from tests.support.factories import Tenant
-from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, localstripe
-from tests.support.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
+from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe
+from tests.support.payment_support import add_card, invoice_row, postings, rows
 from tests.support.worker_process import stripe_env, worker_process
 from workflows.collection import CollectionSummary, CollectionWorkflow, dunning_id
-
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1210
 

@@ -30,10 +30,10 @@ from models.catalog import PlanVersion
 from models.organisations import Organisation
 from models.subscriptions import ProvisioningOrder, ScheduledChange
 from models.usage import UsageEvent
-from tests.integration.test_operator_only import PARTNER_ROUTES, WRITE_METHODS, key_id_of
 from tests.support import device_support
 from tests.support.billing_factory import Line, make_account, make_invoice
 from tests.support.factories import Tenant, make_child, make_operator, person
+from tests.support.partner_routes import PARTNER_ROUTES, WRITE_METHODS, key_id_of
 from tests.support.subscription_support import make_shop as make_catalogue
 from tests.support.usage_factory import subscription as insert_subscription
 

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from models.base import engine_for, unit_of_work
-from models.organisations import Organisation
-from runtime.demo_catalogue import ROUTERS, seed_demo_catalogue
+from models.base import engine_for
+from runtime.demo_catalogue import ROUTERS
 from runtime.settings import Settings
 from tests.support.catalog_factory import post
+from tests.support.demo_billing import seed
 from tests.support.factories import Tenant, make_operator, person
 from tests.support.subscription_support import Stack, running_stack, wait_process
 
@@ -25,13 +25,6 @@ COUNTS = {
     "tax_rates": "select count(*) from tax_rates where organisation_id = :o",
     "devices": "select count(*) from devices where operator_id = :o",
 }
-
-
-def seed(database_url: str, tenant: Tenant) -> int:
-    with unit_of_work(database_url) as session:
-        operator = session.get(Organisation, tenant.organisation_id)
-        assert operator is not None
-        return seed_demo_catalogue(session, operator)
 
 
 def counts(database_url: str, tenant: Tenant) -> dict[str, int]:

@@ -13,7 +13,7 @@ from api.app import create_app
 from api.routes.device_swap import process_id_for
 from runtime.settings import Settings
 from tests.support.device_support import assign, device_row, make_shop, make_subscriber, receive
-from tests.workflows.test_device_swap import FakeOtt, worker
+from tests.support.swap_worker import FakeOtt, worker
 from workflows.device_swap import DeviceSwapWorkflow
 
 

@@ -15,7 +15,7 @@ import uvicorn
 from integrations.provisioning.base import ProvisioningAction, ProvisioningRequest
 from integrations.provisioning.ott import OttAdapter, OttConfig
 from integrations.provisioning.ott.simulator import OttSimulator
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 API_KEY = "ott-test-key"
 

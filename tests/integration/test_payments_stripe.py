@@ -19,12 +19,9 @@ from tests.support.localstripe import (
     DECLINED_ON_CHARGE,
     DroppingProxy,
     LocalStripe,
-    localstripe,
     signed,
 )
-from tests.support.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
-
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
+from tests.support.payment_support import add_card, invoice_row, postings, rows
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 

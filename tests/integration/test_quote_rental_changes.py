@@ -10,9 +10,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
-from tests.integration.test_billing_extras import quoted, subscribe
-from tests.integration.test_billing_rental_changes import rentals, renting_plans
 from tests.support.billing_runs import bill, change_plan
+from tests.support.demo_billing import quoted, rentals, renting_plans, subscribe
 from tests.support.subscription_support import Stack, running_stack
 
 pytestmark = pytest.mark.calendar

@@ -10,8 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.conftest import SmtpSink
 from tests.support.factories import make_operator
+from tests.support.smtp import SmtpSink
 from tests.support.subscription_support import Shop, Stack, make_shop, onboard, running_stack, wait_process
 
 pytestmark = pytest.mark.calendar

@@ -17,8 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.conftest import SmtpSink
 from tests.support.factories import Tenant, make_operator, person
+from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from integrations.payments.base import GatewayRegistry
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
-from tests.conftest import SmtpSink
 from tests.support.billing_factory import make_account
 from tests.support.factories import Tenant
+from tests.support.smtp import SmtpSink
 from tests.support.wallet_support import FakeCardGateway, entries_for, make_prepaid_subscription, postings_of
 
 

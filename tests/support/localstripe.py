@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 API_KEY = "sk_test_multibill"
 WEBHOOK_SECRET = "whsec_multibill_test"

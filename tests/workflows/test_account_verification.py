@@ -11,7 +11,7 @@ from activities.accounts.verification import RecordVerificationOutcome, Verifica
 from domain.verification import check_token, make_token, workflow_id_for
 from integrations.notify.base import EmailMessageSpec, MessageRejected
 from runtime.settings import Settings
-from tests.conftest import SmtpSink
+from tests.support.smtp import SmtpSink
 from tests.workflows._verification import (
     link_in,
     load_account,
