@@ -7,7 +7,7 @@ last value or the last failure, so a timed-out test says what it saw:
 
     body = await eventually_async(lambda: get_json(api, url), until=lambda b: b["status"] == "completed",
                                   what=f"{url} completed", timeout=30)
-    eventually(lambda: held.exists(), what="the page's transaction committed", timeout=60)
+    eventually(held.exists, timeout=60, what=f"{held}", context=log.read_text)
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ TIMEOUT = 10.0
 INTERVAL = 0.05
 
 
-def _failure(what: str, timeout: float, value: object, error: BaseException | None) -> AssertionError:
+def _failure(
+    what: str, timeout: float, value: object, error: BaseException | None, context: Callable[[], str] | None
+) -> AssertionError:
     seen = f"last failure: {error!r}" if error is not None else f"last value: {value!r}"
-    return AssertionError(f"{what} not within {timeout:g}s; {seen}")
+    more = f"\n{context()}" if context is not None else ""
+    return AssertionError(f"{what} not within {timeout:g}s; {seen}{more}")
 
 
 def eventually(
@@ -36,9 +39,11 @@ def eventually(
     interval: float = INTERVAL,
     retry_on: tuple[type[BaseException], ...] = (AssertionError,),
     what: str = "the condition",
+    context: Callable[[], str] | None = None,
 ) -> T:
     """``probe()``'s first value that ``until`` accepts (truthy by default), polled every ``interval``
-    seconds for up to ``timeout`` seconds; an ``AssertionError`` with the last value or failure if none."""
+    seconds for up to ``timeout`` seconds; an ``AssertionError`` with the last value or failure if none,
+    followed by ``context()`` (a log's tail, say) when given."""
     deadline = time.monotonic() + timeout
     value: object = None
     error: BaseException | None = None
@@ -51,7 +56,7 @@ def eventually(
         except retry_on as exc:
             error = exc
         if time.monotonic() >= deadline:
-            raise _failure(what, timeout, value, error) from error
+            raise _failure(what, timeout, value, error, context) from error
         time.sleep(interval)
 
 
@@ -63,6 +68,7 @@ async def eventually_async(
     interval: float = INTERVAL,
     retry_on: tuple[type[BaseException], ...] = (AssertionError,),
     what: str = "the condition",
+    context: Callable[[], str] | None = None,
 ) -> T:
     """``eventually`` for an async probe (an API call, a workflow query): it sleeps without blocking the
     event loop, so the servers and workers of the test keep running while it waits."""
@@ -79,5 +85,5 @@ async def eventually_async(
         except retry_on as exc:
             error = exc
         if loop.time() >= deadline:
-            raise _failure(what, timeout, value, error) from error
+            raise _failure(what, timeout, value, error, context) from error
         await asyncio.sleep(interval)

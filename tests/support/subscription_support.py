@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest,
 from runtime.settings import Settings
 from runtime.worker import activities_for, build_worker
 from tests.support.catalog_factory import plan, post, product
+from tests.support.eventually import eventually_async
 from tests.support.factories import Tenant, person
 
 
@@ -116,14 +116,14 @@ async def make_shop(api: httpx.AsyncClient, tenant: Tenant, **plan_extra: Any) -
 async def wait_process(
     api: httpx.AsyncClient, tenant: Tenant, process_id: str, status: str = "completed"
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(600):  # 30 s: processes take well under a second, unless the machine is loaded
-        resp = await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)
-        body = resp.json()
-        if body.get("status") == status:
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{process_id} did not reach {status}: {body}")
+
+    async def view() -> dict[str, Any]:
+        return dict((await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)).json())
+
+    # 30 s: processes take well under a second, unless the machine is loaded
+    return await eventually_async(
+        view, until=lambda body: body.get("status") == status, timeout=30, what=f"{process_id} {status}"
+    )
 
 
 async def onboard(api: httpx.AsyncClient, shop: Shop, **extra: Any) -> dict[str, Any]:
