@@ -11,7 +11,7 @@ help:
 	@echo "make test   lint and run the whole test suite, then the date-sensitive tests on hard days"
 	@echo "make test-calendar  only the date-sensitive tests, as if today were each of CALENDAR_DAYS"
 	@echo "make unit   only the pure tests (tests/unit: no PostgreSQL, Temporal or network), in seconds"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy + the layer rules (lint-imports, contracts in pyproject.toml)"
 	@echo "make bench  run the benchmarks in bench/"
 
 $(BIN)/python:
@@ -30,6 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -1,17 +1,21 @@
-"""Request dependencies: settings, the calling principal, role checks, the Temporal client."""
+"""Request dependencies: settings, the database session, the calling principal, role checks, the one
+idempotent-write dependency, the Temporal client."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from activities.accounts.organisations import Principal, authenticate
+from activities.accounts.organisations import authenticate
+from activities.shared.visibility import Principal
 from api.errors import ApiError
+from api.idempotency import IdempotentWrite
 from domain.organisations import Role
 from models.base import unit_of_work
 from runtime.settings import Settings
@@ -24,6 +28,18 @@ def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    """The request's unit of work: it commits once the route has returned and its answer is rendered,
+    before the answer is sent; it rolls back if the route raises (the error handlers then answer, a
+    database that is down included: 503 ``database_unavailable``)."""
+    with unit_of_work(settings.database_url or "") as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""A route's database session (one transaction per request). Blocking: use it in plain ``def`` routes."""
 
 
 api_key_scheme = HTTPBearer(
@@ -116,6 +132,19 @@ def idempotency_key(
 
 
 IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
+
+
+def idempotent_write(
+    request: Request, principal: PrincipalDep, settings: SettingsDep, key: IdempotencyKeyDep
+) -> IdempotentWrite:
+    """The POST's write, keyed by the caller's organisation, its Idempotency-Key and the request path.
+
+    Declare it after the route's role dependency: the principal is looked up once per request, and a
+    caller without the role is refused (403) before its key is checked."""
+    return IdempotentWrite(settings.database_url or "", principal.organisation_id, key, request.url.path)
+
+
+IdempotentWriteDep = Annotated[IdempotentWrite, Depends(idempotent_write)]
 
 
 class TemporalGateway:

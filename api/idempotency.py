@@ -1,4 +1,7 @@
-"""Idempotent POST: the same key and body replay the stored response; another body is a conflict."""
+"""Idempotent POST: the same key and body replay the stored response; another body is a conflict.
+
+Routes use :class:`IdempotentWrite` (``api.deps.IdempotentWriteDep``); ``run_once`` is the mechanism under it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from models.base import unit_of_work
 from models.idempotency import IdempotencyRecord
+
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,17 @@ class StoredResponse:
     body: dict[str, Any]
     replayed: bool
     raw: bytes
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Idempotent-Replayed: true`` on a replay, nothing on the first answer."""
+        return {REPLAYED_HEADER: "true"} if self.replayed else {}
+
+    def response(self) -> Response:
+        """The answer to send: the stored JSON bytes (with :attr:`headers`)."""
+        return Response(
+            self.raw, status_code=self.status, media_type="application/json", headers=self.headers
+        )
 
 
 def render_json(body: Any) -> str:
@@ -85,3 +104,53 @@ def run_once(
     record.status_code = status
     record.response_body = text
     return StoredResponse(status, body, False, text.encode())
+
+
+Produce = Callable[[Session], dict[str, Any]]
+"""What a write does in its transaction; it returns the response body (JSON types only)."""
+
+
+@dataclass(frozen=True)
+class IdempotentWrite:
+    """One POST's write, run at most once per (organisation, Idempotency-Key), in its own transaction.
+
+    ``write(payload, produce)`` fingerprints ``payload`` (the request as it identifies the operation),
+    runs ``produce(session)`` unless the key was seen, commits, and answers the stored response (201 by
+    default). ``write.store(...)`` does the same but hands back the :class:`StoredResponse`, for a route
+    that acts on what was written (starts a process) before answering ``stored.response()``. The
+    transaction has committed when either returns. Blocking: an ``async`` route calls it through
+    ``run_in_threadpool``.
+    """
+
+    database_url: str
+    organisation_id: str
+    key: str
+    path: str
+
+    def store(
+        self,
+        payload: BaseModel | Any,
+        produce: Produce,
+        *,
+        status: int = 201,
+        on_replay: Callable[[Session, dict[str, Any]], None] | None = None,
+    ) -> StoredResponse:
+        """``on_replay(session, stored_body)`` runs in the same transaction when the key was seen before."""
+        if isinstance(payload, BaseModel):
+            payload = payload.model_dump(mode="json")
+        with unit_of_work(self.database_url) as session:
+            stored = run_once(
+                session,
+                organisation_id=self.organisation_id,
+                key=self.key,
+                method="POST",
+                path=self.path,
+                payload=payload,
+                produce=lambda: (status, produce(session)),
+            )
+            if stored.replayed and on_replay is not None:
+                on_replay(session, stored.body)
+            return stored
+
+    def __call__(self, payload: BaseModel | Any, produce: Produce, *, status: int = 201) -> Response:
+        return self.store(payload, produce, status=status).response()

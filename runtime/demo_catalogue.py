@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.catalog import records as catalog
 from activities.devices import traceable as device_store
 from activities.devices import warehouse
+from activities.shared.visibility import Principal
 from domain.catalog import (
     AddonRule,
     BundleSpec,

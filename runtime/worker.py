@@ -12,16 +12,21 @@ from temporalio.worker import Worker
 
 from activities.accounts.verification import VerificationActivities
 from activities.billing.bill_run import BillingActivities
-from activities.devices.process_steps import DeviceActivities
+from activities.billing.run_rows import RunRowActivities
+from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
-from activities.payments.collection_steps import PaymentActivities
-from activities.provisioning.orders import ProvisioningActivities
+from activities.payments.activities import PaymentActivities
+from activities.payments.card_refunds import RefundActivities
+from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.repairs import RepairActivities
 from activities.subscriptions.changes import ChangeActivities
+from activities.subscriptions.funded_resumes import FundedResumeActivities
 from activities.subscriptions.on_demand import OnDemandActivities
 from activities.subscriptions.onboarding import SubscriptionActivities
 from activities.subscriptions.prepaid_renewals import PrepaidActivities
 from activities.usage.activities import UsageActivities
-from activities.wallets.operations import WalletActivities
+from activities.wallets.activities import WalletActivities
+from activities.wallets.topups import WalletTopUpActivities
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings
@@ -33,7 +38,11 @@ from workflows.device_swap import DeviceSwapWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
+from workflows.prepaid_resume import PrepaidResumeWorkflow
+from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
+from workflows.wallet_top_up import WalletTopUpWorkflow
 
 ACTIVITY_THREADS = 32
 
@@ -48,24 +57,37 @@ WORKFLOWS: list[type] = [
     DeviceSwapWorkflow,
     OnDemandAccessWorkflow,
     CollectionWorkflow,
+    CollectNowWorkflow,
+    PaymentRefundWorkflow,
+    WalletTopUpWorkflow,
+    PrepaidResumeWorkflow,
+    ProvisioningRetryWorkflow,
+    ProvisioningResyncWorkflow,
 ]
 
 
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity callable, bound to the given settings."""
+    gateways = build_gateways(settings)
+    registry = build_registry(settings)
     return [
         *VerificationActivities(settings).all(),
         *SubscriptionActivities(settings).all(),
         *ChangeActivities(settings).all(),
         *BillingActivities(settings).all(),
+        *RunRowActivities(settings).all(),
         *DunningActivities(settings).all(),
         *WalletActivities(settings).all(),
         *PrepaidActivities(settings).all(),
         UsageActivities(settings).rate_usage_batch,
-        ProvisioningActivities(settings, build_registry(settings)).provision_service,
+        ProvisioningActivities(settings, registry).provision_service,
+        *RepairActivities(settings, registry).all(),
         OnDemandActivities(settings).end_on_demand_service,
         *DeviceActivities(settings).all(),
-        *PaymentActivities(settings, build_gateways(settings)).all(),
+        *PaymentActivities(settings, gateways).all(),
+        *RefundActivities(settings, gateways).all(),
+        *WalletTopUpActivities(settings, gateways).all(),
+        *FundedResumeActivities(settings).all(),
     ]
 
 

@@ -21,11 +21,14 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing.bill_run import BillingActivities, Page, PageResult, RunInput, RunSummary, merge
-    from activities.payments.collection_steps import CollectionInput
+    from activities.billing.run_rows import RunRowActivities
+    from activities.payments.io import CollectionInput
     from activities.subscriptions.prepaid_renewals import PrepaidActivities, SuspendInput
     from activities.usage.activities import RATING_PAGE, RateUsageInput, UsageActivities
     from workflows.collection import CollectionWorkflow
 
+# before: the API wrote the row and open_run found it; a run of a cycle already running could not start
+OPENS_ITS_ROW = "billing-opens-or-joins-its-row"
 COLLECT_WHAT_IS_DUE = "collect-what-is-due"  # before: collection only when the pages reported invoices
 PAGE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=10
@@ -50,12 +53,24 @@ class BillingCycleWorkflow:
 
     @workflow.run
     async def run(self, run: RunInput) -> RunSummary:
-        run = await workflow.execute_activity_method(
-            BillingActivities.open_run,
-            run,
-            start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=PAGE_RETRY,
-        )
+        if workflow.patched(OPENS_ITS_ROW):
+            opened = await workflow.execute_activity_method(
+                RunRowActivities.open_or_join,
+                run,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=PAGE_RETRY,
+            )
+            if opened.joined_run_id is not None:
+                self._step = "joined"
+                return RunSummary(run=run, pages=0, result=PageResult(), status="joined")
+            run = opened.run
+        else:
+            run = await workflow.execute_activity_method(
+                BillingActivities.open_run,
+                run,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=PAGE_RETRY,
+            )
         if not run.dry_run and workflow.patched("billing-rates-usage-first"):
             await self._rate_usage(run)
         pages = await workflow.execute_activity_method(

@@ -18,7 +18,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payments.collection_steps import (
+    from activities.payments.io import (
         CollectBatch,
         CollectionInput,
         CollectResult,

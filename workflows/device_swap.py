@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.devices.process_steps import (
+    from activities.devices.io import (
         DeviceActivities,
         DeviceFeeInput,
         ReleaseDeviceInput,
@@ -28,10 +28,10 @@ with workflow.unsafe.imports_passed_through():
         SwapFeeInput,
         SwapStockInput,
     )
-    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.onboarding import Notice, SubscriptionActivities
     from domain.devices import SwapReason
-    from integrations.provisioning.base import ProvisioningAction
+    from domain.provisioning import ProvisioningAction
 
 PROCESS = "DeviceSwap"
 RETRY = RetryPolicy(

@@ -24,10 +24,10 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.on_demand import EndAccess, OnDemandActivities
     from activities.subscriptions.onboarding import ServiceRef
-    from integrations.provisioning.base import ProvisioningAction
+    from domain.provisioning import ProvisioningAction
 
 PROCESS = "OnDemandAccess"
 PATCH = "start-on-demand-access"  # Onboarding and subscription changes start OnDemandAccess

@@ -16,14 +16,14 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing.bill_run import BillingActivities, BillNow
-    from activities.devices.process_steps import (
+    from activities.devices.io import (
         DeviceActivities,
         DispatchDeviceInput,
         ReleaseDeviceInput,
         ReservedDevice,
         ReserveDeviceInput,
     )
-    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.onboarding import (
         FailInput,
         Notice,
@@ -32,8 +32,8 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionActivities,
         SubscriptionRef,
     )
-    from activities.wallets.operations import PrepaidDebit, WalletActivities
-    from integrations.provisioning.base import ProvisioningAction
+    from activities.wallets.io import PrepaidDebit, WalletActivities
+    from domain.provisioning import ProvisioningAction
     from workflows.on_demand import access_windows, start_access
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

@@ -15,10 +15,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.provisioning.orders import OrderInput, ProvisioningActivities
+    from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.changes import Applied, ChangeActivities, ChangePlan
     from activities.subscriptions.onboarding import Notice, SubscriptionActivities
-    from integrations.provisioning.base import ProvisioningAction
+    from domain.provisioning import ProvisioningAction
     from workflows.on_demand import access_windows, start_access
     from workflows.onboarding import DB_RETRY, PROVISION_RETRY, ProcessStatus
 

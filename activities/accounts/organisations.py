@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from activities.shared.visibility import Principal
 from domain.errors import RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.organisations import MAX_DEPTH, OrganisationKind, Role, child_path, depth, may_parent
@@ -20,22 +20,6 @@ KEY_PREFIX = "mb"
 
 class OrganisationRuleError(RuleViolation):
     """A request breaks a rule of the organisation tree."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an API key, its role, and the subtree of organisations it may see."""
-
-    key_id: str
-    organisation_id: str
-    organisation_path: str
-    role: Role
-    organisation_kind: str = ""  # the key's organisation's kind; "" when not loaded
-
-    @property
-    def is_operator(self) -> bool:
-        """Whether the key belongs to an operator (the root of a tree), not to a partner under it."""
-        return self.organisation_kind == OrganisationKind.OPERATOR.value
 
 
 def hash_secret(secret: str) -> str:
@@ -115,17 +99,6 @@ def authenticate(session: Session, token: str) -> Principal | None:
         role=Role(key.role),
         organisation_kind=kind,
     )
-
-
-def in_subtree(principal: Principal, organisation_path: str) -> bool:
-    return organisation_path.startswith(principal.organisation_path)
-
-
-def find_visible_organisation(session: Session, principal: Principal, org_id: str) -> Organisation | None:
-    org = session.get(Organisation, org_id) if is_valid_id(org_id, "org") else None
-    if org is None or not in_subtree(principal, org.path):
-        return None
-    return org
 
 
 DEMO_OPERATOR_NAME = "Demo Telecom"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal, find_visible_organisation, in_subtree
+from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
+from activities.shared.visibility import Principal, find_visible_organisation
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.verification import status_after_email_change, workflow_id_for
@@ -225,20 +224,6 @@ def update_account(
     return account, restart
 
 
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not is_valid_id(value, "acc"):
-        raise RuleViolation("invalid_cursor", "cursor is not one this API returned", field="cursor")
-    return value
-
-
 def list_accounts(
     session: Session, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int
 ) -> AccountPage:
@@ -252,11 +237,9 @@ def list_accounts(
         if value is not None:
             stmt = stmt.where(getattr(Account, name) == value)
     if cursor:
-        stmt = stmt.where(Account.id > decode_cursor(cursor))
-    rows = list(session.execute(stmt.order_by(Account.id).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
+        stmt = stmt.where(Account.id > decode_cursor(cursor, "acc"))
+    rows, more = fetch_page(session, stmt.order_by(Account.id), limit)
     return AccountPage(rows, encode_cursor(rows[-1].id) if more and rows else None)
 
 
-__all__ = ["create_account", "in_subtree", "list_accounts", "update_account", "visible_account"]
+__all__ = ["create_account", "list_accounts", "update_account", "visible_account"]

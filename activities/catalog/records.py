@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
+from activities.shared.visibility import Principal
 from domain.catalog import BundleSpec, PlanSpec, PriceListSpec, ProductKind, ProductSpec, TaxRateSpec
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import new_id

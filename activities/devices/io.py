@@ -1,8 +1,10 @@
-"""Inputs and outputs of the device activities (one pydantic model each, for the data converter)."""
+"""Inputs and outputs of the device activities (one pydantic model each, for the data converter), and
+the activities as workflows call them."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
+from temporalio import activity
 
 from domain.devices import SwapReason
 
@@ -99,3 +101,42 @@ class DeviceFeeRecorded(BaseModel):
     charge_id: str
     amount_minor: int
     currency: str
+
+
+class DeviceActivities:
+    """Device activities as workflows call them (implemented in activities/devices/activities.py)."""
+
+    @activity.defn(name="reserve_device")
+    def reserve_device(self, request: ReserveDeviceInput) -> ReservedDevice:
+        """Reserve a named device, or the oldest free one of a product (skipping locked rows)."""
+        raise NotImplementedError
+
+    @activity.defn(name="dispatch_device")
+    def dispatch_device(self, request: DispatchDeviceInput) -> DeviceStateOut:
+        """Hand a device reserved for this subscription to the subscriber (once per key)."""
+        raise NotImplementedError
+
+    @activity.defn(name="release_device")
+    def release_device(self, request: ReleaseDeviceInput) -> DeviceStateOut:
+        """Undo a reservation (a no-op when it was released already or never made)."""
+        raise NotImplementedError
+
+    @activity.defn(name="quote_swap_fee")
+    def quote_swap_fee(self, request: SwapFeeInput) -> SwapFee:
+        """The fee for a swap: none unless damaged; the request's amount or the plan's damage fee."""
+        raise NotImplementedError
+
+    @activity.defn(name="complete_swap_stock")
+    def complete_swap_stock(self, request: SwapStockInput) -> SwapStock:
+        """In one transaction: the replacement to the subscriber, the old device to repair or lost/stolen."""
+        raise NotImplementedError
+
+    @activity.defn(name="undo_swap_stock")
+    def undo_swap_stock(self, request: SwapStockInput) -> SwapStock:
+        """Compensation: the old device back with the subscriber, the replacement back where it came from."""
+        raise NotImplementedError
+
+    @activity.defn(name="record_device_fee")
+    def record_device_fee(self, request: DeviceFeeInput) -> DeviceFeeRecorded:
+        """A pending one-off charge on the subscriber's next bill; the same key twice is one charge."""
+        raise NotImplementedError

@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal, hash_secret
+from activities.accounts.organisations import hash_secret
 from activities.devices.moves import live_service
+from activities.shared.visibility import Principal
 from domain.devices import ActiveLogin, LoginPolicy, decide_login, login_rules
 from domain.errors import NotFound, RuleViolation
 from domain.ids import new_id

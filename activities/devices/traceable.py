@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.catalog.records import operator_of
 from activities.devices.moves import (
     Who,
@@ -18,7 +17,9 @@ from activities.devices.moves import (
     subscription_of,
     take_back,
 )
-from activities.devices.warehouse import decode_cursor, device_product, encode_cursor, visible_warehouse
+from activities.devices.warehouse import device_product, visible_warehouse
+from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
+from activities.shared.visibility import Principal
 from domain.devices import IN_A_WAREHOUSE, DeviceState, MovementKind, check_state_request
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
@@ -119,9 +120,7 @@ def list_devices(
             stmt = stmt.where(getattr(Device, name) == filters[name])
     if cursor:
         stmt = stmt.where(Device.id > decode_cursor(cursor, "dev"))
-    rows = list(session.execute(stmt.order_by(Device.id).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = fetch_page(session, stmt.order_by(Device.id), limit)
     return rows, (encode_cursor(rows[-1].id) if more and rows else None)
 
 

@@ -7,8 +7,6 @@ a fixed order, and a CHECK constraint backs the rule that stock never goes negat
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -16,12 +14,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal, find_visible_organisation
 from activities.catalog.records import operator_of, product
+from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
+from activities.shared.visibility import Principal, find_visible_organisation
 from domain.catalog import ProductKind
 from domain.devices import MovementKind, apply_deltas, movement_deltas
 from domain.errors import Conflict, NotFound, RuleViolation
-from domain.ids import is_valid_id, new_id
+from domain.ids import new_id
 from models.devices import Device, DeviceModel, StockBalance, StockMovement, Warehouse
 from models.organisations import Organisation
 
@@ -203,20 +202,6 @@ def balances(
     return [rows[k] for k in sorted(rows)]
 
 
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, prefix: str) -> str:
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not is_valid_id(value, prefix):
-        raise RuleViolation("invalid_cursor", "cursor is not one this API returned", field="cursor")
-    return value
-
-
 def list_movements(
     session: Session, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int
 ) -> tuple[list[StockMovement], str | None]:
@@ -236,7 +221,5 @@ def list_movements(
         stmt = stmt.where((StockMovement.from_warehouse_id == wid) | (StockMovement.to_warehouse_id == wid))
     if cursor:
         stmt = stmt.where(StockMovement.id > decode_cursor(cursor, "mov"))
-    rows = list(session.execute(stmt.order_by(StockMovement.id).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = fetch_page(session, stmt.order_by(StockMovement.id), limit)
     return rows, (encode_cursor(rows[-1].id) if more and rows else None)

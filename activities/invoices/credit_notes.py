@@ -15,20 +15,15 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.invoices.numbers import CREDIT_NOTE_SERIES, allocate_numbers
 from activities.invoices.reads import (
     RateTotals,
     credit_notes_for,
-    decode_cursor,
-    encode_cursor,
     invoice_lines,
     invoice_rate_totals,
     note_rate_totals,
-    within_subtree,
 )
 from activities.shared.ledger import post_entry
 from domain.errors import Conflict, RuleViolation
@@ -274,29 +269,6 @@ def _check_creditable(
             )
 
 
-def list_credit_notes(
-    session: Session,
-    principal: Principal,
-    *,
-    account_id: str | None,
-    invoice_id: str | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[CreditNote], str | None]:
-    """A page of the credit notes of accounts in the caller's subtree, oldest first, and the next cursor."""
-    stmt = within_subtree(select(CreditNote), principal, CreditNote.account_id)
-    if account_id is not None:
-        stmt = stmt.where(CreditNote.account_id == account_id)
-    if invoice_id is not None:
-        stmt = stmt.where(CreditNote.invoice_id == invoice_id)
-    if cursor:
-        stmt = stmt.where(CreditNote.id > decode_cursor(cursor, "crn"))
-    rows = list(session.execute(stmt.order_by(CreditNote.id).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].id) if more and rows else None
-
-
 __all__ = [
     "CreditLineIn",
     "CreditRequest",
@@ -304,7 +276,6 @@ __all__ = [
     "insert_note",
     "issue_credit_note",
     "issuer_for",
-    "list_credit_notes",
     "post_note",
     "today_for",
 ]

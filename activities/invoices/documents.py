@@ -39,7 +39,7 @@ from models.accounts import Account
 from models.billing import CreditNote, Invoice
 from models.organisations import Organisation
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "portal" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
 DEFAULT_BRANDING: dict[str, str] = {"colour": "#12355b", "logo_text": "", "footer": ""}
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$")
 

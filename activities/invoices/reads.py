@@ -10,22 +10,18 @@ lines of the invoice they reverse, negated). ``InvoiceLine.amount_minor`` is the
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
-from domain.errors import NotFound, RuleViolation
+from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
+from activities.shared.visibility import Principal, within_subtree
+from domain.errors import NotFound
 from domain.ids import is_valid_id
-from models.accounts import Account
 from models.billing import CreditNote, Invoice, InvoiceLine
-from models.organisations import Organisation
 
 
 @dataclass(frozen=True)
@@ -40,15 +36,6 @@ class RateTotals:
     @property
     def gross_minor(self) -> int:
         return self.net_minor + self.tax_minor
-
-
-def within_subtree(stmt: Select[Any], principal: Principal, account_column: Any) -> Select[Any]:
-    """``stmt`` narrowed to rows whose account belongs to the caller's organisation subtree."""
-    return (
-        stmt.join(Account, Account.id == account_column)
-        .join(Organisation, Organisation.id == Account.organisation_id)
-        .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
-    )
 
 
 def visible_invoice(
@@ -77,21 +64,6 @@ def visible_credit_note(session: Session, principal: Principal, credit_note_id: 
     return note
 
 
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, prefix: str) -> str:
-    """The id a cursor carries; anything else is a 422 ``invalid_cursor``."""
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not is_valid_id(value, prefix):
-        raise RuleViolation("invalid_cursor", "cursor is not one this API returned", field="cursor")
-    return value
-
-
 def list_invoices(
     session: Session,
     principal: Principal,
@@ -109,9 +81,28 @@ def list_invoices(
         stmt = stmt.where(Invoice.status == status)
     if cursor:
         stmt = stmt.where(Invoice.id > decode_cursor(cursor, "inv"))
-    rows = list(session.execute(stmt.order_by(Invoice.id).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = fetch_page(session, stmt.order_by(Invoice.id), limit)
+    return rows, encode_cursor(rows[-1].id) if more and rows else None
+
+
+def list_credit_notes(
+    session: Session,
+    principal: Principal,
+    *,
+    account_id: str | None,
+    invoice_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[CreditNote], str | None]:
+    """A page of the credit notes of accounts in the caller's subtree, oldest first, and the next cursor."""
+    stmt = within_subtree(select(CreditNote), principal, CreditNote.account_id)
+    if account_id is not None:
+        stmt = stmt.where(CreditNote.account_id == account_id)
+    if invoice_id is not None:
+        stmt = stmt.where(CreditNote.invoice_id == invoice_id)
+    if cursor:
+        stmt = stmt.where(CreditNote.id > decode_cursor(cursor, "crn"))
+    rows, more = fetch_page(session, stmt.order_by(CreditNote.id), limit)
     return rows, encode_cursor(rows[-1].id) if more and rows else None
 
 
@@ -169,6 +160,7 @@ __all__ = [
     "credited_minor",
     "invoice_lines",
     "invoice_rate_totals",
+    "list_credit_notes",
     "list_invoices",
     "note_rate_totals",
     "rate_totals",

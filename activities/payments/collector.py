@@ -15,15 +15,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from activities.invoices.credit_notes import issuer_for
 from activities.invoices.reads import credited_minor
 from activities.payments import records as store
+from activities.payments.io import CollectInput, CollectResult, CollectStatus
 from domain.ids import new_id
 from domain.payments import PAYABLE_INVOICE_STATES, collection_key, open_amount
 from integrations.payments.base import (
@@ -37,23 +37,7 @@ from integrations.payments.base import (
 from models.accounts import Account
 from models.base import unit_of_work
 from models.billing import Invoice
-from models.payments import Payment, PaymentMethod
-
-CollectStatus = Literal["succeeded", "declined", "failed", "pending", "nothing_due", "no_method"]
-
-
-class CollectInput(BaseModel):
-    invoice_id: str
-    attempt: int = 1
-
-
-class CollectResult(BaseModel):
-    invoice_id: str
-    status: CollectStatus
-    payment_id: str | None = None
-    decline_code: str | None = None
-    account_id: str | None = None
-    organisation_id: str | None = None
+from models.payments import AccountPaymentSettings, Payment, PaymentMethod
 
 
 def _attempts_of(invoice_ids: list[str]) -> Any:
@@ -86,6 +70,37 @@ def next_attempts(session: Session, invoice_ids: list[str]) -> dict[str, int]:
 
 def next_attempt(session: Session, invoice_id: str) -> int:
     return next_attempts(session, [invoice_id])[invoice_id]
+
+
+def collectable_invoices(session: Session, organisation_id: str, billing_run_id: str | None) -> list[str]:
+    """Due invoices of auto-collecting accounts with a default method, oldest first: a bill run's
+    (their issuer may be the run's root) or, without one, all of the issuer's."""
+    stmt = (
+        select(Invoice.id)
+        .join(
+            PaymentMethod,
+            and_(
+                PaymentMethod.account_id == Invoice.account_id,
+                PaymentMethod.is_default.is_(True),
+                PaymentMethod.status == "active",
+            ),
+        )
+        .outerjoin(AccountPaymentSettings, AccountPaymentSettings.account_id == Invoice.account_id)
+        .where(
+            Invoice.status.in_(sorted(PAYABLE_INVOICE_STATES)),
+            Invoice.total_minor > Invoice.paid_minor,
+            or_(
+                AccountPaymentSettings.auto_collect.is_(None),
+                AccountPaymentSettings.auto_collect.is_(True),
+            ),
+        )
+        .order_by(Invoice.id)
+    )
+    if billing_run_id is not None:
+        stmt = stmt.where(Invoice.billing_run_id == billing_run_id)
+    else:
+        stmt = stmt.where(Invoice.organisation_id == organisation_id)
+    return [str(i) for i in session.execute(stmt).scalars()]
 
 
 def default_method(session: Session, account_id: str) -> PaymentMethod | None:

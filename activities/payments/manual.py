@@ -14,11 +14,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
 from activities.invoices.credit_notes import issuer_for
 from activities.invoices.numbers import allocate_numbers
 from activities.payments import records as store
+from activities.shared.visibility import Principal
 from domain.currency import minor_units
 from domain.errors import NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id

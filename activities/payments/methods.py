@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
+from activities.shared.visibility import Principal
 from domain.errors import NotFound, RuleViolation
 from domain.ids import new_id
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from activities.accounts.organisations import Principal
 from activities.invoices.reads import credited_minor
 from activities.payments import records as store
 from activities.payments.manual import visible_payment
 from activities.payments.methods import GatewayDown
+from activities.shared.visibility import Principal
 from domain.errors import RuleViolation
 from domain.ids import new_id
 from domain.payments import (

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
+from activities.shared.visibility import Principal
 from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
 from domain.sepa import mask_iban, validate_bic, validate_iban, validate_sepa_id

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.shared.ledger import post_entry
+from activities.shared.visibility import Principal
 from domain.ledger import Posting
 from domain.sepa_files import ReturnLine
 from domain.wallets import reversal

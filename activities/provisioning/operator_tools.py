@@ -7,18 +7,17 @@ API's ``OperatorStaffDep`` / ``OperatorAdminDep`` say so, in one place.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
-from activities.accounts.organisations import Principal
-from activities.provisioning.orders import OrderInput, OrderOutcome, ProvisioningActivities
-from domain.errors import Conflict, NotFound, RuleViolation
-from domain.ids import is_valid_id
+from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.io import OrderInput, OrderOutcome
+from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
+from activities.shared.visibility import Principal
+from domain.errors import Conflict, NotFound
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
@@ -41,25 +40,9 @@ def list_orders(
     if state:
         stmt = stmt.where(ProvisioningOrder.state == state)
     if cursor:
-        stmt = stmt.where(ProvisioningOrder.id > _decode(cursor))
-    rows = list(session.execute(stmt.order_by(ProvisioningOrder.id).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (_encode(rows[-1].id) if more and rows else None)
-
-
-def _encode(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> str:
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not is_valid_id(value, "prv"):
-        raise RuleViolation("invalid_cursor", "cursor is not one this API returned", field="cursor")
-    return value
+        stmt = stmt.where(ProvisioningOrder.id > decode_cursor(cursor, "prv"))
+    rows, more = fetch_page(session, stmt.order_by(ProvisioningOrder.id), limit)
+    return rows, (encode_cursor(rows[-1].id) if more and rows else None)
 
 
 def visible_order(session: Session, principal: Principal, order_id: str) -> ProvisioningOrder:

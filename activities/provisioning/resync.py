@@ -21,10 +21,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
+from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.io import OrderInput
 from activities.provisioning.operator_tools import run_order
-from activities.provisioning.orders import OrderInput, ProvisioningActivities
-from integrations.provisioning.base import ProvisioningAction, ServiceState
+from activities.shared.visibility import Principal
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ServiceState
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from domain.catalog import Code, PlanSpec
 from domain.errors import RuleViolation

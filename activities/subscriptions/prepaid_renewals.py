@@ -15,7 +15,8 @@ from activities.shared.heartbeat import heartbeating
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangePlan, take_for_action
 from activities.subscriptions.onboarding import local_today
-from activities.wallets.operations import PrepaidDebit, debit_prepaid_period
+from activities.wallets.io import PrepaidDebit
+from activities.wallets.prepaid import debit_prepaid_period
 from domain.catalog import PREPAID_TERMS
 from models.base import unit_of_work
 from models.organisations import Organisation

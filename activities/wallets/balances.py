@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from activities.shared.ledger import post_entry
+from activities.shared.pagination import fetch_page
 from domain.currency import MINOR_UNITS
 from domain.errors import NotFound, RuleViolation
 from domain.ids import new_id
@@ -155,7 +156,5 @@ def history(
     stmt = select(WalletTransaction).where(WalletTransaction.wallet_id == wallet.id)
     if after:
         stmt = stmt.where(WalletTransaction.id < after)
-    rows = list(session.execute(stmt.order_by(WalletTransaction.id.desc()).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = fetch_page(session, stmt.order_by(WalletTransaction.id.desc()), limit)
     return rows, rows[-1].id if more and rows else None

@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from activities.payments import sepa
 from activities.wallets import vouchers
 from activities.wallets.balances import Movement, WalletShort, by_key, find_wallet, move, wallet_for
-from activities.wallets.operations import claim_low_balance_notice, low_balance_email
+from activities.wallets.prepaid import claim_low_balance_notice, low_balance_email
 from domain.errors import RuleViolation
 from domain.wallets import invoice_payment_entry, reversal
 from integrations.notify.base import Notifier
@@ -38,8 +39,6 @@ class SqlWalletStore:
         self.notifier = notifier
 
     def _pay(self, session: object, wallet: Wallet, *, key: str, amount_minor: int, reference: str) -> str:
-        from sqlalchemy.orm import Session
-
         assert isinstance(session, Session)
         movement = Movement(
             "payment",

@@ -15,11 +15,12 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal, find_visible_organisation
 from activities.catalog.records import operator_of
+from activities.shared.visibility import Principal, find_visible_organisation
 from activities.subscriptions import records as store
 from activities.wallets.balances import Movement, check_currency, move, wallet_for
 from domain.catalog import Code
+from domain.currency import MINOR_UNITS
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.money import AmountMinor, CurrencyBoundAmounts
@@ -113,8 +114,6 @@ def code_hash_of(typed: str) -> str:
 
 
 def check_currency_code(currency: str) -> None:
-    from domain.currency import MINOR_UNITS
-
     if currency not in MINOR_UNITS:
         raise RuleViolation("currency_unknown", f"{currency!r} is not an ISO 4217 currency", field="currency")
 

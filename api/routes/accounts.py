@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from activities.accounts import records as account_store
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
+from api.deps import IdempotentWriteDep, SessionDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
-from api.idempotency import run_once
 from api.processes import start_account_verification
 from api.schemas.accounts import AccountCreate, AccountCreated, AccountOut, AccountUpdate
 from api.schemas.common import Page
+from domain.verification import workflow_id_for
 from models.accounts import Account
 from models.base import unit_of_work
 
@@ -28,50 +29,30 @@ def account_out(account: Account) -> dict[str, Any]:
 @router.post("", status_code=201, response_model=AccountCreated, summary="Create an account")
 async def create_account(
     body: AccountCreate,
-    request: Request,
     principal: StaffDep,
+    write: IdempotentWriteDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
     temporal: TemporalGatewayDep,
-) -> JSONResponse:
+) -> Response:
+    def produce(session: Session) -> dict[str, Any]:
+        fields = body.model_dump(mode="json", exclude_none=True)
+        account = account_store.create_account(session, principal, fields)
+        if body.verify:
+            account.verification_process_id = workflow_id_for(account.id)
+            session.flush()
+        return {**account_out(account), "process_id": account.verification_process_id}
+
     payload = body.model_dump(mode="json", exclude_unset=True)
-    assert settings.database_url
-
-    def write() -> tuple[int, dict[str, Any], bool]:
-        with unit_of_work(settings.database_url or "") as session:
-
-            def produce() -> tuple[int, dict[str, Any]]:
-                fields = body.model_dump(mode="json", exclude_none=True)
-                account = account_store.create_account(session, principal, fields)
-                if body.verify:
-                    from domain.verification import workflow_id_for
-
-                    account.verification_process_id = workflow_id_for(account.id)
-                    session.flush()
-                return 201, {**account_out(account), "process_id": account.verification_process_id}
-
-            stored = run_once(
-                session,
-                organisation_id=principal.organisation_id,
-                key=key,
-                method="POST",
-                path=request.url.path,
-                payload=payload,
-                produce=produce,
-            )
-            return stored.status, stored.body, stored.replayed
-
-    status, out, replayed = await run_in_threadpool(write)
-    if out.get("process_id"):
-        await start_account_verification(await temporal.client(), settings, out)
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(out, status_code=status, headers=headers)
+    stored = await run_in_threadpool(write.store, payload, produce)
+    if stored.body.get("process_id"):
+        await start_account_verification(await temporal.client(), settings, stored.body)
+    return stored.response()
 
 
 @router.get("", response_model=Page[AccountOut], summary="List accounts in your organisation's subtree")
 def list_accounts(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     type: Annotated[str | None, Query(pattern="^(person|company)$")] = None,
@@ -95,16 +76,14 @@ def list_accounts(
         "verification_status": verification_status,
         "external_ref": external_ref,
     }
-    with unit_of_work(settings.database_url or "") as session:
-        page = account_store.list_accounts(session, principal, filters, cursor, limit)
-        data = [account_out(a) for a in page.accounts]
+    page = account_store.list_accounts(session, principal, filters, cursor, limit)
+    data = [account_out(a) for a in page.accounts]
     return {"data": data, "next_cursor": page.next_cursor, "has_more": page.next_cursor is not None}
 
 
 @router.get("/{account_id}", response_model=AccountOut, summary="Get an account")
-def get_account(account_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return account_out(account_store.visible_account(session, principal, account_id))
+def get_account(account_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    return account_out(account_store.visible_account(session, principal, account_id))
 
 
 @router.patch("/{account_id}", response_model=AccountOut, summary="Edit an account")

@@ -3,31 +3,44 @@
 from __future__ import annotations
 
 import calendar
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
+from anyio import from_thread
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from activities.billing.bill_run import RunInput
+from activities.billing.run_rows import running_run
 from activities.catalog.records import operator_of
-from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep, TemporalGatewayDep
+from api.deps import (
+    IdempotencyKeyDep,
+    OperatorAdminDep,
+    SessionDep,
+    SettingsDep,
+    StaffDep,
+    TemporalGateway,
+    TemporalGatewayDep,
+)
 from api.errors import ApiError
 from api.idempotency import run_once
+from api.schemas.billing import BillingRunOut, BillingSchedules
 from api.schemas.common import Strict
 from domain.ids import new_id
 from models.base import unit_of_work
 from models.billing import BillingRun
+from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 
 router = APIRouter(prefix="/v1/billing-runs", tags=["billing"])
 CYCLES = (*range(1, 29), 31)
+OPEN_ROW_SECONDS = 30.0  # how long the route waits for the process to open its row
 
 
 class BillingRunCreate(Strict):
@@ -96,85 +109,113 @@ async def start_run(
             f"({next_cycle_date(body.bill_day, today)})",
         )
     operator = operator_of(principal)
+    started = await run_in_threadpool(
+        _start_or_join, body, request, principal, settings, key, gateway, operator, period
+    )
+    return JSONResponse(started, status_code=202)
 
-    def open_row() -> tuple[dict[str, Any], bool]:
-        try:
-            with unit_of_work(settings.database_url or "") as session:
 
-                def produce() -> tuple[int, dict[str, Any]]:
-                    run_id = new_id("run")
-                    row = BillingRun(
-                        id=run_id,
-                        organisation_id=operator,
-                        bill_day=body.bill_day,
-                        period_date=period,
-                        dry_run=body.dry_run,
-                        status="running",
-                        process_id=f"billing-{run_id}",
-                        counts={},
-                        amounts={},
-                        failures=[],
-                    )
-                    session.add(row)
-                    session.flush()
-                    return 202, run_out(row)
+class _Joined(Exception):
+    """A run of the same cycle, period and kind is running: the request joins it (and stores nothing)."""
 
-                stored = run_once(
-                    session,
-                    organisation_id=principal.organisation_id,
-                    key=key,
-                    method="POST",
-                    path=request.url.path,
-                    payload=body.model_dump(mode="json"),
-                    produce=produce,
-                )
-                return stored.body, True
-        except IntegrityError:
-            with unit_of_work(settings.database_url or "") as session:
-                running = session.execute(
-                    select(BillingRun).where(
-                        BillingRun.organisation_id == operator,
-                        BillingRun.bill_day == body.bill_day,
-                        BillingRun.period_date == period,
-                        BillingRun.dry_run == body.dry_run,
-                        BillingRun.status == "running",
-                    )
-                ).scalar_one()
-                return {**run_out(running), "joined": True}, False
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body["id"])
+        self.body = body
 
-    out, started_here = await run_in_threadpool(open_row)
-    if started_here:
-        run = RunInput(
-            run_id=out["id"],
-            organisation_id=operator,
-            bill_day=body.bill_day,
-            period_date=period,
-            dry_run=body.dry_run,
-            page_size=body.page_size,
-            parallelism=body.parallelism,
+
+def _start_or_join(
+    body: BillingRunCreate,
+    request: Request,
+    principal: Any,
+    settings: Settings,
+    key: str,
+    gateway: TemporalGateway,
+    operator: str,
+    period: date,
+) -> dict[str, Any]:
+    """Start the BillingCycle process once per key (it opens its row); the row, or the run joined."""
+    run = RunInput(
+        run_id=new_id("run"),
+        organisation_id=operator,
+        bill_day=body.bill_day,
+        period_date=period,
+        dry_run=body.dry_run,
+        page_size=body.page_size,
+        parallelism=body.parallelism,
+    )
+
+    def produce() -> tuple[int, dict[str, Any]]:
+        _join_if_running(settings, run)
+        process_id = f"billing-{run.run_id}"
+        from_thread.run(_start_cycle, gateway, settings, run, process_id)
+        return 202, _opened_row(settings, run, process_id)
+
+    try:
+        with unit_of_work(settings.database_url or "") as session:
+            return run_once(
+                session,
+                organisation_id=principal.organisation_id,
+                key=key,
+                method="POST",
+                path=request.url.path,
+                payload=body.model_dump(mode="json"),
+                produce=produce,
+            ).body
+    except _Joined as joined:
+        return {**joined.body, "joined": True}
+
+
+async def _start_cycle(gateway: TemporalGateway, settings: Settings, run: RunInput, process_id: str) -> None:
+    try:
+        client = await gateway.client()
+        await client.start_workflow(
+            BillingCycleWorkflow.run,
+            run,
+            id=process_id,
+            task_queue=settings.task_queue,
+            memo={"organisation_id": run.organisation_id, "billing_run_id": run.run_id},
         )
-        try:
-            client = await gateway.client()
-            await client.start_workflow(
-                BillingCycleWorkflow.run,
-                run,
-                id=out["process_id"],
-                task_queue=settings.task_queue,
-                memo={"organisation_id": operator, "billing_run_id": out["id"]},
-            )
-        except WorkflowAlreadyStartedError:
-            pass
-        except RPCError as exc:
-            raise ApiError(
-                503,
-                "temporal_unavailable",
-                f"the bill run could not start ({exc.message}); retry the "
-                "same request with the same Idempotency-Key",
-            ) from exc
-    return JSONResponse(out, status_code=202)
+    except WorkflowAlreadyStartedError:
+        pass
+    except RPCError as exc:
+        raise ApiError(
+            503,
+            "temporal_unavailable",
+            f"the bill run could not start ({exc.message}); retry the "
+            "same request with the same Idempotency-Key",
+        ) from exc
 
 
-@router.post("/schedules", summary="Create or update the Temporal Schedule of every bill cycle")
+def _join_if_running(settings: Settings, run: RunInput) -> None:
+    running = running_run(settings.database_url or "", run)
+    if running is not None:
+        raise _Joined(run_out(running))
+
+
+def _opened_row(settings: Settings, run: RunInput, process_id: str) -> dict[str, Any]:
+    """The row the process opens first (a read, waited for), or the running run it joined."""
+    deadline = time.monotonic() + OPEN_ROW_SECONDS
+    while time.monotonic() < deadline:
+        with unit_of_work(settings.database_url or "") as session:
+            row = session.execute(
+                select(BillingRun).where(BillingRun.process_id == process_id)
+            ).scalar_one_or_none()
+            if row is not None:
+                return run_out(row)
+        _join_if_running(settings, run)
+        time.sleep(0.05)
+    raise ApiError(
+        503,
+        "process_pending",
+        f"the bill run {process_id} has not opened yet; retry the same request with the same Idempotency-Key",
+    )
+
+
+@router.post(
+    "/schedules",
+    response_model=BillingSchedules,
+    summary="Create or update the Temporal Schedule of every bill cycle",
+)
 async def ensure_schedules(
     principal: OperatorAdminDep, settings: SettingsDep, gateway: TemporalGatewayDep
 ) -> dict[str, Any]:
@@ -198,18 +239,20 @@ async def ensure_schedules(
     }
 
 
-@router.get("/{run_id}", summary="A bill run: status, counts done and failed, amounts by currency")
+@router.get(
+    "/{run_id}",
+    response_model=BillingRunOut,
+    response_model_exclude_unset=True,
+    summary="A bill run: status, counts done and failed, amounts by currency",
+)
 async def get_run(
-    run_id: str, principal: StaffDep, settings: SettingsDep, gateway: TemporalGatewayDep
+    run_id: str, principal: StaffDep, session: SessionDep, gateway: TemporalGatewayDep
 ) -> dict[str, Any]:
     def load() -> dict[str, Any]:
-        with unit_of_work(settings.database_url or "") as session:
-            row = session.get(BillingRun, run_id)
-            if row is None or row.organisation_id != operator_of(principal):
-                raise ApiError(
-                    404, "billing_run_not_found", f"No bill run {run_id} exists or it is not yours"
-                )
-            return run_out(row)
+        row = session.get(BillingRun, run_id)
+        if row is None or row.organisation_id != operator_of(principal):
+            raise ApiError(404, "billing_run_not_found", f"No bill run {run_id} exists or it is not yours")
+        return run_out(row)
 
     out = await run_in_threadpool(load)
     if out["status"] == "running":

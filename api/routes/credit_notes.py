@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
 from activities.invoices import documents
-from activities.invoices.credit_notes import CreditRequest, issue_credit_note, list_credit_notes
-from activities.invoices.reads import visible_credit_note, visible_invoice
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
-from api.idempotency import run_once
+from activities.invoices.credit_notes import CreditRequest, issue_credit_note
+from activities.invoices.reads import list_credit_notes, visible_credit_note, visible_invoice
+from activities.shared.visibility import Principal
+from api.deps import IdempotentWriteDep, SessionDep, StaffDep
 from api.routes.invoices import credit_note_out
 from api.schemas.common import Page
 from api.schemas.invoices import CreditNoteCreate, CreditNoteOut
 from domain.errors import RuleViolation
 from models.accounts import Account
-from models.base import unit_of_work
 from models.billing import Invoice
 
 router = APIRouter(prefix="/v1/credit-notes", tags=["credit notes"])
@@ -66,39 +64,20 @@ def _currency(session: Session, body: CreditNoteCreate, account: Account, invoic
     response_model=CreditNoteOut,
     summary="Issue a credit note (goodwill, or against an invoice up to what remains creditable)",
 )
-def create(
-    body: CreditNoteCreate,
-    request: Request,
-    principal: StaffDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
-    payload = body.model_dump(mode="json", exclude_unset=True)
-    with unit_of_work(settings.database_url or "") as session:
-
-        def produce() -> tuple[int, dict[str, Any]]:
-            account, invoice = _resolve(session, principal, body)
-            credit = CreditRequest(
-                currency=_currency(session, body, account, invoice),
-                reason=body.reason,
-                description=body.description,
-                tax_inclusive=body.tax_inclusive,
-                lines=body.credit_lines(),
-                key=f"api:{principal.organisation_id}:{key}",
-            )
-            return 201, credit_note_out(issue_credit_note(session, credit, account, invoice))
-
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            payload=payload,
-            produce=produce,
+def create(body: CreditNoteCreate, principal: StaffDep, write: IdempotentWriteDep) -> Response:
+    def produce(session: Session) -> dict[str, Any]:
+        account, invoice = _resolve(session, principal, body)
+        credit = CreditRequest(
+            currency=_currency(session, body, account, invoice),
+            reason=body.reason,
+            description=body.description,
+            tax_inclusive=body.tax_inclusive,
+            lines=body.credit_lines(),
+            key=f"api:{principal.organisation_id}:{write.key}",
         )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+        return credit_note_out(issue_credit_note(session, credit, account, invoice))
+
+    return write(body.model_dump(mode="json", exclude_unset=True), produce)
 
 
 @router.get(
@@ -106,25 +85,23 @@ def create(
 )
 def list_all(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     account_id: Annotated[str | None, Query(max_length=40)] = None,
     invoice_id: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows, next_cursor = list_credit_notes(
-            session, principal, account_id=account_id, invoice_id=invoice_id, cursor=cursor, limit=limit
-        )
-        data = [credit_note_out(row) for row in rows]
+    rows, next_cursor = list_credit_notes(
+        session, principal, account_id=account_id, invoice_id=invoice_id, cursor=cursor, limit=limit
+    )
+    data = [credit_note_out(row) for row in rows]
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 
 @router.get("/{credit_note_id}.html", response_class=HTMLResponse, summary="The credit note as HTML")
-def get_html(credit_note_id: str, principal: StaffDep, settings: SettingsDep) -> HTMLResponse:
-    with unit_of_work(settings.database_url or "") as session:
-        note = visible_credit_note(session, principal, credit_note_id)
-        return HTMLResponse(documents.credit_note_html(session, note))
+def get_html(credit_note_id: str, principal: StaffDep, session: SessionDep) -> HTMLResponse:
+    note = visible_credit_note(session, principal, credit_note_id)
+    return HTMLResponse(documents.credit_note_html(session, note))
 
 
 @router.get(
@@ -133,10 +110,9 @@ def get_html(credit_note_id: str, principal: StaffDep, settings: SettingsDep) ->
     responses={200: {"content": {"application/pdf": {}}}},
     summary="The credit note as PDF, in the account's language",
 )
-def get_pdf(credit_note_id: str, principal: StaffDep, settings: SettingsDep) -> Response:
-    with unit_of_work(settings.database_url or "") as session:
-        note = visible_credit_note(session, principal, credit_note_id)
-        html, number = documents.credit_note_html(session, note), note.number
+def get_pdf(credit_note_id: str, principal: StaffDep, session: SessionDep) -> Response:
+    note = visible_credit_note(session, principal, credit_note_id)
+    html, number = documents.credit_note_html(session, note), note.number
     return Response(
         documents.html_to_pdf(html),
         media_type="application/pdf",
@@ -145,6 +121,5 @@ def get_pdf(credit_note_id: str, principal: StaffDep, settings: SettingsDep) -> 
 
 
 @router.get("/{credit_note_id}", response_model=CreditNoteOut, summary="Get a credit note")
-def get_one(credit_note_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return credit_note_out(visible_credit_note(session, principal, credit_note_id))
+def get_one(credit_note_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    return credit_note_out(visible_credit_note(session, principal, credit_note_id))

@@ -16,15 +16,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from activities.devices import logins as device_logins
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotentWriteDep, SessionDep, StaffDep
 from api.docs import problem_response
-from api.routes.stock import idempotent_write
-from api.schemas.devices import CredentialIssue, CredentialOut, DeviceLoginIn, DeviceLoginOut, DeviceLogoutIn
-from models.base import unit_of_work, utcnow
+from api.schemas.devices import (
+    CredentialIssue,
+    CredentialOut,
+    DeviceLoginIn,
+    DeviceLoginOut,
+    DeviceLogoutIn,
+    DeviceLogoutOut,
+)
+from models.base import utcnow
 
 router = APIRouter(prefix="/v1/devices", tags=["device login"])
 
@@ -32,27 +39,21 @@ router = APIRouter(prefix="/v1/devices", tags=["device login"])
 @router.post(
     "/credentials", status_code=201, response_model=CredentialOut, summary="Issue a service login secret"
 )
-def issue_credential(
-    body: CredentialIssue,
-    request: Request,
-    response: Response,
-    principal: StaffDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
-    payload = body.model_dump(mode="json")
+def issue_credential(body: CredentialIssue, principal: StaffDep, write: IdempotentWriteDep) -> JSONResponse:
     secrets: dict[str, str] = {}
 
-    def produce(session: Session) -> tuple[int, dict[str, Any]]:
+    def produce(session: Session) -> dict[str, Any]:
         row, secret = device_logins.issue_credential(session, principal, body.service_id)
         secrets["secret"] = secret
         out = CredentialOut(
             service_id=row.service_id, account_id=row.account_id, secret=None, issued_at=row.issued_at
         )
-        return 201, out.model_dump(mode="json")
+        return out.model_dump(mode="json")
 
-    stored = idempotent_write(settings, principal, key, request, response, payload, produce)
-    return {**stored, "secret": secrets.get("secret")}
+    stored = write.store(body, produce)
+    # The secret is shown once, in the first answer; a replay answers it as null.
+    out = {**stored.body, "secret": secrets.get("secret")}
+    return JSONResponse(out, status_code=stored.status, headers=stored.headers)
 
 
 @router.post(
@@ -65,35 +66,33 @@ def issue_credential(
         409: problem_response("device_limit_reached"),
     },
 )
-def login(body: DeviceLoginIn, settings: SettingsDep) -> dict[str, Any]:
+def login(body: DeviceLoginIn, session: SessionDep) -> dict[str, Any]:
     """No API key and no Idempotency-Key: the same device logging in twice refreshes its login."""
-    with unit_of_work(settings.database_url or "") as session:
-        outcome = device_logins.login(
-            session,
-            account_id=body.account_id,
-            secret=body.secret,
-            device_id=body.device_id,
-            device_name=body.device_name,
-            now=utcnow(),
-        )
-        row = outcome.login
-        return DeviceLoginOut(
-            id=row.id,
-            service_id=row.service_id,
-            device_id=row.device_id,
-            device_name=row.device_name,
-            logged_in_at=row.logged_in_at,
-            last_seen_at=row.last_seen_at,
-            logged_out=outcome.logged_out,
-            max_devices=outcome.max_devices,
-            policy=outcome.policy.value,
-        ).model_dump(mode="json")
+    outcome = device_logins.login(
+        session,
+        account_id=body.account_id,
+        secret=body.secret,
+        device_id=body.device_id,
+        device_name=body.device_name,
+        now=utcnow(),
+    )
+    row = outcome.login
+    return DeviceLoginOut(
+        id=row.id,
+        service_id=row.service_id,
+        device_id=row.device_id,
+        device_name=row.device_name,
+        logged_in_at=row.logged_in_at,
+        last_seen_at=row.last_seen_at,
+        logged_out=outcome.logged_out,
+        max_devices=outcome.max_devices,
+        policy=outcome.policy.value,
+    ).model_dump(mode="json")
 
 
-@router.post("/logout", summary="Log a device out")
-def logout(body: DeviceLogoutIn, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        ended = device_logins.logout(
-            session, account_id=body.account_id, secret=body.secret, device_id=body.device_id, now=utcnow()
-        )
+@router.post("/logout", response_model=DeviceLogoutOut, summary="Log a device out")
+def logout(body: DeviceLogoutIn, session: SessionDep) -> dict[str, Any]:
+    ended = device_logins.logout(
+        session, account_id=body.account_id, secret=body.secret, device_id=body.device_id, now=utcnow()
+    )
     return {"device_id": body.device_id, "logged_out": ended > 0}

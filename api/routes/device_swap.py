@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -14,18 +14,16 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.accounts.organisations import Principal
 from activities.catalog.records import operator_of
 from activities.devices import traceable as device_store
 from activities.devices.logins import characteristics_of
 from activities.devices.moves import live_service
 from activities.devices.warehouse import visible_warehouse
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
+from activities.shared.visibility import Principal
+from api.deps import IdempotentWriteDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.errors import ApiError
-from api.idempotency import run_once
 from api.schemas.devices import SwapAccepted, SwapRequest
 from domain.errors import Conflict, NotFound
-from models.base import unit_of_work
 from models.subscriptions import Subscription
 from runtime.settings import Settings
 from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
@@ -109,40 +107,24 @@ async def start_swap(client: Client, settings: Settings, process_id: str, reques
 async def swap_device(
     device_id: str,
     body: SwapRequest,
-    request: Request,
     principal: StaffDep,
+    write: IdempotentWriteDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
     temporal: TemporalGatewayDep,
 ) -> JSONResponse:
     """Replace a subscriber's faulty, damaged (fee) or stolen device; follow it at /v1/processes/{id}.
 
     The process id is derived from the Idempotency-Key: the same request twice is one process.
     """
-    payload = body.model_dump(mode="json")
-    process_id = process_id_for(principal.organisation_id, device_id, key)
+    process_id = process_id_for(principal.organisation_id, device_id, write.key)
 
-    def write() -> tuple[int, dict[str, Any], bool]:
-        with unit_of_work(settings.database_url or "") as session:
+    def produce(session: Session) -> dict[str, Any]:
+        swap = swap_input(session, principal, device_id, body)
+        accepted = SwapAccepted(process_id=process_id, device_id=device_id, reason=body.reason)
+        return {**accepted.model_dump(mode="json"), "input": swap.model_dump(mode="json")}
 
-            def produce() -> tuple[int, dict[str, Any]]:
-                swap = swap_input(session, principal, device_id, body)
-                accepted = SwapAccepted(process_id=process_id, device_id=device_id, reason=body.reason)
-                return 202, {**accepted.model_dump(mode="json"), "input": swap.model_dump(mode="json")}
-
-            stored = run_once(
-                session,
-                organisation_id=principal.organisation_id,
-                key=key,
-                method="POST",
-                path=request.url.path,
-                payload=payload,
-                produce=produce,
-            )
-            return stored.status, stored.body, stored.replayed
-
-    status, body_out, replayed = await run_in_threadpool(write)
+    stored = await run_in_threadpool(write.store, body, produce, status=202)
+    body_out = dict(stored.body)
     swap = DeviceSwapInput.model_validate(body_out.pop("input"))
     await start_swap(await temporal.client(), settings, body_out["process_id"], swap)
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(body_out, status_code=status, headers=headers)
+    return JSONResponse(body_out, status_code=stored.status, headers=stored.headers)

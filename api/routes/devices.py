@@ -3,15 +3,20 @@ device login and device swap routes (one router for app.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from activities.accounts.organisations import Principal
 from activities.devices import traceable as device_store
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotentWriteDep, SessionDep, StaffDep
+from api.idempotency import IdempotentWrite
 from api.routes import device_logins, device_swap, stock
-from api.routes.stock import StockDep, idempotent_write
+from api.routes.stock import StockDep
 from api.schemas.common import Page
 from api.schemas.devices import (
     DeviceAssign,
@@ -21,7 +26,6 @@ from api.schemas.devices import (
     DevicesReceived,
     DeviceStateChange,
 )
-from models.base import unit_of_work
 from models.devices import Device
 
 devices = APIRouter(prefix="/v1/devices", tags=["devices and stock"])
@@ -32,28 +36,20 @@ def device_out(row: Device) -> dict[str, Any]:
 
 
 @devices.post("", status_code=201, response_model=DevicesReceived, summary="Receive a batch of serials")
-def receive_devices(
-    body: DevicesReceive,
-    request: Request,
-    response: Response,
-    principal: StockDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
+def receive_devices(body: DevicesReceive, principal: StockDep, write: IdempotentWriteDep) -> Response:
     """All serials are received into the warehouse, or none (a known serial is 409 `serial_exists`)."""
     payload = body.model_dump(mode="json")
 
-    def produce(session: Session) -> tuple[int, dict[str, Any]]:
-        rows = device_store.receive_devices(session, principal, payload)
-        return 201, {"data": [device_out(d) for d in rows]}
+    def produce(session: Session) -> dict[str, Any]:
+        return {"data": [device_out(d) for d in device_store.receive_devices(session, principal, payload)]}
 
-    return idempotent_write(settings, principal, key, request, response, payload, produce)
+    return write(payload, produce)
 
 
 @devices.get("", response_model=Page[DeviceOut], summary="List devices in your subtree")
 def list_devices(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     state: Annotated[
@@ -73,85 +69,47 @@ def list_devices(
         "subscription_id": subscription_id,
         "serial": serial,
     }
-    with unit_of_work(settings.database_url or "") as session:
-        rows, next_cursor = device_store.list_devices(session, principal, filters, cursor, limit)
-        data = [device_out(d) for d in rows]
+    rows, next_cursor = device_store.list_devices(session, principal, filters, cursor, limit)
+    data = [device_out(d) for d in rows]
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 
 @devices.get("/{device_id}", response_model=DeviceOut, summary="Get a device")
-def get_device(device_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return device_out(device_store.visible_device(session, principal, device_id))
+def get_device(device_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    return device_out(device_store.visible_device(session, principal, device_id))
+
+
+DeviceAction = Callable[[Session, Principal, str, dict[str, Any]], Device]
 
 
 def _device_write(
-    action: Any,
-    device_id: str,
-    body: Any,
-    request: Request,
-    response: Response,
-    principal: Any,
-    settings: Any,
-    key: str,
-) -> dict[str, Any]:
+    write: IdempotentWrite, action: DeviceAction, principal: Principal, device_id: str, body: BaseModel
+) -> Response:
     payload = body.model_dump(mode="json")
-    return idempotent_write(
-        settings,
-        principal,
-        key,
-        request,
-        response,
-        payload,
-        lambda s: (200, device_out(action(s, principal, device_id, payload))),
-    )
+    return write(payload, lambda s: device_out(action(s, principal, device_id, payload)), status=200)
 
 
 @devices.post("/{device_id}/state", response_model=DeviceOut, summary="Repair, lost/stolen, found, retire")
 def change_state(
-    device_id: str,
-    body: DeviceStateChange,
-    request: Request,
-    response: Response,
-    principal: StockDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
+    device_id: str, body: DeviceStateChange, principal: StockDep, write: IdempotentWriteDep
+) -> Response:
     """A move the device's life does not allow is 409 `invalid_device_state`."""
-    return _device_write(
-        device_store.change_state, device_id, body, request, response, principal, settings, key
-    )
+    return _device_write(write, device_store.change_state, principal, device_id, body)
 
 
 @devices.post("/{device_id}/assign", response_model=DeviceOut, summary="Dispatch a device to a subscriber")
 def assign_device(
-    device_id: str,
-    body: DeviceAssign,
-    request: Request,
-    response: Response,
-    principal: StockDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
+    device_id: str, body: DeviceAssign, principal: StockDep, write: IdempotentWriteDep
+) -> Response:
     """Only a device in stock can be assigned (else 409 `device_not_available`)."""
-    return _device_write(
-        device_store.assign_device, device_id, body, request, response, principal, settings, key
-    )
+    return _device_write(write, device_store.assign_device, principal, device_id, body)
 
 
 @devices.post("/{device_id}/return", response_model=DeviceOut, summary="Take a device back from a subscriber")
 def return_device(
-    device_id: str,
-    body: DeviceReturn,
-    request: Request,
-    response: Response,
-    principal: StockDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
-    return _device_write(
-        device_store.return_device, device_id, body, request, response, principal, settings, key
-    )
+    device_id: str, body: DeviceReturn, principal: StockDep, write: IdempotentWriteDep
+) -> Response:
+    return _device_write(write, device_store.return_device, principal, device_id, body)
 
 
 router = APIRouter()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from api.deps import TemporalGateway
@@ -50,16 +51,27 @@ async def _temporal(gateway: TemporalGateway) -> dict[str, Any]:
     return {"status": "up", "latency_ms": round((time.perf_counter() - started) * 1000)}
 
 
-_HEALTH = {
-    "description": "The state of each dependency",
-    "content": {"application/json": {"schema": {"type": "object"}}},
-}
+class DependencyHealth(BaseModel):
+    status: Literal["up", "down"]
+    error: str | None = Field(default=None, description="When down: what is down (details in the logs)")
+    latency_ms: int | None = Field(default=None, description="When up")
+    migration: str | None = Field(default=None, description="The database's migration revision")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: DependencyHealth
+    temporal: DependencyHealth
 
 
 @router.get(
     "/healthz",
+    response_model=Health,
     summary="Health of the database and Temporal",
-    responses={200: _HEALTH, 503: {**_HEALTH, "description": "A dependency is down (details in logs)"}},
+    responses={
+        200: {"description": "The state of each dependency"},
+        503: {"model": Health, "description": "A dependency is down (details in logs)"},
+    },
 )
 async def healthz(request: Request) -> JSONResponse:
     settings = request.app.state.settings

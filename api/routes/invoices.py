@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from activities.invoices import documents
@@ -19,9 +19,8 @@ from activities.invoices.reads import (
     visible_invoice,
 )
 from activities.invoices.void import void_invoice
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotentWriteDep, SessionDep, StaffDep
 from api.docs import problem_response
-from api.idempotency import run_once
 from api.schemas.common import Page
 from api.schemas.invoices import (
     CreditNoteOut,
@@ -31,7 +30,6 @@ from api.schemas.invoices import (
     VoidOut,
     VoidRequest,
 )
-from models.base import unit_of_work
 from models.billing import INVOICE_STATES, CreditNote, Invoice
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
@@ -67,27 +65,24 @@ def credit_note_out(note: CreditNote) -> dict[str, Any]:
 @router.get("", response_model=Page[InvoiceSummary], summary="List invoices in your organisation's subtree")
 def list_all(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     account_id: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows, next_cursor = list_invoices(
-            session, principal, account_id=account_id, status=status, cursor=cursor, limit=limit
-        )
-        credited = credited_minor(session, [row.id for row in rows])
-        data = [invoice_summary(row, credited.get(row.id, 0)) for row in rows]
+    rows, next_cursor = list_invoices(
+        session, principal, account_id=account_id, status=status, cursor=cursor, limit=limit
+    )
+    credited = credited_minor(session, [row.id for row in rows])
+    data = [invoice_summary(row, credited.get(row.id, 0)) for row in rows]
     out = [InvoiceSummary.model_validate(row).model_dump(mode="json") for row in data]
     return {"data": out, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 
 @router.get("/{invoice_id}.html", response_class=HTMLResponse, summary="The invoice document as HTML")
-def get_html(invoice_id: str, principal: StaffDep, settings: SettingsDep) -> HTMLResponse:
-    with unit_of_work(settings.database_url or "") as session:
-        html = documents.invoice_html(session, visible_invoice(session, principal, invoice_id))
-    return HTMLResponse(html)
+def get_html(invoice_id: str, principal: StaffDep, session: SessionDep) -> HTMLResponse:
+    return HTMLResponse(documents.invoice_html(session, visible_invoice(session, principal, invoice_id)))
 
 
 @router.get(
@@ -96,10 +91,9 @@ def get_html(invoice_id: str, principal: StaffDep, settings: SettingsDep) -> HTM
     responses={200: {"content": {"application/pdf": {}}}},
     summary="The invoice document as PDF, in the account's language",
 )
-def get_pdf(invoice_id: str, principal: StaffDep, settings: SettingsDep) -> Response:
-    with unit_of_work(settings.database_url or "") as session:
-        invoice = visible_invoice(session, principal, invoice_id)
-        html, number = documents.invoice_html(session, invoice), invoice.number
+def get_pdf(invoice_id: str, principal: StaffDep, session: SessionDep) -> Response:
+    invoice = visible_invoice(session, principal, invoice_id)
+    html, number = documents.invoice_html(session, invoice), invoice.number
     return Response(
         documents.html_to_pdf(html),
         media_type="application/pdf",
@@ -108,9 +102,8 @@ def get_pdf(invoice_id: str, principal: StaffDep, settings: SettingsDep) -> Resp
 
 
 @router.get("/{invoice_id}", response_model=InvoiceOut, summary="Get an invoice with its lines and taxes")
-def get_one(invoice_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return invoice_out(session, visible_invoice(session, principal, invoice_id))
+def get_one(invoice_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    return invoice_out(session, visible_invoice(session, principal, invoice_id))
 
 
 @router.post(
@@ -120,30 +113,11 @@ def get_one(invoice_id: str, principal: StaffDep, settings: SettingsDep) -> dict
     responses={409: problem_response("already void (`invoice_void`), paid (`invoice_paid`) or a draft")},
 )
 def void(
-    invoice_id: str,
-    request: Request,
-    principal: StaffDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-    body: VoidRequest | None = None,
-) -> JSONResponse:
-    payload = body.model_dump(mode="json") if body is not None else {}
-    with unit_of_work(settings.database_url or "") as session:
+    invoice_id: str, principal: StaffDep, write: IdempotentWriteDep, body: VoidRequest | None = None
+) -> Response:
+    def produce(session: Session) -> dict[str, Any]:
+        invoice = visible_invoice(session, principal, invoice_id, lock=True)
+        note = void_invoice(session, invoice, description=body.description if body else None)
+        return {"invoice": invoice_out(session, invoice), "credit_note": note and credit_note_out(note)}
 
-        def produce() -> tuple[int, dict[str, Any]]:
-            invoice = visible_invoice(session, principal, invoice_id, lock=True)
-            note = void_invoice(session, invoice, description=body.description if body else None)
-            out = {"invoice": invoice_out(session, invoice), "credit_note": note and credit_note_out(note)}
-            return 200, out
-
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            payload=payload,
-            produce=produce,
-        )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+    return write(body or {}, produce, status=200)

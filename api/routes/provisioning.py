@@ -1,8 +1,7 @@
 """/v1/provisioning: operator tools — failed orders, re-running them, resync with the platforms.
 
-The adapters come from ``runtime.provisioning.build_registry`` (built once per app; tests may set
-``app.state.provisioning_registry``). Re-runs and resyncs call the provisioning activity directly:
-they are plain operator actions with no process to follow.
+Re-runs and resyncs run as processes (ProvisioningRetry, ProvisioningResync) on the worker, which has
+the provisioning adapters; the route waits for the outcome and answers with it.
 """
 
 from __future__ import annotations
@@ -13,29 +12,22 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from activities.accounts.organisations import Principal
-from activities.provisioning.operator_tools import list_orders, retry_order, visible_order
-from activities.provisioning.orders import ProvisioningActivities
-from activities.provisioning.resync import ResyncReport, resync
-from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SettingsDep
+from activities.provisioning.operator_tools import list_orders, visible_order
+from activities.provisioning.repairs import OrderRetried, OrderRetry, Resync
+from activities.provisioning.resync import ResyncReport
+from activities.shared.visibility import Principal
+from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.idempotency import run_once
+from api.process_results import ProcessStart, run_process
 from api.schemas.common import Page
 from api.schemas.provisioning import ProvisioningOrderOut, RetryOut
-from integrations.provisioning.base import AdapterRegistry
+from api.subscription_processes import process_id_for
 from models.base import unit_of_work
 from models.subscriptions import ProvisioningOrder
-from runtime.provisioning import build_registry
 from runtime.settings import Settings
+from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
 
 router = APIRouter(prefix="/v1/provisioning", tags=["provisioning"])
-
-
-def _activities(request: Request, settings: Settings) -> ProvisioningActivities:
-    registry: AdapterRegistry | None = getattr(request.app.state, "provisioning_registry", None)
-    if registry is None:
-        registry = build_registry(settings)
-        request.app.state.provisioning_registry = registry
-    return ProvisioningActivities(settings, registry)
 
 
 def order_out(row: ProvisioningOrder) -> dict[str, Any]:
@@ -45,14 +37,13 @@ def order_out(row: ProvisioningOrder) -> dict[str, Any]:
 @router.get("/orders", response_model=Page[ProvisioningOrderOut], summary="List provisioning orders")
 def get_orders(
     principal: OperatorStaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     state: Annotated[str | None, Query(pattern="^(pending|done|failed|skipped)$")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        rows, next_cursor = list_orders(session, principal, state, cursor, limit)
-        data = [order_out(r) for r in rows]
+    rows, next_cursor = list_orders(session, principal, state, cursor, limit)
+    data = [order_out(r) for r in rows]
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 
@@ -88,27 +79,56 @@ async def retry(
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
-    activities = _activities(request, settings)
+    """Runs a ProvisioningRetry process and answers with the order as it ended."""
+    await run_in_threadpool(_check_order, settings, principal, order_id)
+    retried = await run_process(
+        request.app.state.temporal,
+        settings,
+        ProvisioningRetryWorkflow.run,
+        OrderRetry(principal=principal, order_id=order_id),
+        ProcessStart(
+            process_id=process_id_for("provisioning-retry", order_id, key),
+            process="ProvisioningRetry",
+            organisation_id=principal.organisation_id,
+        ),
+        OrderRetried,
+    )
 
     def produce() -> tuple[int, dict[str, Any]]:
-        outcome = retry_order(activities, principal, order_id)
         with unit_of_work(settings.database_url or "") as session:
             row = visible_order(session, principal, order_id)
-            return 200, {"order": order_out(row), "outcome": outcome.state, "detail": outcome.detail}
+            return 200, {"order": order_out(row), "outcome": retried.outcome, "detail": retried.detail}
 
     return _respond(
         *await run_in_threadpool(_idempotent, settings, principal, key, request.url.path, produce)
     )
 
 
+def _check_order(settings: Settings, principal: Principal, order_id: str) -> None:
+    with unit_of_work(settings.database_url or "") as session:
+        visible_order(session, principal, order_id)
+
+
 @router.post("/resync", response_model=ResyncReport, summary="Compare the platforms with what should be live")
 async def post_resync(
     request: Request, principal: OperatorAdminDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> JSONResponse:
-    activities = _activities(request, settings)
+    """Runs a ProvisioningResync process and answers with its report."""
+    report = await run_process(
+        request.app.state.temporal,
+        settings,
+        ProvisioningResyncWorkflow.run,
+        Resync(principal=principal, key=key),
+        ProcessStart(
+            process_id=process_id_for("provisioning-resync", principal.organisation_id, key),
+            process="ProvisioningResync",
+            organisation_id=principal.organisation_id,
+        ),
+        ResyncReport,
+    )
 
     def produce() -> tuple[int, dict[str, Any]]:
-        return 200, resync(activities, principal, key).model_dump(mode="json")
+        return 200, report.model_dump(mode="json")
 
     return _respond(
         *await run_in_threadpool(_idempotent, settings, principal, key, request.url.path, produce)

@@ -7,11 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from activities.catalog.quotes import PricedQuote, build_quote
-from api.deps import SettingsDep, StaffDep
-from api.schemas.catalog import QuoteRequest
+from api.deps import SessionDep, StaffDep
+from api.schemas.catalog import QuoteOut, QuoteRequest
 from domain.money import Money
 from domain.periods import local_midnight
-from models.base import unit_of_work
 
 router = APIRouter(prefix="/v1/quotes", tags=["quotes"])
 
@@ -69,7 +68,10 @@ def quote_out(priced: PricedQuote) -> dict[str, Any]:
     }
 
 
-@router.post("", summary="Preview every charge line (writes nothing; Idempotency-Key not needed)")
-def create_quote(body: QuoteRequest, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return quote_out(build_quote(session, principal, body))
+@router.post(
+    "",
+    response_model=QuoteOut,
+    summary="Preview every charge line (writes nothing; Idempotency-Key not needed)",
+)
+def create_quote(body: QuoteRequest, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    return quote_out(build_quote(session, principal, body))

@@ -6,17 +6,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from activities.payments import sepa, sepa_returns
 from activities.payments.sepa import CollectionRequest, MandateRequest
-from api.deps import IdempotencyKeyDep, OperatorStaffDep, SettingsDep, StaffDep
+from activities.payments.sepa_returns import ReturnsResult
+from api.deps import IdempotentWriteDep, OperatorStaffDep, SessionDep, SettingsDep, StaffDep
 from api.errors import ApiError
-from api.idempotency import run_once
 from api.schemas.wallets import MandateOut
 from domain.sepa_files import parse_returns
 from domain.sepa_vault import IbanVault
-from models.base import unit_of_work
 from models.sepa import SepaCollection, SepaMandate
 
 router = APIRouter(tags=["sepa"])
@@ -37,28 +38,18 @@ def mandate_out(mandate: SepaMandate) -> dict[str, Any]:
 def create_mandate(
     account_id: str,
     body: MandateRequest,
-    request: Request,
     principal: StaffDep,
+    write: IdempotentWriteDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+) -> Response:
     today = datetime.now(UTC).date()
     vault = IbanVault(settings.data_key)
-    with unit_of_work(settings.database_url or "") as session:
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            # The request fingerprint is stored: it must not be an unkeyed hash of the IBAN.
-            payload={**body.model_dump(mode="json"), "iban": vault.digest(body.iban)},
-            produce=lambda: (
-                201,
-                mandate_out(sepa.create_mandate(session, principal, account_id, body, today, vault)),
-            ),
-        )
-    return JSONResponse(stored.body, status_code=stored.status)
+    # The request fingerprint is stored: it must not be an unkeyed hash of the IBAN.
+    payload = {**body.model_dump(mode="json"), "iban": vault.digest(body.iban)}
+    return write(
+        payload,
+        lambda session: mandate_out(sepa.create_mandate(session, principal, account_id, body, today, vault)),
+    )
 
 
 def _xml(collection: SepaCollection) -> Response:
@@ -80,36 +71,28 @@ def _xml(collection: SepaCollection) -> Response:
 )
 def run_collection(
     body: CollectionRequest,
-    request: Request,
     principal: OperatorStaffDep,
+    write: IdempotentWriteDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
+    session: SessionDep,
 ) -> Response:
     now = datetime.now(UTC)
-    with unit_of_work(settings.database_url or "") as session:
 
-        def produce() -> tuple[int, dict[str, Any]]:
-            vault = IbanVault(settings.data_key)
-            return 201, {"collection_id": sepa.run_collection(session, principal, body, now, vault).id}
+    def produce(tx: Session) -> dict[str, Any]:
+        vault = IbanVault(settings.data_key)
+        return {"collection_id": sepa.run_collection(tx, principal, body, now, vault).id}
 
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            payload=body.model_dump(mode="json"),
-            produce=produce,
-        )
-        collection = session.get(SepaCollection, stored.body["collection_id"])
-        assert collection is not None
-        response = _xml(collection)
+    stored = write.store(body, produce)
+    collection = session.get(SepaCollection, stored.body["collection_id"])
+    assert collection is not None
+    response = _xml(collection)
     response.status_code = 201
     return response
 
 
 @router.post(
     "/v1/sepa/returns",
+    response_model=ReturnsResult,
     summary="Import the bank's returns/rejects (pain.002 XML or CSV end_to_end_id,reason_code)",
     openapi_extra={
         "requestBody": {
@@ -121,8 +104,8 @@ def run_collection(
     },
 )
 async def import_returns(
-    request: Request, principal: OperatorStaffDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
+    request: Request, principal: OperatorStaffDep, write: IdempotentWriteDep
+) -> Response:
     raw = await request.body()
     if len(raw) > MAX_RETURNS_BYTES:
         raise ApiError(413, "payload_too_large", f"a returns file is at most {MAX_RETURNS_BYTES} bytes")
@@ -133,23 +116,8 @@ async def import_returns(
     lines = parse_returns(text)
     today = datetime.now(UTC).date()
 
-    def write() -> tuple[int, dict[str, Any]]:
-        with unit_of_work(settings.database_url or "") as session:
-            stored = run_once(
-                session,
-                organisation_id=principal.organisation_id,
-                key=key,
-                method="POST",
-                path=request.url.path,
-                payload={"lines": [[r.end_to_end_id, r.reason_code] for r in lines]},
-                produce=lambda: (
-                    200,
-                    sepa_returns.import_returns(session, principal, lines, today).model_dump(mode="json"),
-                ),
-            )
-            return stored.status, stored.body
+    def produce(session: Session) -> dict[str, Any]:
+        return sepa_returns.import_returns(session, principal, lines, today).model_dump(mode="json")
 
-    from fastapi.concurrency import run_in_threadpool
-
-    status, body = await run_in_threadpool(write)
-    return JSONResponse(body, status_code=status)
+    payload = {"lines": [[r.end_to_end_id, r.reason_code] for r in lines]}
+    return await run_in_threadpool(write, payload, produce, status=200)

@@ -13,14 +13,13 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
-from activities.invoices.reads import decode_cursor, encode_cursor
-from api.deps import AdminDep, SettingsDep, StaffDep
+from activities.shared.pagination import decode_cursor, encode_cursor
+from activities.shared.visibility import Principal
+from api.deps import AdminDep, SessionDep, StaffDep
 from api.schemas.common import Page
 from api.schemas.invoices import AccountBalance, StatementLine, TrialBalance
 from domain.ledger import RECEIVABLE
-from models.base import unit_of_work
 from models.billing import LedgerEntry, LedgerPosting
 from models.organisations import Organisation
 
@@ -68,14 +67,13 @@ def _statement(
 def statement(
     account_id: str,
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     currency: Annotated[str | None, Query(pattern="^[A-Z]{3}$")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        visible_account(session, principal, account_id)
-        rows, next_cursor = _statement(session, account_id, currency, cursor, limit)
+    visible_account(session, principal, account_id)
+    rows, next_cursor = _statement(session, account_id, currency, cursor, limit)
     data = [StatementLine.model_validate(row).model_dump(mode="json") for row in rows]
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
@@ -96,10 +94,9 @@ def receivables(session: Session, account_id: str) -> dict[str, int]:
     response_model=AccountBalance,
     summary="What the account owes per currency (receivable from the ledger; negative: in credit)",
 )
-def balance(account_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        visible_account(session, principal, account_id)
-        owed = receivables(session, account_id)
+def balance(account_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    visible_account(session, principal, account_id)
+    owed = receivables(session, account_id)
     return {
         "account_id": account_id,
         "balances": [{"currency": c, "amount_minor": a} for c, a in owed.items()],
@@ -141,6 +138,5 @@ def trial_balance(session: Session, principal: Principal) -> dict[str, Any]:
     response_model=TrialBalance,
     summary="Debits and credits per ledger account and currency in your subtree (nets to zero)",
 )
-def get_trial_balance(principal: AdminDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return trial_balance(session, principal)
+def get_trial_balance(principal: AdminDep, session: SessionDep) -> dict[str, Any]:
+    return trial_balance(session, principal)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.devices import traceable as device_store
 from activities.devices import warehouse
-from api.deps import AdminDep, IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep, require_role
-from api.idempotency import run_once
+from activities.shared.visibility import Principal
+from api.deps import (
+    AdminDep,
+    IdempotentWriteDep,
+    OperatorAdminDep,
+    SessionDep,
+    StaffDep,
+    require_role,
+)
 from api.schemas.common import Page
 from api.schemas.devices import (
     BalanceOut,
@@ -24,40 +30,12 @@ from api.schemas.devices import (
     WarehouseOut,
 )
 from domain.organisations import Role
-from models.base import unit_of_work
 from models.devices import DeviceModel, StockMovement, Warehouse
-from runtime.settings import Settings
 
 router = APIRouter(tags=["devices and stock"])
 
 # Operator admins and agents (an outlet agent included) move stock in their subtree.
 StockDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.AGENT))]
-
-
-def idempotent_write(
-    settings: Settings,
-    principal: Principal,
-    key: str,
-    request: Request,
-    response: Response,
-    payload: Any,
-    produce: Callable[[Session], tuple[int, dict[str, Any]]],
-) -> dict[str, Any]:
-    """Run a write once per Idempotency-Key, in one transaction; a replay answers the stored response."""
-    with unit_of_work(settings.database_url or "") as session:
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            payload=payload,
-            produce=lambda: produce(session),
-        )
-    if stored.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.status_code = stored.status
-    return stored.body
 
 
 def warehouse_out(row: Warehouse) -> dict[str, Any]:
@@ -73,73 +51,42 @@ def model_out(row: DeviceModel) -> dict[str, Any]:
 
 
 @router.post("/v1/warehouses", status_code=201, response_model=WarehouseOut, summary="Create a warehouse")
-def create_warehouse(
-    body: WarehouseCreate,
-    request: Request,
-    response: Response,
-    principal: AdminDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
+def create_warehouse(body: WarehouseCreate, principal: AdminDep, write: IdempotentWriteDep) -> Response:
     """An operator warehouse, a repair centre, or a retail outlet's stock (owned by the outlet)."""
     payload = body.model_dump(mode="json")
-    return idempotent_write(
-        settings,
-        principal,
-        key,
-        request,
-        response,
-        payload,
-        lambda s: (201, warehouse_out(warehouse.create_warehouse(s, principal, payload))),
-    )
+    return write(payload, lambda s: warehouse_out(warehouse.create_warehouse(s, principal, payload)))
 
 
 @router.get("/v1/warehouses", response_model=list[WarehouseOut], summary="Warehouses in your subtree")
-def list_warehouses(principal: StaffDep, settings: SettingsDep) -> list[dict[str, Any]]:
-    with unit_of_work(settings.database_url or "") as session:
-        return [warehouse_out(w) for w in warehouse.list_warehouses(session, principal)]
+def list_warehouses(principal: StaffDep, session: SessionDep) -> list[dict[str, Any]]:
+    return [warehouse_out(w) for w in warehouse.list_warehouses(session, principal)]
 
 
 @router.post(
     "/v1/device-models", status_code=201, response_model=DeviceModelOut, summary="Add a device model"
 )
 def create_device_model(
-    body: DeviceModelCreate,
-    request: Request,
-    response: Response,
-    principal: OperatorAdminDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
+    body: DeviceModelCreate, principal: OperatorAdminDep, write: IdempotentWriteDep
+) -> Response:
     payload = body.model_dump(mode="json")
-    return idempotent_write(
-        settings,
-        principal,
-        key,
-        request,
-        response,
-        payload,
-        lambda s: (201, model_out(warehouse.add_device_model(s, principal, payload))),
-    )
+    return write(payload, lambda s: model_out(warehouse.add_device_model(s, principal, payload)))
 
 
 @router.get("/v1/device-models", response_model=list[DeviceModelOut], summary="Device models")
-def list_device_models(principal: StaffDep, settings: SettingsDep) -> list[dict[str, Any]]:
-    with unit_of_work(settings.database_url or "") as session:
-        return [model_out(m) for m in warehouse.list_device_models(session, principal)]
+def list_device_models(principal: StaffDep, session: SessionDep) -> list[dict[str, Any]]:
+    return [model_out(m) for m in warehouse.list_device_models(session, principal)]
 
 
 @router.get("/v1/stock", response_model=list[BalanceOut], summary="Stock balances per warehouse and product")
 def get_balances(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     warehouse_id: Annotated[str | None, Query(max_length=40)] = None,
     product_code: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict[str, Any]]:
-    with unit_of_work(settings.database_url or "") as session:
-        if warehouse_id is not None:
-            warehouse.visible_warehouse(session, principal, warehouse_id)
-        return warehouse.balances(session, principal, warehouse_id, product_code)
+    if warehouse_id is not None:
+        warehouse.visible_warehouse(session, principal, warehouse_id)
+    return warehouse.balances(session, principal, warehouse_id, product_code)
 
 
 @router.post(
@@ -148,14 +95,7 @@ def get_balances(
     response_model=Page[MovementOut],
     summary="Receive, transfer or write off stock",
 )
-def create_movement(
-    body: MovementCreate,
-    request: Request,
-    response: Response,
-    principal: StockDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> dict[str, Any]:
+def create_movement(body: MovementCreate, principal: StockDep, write: IdempotentWriteDep) -> Response:
     """Quantities of a non-traceable product, or traceable devices by id (transfer, write off).
 
     All or nothing: more than a warehouse holds is 409 `insufficient_stock`; a device not in stock
@@ -163,20 +103,20 @@ def create_movement(
     """
     payload = body.model_dump(mode="json", exclude_none=True)
 
-    def produce(session: Session) -> tuple[int, dict[str, Any]]:
+    def produce(session: Session) -> dict[str, Any]:
         if body.device_ids is not None:
             rows = device_store.move_devices(session, principal, payload)
         else:
             rows = [warehouse.move_quantity(session, principal, payload)]
-        return 201, {"data": [movement_out(r) for r in rows], "next_cursor": None, "has_more": False}
+        return {"data": [movement_out(r) for r in rows], "next_cursor": None, "has_more": False}
 
-    return idempotent_write(settings, principal, key, request, response, payload, produce)
+    return write(payload, produce)
 
 
 @router.get("/v1/stock/movements", response_model=Page[MovementOut], summary="Movement history")
 def list_movements(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     kind: Annotated[str | None, Query(max_length=16)] = None,
@@ -192,7 +132,6 @@ def list_movements(
         "warehouse_id": warehouse_id,
         "subscription_id": subscription_id,
     }
-    with unit_of_work(settings.database_url or "") as session:
-        rows, next_cursor = warehouse.list_movements(session, principal, filters, cursor, limit)
-        data = [movement_out(r) for r in rows]
+    rows, next_cursor = warehouse.list_movements(session, principal, filters, cursor, limit)
+    data = [movement_out(r) for r in rows]
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}

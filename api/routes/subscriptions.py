@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
+from activities.shared.pagination import fetch_page
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import (
     ActionRequest,
@@ -22,70 +25,66 @@ from activities.subscriptions.changes import (
     prepare_change,
 )
 from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep, TemporalGatewayDep
+from api.deps import (
+    IdempotentWriteDep,
+    SessionDep,
+    SettingsDep,
+    StaffDep,
+    TemporalGateway,
+    TemporalGatewayDep,
+)
 from api.errors import ApiError
-from api.idempotency import run_once
+from api.idempotency import IdempotentWrite
+from api.schemas.common import Page
+from api.schemas.subscriptions import (
+    ChangeCancelling,
+    ChangeStarted,
+    OnboardingStarted,
+    SubscriptionDetail,
+    SubscriptionOut,
+)
 from api.subscription_processes import process_id_for, start_process
 from api.subscription_views import subscription_view
 from domain.ids import new_id
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.subscriptions import ScheduledChange, Subscription
+from runtime.settings import Settings
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
 
-@router.post("", status_code=202, summary="Onboard a subscription (starts the Onboarding process)")
+@router.post(
+    "",
+    status_code=202,
+    response_model=OnboardingStarted,
+    summary="Onboard a subscription (starts the Onboarding process)",
+)
 async def create_subscription(
     body: SubscriptionOrder,
-    request: Request,
     principal: StaffDep,
+    write: IdempotentWriteDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
     gateway: TemporalGatewayDep,
-) -> JSONResponse:
-    def plan() -> tuple[dict[str, Any], Any]:
-        with unit_of_work(settings.database_url or "") as session:
-            ids: dict[str, str] = {}
-            orders: list[OnboardingInput] = []
+) -> Response:
+    key = write.key
+    orders: list[OnboardingInput] = []
 
-            def produce() -> tuple[int, dict[str, Any]]:
-                sub_id = new_id("sub")
-                ids.update(subscription_id=sub_id, process_id=f"onboarding-{sub_id}")
-                orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
-                return 202, {
-                    "object": "process_started",
-                    "process": "Onboarding",
-                    **ids,
-                    "account_id": body.account_id,
-                }
+    def produce(session: Session) -> dict[str, Any]:
+        sub_id = new_id("sub")
+        ids = {"subscription_id": sub_id, "process_id": f"onboarding-{sub_id}"}
+        orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
+        return {"object": "process_started", "process": "Onboarding", **ids, "account_id": body.account_id}
 
-            stored = run_once(
-                session,
-                organisation_id=principal.organisation_id,
-                key=key,
-                method="POST",
-                path=request.url.path,
-                payload=body.model_dump(mode="json"),
-                produce=produce,
-            )
-            out = stored.body
-            if orders:
-                return out, orders[0]
-            # A replay: plan it again under the stored ids, so a start that failed last time happens now.
-            order = prepare_onboarding(
-                session,
-                principal,
-                body,
-                request_id=key,
-                subscription_id=out["subscription_id"],
-                process_id=out["process_id"],
-            )
-            return out, order
+    def plan_again(session: Session, out: dict[str, Any]) -> None:
+        # A replay: plan it again under the stored ids, so a start that failed last time happens now.
+        ids = {"subscription_id": out["subscription_id"], "process_id": out["process_id"]}
+        orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
 
-    out, order = await run_in_threadpool(plan)
+    stored = await run_in_threadpool(write.store, body, produce, status=202, on_replay=plan_again)
+    out, order = stored.body, orders[0]
     await start_process(
         await gateway.client(),
         settings,
@@ -97,7 +96,7 @@ async def create_subscription(
         account_id=order.account_id,
         subscription_id=order.subscription_id,
     )
-    return JSONResponse(out, status_code=202)
+    return stored.response()
 
 
 async def _start_change(
@@ -105,41 +104,27 @@ async def _start_change(
     sub_id: str,
     payload: dict[str, Any],
     prepare: Any,
-    request: Request,
-    principal: Any,
-    settings: Any,
-    key: str,
-    gateway: Any,
-) -> JSONResponse:
-    def plan() -> tuple[dict[str, Any], bool]:
-        with unit_of_work(settings.database_url or "") as session:
+    principal: Principal,
+    write: IdempotentWrite,
+    settings: Settings,
+    gateway: TemporalGateway,
+) -> Response:
+    def produce(session: Session) -> dict[str, Any]:
+        sub = store.visible(session, principal, sub_id, lock=True)
+        process_id = process_id_for(kind, sub.id, write.key)
+        change: ChangePlan = prepare(session, sub, process_id, principal.key_id)
+        store.acquire(session, sub.id, process_id)
+        return {
+            "object": "process_started",
+            "process_id": process_id,
+            "subscription_id": sub.id,
+            "account_id": sub.account_id,
+            "organisation_id": sub.organisation_id,
+            "change": change.model_dump(mode="json"),
+        }
 
-            def produce() -> tuple[int, dict[str, Any]]:
-                sub = store.visible(session, principal, sub_id, lock=True)
-                process_id = process_id_for(kind, sub.id, key)
-                change: ChangePlan = prepare(session, sub, process_id, principal.key_id)
-                store.acquire(session, sub.id, process_id)
-                return 202, {
-                    "object": "process_started",
-                    "process_id": process_id,
-                    "subscription_id": sub.id,
-                    "account_id": sub.account_id,
-                    "organisation_id": sub.organisation_id,
-                    "change": change.model_dump(mode="json"),
-                }
-
-            stored = run_once(
-                session,
-                organisation_id=principal.organisation_id,
-                key=key,
-                method="POST",
-                path=request.url.path,
-                payload=payload,
-                produce=produce,
-            )
-            return stored.body, stored.replayed
-
-    out, _ = await run_in_threadpool(plan)
+    stored = await run_in_threadpool(write.store, payload, produce, status=202)
+    out = stored.body
     change = ChangePlan.model_validate(out["change"])
     workflow = PlanChangeWorkflow.run if kind == "change" else SubscriptionActionWorkflow.run
     process = "PlanChange" if kind == "change" else f"Subscription{change.action.capitalize()}"
@@ -158,37 +143,35 @@ async def _start_change(
     except ApiError:
         await run_in_threadpool(_release, settings, change)
         raise
-    return JSONResponse(out, status_code=202)
+    return stored.response()
 
 
-def _release(settings: Any, change: ChangePlan) -> None:
+def _release(settings: Settings, change: ChangePlan) -> None:
+    """Let go of the subscription when its process could not start (the write has committed)."""
     with unit_of_work(settings.database_url or "") as session:
         store.release(session, change.subscription_id, change.process_id)
 
 
-@router.post("/{subscription_id}/changes", status_code=202, summary="Change plan or add/remove an add-on")
+@router.post(
+    "/{subscription_id}/changes",
+    status_code=202,
+    response_model=ChangeStarted,
+    summary="Change plan or add/remove an add-on",
+)
 async def change_subscription(
     subscription_id: str,
     body: ChangeRequest,
-    request: Request,
     principal: StaffDep,
+    write: IdempotentWriteDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
     gateway: TemporalGatewayDep,
-) -> JSONResponse:
-    def prepare(session: Any, sub: Subscription, process_id: str, actor: str) -> ChangePlan:
+) -> Response:
+    def prepare(session: Session, sub: Subscription, process_id: str, actor: str) -> ChangePlan:
         return prepare_change(session, sub, body, process_id, actor)
 
+    payload = body.model_dump(mode="json")
     return await _start_change(
-        "change",
-        subscription_id,
-        body.model_dump(mode="json"),
-        prepare,
-        request,
-        principal,
-        settings,
-        key,
-        gateway,
+        "change", subscription_id, payload, prepare, principal, write, settings, gateway
     )
 
 
@@ -198,53 +181,45 @@ Action = Literal["suspend", "resume", "terminate", "regret"]
 @router.post(
     "/{subscription_id}/{action}",
     status_code=202,
+    response_model=ChangeStarted,
     summary="Suspend, resume, terminate (now or at the end of the term) or regret a subscription",
 )
 async def act_on_subscription(
     subscription_id: str,
     action: Action,
     body: ActionRequest,
-    request: Request,
     principal: StaffDep,
+    write: IdempotentWriteDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
     gateway: TemporalGatewayDep,
-) -> JSONResponse:
-    def prepare(session: Any, sub: Subscription, process_id: str, actor: str) -> ChangePlan:
+) -> Response:
+    def prepare(session: Session, sub: Subscription, process_id: str, actor: str) -> ChangePlan:
         return prepare_action(session, sub, action, body, process_id, actor)
 
-    return await _start_change(
-        action,
-        subscription_id,
-        body.model_dump(mode="json"),
-        prepare,
-        request,
-        principal,
-        settings,
-        key,
-        gateway,
-    )
+    payload = body.model_dump(mode="json")
+    return await _start_change(action, subscription_id, payload, prepare, principal, write, settings, gateway)
 
 
-@router.delete("/{subscription_id}/changes/{change_id}", summary="Cancel a scheduled change")
+@router.delete(
+    "/{subscription_id}/changes/{change_id}",
+    response_model=ChangeCancelling,
+    summary="Cancel a scheduled change",
+)
 async def cancel_change(
     subscription_id: str,
     change_id: str,
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     gateway: TemporalGatewayDep,
 ) -> dict[str, Any]:
     def find() -> str:
-        with unit_of_work(settings.database_url or "") as session:
-            store.visible(session, principal, subscription_id)
-            row = session.get(ScheduledChange, change_id)
-            if row is None or row.subscription_id != subscription_id:
-                raise ApiError(
-                    404, "change_not_found", f"No scheduled change {change_id} on {subscription_id}"
-                )
-            if row.status != "pending":
-                raise ApiError(409, "change_not_pending", f"{change_id} is already {row.status}")
-            return row.process_id
+        store.visible(session, principal, subscription_id)
+        row = session.get(ScheduledChange, change_id)
+        if row is None or row.subscription_id != subscription_id:
+            raise ApiError(404, "change_not_found", f"No scheduled change {change_id} on {subscription_id}")
+        if row.status != "pending":
+            raise ApiError(409, "change_not_pending", f"{change_id} is already {row.status}")
+        return row.process_id
 
     process_id = await run_in_threadpool(find)
     client = await gateway.client()
@@ -252,10 +227,10 @@ async def cancel_change(
     return {"id": change_id, "object": "scheduled_change", "status": "cancelling", "process_id": process_id}
 
 
-@router.get("", summary="List subscriptions")
+@router.get("", response_model=Page[SubscriptionOut], summary="List subscriptions")
 def list_subscriptions(
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     account_id: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[
         str | None, Query(pattern="^(draft|active|suspended|terminated|regretted|failed)$")
@@ -263,28 +238,27 @@ def list_subscriptions(
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        stmt = (
-            select(Subscription)
-            .join(Organisation, Organisation.id == Subscription.organisation_id)
-            .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
-        )
-        if account_id:
-            visible_account(session, principal, account_id)
-            stmt = stmt.where(Subscription.account_id == account_id)
-        if status:
-            stmt = stmt.where(Subscription.status == status)
-        if cursor:
-            stmt = stmt.where(Subscription.id > cursor)
-        rows = list(session.execute(stmt.order_by(Subscription.id).limit(limit + 1)).scalars())
-        more = len(rows) > limit
-        data = [subscription_view(session, row, brief=True) for row in rows[:limit]]
-        return {"data": data, "next_cursor": data[-1]["id"] if more else None, "has_more": more}
+    stmt = (
+        select(Subscription)
+        .join(Organisation, Organisation.id == Subscription.organisation_id)
+        .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
+    )
+    if account_id:
+        visible_account(session, principal, account_id)
+        stmt = stmt.where(Subscription.account_id == account_id)
+    if status:
+        stmt = stmt.where(Subscription.status == status)
+    if cursor:
+        stmt = stmt.where(Subscription.id > cursor)
+    rows, more = fetch_page(session, stmt.order_by(Subscription.id), limit)
+    data = [subscription_view(session, row, brief=True) for row in rows]
+    return {"data": data, "next_cursor": data[-1]["id"] if more else None, "has_more": more}
 
 
 @router.get(
-    "/{subscription_id}", summary="A subscription: services, dates, prices, scheduled changes, history"
+    "/{subscription_id}",
+    response_model=SubscriptionDetail,
+    summary="A subscription: services, dates, prices, scheduled changes, history",
 )
-def get_subscription(subscription_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        return subscription_view(session, store.visible(session, principal, subscription_id))
+def get_subscription(subscription_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    return subscription_view(session, store.visible(session, principal, subscription_id))

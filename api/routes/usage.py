@@ -5,14 +5,14 @@ Rating, re-rating, the suspense queue, rate decks and subscriber aliases are in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from activities.usage import ingestion as usage_store
 from activities.usage.authorize import CreditLimit, NoFunds, authorize
@@ -20,9 +20,8 @@ from activities.usage.csv_import import import_csv
 from activities.usage.ingestion import resolve_subscribers
 from activities.usage.prepaid import WalletFunds, is_prepaid
 from activities.usage.radius import ingest_radius
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from api.deps import IdempotentWriteDep, SessionDep, StaffDep
 from api.errors import ApiError
-from api.idempotency import run_once
 from api.routes import usage_admin
 from api.schemas.usage import (
     MAX_BATCH,
@@ -33,7 +32,6 @@ from api.schemas.usage import (
     RadiusOut,
     UsageBatch,
 )
-from models.base import unit_of_work
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 router.include_router(usage_admin.router)
@@ -48,43 +46,15 @@ def _too_large(count: int, what: str) -> ApiError:
     )
 
 
-def once(
-    database_url: str,
-    organisation_id: str,
-    key: str,
-    path: str,
-    payload: Any,
-    produce: Callable[[Any], tuple[int, dict[str, Any]]],
-) -> JSONResponse:
-    """Run ``produce(session)`` once per Idempotency-Key in one transaction; replay the answer after."""
-    with unit_of_work(database_url) as session:
-        stored = run_once(
-            session,
-            organisation_id=organisation_id,
-            key=key,
-            method="POST",
-            path=path,
-            payload=payload,
-            produce=lambda: produce(session),
-        )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
-
-
 @router.post("", response_model=IngestOut, summary="Ingest a batch of usage events (idempotent per event)")
-def ingest_events(
-    body: UsageBatch, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
+def ingest_events(body: UsageBatch, principal: StaffDep, write: IdempotentWriteDep) -> Response:
     if len(body.events) > MAX_BATCH:
         raise _too_large(len(body.events), "events")
 
-    def produce(session: Any) -> tuple[int, dict[str, Any]]:
-        report = usage_store.ingest(session, principal.organisation_id, body.events)
-        return 200, report.as_dict()
+    def produce(session: Session) -> dict[str, Any]:
+        return usage_store.ingest(session, principal.organisation_id, body.events).as_dict()
 
-    return once(
-        settings.database_url or "", principal.organisation_id, key, request.url.path, body.events, produce
-    )
+    return write(body.events, produce, status=200)
 
 
 @router.post(
@@ -95,9 +65,7 @@ def ingest_events(
         "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
     },
 )
-async def import_cdrs(
-    request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
+async def import_cdrs(request: Request, principal: StaffDep, write: IdempotentWriteDep) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("text/csv", "text/plain", "application/csv"):
         raise ApiError(415, "unsupported_media_type", "Send the CDR file as text/csv")
@@ -107,30 +75,23 @@ async def import_cdrs(
     except UnicodeDecodeError as exc:
         raise ApiError(400, "csv_encoding", f"The file is not UTF-8 (byte {exc.start})") from None
 
-    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+    def produce(session: Session) -> dict[str, Any]:
         def store(events: list[Any], report: usage_store.IngestReport) -> None:
             usage_store.store_events(session, principal.organisation_id, events, "csv", report)
 
-        report = import_csv(text.splitlines(), store)
-        return 200, report.as_dict("line")
+        return import_csv(text.splitlines(), store).as_dict("line")
 
-    return await run_in_threadpool(
-        once, settings.database_url or "", principal.organisation_id, key, request.url.path, text, produce
-    )
+    return await run_in_threadpool(write, text, produce, status=200)
 
 
 @router.post("/radius", response_model=RadiusOut, summary="Ingest RADIUS accounting records (radacct)")
-def ingest_accounting(
-    body: RadiusBatch, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
+def ingest_accounting(body: RadiusBatch, principal: StaffDep, write: IdempotentWriteDep) -> Response:
     if len(body.records) > MAX_BATCH:
         raise _too_large(len(body.records), "records")
-
-    def produce(session: Any) -> tuple[int, dict[str, Any]]:
-        return 200, ingest_radius(session, principal.organisation_id, body.records)
-
-    return once(
-        settings.database_url or "", principal.organisation_id, key, request.url.path, body.records, produce
+    return write(
+        body.records,
+        lambda session: ingest_radius(session, principal.organisation_id, body.records),
+        status=200,
     )
 
 
@@ -147,17 +108,16 @@ def funds_for(session: Any, organisation_id: str, subscriber: str, credit_limit:
     response_model=AuthorizeOut,
     summary="Prepaid: the longest call / largest volume the allowance and funds pay for",
 )
-def authorize_usage(body: AuthorizeIn, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        funds = funds_for(session, principal.organisation_id, body.subscriber, body.credit_limit)
-        return authorize(
-            session,
-            principal.organisation_id,
-            subscriber=body.subscriber,
-            event_type=body.event_type,
-            metric=body.metric,
-            destination=body.destination,
-            at=body.at or datetime.now(UTC),
-            requested=body.requested,
-            funds=funds,
-        )
+def authorize_usage(body: AuthorizeIn, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    funds = funds_for(session, principal.organisation_id, body.subscriber, body.credit_limit)
+    return authorize(
+        session,
+        principal.organisation_id,
+        subscriber=body.subscriber,
+        event_type=body.event_type,
+        metric=body.metric,
+        destination=body.destination,
+        at=body.at or datetime.now(UTC),
+        requested=body.requested,
+        funds=funds,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import BaseModel, Field
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -63,7 +63,17 @@ class VerificationConfirm(Strict):
     token: str = Field(min_length=10, max_length=200)
 
 
-@router.post("", status_code=202, summary="Confirm an account's email with the token from the email")
+class VerificationOut(BaseModel):
+    account_id: str
+    status: str = Field(description="confirming (the process was told), or verified (already)")
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=VerificationOut,
+    summary="Confirm an account's email with the token from the email",
+)
 async def confirm_verification(
     body: VerificationConfirm, settings: SettingsDep, gateway: TemporalGatewayDep
 ) -> dict[str, Any]:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
-from activities.accounts.organisations import Principal
 from activities.accounts.records import visible_account
 from activities.wallets import vouchers
 from activities.wallets.balances import find_wallet
 from activities.wallets.vouchers import LotRequest
-from api.deps import IdempotencyKeyDep, OperatorAdminDep, SettingsDep, StaffDep
-from api.idempotency import run_once
+from api.deps import IdempotentWriteDep, OperatorAdminDep, StaffDep
 from api.routes.wallets import tx_out, wallet_out
 from api.schemas.wallets import LotCancelled, LotCreated, LotOut, RedeemIn, RedeemOut
-from models.base import unit_of_work
 from models.vouchers import VoucherLot
 
 router = APIRouter(tags=["vouchers"])
@@ -32,74 +29,39 @@ def _today() -> Any:
     return datetime.now(UTC).date()
 
 
-def _once(
-    settings: Any, principal: Principal, key: str, request: Request, payload: Any, produce: Any
-) -> JSONResponse:
-    with unit_of_work(settings.database_url or "") as session:
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            payload=payload,
-            produce=lambda: produce(session),
-        )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
-
-
 @router.post(
     "/v1/voucher-lots",
     status_code=201,
     response_model=LotCreated,
     summary="Create a lot of voucher codes (the codes are returned this once)",
 )
-def create_lot(
-    body: LotRequest,
-    request: Request,
-    principal: OperatorAdminDep,
-    settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+def create_lot(body: LotRequest, principal: OperatorAdminDep, write: IdempotentWriteDep) -> Response:
     fresh: dict[str, Any] = {}
 
-    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+    def produce(session: Session) -> dict[str, Any]:
         lot, codes = vouchers.create_lot(session, principal, body, _today())
         fresh.update(codes=codes, codes_csv=vouchers.codes_csv(lot, codes))
         # The stored answer (for replays) has no codes: they exist once, in this first answer.
-        return 201, {**lot_out(lot), "codes": [], "codes_csv": ""}
+        return {**lot_out(lot), "codes": [], "codes_csv": ""}
 
-    response = _once(settings, principal, key, request, body.model_dump(mode="json"), produce)
+    stored = write.store(body, produce)
     if fresh:
-        out = json.loads(bytes(response.body))
-        return JSONResponse({**out, **fresh}, status_code=201)
-    return response
+        return JSONResponse({**stored.body, **fresh}, status_code=201)
+    return stored.response()
 
 
 @router.post("/v1/voucher-lots/{lot_id}/activate", response_model=LotOut, summary="Put a lot on sale")
-def activate_lot(
-    lot_id: str, request: Request, principal: OperatorAdminDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
-    return _once(
-        settings,
-        principal,
-        key,
-        request,
-        {},
-        lambda session: (200, lot_out(vouchers.activate_lot(session, principal, lot_id))),
-    )
+def activate_lot(lot_id: str, principal: OperatorAdminDep, write: IdempotentWriteDep) -> Response:
+    return write({}, lambda session: lot_out(vouchers.activate_lot(session, principal, lot_id)), status=200)
 
 
 @router.post("/v1/voucher-lots/{lot_id}/cancel", response_model=LotCancelled, summary="Withdraw a lot")
-def cancel_lot(
-    lot_id: str, request: Request, principal: OperatorAdminDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
-    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+def cancel_lot(lot_id: str, principal: OperatorAdminDep, write: IdempotentWriteDep) -> Response:
+    def produce(session: Session) -> dict[str, Any]:
         lot, cancelled = vouchers.cancel_lot(session, principal, lot_id)
-        return 200, {**lot_out(lot), "vouchers_cancelled": cancelled}
+        return {**lot_out(lot), "vouchers_cancelled": cancelled}
 
-    return _once(settings, principal, key, request, {}, produce)
+    return write({}, produce, status=200)
 
 
 @router.post(
@@ -108,16 +70,14 @@ def cancel_lot(
     response_model=RedeemOut,
     summary="Redeem a voucher code to the account's wallet (or for its plan)",
 )
-def redeem(
-    body: RedeemIn, request: Request, principal: StaffDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
-    def produce(session: Any) -> tuple[int, dict[str, Any]]:
+def redeem(body: RedeemIn, principal: StaffDep, write: IdempotentWriteDep) -> Response:
+    def produce(session: Session) -> dict[str, Any]:
         account = visible_account(session, principal, body.account_id, lock=True)
         voucher, lot, tx = vouchers.redeem(
             session, code=body.code, account=account, subscription_id=body.subscription_id, today=_today()
         )
         wallet = find_wallet(session, account.id, lot.currency)
-        return 201, {
+        return {
             "object": "voucher_redemption",
             "voucher_id": voucher.id,
             "lot_id": lot.id,
@@ -131,4 +91,4 @@ def redeem(
 
     # The code is not stored in the idempotency record: only its hash is ever kept.
     payload = {**body.model_dump(mode="json"), "code": vouchers.code_hash_of(body.code)}
-    return _once(settings, principal, key, request, payload, produce)
+    return write(payload, produce)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from activities.accounts.records import visible_account
+from activities.subscriptions.funded_resumes import FundedResume, ResumeTarget, suspended_for_funds
 from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
-from activities.wallets.operations import charge_for_top_up, credit_top_up
-from api.deps import IdempotencyKeyDep, SettingsDep, StaffDep
+from activities.wallets.top_ups import credit_top_up
+from activities.wallets.topups import CardTopUp, TopUpCredited
+from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
 from api.payment_gateways import gateways_for
-from api.prepaid_resume import resume_funded
+from api.process_results import ProcessStart, run_process, start_once
 from api.schemas.wallets import (
     TopUpIn,
     TopUpOut,
@@ -27,10 +30,14 @@ from api.schemas.wallets import (
     WalletSettings,
     WalletTransactionOut,
 )
+from api.subscription_processes import process_id_for
 from domain.errors import RuleViolation
 from domain.money import check_amount
 from models.base import unit_of_work
 from models.wallets import Wallet, WalletTransaction
+from runtime.settings import Settings
+from workflows.prepaid_resume import PrepaidResumeWorkflow
+from workflows.wallet_top_up import WalletTopUpWorkflow
 
 router = APIRouter(prefix="/v1/accounts", tags=["wallets"])
 
@@ -44,48 +51,34 @@ def tx_out(tx: WalletTransaction) -> dict[str, Any]:
 
 
 @router.get("/{account_id}/wallets", response_model=WalletList, summary="The account's wallets")
-def list_wallets(account_id: str, principal: StaffDep, settings: SettingsDep) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    with unit_of_work(settings.database_url or "") as session:
-        account = visible_account(session, principal, account_id)
-        rows = session.execute(
-            select(Wallet).where(Wallet.account_id == account.id).order_by(Wallet.currency)
-        ).scalars()
-        return {"data": [wallet_out(w) for w in rows]}
+def list_wallets(account_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
+    account = visible_account(session, principal, account_id)
+    rows = session.execute(
+        select(Wallet).where(Wallet.account_id == account.id).order_by(Wallet.currency)
+    ).scalars()
+    return {"data": [wallet_out(w) for w in rows]}
 
 
 @router.patch(
     "/{account_id}/wallets/{currency}", response_model=WalletOut, summary="Set the low-balance alert"
 )
 def update_wallet(
-    account_id: str, currency: str, body: WalletSettings, principal: StaffDep, settings: SettingsDep
+    account_id: str, currency: str, body: WalletSettings, principal: StaffDep, session: SessionDep
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        account = visible_account(session, principal, account_id, lock=True)
-        check_currency(session, account, currency)
-        check_amount(body.low_balance_threshold_minor, currency, field="low_balance_threshold_minor")
-        wallet = wallet_for(session, account, currency, lock=True)
-        wallet.low_balance_threshold_minor = body.low_balance_threshold_minor
-        wallet.low_balance_notified = False
-        session.flush()
-        return wallet_out(wallet)
+    account = visible_account(session, principal, account_id, lock=True)
+    check_currency(session, account, currency)
+    check_amount(body.low_balance_threshold_minor, currency, field="low_balance_threshold_minor")
+    wallet = wallet_for(session, account, currency, lock=True)
+    wallet.low_balance_threshold_minor = body.low_balance_threshold_minor
+    wallet.low_balance_notified = False
+    session.flush()
+    return wallet_out(wallet)
 
 
 def _require(value: Any, field: str, method: str) -> Any:
     if value is None:
         raise RuleViolation("field_required", f"a {method} top-up needs {field}", field=field)
     return value
-
-
-def _card_reference(request: Request, body: TopUpIn, account: Any, currency: str, key: str) -> str:
-    amount = _require(body.amount_minor, "amount_minor", "card")
-    token = _require(body.payment_method_token, "payment_method_token", "card")
-    try:
-        gateway = gateways_for(request).get(body.gateway)
-    except LookupError as err:
-        raise RuleViolation("gateway_unknown", str(err), field="gateway") from err
-    return charge_for_top_up(gateway, account, currency, amount, token, key)
 
 
 @router.post(
@@ -103,10 +96,76 @@ async def top_up(
     settings: SettingsDep,
     key: IdempotencyKeyDep,
 ) -> JSONResponse:
-    """Credits the wallet; prepaid services suspended for lack of funds that it can now pay resume."""
-    response = await run_in_threadpool(_top_up, account_id, currency, body, request, principal, settings, key)
-    await resume_funded(request.app.state, account_id, principal.organisation_id, key)
+    """Credits the wallet (a card top-up through a WalletTopUp process); prepaid services suspended for
+    lack of funds that it can now pay resume (through a PrepaidResume process)."""
+    today = datetime.now(UTC).date()
+    card = await run_in_threadpool(
+        _check, account_id, currency, body, request, principal, settings, key, today
+    )
+    transaction_id = None
+    if card is not None:
+        credited = await run_process(
+            request.app.state.temporal,
+            settings,
+            WalletTopUpWorkflow.run,
+            card,
+            ProcessStart(
+                process_id=process_id_for("top-up", account_id, key),
+                process="WalletTopUp",
+                organisation_id=principal.organisation_id,
+                account_id=account_id,
+            ),
+            TopUpCredited,
+        )
+        transaction_id = credited.transaction_id
+    response = await run_in_threadpool(
+        _top_up, account_id, currency, body, request, principal, settings, key, today, transaction_id
+    )
+    await _resume_funded(request, settings, account_id, principal.organisation_id, key)
     return response
+
+
+def _check(
+    account_id: str,
+    currency: str,
+    body: TopUpIn,
+    request: Request,
+    principal: Any,
+    settings: Any,
+    key: str,
+    today: date,
+) -> CardTopUp | None:
+    """Refuse a bad top-up before anything moves; a card top-up's process input."""
+    if body.currency is not None and body.currency != currency:
+        raise RuleViolation(
+            "currency_mismatch", f"this is the {currency} wallet, not {body.currency}", field="currency"
+        )
+    with unit_of_work(settings.database_url or "") as session:
+        account = visible_account(session, principal, account_id)
+        check_currency(session, account, currency)
+    if body.amount_minor is not None:
+        check_amount(body.amount_minor, currency)
+    if body.method == "card":
+        amount = _require(body.amount_minor, "amount_minor", "card")
+        token = _require(body.payment_method_token, "payment_method_token", "card")
+        try:
+            gateways_for(request).get(body.gateway)
+        except LookupError as err:
+            raise RuleViolation("gateway_unknown", str(err), field="gateway") from err
+        return CardTopUp(
+            account_id=account_id,
+            currency=currency,
+            amount_minor=amount,
+            gateway=body.gateway,
+            payment_method_token=token,
+            key=key,
+            booked_on=today,
+        )
+    if body.method == "cash":
+        _require(body.amount_minor, "amount_minor", "cash")
+    else:
+        _require(body.voucher_code, "voucher_code", "voucher")
+    return None
 
 
 def _top_up(
@@ -117,31 +176,17 @@ def _top_up(
     principal: Any,
     settings: Any,
     key: str,
+    today: date,
+    transaction_id: str | None,
 ) -> JSONResponse:
-    url = settings.database_url or ""
-    if body.currency is not None and body.currency != currency:
-        raise RuleViolation(
-            "currency_mismatch", f"this is the {currency} wallet, not {body.currency}", field="currency"
-        )
-    with unit_of_work(url) as session:
-        account = visible_account(session, principal, account_id)
-        check_currency(session, account, currency)
-    if body.amount_minor is not None:
-        check_amount(body.amount_minor, currency)
-    reference = None
-    if body.method == "card":
-        reference = _card_reference(request, body, account, currency, key)
-    elif body.method == "cash":
-        _require(body.amount_minor, "amount_minor", "cash")
-        reference = body.receipt
-    else:
-        _require(body.voucher_code, "voucher_code", "voucher")
-    today = datetime.now(UTC).date()
-    with unit_of_work(url) as session:
+    with unit_of_work(settings.database_url or "") as session:
 
         def produce() -> tuple[int, dict[str, Any]]:
             locked = visible_account(session, principal, account_id, lock=True)
-            if body.method == "voucher":
+            if transaction_id is not None:  # the card top-up's process credited the wallet
+                tx = session.get(WalletTransaction, transaction_id)
+                assert tx is not None
+            elif body.method == "voucher":
                 _, _, tx = vouchers.redeem(
                     session,
                     code=body.voucher_code or "",
@@ -151,14 +196,13 @@ def _top_up(
                     currency=currency,
                 )
             else:
-                method = "cash" if body.method == "cash" else gateways_for(request).get(body.gateway).name
                 tx = credit_top_up(
                     session,
                     locked,
                     currency,
                     body.amount_minor or 0,
-                    method=method,
-                    reference=reference,
+                    method="cash",
+                    reference=body.receipt,
                     key=f"top-up:{locked.id}:{key}",
                     booked_on=today,
                 )
@@ -178,6 +222,34 @@ def _top_up(
     return JSONResponse(stored.body, status_code=stored.status, headers=headers)
 
 
+async def _resume_funded(
+    request: Request, settings: Settings, account_id: str, organisation_id: str, key: str
+) -> None:
+    """Start the PrepaidResume process when the account has prepaid services suspended for lack of funds.
+
+    The top-up is recorded whatever happens here: with Temporal unreachable the services stay suspended
+    until the next top-up or renewal, as before.
+    """
+    found = await run_in_threadpool(suspended_for_funds, settings.database_url or "", account_id)
+    if not found:
+        return
+    resume = FundedResume(
+        organisation_id=organisation_id,
+        account_id=account_id,
+        targets=[ResumeTarget(subscription_id=s, process_id=process_id_for("resume", s, key)) for s in found],
+    )
+    start = ProcessStart(
+        process_id=process_id_for("prepaid-resume", account_id, key),
+        process="PrepaidResume",
+        organisation_id=organisation_id,
+        account_id=account_id,
+    )
+    try:
+        await start_once(request.app.state.temporal, settings, PrepaidResumeWorkflow.run, resume, start)
+    except ApiError:
+        return
+
+
 @router.get(
     "/{account_id}/wallets/{currency}/transactions",
     response_model=TransactionPage,
@@ -187,19 +259,18 @@ def wallet_transactions(
     account_id: str,
     currency: str,
     principal: StaffDep,
-    settings: SettingsDep,
+    session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    with unit_of_work(settings.database_url or "") as session:
-        account = visible_account(session, principal, account_id)
-        try:
-            wallet = find_wallet(session, account.id, currency)
-        except RuleViolation:
-            raise ApiError(404, "wallet_not_found", f"{account.id} has no {currency} wallet") from None
-        rows, next_cursor = history(session, wallet, after=cursor, limit=limit)
-        return {
-            "data": [tx_out(t) for t in rows],
-            "next_cursor": next_cursor,
-            "has_more": next_cursor is not None,
-        }
+    account = visible_account(session, principal, account_id)
+    try:
+        wallet = find_wallet(session, account.id, currency)
+    except RuleViolation:
+        raise ApiError(404, "wallet_not_found", f"{account.id} has no {currency} wallet") from None
+    rows, next_cursor = history(session, wallet, after=cursor, limit=limit)
+    return {
+        "data": [tx_out(t) for t in rows],
+        "next_cursor": next_cursor,
+        "has_more": next_cursor is not None,
+    }

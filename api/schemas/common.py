@@ -16,6 +16,7 @@ __all__ = [
     "Country",
     "Currency",
     "CurrencyBoundAmounts",
+    "IsoDateTime",
     "Language",
     "LongText",
     "NonNegativeAmountMinor",
@@ -29,6 +30,8 @@ __all__ = [
 
 PositiveAmountMinor = Annotated[AmountMinor, Field(gt=0)]
 NonNegativeAmountMinor = Annotated[AmountMinor, Field(ge=0)]
+IsoDateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+"""A timestamp a route renders itself (ISO 8601 with ``+00:00``); typed ``str`` so it is sent as rendered."""
 BigIntId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 """A numeric id of a bigint column (a path parameter): anything outside its range is a 422, not a 500."""
 

@@ -204,6 +204,11 @@ class DeviceLoginOut(BaseModel):
     policy: str
 
 
+class DeviceLogoutOut(BaseModel):
+    device_id: str
+    logged_out: bool = Field(description="Whether the device was logged in (false: nothing to end)")
+
+
 class SwapRequest(Strict):
     reason: SwapReason
     warehouse_id: Ident | None = Field(

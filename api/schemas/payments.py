@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Currency, CurrencyBoundAmounts, PositiveAmountMinor, Strict
+from domain.dunning import Step
 
 
 class CardMethodCreate(Strict):
@@ -107,3 +108,15 @@ class CollectOut(BaseModel):
     payment_id: str | None
     decline_code: str | None
     attempt: int
+
+
+class StripeEventOut(BaseModel):
+    received: Literal[True] = True
+    event_id: str
+    outcome: str = Field(description="What the event did: settled, duplicate, ignored…")
+
+
+class LadderOut(BaseModel):
+    object: Literal["dunning_ladder"] = "dunning_ladder"
+    default: bool = Field(description="True while the operator has set no ladder of its own")
+    steps: list[Step]

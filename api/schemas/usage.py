@@ -105,6 +105,32 @@ class RatingRunIn(Strict):
     limit: int = Field(default=5_000, ge=1, le=50_000)
 
 
+class RatingRunOut(BaseModel):
+    picked: int = Field(description="Accepted events taken up by this run")
+    rated: int
+    suspense: int = Field(description="Events that could not be rated and wait in the suspense queue")
+    subscriptions: int
+
+
+class RatedLine(BaseModel):
+    metric: str
+    destination: str | None = Field(description="The matched prefix")
+    name: str | None = Field(description="The destination's name")
+    events: int
+    quantity: int
+    amount: str = Field(description="At the rating precision")
+
+
+class RatedOut(BaseModel):
+    subscription_id: str
+    period_start: date
+    currency: str | None = Field(description="Null when nothing was rated in the period")
+    adjustments: int = Field(description="Re-rating adjustments among the rows")
+    lines: list[RatedLine]
+    total: str
+    precision: int
+
+
 class RateDeckIn(Strict):
     effective_from: datetime
     deck: RateDeckSpec
@@ -122,6 +148,12 @@ class RateDeckOut(BaseModel):
 class AliasIn(Strict):
     alias: str = Field(min_length=1, max_length=128, description="Phone number, username, device id")
     service_id: str = Field(max_length=32)
+
+
+class AliasOut(BaseModel):
+    alias: str
+    subscription_id: str
+    service_id: str
 
 
 class SuspendedEvent(BaseModel):

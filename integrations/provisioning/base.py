@@ -8,18 +8,11 @@ Adapters import nothing from ``models``: all they need is in the request.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-
-class ProvisioningAction(StrEnum):
-    ACTIVATE = "activate"
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    CHANGE = "change"  # a new profile (plan change)
-    TERMINATE = "terminate"
+from domain.provisioning import ProvisioningAction
 
 
 class ProvisioningRequest(BaseModel):

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from temporalio.testing import ActivityEnvironment
 
 from activities.billing.bill_run import BillingActivities, RunInput
-from activities.payments.collection_steps import CollectionInput, PaymentActivities
+from activities.payments.activities import PaymentActivities
+from activities.payments.io import CollectionInput
 from activities.subscriptions.prepaid_renewals import PrepaidActivities
 from integrations.payments.base import GatewayRegistry
 from models.base import engine_for

@@ -116,8 +116,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("post", "/v1/payments/{payment_id}/refunds"): Case(
         "payment", lambda w: {"amount_minor": 100, "reason": "goodwill"}, own=(201, None)
     ),
-    ("post", "/v1/invoices/{invoice_id}/collect"): Case("invoice"),
-    ("post", "/v1/provisioning/orders/{order_id}/retry"): Case("provisioning_order"),
+    ("post", "/v1/invoices/{invoice_id}/collect"): Case("invoice", own=TEMPORAL_DOWN),
+    ("post", "/v1/provisioning/orders/{order_id}/retry"): Case("provisioning_order", own=TEMPORAL_DOWN),
     ("put", "/v1/usage/subscribers/{alias}"): Case(
         "service", lambda w: {"alias": w.objects["alias"], "service_id": w.service_id}
     ),

@@ -13,7 +13,7 @@ import uuid
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from activities.payments.collection_steps import CollectionInput
+from activities.payments.io import CollectionInput
 from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.support.billing_factory import Line, make_account, make_invoice

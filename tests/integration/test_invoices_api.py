@@ -8,7 +8,7 @@ from datetime import date
 
 import httpx
 
-from activities.accounts.organisations import Principal
+from activities.shared.visibility import Principal
 from domain.organisations import Role
 from models.base import unit_of_work
 from models.organisations import Organisation

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from integrations.provisioning.base import ProvisioningAction, ProvisioningRequest
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ProvisioningRequest
 from integrations.provisioning.ott import OttAdapter, OttConfig
 from integrations.provisioning.ott.simulator import OttSimulator
 from tests.support.live_api import serve

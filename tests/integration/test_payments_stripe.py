@@ -7,7 +7,8 @@ import socket
 import httpx
 import pytest
 
-from activities.payments.collector import CollectInput, Collector, CollectResult
+from activities.payments.collector import Collector
+from activities.payments.io import CollectInput, CollectResult
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
 from runtime.settings import Settings

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 
-from activities.provisioning.orders import OrderInput, ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.io import OrderInput
+from activities.provisioning.repairs import RepairActivities
 from api.app import create_app
 from domain.organisations import OrganisationKind
+from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import (
     AdapterRegistry,
-    ProvisioningAction,
     ProvisioningRequest,
     ProvisioningResult,
     ServiceState,
 )
 from runtime.settings import Settings
+from runtime.worker import build_worker
 from tests.support.factories import Tenant, make_child, make_operator
 from tests.support.provisioning_factory import line, make_subscription
+from tests.support.subscription_support import worker_activities
 
 
 @dataclass
@@ -65,12 +71,17 @@ def activities(settings: Settings, platform: FakePlatform) -> ProvisioningActivi
 
 
 @pytest.fixture
-async def client(settings: Settings, activities: ProvisioningActivities) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
-    app.state.provisioning_registry = activities.registry
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
+async def client(
+    settings: Settings, activities: ProvisioningActivities, dev_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API and a worker (own task queue) whose repairs provision through ``activities``' adapters."""
+    queue = settings.model_copy(update={"task_queue": f"repairs-{uuid.uuid4().hex[:8]}"})
+    app = create_app(queue, temporal_client=dev_env.client)
+    repairs = RepairActivities(queue, activities.registry).all()
+    async with (
+        build_worker(dev_env.client, queue, activities=worker_activities(queue, replace=tuple(repairs))),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
         yield http
 
 

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from pyrad import packet
 from pyrad.client import Client
 
-from integrations.provisioning.base import ProvisioningAction, ProvisioningRequest
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ProvisioningRequest
 from integrations.provisioning.credentials import derive_password
 from integrations.provisioning.radius import RadiusAdapter, RadiusConfig
 from integrations.provisioning.radius.dynauth import NasPeer, dictionary

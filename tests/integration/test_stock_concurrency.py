@@ -6,7 +6,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from activities.devices import warehouse
-from activities.devices.process_steps import DeviceActivities, ReservedDevice, ReserveDeviceInput
+from activities.devices.activities import DeviceActivities
+from activities.devices.io import ReservedDevice, ReserveDeviceInput
 from models.base import unit_of_work
 from models.devices import StockBalance
 from runtime.settings import Settings

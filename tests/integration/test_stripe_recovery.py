@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from activities.payments.collector import CollectInput, Collector
+from activities.payments.collector import Collector
+from activities.payments.io import CollectInput
 from domain.payments import collection_key
 from integrations.payments.base import GatewayRegistry
 from integrations.payments.stripe_gateway import KEY_FIELD, StripeConfig, StripeGateway

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from integrations.provisioning.base import ProvisioningAction, ProvisioningRequest
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ProvisioningRequest
 from integrations.provisioning.credentials import derive_password
 from integrations.provisioning.voip import KamailioAdapter, KamailioConfig
 from models.base import engine_for

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from activities.accounts.organisations import Principal
+from activities.shared.visibility import Principal
 from activities.wallets.gateway_records import SqlVoucherStore, SqlWalletStore
-from activities.wallets.operations import credit_top_up
+from activities.wallets.top_ups import credit_top_up
 from activities.wallets.vouchers import LotRequest, activate_lot, create_lot
 from domain.organisations import Role
 from integrations.payments.base import ChargeRequest, ChargeStatus, RefundRequest

@@ -3,35 +3,47 @@ low-balance notice over SMTP, the unfunded-prepaid check; every movement's ledge
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
+from activities.wallets.activities import WalletActivities
 from activities.wallets.balances import wallet_for
-from activities.wallets.operations import PrepaidDebit, WalletActivities, credit_top_up, unfunded_prepaid
+from activities.wallets.io import PrepaidDebit
+from activities.wallets.prepaid import unfunded_prepaid
+from activities.wallets.top_ups import credit_top_up
+from activities.wallets.topups import WalletTopUpActivities
 from api.app import create_app
 from integrations.notify.smtp import SmtpNotifier
 from integrations.payments.base import GatewayRegistry
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
+from runtime.worker import build_worker
 from tests.support.billing_factory import make_account
 from tests.support.factories import Tenant
 from tests.support.smtp import SmtpSink
+from tests.support.subscription_support import worker_activities
 from tests.support.wallet_support import FakeCardGateway, entries_for, make_prepaid_subscription, postings_of
 
 
 @pytest.fixture
-async def card_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+async def card_api(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[httpx.AsyncClient]:
+    """The API and a worker (own task queue) whose card gateway is ``FakeCardGateway``."""
+    queue = settings.model_copy(update={"task_queue": f"wallets-{uuid.uuid4().hex[:8]}"})
+    app = create_app(queue, temporal_client=dev_env.client)
     registry = GatewayRegistry()
     registry.register(FakeCardGateway())
     app.state.payment_gateways = registry
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
+    card = WalletTopUpActivities(queue, registry).all()
+    async with (
+        build_worker(dev_env.client, queue, activities=worker_activities(queue, replace=tuple(card))),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
         yield client
 
 

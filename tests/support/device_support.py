@@ -8,10 +8,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from activities.accounts.organisations import Principal, authenticate
+from activities.accounts.organisations import authenticate
 from activities.catalog import records as catalog
 from activities.devices import traceable as device_store
 from activities.devices import warehouse
+from activities.shared.visibility import Principal
 from domain.catalog import (
     Characteristic,
     DeviceTerms,

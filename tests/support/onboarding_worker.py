@@ -13,7 +13,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import Principal, authenticate
+from activities.accounts.organisations import authenticate
+from activities.shared.visibility import Principal
 from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain.ids import new_id

@@ -3,18 +3,21 @@ the SEPA test mandate and creditor."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from domain.sepa_files import PAIN_008
 from models.base import engine_for
 from runtime.payments import build_gateways
 from runtime.settings import Settings
+from runtime.worker import build_worker
 from tests.support.factories import Tenant
 from tests.support.localstripe import API_KEY, GOOD_CARD, WEBHOOK_SECRET, LocalStripe
 
@@ -64,6 +67,22 @@ async def pay_api(pay_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as client:
+        yield client
+
+
+@pytest.fixture(name="pay_api")
+async def pay_api_with_worker(
+    pay_settings: Settings, dev_env: WorkflowEnvironment
+) -> AsyncIterator[httpx.AsyncClient]:
+    """``pay_api`` with a worker behind it (own task queue on the dev server), for the routes that run a
+    process and answer with its result (collect now, card refunds)."""
+    queue = pay_settings.model_copy(update={"task_queue": f"pay-{uuid.uuid4().hex[:8]}"})
+    app = create_app(queue, temporal_client=dev_env.client)
+    app.state.payment_gateways = build_gateways(queue)
+    async with (
+        build_worker(dev_env.client, queue),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
         yield client
 
 

@@ -12,7 +12,7 @@ import httpx
 from temporalio.activity import _Definition
 from temporalio.client import Client
 
-from activities.provisioning.orders import ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
 from api.app import create_app
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from runtime.settings import Settings

@@ -11,8 +11,8 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from activities.devices.process_steps import DeviceActivities
-from activities.provisioning.orders import ProvisioningActivities
+from activities.devices.activities import DeviceActivities
+from activities.provisioning.activities import ProvisioningActivities
 from activities.subscriptions.onboarding import SubscriptionActivities
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from runtime.settings import Settings

@@ -108,6 +108,39 @@ SCENARIOS = [
         "Collection",
     ),
     _scenario(
+        "integration/test_billing_runs.py::test_kill_bill_bcd_31_through_a_real_bill_run",
+        "opens_its_row",
+        "BillingCycle",
+    ),
+    _scenario(
+        "integration/test_payments_stripe.py::test_a_card_is_stored_as_token_and_collected_once",
+        "card",
+        "CollectNow",
+    ),
+    _scenario(
+        "integration/test_payments_stripe.py::test_a_card_refund_goes_to_the_gateway_and_the_ledger",
+        "card",
+        "PaymentRefund",
+    ),
+    _scenario(
+        "integration/test_wallets.py::test_cash_and_card_top_ups_history_and_ledger", "card", "WalletTopUp"
+    ),
+    _scenario(
+        "integration/test_wallets.py::test_bad_top_ups_are_refused_and_move_nothing",
+        "declined",
+        "WalletTopUp",
+    ),
+    _scenario(
+        "integration/test_provisioning_api.py::test_failed_orders_are_listed_and_re_run",
+        "re_run",
+        "ProvisioningRetry",
+    ),
+    _scenario(
+        "integration/test_provisioning_api.py::test_resync_fixes_the_differences_and_reports",
+        "resync",
+        "ProvisioningResync",
+    ),
+    _scenario(
         "integration/test_collection_workflow.py"
         "::test_collection_charges_in_batches_and_starts_dunning_for_failures",
         "declined_card",

@@ -12,7 +12,8 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.devices.process_steps import DeviceActivities, DeviceFeeInput, DeviceFeeRecorded
+from activities.devices.activities import DeviceActivities
+from activities.devices.io import DeviceFeeInput, DeviceFeeRecorded, ReserveDeviceInput
 from api.routes.device_swap import swap_input
 from api.schemas.devices import SwapRequest
 from domain.devices import SwapReason
@@ -240,8 +241,6 @@ async def test_swap_activities_are_idempotent(settings: Settings, reason: str) -
     db = settings.database_url or ""
     shop, subscriber, _old, (spare,) = setup(db)
     acts = DeviceActivities(settings)
-    from activities.devices.process_steps import ReserveDeviceInput
-
     request = ReserveDeviceInput(
         idempotency_key=f"k-{uuid.uuid4().hex}",
         operator_id=shop.tenant.organisation_id,

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import Principal
 from activities.dunning.activities import DunningInput
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from models.base import engine_for, unit_of_work
 from runtime.settings import Settings

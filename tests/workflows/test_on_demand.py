@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.provisioning.orders import ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities
 from activities.subscriptions.on_demand import EndAccess, OnDemandActivities, end_access
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from models.base import engine_for

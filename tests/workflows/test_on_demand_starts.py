@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import Principal, authenticate
+from activities.accounts.organisations import authenticate
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ChangeRequest, prepare_change
 from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import Principal
+from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ChangeRequest, prepare_change
 from models.base import unit_of_work

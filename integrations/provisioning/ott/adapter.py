@@ -19,12 +19,8 @@ from typing import Any
 
 import httpx
 
-from integrations.provisioning.base import (
-    ProvisioningAction,
-    ProvisioningRequest,
-    ProvisioningResult,
-    ServiceState,
-)
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ProvisioningRequest, ProvisioningResult, ServiceState
 
 RETRYABLE_4XX = (408, 425, 429)
 

@@ -16,12 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from integrations.provisioning.base import (
-    ProvisioningAction,
-    ProvisioningRequest,
-    ProvisioningResult,
-    ServiceState,
-)
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ProvisioningRequest, ProvisioningResult, ServiceState
 from integrations.provisioning.credentials import derive_password
 from integrations.provisioning.radius import store
 from integrations.provisioning.radius.dynauth import DynAuthAnswer, NasPeer

@@ -20,12 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from integrations.provisioning.base import (
-    ProvisioningAction,
-    ProvisioningRequest,
-    ProvisioningResult,
-    ServiceState,
-)
+from domain.provisioning import ProvisioningAction
+from integrations.provisioning.base import ProvisioningRequest, ProvisioningResult, ServiceState
 from integrations.provisioning.credentials import derive_password, sip_ha1
 from integrations.provisioning.sqlpeer import SqlPeer
 

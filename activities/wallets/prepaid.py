@@ -1,102 +1,28 @@
-"""eWallet operations: top-ups (card through a gateway, cash, voucher), prepaid period debits, the
-low-balance notice, and the prepaid subscriptions a wallet cannot pay for next period.
+"""Prepaid period debits from the eWallet, the low-balance notice, and the prepaid subscriptions a
+wallet cannot pay for next period.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio import activity
 
 from activities.subscriptions import records as store
-from activities.wallets.balances import Movement, WalletShort, by_key, check_currency, move, wallet_for
+from activities.wallets.balances import Movement, WalletShort, by_key, move, wallet_for
+from activities.wallets.io import PrepaidDebit, PrepaidDebitResult
 from domain.catalog import BillingTerm
-from domain.errors import RuleViolation
 from domain.periods import Period
 from domain.subscriptions import period_on, price_on
-from domain.wallets import service_debit_entry, suspend_at_period_end, top_up_entry
-from integrations.notify.base import EmailMessageSpec, Notifier
-from integrations.notify.smtp import SmtpNotifier
-from integrations.payments.base import ChargeRequest, ChargeStatus, PaymentGateway
+from domain.wallets import service_debit_entry, suspend_at_period_end
+from integrations.notify.base import EmailMessageSpec
 from models.accounts import Account
-from models.base import unit_of_work
+from models.organisations import Organisation
 from models.subscriptions import PendingCharge, Subscription
-from models.wallets import Wallet, WalletTransaction
-from runtime.settings import Settings
-
-
-class TopUpDeclined(RuleViolation):
-    status = 402
-
-
-def credit_top_up(
-    session: Session,
-    account: Account,
-    currency: str,
-    amount_minor: int,
-    *,
-    method: str,
-    reference: str | None,
-    key: str,
-    booked_on: date,
-) -> WalletTransaction:
-    """Money received for the wallet (the gateway already confirmed it, or cash at the counter)."""
-    check_currency(session, account, currency)
-    wallet = wallet_for(session, account, currency, lock=True)
-    movement = Movement(
-        "top_up", amount_minor, key, method=method, reference=reference, description=f"top-up by {method}"
-    )
-    postings = top_up_entry(account.id, currency, amount_minor, method)
-    return move(session, wallet, movement, postings, booked_on)[0]
-
-
-def charge_for_top_up(
-    gateway: PaymentGateway, account: Account, currency: str, amount_minor: int, token: str, key: str
-) -> str:
-    """Charge the card once per key (asking the gateway first on a retry); the gateway's reference."""
-    gateway_key = f"wallet-top-up:{account.id}:{key}"
-    result = gateway.lookup(gateway_key)
-    if result is None:
-        request = ChargeRequest(
-            idempotency_key=gateway_key,
-            account_id=account.id,
-            amount_minor=amount_minor,
-            currency=currency,
-            method_token=token,
-            description=f"wallet top-up {currency}",
-        )
-        result = gateway.charge(request)
-    if result.status is not ChargeStatus.SUCCEEDED:
-        raise TopUpDeclined(
-            "top_up_declined",
-            f"{gateway.name} answered {result.status.value}"
-            + (f" ({result.decline_code})" if result.decline_code else "")
-            + "; nothing was added to the wallet",
-        )
-    return result.gateway_reference or gateway_key
-
-
-class PrepaidDebit(BaseModel):
-    subscription_id: str
-    on: date
-    include_pending: bool = False  # onboarding debits the first period before the services are active
-    include_suspended: bool = False  # a top-up pays the period of services suspended for lack of funds
-
-
-class PrepaidDebitResult(BaseModel):
-    subscription_id: str
-    status: Literal["debited", "already_debited", "insufficient_funds", "nothing_due"]
-    period_start: date | None = None
-    period_end: date | None = None
-    amount_minor: int = 0
-    currency: str = ""
-    transaction_id: str | None = None
-    balance_minor: int = 0
-    low_balance_notice: bool = False
+from models.wallets import Wallet
 
 
 def prepaid_period(
@@ -216,8 +142,6 @@ class Unfunded(BaseModel):
 
 def unfunded_prepaid(session: Session, organisation_path: str, on: date) -> list[Unfunded]:
     """Active prepaid subscriptions whose wallet cannot pay the period after the one containing ``on``."""
-    from models.organisations import Organisation
-
     subs = session.execute(
         select(Subscription)
         .join(Organisation, Organisation.id == Subscription.organisation_id)
@@ -255,35 +179,3 @@ def unfunded_prepaid(session: Session, organisation_path: str, on: date) -> list
                 )
             )
     return found
-
-
-class WalletActivities:
-    """Wallet activities for the workflows (sync: they run on the worker's thread pool)."""
-
-    def __init__(self, settings: Settings, notifier: Notifier | None = None) -> None:
-        if not settings.database_url:
-            raise RuntimeError("DATABASE_URL is not set: wallet activities need the database")
-        self.url = settings.database_url
-        self.notifier: Notifier = notifier or SmtpNotifier(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender
-        )
-
-    @activity.defn(name="debit_prepaid_period")
-    def debit_prepaid_period(self, request: PrepaidDebit) -> PrepaidDebitResult:
-        with unit_of_work(self.url) as session:
-            result = debit_prepaid_period(session, request)
-            if result.low_balance_notice and result.transaction_id:
-                # Sent before the commit: a failed send retries the whole (idempotent) debit, and a
-                # resend carries the same Message-ID.
-                self.send_low_balance_notice(session, request.subscription_id, result.transaction_id)
-        return result
-
-    def send_low_balance_notice(self, session: Session, subscription_id: str, tx_id: str) -> None:
-        sub = store.load(session, subscription_id)
-        account = session.get(Account, sub.account_id)
-        assert account is not None
-        wallet = wallet_for(session, account, sub.currency)
-        self.notifier.send_email(low_balance_email(account, wallet, tx_id))
-
-    def all(self) -> list[Any]:
-        return [self.debit_prepaid_period]

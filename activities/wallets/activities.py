@@ -1,0 +1,54 @@
+"""Wallet activities for Temporal: the prepaid period debit (and its low-balance notice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from temporalio import activity
+
+from activities.subscriptions import records as store
+from activities.wallets import io, prepaid
+from activities.wallets.balances import wallet_for
+from activities.wallets.io import PrepaidDebit, PrepaidDebitResult
+from integrations.notify.base import Notifier
+from integrations.notify.smtp import SmtpNotifier
+from models.accounts import Account
+from models.base import unit_of_work
+from runtime.settings import Settings
+
+
+class WalletActivities(io.WalletActivities):
+    """Wallet activities for the workflows (sync: they run on the worker's thread pool)."""
+
+    def __init__(self, settings: Settings, notifier: Notifier | None = None) -> None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set: wallet activities need the database")
+        self.url = settings.database_url
+        self.notifier: Notifier = notifier or SmtpNotifier(
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender
+        )
+
+    @activity.defn(name="debit_prepaid_period")
+    def debit_prepaid_period(self, request: PrepaidDebit) -> PrepaidDebitResult:
+        """Debit the wallet for the prepaid period containing ``on``, once per (subscription, period)."""
+        with unit_of_work(self.url) as session:
+            result = prepaid.debit_prepaid_period(session, request)
+            if result.low_balance_notice and result.transaction_id:
+                # Sent before the commit: a failed send retries the whole (idempotent) debit, and a
+                # resend carries the same Message-ID.
+                self.send_low_balance_notice(session, request.subscription_id, result.transaction_id)
+        return result
+
+    def send_low_balance_notice(self, session: Session, subscription_id: str, tx_id: str) -> None:
+        sub = store.load(session, subscription_id)
+        account = session.get(Account, sub.account_id)
+        assert account is not None
+        wallet = wallet_for(session, account, sub.currency)
+        self.notifier.send_email(prepaid.low_balance_email(account, wallet, tx_id))
+
+    def all(self) -> list[Any]:
+        return [self.debit_prepaid_period]
+
+
+__all__ = ["WalletActivities"]

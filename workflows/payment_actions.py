@@ -1,0 +1,69 @@
+"""Payment actions a caller waits for: collect an invoice now (CollectNow) and refund a payment
+(PaymentRefund). Each is one request's process, its id derived from the request's Idempotency-Key, so a
+retried request joins it instead of charging or refunding again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.payments.card_refunds import RefundActivities, RefundCall, RefundDone
+    from activities.payments.io import CollectInput, CollectResult, PaymentActivities
+
+READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
+# A caller is waiting: a gateway that is down is reported (503) rather than retried for long; the
+# charge and the refund are idempotent per key, so the caller's retry resumes them.
+GATEWAY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5), maximum_attempts=3
+)
+
+
+class CollectNowInput(BaseModel):
+    invoice_id: str
+
+
+class CollectNowResult(BaseModel):
+    """The attempt's outcome and its number (attempts count from the invoice's earlier collections)."""
+
+    result: CollectResult
+    attempt: int
+
+
+@workflow.defn(name="CollectNow")
+class CollectNowWorkflow:
+    """One collection attempt of an invoice, numbered after the invoice's earlier attempts."""
+
+    @workflow.run
+    async def run(self, request: CollectNowInput) -> CollectNowResult:
+        attempt = await workflow.execute_activity_method(
+            PaymentActivities.next_collection_attempt,
+            request.invoice_id,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=READ_RETRY,
+        )
+        result = await workflow.execute_activity_method(
+            PaymentActivities.collect_invoice,
+            CollectInput(invoice_id=request.invoice_id, attempt=attempt),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=GATEWAY_RETRY,
+        )
+        return CollectNowResult(result=result, attempt=attempt)
+
+
+@workflow.defn(name="PaymentRefund")
+class PaymentRefundWorkflow:
+    """Refund (part of) a payment through its gateway: reserve, refund, post (or release)."""
+
+    @workflow.run
+    async def run(self, call: RefundCall) -> RefundDone:
+        return await workflow.execute_activity_method(
+            RefundActivities.refund,
+            call,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=GATEWAY_RETRY,
+        )

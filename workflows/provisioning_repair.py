@@ -1,0 +1,45 @@
+"""Operator repairs of provisioning: ProvisioningRetry re-runs a failed order, ProvisioningResync brings
+the platforms in line with what should be live. One process per request (its id derived from the request's
+Idempotency-Key): a retried request joins it instead of ordering again. The operator waits for the
+outcome, so the adapters' own failures are outcomes, never retried here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.provisioning.repairs import OrderRetried, OrderRetry, RepairActivities, Resync
+    from activities.provisioning.resync import ResyncReport
+
+ONCE = RetryPolicy(maximum_attempts=1)
+
+
+@workflow.defn(name="ProvisioningRetry")
+class ProvisioningRetryWorkflow:
+    """Re-run one failed provisioning order through the adapters."""
+
+    @workflow.run
+    async def run(self, request: OrderRetry) -> OrderRetried:
+        return await workflow.execute_activity_method(
+            RepairActivities.retry,
+            request,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=ONCE,
+        )
+
+
+@workflow.defn(name="ProvisioningResync")
+class ProvisioningResyncWorkflow:
+    """Compare the platforms with what should be live and order what closes the gap."""
+
+    @workflow.run
+    async def run(self, request: Resync) -> ResyncReport:
+        return await workflow.execute_activity_method(
+            RepairActivities.resync,
+            request,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=ONCE,
+        )

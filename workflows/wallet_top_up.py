@@ -1,0 +1,40 @@
+"""WalletTopUp: a top-up by card — charge the card, then credit the wallet — one process per request
+(its id derived from the request's Idempotency-Key), so a retried request neither charges nor credits twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.wallets.topups import CardTopUp, TopUpCredit, TopUpCredited, WalletTopUpActivities
+
+# A caller is waiting: a gateway that is down is reported rather than retried for long; the charge is
+# looked up by key first, so the caller's retry with the same key never charges twice.
+GATEWAY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5), maximum_attempts=3
+)
+LEDGER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+@workflow.defn(name="WalletTopUp")
+class WalletTopUpWorkflow:
+    """Charge the card, then credit the wallet with what was charged."""
+
+    @workflow.run
+    async def run(self, top_up: CardTopUp) -> TopUpCredited:
+        charged = await workflow.execute_activity_method(
+            WalletTopUpActivities.charge,
+            top_up,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=GATEWAY_RETRY,
+        )
+        return await workflow.execute_activity_method(
+            WalletTopUpActivities.credit,
+            TopUpCredit(top_up=top_up, charged=charged),
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=LEDGER_RETRY,
+        )
