@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.support.localstripe",
     "tests.support.payment_support",
     "tests.support.onboarding_worker",
+    "tests.support.subscription_support",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()

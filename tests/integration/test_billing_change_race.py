@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from activities.billing.bill_run import RunInput, bill_accounts
 from activities.subscriptions import records as store
@@ -24,19 +23,12 @@ from activities.subscriptions.change_steps import apply
 from activities.subscriptions.changes import ActionRequest, prepare_action
 from models.base import engine_for, unit_of_work
 from models.organisations import Organisation
-from runtime.settings import Settings
 from tests.support.billing_runs import bill, billed, on_the_cheap_plan, owed
 from tests.support.eventually import eventually
 from tests.support.factories import Tenant
-from tests.support.subscription_support import Stack, running_stack
+from tests.support.subscription_support import Stack
 
 WAIT_SECONDS = 20
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 class Held(threading.Thread):

@@ -7,13 +7,10 @@ the fibre + TV bundle 10% off (the plans' recurring charges, not the rental), IV
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import Settings
 from tests.support.billing_runs import bill
 from tests.support.catalog_factory import plan
 from tests.support.demo_billing import (
@@ -29,15 +26,9 @@ from tests.support.demo_billing import (
     subscribe,
 )
 from tests.support.factories import make_operator
-from tests.support.subscription_support import Stack, running_stack
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def same_as_quote(invoice: tuple[tuple[int, int, int], list[Row]], quote: dict[str, Any]) -> None:

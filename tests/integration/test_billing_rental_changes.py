@@ -7,23 +7,13 @@ Monthly plan: 12.00/month renting the router at 3.00/month; yearly plan: 120.00/
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import Settings
 from tests.support.billing_runs import bill, change_plan
 from tests.support.demo_billing import rentals, renting_plans, subscribe
-from tests.support.subscription_support import Stack, running_stack
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def test_monthly_to_yearly_continues_the_rental_on_the_yearly_grid(

@@ -7,12 +7,8 @@ The demo catalogue: Fibre 600 Mb 30.00/month renting a router at 3.00/month, IVA
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import Settings
 from tests.support.billing_runs import action, bill
 from tests.support.demo_billing import (
     FIBRE,
@@ -26,15 +22,9 @@ from tests.support.demo_billing import (
     subscribe,
 )
 from tests.support.factories import make_operator
-from tests.support.subscription_support import Stack, running_stack
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 @pytest.mark.today("2026-04-20T10:00:00+00:00")  # the router goes back today, April billed in advance

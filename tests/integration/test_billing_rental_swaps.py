@@ -5,14 +5,10 @@ The demo catalogue: Fibre 600 Mb 30.00/month renting a router at 3.00/month."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
 from tests.support.billing_runs import bill
 from tests.support.demo_billing import (
     FIBRE,
@@ -24,15 +20,9 @@ from tests.support.demo_billing import (
     subscribe,
 )
 from tests.support.factories import make_operator
-from tests.support.subscription_support import Stack, running_stack, wait_process
+from tests.support.subscription_support import Stack, wait_process
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def line_state(database_url: str, sub: dict[str, str]) -> list[tuple[str, object]]:

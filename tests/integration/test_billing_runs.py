@@ -4,27 +4,18 @@ a DST-crossing year, dry runs and bad input."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
 from tests.support.billing_runs import bill, subscribe
 from tests.support.catalog_factory import plan, post, product
 from tests.support.eventually import eventually_async
 from tests.support.factories import make_operator
-from tests.support.subscription_support import Stack, running_stack, wait_process
+from tests.support.subscription_support import Stack, wait_process
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def invoice_lines(database_url: str, account_id: str) -> list[tuple[str, str, str, int]]:

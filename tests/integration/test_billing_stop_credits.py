@@ -9,24 +9,14 @@ fibre + TV bundle 10% off the plans' recurring charges (not the rental), IVA 21%
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import Settings
 from tests.support.billing_runs import action, bill
 from tests.support.demo_billing import HOME, home_month, invoices, ledger, notes, seed, subscribe
 from tests.support.factories import make_operator
-from tests.support.subscription_support import Stack, running_stack
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def test_a_terminated_bundle_credits_its_unused_rental_and_is_net_of_its_discount(

@@ -3,20 +3,16 @@ subscribe to it, be billed and get its invoice PDF."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
 from runtime.demo_catalogue import ROUTERS
-from runtime.settings import Settings
 from tests.support.catalog_factory import post
 from tests.support.demo_billing import seed
 from tests.support.factories import Tenant, make_operator, person
-from tests.support.subscription_support import Stack, running_stack, wait_process
+from tests.support.subscription_support import Stack, wait_process
 
 COUNTS = {
     "products": "select count(*) from catalog_products where organisation_id = :o",
@@ -33,12 +29,6 @@ def counts(database_url: str, tenant: Tenant) -> dict[str, int]:
             name: int(conn.execute(sa.text(sql), {"o": tenant.organisation_id}).scalar_one())
             for name, sql in COUNTS.items()
         }
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def test_seeding_twice_adds_nothing(database_url: str) -> None:

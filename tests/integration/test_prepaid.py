@@ -3,31 +3,22 @@ suspends the services a wallet cannot pay; prepaid terms are never invoiced."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
 from tests.support.catalog_factory import plan, post, product
 from tests.support.eventually import eventually_async
 from tests.support.factories import Tenant, make_operator, person
-from tests.support.subscription_support import Stack, running_stack, wait_process
+from tests.support.subscription_support import Stack, wait_process
 from tests.support.usage_factory import CGRATES, event, ingest, rate, voice_charge
 
 # Wallet shortfalls suspend and top-ups resume "today": each test fixes its today (in the past, so the
 # suspension is due at once on the Temporal server's real clock).
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def prepaid_customer(

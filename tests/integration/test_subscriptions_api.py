@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
 from tests.support.device_support import device_row, receive
 from tests.support.device_support import make_shop as make_device_shop
 from tests.support.eventually import eventually_async
 from tests.support.factories import make_operator, person
 from tests.support.smtp import SmtpSink
-from tests.support.subscription_support import Shop, Stack, make_shop, onboard, running_stack, wait_process
+from tests.support.subscription_support import Shop, Stack, make_shop, onboard, wait_process
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 @pytest.fixture

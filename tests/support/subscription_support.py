@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from temporalio.activity import _Definition
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from activities.provisioning.activities import ProvisioningActivities
 from api.app import create_app
@@ -79,6 +81,14 @@ async def running_stack(settings: Settings, client: Client) -> AsyncIterator[Sta
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as api,
     ):
         yield Stack(api, client, broadband, video, queue_settings.task_queue)
+
+
+@pytest.fixture
+async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    """The API and a worker (recording provisioning adapters) on the dev Temporal server. A test module
+    that needs another stack defines its own ``stack`` fixture, which takes precedence."""
+    async with running_stack(settings, dev_env.client) as running:
+        yield running
 
 
 @dataclass
