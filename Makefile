@@ -10,6 +10,7 @@ help:
 	@echo "make run    start the whole stack (PostgreSQL, Temporal + UI, worker, API) and seed a demo operator"
 	@echo "make test   lint and run the whole test suite, then the date-sensitive tests on hard days"
 	@echo "make test-calendar  only the date-sensitive tests, as if today were each of CALENDAR_DAYS"
+	@echo "make unit   only the pure tests (tests/unit: no PostgreSQL, Temporal or network), in seconds"
 	@echo "make lint   ruff + mypy + the layer rules (lint-imports, contracts in pyproject.toml)"
 	@echo "make bench  run the benchmarks in bench/"
 
@@ -54,8 +55,10 @@ test-calendar: $(STAMP)
 	if [ -n "$$failed" ]; then echo "calendar tests failed on:$$failed"; exit 1; fi; \
 	echo "calendar tests passed on every day: $(CALENDAR_DAYS)"
 
+# Pure tests only: a test in tests/unit that uses a service fixture (the database, a Temporal server,
+# localstripe, FreeRADIUS...) is a collection error (tests/support/service_markers.py).
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
 
 bench: $(STAMP)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.support.eventually import eventually
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.smoke
 
@@ -100,17 +100,22 @@ class RunningStack:
         return f"http://127.0.0.1:{self.api_port}"
 
     def wait_healthy(self) -> dict[str, object]:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"`multibill up` exited early:\n{self.output}"
-            try:
-                response = httpx.get(f"{self.base_url}/healthz", timeout=3)
-                if response.status_code == 200:
-                    return dict(response.json())
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"/healthz was not 200 within {START_TIMEOUT:.0f}s:\n{self.output}")
+
+        def health() -> httpx.Response:
+            if self.process.poll() is not None:  # not retried: fails at once
+                raise RuntimeError(f"`multibill up` exited early:\n{self.output}")
+            return httpx.get(f"{self.base_url}/healthz", timeout=3)
+
+        response = eventually(
+            health,
+            until=lambda r: r.status_code == 200,
+            timeout=START_TIMEOUT,
+            interval=0.5,
+            retry_on=(httpx.HTTPError,),
+            what="/healthz 200",
+            context=lambda: self.output,
+        )
+        return dict(response.json())
 
     def api_key(self) -> str | None:
         found = [m.group(1) for line in self.lines if (m := KEY_LINE.search(line))]
@@ -173,11 +178,14 @@ def _alive(pid: int) -> bool:
 
 
 def assert_all_gone(pids: list[int], output: str) -> None:
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = [pid for pid in pids if _alive(pid)]
-    assert not left, f"processes left running after stop: {left}\n{output}"
+    eventually(
+        lambda: [pid for pid in pids if _alive(pid)],
+        until=lambda left: not left,
+        timeout=10,
+        interval=0.2,
+        what="every process gone after stop",
+        context=lambda: output,
+    )
 
 
 @pytest.fixture
@@ -244,12 +252,13 @@ def verify_through_the_mail_sink(stack: RunningStack, headers: dict[str, str]) -
     )
     assert created.status_code == 201, created.text
     process_id = str(created.json()["process_id"])
-    deadline = time.monotonic() + 30
-    mails: list[Path] = []
-    while not mails and time.monotonic() < deadline:
-        mails = sorted((stack.home / "mail").glob("*.eml"))
-        time.sleep(0.2)
-    assert mails, f"no email saved under {stack.home / 'mail'}:\n{stack.output}"
+    mails = eventually(
+        lambda: sorted((stack.home / "mail").glob("*.eml")),
+        timeout=30,
+        interval=0.2,
+        what=f"an email saved under {stack.home / 'mail'}",
+        context=lambda: stack.output,
+    )
     message = email.message_from_bytes(mails[0].read_bytes())
     assert message["To"].endswith("eva@example.com>") or message["To"] == "eva@example.com"
     text = "".join(
@@ -265,12 +274,13 @@ def verify_through_the_mail_sink(stack: RunningStack, headers: dict[str, str]) -
     assert token, page.text
     pressed = httpx.post(link.group(1).split("?")[0], data={"token": token.group(1)}, timeout=10)
     assert pressed.status_code == 200, pressed.text
-    status: dict[str, object] = {}
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{stack.base_url}/v1/processes/{process_id}", headers=headers, timeout=10).json()
-        if status.get("status") == "completed":
-            break
-        time.sleep(0.2)
+    status = eventually(
+        lambda: httpx.get(f"{stack.base_url}/v1/processes/{process_id}", headers=headers, timeout=10).json(),
+        until=lambda status: status.get("status") == "completed",
+        timeout=30,
+        interval=0.2,
+        what=f"{process_id} completed",
+    )
     assert status.get("step") == "verified", status
     return process_id
 

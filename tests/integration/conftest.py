@@ -9,7 +9,7 @@ import pytest
 
 from api.app import create_app
 from runtime.settings import Settings
-from tests.factories import Tenant, make_operator
+from tests.support.factories import Tenant, make_operator
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ be verified again (the old confirmation, and the old link, no longer count)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -25,10 +24,11 @@ from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.billing_factory import Line, make_invoice
-from tests.conftest import SmtpSink
-from tests.factories import Tenant, person
-from tests.wallet_support import make_prepaid_subscription
+from tests.support.billing_factory import Line, make_invoice
+from tests.support.eventually import eventually_async
+from tests.support.factories import Tenant, person
+from tests.support.smtp import SmtpSink
+from tests.support.wallet_support import make_prepaid_subscription
 
 
 async def new_account(api: httpx.AsyncClient, tenant: Tenant, **fields: Any) -> dict[str, Any]:
@@ -151,13 +151,16 @@ def token_in(mail: Any) -> str:
 async def account_status(
     api: httpx.AsyncClient, tenant: Tenant, account_id: str, status: str
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(200):
-        body = (await api.get(f"/v1/accounts/{account_id}", headers=tenant.auth)).json()
-        if body["verification_status"] == status:
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{account_id} never became {status}: {body}")
+
+    async def view() -> dict[str, Any]:
+        return dict((await api.get(f"/v1/accounts/{account_id}", headers=tenant.auth)).json())
+
+    return await eventually_async(
+        view,
+        until=lambda body: body["verification_status"] == status,
+        timeout=15,
+        what=f"{account_id} {status}",
+    )
 
 
 async def test_a_verified_account_verifies_its_new_email_again(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from domain.organisations import OrganisationKind, Role
 from models.base import engine_for
-from tests.factories import Tenant, company, make_child, make_operator, person
+from tests.support.factories import Tenant, company, make_child, make_operator, person
 
 
 def count_accounts(database_url: str, org_id: str) -> int:

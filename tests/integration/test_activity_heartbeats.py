@@ -26,7 +26,7 @@ from activities.subscriptions.activities import PrepaidActivities
 from integrations.payments.base import GatewayRegistry
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.factories import make_operator
+from tests.support.factories import make_operator
 
 HELD = 1.5  # seconds the table stays locked: six heartbeats are due in that time
 WORKFLOWS = Path(__file__).parents[2] / "workflows"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from domain.currency import MAX_AMOUNT_MINOR, max_amount_minor
-from tests.factories import Tenant, person
+from tests.support.factories import Tenant, person
 
 HUGE = 10**30
 BIGINT_MAX = 2**63 - 1

@@ -16,7 +16,7 @@ from api.app import create_app
 from models.base import engine_for
 from models.migrate import upgrade
 from runtime.settings import Settings, normalise_database_url
-from tests.factories import Tenant, make_operator
+from tests.support.factories import Tenant, make_operator
 
 
 class PrivatePostgres:

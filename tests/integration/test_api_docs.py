@@ -10,7 +10,7 @@ import httpx
 
 from api.app import create_app
 from runtime.settings import Settings
-from tests.factories import Tenant
+from tests.support.factories import Tenant
 
 ERRORS = ("400", "401", "403", "404", "409", "413", "422", "503")
 

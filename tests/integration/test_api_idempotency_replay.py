@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.factories import Tenant, company, person
+from tests.support.factories import Tenant, company, person
 
 
 async def test_replay_of_an_account_creation_is_byte_for_byte(

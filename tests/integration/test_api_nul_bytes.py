@@ -11,7 +11,7 @@ import pytest
 
 from api.app import create_app
 from runtime.settings import Settings
-from tests.factories import Tenant, person
+from tests.support.factories import Tenant, person
 
 
 def assert_nul_refused(resp: httpx.Response) -> None:

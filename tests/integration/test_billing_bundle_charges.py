@@ -7,29 +7,19 @@ bundle 10% off the plans' recurring charges, IVA 21%. Resumed on 20 April: 11 of
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.integration.test_billing_extras import HOME, quoted, subscribe
-from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import action, bill
+from tests.support.demo_billing import HOME, quoted, seed, subscribe
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
 
 # The bill-run route refuses periods beyond the next run after today: today is after these 2026 periods.
 pytestmark = [pytest.mark.calendar, pytest.mark.today("2026-06-15T12:00:00+00:00")]
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def billed_charges(database_url: str, sub: dict[str, Any]) -> list[tuple[str, int]]:

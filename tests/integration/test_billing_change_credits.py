@@ -7,22 +7,13 @@ A monthly plan of 31.00 on day 1 costs 1.00 a day in the 31-day months used here
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import Settings
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import Line, action, bill, change, on_the_cheap_plan, owed
 from tests.support.billing_runs import billed as billed_in_order
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
+from tests.support.subscription_support import Stack
 
 
 def billed(database_url: str, sub: dict[str, Any]) -> tuple[list[Line], list[int]]:

@@ -7,89 +7,28 @@ the fibre + TV bundle 10% off (the plans' recurring charges, not the rental), IV
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
-from models.base import engine_for
-from runtime.demo_catalogue import WAREHOUSE
-from runtime.settings import Settings
-from tests.catalog_factory import plan, post
-from tests.factories import Tenant, make_operator, person
-from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack, wait_process
 from tests.support.billing_runs import bill
+from tests.support.catalog_factory import plan
+from tests.support.demo_billing import (
+    HOME,
+    RENTAL,
+    Row,
+    device_and_warehouse,
+    home_month,
+    invoices,
+    ledger,
+    quoted,
+    seed,
+    subscribe,
+)
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-Row = tuple[str, str, str, str, int]  # (kind, description, first day, end, amount)
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
-
-
-async def subscribe(stack: Stack, tenant: Tenant, start: str, order: dict[str, Any]) -> dict[str, str]:
-    account = await post(stack.api, tenant, "/v1/accounts", person())
-    started = await stack.api.post(
-        "/v1/subscriptions",
-        headers=tenant.post_headers(),
-        json={"account_id": account["id"], "start_date": start, "bill_day": 1, **order},
-    )
-    assert started.status_code == 202, started.text
-    process = await wait_process(stack.api, tenant, started.json()["process_id"])
-    assert process["step"] == "active", process
-    return {"account_id": account["id"], "subscription_id": started.json()["subscription_id"]}
-
-
-def invoices(database_url: str, account_id: str) -> list[tuple[tuple[int, int, int], list[Row]]]:
-    """Each invoice of the account in number order: (net, tax, total) and its lines in position order."""
-    out = []
-    with engine_for(database_url).connect() as conn:
-        heads = conn.execute(
-            sa.text(
-                "select id, net_minor, tax_minor, total_minor from invoices "
-                "where account_id = :a order by number"
-            ),
-            {"a": account_id},
-        ).all()
-        for head in heads:
-            lines = conn.execute(
-                sa.text(
-                    "select kind, description, period_start::text, period_end::text, amount_minor "
-                    "from invoice_lines where invoice_id = :i order by position"
-                ),
-                {"i": head.id},
-            ).all()
-            out.append(((head.net_minor, head.tax_minor, head.total_minor), [tuple(r) for r in lines]))
-    return out  # type: ignore[return-value]
-
-
-def ledger(database_url: str, account_id: str) -> dict[str, tuple[int, int]]:
-    with engine_for(database_url).connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "select p.ledger_account, sum(p.debit_minor), sum(p.credit_minor) from ledger_postings p "
-                "join ledger_entries e on e.id = p.entry_id where e.account_id = :a group by p.ledger_account"
-            ),
-            {"a": account_id},
-        ).all()
-    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
-
-
-async def quoted(
-    stack: Stack, tenant: Tenant, account_id: str, items: list[dict[str, Any]]
-) -> dict[str, Any]:
-    resp = await stack.api.post(
-        "/v1/quotes", headers=tenant.auth, json={"account_id": account_id, "bill_day": 1, "items": items}
-    )
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
 
 
 def same_as_quote(invoice: tuple[tuple[int, int, int], list[Row]], quote: dict[str, Any]) -> None:
@@ -106,19 +45,6 @@ def same_as_quote(invoice: tuple[tuple[int, int, int], list[Row]], quote: dict[s
 
 
 FIBRE_MARCH = "Fibre 600 Mb 2026-03-10 to 2026-04-01"
-RENTAL = "rental of demo-router"
-
-
-def device_and_warehouse(database_url: str, tenant: Tenant, sub: dict[str, Any]) -> tuple[str, str]:
-    with engine_for(database_url).connect() as conn:
-        device_id = conn.execute(
-            sa.text("select id from devices where subscription_id = :s"), {"s": sub["subscription_id"]}
-        ).scalar_one()
-        warehouse_id = conn.execute(
-            sa.text("select id from warehouses where operator_id = :o and code = :c"),
-            {"o": tenant.organisation_id, "c": WAREHOUSE},
-        ).scalar_one()
-    return device_id, warehouse_id
 
 
 @pytest.mark.today("2026-04-20T10:00:00+00:00")  # the router goes back today, between two bill runs
@@ -170,25 +96,6 @@ async def test_a_rented_router_is_billed_each_period_until_it_is_returned(
     assert may == (  # returned on 20 April: May has no rental
         (3000, 630, 3630),
         [("recurring", "Fibre 600 Mb 2026-05-01 to 2026-06-01", "2026-05-01", "2026-06-01", 3000)],
-    )
-
-
-HOME = {"bundle": "demo-home", "items": [{"plan": "demo-fibre-600"}, {"plan": "demo-tv-basic"}]}
-
-
-def home_month(start: str, end: str) -> tuple[tuple[int, int, int], list[Row]]:
-    """A full month of the fibre + TV bundle: 30.00 + 3.00 rental + 15.00 - 10% of 30.00 and of 15.00;
-    net 43.50, IVA 21% = 9.135 -> 9.14, total 52.64."""
-    discount = "bundle demo-home discount 10%"
-    return (
-        (4350, 914, 5264),
-        [
-            ("recurring", f"Fibre 600 Mb {start} to {end}", start, end, 3000),
-            ("recurring", f"TV Basic {start} to {end}", start, end, 1500),
-            ("device_rental", f"{RENTAL} {start} to {end}", start, end, 300),
-            ("discount", f"{discount} (Fibre 600 Mb {start} to {end})", start, end, -300),
-            ("discount", f"{discount} (TV Basic {start} to {end})", start, end, -150),
-        ],
     )
 
 

@@ -19,17 +19,16 @@ from temporalio.testing import WorkflowEnvironment
 from activities.billing.io import RunInput
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.catalog_factory import plan
-from tests.factories import make_operator
-from tests.payment_support import add_card, pay_api, pay_settings, rows
-from tests.subscription_support import running_stack
 from tests.support.billing_runs import subscribe
-from tests.support.localstripe import LocalStripe, localstripe
+from tests.support.catalog_factory import plan
+from tests.support.eventually import eventually_async
+from tests.support.factories import make_operator
+from tests.support.localstripe import LocalStripe
+from tests.support.payment_support import add_card, rows
+from tests.support.subscription_support import running_stack
 from tests.support.worker_process import stripe_env, worker_process
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.collection import CollectionSummary
-
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
 ACCOUNTS = 16
 
@@ -63,10 +62,13 @@ async def test_a_killed_worker_bills_nothing_twice(
         handle = await dev_env.client.start_workflow(
             BillingCycleWorkflow.run, run, id=f"billing-kill-{queue}", task_queue=queue
         )
-        for _ in range(600):
-            if count(database_url, invoices, tenant.organisation_id) >= 2:
-                break
-            await asyncio.sleep(0.05)
+        await eventually_async(
+            lambda: asyncio.to_thread(count, database_url, invoices, tenant.organisation_id),
+            until=lambda billed: billed >= 2,
+            timeout=30,
+            what="two invoices before the kill",
+            context=log.read_text,
+        )
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         billed_when_killed = count(database_url, invoices, tenant.organisation_id)
@@ -128,11 +130,9 @@ async def test_a_page_killed_after_its_commit_is_reported_collected_and_retried_
             BillingCycleWorkflow.run, run, id=f"billing-hold-{queue}", task_queue=queue
         )
         held = tmp_path / "hold-page.held"
-        for _ in range(1200):
-            if held.exists():
-                break
-            await asyncio.sleep(0.05)
-        assert held.exists(), log.read_text()
+        await eventually_async(
+            lambda: asyncio.to_thread(held.exists), timeout=60, what=f"{held}", context=log.read_text
+        )
         first.send_signal(signal.SIGKILL)  # the page's transaction committed; its completion is lost
         first.wait(timeout=10)
         killed_at = time.monotonic()

@@ -5,27 +5,17 @@ other accounts. Catalogue prices reach 10^13 major units and quantities 1,000 pe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.catalog_factory import plan
-from tests.factories import make_operator
-from tests.integration.test_billing_extras import subscribe
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill
+from tests.support.catalog_factory import plan
+from tests.support.demo_billing import subscribe
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def billed(database_url: str, account_id: str) -> tuple[list[int], int]:

@@ -7,28 +7,18 @@ the other the new one's (a row rewritten by an UPDATE moves to the end of the ta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.catalog_factory import plan, product
-from tests.factories import Tenant, make_operator
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, billed, change, subscribe
+from tests.support.catalog_factory import plan, product
+from tests.support.factories import Tenant, make_operator
+from tests.support.subscription_support import Stack
 
 MONTHLY = "12.00"  # per month
 YEARLY = "120.00"  # per year
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def plans(stack: Stack, tenant: Tenant) -> tuple[str, str]:

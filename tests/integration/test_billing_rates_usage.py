@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from activities.usage.ingestion import ingest
 from models.base import engine_for, unit_of_work
-from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, subscribe
-from tests.usage_factory import event, voice_plan_in_arrears
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
+from tests.support.usage_factory import event, voice_plan_in_arrears
 
 CALLED_AT = datetime(2026, 2, 10, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def test_the_bill_run_rates_accepted_calls_before_invoicing(stack: Stack, database_url: str) -> None:

@@ -7,25 +7,13 @@ Plans of tests/integration/test_billing_rental_changes.py: monthly 12.00 renting
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import Settings
-from tests.integration.test_billing_extras import subscribe
-from tests.integration.test_billing_rental_changes import renting_plans
-from tests.integration.test_billing_rental_returns import pending_credits
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import action, bill, change_plan
+from tests.support.demo_billing import pending_credits, renting_plans, subscribe
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def rental_credit(database_url: str, sub: dict[str, object]) -> list[int]:

@@ -7,65 +7,13 @@ Monthly plan: 12.00/month renting the router at 3.00/month; yearly plan: 120.00/
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
-import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
-from models.base import engine_for
-from runtime.settings import Settings
-from tests.catalog_factory import plan
-from tests.factories import Tenant, make_operator
-from tests.integration.test_billing_extras import subscribe
-from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, change_plan
+from tests.support.demo_billing import rentals, renting_plans, subscribe
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-Rental = tuple[str, str, int]  # (first day, end, amount)
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
-
-
-async def renting_plans(stack: Stack, database_url: str) -> tuple[Tenant, str, str]:
-    tenant = make_operator(database_url)
-    seed(database_url, tenant)
-
-    def router(price: str) -> dict[str, Any]:
-        return {"product_code": "demo-router", "mode": "rent", "prices": {"EUR": price}}
-
-    monthly = await plan(
-        stack.api, tenant, product_code="demo-fibre", prices={"EUR": "12.00"}, device=router("3.00")
-    )
-    yearly = await plan(
-        stack.api,
-        tenant,
-        product_code="demo-fibre",
-        prices={"EUR": "120.00"},
-        device=router("36.00"),
-        billing_period="year",
-    )
-    return tenant, monthly, yearly
-
-
-def rentals(database_url: str, sub: dict[str, Any]) -> list[Rental]:
-    with engine_for(database_url).connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "select l.period_start::text, l.period_end::text, l.amount_minor from invoices i "
-                "join invoice_lines l on l.invoice_id = i.id "
-                "where i.account_id = :a and l.kind = 'device_rental'"
-            ),
-            {"a": sub["account_id"]},
-        ).all()
-    return sorted(tuple(r) for r in rows)  # type: ignore[misc]
 
 
 async def test_monthly_to_yearly_continues_the_rental_on_the_yearly_grid(

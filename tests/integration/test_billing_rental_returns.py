@@ -7,43 +7,24 @@ The demo catalogue: Fibre 600 Mb 30.00/month renting a router at 3.00/month, IVA
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
-import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
-from models.base import engine_for
-from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.integration.test_billing_extras import device_and_warehouse, invoices, ledger, quoted, subscribe
-from tests.integration.test_billing_stop_credits import notes
-from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import action, bill
+from tests.support.demo_billing import (
+    FIBRE,
+    device_and_warehouse,
+    invoices,
+    ledger,
+    notes,
+    pending_credits,
+    quoted,
+    seed,
+    subscribe,
+)
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-FIBRE = {"items": [{"plan": "demo-fibre-600"}]}
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
-
-
-def pending_credits(database_url: str, sub: dict[str, Any]) -> list[tuple[str, int]]:
-    with engine_for(database_url).connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "select kind, amount_minor from pending_charges where subscription_id = :s "
-                "and amount_minor < 0"
-            ),
-            {"s": sub["subscription_id"]},
-        ).all()
-    return sorted(tuple(r) for r in rows)  # type: ignore[misc]
 
 
 @pytest.mark.today("2026-04-20T10:00:00+00:00")  # the router goes back today, April billed in advance

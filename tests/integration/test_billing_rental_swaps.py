@@ -5,30 +5,24 @@ The demo catalogue: Fibre 600 Mb 30.00/month renting a router at 3.00/month."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.integration.test_billing_extras import device_and_warehouse, subscribe
-from tests.integration.test_billing_rental_changes import rentals
-from tests.integration.test_billing_rental_returns import FIBRE, pending_credits
-from tests.integration.test_billing_stop_credits import notes
-from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack, wait_process
 from tests.support.billing_runs import bill
+from tests.support.demo_billing import (
+    FIBRE,
+    device_and_warehouse,
+    notes,
+    pending_credits,
+    rentals,
+    seed,
+    subscribe,
+)
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, wait_process
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def line_state(database_url: str, sub: dict[str, str]) -> list[tuple[str, object]]:

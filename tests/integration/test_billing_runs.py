@@ -3,26 +3,19 @@ a DST-crossing year, dry runs and bad input."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.catalog_factory import plan, post, product
-from tests.factories import make_operator
-from tests.subscription_support import Stack, running_stack, wait_process
 from tests.support.billing_runs import bill, subscribe
+from tests.support.catalog_factory import plan, post, product
+from tests.support.eventually import eventually_async
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, wait_process
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def invoice_lines(database_url: str, account_id: str) -> list[tuple[str, str, str, int]]:
@@ -154,10 +147,12 @@ async def test_a_schedule_per_cycle_starts_bill_runs(stack: Stack, database_url:
     assert [s["id"] for s in again.json()["schedules"]] == [s["id"] for s in made.json()["schedules"]]
     handle = stack.client.get_schedule_handle(schedules[5]["id"])
     await handle.trigger()
-    for _ in range(200):
-        if len(invoice_lines(database_url, sub["account_id"])) >= 2:
-            break
-        await __import__("asyncio").sleep(0.05)
+    await eventually_async(
+        lambda: asyncio.to_thread(invoice_lines, database_url, sub["account_id"]),
+        until=lambda lines: len(lines) >= 2,
+        timeout=15,
+        what="the scheduled run's second invoice",
+    )
     assert [line[1:] for line in invoice_lines(database_url, sub["account_id"])] == [
         ("2024-02-05", "2024-03-05", 1200),
         ("2024-03-05", "2024-04-05", 1200),

@@ -9,39 +9,14 @@ fibre + TV bundle 10% off the plans' recurring charges (not the rental), IVA 21%
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
-from models.base import engine_for
-from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.integration.test_billing_extras import HOME, home_month, invoices, ledger, subscribe
-from tests.integration.test_demo_catalogue import seed
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import action, bill
+from tests.support.demo_billing import HOME, home_month, invoices, ledger, notes, seed, subscribe
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
-
-
-def notes(database_url: str, account_id: str) -> list[tuple[tuple[int, int, int], list[tuple[str, int]]]]:
-    with engine_for(database_url).connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "select net_minor, tax_minor, total_minor, lines from credit_notes "
-                "where account_id = :a order by number"
-            ),
-            {"a": account_id},
-        ).all()
-    return [((r[0], r[1], r[2]), sorted((line["kind"], line["amount_minor"]) for line in r[3])) for r in rows]
 
 
 async def test_a_terminated_bundle_credits_its_unused_rental_and_is_net_of_its_discount(

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, subscribe
-from tests.usage_factory import event, ingest, rate, voice_plan_in_arrears
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
-
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
+from tests.support.usage_factory import event, ingest, rate, voice_plan_in_arrears
 
 pytestmark = pytest.mark.calendar
 

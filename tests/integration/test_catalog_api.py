@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from domain.organisations import OrganisationKind, Role
 from models.base import engine_for
-from tests.catalog_factory import code, plan, post, product
-from tests.factories import Tenant, make_child, make_operator
+from tests.support.catalog_factory import code, plan, post, product
+from tests.support.factories import Tenant, make_child, make_operator
 
 
 def plans_saved(database_url: str, org_id: str) -> int:

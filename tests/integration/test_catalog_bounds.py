@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.catalog_factory import code, plan, product
-from tests.factories import Tenant
+from tests.support.catalog_factory import code, plan, product
+from tests.support.factories import Tenant
 
 THOUSAND_DIGITS = "9" * 1000
 # (value, expected code) for any price field

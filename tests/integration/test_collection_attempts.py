@@ -8,8 +8,8 @@ from domain.ids import new_id
 from domain.payments import collection_key
 from models.base import unit_of_work
 from models.payments import Payment
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1210
 

@@ -16,15 +16,14 @@ from activities.payments.io import CollectionInput
 from domain import process_ids
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
-from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, localstripe
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.eventually import eventually_async
+from tests.support.factories import Tenant
+from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe
+from tests.support.payment_support import add_card, invoice_row, postings, rows
 from tests.support.worker_process import stripe_env, worker_process
 from workflows.collection import CollectionSummary, CollectionWorkflow
 from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, PROCESS
-
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1210
 
@@ -121,10 +120,12 @@ async def test_a_worker_killed_after_the_charge_charges_once(
             id=f"collection-kill-{queue}",
             task_queue=queue,
         )
-        for _ in range(600):  # charged: the intent is created, its id stored, then confirmed
-            if [i["status"] for i in localstripe.intents_with_key(key)] == ["succeeded"]:
-                break
-            await asyncio.sleep(0.05)
+        await eventually_async(  # charged: the intent is created, its id stored, then confirmed
+            lambda: asyncio.to_thread(localstripe.intents_with_key, key),
+            until=lambda intents: [i["status"] for i in intents] == ["succeeded"],
+            timeout=30,
+            what=f"the payment intent of {key} succeeded",
+        )
         first.send_signal(signal.SIGKILL)  # charged at Stripe, nothing recorded yet
         first.wait(timeout=10)
         assert len(localstripe.intents_with_key(key)) == 1, log.read_text()

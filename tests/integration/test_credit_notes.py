@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from models.base import unit_of_work
 from models.billing import CreditNote, LedgerEntry, LedgerPosting
-from tests.billing_factory import MIXED_LINES, make_account, make_invoice
-from tests.factories import Tenant, make_operator
+from tests.support.billing_factory import MIXED_LINES, make_account, make_invoice
+from tests.support.factories import Tenant, make_operator
 
 LINES = MIXED_LINES  # net 5499, tax 985, total 6484
 

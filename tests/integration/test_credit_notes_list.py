@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.billing_factory import MIXED_LINES, make_account, make_invoice
-from tests.factories import Tenant, make_child, make_operator
+from tests.support.billing_factory import MIXED_LINES, make_account, make_invoice
+from tests.support.factories import Tenant, make_child, make_operator
 
 
 async def _goodwill(api: httpx.AsyncClient, tenant: Tenant, account_id: str, amount: int) -> str:

@@ -30,12 +30,12 @@ from models.catalog import PlanVersion
 from models.organisations import Organisation
 from models.subscriptions import ProvisioningOrder, ScheduledChange
 from models.usage import UsageEvent
-from tests import device_support
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant, make_child, make_operator, person
-from tests.integration.test_operator_only import PARTNER_ROUTES, WRITE_METHODS, key_id_of
-from tests.subscription_support import make_shop as make_catalogue
-from tests.usage_factory import subscription as insert_subscription
+from tests.support import device_support
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant, make_child, make_operator, person
+from tests.support.partner_routes import PARTNER_ROUTES, WRITE_METHODS, key_id_of
+from tests.support.subscription_support import make_shop as make_catalogue
+from tests.support.usage_factory import subscription as insert_subscription
 
 IBAN = "DE89370400440532013000"
 # A's own admin gets this where the route starts or signals a process: the `api` fixture has no Temporal,

@@ -3,20 +3,16 @@ subscribe to it, be billed and get its invoice PDF."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
-from models.base import engine_for, unit_of_work
-from models.organisations import Organisation
-from runtime.demo_catalogue import ROUTERS, seed_demo_catalogue
-from runtime.settings import Settings
-from tests.catalog_factory import post
-from tests.factories import Tenant, make_operator, person
-from tests.subscription_support import Stack, running_stack, wait_process
+from models.base import engine_for
+from runtime.demo_catalogue import ROUTERS
+from tests.support.catalog_factory import post
+from tests.support.demo_billing import seed
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.subscription_support import Stack, wait_process
 
 COUNTS = {
     "products": "select count(*) from catalog_products where organisation_id = :o",
@@ -27,25 +23,12 @@ COUNTS = {
 }
 
 
-def seed(database_url: str, tenant: Tenant) -> int:
-    with unit_of_work(database_url) as session:
-        operator = session.get(Organisation, tenant.organisation_id)
-        assert operator is not None
-        return seed_demo_catalogue(session, operator)
-
-
 def counts(database_url: str, tenant: Tenant) -> dict[str, int]:
     with engine_for(database_url).connect() as conn:
         return {
             name: int(conn.execute(sa.text(sql), {"o": tenant.organisation_id}).scalar_one())
             for name, sql in COUNTS.items()
         }
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 def test_seeding_twice_adds_nothing(database_url: str) -> None:

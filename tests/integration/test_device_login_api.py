@@ -11,7 +11,7 @@ from activities.accounts.organisations import hash_secret
 from models.base import unit_of_work
 from models.devices import DeviceLogin, ServiceCredential
 from models.subscriptions import SubscriptionService
-from tests.device_support import Subscriber, make_shop, make_subscriber
+from tests.support.device_support import Subscriber, make_shop, make_subscriber
 
 
 async def issue(api: httpx.AsyncClient, database_url: str, **shop_rules: Any) -> tuple[Subscriber, str]:

@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from domain import process_ids
 from runtime.settings import Settings
-from tests.device_support import assign, device_row, make_shop, make_subscriber, receive
-from tests.workflows.test_device_swap import FakeOtt, worker
+from tests.support.device_support import assign, device_row, make_shop, make_subscriber, receive
+from tests.support.swap_worker import FakeOtt, worker
 from workflows.device_swap import DeviceSwapWorkflow
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from domain.organisations import OrganisationKind, Role
 from models.base import unit_of_work
 from models.devices import Device, StockMovement
-from tests.device_support import Shop, code, make_shop, make_subscriber, receive
-from tests.factories import Tenant, make_child
+from tests.support.device_support import Shop, code, make_shop, make_subscriber, receive
+from tests.support.factories import Tenant, make_child
 
 
 async def post(api: httpx.AsyncClient, tenant: Tenant, path: str, body: dict[str, Any]) -> httpx.Response:

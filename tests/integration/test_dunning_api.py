@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from temporalio.testing import WorkflowEnvironment
-
 from activities.dunning.io import DunningInput
 from domain import process_ids
 from domain.dunning import Ladder, Step
-from runtime.settings import Settings
-from tests.billing_factory import Line, make_invoice
-from tests.catalog_factory import post
-from tests.factories import make_operator, person
-from tests.subscription_support import Stack, running_stack
+from tests.support.billing_factory import Line, make_invoice
+from tests.support.catalog_factory import post
+from tests.support.factories import make_operator, person
+from tests.support.subscription_support import Stack
 from workflows.dunning import DunningWorkflow
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def test_the_ladder_is_the_operators_to_set(stack: Stack, database_url: str) -> None:

@@ -17,14 +17,12 @@ from activities.payments.io import CollectionInput
 from domain import process_ids
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api, pay_settings, postings, rows
-from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, localstripe
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant
+from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe
+from tests.support.payment_support import add_card, invoice_row, postings, rows
 from workflows.collection import CollectionWorkflow
 from workflows.dunning import DunningWorkflow
-
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 

@@ -29,7 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from domain.organisations import OrganisationKind
 from runtime.settings import Settings
-from tests.factories import Tenant, make_child, make_operator
+from tests.support.factories import Tenant, make_child, make_operator
 from tests.support.live_api import serve
 
 # More for a deeper local search: MULTIBILL_FUZZ_EXAMPLES=200 pytest tests/integration/test_fuzz_api.py

@@ -10,7 +10,7 @@ import pytest
 from activities.invoices.numbers import allocate_numbers, format_number
 from domain.errors import RuleViolation
 from models.base import unit_of_work
-from tests.factories import Tenant
+from tests.support.factories import Tenant
 
 
 class Abort(Exception):

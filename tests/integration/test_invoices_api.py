@@ -12,8 +12,8 @@ from activities.shared.visibility import Principal
 from domain.organisations import Role
 from models.base import unit_of_work
 from models.organisations import Organisation
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant, make_child, make_operator
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant, make_child, make_operator
 
 SPANISH_LINES = [
     Line("Router Wi-Fi 6", 102030, kind="device", unit_price="1020.30"),

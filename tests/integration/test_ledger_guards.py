@@ -13,7 +13,7 @@ from domain.ids import new_id
 from domain.ledger import Posting, invoice_entry
 from models.base import unit_of_work
 from models.billing import LedgerEntry, LedgerPosting
-from tests.factories import Tenant
+from tests.support.factories import Tenant
 
 
 def _entry(session: sa.orm.Session, organisation_id: str) -> str:

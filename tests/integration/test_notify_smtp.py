@@ -4,7 +4,8 @@ import pytest
 
 from integrations.notify.base import EmailMessageSpec, NotifierUnavailable
 from integrations.notify.smtp import SmtpNotifier
-from tests.conftest import SmtpSink, free_port
+from tests.support.ports import free_port
+from tests.support.smtp import SmtpSink
 
 SENDER = "Multibill <no-reply@multibill.local>"
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from domain.organisations import OrganisationKind
 from models.base import engine_for
-from tests.factories import Tenant, make_child, make_operator, person
+from tests.support.factories import Tenant, make_child, make_operator, person
 
 
 async def test_build_a_partner_tree(api: httpx.AsyncClient, operator: Tenant) -> None:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from domain.provisioning import ProvisioningAction
 from integrations.provisioning.base import ProvisioningRequest
 from integrations.provisioning.ott import OttAdapter, OttConfig
 from integrations.provisioning.ott.simulator import OttSimulator
-from tests.conftest import free_port
+from tests.support.live_api import serve
+from tests.support.ports import free_port
 
 API_KEY = "ott-test-key"
 
@@ -24,16 +22,8 @@ API_KEY = "ott-test-key"
 @pytest.fixture(scope="module")
 def platform() -> Iterator[tuple[OttSimulator, str]]:
     simulator = OttSimulator(api_key=API_KEY, known_packs={"basic", "sports", "movies"})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(simulator.app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield simulator, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(simulator.app()) as url:
+        yield simulator, url
 
 
 @pytest.fixture

@@ -7,12 +7,9 @@ from datetime import date
 import httpx
 
 from domain.organisations import OrganisationKind, Role
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant, make_child
-from tests.payment_support import invoice_row, pay_api, pay_settings, postings, rows
-from tests.support.localstripe import localstripe
-
-__all__ = ["localstripe", "pay_api", "pay_settings"]  # fixtures
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant, make_child
+from tests.support.payment_support import invoice_row, postings, rows
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1210
 TV = [Line("Televisión", 500, kind="video")]  # 605

@@ -12,20 +12,17 @@ from activities.payments.io import CollectInput, CollectResult
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
 from runtime.settings import Settings
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant
-from tests.payment_support import add_card, invoice_row, pay_api_with_worker, pay_settings, postings, rows
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant
 from tests.support.localstripe import (
     API_KEY,
     DECLINED_ON_ATTACH,
     DECLINED_ON_CHARGE,
     DroppingProxy,
     LocalStripe,
-    localstripe,
     signed,
 )
-
-__all__ = ["localstripe", "pay_api_with_worker", "pay_settings"]  # fixtures (pay_api: with a worker)
+from tests.support.payment_support import add_card, invoice_row, postings, rows
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 

@@ -3,29 +3,22 @@ suspends the services a wallet cannot pay; prepaid terms are never invoiced."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.catalog_factory import plan, post
-from tests.factories import Tenant, make_operator, person
-from tests.subscription_support import Stack, running_stack, wait_process
+from tests.support.catalog_factory import plan, post, product
+from tests.support.eventually import eventually_async
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.subscription_support import Stack, wait_process
+from tests.support.usage_factory import CGRATES, event, ingest, rate, voice_charge
 
 # Wallet shortfalls suspend and top-ups resume "today": each test fixes its today (in the past, so the
 # suspension is due at once on the Temporal server's real clock).
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def prepaid_customer(
@@ -88,13 +81,12 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
     assert done["counts"]["invoices"] == 0
     assert (done["counts"]["prepaid_debited"], done["counts"]["prepaid_unfunded"]) == (1, 1)
     assert balance(database_url, rich["account_id"]) == 300
-    for _ in range(200):
-        view = (
-            await stack.api.get(f"/v1/subscriptions/{poor['subscription']['id']}", headers=tenant.auth)
-        ).json()
-        if view["status"] == "suspended":
-            break
-        await __import__("asyncio").sleep(0.05)
+
+    async def poor_view() -> dict[str, Any]:
+        url = f"/v1/subscriptions/{poor['subscription']['id']}"
+        return dict((await stack.api.get(url, headers=tenant.auth)).json())
+
+    view = await eventually_async(poor_view, until=lambda v: v["status"] == "suspended", timeout=15)
     assert view["status"] == "suspended"
     assert balance(database_url, poor["account_id"]) == 300
     # a top-up that pays the period resumes the services at once
@@ -104,13 +96,7 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
         json={"method": "cash", "amount_minor": 1000, "receipt": "R-2"},
     )
     assert topped.status_code == 201, topped.text
-    for _ in range(200):
-        view = (
-            await stack.api.get(f"/v1/subscriptions/{poor['subscription']['id']}", headers=tenant.auth)
-        ).json()
-        if view["status"] == "active":
-            break
-        await __import__("asyncio").sleep(0.05)
+    view = await eventually_async(poor_view, until=lambda v: v["status"] == "active", timeout=15)
     assert view["status"] == "active"
     assert balance(database_url, poor["account_id"]) == 300  # 300 + 1000 top-up - 1000 for the period
 
@@ -119,9 +105,6 @@ async def test_prepaid_onboarding_and_renewal(stack: Stack, database_url: str) -
 async def test_prepaid_calls_are_authorised_by_the_wallet_and_debited_when_rated(
     stack: Stack, database_url: str
 ) -> None:
-    from tests.catalog_factory import product
-    from tests.usage_factory import CGRATES, event, ingest, rate, voice_charge
-
     tenant = make_operator(database_url)
     phone = await product(stack.api, tenant, "telephony")
     code = await plan(

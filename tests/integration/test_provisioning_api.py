@@ -25,9 +25,9 @@ from integrations.provisioning.base import (
 )
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.factories import Tenant, make_child, make_operator
-from tests.provisioning_factory import line, make_subscription
-from tests.subscription_support import worker_activities
+from tests.support.factories import Tenant, make_child, make_operator
+from tests.support.provisioning_factory import line, make_subscription
+from tests.support.subscription_support import worker_activities
 
 
 @dataclass

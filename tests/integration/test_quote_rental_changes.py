@@ -4,24 +4,13 @@ monthly to yearly before the first run), so the quote's rental lines are the inv
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from runtime.settings import Settings
-from tests.integration.test_billing_extras import quoted, subscribe
-from tests.integration.test_billing_rental_changes import rentals, renting_plans
-from tests.subscription_support import Stack, running_stack
 from tests.support.billing_runs import bill, change_plan
+from tests.support.demo_billing import quoted, rentals, renting_plans, subscribe
+from tests.support.subscription_support import Stack
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 async def test_the_quote_of_a_monthly_to_yearly_change_rents_as_the_bill(

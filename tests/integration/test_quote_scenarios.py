@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.catalog_factory import plan, post
-from tests.factories import Tenant, person
+from tests.support.catalog_factory import plan, post
+from tests.support.factories import Tenant, person
 
 
 async def quote(api: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:

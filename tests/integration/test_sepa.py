@@ -20,10 +20,10 @@ from integrations.payments.sepa import SepaGateway, schema_errors
 from models.base import unit_of_work
 from models.billing import Invoice
 from models.payments import Payment, PaymentAllocation, PaymentMethod
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant, make_operator
-from tests.payment_support import CREDITOR, NS, mandate_body
-from tests.wallet_support import entries_for, postings_of
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant, make_operator
+from tests.support.payment_support import CREDITOR, NS, mandate_body
+from tests.support.wallet_support import entries_for, postings_of
 
 
 def pain_002(rejected: list[tuple[str, str]]) -> str:

@@ -16,10 +16,10 @@ from integrations.payments.base import ChargeRequest, ChargeStatus
 from integrations.payments.sepa import SepaGateway, schema_errors
 from models.base import engine_for
 from models.migrate import upgrade
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import make_operator
-from tests.payment_support import CREDITOR, IBAN, NS, mandate_body, rows
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import make_operator
 from tests.support.migration_db import database_at
+from tests.support.payment_support import CREDITOR, IBAN, NS, mandate_body, rows
 
 
 def raw_mandate(database_url: str, mandate_id: str) -> str:

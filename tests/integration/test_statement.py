@@ -10,9 +10,9 @@ from activities.shared.ledger import post_entry
 from domain.ledger import payment_entry
 from domain.organisations import Role
 from models.base import unit_of_work
-from tests.billing_factory import MIXED_LINES as LINES
-from tests.billing_factory import Line, make_account, make_invoice
-from tests.factories import Tenant, make_child, make_operator
+from tests.support.billing_factory import MIXED_LINES as LINES
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant, make_child, make_operator
 
 
 def _pay(

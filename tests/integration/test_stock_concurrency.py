@@ -11,7 +11,7 @@ from activities.devices.io import ReservedDevice, ReserveDeviceInput
 from models.base import unit_of_work
 from models.devices import StockBalance
 from runtime.settings import Settings
-from tests.device_support import make_shop, make_subscriber, receive
+from tests.support.device_support import make_shop, make_subscriber, receive
 
 
 def test_parallel_reservations_never_share_a_device(settings: Settings) -> None:

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from temporalio.testing import WorkflowEnvironment
 
 from activities.subscriptions.changes import ChangePlan
 from domain import process_ids
 from models.base import engine_for
-from runtime.settings import Settings
-from tests.conftest import SmtpSink
-from tests.factories import make_operator
-from tests.subscription_support import Shop, Stack, make_shop, onboard, running_stack, wait_process
+from tests.support.device_support import device_row, receive
+from tests.support.device_support import make_shop as make_device_shop
+from tests.support.eventually import eventually_async
+from tests.support.factories import make_operator, person
+from tests.support.smtp import SmtpSink
+from tests.support.subscription_support import Shop, Stack, make_shop, onboard, wait_process
 from workflows.subscription_change import SubscriptionActionWorkflow
 
 pytestmark = pytest.mark.calendar
-
-
-@pytest.fixture
-async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
-    async with running_stack(settings, dev_env.client) as running:
-        yield running
 
 
 @pytest.fixture
@@ -137,12 +133,14 @@ async def test_downgrade_waits_for_the_end_of_term_and_can_be_cancelled(stack: S
     change = resp.json()["change"]
     assert (change["timing"], change["effective_on"]) == ("end_of_term", "2090-02-01")
     await wait_process(stack.api, shop.tenant, resp.json()["process_id"], status="running")
-    scheduled: list[dict[str, object]] = []
-    for _ in range(100):
-        view = (await stack.api.get(f"/v1/subscriptions/{sub['id']}", headers=shop.tenant.auth)).json()
-        scheduled = view["scheduled_changes"]
-        if scheduled and view["active_process_id"] is None:
-            break
+
+    async def view() -> dict[str, Any]:
+        return dict((await stack.api.get(f"/v1/subscriptions/{sub['id']}", headers=shop.tenant.auth)).json())
+
+    waiting = await eventually_async(
+        view, until=lambda v: bool(v["scheduled_changes"]) and v["active_process_id"] is None, timeout=10
+    )
+    scheduled = waiting["scheduled_changes"]
     assert scheduled and scheduled[0]["effective_on"] == change["effective_on"]
     cancelled = await stack.api.delete(
         f"/v1/subscriptions/{sub['id']}/changes/{scheduled[0]['id']}", headers=shop.tenant.auth
@@ -213,7 +211,7 @@ async def test_regret_in_the_cooling_off_period(stack: Stack, shop: Shop) -> Non
 async def test_one_process_at_a_time(stack: Stack, shop: Shop) -> None:
     sub = await onboard(stack.api, shop, start_date="2024-01-01")
     url = f"/v1/subscriptions/{sub['id']}"
-    first, second = await __import__("asyncio").gather(
+    first, second = await asyncio.gather(
         stack.api.post(
             f"{url}/suspend", headers=shop.tenant.post_headers(), json={"effective_date": "2024-01-21"}
         ),
@@ -287,7 +285,7 @@ async def test_bad_orders_start_nothing(stack: Stack, shop: Shop, database_url: 
         await stack.api.post(
             "/v1/accounts",
             headers=shop.tenant.post_headers(),
-            json={**__import__("tests.factories").factories.person(), "currency": "USD"},
+            json={**person(), "currency": "USD"},
         )
     ).json()
     resp = await stack.api.post(
@@ -332,19 +330,16 @@ async def test_terminate_at_the_end_of_the_term_is_scheduled(stack: Stack, shop:
     end = resp.json()["change"]["effective_on"]
     assert end == "2090-02-01"  # the end of that period
     await wait_process(stack.api, shop.tenant, resp.json()["process_id"], status="running")
-    for _ in range(100):
-        view = (await stack.api.get(f"/v1/subscriptions/{sub['id']}", headers=shop.tenant.auth)).json()
-        if view["scheduled_changes"]:
-            break
+
+    async def current() -> dict[str, Any]:
+        return dict((await stack.api.get(f"/v1/subscriptions/{sub['id']}", headers=shop.tenant.auth)).json())
+
+    view = await eventually_async(current, until=lambda v: bool(v["scheduled_changes"]), timeout=10)
     assert [(c["kind"], c["effective_on"]) for c in view["scheduled_changes"]] == [("terminate", end)]
     assert view["status"] == "active"
 
 
 async def test_onboarding_reserves_and_hands_over_a_device(stack: Stack, database_url: str) -> None:
-    from tests.device_support import device_row, receive
-    from tests.device_support import make_shop as make_device_shop
-    from tests.factories import person
-
     shop = make_device_shop(database_url)
     (box,) = receive(database_url, shop, 1)
     tenant = shop.tenant

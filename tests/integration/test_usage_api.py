@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.factories import Tenant
-from tests.usage_factory import (
+from tests.support.factories import Tenant
+from tests.support.usage_factory import (
     CGRATES,
     PER_SECOND,
     USAGE_NOW,

@@ -15,8 +15,8 @@ from models.base import unit_of_work
 from models.usage import UsageEvent
 from runtime.cli import app
 from runtime.settings import get_settings
-from tests.factories import Tenant
-from tests.usage_factory import (
+from tests.support.factories import Tenant
+from tests.support.usage_factory import (
     USAGE_TODAY,
     month_of,
     rate,
@@ -109,7 +109,7 @@ def test_cli_import_finds_the_embedded_database_in_home(
     """A `make run` user has no DATABASE_URL: the import uses the embedded PostgreSQL under --home."""
     from models.migrate import upgrade
     from runtime import servers
-    from tests.factories import make_operator
+    from tests.support.factories import make_operator
 
     class FixedClock(datetime):
         @classmethod

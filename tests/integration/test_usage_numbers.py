@@ -19,8 +19,8 @@ from models.accounts import Account
 from models.base import unit_of_work
 from models.subscriptions import Subscription
 from models.usage import RatedUsage, UsageEvent
-from tests.factories import Tenant
-from tests.usage_factory import (
+from tests.support.factories import Tenant
+from tests.support.usage_factory import (
     PER_SECOND,
     Sub,
     deck,

@@ -17,8 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.conftest import SmtpSink
-from tests.factories import Tenant, make_operator, person
+from tests.support.eventually import eventually_async
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.smtp import SmtpSink
 
 
 @pytest.fixture
@@ -38,13 +39,16 @@ async def stack(
 async def wait_for_step(
     api: httpx.AsyncClient, tenant: Tenant, process_id: str, step: str, status: str = "running"
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(200):
-        body = (await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)).json()
-        if body.get("step") == step and body.get("status") == status:
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"process {process_id} never reached {step}: {body}")
+
+    async def view() -> dict[str, Any]:
+        return dict((await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)).json())
+
+    return await eventually_async(
+        view,
+        until=lambda body: body.get("step") == step and body.get("status") == status,
+        timeout=15,
+        what=f"process {process_id} at {step} ({status})",
+    )
 
 
 async def test_verify_account_end_to_end(

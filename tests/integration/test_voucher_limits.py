@@ -11,7 +11,7 @@ from activities.accounts.organisations import create_organisation, mint_api_key
 from domain.organisations import OrganisationKind, Role
 from models.base import unit_of_work
 from models.organisations import Organisation
-from tests.factories import Tenant, make_child
+from tests.support.factories import Tenant, make_child
 
 
 def operator_key(database_url: str, operator: Tenant, role: Role) -> Tenant:

@@ -16,9 +16,9 @@ from models.accounts import Account
 from models.base import unit_of_work
 from models.vouchers import Voucher, VoucherLot
 from models.wallets import Wallet
-from tests.billing_factory import make_account
-from tests.factories import Tenant
-from tests.wallet_support import entries_for, postings_of
+from tests.support.billing_factory import make_account
+from tests.support.factories import Tenant
+from tests.support.wallet_support import entries_for, postings_of
 
 # Lots are created, redeemed and expired against today: these tests fix it.
 TODAY = date(2026, 6, 17)

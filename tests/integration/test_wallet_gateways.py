@@ -17,9 +17,9 @@ from integrations.payments.wallet import WalletGateway
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
-from tests.billing_factory import make_account
-from tests.factories import Tenant
-from tests.wallet_support import entries_for, postings_of
+from tests.support.billing_factory import make_account
+from tests.support.factories import Tenant
+from tests.support.wallet_support import entries_for, postings_of
 
 # The gateways book on (and check voucher expiry against) today: these tests fix it.
 TODAY = date(2026, 6, 17)

@@ -24,11 +24,11 @@ from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.billing_factory import make_account
-from tests.conftest import SmtpSink
-from tests.factories import Tenant
-from tests.subscription_support import worker_activities
-from tests.wallet_support import FakeCardGateway, entries_for, make_prepaid_subscription, postings_of
+from tests.support.billing_factory import make_account
+from tests.support.factories import Tenant
+from tests.support.smtp import SmtpSink
+from tests.support.subscription_support import worker_activities
+from tests.support.wallet_support import FakeCardGateway, entries_for, make_prepaid_subscription, postings_of
 
 
 @pytest.fixture

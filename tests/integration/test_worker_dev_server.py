@@ -13,7 +13,7 @@ from domain import process_ids
 from runtime.settings import Settings
 from runtime.temporal import ACCOUNT_ID, ORGANISATION_ID, PROCESS
 from runtime.worker import run_worker
-from tests.conftest import SmtpSink
+from tests.support.smtp import SmtpSink
 from tests.workflows._verification import load_account, make_account, verification_input
 from workflows.account_verification import AccountVerificationWorkflow, VerificationResult
 

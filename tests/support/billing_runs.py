@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from models.base import engine_for
-from tests.catalog_factory import plan, post, product
-from tests.factories import Tenant, make_operator, person
-from tests.subscription_support import Stack, wait_process
+from tests.support.catalog_factory import plan, post, product
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.subscription_support import Stack, wait_process
 
 Line = tuple[str | None, str | None, int]  # (period start, period end, amount)
 

@@ -21,13 +21,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from tests.support.eventually import eventually
 
 PACKAGES = ("freeradius", "freeradius-postgresql", "freeradius-utils")
 SOURCE = Path("/etc/freeradius/3.0")
@@ -179,14 +180,14 @@ def configure(base: Path, database_url: str, secret: str) -> tuple[Path, int, in
 
 
 def _wait_ready(process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"freeradius exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        if "Ready to process requests" in log.read_text(errors="replace"):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"freeradius not ready after {timeout}s:\n{log.read_text()[-4000:]}")
+        return "Ready to process requests" in log.read_text(errors="replace")
+
+    eventually(
+        ready, timeout=timeout, interval=0.1, what="freeradius ready", context=lambda: log.read_text()[-4000:]
+    )
 
 
 @contextmanager

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.conftest import free_port
+from tests.support.eventually import eventually
+from tests.support.ports import free_port
 
 API_KEY = "sk_test_multibill"
 WEBHOOK_SECRET = "whsec_multibill_test"
@@ -59,16 +60,15 @@ def _wait_for_port(
     port: int, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None, timeout: float = 90.0
 ) -> None:
     """A fresh virtualenv compiles localstripe's imports on its first start: that can take a while."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def listening() -> bool:
         if proc is not None and proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
             raise RuntimeError(f"localstripe exited with {proc.returncode}:\n{tail}")
         with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"localstripe did not listen on {port} within {timeout:.0f}s")
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    eventually(listening, timeout=timeout, interval=0.1, what=f"localstripe listening on {port}")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from datetime import date
 from domain.invoicing import BilledSpan, ServiceSpan, SubscriptionToBill, credit_owed, due
 from domain.periods import Period
 from domain.quote import QuoteContext
-from tests.unit.test_invoicing_grids import MONTHLY
+from tests.support.plan_specs import MONTHLY
 
 START = date(2024, 1, 1)
 JANUARY = Period(date(2024, 1, 1), date(2024, 2, 1))

@@ -11,25 +11,9 @@ import pytest
 from domain.catalog import PlanSpec
 from domain.invoicing import BilledSpan, ServiceSpan, SubscriptionToBill, due
 from domain.quote import QuoteContext
+from tests.support.plan_specs import MONTHLY, YEARLY, spec
 
 START = date(2024, 1, 7)
-
-
-def spec(code: str, price: str, period: str, term: str = "in_advance") -> PlanSpec:
-    return PlanSpec.model_validate(
-        {
-            "code": code,
-            "name": code,
-            "product_code": "net",
-            "billing_period": period,
-            "billing_term": term,
-            "phases": [{"kind": "evergreen", "prices": {"EUR": price}}],
-        }
-    )
-
-
-MONTHLY = spec("monthly", "12.00", "month")
-YEARLY = spec("yearly", "120.00", "year")
 
 
 def change(old: PlanSpec, new: PlanSpec, on: date) -> list[ServiceSpan]:

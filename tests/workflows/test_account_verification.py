@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,8 @@ from domain import process_ids
 from domain.verification import check_token, make_token
 from integrations.notify.base import EmailMessageSpec, MessageRejected
 from runtime.settings import Settings
-from tests.conftest import SmtpSink
+from tests.support.eventually import eventually_async
+from tests.support.smtp import SmtpSink
 from tests.workflows._verification import (
     link_in,
     load_account,
@@ -29,12 +29,12 @@ from workflows.account_verification import AccountVerificationWorkflow, ProcessS
 async def wait_for_step(
     handle: WorkflowHandle[AccountVerificationWorkflow, VerificationResult], step: str
 ) -> None:
-    for _ in range(200):
-        status = await handle.query(AccountVerificationWorkflow.status)
-        if status.step == step:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"workflow never reached step {step}; last status {status}")
+    await eventually_async(
+        lambda: handle.query(AccountVerificationWorkflow.status),
+        until=lambda status: status.step == step,
+        timeout=15,
+        what=f"workflow at step {step}",
+    )
 
 
 async def workflow_duration(

@@ -3,30 +3,24 @@ suspension and a termination; a payment stops it and resumes the services at onc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
-import pytest
 import sqlalchemy as sa
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import authenticate
 from activities.dunning.io import DunningInput
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
-from api.app import create_app
 from domain import process_ids
 from models.base import engine_for, unit_of_work
 from runtime.settings import Settings
-from tests.billing_factory import Line, make_invoice
-from tests.conftest import SmtpSink
-from tests.factories import make_operator
-from tests.subscription_support import Shop, make_shop
-from tests.workflows.test_subscription_workflows import onboarding_input, worker_for
+from tests.support.billing_factory import Line, make_invoice
+from tests.support.onboarding_worker import onboarding_input, worker_for
+from tests.support.smtp import SmtpSink
+from tests.support.subscription_support import Shop
 from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
 from workflows.dunning import DunningWorkflow
 from workflows.onboarding import OnboardingWorkflow
@@ -50,18 +44,6 @@ class Gateway:
         self.attempts.append((request["invoice_id"], request["attempt"]))
         ok = self.succeed_at is not None and request["attempt"] >= self.succeed_at
         return {"status": "succeeded" if ok else "declined", "payment_id": None, "decline_code": None}
-
-
-@pytest.fixture
-async def shop(settings: Settings, database_url: str) -> AsyncIterator[tuple[Shop, Principal]]:
-    tenant = make_operator(database_url)
-    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
-        made = await make_shop(api, tenant)
-    with unit_of_work(database_url) as session:
-        principal = authenticate(session, tenant.token)
-    assert principal is not None
-    yield made, principal
 
 
 def build(env: WorkflowEnvironment, settings: Settings, gateway: Gateway) -> tuple[Any, Settings, Any]:
@@ -90,9 +72,9 @@ async def test_the_ladder_retries_warns_suspends_terminates_and_writes_off(
     settings: Settings,
     database_url: str,
     smtp_server: SmtpSink,
-    shop: tuple[Shop, Principal],
+    onboarding_shop: tuple[Shop, Principal],
 ) -> None:
-    made, principal = shop
+    made, principal = onboarding_shop
     gateway = Gateway(earlier=1)  # the bill run's collection declined attempt 1
     worker, queue, adapter = build(time_skipping_env, settings, gateway)
     order = onboarding_input(database_url, made, principal, made.cheap)
@@ -163,9 +145,9 @@ async def test_a_payment_stops_dunning_and_resumes_services(
     time_skipping_env: WorkflowEnvironment,
     settings: Settings,
     database_url: str,
-    shop: tuple[Shop, Principal],
+    onboarding_shop: tuple[Shop, Principal],
 ) -> None:
-    made, principal = shop
+    made, principal = onboarding_shop
     gateway = Gateway()
     worker, queue, adapter = build(time_skipping_env, settings, gateway)
     order = onboarding_input(database_url, made, principal, made.cheap)

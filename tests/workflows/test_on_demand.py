@@ -19,8 +19,8 @@ from activities.subscriptions.on_demand import end_access
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from models.base import engine_for
 from runtime.settings import Settings
-from tests.factories import make_operator
-from tests.provisioning_factory import line, make_subscription
+from tests.support.factories import make_operator
+from tests.support.provisioning_factory import line, make_subscription
 from workflows.on_demand import OnDemandAccessWorkflow, OnDemandInput, OnDemandResult
 
 

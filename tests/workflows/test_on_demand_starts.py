@@ -34,9 +34,9 @@ from models.base import unit_of_work
 from models.billing import InvoiceLine
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.catalog_factory import plan, post, product
-from tests.factories import Tenant, make_operator, person
-from tests.subscription_support import RecordingAdapter, worker_activities
+from tests.support.catalog_factory import plan, post, product
+from tests.support.factories import Tenant, make_operator, person
+from tests.support.subscription_support import RecordingAdapter, worker_activities
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow
 

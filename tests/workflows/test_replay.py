@@ -2,9 +2,10 @@
 
 The histories (``histories/<workflow_type>_<scenario>.json``) are recorded on purpose from the scenario
 tests by ``python -m tests.workflows.record_histories`` and committed; this test never records one. Every
-workflow type the worker registers must have at least one. Old histories stay: they prove that the
-branches behind ``workflow.patched`` still replay. Histories exported from the Temporal UI or CLI
-(``temporal workflow show -o json``) can be added to the folder too.
+workflow type the worker registers must have at least one, and every history ``histories/MANIFEST.txt``
+lists must be there (a missing file fails, it is never recorded again silently). Old histories stay: they
+prove that the branches behind ``workflow.patched`` still replay. Histories exported from the Temporal UI
+or CLI (``temporal workflow show -o json``) can be added to the folder too, and to the manifest.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from temporalio.worker import Replayer
 from runtime.worker import WORKFLOWS
 from tests.workflows.history_store import (
     HISTORIES,
+    MANIFEST,
     RECORD_COMMAND,
     load,
+    manifest,
     registered_types,
     snake,
     stored_files,
@@ -35,6 +38,25 @@ def test_every_registered_workflow_type_has_a_stored_history() -> None:
     have = {workflow_type_of(path.read_text()) for path in files}
     missing = [name for name in registered_types() if name not in have]
     assert not missing, f"workflow types without a stored history: {', '.join(missing)}; {HOW_TO_RECORD}"
+
+
+def test_no_listed_history_is_missing() -> None:
+    listed = manifest()
+    assert listed, f"{MANIFEST} lists no history"
+    missing = [name for name in listed if not (HISTORIES / name).is_file()]
+    assert not missing, (
+        f"stored histories missing from {HISTORIES}: {', '.join(missing)}; restore them (git checkout), "
+        "a history is never dropped: it proves that old runs still replay"
+    )
+
+
+def test_every_stored_history_is_listed() -> None:
+    listed = set(manifest())
+    unlisted = [path.name for path in stored_files() if path.name not in listed]
+    assert not unlisted, (
+        f"histories not in {MANIFEST}: {', '.join(unlisted)}; {HOW_TO_RECORD} (it lists what it writes), "
+        "or add a history exported by hand to the manifest"
+    )
 
 
 def test_history_files_are_named_after_their_workflow_type() -> None:

@@ -5,77 +5,32 @@ activation is compensated, suspend/resume/terminate/regret. Their histories are 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.accounts.organisations import authenticate
 from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
-from activities.subscriptions.io import OnboardingInput
-from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
-from api.app import create_app
-from domain.ids import new_id
 from models.base import unit_of_work
 from models.subscriptions import PendingCharge
 from runtime.settings import Settings
-from runtime.worker import build_worker
-from tests.factories import make_operator
-from tests.subscription_support import RecordingAdapter, Shop, make_shop, worker_activities
+from tests.support.onboarding_worker import onboarding_input, worker_for
+from tests.support.subscription_support import Shop
 from workflows.onboarding import OnboardingWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 
 pytestmark = pytest.mark.calendar
 
 
-@pytest.fixture
-async def shop(settings: Settings, database_url: str) -> AsyncIterator[tuple[Shop, Principal]]:
-    tenant = make_operator(database_url)
-    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
-        made = await make_shop(api, tenant)
-    with unit_of_work(database_url) as session:
-        principal = authenticate(session, tenant.token)
-    assert principal is not None
-    yield made, principal
-
-
-def onboarding_input(database_url: str, shop: Shop, principal: Principal, plan: str) -> OnboardingInput:
-    order = SubscriptionOrder(
-        account_id=shop.account_id, items=[{"plan": plan}], start_date=date(2024, 1, 1), bill_day=1
-    )  # type: ignore[list-item]
-    sub_id = new_id("sub")
-    with unit_of_work(database_url) as session:
-        return prepare_onboarding(
-            session,
-            principal,
-            order,
-            subscription_id=sub_id,
-            process_id=f"onboarding-{sub_id}",
-            request_id=uuid.uuid4().hex,
-        )
-
-
-def worker_for(env: WorkflowEnvironment, settings: Settings, *replace: Any) -> tuple[Any, Settings, Any]:
-    """A worker on its own queue, provisioning broadband through a recording adapter."""
-    queue = settings.model_copy(update={"task_queue": f"subs-ts-{uuid.uuid4().hex[:8]}"})
-    adapter = RecordingAdapter("radius-test", frozenset({"broadband"}))
-    activities = worker_activities(queue, adapter, replace=replace)
-    return build_worker(env.client, queue, activities=activities), queue, adapter
-
-
 async def test_scheduled_downgrade_applies_on_its_date(
     time_skipping_env: WorkflowEnvironment,
     settings: Settings,
     database_url: str,
-    shop: tuple[Shop, Principal],
+    onboarding_shop: tuple[Shop, Principal],
 ) -> None:
-    made, principal = shop
+    made, principal = onboarding_shop
     worker, queue, adapter = worker_for(time_skipping_env, settings)
     order = onboarding_input(database_url, made, principal, made.dear)
     async with worker:
@@ -114,9 +69,9 @@ async def test_onboarding_compensates_on_the_time_skipping_server(
     time_skipping_env: WorkflowEnvironment,
     settings: Settings,
     database_url: str,
-    shop: tuple[Shop, Principal],
+    onboarding_shop: tuple[Shop, Principal],
 ) -> None:
-    made, principal = shop
+    made, principal = onboarding_shop
     worker, queue, adapter = worker_for(time_skipping_env, settings)
     adapter.refuse.add("activate")
     order = onboarding_input(database_url, made, principal, made.cheap)
@@ -136,9 +91,9 @@ async def test_suspend_resume_terminate_and_regret_paths(
     time_skipping_env: WorkflowEnvironment,
     settings: Settings,
     database_url: str,
-    shop: tuple[Shop, Principal],
+    onboarding_shop: tuple[Shop, Principal],
 ) -> None:
-    made, principal = shop
+    made, principal = onboarding_shop
     worker, queue, adapter = worker_for(time_skipping_env, settings)
 
     async def act(sub_id: str, action: str, **fields: object) -> str:

@@ -27,7 +27,7 @@ from domain.ids import new_id
 from models.accounts import Account
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionService
-from tests.factories import Tenant, make_operator
+from tests.support.factories import Tenant, make_operator
 
 
 def code(prefix: str) -> str:

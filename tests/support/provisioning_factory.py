@@ -11,7 +11,7 @@ from activities.accounts.records import create_account
 from domain.ids import new_id
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionService
-from tests.factories import Tenant, person
+from tests.support.factories import Tenant, person
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from models.base import engine_for
 from runtime.payments import build_gateways
 from runtime.settings import Settings
 from runtime.worker import build_worker
-from tests.factories import Tenant
+from tests.support.factories import Tenant
 from tests.support.localstripe import API_KEY, GOOD_CARD, WEBHOOK_SECRET, LocalStripe
 
 IBAN = "DE89370400440532013000"  # the debtor's, in the test mandates

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,16 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from temporalio.activity import _Definition
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from activities.provisioning.activities import ProvisioningActivities
 from api.app import create_app
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from runtime.settings import Settings
 from runtime.worker import activities_for, build_worker
-from tests.catalog_factory import plan, post, product
-from tests.factories import Tenant, person
+from tests.support.catalog_factory import plan, post, product
+from tests.support.eventually import eventually_async
+from tests.support.factories import Tenant, person
 
 
 @dataclass
@@ -81,6 +83,14 @@ async def running_stack(settings: Settings, client: Client) -> AsyncIterator[Sta
         yield Stack(api, client, broadband, video, queue_settings.task_queue)
 
 
+@pytest.fixture
+async def stack(settings: Settings, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    """The API and a worker (recording provisioning adapters) on the dev Temporal server. A test module
+    that needs another stack defines its own ``stack`` fixture, which takes precedence."""
+    async with running_stack(settings, dev_env.client) as running:
+        yield running
+
+
 @dataclass
 class Shop:
     """A small catalogue: broadband plans (cheap, dear), a video add-on and an account to sell to."""
@@ -116,14 +126,14 @@ async def make_shop(api: httpx.AsyncClient, tenant: Tenant, **plan_extra: Any) -
 async def wait_process(
     api: httpx.AsyncClient, tenant: Tenant, process_id: str, status: str = "completed"
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(600):  # 30 s: processes take well under a second, unless the machine is loaded
-        resp = await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)
-        body = resp.json()
-        if body.get("status") == status:
-            return body
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{process_id} did not reach {status}: {body}")
+
+    async def view() -> dict[str, Any]:
+        return dict((await api.get(f"/v1/processes/{process_id}", headers=tenant.auth)).json())
+
+    # 30 s: processes take well under a second, unless the machine is loaded
+    return await eventually_async(
+        view, until=lambda body: body.get("status") == status, timeout=30, what=f"{process_id} {status}"
+    )
 
 
 async def onboard(api: httpx.AsyncClient, shop: Shop, **extra: Any) -> dict[str, Any]:

@@ -14,8 +14,8 @@ import pytest
 from domain.ids import new_id
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionService
-from tests import catalog_factory
-from tests.factories import Tenant, person
+from tests.support import catalog_factory
+from tests.support.factories import Tenant, person
 
 # Events are accepted from 400 days back up to now, so usage tests fix their now: a module that sends
 # events at ``recent_weekday`` times is marked ``pytestmark = [..., USAGE_TODAY]``.

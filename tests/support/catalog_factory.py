@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import Tenant
+from tests.support.factories import Tenant
 
 
 def code(prefix: str) -> str:
