@@ -5,8 +5,8 @@ an operator's provisioning re-run): the route describes the process as a ``Proce
 ``domain/process_ids.py``, derived from the request's Idempotency-Key) and waits for it. It starts
 through the one starter (``api/process_starter.py``), so these processes carry the same search
 attributes and summary as every other. A refusal inside the process comes back as the same
-``RuleViolation`` (so the same problem+json); a process still running after ``timeout`` answers 503, and
-the same request with the same key later joins it.
+``RuleViolation`` (so the same problem+json); a process still running after
+``settings.process_wait_seconds`` answers 503, and the same request with the same key later joins it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from api.process_starter import ProcessStart, start_process
 from runtime.settings import Settings
 
 ResultT = TypeVar("ResultT")
-PROCESS_TIMEOUT_SECONDS = 60.0
 
 
 async def start_once(gateway: TemporalGateway, settings: Settings, start: ProcessStart) -> None:
@@ -37,15 +36,14 @@ async def run_process(
     settings: Settings,
     start: ProcessStart,
     result_type: type[ResultT],
-    timeout: float = PROCESS_TIMEOUT_SECONDS,
 ) -> ResultT:
-    """Start (or join) the process and wait for its result."""
+    """Start (or join) the process and wait for its result (``settings.process_wait_seconds`` at most)."""
     client = await gateway.client()
     await start_process(client, settings, start, replayed=True)
     handle = client.get_workflow_handle(start.process_id, result_type=result_type)
     process = start.labels.process
     try:
-        return await asyncio.wait_for(handle.result(), timeout)
+        return await asyncio.wait_for(handle.result(), settings.process_wait_seconds)
     except WorkflowFailureError as exc:
         rule = rule_violation_of(exc)
         if rule is not None:

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         default=16 * 1_048_576, description="body limit for bulk endpoints (usage batches, CDR uploads)"
     )
     verification_hours: int = 48
+    process_wait_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="how long a route waits for the outcome of a short process (collect now, a refund, a card"
+        " top-up, a provisioning re-run) before answering 503 process_pending",
+    )
     # Provisioning adapters (runtime/provisioning.py); each is registered only when configured.
     radius_enabled: bool = Field(default=False, description="write broadband services to FreeRADIUS SQL")
     radius_database_url: str | None = Field(default=None, description="FreeRADIUS's database; default ours")

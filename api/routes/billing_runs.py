@@ -42,7 +42,7 @@ from workflows.billing_cycle import BillingCycleWorkflow
 
 router = APIRouter(prefix="/v1/billing-runs", tags=["billing"])
 CYCLES = (*range(1, 29), 31)
-OPEN_ROW_SECONDS = 30.0  # how long the route waits for the process to open its row
+OPEN_ROW_SECONDS = 3.0  # how long the route waits for the process to open its row before answering
 
 
 class BillingRunCreate(Strict):
@@ -88,7 +88,12 @@ def run_out(row: BillingRun) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=202, summary="Start a bill run (or join the one already running)")
+@router.post(
+    "",
+    status_code=202,
+    response_model=BillingRunOut,
+    summary="Start a bill run (or join the one already running)",
+)
 async def start_run(
     body: BillingRunCreate,
     request: Request,
@@ -187,7 +192,11 @@ def _join_if_running(settings: Settings, run: RunInput) -> None:
 
 
 def _opened_row(settings: Settings, run: RunInput, process_id: str) -> dict[str, Any]:
-    """The row the process opens first (a read, waited for), or the running run it joined."""
+    """The row the process opens first (read, waited for a moment), or the running run it joined.
+
+    A process not yet picked up by a worker (busy, or restarting) has not opened its row: the answer is
+    then the run as accepted, ``running`` with nothing counted yet, and the row appears when it starts.
+    """
     deadline = time.monotonic() + OPEN_ROW_SECONDS
     while time.monotonic() < deadline:
         with unit_of_work(settings.database_url or "") as session:
@@ -198,11 +207,20 @@ def _opened_row(settings: Settings, run: RunInput, process_id: str) -> dict[str,
                 return run_out(row)
         _join_if_running(settings, run)
         time.sleep(0.05)
-    raise ApiError(
-        503,
-        "process_pending",
-        f"the bill run {process_id} has not opened yet; retry the same request with the same Idempotency-Key",
-    )
+    return {
+        "id": run.run_id,
+        "object": "billing_run",
+        "bill_day": run.bill_day,
+        "period_date": (run.period_date or datetime.now(UTC).date()).isoformat(),
+        "dry_run": run.dry_run,
+        "status": "running",
+        "process_id": process_id,
+        "counts": {},
+        "amounts": {},
+        "failures": [],
+        "created_at": datetime.now(UTC).isoformat(),
+        "finished_at": None,
+    }
 
 
 @router.post(

@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from activities.provisioning.operator_tools import list_orders, visible_order
 from activities.provisioning.repairs import OrderRetried, OrderRetry, Resync
 from activities.provisioning.resync import ResyncReport
 from activities.shared.visibility import Principal
-from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
-from api.idempotency import run_once
+from api.deps import IdempotentWriteDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.process_results import run_process
 from api.process_starter import ProcessStart
 from api.schemas.common import Page
@@ -49,26 +49,6 @@ def get_orders(
     return {"data": data, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 
-def _idempotent(
-    settings: Settings, principal: Principal, key: str, path: str, produce: Any
-) -> tuple[int, dict[str, Any], bool]:
-    with unit_of_work(settings.database_url or "") as session:
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=path,
-            payload=None,
-            produce=produce,
-        )
-        return stored.status, stored.body, stored.replayed
-
-
-def _respond(status: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else {})
-
-
 @router.post(
     "/orders/{order_id}/retry",
     response_model=RetryOut,
@@ -79,8 +59,8 @@ async def retry(
     request: Request,
     principal: OperatorStaffDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+    write: IdempotentWriteDep,
+) -> Response:
     """Runs a ProvisioningRetry process and answers with the order as it ended."""
     await run_in_threadpool(_check_order, settings, principal, order_id)
     retried = await run_process(
@@ -89,7 +69,7 @@ async def retry(
         ProcessStart(
             ProvisioningRetryWorkflow.run,
             OrderRetry(principal=principal, order_id=order_id),
-            process_ids.provisioning_retry(order_id, key),
+            process_ids.provisioning_retry(order_id, write.key),
             ProcessLabels(
                 process="ProvisioningRetry",
                 summary=f"Retry of provisioning order {order_id}",
@@ -99,14 +79,11 @@ async def retry(
         OrderRetried,
     )
 
-    def produce() -> tuple[int, dict[str, Any]]:
-        with unit_of_work(settings.database_url or "") as session:
-            row = visible_order(session, principal, order_id)
-            return 200, {"order": order_out(row), "outcome": retried.outcome, "detail": retried.detail}
+    def produce(session: Session) -> dict[str, Any]:
+        row = visible_order(session, principal, order_id)
+        return {"order": order_out(row), "outcome": retried.outcome, "detail": retried.detail}
 
-    return _respond(
-        *await run_in_threadpool(_idempotent, settings, principal, key, request.url.path, produce)
-    )
+    return (await run_in_threadpool(write.store, None, produce, status=200)).response()
 
 
 def _check_order(settings: Settings, principal: Principal, order_id: str) -> None:
@@ -116,16 +93,16 @@ def _check_order(settings: Settings, principal: Principal, order_id: str) -> Non
 
 @router.post("/resync", response_model=ResyncReport, summary="Compare the platforms with what should be live")
 async def post_resync(
-    request: Request, principal: OperatorAdminDep, settings: SettingsDep, key: IdempotencyKeyDep
-) -> JSONResponse:
+    request: Request, principal: OperatorAdminDep, settings: SettingsDep, write: IdempotentWriteDep
+) -> Response:
     """Runs a ProvisioningResync process and answers with its report."""
     report = await run_process(
         request.app.state.temporal,
         settings,
         ProcessStart(
             ProvisioningResyncWorkflow.run,
-            Resync(principal=principal, key=key),
-            process_ids.provisioning_resync(principal.organisation_id, key),
+            Resync(principal=principal, key=write.key),
+            process_ids.provisioning_resync(principal.organisation_id, write.key),
             ProcessLabels(
                 process="ProvisioningResync",
                 summary=f"Resync of {principal.organisation_id}'s services with their platforms",
@@ -135,9 +112,7 @@ async def post_resync(
         ResyncReport,
     )
 
-    def produce() -> tuple[int, dict[str, Any]]:
-        return 200, report.model_dump(mode="json")
+    def produce(session: Session) -> dict[str, Any]:
+        return dict(report.model_dump(mode="json"))
 
-    return _respond(
-        *await run_in_threadpool(_idempotent, settings, principal, key, request.url.path, produce)
-    )
+    return (await run_in_threadpool(write.store, None, produce, status=200)).response()

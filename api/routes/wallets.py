@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
+from activities.shared.visibility import Principal
 from activities.subscriptions.funded_resumes import suspended_for_funds
 from activities.subscriptions.io import FundedResume, ResumeTarget
 from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
 from activities.wallets.top_ups import credit_top_up
 from activities.wallets.topups import CardTopUp, TopUpCredited
-from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep, StaffDep
+from api.deps import IdempotentWriteDep, SessionDep, SettingsDep, StaffDep
 from api.errors import ApiError
-from api.idempotency import run_once
 from api.payment_gateways import gateways_for
 from api.process_results import run_process, start_once
 from api.process_starter import ProcessStart
@@ -97,10 +99,11 @@ async def top_up(
     request: Request,
     principal: StaffDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
-) -> JSONResponse:
+    write: IdempotentWriteDep,
+) -> Response:
     """Credits the wallet (a card top-up through a WalletTopUp process); prepaid services suspended for
     lack of funds that it can now pay resume (through a PrepaidResume process)."""
+    key = write.key
     today = datetime.now(UTC).date()
     card = await run_in_threadpool(
         _check, account_id, currency, body, request, principal, settings, key, today
@@ -124,11 +127,10 @@ async def top_up(
             TopUpCredited,
         )
         transaction_id = credited.transaction_id
-    response = await run_in_threadpool(
-        _top_up, account_id, currency, body, request, principal, settings, key, today, transaction_id
-    )
+    credit = _TopUpCredit(account_id, currency, body, principal, key, today, transaction_id)
+    stored = await run_in_threadpool(write.store, body, credit.produce)
     await _resume_funded(request, settings, account_id, principal.organisation_id, key)
-    return response
+    return stored.response()
 
 
 def _check(
@@ -174,58 +176,46 @@ def _check(
     return None
 
 
-def _top_up(
-    account_id: str,
-    currency: str,
-    body: TopUpIn,
-    request: Request,
-    principal: Any,
-    settings: Any,
-    key: str,
-    today: date,
-    transaction_id: str | None,
-) -> JSONResponse:
-    with unit_of_work(settings.database_url or "") as session:
+@dataclass(frozen=True)
+class _TopUpCredit:
+    """The top-up's write: what the card process credited, or a voucher redeemed, or cash credited."""
 
-        def produce() -> tuple[int, dict[str, Any]]:
-            locked = visible_account(session, principal, account_id, lock=True)
-            if transaction_id is not None:  # the card top-up's process credited the wallet
-                tx = session.get(WalletTransaction, transaction_id)
-                assert tx is not None
-            elif body.method == "voucher":
-                _, _, tx = vouchers.redeem(
-                    session,
-                    code=body.voucher_code or "",
-                    account=locked,
-                    subscription_id=None,
-                    today=today,
-                    currency=currency,
-                )
-            else:
-                tx = credit_top_up(
-                    session,
-                    locked,
-                    currency,
-                    body.amount_minor or 0,
-                    method="cash",
-                    reference=body.receipt,
-                    key=f"top-up:{locked.id}:{key}",
-                    booked_on=today,
-                )
-            wallet = find_wallet(session, locked.id, currency)
-            return 201, {"object": "wallet_top_up", "wallet": wallet_out(wallet), "transaction": tx_out(tx)}
+    account_id: str
+    currency: str
+    body: TopUpIn
+    principal: Principal
+    key: str
+    today: date
+    transaction_id: str | None
 
-        stored = run_once(
-            session,
-            organisation_id=principal.organisation_id,
-            key=key,
-            method="POST",
-            path=request.url.path,
-            payload=body.model_dump(mode="json"),
-            produce=produce,
-        )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+    def produce(self, session: Session) -> dict[str, Any]:
+        body, currency = self.body, self.currency
+        locked = visible_account(session, self.principal, self.account_id, lock=True)
+        if self.transaction_id is not None:  # the card top-up's process credited the wallet
+            tx = session.get(WalletTransaction, self.transaction_id)
+            assert tx is not None
+        elif body.method == "voucher":
+            _, _, tx = vouchers.redeem(
+                session,
+                code=body.voucher_code or "",
+                account=locked,
+                subscription_id=None,
+                today=self.today,
+                currency=currency,
+            )
+        else:
+            tx = credit_top_up(
+                session,
+                locked,
+                currency,
+                body.amount_minor or 0,
+                method="cash",
+                reference=body.receipt,
+                key=f"top-up:{locked.id}:{self.key}",
+                booked_on=self.today,
+            )
+        wallet = find_wallet(session, locked.id, currency)
+        return {"object": "wallet_top_up", "wallet": wallet_out(wallet), "transaction": tx_out(tx)}
 
 
 async def _resume_funded(

@@ -24,6 +24,9 @@ class BillingRunOut(BaseModel):
     created_at: IsoDateTime
     finished_at: IsoDateTime | None
     progress: Any = Field(default=None, description="While running: what the process reports (omitted after)")
+    joined: bool | None = Field(
+        default=None, description="On a start: true when it joined a run of the cycle already running"
+    )
 
 
 class ScheduleOut(BaseModel):

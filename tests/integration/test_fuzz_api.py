@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from domain.organisations import OrganisationKind
 from runtime.settings import Settings
 from tests.support.factories import Tenant, make_child, make_operator
 from tests.support.live_api import serve
+from tests.support.worker_process import worker_process
 
 # More for a deeper local search: MULTIBILL_FUZZ_EXAMPLES=200 pytest tests/integration/test_fuzz_api.py
 EXAMPLES_PER_OPERATION = int(os.environ.get("MULTIBILL_FUZZ_EXAMPLES", "10"))
@@ -58,18 +60,25 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def target(database_url: str, dev_env: WorkflowEnvironment) -> Iterator[Target]:
+def target(
+    database_url: str, dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
     temporal = dev_env.client.service_client.config.target_host
+    queue = f"fuzz-{uuid.uuid4().hex[:8]}"
     app_settings = Settings(
         environment="test",
         database_url=database_url,
         temporal_address=temporal,
+        task_queue=queue,
         secret_key=_SECRET,
         public_url="http://testserver",
     )
     operator = make_operator(database_url, name="Fuzz Operator")
     partner = make_child(database_url, operator.organisation_id, kind=OrganisationKind.PARTNER)
-    with serve(create_app(app_settings)) as base_url:
+    # A worker runs what the routes start (a resync, a re-run, a top-up), so routes that wait for
+    # their process's outcome answer it rather than 503 process_pending.
+    log = tmp_path_factory.mktemp("fuzz") / "worker.log"
+    with worker_process(app_settings, temporal, queue, log), serve(create_app(app_settings)) as base_url:
         yield Target(base_url, {"operator": operator, "partner": partner})
 
 
