@@ -12,10 +12,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from activities.provisioning.io import OrderRetried, OrderRetry, Resync, ResyncReport
 from activities.provisioning.operator_tools import list_orders, visible_order
-from activities.provisioning.repairs import OrderRetried, OrderRetry, Resync
-from activities.provisioning.resync import ResyncReport
-from activities.shared.visibility import Principal
 from api.deps import IdempotencyKeyDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.idempotency import run_once
 from api.process_results import run_process
@@ -23,6 +21,7 @@ from api.process_starter import ProcessStart
 from api.schemas.common import Page
 from api.schemas.provisioning import ProvisioningOrderOut, RetryOut
 from domain import process_ids
+from domain.principal import Principal
 from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.subscriptions import ProvisioningOrder

@@ -15,8 +15,8 @@ from activities.subscriptions.funded_resumes import suspended_for_funds
 from activities.subscriptions.io import FundedResume, ResumeTarget
 from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
+from activities.wallets.io import CardTopUp, TopUpCredited
 from activities.wallets.top_ups import credit_top_up
-from activities.wallets.topups import CardTopUp, TopUpCredited
 from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.idempotency import run_once
