@@ -16,7 +16,6 @@ from activities.payments import records as store
 from activities.payments.io import RefundInput
 from activities.payments.manual import visible_payment
 from activities.payments.methods import GatewayDown
-from activities.shared.visibility import Principal
 from domain.errors import RuleViolation
 from domain.ids import new_id
 from domain.payments import (
@@ -26,6 +25,7 @@ from domain.payments import (
     payment_status_after_refund,
     unwind_refund,
 )
+from domain.principal import Principal
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable, RefundRequest, RefundResult
 from models.base import unit_of_work
 from models.billing import Invoice
