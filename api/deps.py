@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from activities.accounts.organisations import authenticate
-from activities.shared.visibility import Principal
 from api.errors import ApiError
 from api.idempotency import IdempotentWrite
 from domain.organisations import Role
+from domain.principal import Principal
 from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.temporal import connect

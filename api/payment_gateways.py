@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from integrations.payments.base import GatewayRegistry
-from runtime.payments import build_gateways
+from runtime.payments import GatewayRegistry, build_gateways
 
 
 def gateways_for(request: Request) -> GatewayRegistry:

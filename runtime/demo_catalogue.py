@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from activities.catalog import records as catalog
 from activities.devices import traceable as device_store
 from activities.devices import warehouse
-from activities.shared.visibility import Principal
 from domain.catalog import (
     AddonRule,
     BundleSpec,
@@ -38,6 +37,7 @@ from domain.catalog import (
 )
 from domain.errors import Conflict
 from domain.organisations import Role
+from domain.principal import Principal
 from models.organisations import Organisation
 
 EFFECTIVE_FROM = date(2000, 1, 1)

@@ -7,6 +7,8 @@ from integrations.payments.cash import CashGateway
 from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
 from runtime.settings import Settings
 
+__all__ = ["GatewayRegistry", "build_gateways"]
+
 
 def build_gateways(settings: Settings) -> GatewayRegistry:
     """Cash always; Stripe when ``MULTIBILL_STRIPE_API_KEY`` is set; then every installed package's

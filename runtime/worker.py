@@ -14,10 +14,8 @@ from activities.accounts.activities import VerificationActivities
 from activities.billing.activities import BillingActivities, RunRowActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
-from activities.payments.activities import PaymentActivities
-from activities.payments.card_refunds import RefundActivities
-from activities.provisioning.activities import ProvisioningActivities
-from activities.provisioning.repairs import RepairActivities
+from activities.payments.activities import PaymentActivities, RefundActivities
+from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.subscriptions.activities import (
     ChangeActivities,
     FundedResumeActivities,
@@ -26,8 +24,7 @@ from activities.subscriptions.activities import (
     SubscriptionActivities,
 )
 from activities.usage.activities import UsageActivities
-from activities.wallets.activities import WalletActivities
-from activities.wallets.topups import WalletTopUpActivities
+from activities.wallets.activities import WalletActivities, WalletTopUpActivities
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings

@@ -11,8 +11,14 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payments.card_refunds import RefundActivities, RefundCall, RefundDone
-    from activities.payments.io import CollectInput, CollectResult, PaymentActivities
+    from activities.payments.io import (
+        CollectInput,
+        CollectResult,
+        PaymentActivities,
+        RefundActivities,
+        RefundCall,
+        RefundDone,
+    )
     from workflows.common import GATEWAY_RETRY, READ_RETRY
 
 

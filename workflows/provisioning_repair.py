@@ -10,8 +10,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.provisioning.repairs import OrderRetried, OrderRetry, RepairActivities, Resync
-    from activities.provisioning.resync import ResyncReport
+    from activities.provisioning.io import OrderRetried, OrderRetry, RepairActivities, Resync, ResyncReport
     from workflows.common import ONCE
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.wallets.topups import CardTopUp, TopUpCredit, TopUpCredited, WalletTopUpActivities
+    from activities.wallets.io import CardTopUp, TopUpCredit, TopUpCredited, WalletTopUpActivities
     from workflows.common import DB_RETRY, GATEWAY_RETRY
 
 # A caller is waiting: a gateway that is down is reported rather than retried for long; the charge is

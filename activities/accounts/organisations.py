@@ -9,10 +9,10 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.shared.visibility import Principal
 from domain.errors import RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.organisations import MAX_DEPTH, OrganisationKind, Role, child_path, depth, may_parent
+from domain.principal import Principal
 from models.organisations import ApiKey, Organisation
 
 KEY_PREFIX = "mb"

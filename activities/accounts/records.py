@@ -9,10 +9,11 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
-from activities.shared.visibility import Principal, find_visible_organisation
+from activities.shared.visibility import find_visible_organisation
 from domain import process_ids
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
+from domain.principal import Principal
 from domain.verification import status_after_email_change
 from models.accounts import Account
 from models.billing import Invoice

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
-from activities.shared.visibility import Principal
 from domain.catalog import MAX_CALL_SECONDS, Code, PlanSpec, Quantity
 from domain.errors import RuleViolation
 from domain.fields import Country, Currency, TimeZone
 from domain.money import Money, PricingError, RoundingMode, check_amount
 from domain.periods import period_containing
+from domain.principal import Principal
 from domain.quote import MAX_PERIODS, Quote, QuoteContext, QuoteItem, bill_day_for, quote
 from domain.tax import TaxStatus
 from models.organisations import Organisation

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.shared.visibility import Principal
 from domain.catalog import BundleSpec, PlanSpec, PriceListSpec, ProductKind, ProductSpec, TaxRateSpec
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import new_id
+from domain.principal import Principal
 from domain.tax import TaxRate
 from models.catalog import Bundle, PlanVersion, PriceList, Product, TaxRateRow
 

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.organisations import hash_secret
 from activities.devices.moves import live_service
-from activities.shared.visibility import Principal
 from domain.devices import ActiveLogin, LoginPolicy, decide_login, login_rules
 from domain.errors import NotFound, RuleViolation
 from domain.ids import new_id
+from domain.principal import Principal
 from models.base import utcnow
 from models.catalog import PlanVersion, Product
 from models.devices import DeviceLogin, ServiceCredential

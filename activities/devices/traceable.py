@@ -19,10 +19,10 @@ from activities.devices.moves import (
 )
 from activities.devices.warehouse import device_product, visible_warehouse
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
-from activities.shared.visibility import Principal
 from domain.devices import IN_A_WAREHOUSE, DeviceState, MovementKind, check_state_request
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
+from domain.principal import Principal
 from models.devices import Device, DeviceModel, StockMovement
 from models.organisations import Organisation
 

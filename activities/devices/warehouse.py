@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from activities.catalog.records import operator_of, product
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
-from activities.shared.visibility import Principal, find_visible_organisation
+from activities.shared.visibility import find_visible_organisation
 from domain.catalog import ProductKind
 from domain.devices import MovementKind, apply_deltas, movement_deltas
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import new_id
+from domain.principal import Principal
 from models.devices import Device, DeviceModel, StockBalance, StockMovement, Warehouse
 from models.organisations import Organisation
 

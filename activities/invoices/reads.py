@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
-from activities.shared.visibility import Principal, within_subtree
+from activities.shared.visibility import within_subtree
 from domain.errors import NotFound
 from domain.ids import is_valid_id
+from domain.principal import Principal
 from models.billing import CreditNote, Invoice, InvoiceLine
 
 

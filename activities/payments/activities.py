@@ -1,4 +1,5 @@
-"""Payment activities for Temporal: collect one invoice, plan a collection run, collect a batch.
+"""Payment activities for Temporal: collect one invoice, plan a collection run, collect a batch; refund a
+payment (the PaymentRefund process; the transaction scripts are in refunds.py).
 
 Collection after a bill run is batched (one activity per batch of invoices, heartbeating per invoice),
 never a workflow per invoice. A batch in which some outcome is unknown (gateway timeout) records every
@@ -14,7 +15,16 @@ from temporalio.exceptions import ApplicationError
 
 from activities.payments import io
 from activities.payments.collector import Collector, collectable_invoices, next_attempt, next_attempts
-from activities.payments.io import CollectBatch, CollectInput, CollectionInput, CollectResult
+from activities.payments.io import (
+    CollectBatch,
+    CollectInput,
+    CollectionInput,
+    CollectResult,
+    RefundCall,
+    RefundDone,
+)
+from activities.payments.refunds import refund_payment
+from activities.shared.failures import refusals_fail_the_process
 from activities.shared.heartbeat import heartbeating
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from models.base import unit_of_work
@@ -90,4 +100,22 @@ class PaymentActivities(io.PaymentActivities):
         return [self.collect_invoice, self.next_collection_attempt, self.plan_collection, self.collect_batch]
 
 
-__all__ = ["PaymentActivities"]
+class RefundActivities(io.RefundActivities):
+    """The PaymentRefund process's activity, with the worker's payment gateways."""
+
+    def __init__(self, settings: Settings, gateways: GatewayRegistry) -> None:
+        self.url = settings.database_url or ""
+        self.gateways = gateways
+
+    @activity.defn(name="refund_payment")
+    def refund(self, call: RefundCall) -> RefundDone:
+        """Reserve, refund through the gateway once per key, then post to the ledger (or release)."""
+        with refusals_fail_the_process():
+            refund = refund_payment(self.url, self.gateways, call.principal, call.request)
+        return RefundDone.model_validate(refund, from_attributes=True)
+
+    def all(self) -> list[Any]:
+        return [self.refund]
+
+
+__all__ = ["PaymentActivities", "RefundActivities"]

@@ -7,10 +7,13 @@ answer the workflow history keeps, so a retried activity charges with the same n
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 from temporalio import activity
+
+from domain.principal import Principal
 
 CollectStatus = Literal["succeeded", "declined", "failed", "pending", "nothing_due", "no_method"]
 
@@ -80,6 +83,44 @@ class PaymentActivities:
         raise NotImplementedError
 
 
+class RefundInput(BaseModel):
+    """A refund of (part of) a payment, once per ``key``."""
+
+    payment_id: str
+    amount_minor: int = Field(gt=0)
+    reason: str | None = None
+    key: str
+
+
+class RefundCall(BaseModel):
+    """A refund as the API accepted it, with the caller (whose subtree the payment must be in)."""
+
+    principal: Principal
+    request: RefundInput
+
+
+class RefundDone(BaseModel):
+    """The refund row after the gateway answered (``succeeded``, ``failed`` or still ``pending``)."""
+
+    id: str
+    payment_id: str
+    amount_minor: int
+    currency: str
+    status: str
+    reason: str | None
+    gateway_reference: str | None
+    created_at: datetime
+
+
+class RefundActivities:
+    """The PaymentRefund process's activity as workflows call it (implemented in payments/activities.py)."""
+
+    @activity.defn(name="refund_payment")
+    def refund(self, call: RefundCall) -> RefundDone:
+        """Reserve, refund through the gateway once per key, then post to the ledger (or release)."""
+        raise NotImplementedError
+
+
 __all__ = [
     "CollectBatch",
     "CollectInput",
@@ -87,4 +128,8 @@ __all__ = [
     "CollectStatus",
     "CollectionInput",
     "PaymentActivities",
+    "RefundActivities",
+    "RefundCall",
+    "RefundDone",
+    "RefundInput",
 ]

@@ -18,12 +18,12 @@ from activities.accounts.records import visible_account
 from activities.invoices.credit_notes import issuer_for
 from activities.invoices.numbers import allocate_numbers
 from activities.payments import records as store
-from activities.shared.visibility import Principal
 from domain.currency import minor_units
 from domain.errors import NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.money import Money
 from domain.payments import check_currency
+from domain.principal import Principal
 from integrations.payments.base import ChargeRequest, ChargeStatus, GatewayRegistry
 from models.accounts import Account
 from models.billing import Invoice

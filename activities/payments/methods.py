@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
-from activities.shared.visibility import Principal
 from domain.errors import NotFound, RuleViolation
 from domain.ids import new_id
+from domain.principal import Principal
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable
 from integrations.payments.cards import CardRegistrar, CardRejected
 from models.base import unit_of_work

@@ -9,14 +9,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from activities.invoices.reads import credited_minor
 from activities.payments import records as store
+from activities.payments.io import RefundInput
 from activities.payments.manual import visible_payment
 from activities.payments.methods import GatewayDown
-from activities.shared.visibility import Principal
 from domain.errors import RuleViolation
 from domain.ids import new_id
 from domain.payments import (
@@ -26,17 +25,11 @@ from domain.payments import (
     payment_status_after_refund,
     unwind_refund,
 )
+from domain.principal import Principal
 from integrations.payments.base import GatewayRegistry, GatewayUnavailable, RefundRequest, RefundResult
 from models.base import unit_of_work
 from models.billing import Invoice
 from models.payments import Refund
-
-
-class RefundInput(BaseModel):
-    payment_id: str
-    amount_minor: int = Field(gt=0)
-    reason: str | None = None
-    key: str
 
 
 def _reserve(url: str, principal: Principal, request: RefundInput) -> tuple[Refund, str, str, bool]:

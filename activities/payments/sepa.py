@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
-from activities.shared.visibility import Principal
 from domain.errors import Conflict, RuleViolation
 from domain.ids import new_id
+from domain.principal import Principal
 from domain.sepa import mask_iban, validate_bic, validate_iban, validate_sepa_id
 from domain.sepa_files import Creditor, DebitLine, collection_xml
 from domain.sepa_vault import IbanVault

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.shared.ledger import post_entry
-from activities.shared.visibility import Principal
 from domain.ledger import Posting
+from domain.principal import Principal
 from domain.sepa_files import ReturnLine
 from domain.wallets import reversal
 from models.billing import Invoice, LedgerEntry, LedgerPosting

@@ -1,4 +1,5 @@
-"""Inputs and outputs of the provisioning activity, and the activity as workflows call it."""
+"""Inputs and outputs of the provisioning activities, and the activities as workflows call them: an order
+(provision_service) and an operator's repairs (retry a failed order, resync the platforms)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from domain.principal import Principal
 from domain.provisioning import ProvisioningAction
 
 
@@ -43,4 +45,73 @@ class ProvisioningActivities:
         raise NotImplementedError
 
 
-__all__ = ["OrderInput", "OrderOutcome", "ProvisioningAction", "ProvisioningActivities"]
+class OrderRetry(BaseModel):
+    """A failed order to re-run, and the operator asking (the order must be in its subtree)."""
+
+    principal: Principal
+    order_id: str
+
+
+class OrderRetried(BaseModel):
+    """How the re-run ended: the order's state and the adapters' detail."""
+
+    order_id: str
+    outcome: str
+    detail: str
+
+
+class Resync(BaseModel):
+    """A resync an operator asked for; ``key`` (the request's) keys the orders it places."""
+
+    principal: Principal
+    key: str
+
+
+class ResyncOrder(BaseModel):
+    """An order a resync placed to close a gap, and where it ended."""
+
+    adapter: str
+    service_id: str
+    action: ProvisioningAction
+    order_id: str
+    state: str
+    detail: str = ""
+
+
+class ResyncReport(BaseModel):
+    """What a resync found and did: adapters asked, services checked and in sync, orders, unknowns."""
+
+    adapters: list[str]
+    checked: int
+    in_sync: int
+    orders: list[ResyncOrder]
+    unknown: list[str]
+    errors: dict[str, str]
+
+
+class RepairActivities:
+    """The repair processes' activities as workflows call them (implemented in provisioning/activities.py)."""
+
+    @activity.defn(name="retry_provisioning_order")
+    def retry(self, request: OrderRetry) -> OrderRetried:
+        """Re-run a failed order now; a failure of the platform is an outcome, not an error."""
+        raise NotImplementedError
+
+    @activity.defn(name="resync_provisioning")
+    def resync(self, request: Resync) -> ResyncReport:
+        """Compare every adapter that can list its services with what should be live, and fix it."""
+        raise NotImplementedError
+
+
+__all__ = [
+    "OrderInput",
+    "OrderOutcome",
+    "OrderRetried",
+    "OrderRetry",
+    "ProvisioningAction",
+    "ProvisioningActivities",
+    "RepairActivities",
+    "Resync",
+    "ResyncOrder",
+    "ResyncReport",
+]

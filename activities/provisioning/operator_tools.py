@@ -13,11 +13,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
-from activities.provisioning.activities import ProvisioningActivities
 from activities.provisioning.io import OrderInput, OrderOutcome
+from activities.provisioning.orders import provision
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
-from activities.shared.visibility import Principal
 from domain.errors import Conflict, NotFound
+from domain.principal import Principal
+from integrations.provisioning.base import AdapterRegistry
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
@@ -54,12 +55,12 @@ def visible_order(session: Session, principal: Principal, order_id: str) -> Prov
     return row
 
 
-def run_order(activities: ProvisioningActivities, order: OrderInput) -> OrderOutcome:
+def run_order(database_url: str, registry: AdapterRegistry, order: OrderInput) -> OrderOutcome:
     """Run an order now, outside Temporal; a failure is an outcome, not an exception."""
     try:
-        return activities.provision_service(order)
+        return provision(database_url, registry, order)
     except ApplicationError:
-        with unit_of_work(activities.database_url) as session:
+        with unit_of_work(database_url) as session:
             row = session.execute(
                 select(ProvisioningOrder).where(ProvisioningOrder.idempotency_key == order.idempotency_key)
             ).scalar_one()
@@ -71,12 +72,15 @@ def run_order(activities: ProvisioningActivities, order: OrderInput) -> OrderOut
             )
 
 
-def retry_order(activities: ProvisioningActivities, principal: Principal, order_id: str) -> OrderOutcome:
-    with unit_of_work(activities.database_url) as session:
+def retry_order(
+    database_url: str, registry: AdapterRegistry, principal: Principal, order_id: str
+) -> OrderOutcome:
+    """Re-run a failed order visible to the principal (any other state: a conflict)."""
+    with unit_of_work(database_url) as session:
         row = visible_order(session, principal, order_id)
         if row.state != "failed":
             raise Conflict(
                 "order_not_failed", f"order {order_id} is {row.state}; only failed orders are re-run"
             )
         order = OrderInput.model_validate(row.request)
-    return run_order(activities, order)
+    return run_order(database_url, registry, order)

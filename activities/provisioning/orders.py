@@ -1,4 +1,5 @@
-"""Provisioning orders in the database: one row per service and action, found again by its key.
+"""Provisioning orders: one row per service and action, found again by its key, dispatched to the adapters
+of its service kind.
 
 A failed order stays in the database for an operator to list and re-run.
 """
@@ -8,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.exceptions import ApplicationError
 
-from activities.provisioning.io import OrderInput
+from activities.provisioning.io import OrderInput, OrderOutcome
 from domain.ids import new_id
+from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from models.base import unit_of_work
 from models.subscriptions import ProvisioningOrder
 
@@ -49,3 +52,40 @@ def finish_order(
         assert row is not None
         row.state, row.adapter, row.result = state, ",".join(adapters) or None, results
         row.error = error or None
+
+
+def provision(database_url: str, registry: AdapterRegistry, order: OrderInput) -> OrderOutcome:
+    """Carry out one order on every adapter of the service kind (none registered: skipped); a done order
+    answers from its row without calling an adapter again. An adapter's refusal raises ``ProvisioningFailed``
+    (retryable as the adapter says), after the order is stored as failed."""
+    row = record_order(database_url, order)
+    if row.state in ("done", "skipped"):
+        return OrderOutcome(order_id=row.id, state=row.state, adapters=(row.adapter or "").split(","))
+    adapters = registry.for_kind(order.service_kind)
+    if not adapters:
+        detail = f"no provisioning adapter serves {order.service_kind!r}"
+        finish_order(database_url, row.id, "skipped", [], {}, detail)
+        return OrderOutcome(order_id=row.id, state="skipped", adapters=[], detail=detail)
+    request = ProvisioningRequest(order_id=row.id, **order.model_dump())
+    results: dict[str, Any] = {}
+    for adapter in adapters:
+        result = _execute(adapter.name, adapter.execute, request)
+        results[adapter.name] = result.model_dump()
+        if result.status == "failed":
+            finish_order(database_url, row.id, "failed", [a.name for a in adapters], results, result.detail)
+            raise ApplicationError(
+                f"{adapter.name} refused {order.action.value} of {order.service_id}: {result.detail}",
+                type="ProvisioningFailed",
+                non_retryable=not result.retryable,
+            )
+    finish_order(database_url, row.id, "done", [a.name for a in adapters], results, "")
+    return OrderOutcome(order_id=row.id, state="done", adapters=[a.name for a in adapters])
+
+
+def _execute(name: str, execute: Any, request: ProvisioningRequest) -> ProvisioningResult:
+    try:
+        result = execute(request)
+    except Exception as exc:
+        return ProvisioningResult(status="failed", detail=f"{name} raised {exc.__class__.__name__}: {exc}")
+    assert isinstance(result, ProvisioningResult)
+    return result

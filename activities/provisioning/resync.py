@@ -17,40 +17,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.provisioning.activities import ProvisioningActivities
-from activities.provisioning.io import OrderInput
+from activities.provisioning.io import OrderInput, ResyncOrder, ResyncReport
 from activities.provisioning.operator_tools import run_order
-from activities.shared.visibility import Principal
+from domain.principal import Principal
 from domain.provisioning import ProvisioningAction
-from integrations.provisioning.base import ServiceState
+from integrations.provisioning.base import AdapterRegistry, ServiceState
 from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.subscriptions import ProvisioningOrder, Subscription, SubscriptionService
 
 LIVE = ("active", "suspended")
-
-
-class ResyncOrder(BaseModel):
-    adapter: str
-    service_id: str
-    action: ProvisioningAction
-    order_id: str
-    state: str
-    detail: str = ""
-
-
-class ResyncReport(BaseModel):
-    adapters: list[str]
-    checked: int
-    in_sync: int
-    orders: list[ResyncOrder]
-    unknown: list[str]
-    errors: dict[str, str]
 
 
 @dataclass
@@ -112,11 +92,12 @@ def _actions(line: Line | None, state: ServiceState | None) -> list[Provisioning
     return []
 
 
-def resync(activities: ProvisioningActivities, principal: Principal, key: str) -> ResyncReport:
+def resync(database_url: str, registry: AdapterRegistry, principal: Principal, key: str) -> ResyncReport:
+    """Ask every adapter that can list its services, and order what closes each gap (see the module)."""
     report = ResyncReport(adapters=[], checked=0, in_sync=0, orders=[], unknown=[], errors={})
     seen: set[str] = set()
-    for kind in activities.registry.kinds():
-        for adapter in activities.registry.for_kind(kind):
+    for kind in registry.kinds():
+        for adapter in registry.for_kind(kind):
             list_state = getattr(adapter, "list_state", None)
             if adapter.name in seen or not callable(list_state):
                 continue
@@ -127,12 +108,13 @@ def resync(activities: ProvisioningActivities, principal: Principal, key: str) -
             except Exception as exc:
                 report.errors[adapter.name] = f"{exc.__class__.__name__}: {exc}"
                 continue
-            _reconcile(activities, principal, key, adapter.name, adapter.kinds, states, report)
+            _reconcile(database_url, registry, principal, key, adapter.name, adapter.kinds, states, report)
     return report
 
 
 def _reconcile(
-    activities: ProvisioningActivities,
+    database_url: str,
+    registry: AdapterRegistry,
     principal: Principal,
     key: str,
     adapter: str,
@@ -140,7 +122,7 @@ def _reconcile(
     states: dict[str, ServiceState],
     report: ResyncReport,
 ) -> None:
-    with unit_of_work(activities.database_url) as session:
+    with unit_of_work(database_url) as session:
         lines = _lines(session, principal, kinds)
         plan: list[tuple[str, Line, list[ProvisioningAction], dict[str, Any]]] = []
         for service_id in sorted(set(lines) | set(states)):
@@ -169,7 +151,7 @@ def _reconcile(
                 characteristics=last.get("characteristics") or {},
                 device=last.get("device"),
             )
-            outcome = run_order(activities, order)
+            outcome = run_order(database_url, registry, order)
             report.orders.append(
                 ResyncOrder(
                     adapter=adapter,

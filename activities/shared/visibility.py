@@ -1,4 +1,4 @@
-"""Who is calling and what they may see: the principal of an API key and its organisation subtree.
+"""What a caller may see: the organisation subtree of its principal (domain/principal.py).
 
 A key sees its own organisation and everything below it in the partner tree (paths are prefixes);
 anything outside is reported as not found by the callers.
@@ -6,32 +6,15 @@ anything outside is reported as not found by the callers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from domain.ids import is_valid_id
-from domain.organisations import OrganisationKind, Role
+from domain.principal import Principal
 from models.accounts import Account
 from models.organisations import Organisation
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an API key, its role, and the subtree of organisations it may see."""
-
-    key_id: str
-    organisation_id: str
-    organisation_path: str
-    role: Role
-    organisation_kind: str = ""  # the key's organisation's kind; "" when not loaded
-
-    @property
-    def is_operator(self) -> bool:
-        """Whether the key belongs to an operator (the root of a tree), not to a partner under it."""
-        return self.organisation_kind == OrganisationKind.OPERATOR.value
 
 
 def in_subtree(principal: Principal, organisation_path: str) -> bool:
@@ -54,3 +37,6 @@ def within_subtree(stmt: Select[Any], principal: Principal, account_column: Any)
         .join(Organisation, Organisation.id == Account.organisation_id)
         .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
     )
+
+
+__all__ = ["Principal", "find_visible_organisation", "in_subtree", "within_subtree"]

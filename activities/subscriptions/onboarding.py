@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
-from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.io import (
     CreatedSubscription,
@@ -22,6 +21,7 @@ from activities.subscriptions.io import (
 )
 from domain.catalog import Code, PlanSpec
 from domain.errors import RuleViolation
+from domain.principal import Principal
 from domain.subscriptions import activation_charges, next_status
 from models.subscriptions import PendingCharge, Subscription, SubscriptionService
 

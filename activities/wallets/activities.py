@@ -1,4 +1,5 @@
-"""Wallet activities for Temporal: the prepaid period debit (and its low-balance notice)."""
+"""Wallet activities for Temporal: the prepaid period debit (and its low-balance notice), and a card top-up
+(the WalletTopUp process: charge the card, then credit the wallet, once per key; scripts in top_ups.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ from typing import Any
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from activities.shared.failures import refusals_fail_the_process
 from activities.subscriptions import records as store
 from activities.wallets import io, prepaid
 from activities.wallets.balances import wallet_for
-from activities.wallets.io import PrepaidDebit, PrepaidDebitResult
+from activities.wallets.io import (
+    CardTopUp,
+    PrepaidDebit,
+    PrepaidDebitResult,
+    TopUpCharged,
+    TopUpCredit,
+    TopUpCredited,
+)
+from activities.wallets.top_ups import charge_card_top_up, credit_card_top_up
 from integrations.notify.base import Notifier
 from integrations.notify.smtp import SmtpNotifier
+from integrations.payments.base import GatewayRegistry
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
@@ -51,4 +62,27 @@ class WalletActivities(io.WalletActivities):
         return [self.debit_prepaid_period]
 
 
-__all__ = ["WalletActivities"]
+class WalletTopUpActivities(io.WalletTopUpActivities):
+    """The WalletTopUp process's activities, with the worker's payment gateways."""
+
+    def __init__(self, settings: Settings, gateways: GatewayRegistry) -> None:
+        self.url = settings.database_url or ""
+        self.gateways = gateways
+
+    @activity.defn(name="charge_wallet_top_up")
+    def charge(self, top_up: CardTopUp) -> TopUpCharged:
+        """Charge the card (asking the gateway first on a retry); a decline refuses the top-up (402)."""
+        with refusals_fail_the_process():
+            return charge_card_top_up(self.url, self.gateways, top_up)
+
+    @activity.defn(name="credit_wallet_top_up")
+    def credit(self, credit: TopUpCredit) -> TopUpCredited:
+        """Credit the charged amount to the wallet, once per key."""
+        with refusals_fail_the_process():
+            return credit_card_top_up(self.url, credit)
+
+    def all(self) -> list[Any]:
+        return [self.charge, self.credit]
+
+
+__all__ = ["WalletActivities", "WalletTopUpActivities"]

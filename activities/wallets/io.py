@@ -1,4 +1,5 @@
-"""Inputs and outputs of the wallet activities, and the activities as workflows call them."""
+"""Inputs and outputs of the wallet activities, and the activities as workflows call them: the prepaid
+period debit, and a card top-up (charge the card, then credit the wallet)."""
 
 from __future__ import annotations
 
@@ -37,4 +38,59 @@ class WalletActivities:
         raise NotImplementedError
 
 
-__all__ = ["PrepaidDebit", "PrepaidDebitResult", "WalletActivities"]
+class CardTopUp(BaseModel):
+    """A card top-up the API accepted: the (visible) account's wallet, the amount, the card and the key."""
+
+    account_id: str
+    currency: str
+    amount_minor: int
+    gateway: str
+    payment_method_token: str
+    key: str
+    booked_on: date
+
+
+class TopUpCharged(BaseModel):
+    """The gateway's reference for the charge and the method name the wallet records."""
+
+    reference: str
+    method: str
+
+
+class TopUpCredit(BaseModel):
+    """What to credit: the top-up and its charge."""
+
+    top_up: CardTopUp
+    charged: TopUpCharged
+
+
+class TopUpCredited(BaseModel):
+    """The wallet transaction of the top-up."""
+
+    transaction_id: str
+
+
+class WalletTopUpActivities:
+    """The WalletTopUp process's activities as workflows call them (implemented in wallets/activities.py)."""
+
+    @activity.defn(name="charge_wallet_top_up")
+    def charge(self, top_up: CardTopUp) -> TopUpCharged:
+        """Charge the card (asking the gateway first on a retry); a decline refuses the top-up (402)."""
+        raise NotImplementedError
+
+    @activity.defn(name="credit_wallet_top_up")
+    def credit(self, credit: TopUpCredit) -> TopUpCredited:
+        """Credit the charged amount to the wallet, once per key."""
+        raise NotImplementedError
+
+
+__all__ = [
+    "CardTopUp",
+    "PrepaidDebit",
+    "PrepaidDebitResult",
+    "TopUpCharged",
+    "TopUpCredit",
+    "TopUpCredited",
+    "WalletActivities",
+    "WalletTopUpActivities",
+]

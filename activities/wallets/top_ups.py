@@ -1,5 +1,6 @@
 """eWallet top-ups: money received for the wallet (cash at the counter, a confirmed gateway charge) and
-the card charge behind a top-up, once per key.
+the card charge behind a top-up, once per key; and the two steps of a card top-up (the WalletTopUp
+process's activities, in activities.py): charge the card, then credit the wallet.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from activities.wallets.balances import Movement, check_currency, move, wallet_for
-from domain.errors import RuleViolation
+from activities.wallets.io import CardTopUp, TopUpCharged, TopUpCredit, TopUpCredited
+from domain.errors import NotFound, RuleViolation
 from domain.wallets import top_up_entry
-from integrations.payments.base import ChargeRequest, ChargeStatus, PaymentGateway
+from integrations.payments.base import ChargeRequest, ChargeStatus, GatewayRegistry, PaymentGateway
 from models.accounts import Account
+from models.base import unit_of_work
 from models.wallets import WalletTransaction
 
 
@@ -65,3 +68,45 @@ def charge_for_top_up(
             + "; nothing was added to the wallet",
         )
     return result.gateway_reference or gateway_key
+
+
+def _account(url: str, account_id: str) -> Account:
+    with unit_of_work(url) as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise NotFound("account", account_id)
+        session.expunge(account)
+        return account
+
+
+def charge_card_top_up(url: str, gateways: GatewayRegistry, top_up: CardTopUp) -> TopUpCharged:
+    """Charge the card of a card top-up (asking the gateway first on a retry); a decline refuses it (402)."""
+    try:
+        gateway = gateways.get(top_up.gateway)
+    except LookupError as err:
+        raise RuleViolation("gateway_unknown", str(err), field="gateway") from err
+    account = _account(url, top_up.account_id)
+    reference = charge_for_top_up(
+        gateway, account, top_up.currency, top_up.amount_minor, top_up.payment_method_token, top_up.key
+    )
+    return TopUpCharged(reference=reference, method=gateway.name)
+
+
+def credit_card_top_up(url: str, credit: TopUpCredit) -> TopUpCredited:
+    """Credit a charged card top-up to the wallet, once per key."""
+    top_up, charged = credit.top_up, credit.charged
+    with unit_of_work(url) as session:
+        account = session.get(Account, top_up.account_id, with_for_update=True)
+        if account is None:
+            raise NotFound("account", top_up.account_id)
+        tx = credit_top_up(
+            session,
+            account,
+            top_up.currency,
+            top_up.amount_minor,
+            method=charged.method,
+            reference=charged.reference,
+            key=f"top-up:{account.id}:{top_up.key}",
+            booked_on=top_up.booked_on,
+        )
+        return TopUpCredited(transaction_id=tx.id)

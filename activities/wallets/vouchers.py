@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from activities.catalog.records import operator_of
-from activities.shared.visibility import Principal, find_visible_organisation
+from activities.shared.visibility import find_visible_organisation
 from activities.subscriptions import records as store
 from activities.wallets.balances import Movement, check_currency, move, wallet_for
 from domain.catalog import Code
@@ -24,6 +24,7 @@ from domain.currency import MINOR_UNITS
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.money import AmountMinor, CurrencyBoundAmounts
+from domain.principal import Principal
 from domain.vouchers import (
     check_value,
     code_hash,

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from activities.catalog import records as catalog
-from activities.shared.visibility import Principal
 from api.deps import (
     IdempotentWriteDep,
     OperatorAdminDep,
@@ -30,6 +29,7 @@ from api.schemas.catalog import (
 )
 from api.schemas.common import Page
 from domain.catalog import BundleSpec, PlanSpec, PriceListSpec, ProductSpec, TaxRateSpec
+from domain.principal import Principal
 from models.catalog import Bundle, PlanVersion, PriceList, Product, TaxRateRow
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalogue"])

@@ -13,12 +13,12 @@ from activities.accounts.records import visible_account
 from activities.invoices import documents
 from activities.invoices.credit_notes import CreditRequest, issue_credit_note
 from activities.invoices.reads import list_credit_notes, visible_credit_note, visible_invoice
-from activities.shared.visibility import Principal
 from api.deps import IdempotentWriteDep, SessionDep, StaffDep
 from api.routes.invoices import credit_note_out
 from api.schemas.common import Page
 from api.schemas.invoices import CreditNoteCreate, CreditNoteOut
 from domain.errors import RuleViolation
+from domain.principal import Principal
 from models.accounts import Account
 from models.billing import Invoice
 

@@ -14,12 +14,12 @@ from activities.devices import traceable as device_store
 from activities.devices.logins import characteristics_of
 from activities.devices.moves import live_service
 from activities.devices.warehouse import visible_warehouse
-from activities.shared.visibility import Principal
 from api.deps import IdempotentWriteDep, SettingsDep, StaffDep, TemporalGatewayDep
 from api.process_starter import ProcessStart, start_process
 from api.schemas.devices import SwapAccepted, SwapRequest
 from domain import process_ids
 from domain.errors import Conflict, NotFound
+from domain.principal import Principal
 from domain.process_ids import ProcessLabels
 from models.subscriptions import Subscription
 from workflows.device_swap import PROCESS as SWAP_PROCESS

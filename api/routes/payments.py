@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.invoices.reads import visible_invoice
-from activities.payments.card_refunds import RefundCall, RefundDone
+from activities.payments.io import RefundCall, RefundDone, RefundInput
 from activities.payments.manual import (
     ManualPayment,
     allocations_of,
@@ -20,7 +20,7 @@ from activities.payments.manual import (
     record_manual_payment,
     visible_payment,
 )
-from activities.payments.refunds import RefundInput, refund_payment
+from activities.payments.refunds import refund_payment
 from activities.payments.stripe_webhooks import handle_event, verify
 from api.deps import IdempotencyKeyDep, IdempotentWriteDep, SessionDep, SettingsDep, StaffDep
 from api.dunning_signals import signal_paid

@@ -13,16 +13,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from activities.provisioning.io import OrderRetried, OrderRetry, Resync, ResyncReport
 from activities.provisioning.operator_tools import list_orders, visible_order
-from activities.provisioning.repairs import OrderRetried, OrderRetry, Resync
-from activities.provisioning.resync import ResyncReport
-from activities.shared.visibility import Principal
 from api.deps import IdempotentWriteDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.process_results import run_process
 from api.process_starter import ProcessStart
 from api.schemas.common import Page
 from api.schemas.provisioning import ProvisioningOrderOut, RetryOut
 from domain import process_ids
+from domain.principal import Principal
 from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.subscriptions import ProvisioningOrder

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.shared.pagination import decode_cursor, encode_cursor
-from activities.shared.visibility import Principal
 from api.deps import AdminDep, SessionDep, StaffDep
 from api.schemas.common import Page
 from api.schemas.invoices import AccountBalance, StatementLine, TrialBalance
 from domain.ledger import RECEIVABLE
+from domain.principal import Principal
 from models.billing import LedgerEntry, LedgerPosting
 from models.organisations import Organisation
 

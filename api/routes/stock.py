@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from activities.devices import traceable as device_store
 from activities.devices import warehouse
-from activities.shared.visibility import Principal
 from api.deps import (
     AdminDep,
     IdempotentWriteDep,
@@ -30,6 +29,7 @@ from api.schemas.devices import (
     WarehouseOut,
 )
 from domain.organisations import Role
+from domain.principal import Principal
 from models.devices import DeviceModel, StockMovement, Warehouse
 
 router = APIRouter(tags=["devices and stock"])

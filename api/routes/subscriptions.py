@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.shared.pagination import fetch_page
-from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
 from activities.subscriptions.io import ChangePlan, OnboardingInput
@@ -42,6 +41,7 @@ from api.schemas.subscriptions import (
 from api.subscription_views import subscription_view
 from domain import process_ids
 from domain.ids import new_id
+from domain.principal import Principal
 from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.organisations import Organisation

@@ -13,13 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
-from activities.shared.visibility import Principal
 from activities.subscriptions.funded_resumes import suspended_for_funds
 from activities.subscriptions.io import FundedResume, ResumeTarget
 from activities.wallets import vouchers
 from activities.wallets.balances import check_currency, find_wallet, history, wallet_for
+from activities.wallets.io import CardTopUp, TopUpCredited
 from activities.wallets.top_ups import credit_top_up
-from activities.wallets.topups import CardTopUp, TopUpCredited
 from api.deps import IdempotentWriteDep, SessionDep, SettingsDep, StaffDep
 from api.errors import ApiError
 from api.payment_gateways import gateways_for
@@ -37,6 +36,7 @@ from api.schemas.wallets import (
 from domain import process_ids
 from domain.errors import RuleViolation
 from domain.money import check_amount
+from domain.principal import Principal
 from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.wallets import Wallet, WalletTransaction

@@ -8,8 +8,8 @@ from datetime import date
 
 import httpx
 
-from activities.shared.visibility import Principal
 from domain.organisations import Role
+from domain.principal import Principal
 from models.base import unit_of_work
 from models.organisations import Organisation
 from tests.support.billing_factory import Line, make_account, make_invoice

@@ -11,9 +11,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.provisioning.activities import ProvisioningActivities
+from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.provisioning.io import OrderInput
-from activities.provisioning.repairs import RepairActivities
 from api.app import create_app
 from domain.organisations import OrganisationKind
 from domain.provisioning import ProvisioningAction

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from activities.shared.visibility import Principal
 from activities.wallets.gateway_records import SqlVoucherStore, SqlWalletStore
 from activities.wallets.top_ups import credit_top_up
 from activities.wallets.vouchers import LotRequest, activate_lot, create_lot
 from domain.organisations import Role
+from domain.principal import Principal
 from integrations.payments.base import ChargeRequest, ChargeStatus, RefundRequest
 from integrations.payments.voucher import VoucherGateway
 from integrations.payments.wallet import WalletGateway

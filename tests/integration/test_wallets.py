@@ -11,12 +11,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.wallets.activities import WalletActivities
+from activities.wallets.activities import WalletActivities, WalletTopUpActivities
 from activities.wallets.balances import wallet_for
 from activities.wallets.io import PrepaidDebit
 from activities.wallets.prepaid import unfunded_prepaid
 from activities.wallets.top_ups import credit_top_up
-from activities.wallets.topups import WalletTopUpActivities
 from api.app import create_app
 from integrations.notify.smtp import SmtpNotifier
 from integrations.payments.base import GatewayRegistry

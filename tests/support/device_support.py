@@ -12,7 +12,6 @@ from activities.accounts.organisations import authenticate
 from activities.catalog import records as catalog
 from activities.devices import traceable as device_store
 from activities.devices import warehouse
-from activities.shared.visibility import Principal
 from domain.catalog import (
     Characteristic,
     DeviceTerms,
@@ -24,6 +23,7 @@ from domain.catalog import (
     ProductSpec,
 )
 from domain.ids import new_id
+from domain.principal import Principal
 from models.accounts import Account
 from models.base import unit_of_work
 from models.subscriptions import Subscription, SubscriptionService

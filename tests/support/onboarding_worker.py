@@ -14,10 +14,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.accounts.organisations import authenticate
-from activities.shared.visibility import Principal
 from activities.subscriptions.onboarding import OnboardingInput, SubscriptionOrder, prepare_onboarding
 from api.app import create_app
 from domain.ids import new_id
+from domain.principal import Principal
 from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.worker import build_worker

@@ -12,9 +12,9 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from activities.dunning.io import DunningInput
-from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from domain import process_ids
+from domain.principal import Principal
 from models.base import engine_for, unit_of_work
 from runtime.settings import Settings
 from tests.support.billing_factory import Line, make_invoice

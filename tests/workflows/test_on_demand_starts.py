@@ -22,7 +22,6 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.accounts.organisations import authenticate
-from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ChangeRequest, prepare_change
 from activities.subscriptions.io import OnboardingInput
@@ -30,6 +29,7 @@ from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboa
 from api.app import create_app
 from domain import process_ids
 from domain.ids import new_id
+from domain.principal import Principal
 from models.base import unit_of_work
 from models.billing import InvoiceLine
 from runtime.settings import Settings

@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.shared.visibility import Principal
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
+from domain.principal import Principal
 from models.base import unit_of_work
 from models.subscriptions import PendingCharge
 from runtime.settings import Settings
