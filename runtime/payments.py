@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from activities.wallets.gateway_records import prepaid_gateways
 from integrations.payments.base import GatewayRegistry
 from integrations.payments.cash import CashGateway
 from integrations.payments.stripe_gateway import StripeConfig, StripeGateway
@@ -24,8 +25,6 @@ def build_gateways(settings: Settings) -> GatewayRegistry:
         )
         registry.register(StripeGateway(config))
     if settings.database_url:
-        from activities.wallets.gateway_records import prepaid_gateways
-
         for gateway in prepaid_gateways(settings):  # wallet, voucher, SEPA: backed by our database
             registry.register(gateway)
     registry.load_entry_points(settings)

@@ -37,6 +37,7 @@ from domain.ids import new_id
 from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.billing import BillingRun
+from runtime.schedules import ensure_billing_schedules, next_runs
 from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 
@@ -232,8 +233,6 @@ async def ensure_schedules(
     principal: OperatorAdminDep, settings: SettingsDep, gateway: TemporalGatewayDep
 ) -> dict[str, Any]:
     """Idempotent: cycles 1-28 run on their day, the last-day cycle on days 28-31, at 02:00 UTC."""
-    from runtime.schedules import ensure_billing_schedules, next_runs
-
     operator = operator_of(principal)
     client = await gateway.client()
     ids = await ensure_billing_schedules(client, settings, operator)
