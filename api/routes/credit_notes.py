@@ -14,7 +14,7 @@ from activities.invoices import documents
 from activities.invoices.credit_notes import CreditRequest, issue_credit_note
 from activities.invoices.reads import list_credit_notes, visible_credit_note, visible_invoice
 from api.deps import IdempotentWriteDep, SessionDep, StaffDep
-from api.routes.invoices import credit_note_out
+from api.routes.invoices import credit_note_out, pdf_response
 from api.schemas.common import Page
 from api.schemas.invoices import CreditNoteCreate, CreditNoteOut
 from domain.errors import RuleViolation
@@ -112,12 +112,7 @@ def get_html(credit_note_id: str, principal: StaffDep, session: SessionDep) -> H
 )
 def get_pdf(credit_note_id: str, principal: StaffDep, session: SessionDep) -> Response:
     note = visible_credit_note(session, principal, credit_note_id)
-    html, number = documents.credit_note_html(session, note), note.number
-    return Response(
-        documents.html_to_pdf(html),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
-    )
+    return pdf_response(documents.credit_note_html(session, note), note.number)
 
 
 @router.get("/{credit_note_id}", response_model=CreditNoteOut, summary="Get a credit note")

@@ -93,7 +93,11 @@ def get_html(invoice_id: str, principal: StaffDep, session: SessionDep) -> HTMLR
 )
 def get_pdf(invoice_id: str, principal: StaffDep, session: SessionDep) -> Response:
     invoice = visible_invoice(session, principal, invoice_id)
-    html, number = documents.invoice_html(session, invoice), invoice.number
+    return pdf_response(documents.invoice_html(session, invoice), invoice.number)
+
+
+def pdf_response(html: str, number: str | None) -> Response:
+    """A document rendered to PDF, shown inline under its number."""
     return Response(
         documents.html_to_pdf(html),
         media_type="application/pdf",
