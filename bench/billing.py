@@ -30,7 +30,7 @@ from temporalio.worker import Worker
 
 from activities.billing.io import RunInput
 from runtime.settings import Settings, normalise_database_url
-from runtime.temporal import find_binary
+from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
 from runtime.worker import activities_for
 from workflows.billing_cycle import BillingCycleWorkflow
 
@@ -340,7 +340,9 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
 
 async def bill(database_url: str, org: str, page_size: int, parallelism: int) -> tuple[float, Any]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=find_binary("temporal")
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=find_binary("temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,  # the bill run's Collection child carries them
     )
     settings = Settings(database_url=database_url, temporal_address="unused", environment="test")
     queue = f"bench-billing-{uuid.uuid4().hex[:6]}"

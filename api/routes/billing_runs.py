@@ -10,16 +10,17 @@ from typing import Any
 from anyio import from_thread
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
 from activities.billing.io import RunInput
 from activities.billing.run_rows import running_run
 from activities.catalog.records import operator_of
 from api.deps import (
-    IdempotencyKeyDep,
+    IdempotentWriteDep,
     OperatorAdminDep,
     SessionDep,
     SettingsDep,
@@ -28,7 +29,7 @@ from api.deps import (
     TemporalGatewayDep,
 )
 from api.errors import ApiError
-from api.idempotency import run_once
+from api.idempotency import IdempotentWrite
 from api.process_starter import ProcessStart, start_process
 from api.schemas.billing import BillingRunOut, BillingSchedules
 from api.schemas.common import Strict
@@ -100,9 +101,9 @@ async def start_run(
     request: Request,
     principal: OperatorAdminDep,
     settings: SettingsDep,
-    key: IdempotencyKeyDep,
+    write: IdempotentWriteDep,
     gateway: TemporalGatewayDep,
-) -> JSONResponse:
+) -> Response:
     if body.bill_day not in CYCLES:
         raise ApiError(
             422, "unknown_cycle", f"cycle {body.bill_day} does not exist: use 1-28, or 31 for the last day"
@@ -117,10 +118,7 @@ async def start_run(
             f"({next_cycle_date(body.bill_day, today)})",
         )
     operator = operator_of(principal)
-    started = await run_in_threadpool(
-        _start_or_join, body, request, principal, settings, key, gateway, operator, period
-    )
-    return JSONResponse(started, status_code=202)
+    return await run_in_threadpool(_start_or_join, body, write, settings, gateway, operator, period)
 
 
 class _Joined(Exception):
@@ -133,14 +131,12 @@ class _Joined(Exception):
 
 def _start_or_join(
     body: BillingRunCreate,
-    request: Request,
-    principal: Any,
+    write: IdempotentWrite,
     settings: Settings,
-    key: str,
     gateway: TemporalGateway,
     operator: str,
     period: date,
-) -> dict[str, Any]:
+) -> Response:
     """Start the BillingCycle process once per key (it opens its row); the row, or the run joined."""
     run_id = new_id("run")
     run = RunInput(
@@ -153,25 +149,16 @@ def _start_or_join(
         parallelism=body.parallelism,
     )
 
-    def produce() -> tuple[int, dict[str, Any]]:
+    def produce(session: Session) -> dict[str, Any]:
         _join_if_running(settings, run)
         process_id = process_ids.billing_run(run_id)
         from_thread.run(_start_cycle, gateway, settings, run, process_id)
-        return 202, _opened_row(settings, run, process_id)
+        return _opened_row(settings, run, process_id)
 
     try:
-        with unit_of_work(settings.database_url or "") as session:
-            return run_once(
-                session,
-                organisation_id=principal.organisation_id,
-                key=key,
-                method="POST",
-                path=request.url.path,
-                payload=body.model_dump(mode="json"),
-                produce=produce,
-            ).body
-    except _Joined as joined:
-        return {**joined.body, "joined": True}
+        return write.store(body, produce, status=202).response()
+    except _Joined as joined:  # nothing stored: a later request may start the next run of the cycle
+        return JSONResponse({**joined.body, "joined": True}, status_code=202)
 
 
 async def _start_cycle(gateway: TemporalGateway, settings: Settings, run: RunInput, process_id: str) -> None:
