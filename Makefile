@@ -18,9 +18,11 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required: install python3.11 or set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The test plug-in package (tests/plugins/acme_multibill) is installed too: the suite uses its entry points.
+$(STAMP): $(BIN)/python pyproject.toml tests/plugins/acme_multibill/pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e tests/plugins/acme_multibill
 	@touch $(STAMP)
 
 run: $(STAMP)

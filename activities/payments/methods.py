@@ -1,6 +1,7 @@
 """Payment methods of an account: register a card at its gateway, list, choose the default.
 
-A card is registered with a token made by the gateway's client-side library (Stripe.js ``pm_…``);
+A card is registered with a token made by the gateway's client-side form (Stripe.js ``pm_…``, or a
+plug-in gateway's own) through ``MethodRegistrar.register_method`` (integrations/payments/base.py);
 Multibill creates the gateway customer once per account, attaches the card and stores only the token
 and display data (brand, last 4, expiry). The default is unique per account (partial unique index).
 """
@@ -14,8 +15,13 @@ from activities.accounts.records import visible_account
 from domain.errors import NotFound, RuleViolation
 from domain.ids import new_id
 from domain.principal import Principal
-from integrations.payments.base import GatewayRegistry, GatewayUnavailable
-from integrations.payments.cards import CardRegistrar, CardRejected
+from integrations.payments.base import (
+    GatewayRegistry,
+    GatewayUnavailable,
+    MethodRegistrar,
+    MethodRegistration,
+    MethodRejected,
+)
 from models.base import unit_of_work
 from models.payments import AccountPaymentSettings, PaymentMethod
 
@@ -79,17 +85,17 @@ def register_card(
         gateway = gateways.get(gateway_name)
     except LookupError:
         raise RuleViolation("gateway_not_configured", f"no {gateway_name} gateway is configured") from None
-    if not isinstance(gateway, CardRegistrar):
+    if not isinstance(gateway, MethodRegistrar):
         raise RuleViolation("gateway_has_no_cards", f"the {gateway_name} gateway does not keep cards")
     with unit_of_work(url) as session:
         account = visible_account(session, principal, account_id, lock=True)
         customer = settings_row(session, account_id).gateway_customer.get(gateway_name)
         email, name = account.email, account.display_name
     try:
-        card = gateway.register_card(
-            account_id=account_id, email=email, name=name, token=token, customer=customer
+        card = gateway.register_method(
+            MethodRegistration(account_id=account_id, email=email, name=name, token=token, customer=customer)
         )
-    except CardRejected as exc:
+    except MethodRejected as exc:
         raise RuleViolation(exc.code, exc.message, field="token") from exc
     except GatewayUnavailable as exc:
         raise GatewayDown("gateway_unavailable", str(exc)) from exc

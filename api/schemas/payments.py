@@ -116,6 +116,12 @@ class StripeEventOut(BaseModel):
     outcome: str = Field(description="What the event did: settled, duplicate, ignored…")
 
 
+class GatewayEventOut(BaseModel):
+    received: Literal[True] = True
+    event_id: str
+    outcome: str = Field(description="What the event did: settled, failed, duplicate, ignored…")
+
+
 class LadderOut(BaseModel):
     object: Literal["dunning_ladder"] = "dunning_ladder"
     default: bool = Field(description="True while the operator has set no ladder of its own")

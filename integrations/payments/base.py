@@ -4,14 +4,23 @@ A charge carries an idempotency key derived from the invoice and the attempt: th
 one charge at the gateway. When the outcome of a charge is unknown (a timeout), the caller asks the
 gateway with ``lookup`` instead of charging again; a ``StagedGateway`` is asked by the reference the
 caller stored before the charge was attempted. Gateways import nothing from ``models``.
+
+A gateway that takes payment methods (cards, wallets of its own) also registers them from the token its
+client-side form produced (``MethodRegistrar``); one that tells us about charges later verifies and parses
+its own incoming webhooks (``WebhookVerifier``, served at ``POST /v1/webhooks/{name}``). Third parties
+publish a factory under the ``multibill.gateways`` entry point; see the README, "Adding a payment gateway
+from your own package", and ``PluginGateway`` below for the whole contract.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
+
+from integrations.plugins import DisabledPlugin, PluginNameTaken, load_plugins
 
 
 class ChargeStatus(StrEnum):
@@ -52,8 +61,59 @@ class RefundResult(BaseModel):
     message: str = ""
 
 
+class MethodRegistration(BaseModel):
+    """A method to register: the token the gateway's own client-side form produced, and whose it is."""
+
+    account_id: str
+    email: str
+    name: str = Field(description="the account's display name")
+    token: str = Field(description="made by the gateway's client-side form; never a card number")
+    customer: str | None = Field(
+        default=None, description="the gateway's customer for this account, if one was created before"
+    )
+
+
+class RegisteredMethod(BaseModel):
+    """What is stored about a method: the gateway's customer and token, and what a person may see."""
+
+    customer: str
+    token: str = Field(description="what ``ChargeRequest.method_token`` will carry")
+    brand: str | None = None
+    last4: str | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+class GatewayEvent(BaseModel):
+    """One verified incoming webhook, in Multibill's terms. ``event_id`` is recorded once (a repeat is a
+    duplicate). ``outcome`` says what became of a charge we started, found by ``charge_reference`` (the
+    ``ChargeResult.gateway_reference``) or ``idempotency_key``; ``None`` when the event concerns no charge."""
+
+    event_id: str = Field(min_length=1, max_length=255)
+    event_type: str = Field(min_length=1, max_length=128)
+    charge_reference: str | None = None
+    idempotency_key: str | None = None
+    outcome: Literal["succeeded", "failed"] | None = None
+    decline_code: str | None = None
+    message: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
 class GatewayUnavailable(Exception):
     """The gateway did not answer (timeout, connection): the outcome is unknown; look it up."""
+
+
+class MethodRejected(Exception):
+    """The gateway refused the method (declined on attach, unknown token): nothing was stored."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class WebhookRejected(Exception):
+    """An incoming webhook whose signature does not match its body, or whose body is not an event."""
 
 
 class PaymentGateway(Protocol):
@@ -67,7 +127,38 @@ class PaymentGateway(Protocol):
         """The outcome of an earlier charge with this key, or None if the gateway never saw it."""
         ...
 
-    def refund(self, request: RefundRequest) -> RefundResult: ...
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund (part of) a charge once per idempotency key."""
+        ...
+
+
+@runtime_checkable
+class MethodRegistrar(Protocol):
+    """A gateway that keeps payment methods: ``POST /v1/accounts/{id}/payment-methods`` with
+    ``{"kind": "card", "gateway": name, "token": …}`` calls this outside any database transaction."""
+
+    name: str
+
+    def register_method(self, request: MethodRegistration) -> RegisteredMethod:
+        """Create the customer when ``request.customer`` is None and attach the tokenised method; raise
+        ``MethodRejected`` when the gateway refuses it, ``GatewayUnavailable`` when it does not answer."""
+        ...
+
+
+@runtime_checkable
+class WebhookVerifier(Protocol):
+    """A gateway that sends webhooks to ``POST /v1/webhooks/{name}``: check its signature, parse it."""
+
+    name: str
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
+        """The event, if the gateway signed exactly this body (header names are lower case); else raise
+        ``WebhookRejected``."""
+        ...
+
+
+class PluginGateway(PaymentGateway, MethodRegistrar, WebhookVerifier, Protocol):
+    """Everything a third-party card gateway offers: charge, lookup, refund, methods and webhooks."""
 
 
 @runtime_checkable
@@ -87,17 +178,24 @@ class StagedGateway(Protocol):
 
 
 class GatewayRegistry:
-    """Gateways by name; third-party packages add theirs through the ``multibill.gateways`` entry point."""
+    """Gateways by name; third-party packages add theirs through the ``multibill.gateways`` entry point.
+
+    A name is taken once: a second gateway of the same name (built in or from another package) is
+    refused with ``PluginNameTaken`` naming both packages. A factory that raises is skipped, logged and
+    listed in ``disabled`` (``/healthz`` shows it)."""
 
     ENTRY_POINT_GROUP = "multibill.gateways"
 
     def __init__(self) -> None:
         self._gateways: dict[str, PaymentGateway] = {}
+        self._packages: dict[str, str] = {}
+        self.disabled: list[DisabledPlugin] = []
 
-    def register(self, gateway: PaymentGateway) -> None:
+    def register(self, gateway: PaymentGateway, *, package: str = "multibill") -> None:
         if gateway.name in self._gateways:
-            raise ValueError(f"a payment gateway named {gateway.name!r} is already registered")
+            raise PluginNameTaken("payment gateway", gateway.name, self._packages[gateway.name], package)
         self._gateways[gateway.name] = gateway
+        self._packages[gateway.name] = package
 
     def get(self, name: str) -> PaymentGateway:
         try:
@@ -109,9 +207,10 @@ class GatewayRegistry:
     def names(self) -> list[str]:
         return sorted(self._gateways)
 
+    def package_of(self, name: str) -> str:
+        return self._packages[name]
+
     def load_entry_points(self, settings: Any) -> None:
         """Register gateways that installed packages publish: each entry point is ``factory(settings)``."""
-        from importlib.metadata import entry_points
-
-        for entry in entry_points(group=self.ENTRY_POINT_GROUP):
-            self.register(entry.load()(settings))
+        for plugin in load_plugins(self.ENTRY_POINT_GROUP, settings, self.disabled):
+            self.register(plugin.value, package=plugin.package)

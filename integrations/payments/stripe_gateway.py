@@ -23,10 +23,12 @@ from integrations.payments.base import (
     ChargeResult,
     ChargeStatus,
     GatewayUnavailable,
+    MethodRegistration,
+    MethodRejected,
     RefundRequest,
     RefundResult,
+    RegisteredMethod,
 )
-from integrations.payments.cards import CardDetails, CardRejected
 from integrations.payments.stripe_intents import IntentState, charge_result, state_of
 
 KEY_FIELD = "multibill_idempotency_key"
@@ -74,9 +76,10 @@ class StripeGateway:
         return self._client
 
     # -- cards ---------------------------------------------------------------------------------------
-    def register_card(
-        self, *, account_id: str, email: str, name: str, token: str, customer: str | None
-    ) -> CardDetails:
+    def register_method(self, request: MethodRegistration) -> RegisteredMethod:
+        """Create the Stripe customer once per account, attach the Stripe.js PaymentMethod (``pm_…``)."""
+        account_id, token, customer = request.account_id, request.token, request.customer
+        email, name = request.email, request.name
         try:
             if customer is None:
                 created = self.client.v1.customers.create(
@@ -86,13 +89,13 @@ class StripeGateway:
                 customer = str(created.id)
             method = self.client.v1.payment_methods.attach(token, params={"customer": customer})
         except stripe.CardError as exc:
-            raise CardRejected(str(exc.code or "card_declined"), exc.user_message or str(exc)) from exc
+            raise MethodRejected(str(exc.code or "card_declined"), exc.user_message or str(exc)) from exc
         except stripe.InvalidRequestError as exc:
-            raise CardRejected("invalid_card_token", f"the gateway does not know card {token}") from exc
+            raise MethodRejected("invalid_card_token", f"the gateway does not know card {token}") from exc
         except stripe.APIConnectionError as exc:
             raise GatewayUnavailable(f"stripe did not answer: {exc}") from exc
         card = method.to_dict().get("card") or {}
-        return CardDetails(
+        return RegisteredMethod(
             customer=customer,
             token=str(method.id),
             brand=card.get("brand"),

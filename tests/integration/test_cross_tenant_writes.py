@@ -142,6 +142,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("post", "/v1/voucher-lots/{lot_id}/activate"): Case("voucher_lot"),
     ("post", "/v1/voucher-lots/{lot_id}/cancel"): Case("voucher_lot"),
     ("delete", "/v1/organisations/{organisation_id}/api-keys/{key_id}"): Case("api_key"),
+    # Signed by the gateway, not scoped to an organisation: cash sends no webhooks, for anyone.
+    ("post", "/v1/webhooks/{gateway}"): Case(
+        "webhook_gateway", objects=lambda w: {"gateway": "cash"}, own=(404, "webhook_gateway_not_found")
+    ),
 }
 
 

@@ -20,6 +20,7 @@ PARTNER_ROUTES: dict[tuple[str, str], str] = {
     ("post", "/v1/devices/login"): "a subscriber's device logs in with its service secret",
     ("post", "/v1/devices/logout"): "a subscriber's device logs out",
     ("post", "/v1/webhooks/stripe"): "signed by Stripe",
+    ("post", "/v1/webhooks/{gateway}"): "signed by the gateway (a plug-in checks its own signature)",
     # Reads that use POST.
     ("post", "/v1/quotes"): "prices a basket; writes nothing",
     ("post", "/v1/usage/authorize"): "prepaid authorisation; writes nothing",

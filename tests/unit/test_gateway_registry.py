@@ -32,7 +32,14 @@ class AcmePayGateway:
         return RefundResult(status="succeeded")
 
 
-def test_cash_always_and_stripe_only_when_configured() -> None:
+def test_cash_always_and_stripe_only_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = metadata.entry_points
+    no_gateways = metadata.EntryPoints([])  # whatever plug-in packages this venv has (the test one)
+    monkeypatch.setattr(
+        metadata,
+        "entry_points",
+        lambda **params: no_gateways if params.get("group") == "multibill.gateways" else real(**params),
+    )
     assert build_gateways(Settings(environment="test")).names() == ["cash"]
     configured = Settings(environment="test", stripe_api_key="sk_test_x")
     assert build_gateways(configured).names() == ["cash", "stripe"]

@@ -1,0 +1,38 @@
+"""POST /v1/webhooks/{gateway}: the incoming webhooks of a gateway that signs its own (a plug-in's).
+
+No API key: the gateway's own signature is the credential, checked by the gateway (``parse_webhook``).
+Stripe keeps its own route, ``/v1/webhooks/stripe``, registered before this one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+
+from activities.payments.gateway_webhooks import receive_webhook
+from api.deps import SettingsDep
+from api.payment_gateways import gateways_for
+from api.schemas.payments import GatewayEventOut
+
+router = APIRouter(tags=["payments"])
+
+
+@router.post(
+    "/v1/webhooks/{gateway}",
+    response_model=GatewayEventOut,
+    summary="A payment gateway's events (signed by the gateway; no API key)",
+    responses={400: {"description": "The signature does not match (invalid_signature)"}},
+)
+async def gateway_webhook(
+    gateway: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")],
+    request: Request,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    body = await request.body()
+    headers = dict(request.headers)
+    event, outcome = await run_in_threadpool(
+        receive_webhook, settings.database_url or "", gateways_for(request), gateway, headers, body
+    )
+    return {"received": True, "event_id": event.event_id, "outcome": outcome}

@@ -1,0 +1,142 @@
+"""Plug-ins from an installed package (tests/plugins/acme_multibill), used through the public API.
+
+The AcmePay gateway registers a card from its form's token, collects a real invoice, refunds, and its
+signed webhooks settle a pending charge at /v1/webhooks/acmepay (a forged one is refused). A factory that
+raises disables only its plug-in (logged, shown by /healthz); a name claimed twice is refused at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+
+import httpx
+import pytest
+
+from runtime.payments import build_gateways
+from runtime.settings import Settings
+from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.factories import Tenant
+from tests.support.payment_support import invoice_row, postings, rows
+
+FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
+
+
+@pytest.fixture
+def acmepay(acme_plugin: None) -> ModuleType:
+    """AcmePay's (fake) client library, as the plug-in package ships it."""
+    return importlib.import_module("acme_multibill.acmepay")
+
+
+async def card_on_file(
+    api: httpx.AsyncClient, acmepay: ModuleType, operator: Tenant, database_url: str, number: str
+) -> tuple[str, httpx.Response]:
+    """A FIBRE invoice of a new account and the answer to registering an AcmePay card for it."""
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    token = acmepay.Client.tokenize(number)  # what AcmePay's form hands the browser
+    resp = await api.post(
+        f"/v1/accounts/{account}/payment-methods",
+        headers=operator.post_headers(),
+        json={"kind": "card", "gateway": "acmepay", "token": token},
+    )
+    return invoice, resp
+
+
+async def test_an_acmepay_card_is_registered_collected_and_refunded(
+    plugin_api: httpx.AsyncClient, acmepay: ModuleType, operator: Tenant, database_url: str
+) -> None:
+    invoice, resp = await card_on_file(plugin_api, acmepay, operator, database_url, "4242424242424242")
+    assert resp.status_code == 201, resp.text
+    card = resp.json()
+    assert (card["gateway"], card["brand"], card["last4"], card["is_default"]) == (
+        "acmepay",
+        "acmecard",
+        "4242",
+        True,
+    )
+
+    collected = await plugin_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
+    assert collected.status_code == 200, collected.text
+    result = collected.json()
+    assert (result["status"], result["attempt"]) == ("succeeded", 1)
+    assert invoice_row(database_url, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
+    assert postings(database_url, "payment", result["payment_id"]) == [
+        ("cash:acmepay", 1210, 0),
+        ("receivable", 0, 1210),
+    ]
+    assert acmepay.SERVICE.txs[f"{invoice}:attempt:1"].amount == 1210
+
+    refunded = await plugin_api.post(
+        f"/v1/payments/{result['payment_id']}/refunds",
+        headers=operator.post_headers(),
+        json={"amount_minor": 210},
+    )
+    assert refunded.status_code == 201, refunded.text
+    refund = refunded.json()
+    assert refund["status"] == "succeeded" and refund["gateway_reference"].startswith("acme_re_")
+    assert acmepay.SERVICE.txs[f"{invoice}:attempt:1"].refunded == 210
+    assert invoice_row(database_url, invoice)["paid_minor"] == 1000
+
+
+async def test_a_card_acmepay_refuses_is_not_stored(
+    plugin_api: httpx.AsyncClient, acmepay: ModuleType, operator: Tenant, database_url: str
+) -> None:
+    _, resp = await card_on_file(plugin_api, acmepay, operator, database_url, acmepay.REFUSED)
+    assert (resp.status_code, resp.json()["code"]) == (422, "card_refused")
+
+
+async def test_acmepay_webhooks_are_verified_and_settle_a_pending_charge(
+    plugin_api: httpx.AsyncClient, acmepay: ModuleType, operator: Tenant, database_url: str
+) -> None:
+    invoice, resp = await card_on_file(plugin_api, acmepay, operator, database_url, acmepay.PENDING)
+    assert resp.status_code == 201, resp.text
+    result = (
+        await plugin_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
+    ).json()
+    assert result["status"] == "pending", result
+    tx = acmepay.SERVICE.txs[f"{invoice}:attempt:1"]
+    body, headers = acmepay.Client("sk_test_acme", "whsec_test_acme").settle_pending(tx.id, paid=True)
+
+    forged = acmepay.Client("sk_test_acme", "not-our-secret").sign(body)
+    bad = await plugin_api.post("/v1/webhooks/acmepay", content=body, headers={"Acme-Signature": forged})
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_signature")
+    unsigned = await plugin_api.post("/v1/webhooks/acmepay", content=body)
+    assert unsigned.status_code == 400
+    assert invoice_row(database_url, invoice)["status"] != "paid"
+
+    good = await plugin_api.post("/v1/webhooks/acmepay", content=body, headers=headers)
+    assert good.status_code == 200, good.text
+    assert good.json()["outcome"] == "settled"
+    assert invoice_row(database_url, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
+    again = await plugin_api.post("/v1/webhooks/acmepay", content=body, headers=headers)
+    assert again.json()["outcome"] == "duplicate"
+    stored = rows(database_url, "select outcome from payment_webhook_events where gateway = 'acmepay'")
+    assert {"outcome": "settled"} in stored
+
+    nobody = await plugin_api.post("/v1/webhooks/nopay", content=body, headers=headers)
+    assert (nobody.status_code, nobody.json()["code"]) == (404, "webhook_gateway_not_found")
+
+
+def test_a_factory_that_raises_disables_only_its_plugin(
+    acme_plugin: None, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ACME_MULTIBILL_BREAK", "1")
+    with caplog.at_level(logging.ERROR, logger="multibill.plugins"):
+        registry = build_gateways(settings)
+    assert "acmepay" in registry.names()
+    assert [(d.entry_point, d.package) for d in registry.disabled] == [("acme-broken", "acme-multibill")]
+    assert "ACME_MULTIBILL_BREAK" in registry.disabled[0].error
+    assert "'acme-broken'" in caplog.text and "'acme-multibill'" in caplog.text
+    assert "RuntimeError: AcmePay credentials are missing" in caplog.text
+
+
+def test_a_gateway_name_claimed_twice_is_refused_naming_both_packages(
+    acme_plugin: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACME_MULTIBILL_TWIN", "cash")
+    with pytest.raises(
+        RuntimeError, match=r"'cash' is claimed twice: by package 'multibill' and by package 'acme-multibill'"
+    ):
+        build_gateways(settings)
