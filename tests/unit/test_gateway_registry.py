@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,3 +71,11 @@ def test_a_package_registers_its_gateway_through_the_entry_point(monkeypatch: py
         )
     )
     assert result.gateway_reference == "acme:inv_1:attempt:1"
+
+
+def test_the_readme_gateway_example_is_the_test_plugin() -> None:
+    """The README's worked example is the gateway the integration tests collect invoices with."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    plugin = (root / "tests/plugins/acme_multibill/acme_multibill/gateway.py").read_text()
+    assert f"```python\n{plugin}```" in readme
