@@ -35,6 +35,8 @@ from api.routes import (
     wallets,
 )
 from portal import routes as portal_routes
+from runtime.payments import build_gateways
+from runtime.plugins import disabled_plugins
 from runtime.settings import Settings
 
 DESCRIPTION = """
@@ -68,6 +70,9 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     )
     app.state.settings = settings
     app.state.temporal = TemporalGateway(settings, temporal_client)
+    # Plug-ins load at start-up: a gateway name claimed twice stops the API here; a broken one is reported.
+    app.state.payment_gateways = build_gateways(settings)
+    app.state.disabled_plugins = disabled_plugins(settings, app.state.payment_gateways)
     install_error_handlers(app)
     app.add_middleware(
         RequestGuard,

@@ -15,7 +15,8 @@ def build_registry(settings: Settings) -> AdapterRegistry:
 
     FreeRADIUS when ``MULTIBILL_RADIUS_ENABLED`` (Disconnect-Messages when ``…_RADIUS_NAS_ADDRESS``),
     the OTT platform when ``MULTIBILL_OTT_BASE_URL``, Kamailio when ``MULTIBILL_VOIP_DOMAIN``. No
-    adapter opens a connection until its first order.
+    adapter opens a connection until its first order. Then every installed package's adapter published
+    under the ``multibill.provisioning`` entry point (``factory(settings) -> adapter``).
     """
     registry = AdapterRegistry()
     password_secret = settings.provisioning_password_secret or settings.secret_key
@@ -37,4 +38,5 @@ def build_registry(settings: Settings) -> AdapterRegistry:
         if not url:
             raise RuntimeError("MULTIBILL_VOIP_DOMAIN needs MULTIBILL_VOIP_DATABASE_URL or DATABASE_URL")
         registry.register(KamailioAdapter(KamailioConfig(url, settings.voip_domain, password_secret)))
+    registry.load_entry_points(settings)
     return registry

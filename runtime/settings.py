@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "Multibill <no-reply@multibill.local>"
+    notifier: str = "smtp"  # the channel notices go through: smtp or a plug-in's (multibill.notifiers)
     max_body_bytes: int = 1_048_576
     max_bulk_body_bytes: int = Field(
         default=16 * 1_048_576, description="body limit for bulk endpoints (usage batches, CDR uploads)"

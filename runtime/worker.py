@@ -25,6 +25,7 @@ from activities.subscriptions.activities import (
 )
 from activities.usage.activities import UsageActivities
 from activities.wallets.activities import WalletActivities, WalletTopUpActivities
+from runtime.notifiers import build_notifiers, chosen_notifier
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings
@@ -66,16 +67,17 @@ WORKFLOWS: list[type] = [
 
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity callable, bound to the given settings."""
+    notifier = chosen_notifier(settings, build_notifiers(settings))
     gateways = build_gateways(settings)
     registry = build_registry(settings)
     return [
-        *VerificationActivities(settings).all(),
-        *SubscriptionActivities(settings).all(),
+        *VerificationActivities(settings, notifier).all(),
+        *SubscriptionActivities(settings, notifier).all(),
         *ChangeActivities(settings).all(),
         *BillingActivities(settings).all(),
         *RunRowActivities(settings).all(),
-        *DunningActivities(settings).all(),
-        *WalletActivities(settings).all(),
+        *DunningActivities(settings, notifier).all(),
+        *WalletActivities(settings, notifier).all(),
         *PrepaidActivities(settings).all(),
         UsageActivities(settings).rate_usage_batch,
         ProvisioningActivities(settings, registry).provision_service,

@@ -23,7 +23,8 @@ router = APIRouter(tags=["payments"])
     "/v1/webhooks/{gateway}",
     response_model=GatewayEventOut,
     summary="A payment gateway's events (signed by the gateway; no API key)",
-    responses={400: {"description": "The signature does not match (invalid_signature)"}},
+    description="400 `invalid_signature` when the gateway's signature does not match the body; 404 "
+    "`webhook_gateway_not_found` for a gateway that is not installed or sends no webhooks.",
 )
 async def gateway_webhook(
     gateway: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")],

@@ -1,4 +1,5 @@
-"""GET /healthz: the state of the database and of Temporal; 503 when either is down."""
+"""GET /healthz: the state of the database and of Temporal (503 when either is down), and the plug-ins a
+raising factory disabled (reported; they do not make the API unhealthy)."""
 
 from __future__ import annotations
 
@@ -58,10 +59,24 @@ class DependencyHealth(BaseModel):
     migration: str | None = Field(default=None, description="The database's migration revision")
 
 
+class DisabledPluginOut(BaseModel):
+    group: str = Field(description="multibill.gateways, multibill.provisioning or multibill.notifiers")
+    entry_point: str
+    package: str
+    error: str = Field(description="What its factory raised")
+
+
+class PluginsHealth(BaseModel):
+    disabled: list[DisabledPluginOut] = Field(
+        default_factory=list, description="Plug-ins whose factory raised: off, the rest runs"
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: DependencyHealth
     temporal: DependencyHealth
+    plugins: PluginsHealth = Field(default_factory=PluginsHealth)
 
 
 @router.get(
@@ -78,6 +93,11 @@ async def healthz(request: Request) -> JSONResponse:
     database = await run_in_threadpool(_database, settings.database_url)
     temporal = await _temporal(request.app.state.temporal)
     healthy = database["status"] == "up" and temporal["status"] == "up"
-    body = {"status": "ok" if healthy else "degraded", "database": database, "temporal": temporal}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "temporal": temporal,
+        "plugins": {"disabled": getattr(request.app.state, "disabled_plugins", [])},
+    }
     headers = {} if healthy else problem_headers(503)
     return JSONResponse(body, status_code=200 if healthy else 503, headers=headers)

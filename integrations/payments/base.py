@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from integrations.plugins import DisabledPlugin, PluginNameTaken, load_plugins
+from integrations.plugins import BUILT_IN, DisabledPlugin, PluginNameTaken, load_plugins
 
 
 class ChargeStatus(StrEnum):
@@ -191,7 +191,7 @@ class GatewayRegistry:
         self._packages: dict[str, str] = {}
         self.disabled: list[DisabledPlugin] = []
 
-    def register(self, gateway: PaymentGateway, *, package: str = "multibill") -> None:
+    def register(self, gateway: PaymentGateway, *, package: str = BUILT_IN) -> None:
         if gateway.name in self._gateways:
             raise PluginNameTaken("payment gateway", gateway.name, self._packages[gateway.name], package)
         self._gateways[gateway.name] = gateway

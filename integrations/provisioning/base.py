@@ -8,11 +8,12 @@ Adapters import nothing from ``models``: all they need is in the request.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
 from domain.provisioning import ProvisioningAction
+from integrations.plugins import BUILT_IN, DisabledPlugin, PluginNameTaken, load_plugins
 
 
 class ProvisioningRequest(BaseModel):
@@ -56,18 +57,40 @@ class ProvisioningAdapter(Protocol):
         ...
 
 
+@runtime_checkable
+class StateLister(Protocol):
+    """An adapter that can report what its platform holds, for resync (optional)."""
+
+    def list_state(self) -> list[ServiceState]:
+        """Every service the platform knows, as it stands there now."""
+        ...
+
+
 class AdapterRegistry:
-    """Which adapters serve which service kind (several may, e.g. RADIUS and a CPE manager)."""
+    """Which adapters serve which service kind (several may, e.g. RADIUS and a CPE manager).
+
+    Third-party packages add adapters through the ``multibill.provisioning`` entry point (a factory taking
+    the settings, returning an adapter or None). An adapter name is taken once: a second one is refused
+    with ``PluginNameTaken`` naming both packages; a factory that raises is listed in ``disabled``."""
+
+    ENTRY_POINT_GROUP = "multibill.provisioning"
 
     def __init__(self) -> None:
         self._by_kind: dict[str, list[ProvisioningAdapter]] = {}
+        self._packages: dict[str, str] = {}
+        self.disabled: list[DisabledPlugin] = []
 
-    def register(self, adapter: ProvisioningAdapter) -> None:
+    def register(self, adapter: ProvisioningAdapter, *, package: str = BUILT_IN) -> None:
+        if adapter.name in self._packages:
+            raise PluginNameTaken("provisioning adapter", adapter.name, self._packages[adapter.name], package)
+        self._packages[adapter.name] = package
         for kind in adapter.kinds:
-            adapters = self._by_kind.setdefault(kind, [])
-            if any(a.name == adapter.name for a in adapters):
-                raise ValueError(f"an adapter named {adapter.name!r} already serves {kind}")
-            adapters.append(adapter)
+            self._by_kind.setdefault(kind, []).append(adapter)
+
+    def load_entry_points(self, settings: Any) -> None:
+        """Register the adapters installed packages publish (``factory(settings)``)."""
+        for plugin in load_plugins(self.ENTRY_POINT_GROUP, settings, self.disabled):
+            self.register(plugin.value, package=plugin.package)
 
     def for_kind(self, kind: str) -> list[ProvisioningAdapter]:
         return list(self._by_kind.get(kind, []))

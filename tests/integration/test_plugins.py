@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import importlib
 import logging
+import uuid
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
+from integrations.plugins import PluginNameTaken
 from runtime.payments import build_gateways
 from runtime.settings import Settings
+from runtime.worker import build_worker
 from tests.support.billing_factory import Line, make_account, make_invoice
-from tests.support.factories import Tenant
+from tests.support.eventually import eventually_async
+from tests.support.factories import Tenant, make_operator, person
 from tests.support.payment_support import invoice_row, postings, rows
+from tests.support.provisioning_factory import line, make_subscription
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 
@@ -119,6 +127,72 @@ async def test_acmepay_webhooks_are_verified_and_settle_a_pending_charge(
     assert (nobody.status_code, nobody.json()["code"]) == (404, "webhook_gateway_not_found")
 
 
+async def test_the_acme_iot_adapter_provisions_and_reports_for_resync(
+    plugin_api: httpx.AsyncClient, acme_plugin: None, database_url: str
+) -> None:
+    platform = importlib.import_module("acme_multibill.provisioning")
+    operator = make_operator(database_url)
+    missing, stale = line(), line()
+    make_subscription(database_url, operator, {missing: "acme-iot:active", stale: "acme-iot:suspended"})
+    platform.STATE[stale] = platform.ServiceState(service_id=stale, active=True)
+
+    resp = await plugin_api.post("/v1/provisioning/resync", headers=operator.post_headers())
+    assert resp.status_code == 200, resp.text
+    report = resp.json()
+    assert "acme-iot" in report["adapters"] and report["errors"] == {}
+    assert sorted((o["service_id"], o["action"], o["state"]) for o in report["orders"]) == sorted(
+        [(missing, "activate", "done"), (stale, "suspend", "done")]
+    )
+    assert platform.STATE[missing].active and platform.STATE[stale].suspended
+    again = (await plugin_api.post("/v1/provisioning/resync", headers=operator.post_headers())).json()
+    assert again["orders"] == []
+
+
+async def test_notices_go_through_the_chosen_plugin_channel(
+    plugin_api: httpx.AsyncClient, acme_plugin: None, database_url: str
+) -> None:
+    chat = importlib.import_module("acme_multibill.notifier")
+    operator = make_operator(database_url)
+    body = person(verify=True)
+    created = await plugin_api.post("/v1/accounts", json=body, headers=operator.post_headers())
+    assert created.status_code in (201, 202), created.text
+
+    async def delivered() -> list[Any]:
+        return [m for m in chat.SENT if m.to == body["email"]]
+
+    sent = await eventually_async(
+        delivered,
+        timeout=15,
+        what="the verification notice in Acme chat",
+    )
+    assert "verif" in sent[0].subject.lower() or "confirm" in sent[0].subject.lower()
+
+
+async def test_a_broken_plugin_is_reported_by_healthz_and_the_api_and_worker_start(
+    acme_plugin: None,
+    settings: Settings,
+    dev_env: WorkflowEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACME_MULTIBILL_BREAK", "1")
+    queue = settings.model_copy(update={"task_queue": f"broken-{uuid.uuid4().hex[:8]}"})
+    app = create_app(queue, temporal_client=dev_env.client)
+    async with (
+        build_worker(dev_env.client, queue),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        health = await client.get("/healthz")
+    assert health.status_code == 200, health.text
+    assert health.json()["plugins"]["disabled"] == [
+        {
+            "group": "multibill.gateways",
+            "entry_point": "acme-broken",
+            "package": "acme-multibill",
+            "error": "RuntimeError: AcmePay credentials are missing (ACME_MULTIBILL_BREAK)",
+        }
+    ]
+
+
 def test_a_factory_that_raises_disables_only_its_plugin(
     acme_plugin: None, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -136,6 +210,8 @@ def test_a_gateway_name_claimed_twice_is_refused_naming_both_packages(
     acme_plugin: None, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ACME_MULTIBILL_TWIN", "cash")
+    with pytest.raises(PluginNameTaken, match=r"by package 'multibill' and by package 'acme-multibill'"):
+        create_app(settings)
     with pytest.raises(
         RuntimeError, match=r"'cash' is claimed twice: by package 'multibill' and by package 'acme-multibill'"
     ):

@@ -49,8 +49,11 @@ def acme_plugin() -> None:
 async def plugin_api(
     acme_plugin: None, settings: Settings, dev_env: WorkflowEnvironment
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The API and a worker (own task queue on the dev server), both with every installed plug-in."""
-    queue = settings.model_copy(update={"task_queue": f"plugins-{uuid.uuid4().hex[:8]}"})
+    """The API and a worker (own task queue on the dev server), both with every installed plug-in; notices
+    go through the plug-in's Acme chat channel."""
+    queue = settings.model_copy(
+        update={"task_queue": f"plugins-{uuid.uuid4().hex[:8]}", "notifier": "acme-chat"}
+    )
     app = create_app(queue, temporal_client=dev_env.client)
     async with (
         build_worker(dev_env.client, queue),
