@@ -73,9 +73,10 @@ def test_a_package_registers_its_gateway_through_the_entry_point(monkeypatch: py
     assert result.gateway_reference == "acme:inv_1:attempt:1"
 
 
-def test_the_readme_gateway_example_is_the_test_plugin() -> None:
-    """The README's worked example is the gateway the integration tests collect invoices with."""
+@pytest.mark.parametrize("module", ["gateway", "provisioning", "notifier"])
+def test_the_readme_examples_are_the_test_plugin(module: str) -> None:
+    """The README's worked examples are the plug-ins the integration tests use (tests/plugins)."""
     root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
-    plugin = (root / "tests/plugins/acme_multibill/acme_multibill/gateway.py").read_text()
+    plugin = (root / f"tests/plugins/acme_multibill/acme_multibill/{module}.py").read_text()
     assert f"```python\n{plugin}```" in readme
