@@ -17,6 +17,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.payments.io import CollectionInput
 from api.app import create_app
 from integrations.plugins import PluginNameTaken
 from runtime.payments import build_gateways
@@ -27,6 +28,7 @@ from tests.support.eventually import eventually_async
 from tests.support.factories import Tenant, make_operator, person
 from tests.support.payment_support import invoice_row, postings, rows
 from tests.support.provisioning_factory import line, make_subscription
+from workflows.collection import CollectionWorkflow
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 
@@ -216,3 +218,27 @@ def test_a_gateway_name_claimed_twice_is_refused_naming_both_packages(
         RuntimeError, match=r"'cash' is claimed twice: by package 'multibill' and by package 'acme-multibill'"
     ):
         build_gateways(settings)
+
+
+async def test_the_collection_after_a_bill_run_charges_acmepay_cards(
+    plugin_api: httpx.AsyncClient,
+    acmepay: ModuleType,
+    settings: Settings,
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+) -> None:
+    operator = make_operator(database_url)
+    paid, _ = await card_on_file(plugin_api, acmepay, operator, database_url, "4242424242424242")
+    declined, _ = await card_on_file(plugin_api, acmepay, operator, database_url, acmepay.DECLINED)
+    queue = settings.model_copy(update={"task_queue": f"acme-collect-{uuid.uuid4().hex[:8]}"})
+    async with build_worker(dev_env.client, queue):
+        summary = await dev_env.client.execute_workflow(
+            CollectionWorkflow.run,
+            CollectionInput(organisation_id=operator.organisation_id, batch_size=10),
+            id=f"collection-{uuid.uuid4().hex[:8]}",
+            task_queue=queue.task_queue,
+        )
+    assert summary.counts == {"succeeded": 1, "declined": 1}
+    assert summary.dunning_started == [declined]
+    assert invoice_row(database_url, paid)["status"] == "paid"
+    assert acmepay.SERVICE.txs[f"{declined}:attempt:1"].code == "card_declined"
