@@ -121,11 +121,11 @@ async def run_worker(settings: Settings) -> None:
     """Connect to Temporal and run the worker until cancelled."""
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
+    activities = activities_for(settings)  # plug-ins load once: a broken one logged once, a clash stops
     with _activity_pool() as executor:
-        worker = build_worker(client, settings, activity_executor=executor)
+        worker = build_worker(client, settings, activity_executor=executor, activities=activities)
         Console().print(
             f"[bold green]worker[/] polling task queue [cyan]{settings.task_queue}[/] "
-            f"on {settings.temporal_address} ({len(WORKFLOWS)} workflows, "
-            f"{len(activities_for(settings))} activities)"
+            f"on {settings.temporal_address} ({len(WORKFLOWS)} workflows, {len(activities)} activities)"
         )
         await worker.run()
