@@ -54,6 +54,18 @@ def problem_response(description: str, **extra: Any) -> dict[str, Any]:
     return {"description": description, "content": _PROBLEM_CONTENT, **extra}
 
 
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+"""The schema of a file body (CSV, XML, PDF): bytes to a generated client, not a JSON string."""
+
+
+def file_response(media_type: str, description: str = "Successful Response") -> dict[str, Any]:
+    """An OpenAPI response that is a file of ``media_type`` (PDF, XML): a binary string to clients."""
+    return {
+        "description": description,
+        "content": {media_type: {"schema": BINARY}},
+    }
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: problem_response(
         "Bad request: malformed JSON, a missing Idempotency-Key, a NUL character (`nul_byte`)"
@@ -90,6 +102,14 @@ def operation_id(route: APIRoute) -> str:
     return "_".join([module, *words])
 
 
+def _distinct_titles(schemas: dict[str, Any]) -> None:
+    """``Tier-Input`` and ``Tier-Output`` are titled ``TierInput`` and ``TierOutput``, not both
+    ``Tier``: client generators name their classes by title, and two classes cannot share a name."""
+    for name, schema in schemas.items():
+        if name.endswith(("-Input", "-Output")):
+            schema["title"] = name.replace("-", "")
+
+
 def install_docs(app: FastAPI) -> None:
     """The Problem schema in the contract, and Swagger UI served from the package at /docs."""
     build_openapi = app.openapi
@@ -97,7 +117,9 @@ def install_docs(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build_openapi()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = PROBLEM_SCHEMA
+            _distinct_titles(schemas)
         assert app.openapi_schema is not None
         return app.openapi_schema
 
