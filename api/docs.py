@@ -1,8 +1,9 @@
 """The OpenAPI contract's shared parts and the offline Swagger UI at /docs.
 
 * Every operation documents the problem+json errors it may answer (``PROBLEM_RESPONSES``).
-* Operation ids are stable and readable: the route module, then the function name without the
-  resource's own word (``accounts_create``, ``invoices_get``, ``organisations_add_api_key``).
+* Operation ids are stable and readable: fixed per method and path in ``api.operation_ids``; a new
+  route's id is first derived from the route module, then the function name without the resource's
+  own word (``accounts_create``, ``invoices_get``, ``organisations_add_api_key``).
 * /docs serves Swagger UI from the ``swagger-ui-bundle-v2`` package (Apache-2.0), so nothing is
   fetched from a CDN and the page works without internet; "Authorize" takes the API key (bearer).
 """
@@ -21,6 +22,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS
+from api.examples import add_request_examples
+from api.operation_ids import OPERATION_IDS
 
 DOCS_URL = "/docs"
 DOCS_STATIC = "/docs/static"
@@ -93,8 +96,18 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 _FILLER = {"one", "all"}
 
 
+def operation_key(route: APIRoute) -> str:
+    """``"<METHOD> <path>"``: how ``OPERATION_IDS`` knows a route."""
+    return f"{min(route.methods or {'GET'})} {route.path}"
+
+
 def operation_id(route: APIRoute) -> str:
-    """``<module>_<function without the resource word>``: stable across builds, readable in clients."""
+    """The route's fixed id from ``OPERATION_IDS``; a route not yet listed there takes its derived id."""
+    return OPERATION_IDS.get(operation_key(route)) or derived_operation_id(route)
+
+
+def derived_operation_id(route: APIRoute) -> str:
+    """``<module>_<function without the resource word>``: how a new route's id is first chosen."""
     module = route.endpoint.__module__.rsplit(".", 1)[-1]
     resource = re.escape(module.removesuffix("s"))
     name = re.sub(rf"(^|_){resource}s?(?=_|$)", "", route.name).strip("_")
@@ -120,6 +133,7 @@ def install_docs(app: FastAPI) -> None:
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = PROBLEM_SCHEMA
             _distinct_titles(schemas)
+            add_request_examples(schema)
         assert app.openapi_schema is not None
         return app.openapi_schema
 
