@@ -162,6 +162,9 @@ def test_a_generated_client_runs_account_to_paid_invoice(live: tuple[str, Tenant
     assert isinstance(account, m.AccountCreated)
     fetched = sdk.call("accounts", "accounts_get", account_id=account.id, client=client)
     assert fetched.id == account.id and fetched.currency == "EUR"
+    missing = sdk.operation("accounts", "accounts_get").sync_detailed(account_id="acc_nope", client=client)
+    assert missing.status_code == 404 and isinstance(missing.parsed, m.Problem)  # errors are typed too
+    assert missing.parsed.code == "account_not_found" and missing.parsed.request_id
 
     order = m.SubscriptionOrder.from_dict(
         {
