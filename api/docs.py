@@ -71,19 +71,21 @@ def file_response(media_type: str, description: str = "Successful Response") -> 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: problem_response(
-        "Bad request: malformed JSON, a missing Idempotency-Key, a NUL character (`nul_byte`)"
+        "Bad request: `invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`, `nul_byte`"
     ),
-    401: problem_response("No API key, or an unknown or revoked one"),
-    403: problem_response("The key's role may not do this"),
-    404: problem_response("Not found, or not in your organisation's subtree"),
+    401: problem_response("`unauthenticated` (no API key) or `invalid_api_key` (unknown or revoked)"),
+    403: problem_response("`forbidden` (the key's role may not do this) or `operator_only`"),
+    404: problem_response("`<object>_not_found`, e.g. `account_not_found`: absent or not in your subtree"),
     409: problem_response(
-        "Conflict: an Idempotency-Key reused for another request, or a state that forbids it"
+        "Conflict: `idempotency_key_reused` (another request's key), `process_already_started`, "
+        "or a rule's own code when the object's state forbids it"
     ),
-    413: problem_response("The request body is too large"),
-    422: problem_response("Validation error: `errors` names each field"),
-    500: problem_response("Unexpected error (`internal_error`); quote the `request_id`"),
+    413: problem_response("`payload_too_large`: the request body is too large"),
+    422: problem_response("`validation_error` (`errors` names each field) or a business rule's own code"),
+    500: problem_response("`internal_error` or `process_failed`; quote the `request_id`"),
     503: problem_response(
-        "A dependency (the database, Temporal) is unavailable; retry after `Retry-After` seconds",
+        "`database_unavailable`, `temporal_unavailable` or `process_pending`: "
+        "retry after `Retry-After` seconds",
         headers={
             "Retry-After": {
                 "description": f"Seconds to wait before retrying (usually {RETRY_AFTER_SECONDS})",
