@@ -44,13 +44,13 @@ def fan_out(session: Session, cursor: str | None) -> FanOut:
     )
     if cursor is not None:
         stmt = stmt.where(EventRecord.id > cursor)
-    events = list(session.execute(stmt).tuples())
+    events = list(session.execute(stmt).all())
     endpoints = list(
         session.execute(
             select(WebhookEndpoint, Organisation.path)
             .join(Organisation, Organisation.id == WebhookEndpoint.organisation_id)
             .where(WebhookEndpoint.enabled.is_(True))
-        ).tuples()
+        ).all()
     )
     rows: list[dict[str, Any]] = [
         {
@@ -98,7 +98,7 @@ def due_objects(session: Session, at: datetime) -> list[DueObject]:
     )
     return [
         DueObject(endpoint_id=endpoint_id, object_id=object_id, organisation_id=organisation_id)
-        for endpoint_id, object_id, organisation_id in session.execute(stmt).tuples()
+        for endpoint_id, object_id, organisation_id in session.execute(stmt).all()
     ]
 
 
