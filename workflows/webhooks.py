@@ -49,7 +49,8 @@ class WebhookDeliveryWorkflow:
         failures = 0
         while True:
             now = workflow.now()
-            delay = retry_delay(failures + 1)
+            remaining = started + DELIVERY_WINDOW - now
+            delay = min(retry_delay(failures + 1), max(remaining, timedelta(0)))
             result = await workflow.execute_activity_method(
                 WebhookActivities.attempt,
                 AttemptInput(delivery_id=delivery_id, at=now, retry_at=now + delay),
@@ -59,7 +60,7 @@ class WebhookDeliveryWorkflow:
             if result.delivered or result.skipped:
                 return result.delivered
             failures += 1
-            if now + delay - started > DELIVERY_WINDOW:
+            if remaining <= timedelta(0):  # the last attempt was at the end of the window
                 await workflow.execute_activity_method(
                     WebhookActivities.give_up,
                     GiveUpInput(delivery_id=delivery_id, at=now),

@@ -28,7 +28,7 @@ LATE_COMMIT_WINDOW = timedelta(seconds=60)
 DUE_PAGE = 500
 
 
-def _cursor_at(moment: datetime) -> str:
+def cursor_at(moment: datetime) -> str:
     """An event-id bound: every event id made at or after ``moment`` sorts after it."""
     return new_id("evt", now_ms=int(moment.timestamp() * 1000))[: len("evt_") + 10]
 
@@ -79,7 +79,7 @@ def fan_out(session: Session, cursor: str | None) -> FanOut:
         return FanOut(cursor=cursor, deliveries=0)
     last = events[-1][0].id
     if len(events) < FAN_OUT_PAGE:
-        last = min(last, _cursor_at(utcnow() - LATE_COMMIT_WINDOW))
+        last = min(last, cursor_at(utcnow() - LATE_COMMIT_WINDOW))
     return FanOut(cursor=max(last, cursor or ""), deliveries=created)
 
 
