@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from sqlalchemy import select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import deliveries, endpoints
@@ -222,6 +222,13 @@ async def test_the_relay_fans_out_delivers_and_redelivers_by_hand(
                 until=lambda delivery: (delivery.status, delivery.attempts) == ("succeeded", 2),
                 timeout=20,
                 what="the first event redelivered",
+            )
+            first_run = own_time_skipping_env.client.get_workflow_handle(relay.id, run_id=relay.result_run_id)
+            await eventually_async(
+                lambda: first_run.describe(),
+                until=lambda run: run.status == WorkflowExecutionStatus.CONTINUED_AS_NEW,
+                timeout=20,
+                what="the relay continued as new after its rounds",
             )
         finally:
             await relay.terminate("test over")
