@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -129,3 +131,18 @@ def test_the_backoff_doubles_from_thirty_seconds_to_six_hours() -> None:
     assert webhooks.retry_delay(11) == timedelta(hours=6)
     assert webhooks.retry_delay(10_000) == timedelta(hours=6)
     assert webhooks.excerpt("x" * 600) == "x" * 500
+
+
+def test_the_readme_receiver_example_verifies_a_delivery() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Webhooks") :]
+    code = section[
+        section.index("```python") + len("```python") : section.index("```\n", section.index("```python") + 9)
+    ]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 (the README's own example)
+    body = b'{"id":"evt_1"}'
+    header = webhooks.sign(SECRET, body, datetime.now(UTC))
+    assert namespace["verify"](SECRET, header, body)
+    assert not namespace["verify"](SECRET, header, body + b" ")
+    assert not namespace["verify"]("whsec_other", header, body)
