@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
 DB_STEP = timedelta(minutes=1)
 ATTEMPT_TIMEOUT = timedelta(minutes=1)
 DELIVERIES_PER_RUN = 50
+FAN_OUT_PAGES_PER_ROUND = 20
 
 
 @workflow.defn(name="WebhookDelivery")
@@ -79,10 +80,13 @@ class WebhookRelayWorkflow:
     async def run(self, state: RelayInput) -> None:
         cursor = state.cursor
         for _ in range(state.rounds_per_run):
-            fanned = await workflow.execute_activity_method(
-                WebhookActivities.fan_out, cursor, start_to_close_timeout=DB_STEP, retry_policy=DB_RETRY
-            )
-            cursor = fanned.cursor
+            for _page in range(FAN_OUT_PAGES_PER_ROUND):
+                fanned = await workflow.execute_activity_method(
+                    WebhookActivities.fan_out, cursor, start_to_close_timeout=DB_STEP, retry_policy=DB_RETRY
+                )
+                cursor = fanned.cursor
+                if not fanned.full:
+                    break
             due = await workflow.execute_activity_method(
                 WebhookActivities.due_objects,
                 workflow.now(),

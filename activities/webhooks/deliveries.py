@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from activities.webhooks.io import AttemptInput, DueObject, FanOut, NextDelivery
 from domain import webhooks
@@ -35,15 +35,23 @@ def cursor_at(moment: datetime) -> str:
 
 def fan_out(session: Session, cursor: str | None) -> FanOut:
     """Deliveries for the events after ``cursor`` to every enabled endpoint of the event's organisation
-    or one above it that listens to its type and existed when it occurred (a repeat adds nothing)."""
+    or one above it that listens to its type and existed when it occurred (a repeat adds nothing).
+
+    Without a cursor (the relay's first run) it starts at the oldest enabled endpoint's creation, or a
+    moment ago when there is none: no endpoint receives events from before it existed.
+    """
+    if cursor is None:
+        oldest = session.execute(
+            select(func.min(WebhookEndpoint.created_at)).where(WebhookEndpoint.enabled.is_(True))
+        ).scalar_one()
+        cursor = cursor_at(oldest if oldest is not None else utcnow() - LATE_COMMIT_WINDOW)
     stmt = (
         select(EventRecord, Organisation.path)
         .join(Organisation, Organisation.id == EventRecord.organisation_id)
         .order_by(EventRecord.id)
         .limit(FAN_OUT_PAGE)
     )
-    if cursor is not None:
-        stmt = stmt.where(EventRecord.id > cursor)
+    stmt = stmt.where(EventRecord.id > cursor)
     events = list(session.execute(stmt).all())
     endpoints = list(
         session.execute(
@@ -78,13 +86,27 @@ def fan_out(session: Session, cursor: str | None) -> FanOut:
     if not events:
         return FanOut(cursor=cursor, deliveries=0)
     last = events[-1][0].id
-    if len(events) < FAN_OUT_PAGE:
+    full = len(events) == FAN_OUT_PAGE
+    if not full:
         last = min(last, cursor_at(utcnow() - LATE_COMMIT_WINDOW))
-    return FanOut(cursor=max(last, cursor or ""), deliveries=created)
+    return FanOut(cursor=max(last, cursor), deliveries=created, full=full)
 
 
 def due_objects(session: Session, at: datetime) -> list[DueObject]:
-    """The (endpoint, object) pairs with a pending delivery due at ``at`` on an enabled endpoint."""
+    """The (endpoint, object) pairs with a pending delivery due at ``at`` on an enabled endpoint, but
+    none waiting for its next attempt (its WebhookDelivery runs and takes the newer ones after it)."""
+    waiting = aliased(WebhookDelivery)
+    in_backoff = (
+        select(waiting.id)
+        .where(
+            waiting.endpoint_id == WebhookDelivery.endpoint_id,
+            waiting.object_id == WebhookDelivery.object_id,
+            waiting.status == "pending",
+            waiting.attempts > 0,
+            waiting.next_attempt_at > at,
+        )
+        .exists()
+    )
     stmt = (
         select(WebhookDelivery.endpoint_id, WebhookDelivery.object_id, WebhookEndpoint.organisation_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -92,6 +114,7 @@ def due_objects(session: Session, at: datetime) -> list[DueObject]:
             WebhookDelivery.status == "pending",
             WebhookDelivery.next_attempt_at <= at,
             WebhookEndpoint.enabled.is_(True),
+            ~in_backoff,
         )
         .distinct()
         .limit(DUE_PAGE)

@@ -17,10 +17,12 @@ class RelayInput(BaseModel):
 
 
 class FanOut(BaseModel):
-    """Events after ``cursor`` turned into deliveries: how many, and the new cursor."""
+    """Events after ``cursor`` turned into deliveries: how many, the new cursor, whether the page was full
+    (more events wait)."""
 
     cursor: str | None
     deliveries: int
+    full: bool = False
 
 
 class DueObject(BaseModel):
