@@ -26,6 +26,7 @@ class WebhookActivities(io.WebhookActivities):
         self.url = settings.database_url
         self.vault = webhooks.secret_vault(settings.data_key)
         self.timeout_s = timeout_s
+        self.production = settings.environment == "production"
 
     @activity.defn(name="fan_out_webhook_events")
     def fan_out(self, cursor: str | None) -> FanOut:
@@ -53,7 +54,10 @@ class WebhookActivities(io.WebhookActivities):
         if out is None:
             return AttemptResult(delivered=False, skipped=True)
         secret = self.vault.open(out.secret_sealed, out.endpoint_id)
-        outcome = sending.post(out.url, secret, out.event_id, sending.body_of(out.payload), self.timeout_s)
+        body = sending.body_of(out.payload)
+        outcome = sending.post(
+            out.url, secret, out.event_id, body, self.timeout_s, production=self.production
+        )
         with unit_of_work(self.url) as session:
             deliveries.record_attempt(session, request, outcome)
         return AttemptResult(

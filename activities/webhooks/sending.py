@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -20,8 +23,35 @@ def body_of(payload: dict[str, object]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def post(url: str, secret: str, event_id: str, body: bytes, timeout_s: float = TIMEOUT_S) -> Outcome:
-    """POST ``body`` to ``url`` signed with ``secret``; redirects are not followed."""
+def private_target(url: str) -> str | None:
+    """The first loopback or private address ``url``'s host resolves to (None: all public, or no answer)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None  # the POST reports the failure
+    for *_, address in found:
+        ip = str(address[0]).split("%", 1)[0]
+        if not ipaddress.ip_address(ip).is_global:
+            return ip
+    return None
+
+
+def post(
+    url: str,
+    secret: str,
+    event_id: str,
+    body: bytes,
+    timeout_s: float = TIMEOUT_S,
+    *,
+    production: bool = False,
+) -> Outcome:
+    """POST ``body`` to ``url`` signed with ``secret``; redirects are not followed. In production a host
+    that resolves to a private address is refused (a name may point inside after the URL was checked)."""
+    if production and (inside := private_target(url)) is not None:
+        return Outcome(
+            None, 0, None, f"refused: {urlsplit(url).hostname} resolves to the private address {inside}"
+        )
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.webhooks import deliveries, endpoints
+from activities.webhooks import deliveries, endpoints, sending
 from activities.webhooks.activities import WebhookActivities
 from activities.webhooks.io import DueObject, RelayInput
 from domain import process_ids
@@ -153,13 +153,13 @@ async def test_a_receiver_that_times_out_is_retried(
             lambda: asyncio.to_thread(lambda: attempts_of(url, event_id)[0].attempts >= 1),
             what="a first, timed-out attempt",
         )
-        webhook_receiver.answer_after(0)
+        webhook_receiver.answer_after(0.3)  # late, but within the time-out
         assert await handle.result() == 1
 
     delivery, log = attempts_of(url, event_id)
     assert delivery.status == "succeeded"
     assert log[0].status_code is None and "Timeout" in (log[0].error or "")
-    assert log[-1].status_code == 200
+    assert log[-1].status_code == 200 and log[-1].latency_ms >= 300
 
 
 async def test_an_endpoint_failing_for_three_days_is_disabled(
@@ -234,3 +234,13 @@ async def test_the_relay_fans_out_delivers_and_redelivers_by_hand(
             await relay.terminate("test over")
     assert [r.event["id"] for r in webhook_receiver.accepted()].count(first) == 2
     assert [a.status_code for a in attempts_of(url, first)[1]] == [200, 200]
+
+
+def test_production_refuses_to_post_to_a_private_address(webhook_receiver: WebhookReceiver) -> None:
+    body = sending.body_of({"id": "evt_1"})
+    refused = sending.post(webhook_receiver.url, SECRET, "evt_1", body, production=True)
+    assert refused.status_code is None and refused.error is not None and "127.0.0.1" in refused.error
+    assert webhook_receiver.received == []
+    webhook_receiver.secret = SECRET
+    sent = sending.post(webhook_receiver.url, SECRET, "evt_1", body)
+    assert sent.delivered and [r.verified for r in webhook_receiver.received] == [True]
