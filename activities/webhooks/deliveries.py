@@ -201,11 +201,23 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def _locked(session: Session, delivery_id: str) -> tuple[WebhookEndpoint | None, WebhookDelivery | None]:
+    """The delivery and its endpoint, locked endpoint first (as a DELETE of the endpoint locks them)."""
+    endpoint_id = session.execute(
+        select(WebhookDelivery.endpoint_id).where(WebhookDelivery.id == delivery_id)
+    ).scalar_one_or_none()
+    if endpoint_id is None:
+        return None, None
+    endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+    return endpoint, session.get(WebhookDelivery, delivery_id, with_for_update=True)
+
+
 def record_attempt(session: Session, request: AttemptInput, outcome: Outcome) -> None:
     """Log the attempt; a success closes the delivery and clears the endpoint's failing streak, a failure
     schedules the next attempt at ``retry_at`` and starts the streak (``failing_since``) if none runs."""
-    delivery = session.get(WebhookDelivery, request.delivery_id, with_for_update=True)
-    assert delivery is not None
+    endpoint, delivery = _locked(session, request.delivery_id)
+    if delivery is None or endpoint is None:
+        return  # the endpoint was deleted while the POST was under way: nothing left to record
     session.add(
         WebhookAttempt(
             delivery_id=delivery.id,
@@ -217,8 +229,6 @@ def record_attempt(session: Session, request: AttemptInput, outcome: Outcome) ->
         )
     )
     delivery.attempts += 1
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
-    assert endpoint is not None
     if outcome.delivered:
         delivery.status = "succeeded"
         endpoint.failing_since = None
@@ -230,13 +240,12 @@ def record_attempt(session: Session, request: AttemptInput, outcome: Outcome) ->
 
 def give_up(session: Session, delivery_id: str, at: datetime) -> WebhookEndpoint | None:
     """Mark the delivery failed; the endpoint if this disabled it (failing for longer than the window)."""
-    delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
-    if delivery is None:
+    endpoint, delivery = _locked(session, delivery_id)
+    if delivery is None or endpoint is None:
         return None
     if delivery.status == "pending":
         delivery.status = "failed"
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
-    if endpoint is None or not endpoint.enabled or endpoint.failing_since is None:
+    if not endpoint.enabled or endpoint.failing_since is None:
         return None
     if at - endpoint.failing_since < webhooks.DELIVERY_WINDOW:
         return None

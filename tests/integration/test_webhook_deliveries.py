@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from activities.webhooks import deliveries
-from activities.webhooks.io import DueObject
+from activities.webhooks.io import AttemptInput, DueObject
 from domain.ids import new_id
 from models.base import unit_of_work, utcnow
 from models.webhooks import WebhookDelivery, WebhookEndpoint
@@ -74,3 +74,13 @@ def test_an_object_waiting_for_its_next_attempt_is_not_due(settings: Settings, d
         assert due in deliveries.due_objects(session, now + timedelta(minutes=5))
         found = deliveries.next_delivery(session, due)
         assert found is not None and found.event_id == first
+
+
+def test_an_endpoint_deleted_during_a_post_leaves_nothing_to_record(database_url: str) -> None:
+    now = utcnow()
+    outcome = deliveries.Outcome(200, 5, "ok", None)
+    with unit_of_work(database_url) as session:
+        request = AttemptInput(delivery_id="whd_gone", at=now, retry_at=now)
+        deliveries.record_attempt(session, request, outcome)
+        assert deliveries.give_up(session, "whd_gone", now) is None
+        assert deliveries.outgoing(session, "whd_gone") is None
