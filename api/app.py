@@ -32,6 +32,7 @@ from api.routes import (
     verification,
     vouchers,
     wallets,
+    webhooks,
 )
 from portal import routes as portal_routes
 from runtime.settings import Settings
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         wallets,
         vouchers,
         sepa,
+        webhooks,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)

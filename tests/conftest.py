@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.support.payment_support",
     "tests.support.onboarding_worker",
     "tests.support.subscription_support",
+    "tests.support.webhook_receiver",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
