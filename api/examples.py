@@ -45,6 +45,12 @@ _PLAN: dict[str, Any] = {
 
 JSON_EXAMPLES: dict[str, Any] = {
     "organisations_add": {"name": "Fibra Norte", "kind": "partner", "country": "ES"},
+    "webhooks_create_endpoint": {
+        "url": "https://erp.example.com/multibill/events",
+        "event_types": ["invoice.issued", "payment.failed"],
+        "enabled": True,
+    },
+    "webhooks_update_endpoint": {"enabled": True},
     "organisations_update": {"name": "Fibra Norte SL", "rounding_mode": "half_even"},
     "organisations_add_api_key": {"role": "admin", "name": "billing back office"},
     "accounts_create": {

@@ -113,5 +113,12 @@ OPERATION_IDS: dict[str, str] = {
     "POST /v1/accounts/{account_id}/sepa-mandates": "sepa_create_mandate",
     "POST /v1/sepa/collections": "sepa_run_collection",
     "POST /v1/sepa/returns": "sepa_import_returns",
+    "POST /v1/webhook-endpoints": "webhooks_create_endpoint",
+    "GET /v1/webhook-endpoints": "webhooks_list_endpoints",
+    "GET /v1/webhook-endpoints/{endpoint_id}": "webhooks_get_endpoint",
+    "PATCH /v1/webhook-endpoints/{endpoint_id}": "webhooks_update_endpoint",
+    "DELETE /v1/webhook-endpoints/{endpoint_id}": "webhooks_delete_endpoint",
+    "GET /v1/webhook-endpoints/{endpoint_id}/deliveries": "webhooks_list_deliveries",
+    "POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver": "webhooks_redeliver",
 }
 """``"<METHOD> <path>"`` → operation id."""
