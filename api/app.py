@@ -33,6 +33,7 @@ from api.routes import (
     verification,
     vouchers,
     wallets,
+    webhooks,
 )
 from portal import routes as portal_routes
 from runtime.payments import build_gateways
@@ -101,6 +102,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         wallets,
         vouchers,
         sepa,
+        webhooks,
         gateway_webhooks,  # after payments: /v1/webhooks/stripe is matched first
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)

@@ -1,8 +1,9 @@
 """The OpenAPI contract's shared parts and the offline Swagger UI at /docs.
 
 * Every operation documents the problem+json errors it may answer (``PROBLEM_RESPONSES``).
-* Operation ids are stable and readable: the route module, then the function name without the
-  resource's own word (``accounts_create``, ``invoices_get``, ``organisations_add_api_key``).
+* Operation ids are stable and readable: fixed per method and path in ``api.operation_ids``; a new
+  route's id is first derived from the route module, then the function name without the resource's
+  own word (``accounts_create``, ``invoices_get``, ``organisations_add_api_key``).
 * /docs serves Swagger UI from the ``swagger-ui-bundle-v2`` package (Apache-2.0), so nothing is
   fetched from a CDN and the page works without internet; "Authorize" takes the API key (bearer).
 """
@@ -21,6 +22,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS
+from api.examples import add_request_examples
+from api.operation_ids import OPERATION_IDS
 
 DOCS_URL = "/docs"
 DOCS_STATIC = "/docs/static"
@@ -54,21 +57,35 @@ def problem_response(description: str, **extra: Any) -> dict[str, Any]:
     return {"description": description, "content": _PROBLEM_CONTENT, **extra}
 
 
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+"""The schema of a file body (CSV, XML, PDF): bytes to a generated client, not a JSON string."""
+
+
+def file_response(media_type: str, description: str = "Successful Response") -> dict[str, Any]:
+    """An OpenAPI response that is a file of ``media_type`` (PDF, XML): a binary string to clients."""
+    return {
+        "description": description,
+        "content": {media_type: {"schema": BINARY}},
+    }
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: problem_response(
-        "Bad request: malformed JSON, a missing Idempotency-Key, a NUL character (`nul_byte`)"
+        "Bad request: `invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`, `nul_byte`"
     ),
-    401: problem_response("No API key, or an unknown or revoked one"),
-    403: problem_response("The key's role may not do this"),
-    404: problem_response("Not found, or not in your organisation's subtree"),
+    401: problem_response("`unauthenticated` (no API key) or `invalid_api_key` (unknown or revoked)"),
+    403: problem_response("`forbidden` (the key's role may not do this) or `operator_only`"),
+    404: problem_response("`<object>_not_found`, e.g. `account_not_found`: absent or not in your subtree"),
     409: problem_response(
-        "Conflict: an Idempotency-Key reused for another request, or a state that forbids it"
+        "Conflict: `idempotency_key_reused` (another request's key), `process_already_started`, "
+        "or a rule's own code when the object's state forbids it"
     ),
-    413: problem_response("The request body is too large"),
-    422: problem_response("Validation error: `errors` names each field"),
-    500: problem_response("Unexpected error (`internal_error`); quote the `request_id`"),
+    413: problem_response("`payload_too_large`: the request body is too large"),
+    422: problem_response("`validation_error` (`errors` names each field) or a business rule's own code"),
+    500: problem_response("`internal_error` or `process_failed`; quote the `request_id`"),
     503: problem_response(
-        "A dependency (the database, Temporal) is unavailable; retry after `Retry-After` seconds",
+        "`database_unavailable`, `temporal_unavailable` or `process_pending`: "
+        "retry after `Retry-After` seconds",
         headers={
             "Retry-After": {
                 "description": f"Seconds to wait before retrying (usually {RETRY_AFTER_SECONDS})",
@@ -81,13 +98,31 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 _FILLER = {"one", "all"}
 
 
+def operation_key(route: APIRoute) -> str:
+    """``"<METHOD> <path>"``: how ``OPERATION_IDS`` knows a route."""
+    return f"{min(route.methods or {'GET'})} {route.path}"
+
+
 def operation_id(route: APIRoute) -> str:
-    """``<module>_<function without the resource word>``: stable across builds, readable in clients."""
+    """The route's fixed id from ``OPERATION_IDS``; a route not yet listed there takes its derived id."""
+    return OPERATION_IDS.get(operation_key(route)) or derived_operation_id(route)
+
+
+def derived_operation_id(route: APIRoute) -> str:
+    """``<module>_<function without the resource word>``: how a new route's id is first chosen."""
     module = route.endpoint.__module__.rsplit(".", 1)[-1]
     resource = re.escape(module.removesuffix("s"))
     name = re.sub(rf"(^|_){resource}s?(?=_|$)", "", route.name).strip("_")
     words = [w for w in name.split("_") if w and w not in _FILLER]
     return "_".join([module, *words])
+
+
+def _distinct_titles(schemas: dict[str, Any]) -> None:
+    """``Tier-Input`` and ``Tier-Output`` are titled ``TierInput`` and ``TierOutput``, not both
+    ``Tier``: client generators name their classes by title, and two classes cannot share a name."""
+    for name, schema in schemas.items():
+        if name.endswith(("-Input", "-Output")):
+            schema["title"] = name.replace("-", "")
 
 
 def install_docs(app: FastAPI) -> None:
@@ -97,7 +132,10 @@ def install_docs(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build_openapi()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = PROBLEM_SCHEMA
+            _distinct_titles(schemas)
+            add_request_examples(schema)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

@@ -116,6 +116,15 @@ def account_verification(account_id: str, version: int | None = None) -> str:
     return base if version is None else f"{base}-v{version}"
 
 
+WEBHOOK_RELAY = "webhook-relay"
+"""The WebhookRelay: one for the whole platform, started with the worker."""
+
+
+def webhook_delivery(endpoint_id: str, object_id: str) -> str:
+    """The WebhookDelivery of one object's events to one endpoint (one at a time, in order)."""
+    return f"webhook-{endpoint_id}-{object_id}"
+
+
 @dataclass(frozen=True)
 class ProcessLabels:
     """How staff find a process: its ``Process`` name, the business ids it concerns, a summary.

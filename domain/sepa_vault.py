@@ -29,15 +29,18 @@ class SealBroken(ValueError):
 
 
 class IbanVault:
-    def __init__(self, data_key: str) -> None:
+    """Seals values under the data key for one ``purpose`` (by default a mandate's IBAN; another purpose,
+    such as a webhook endpoint's signing secret, derives its own key)."""
+
+    def __init__(self, data_key: str, purpose: bytes = _PURPOSE) -> None:
         if not data_key:
             raise ValueError("the data key is empty: set MULTIBILL_DATA_KEY")
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE).derive(
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
             data_key.encode()
         )
         self._aead = AESGCM(derived)
         self._digest_key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE + b" digest"
+            algorithm=hashes.SHA256(), length=32, salt=None, info=purpose + b" digest"
         ).derive(data_key.encode())
 
     def digest(self, iban: str) -> str:

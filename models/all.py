@@ -18,6 +18,7 @@ from models import (
     usage,
     vouchers,
     wallets,
+    webhooks,
 )
 from models.base import Base
 
@@ -38,4 +39,5 @@ __all__ = [
     "usage",
     "vouchers",
     "wallets",
+    "webhooks",
 ]

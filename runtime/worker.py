@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from activities.accounts.activities import VerificationActivities
@@ -25,11 +26,14 @@ from activities.subscriptions.activities import (
 )
 from activities.usage.activities import UsageActivities
 from activities.wallets.activities import WalletActivities, WalletTopUpActivities
+from activities.webhooks.activities import WebhookActivities
+from activities.webhooks.io import RelayInput
+from domain import process_ids
 from runtime.notifiers import build_notifiers, chosen_notifier
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings
-from runtime.temporal import connect, ensure_search_attributes
+from runtime.temporal import PROCESS, connect, ensure_search_attributes
 from workflows.account_verification import AccountVerificationWorkflow
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.collection import CollectionWorkflow
@@ -42,6 +46,7 @@ from workflows.prepaid_resume import PrepaidResumeWorkflow
 from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 from workflows.wallet_top_up import WalletTopUpWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow
 
 ACTIVITY_THREADS = 32
 
@@ -62,6 +67,8 @@ WORKFLOWS: list[type] = [
     PrepaidResumeWorkflow,
     ProvisioningRetryWorkflow,
     ProvisioningResyncWorkflow,
+    WebhookRelayWorkflow,
+    WebhookDeliveryWorkflow,
 ]
 
 
@@ -88,6 +95,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *RefundActivities(settings, gateways).all(),
         *WalletTopUpActivities(settings, gateways).all(),
         *FundedResumeActivities(settings).all(),
+        *WebhookActivities(settings).all(),
     ]
 
 
@@ -117,11 +125,26 @@ def build_worker(
     )
 
 
+async def start_webhook_relay(client: Client, settings: Settings) -> None:
+    """Start the platform's one WebhookRelay unless it runs already (a fixed id: idempotent)."""
+    await client.start_workflow(
+        WebhookRelayWorkflow.run,
+        RelayInput(),
+        id=process_ids.WEBHOOK_RELAY,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="Delivers business events to integrators' webhook endpoints",
+        search_attributes=TypedSearchAttributes([SearchAttributePair(PROCESS, "WebhookRelay")]),
+    )
+
+
 async def run_worker(settings: Settings) -> None:
-    """Connect to Temporal and run the worker until cancelled."""
+    """Connect to Temporal, start the webhook relay if it is not running, and run the worker until
+    cancelled."""
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     activities = activities_for(settings)  # plug-ins load once: a broken one logged once, a clash stops
+    await start_webhook_relay(client, settings)
     with _activity_pool() as executor:
         worker = build_worker(client, settings, activity_executor=executor, activities=activities)
         Console().print(

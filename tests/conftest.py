@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.support.onboarding_worker",
     "tests.support.subscription_support",
     "tests.support.plugin_support",
+    "tests.support.webhook_receiver",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()

@@ -14,6 +14,7 @@ from activities.invoices import documents
 from activities.invoices.credit_notes import CreditRequest, issue_credit_note
 from activities.invoices.reads import list_credit_notes, visible_credit_note, visible_invoice
 from api.deps import IdempotentWriteDep, SessionDep, StaffDep
+from api.docs import file_response
 from api.routes.invoices import credit_note_out, pdf_response
 from api.schemas.common import Page
 from api.schemas.invoices import CreditNoteCreate, CreditNoteOut
@@ -107,7 +108,7 @@ def get_html(credit_note_id: str, principal: StaffDep, session: SessionDep) -> H
 @router.get(
     "/{credit_note_id}.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: file_response("application/pdf", "The credit note as PDF")},
     summary="The credit note as PDF, in the account's language",
 )
 def get_pdf(credit_note_id: str, principal: StaffDep, session: SessionDep) -> Response:

@@ -20,7 +20,7 @@ from activities.invoices.reads import (
 )
 from activities.invoices.void import void_invoice
 from api.deps import IdempotentWriteDep, SessionDep, StaffDep
-from api.docs import problem_response
+from api.docs import file_response, problem_response
 from api.schemas.common import Page
 from api.schemas.invoices import (
     CreditNoteOut,
@@ -88,7 +88,7 @@ def get_html(invoice_id: str, principal: StaffDep, session: SessionDep) -> HTMLR
 @router.get(
     "/{invoice_id}.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: file_response("application/pdf", "The invoice as PDF")},
     summary="The invoice document as PDF, in the account's language",
 )
 def get_pdf(invoice_id: str, principal: StaffDep, session: SessionDep) -> Response:

@@ -14,6 +14,7 @@ from activities.payments import sepa, sepa_returns
 from activities.payments.sepa import CollectionRequest, MandateRequest
 from activities.payments.sepa_returns import ReturnsResult
 from api.deps import IdempotentWriteDep, OperatorStaffDep, SessionDep, SettingsDep, StaffDep
+from api.docs import BINARY, file_response
 from api.errors import ApiError
 from api.schemas.wallets import MandateOut
 from domain.sepa_files import parse_returns
@@ -67,7 +68,7 @@ def _xml(collection: SepaCollection) -> Response:
     status_code=201,
     summary="Collect every pending SEPA debit: the pain.008.001.02 file for the bank",
     response_class=Response,
-    responses={201: {"content": {"application/xml": {}}, "description": "pain.008.001.02 XML"}},
+    responses={201: file_response("application/xml", "pain.008.001.02 XML")},
 )
 def run_collection(
     body: CollectionRequest,
@@ -97,8 +98,8 @@ def run_collection(
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/xml": {"schema": {"type": "string"}},
-                "text/csv": {"schema": {"type": "string"}},
+                "application/xml": {"schema": BINARY},
+                "text/csv": {"schema": BINARY},
             }
         }
     },

@@ -21,6 +21,7 @@ from activities.usage.ingestion import resolve_subscribers
 from activities.usage.prepaid import WalletFunds, is_prepaid
 from activities.usage.radius import ingest_radius
 from api.deps import IdempotentWriteDep, SessionDep, StaffDep
+from api.docs import BINARY, problem_response
 from api.errors import ApiError
 from api.routes import usage_admin
 from api.schemas.usage import (
@@ -61,9 +62,8 @@ def ingest_events(body: UsageBatch, principal: StaffDep, write: IdempotentWriteD
     "/imports",
     response_model=IngestOut,
     summary="Upload a CDR file (text/csv); rejected rows are reported by line number",
-    openapi_extra={
-        "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
-    },
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": BINARY}}, "required": True}},
+    responses={415: problem_response("`unsupported_media_type`: the body is not text/csv")},
 )
 async def import_cdrs(request: Request, principal: StaffDep, write: IdempotentWriteDep) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

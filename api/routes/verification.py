@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client
 
 from api.deps import SettingsDep, TemporalGatewayDep
+from api.docs import problem_response
 from api.errors import ApiError
 from api.process_starter import signal_process
 from api.schemas.common import Strict
@@ -75,6 +76,7 @@ class VerificationOut(BaseModel):
     status_code=202,
     response_model=VerificationOut,
     summary="Confirm an account's email with the token from the email",
+    responses={410: problem_response("`verification_expired`: the confirmation window has closed")},
 )
 async def confirm_verification(
     body: VerificationConfirm, settings: SettingsDep, gateway: TemporalGatewayDep

@@ -20,6 +20,7 @@ from activities.wallets.balances import check_currency, find_wallet, history, wa
 from activities.wallets.io import CardTopUp, TopUpCredited
 from activities.wallets.top_ups import credit_top_up
 from api.deps import IdempotentWriteDep, SessionDep, SettingsDep, StaffDep
+from api.docs import problem_response
 from api.errors import ApiError
 from api.payment_gateways import gateways_for
 from api.process_results import run_process, start_once
@@ -91,6 +92,7 @@ def _require(value: Any, field: str, method: str) -> Any:
     status_code=201,
     response_model=TopUpOut,
     summary="Top up a wallet by card, cash or voucher",
+    responses={402: problem_response("`top_up_declined`: the card was declined; nothing was added")},
 )
 async def top_up(
     account_id: str,

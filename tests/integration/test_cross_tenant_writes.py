@@ -36,6 +36,7 @@ from tests.support.factories import Tenant, make_child, make_operator, person
 from tests.support.partner_routes import PARTNER_ROUTES, WRITE_METHODS, key_id_of
 from tests.support.subscription_support import make_shop as make_catalogue
 from tests.support.usage_factory import subscription as insert_subscription
+from tests.support.webhook_support import webhook_delivery
 
 IBAN = "DE89370400440532013000"
 # A's own admin gets this where the route starts or signals a process: the `api` fixture has no Temporal,
@@ -141,11 +142,16 @@ CASES: dict[tuple[str, str], Case] = {
     ("post", "/v1/invoices/{invoice_id}/void"): Case("invoice", lambda w: {"description": "voided"}),
     ("post", "/v1/voucher-lots/{lot_id}/activate"): Case("voucher_lot"),
     ("post", "/v1/voucher-lots/{lot_id}/cancel"): Case("voucher_lot"),
+    ("patch", "/v1/webhook-endpoints/{endpoint_id}"): Case("webhook_endpoint", lambda w: {"enabled": False}),
+    ("post", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"): Case(
+        "webhook_endpoint", own=(202, None)
+    ),
     ("delete", "/v1/organisations/{organisation_id}/api-keys/{key_id}"): Case("api_key"),
     # Signed by the gateway, not scoped to an organisation: cash sends no webhooks, for anyone.
     ("post", "/v1/webhooks/{gateway}"): Case(
         "webhook_gateway", objects=lambda w: {"gateway": "cash"}, own=(404, "webhook_gateway_not_found")
     ),
+    ("delete", "/v1/webhook-endpoints/{endpoint_id}"): Case("webhook_endpoint", own=(204, None)),
 }
 
 
@@ -224,6 +230,7 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
     )
     assert put.status_code == 200, put.text
 
+    endpoint = await created(api, a, "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hooks"})
     change_id, order_id = new_id("chg"), new_id("prv")
     with unit_of_work(database_url) as session:
         session.add(
@@ -278,6 +285,7 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
         assert org is not None
         spare_key, _ = mint_api_key(session, organisation=org, role=Role.ADMIN, name="spare")
         spare_key_id = spare_key.id
+        delivery_id = webhook_delivery(session, endpoint["id"], a.organisation_id)
         product_code = session.execute(
             sa.select(PlanVersion.product_code).where(
                 PlanVersion.organisation_id == a.organisation_id, PlanVersion.code == catalogue.cheap
@@ -300,6 +308,8 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
         "change_id": change_id,
         "action": "suspend",
         "lot_id": lot["id"],
+        "endpoint_id": endpoint["id"],
+        "delivery_id": delivery_id,
     }
     boxes = {"state": state_box, "assign": assign_box, "return": return_box, "swap": swap_box, "spare": spare}
     return World(

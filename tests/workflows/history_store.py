@@ -29,7 +29,11 @@ MANIFEST_HEADER = (
     "# what it writes.\n"
 )
 RECORD_COMMAND = "python -m tests.workflows.record_histories"
-CLOSED = ("EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", "EVENT_TYPE_WORKFLOW_EXECUTION_FAILED")
+CLOSED = (
+    "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+    "EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+    "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",  # a whole run of a process that never ends (a relay)
+)
 
 
 def type_name(cls: type) -> str:
@@ -54,7 +58,8 @@ def workflow_type_of(history_json: str) -> str:
 
 
 def closed(history_json: str) -> bool:
-    """Whether the history ends with the workflow completing or failing (a whole run, worth keeping)."""
+    """Whether the history ends with the workflow completing, failing or continuing as new (a whole
+    run, worth keeping)."""
     events = json.loads(history_json)["events"]
     return bool(events) and events[-1]["eventType"] in CLOSED
 

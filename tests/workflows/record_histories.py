@@ -146,6 +146,15 @@ SCENARIOS = [
         "declined_card",
         "Collection",
     ),
+    _scenario(
+        "workflows/test_webhooks.py::test_failures_and_time_outs_are_retried_in_order_per_object", "in_order"
+    ),
+    _scenario("workflows/test_webhooks.py::test_an_endpoint_failing_for_three_days_is_disabled", "disabled"),
+    _scenario(
+        "workflows/test_webhooks.py::test_the_relay_fans_out_delivers_and_redelivers_by_hand",
+        "relay",
+        "WebhookRelay",
+    ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
@@ -198,7 +207,8 @@ class Recorder:
             if run.workflow_id in seen:
                 continue
             seen.add(run.workflow_id)
-            history = await run.client.get_workflow_handle(run.workflow_id).fetch_history()
+            # the run the test started (a process that continued as new has later runs)
+            history = await run.client.get_workflow_handle(run.workflow_id, run_id=run.run_id).fetch_history()
             text = history.to_json()
             pending.extend(Started(run.client, child, None) for child in _children(text))
             kind = workflow_type_of(text)

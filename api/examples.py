@@ -1,0 +1,263 @@
+"""One example request body per write operation, by operation id: shown in /docs, in generated SDKs'
+docs and sent by the contract fuzzer. tests/integration/test_api_contract.py checks each against its
+operation's request schema, so an example cannot drift from the contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACC = "acc_01M8P64HPQ9FH2FKBFGN6183RW"
+SUB = "sub_01M8P64HPQCZ70WA8KAVN28KTT"
+SVC = "svc_01M8P64HPQGA12ZAG8PX3153HA"
+INV = "inv_01M8P64HPQ3TA4RX9K2G0KAQB3"
+ORG = "org_01M8P64HPQQETDP67W3T9XMQM4"
+WHS = "whs_01M8P64HPQ0WZD8XA2527S9R7C"
+DEV = "dev_01M8P64HPQM73761XZ9ABFA3Q8"
+
+_ADDRESS = {
+    "kind": "billing",
+    "line1": "Calle Mayor 1",
+    "city": "Madrid",
+    "postal_code": "28013",
+    "country": "ES",
+}
+_GROUPS = [
+    {"start": 0, "rate": "0.20", "rate_unit": 60, "increment": 60},
+    {"start": 60, "rate": "0.10", "rate_unit": 60, "increment": 1},
+]
+_PLAN: dict[str, Any] = {
+    "code": "fibre-600",
+    "name": "Fibre 600 Mb",
+    "product_code": "fibre",
+    "billing_period": "month",
+    "billing_interval": 1,
+    "phases": [
+        {"kind": "trial", "duration": {"unit": "month", "count": 1}, "prices": {"EUR": "0"}},
+        {"kind": "evergreen", "prices": {"EUR": "29.99"}},
+    ],
+    "usage": [
+        {"metric": "data", "unit": "GB", "model": "per_unit", "prices": {"EUR": {"unit_price": "0.50"}}}
+    ],
+    "one_off_fees": [{"code": "setup", "name": "Installation", "prices": {"EUR": "25.00"}}],
+    "addons": [{"plan_code": "tv-sports", "rule": "allowed"}],
+    "effective_from": "2026-01-01",
+}
+
+JSON_EXAMPLES: dict[str, Any] = {
+    "organisations_add": {"name": "Fibra Norte", "kind": "partner", "country": "ES"},
+    "webhooks_create_endpoint": {
+        "url": "https://erp.example.com/multibill/events",
+        "event_types": ["invoice.issued", "payment.failed"],
+        "enabled": True,
+    },
+    "webhooks_update_endpoint": {"enabled": True},
+    "organisations_update": {"name": "Fibra Norte SL", "rounding_mode": "half_even"},
+    "organisations_add_api_key": {"role": "admin", "name": "billing back office"},
+    "accounts_create": {
+        "type": "person",
+        "given_name": "Ana",
+        "family_name": "Ruiz",
+        "email": "ana.ruiz@example.com",
+        "phone": "+34 600 123 456",
+        "currency": "EUR",
+        "timezone": "Europe/Madrid",
+        "language": "es",
+        "addresses": [_ADDRESS],
+    },
+    "accounts_update": {"email": "ana@example.org", "addresses": [_ADDRESS]},
+    "catalog_add_product": {
+        "code": "fibre",
+        "name": "Fibre broadband",
+        "kind": "broadband",
+        "characteristics": [{"name": "download_speed", "type": "integer", "value": 600, "unit": "Mbit/s"}],
+    },
+    "catalog_add_plan": _PLAN,
+    "catalog_add_plan_version": {
+        **_PLAN,
+        "effective_from": "2026-07-01",
+        "existing_subscribers_until": "2026-12-31",
+    },
+    "catalog_add_bundle": {
+        "code": "fibre-tv",
+        "name": "Fibre and TV",
+        "plan_codes": ["fibre-600", "tv-sports"],
+        "discount_percent": "10",
+    },
+    "catalog_add_tax_rate": {"country": "ES", "category": "standard", "percent": "21", "name": "IVA 21%"},
+    "catalog_add_price_list": {
+        "code": "pt-eur",
+        "country": "PT",
+        "currency": "EUR",
+        "tax_inclusive": True,
+        "recurring": {"fibre-600": "27.50"},
+    },
+    "quotes_create": {
+        "country": "ES",
+        "currency": "EUR",
+        "timezone": "Europe/Madrid",
+        "bill_day": 1,
+        "items": [{"plan": "fibre-600", "start": "2026-03-15", "periods": 3, "addons": ["tv-sports"]}],
+    },
+    "subscriptions_create": {
+        "account_id": ACC,
+        "items": [{"plan": "fibre-600", "addons": ["tv-sports"]}],
+        "start_date": "2026-03-15",
+        "bill_day": 1,
+    },
+    "subscriptions_change": {"type": "change_plan", "plan": "fibre-1000", "timing": "immediate"},
+    "subscriptions_act_on": {"reason": "Customer on holiday", "timing": "immediate", "pause_billing": True},
+    "verification_confirm": {"account_id": ACC, "token": "vt_3J9kQ2mX8pLw"},
+    "stock_create_warehouse": {"code": "mad-central", "name": "Madrid central", "kind": "warehouse"},
+    "stock_create_device_model": {
+        "code": "zte-f680",
+        "product_code": "ont",
+        "manufacturer": "ZTE",
+        "name": "F680 ONT",
+    },
+    "stock_create_movement": {
+        "kind": "receive",
+        "product_code": "sim",
+        "quantity": 500,
+        "to_warehouse_id": WHS,
+    },
+    "device_logins_issue_credential": {"service_id": SVC},
+    "device_logins_login": {
+        "account_id": ACC,
+        "secret": "s3cret-device-pass",
+        "device_id": "tv-livingroom-01",
+        "device_name": "Living room TV",
+    },
+    "device_logins_logout": {
+        "account_id": ACC,
+        "secret": "s3cret-device-pass",
+        "device_id": "tv-livingroom-01",
+    },
+    "device_swap_swap_device": {"reason": "faulty", "warehouse_id": WHS},
+    "devices_receive": {
+        "warehouse_id": WHS,
+        "model": "zte-f680",
+        "items": [{"serial": "ZTEG12345678", "mac": "00:1A:2B:3C:4D:5E"}],
+    },
+    "devices_change_state": {"state": "in_repair", "reason": "No optical signal"},
+    "devices_assign": {"service_id": SVC},
+    "devices_return": {"warehouse_id": WHS, "state": "in_stock"},
+    "usage_admin_rating_run": {"limit": 10000},
+    "usage_admin_rerate": {"subscription_id": SUB, "period_start": "2026-03-01"},
+    "usage_admin_add_deck": {
+        "effective_from": "2026-04-01T00:00:00Z",
+        "deck": {
+            "code": "voice",
+            "currency": "EUR",
+            "tariffs": {"std": {"connect_fee": "0.10", "groups": _GROUPS}},
+            "destinations": [{"prefix": "34", "name": "Spain", "tariff": "std"}],
+        },
+    },
+    "usage_admin_put_alias": {"alias": "+34600123456", "service_id": SVC},
+    "usage_ingest_events": {
+        "events": [
+            {
+                "client_event_id": "cdr-000001",
+                "subscriber": SVC,
+                "event_type": "voice",
+                "quantity": 95,
+                "started_at": "2026-03-20T10:15:00+01:00",
+                "destination": "34911234567",
+            }
+        ]
+    },
+    "usage_ingest_accounting": {
+        "records": [
+            {
+                "Acct-Status-Type": "Stop",
+                "Acct-Session-Id": "5A1B2C3D",
+                "User-Name": "ana@fibra",
+                "Acct-Input-Octets": 104857600,
+                "Acct-Output-Octets": 20971520,
+                "Acct-Session-Time": 3600,
+                "Event-Timestamp": "2026-03-20T11:00:00Z",
+            }
+        ]
+    },
+    "usage_authorize": {
+        "subscriber": SVC,
+        "event_type": "voice",
+        "destination": "34911234567",
+        "requested": 300,
+    },
+    "billing_runs_start_run": {"bill_day": 1, "period_date": "2026-04-01", "dry_run": False},
+    "dunning_put_ladder": {
+        "steps": [
+            {"day": 0, "actions": ["retry", "notice:reminder"]},
+            {"day": 7, "actions": ["retry", "notice:warning"]},
+            {"day": 14, "actions": ["notice:final", "suspend"]},
+            {"day": 45, "actions": ["terminate", "write_off"]},
+        ]
+    },
+    "invoices_void": {"description": "Issued to the wrong account"},
+    "credit_notes_create": {
+        "invoice_id": INV,
+        "reason": "goodwill",
+        "description": "Outage on 12 March",
+        "amount_minor": 500,
+    },
+    "payment_methods_add_method": {
+        "kind": "card",
+        "gateway": "stripe",
+        "token": "pm_card_visa",
+        "default": True,
+    },
+    "payments_record": {"account_id": ACC, "amount_minor": 3629, "currency": "EUR", "method": "cash"},
+    "payments_create_refund": {"amount_minor": 1000, "reason": "Double payment"},
+    "wallets_update": {"low_balance_threshold_minor": 500},
+    "wallets_top_up": {"method": "cash", "amount_minor": 2000, "receipt": "R-000123"},
+    "vouchers_create_lot": {"value_minor": 1000, "currency": "EUR", "expires_on": "2027-12-31", "count": 100},
+    "vouchers_redeem": {"code": "7Q4K-9XPD-2MWA", "account_id": ACC},
+    "sepa_create_mandate": {
+        "signed_on": "2026-03-01",
+        "debtor_name": "Ana Ruiz",
+        "iban": "ES9121000418450200051332",
+        "make_default": True,
+    },
+    "sepa_run_collection": {
+        "collection_date": "2026-04-05",
+        "creditor": {
+            "name": "Fibra Norte SL",
+            "iban": "ES7921000813610123456789",
+            "bic": "CAIXESBBXXX",
+            "creditor_id": "ES98ZZZ09999999999",
+        },
+    },
+}
+"""Operation id → an example JSON request body."""
+
+FILE_EXAMPLES: dict[str, dict[str, str]] = {
+    "usage_import_cdrs": {
+        "text/csv": (
+            "client_event_id,subscriber,started_at,quantity,destination\n"
+            f"cdr-000001,{SVC},2026-03-20T10:15:00Z,95,34911234567\n"
+        )
+    },
+    "sepa_import_returns": {
+        "text/csv": "end_to_end_id,reason_code\nsdd_01M8P64HPQ0000000000000000,AC04\n",
+        "application/xml": (
+            '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>'
+            "<OrgnlPmtInfAndSts><TxInfAndSts><OrgnlEndToEndId>sdd_01M8P64HPQ0000000000000000</OrgnlEndToEndId>"
+            "<TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf></TxInfAndSts>"
+            "</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"
+        ),
+    },
+}
+"""Operation id → media type → an example file body (CSV, XML)."""
+
+
+def add_request_examples(spec: dict[str, Any]) -> None:
+    """Put each operation's example into its request body's media types (``examples``)."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {})
+            op_id = operation.get("operationId", "")
+            examples = {"application/json": JSON_EXAMPLES[op_id]} if op_id in JSON_EXAMPLES else {}
+            examples |= FILE_EXAMPLES.get(op_id, {})
+            for media_type, value in examples.items():
+                if media_type in content:
+                    content[media_type]["examples"] = {"example": {"summary": "An example", "value": value}}

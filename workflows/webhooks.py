@@ -1,0 +1,115 @@
+"""Webhook delivery: the WebhookRelay turns new business events into deliveries and starts a
+WebhookDelivery per (endpoint, object) with deliveries due; each WebhookDelivery sends that object's
+events oldest first, one at a time, retrying each with a growing wait for up to three days.
+
+The relay is one durable process for the platform (started with the worker); it pauses between
+rounds and continues as new every ``rounds_per_run`` rounds, carrying its cursor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.webhooks.io import AttemptInput, DueObject, GiveUpInput, RelayInput, WebhookActivities
+    from domain import process_ids
+    from domain.process_ids import ProcessLabels
+    from domain.webhooks import DELIVERY_WINDOW, retry_delay
+    from workflows.common import DB_RETRY, start_child
+
+DB_STEP = timedelta(minutes=1)
+ATTEMPT_TIMEOUT = timedelta(minutes=1)
+DELIVERIES_PER_RUN = 50
+FAN_OUT_PAGES_PER_ROUND = 20
+
+
+@workflow.defn(name="WebhookDelivery")
+class WebhookDeliveryWorkflow:
+    """Deliver one object's pending events to one endpoint, in order; how many were delivered."""
+
+    @workflow.run
+    async def run(self, due: DueObject) -> int:
+        delivered = 0
+        for _ in range(DELIVERIES_PER_RUN):
+            found = await workflow.execute_activity_method(
+                WebhookActivities.next_delivery, due, start_to_close_timeout=DB_STEP, retry_policy=DB_RETRY
+            )
+            if found is None:
+                return delivered
+            if await self._deliver(found.delivery_id):
+                delivered += 1
+        workflow.continue_as_new(due)
+
+    async def _deliver(self, delivery_id: str) -> bool:
+        """Attempt until delivered, skipped (endpoint disabled, delivery closed) or the window is over."""
+        started = workflow.now()
+        failures = 0
+        while True:
+            now = workflow.now()
+            remaining = started + DELIVERY_WINDOW - now
+            delay = min(retry_delay(failures + 1), max(remaining, timedelta(0)))
+            result = await workflow.execute_activity_method(
+                WebhookActivities.attempt,
+                AttemptInput(delivery_id=delivery_id, at=now, retry_at=now + delay),
+                start_to_close_timeout=ATTEMPT_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            if result.delivered or result.skipped:
+                return result.delivered
+            failures += 1
+            if remaining <= timedelta(0):  # the last attempt was at the end of the window
+                await workflow.execute_activity_method(
+                    WebhookActivities.give_up,
+                    GiveUpInput(delivery_id=delivery_id, at=now),
+                    start_to_close_timeout=DB_STEP,
+                    retry_policy=DB_RETRY,
+                )
+                return False
+            await workflow.sleep(delay)
+
+
+@workflow.defn(name="WebhookRelay")
+class WebhookRelayWorkflow:
+    """Fan events out into deliveries and start a WebhookDelivery for each object with some due."""
+
+    @workflow.run
+    async def run(self, state: RelayInput) -> None:
+        cursor = state.cursor
+        for _ in range(state.rounds_per_run):
+            for _page in range(FAN_OUT_PAGES_PER_ROUND):
+                fanned = await workflow.execute_activity_method(
+                    WebhookActivities.fan_out, cursor, start_to_close_timeout=DB_STEP, retry_policy=DB_RETRY
+                )
+                cursor = fanned.cursor
+                if not fanned.full:
+                    break
+            due = await workflow.execute_activity_method(
+                WebhookActivities.due_objects,
+                workflow.now(),
+                start_to_close_timeout=DB_STEP,
+                retry_policy=DB_RETRY,
+            )
+            for item in due:
+                await self._start_delivery(item)
+            await workflow.sleep(timedelta(seconds=state.interval_s))
+        workflow.continue_as_new(state.model_copy(update={"cursor": cursor}))
+
+    async def _start_delivery(self, due: DueObject) -> None:
+        labels = ProcessLabels(
+            process="WebhookDelivery",
+            summary=f"Webhooks of {due.object_id} to endpoint {due.endpoint_id}",
+            organisation_id=due.organisation_id,
+            memo_extra={"endpoint_id": due.endpoint_id, "object_id": due.object_id},
+        )
+        # A running one (WorkflowAlreadyStartedError) takes the object's new deliveries too.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await start_child(
+                WebhookDeliveryWorkflow.run,
+                due,
+                id=process_ids.webhook_delivery(due.endpoint_id, due.object_id),
+                labels=labels,
+            )
