@@ -18,6 +18,7 @@ from api.routes import (
     credit_notes,
     devices,
     dunning,
+    events,
     health,
     invoices,
     organisations,
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         wallets,
         vouchers,
         sepa,
+        events,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
