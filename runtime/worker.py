@@ -14,6 +14,7 @@ from activities.accounts.activities import VerificationActivities
 from activities.billing.activities import BillingActivities, RunRowActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
+from activities.events.activities import RetentionActivities
 from activities.payments.activities import PaymentActivities, RefundActivities
 from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.subscriptions.activities import (
@@ -34,6 +35,7 @@ from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.collection import CollectionWorkflow
 from workflows.device_swap import DeviceSwapWorkflow
 from workflows.dunning import DunningWorkflow
+from workflows.event_retention import EventRetentionWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
@@ -61,6 +63,7 @@ WORKFLOWS: list[type] = [
     PrepaidResumeWorkflow,
     ProvisioningRetryWorkflow,
     ProvisioningResyncWorkflow,
+    EventRetentionWorkflow,
 ]
 
 
@@ -86,6 +89,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *RefundActivities(settings, gateways).all(),
         *WalletTopUpActivities(settings, gateways).all(),
         *FundedResumeActivities(settings).all(),
+        *RetentionActivities(settings).all(),
     ]
 
 

@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from temporalio.client import ScheduleActionStartWorkflow
 
 from activities.accounts.io import RecordVerificationOutcome
 from activities.accounts.verification import record_outcome
 from activities.dunning.records import record_step, write_off
+from activities.events.io import EventsPruned
 from activities.provisioning.io import OrderInput
 from activities.provisioning.orders import finish_order, record_order
 from activities.wallets.balances import Movement, move, wallet_for
@@ -21,9 +23,12 @@ from domain.provisioning import ProvisioningAction
 from domain.wallets import service_debit_entry, top_up_entry
 from models.accounts import Account
 from models.base import engine_for, unit_of_work
+from runtime.schedules import RETENTION_HOUR_UTC, ensure_retention_schedule
+from runtime.settings import Settings
 from tests.support.billing_factory import Line, make_account, make_invoice
 from tests.support.billing_runs import action, bill, subscribe
 from tests.support.catalog_factory import plan
+from tests.support.eventually import eventually_async
 from tests.support.factories import Tenant, make_child, make_operator, person
 from tests.support.provisioning_factory import line, make_subscription
 from tests.support.subscription_support import Stack
@@ -230,3 +235,29 @@ def test_retried_scripts_record_their_event_once(database_url: str) -> None:
             {"a": account_id},
         ).scalars()
         assert Counter(kinds) == {"wallet.topped_up": 1, "wallet.low_balance": 1}
+
+
+async def test_the_retention_schedule_runs_event_retention_daily(stack: Stack, settings: Settings) -> None:
+    queue_settings = settings.model_copy(update={"task_queue": stack.task_queue})
+    sid = await ensure_retention_schedule(stack.client, queue_settings)
+    assert sid == await ensure_retention_schedule(stack.client, queue_settings) == "events-retention"
+    handle = stack.client.get_schedule_handle(sid)
+    try:
+        described = await handle.describe()
+        action = described.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow) and action.workflow == "EventRetention"
+        assert [c.hour[0].start for c in described.schedule.spec.calendars] == [RETENTION_HOUR_UTC]
+        await handle.trigger()
+        ran = await eventually_async(
+            lambda: handle.describe(),
+            until=lambda d: bool(d.info.recent_actions),
+            timeout=15,
+            what="the retention schedule's first run",
+        )
+        started = ran.info.recent_actions[0].action
+        result = await stack.client.get_workflow_handle(
+            started.workflow_id, run_id=started.first_execution_run_id, result_type=EventsPruned
+        ).result()
+        assert result.deleted >= 0
+    finally:
+        await handle.delete()
