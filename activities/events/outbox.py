@@ -1,6 +1,6 @@
 """Recording business events in the caller's transaction (the outbox), and reading them back.
 
-``record`` appends one event; ``record_many`` appends a batch (a bill-run page's invoices) in one
+``record`` appends one event; ``record_many`` appends a batch (a bill-run page's invoices) in one COPY
 statement. Both run inside the transaction of the change they record, so an event exists exactly when
 its change committed.
 """
@@ -8,6 +8,7 @@ its change committed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -70,7 +71,7 @@ def record_once(session: Session, event: BusinessEvent, key: str) -> str | None:
     ).first()
     if seen is not None:
         return None
-    return record(session, BusinessEvent(**{**event.__dict__, "data": {**event.data, "key": key}}))
+    return record(session, replace(event, data={**event.data, "key": key}))
 
 
 def events_of(session: Session, object_id: str) -> list[EventRecord]:
