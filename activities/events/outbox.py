@@ -7,6 +7,7 @@ its change committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -16,9 +17,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from domain.events import API_VERSION, BusinessEvent
-from domain.ids import new_id
+from domain.ids import new_id, new_ids
 from models.base import utcnow
-from models.bulk import copy_rows
+from models.bulk import copy_lines, escape
 from models.events import EventRecord
 
 COLUMNS = ("id", "type", "organisation_id", "object_type", "object_id", "data", "api_version", "occurred_at")
@@ -47,15 +48,21 @@ def record(session: Session, event: BusinessEvent) -> str:
 def record_many(session: Session, events: Iterable[BusinessEvent]) -> int:
     """Append a batch of events in one COPY statement (a bill run's page); how many.
 
-    The batch's ids are sorted before they are handed out, so the events keep the batch's order.
+    The batch's ids are one moment's, in the batch's order; the fields are written in COPY's text
+    format directly (this is on a bill run's path: the outbox must cost it little). ``type`` is one of
+    ``EVENT_TYPES`` and the organisation an ``org_`` id, so neither needs escaping.
     """
     batch = list(events)
     if not batch:
         return 0
-    now = utcnow()
-    ids = sorted(new_id("evt") for _ in batch)
-    rows = (tuple(_row(event, now, event_id).values()) for event, event_id in zip(batch, ids, strict=True))
-    return copy_rows(session, EventRecord.__tablename__, COLUMNS, rows)
+    now = utcnow().isoformat()
+    ids = new_ids("evt", len(batch))
+    lines = (
+        f"{event_id}\t{e.type}\t{e.organisation_id}\t{escape(e.object_type)}\t"
+        f"{escape(e.object_id)}\t{escape(json.dumps(e.data))}\t{API_VERSION}\t{now}"
+        for event_id, e in zip(ids, batch, strict=True)
+    )
+    return copy_lines(session, EventRecord.__tablename__, COLUMNS, lines)
 
 
 def record_once(session: Session, event: BusinessEvent, key: str) -> str | None:
