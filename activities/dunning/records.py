@@ -114,8 +114,9 @@ def write_off(session: Session, invoice_id: str) -> int:
 
 
 def record_step(session: Session, invoice_id: str, step: str, key: str) -> None:
-    """Record the ``dunning.step`` event of ``step`` (a notice, a service action, the write-off) once per
-    ``key`` (the dunning process and step), however often the activity that takes it is retried."""
+    """Record the ``dunning.step`` event of ``step`` (a notice, the write-off) once per ``key`` (the
+    dunning process and step), however often the activity that takes it is retried. A suspension or
+    termination is told by its ``subscription.suspended``/``terminated`` events instead."""
     invoice = session.get(Invoice, invoice_id)
     assert invoice is not None
     data = {
