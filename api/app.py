@@ -18,6 +18,7 @@ from api.routes import (
     credit_notes,
     devices,
     dunning,
+    events,
     gateway_webhooks,
     health,
     invoices,
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         sepa,
         webhooks,
         gateway_webhooks,  # after payments: /v1/webhooks/stripe is matched first
+        events,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)

@@ -114,6 +114,8 @@ OPERATION_IDS: dict[str, str] = {
     "POST /v1/accounts/{account_id}/sepa-mandates": "sepa_create_mandate",
     "POST /v1/sepa/collections": "sepa_run_collection",
     "POST /v1/sepa/returns": "sepa_import_returns",
+    "GET /v1/events": "events_list",
+    "GET /v1/events/{event_id}": "events_get",
     "POST /v1/webhook-endpoints": "webhooks_create_endpoint",
     "GET /v1/webhook-endpoints": "webhooks_list_endpoints",
     "GET /v1/webhook-endpoints/{endpoint_id}": "webhooks_get_endpoint",

@@ -32,6 +32,22 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     return f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(80), 16)}"
 
 
+_TRIPLES = [a + b + c for a in _ALPHABET for b in _ALPHABET for c in _ALPHABET]  # 0 … 32**3 - 1, in order
+
+
+def new_ids(prefix: str, count: int, *, now_ms: int | None = None) -> list[str]:
+    """``count`` new ids of one moment, in increasing order (a batch keeps its order when sorted by id).
+
+    Each is the moment's 48 bits of milliseconds, 50 random bits shared by the batch, then its 30-bit
+    position: as unique and sortable as ``new_id``, without encoding every id from scratch.
+    """
+    if not 0 <= count <= 32**6:
+        raise ValueError(f"a batch holds up to {32**6} ids, not {count}")
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    head = f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(50), 10)}"
+    return [head + _TRIPLES[i >> 15] + _TRIPLES[i & 0x7FFF] for i in range(count)]
+
+
 def is_valid_id(value: str, prefix: str) -> bool:
     match = _ID_RE.match(value)
     return bool(match) and match is not None and match.group("prefix") == prefix

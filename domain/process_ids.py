@@ -94,6 +94,15 @@ def billing_schedule(operator_id: str, cycle: int) -> str:
     return f"billing-{operator_id}-cycle-{cycle:02d}"
 
 
+EVENTS_RETENTION_SCHEDULE = "events-retention"
+"""The Temporal Schedule (not a workflow) that prunes business events past their retention, daily."""
+
+
+def events_retention_run() -> str:
+    """The EventRetention runs the retention schedule starts (the schedule appends the time)."""
+    return "events-retention"
+
+
 def collection(run_id: str) -> str:
     """The Collection that follows a bill run."""
     return f"collection-{run_id}"

@@ -28,9 +28,11 @@ from domain.process_ids import ProcessLabels
 from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.common import search_attributes
+from workflows.event_retention import EventRetentionWorkflow
 
 CYCLES = (*range(1, 29), 31)
 RUN_HOUR_UTC = 2
+RETENTION_HOUR_UTC = 3
 
 
 def schedule_id(operator_id: str, cycle: int) -> str:
@@ -67,22 +69,57 @@ def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedu
     )
 
 
+def retention_schedule(settings: Settings) -> Schedule:
+    """EventRetention once a day at 03:00 UTC (one schedule for the whole platform)."""
+    labels = ProcessLabels(process="EventRetention", summary="Prune business events past their retention")
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            EventRetentionWorkflow.run,
+            id=process_ids.events_retention_run(),
+            task_queue=settings.task_queue,
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels),
+            static_summary=labels.summary,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(RETENTION_HOUR_UTC)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment="business events retention",
+                )
+            ],
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def _ensure(client: Client, sid: str, schedule: Schedule) -> None:
+    try:
+        await client.create_schedule(sid, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=new)
+
+        await client.get_schedule_handle(sid).update(replace)
+
+
 async def ensure_billing_schedules(client: Client, settings: Settings, operator_id: str) -> list[str]:
     """Create (or bring up to date) the schedules of every cycle; idempotent."""
     ids = []
     for cycle in CYCLES:
         sid = schedule_id(operator_id, cycle)
-        schedule = billing_schedule(settings, operator_id, cycle)
-        try:
-            await client.create_schedule(sid, schedule)
-        except ScheduleAlreadyRunningError:
-
-            def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=new)
-
-            await client.get_schedule_handle(sid).update(replace)
+        await _ensure(client, sid, billing_schedule(settings, operator_id, cycle))
         ids.append(sid)
     return ids
+
+
+async def ensure_retention_schedule(client: Client, settings: Settings) -> str:
+    """Create (or bring up to date) the daily events-retention schedule; idempotent. Its id."""
+    await _ensure(client, process_ids.EVENTS_RETENTION_SCHEDULE, retention_schedule(settings))
+    return process_ids.EVENTS_RETENTION_SCHEDULE
 
 
 async def next_runs(client: Client, operator_id: str) -> dict[int, datetime | None]:

@@ -147,7 +147,7 @@ def seed(stack: Stack) -> None:
             f"  Mint a new key with[/] [bold]{NEW_KEY_HINT}[/]",
             highlight=False,
         )
-    with step(stack.console, "Bill cycle schedules (one per cycle, 02:00 UTC)"):
+    with step(stack.console, "Bill cycle schedules (one per cycle, 02:00 UTC) and events retention (daily)"):
         settings = stack.settings.model_copy(update={"temporal_address": stack.temporal_address})
         servers.schedule_billing(settings, org_id)
 

@@ -15,6 +15,7 @@ from activities.accounts.activities import VerificationActivities
 from activities.billing.activities import BillingActivities, RunRowActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
+from activities.events.activities import RetentionActivities
 from activities.payments.activities import PaymentActivities, RefundActivities
 from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.subscriptions.activities import (
@@ -39,6 +40,7 @@ from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.collection import CollectionWorkflow
 from workflows.device_swap import DeviceSwapWorkflow
 from workflows.dunning import DunningWorkflow
+from workflows.event_retention import EventRetentionWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
@@ -69,6 +71,7 @@ WORKFLOWS: list[type] = [
     ProvisioningResyncWorkflow,
     WebhookRelayWorkflow,
     WebhookDeliveryWorkflow,
+    EventRetentionWorkflow,
 ]
 
 
@@ -96,6 +99,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *WalletTopUpActivities(settings, gateways).all(),
         *FundedResumeActivities(settings).all(),
         *WebhookActivities(settings).all(),
+        *RetentionActivities(settings).all(),
     ]
 
 

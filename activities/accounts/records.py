@@ -8,10 +8,13 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
+from activities.events.outbox import record
+from activities.events.snapshots import account_data
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
 from activities.shared.visibility import find_visible_organisation
 from domain import process_ids
 from domain.errors import Conflict, NotFound, RuleViolation
+from domain.events import BusinessEvent
 from domain.ids import is_valid_id, new_id
 from domain.principal import Principal
 from domain.verification import status_after_email_change
@@ -143,6 +146,7 @@ def create_account(session: Session, principal: Principal, fields: dict[str, Any
     )
     session.add(account)
     session.flush()
+    record(session, BusinessEvent("account.created", org.id, "account", account.id, account_data(account)))
     return account
 
 

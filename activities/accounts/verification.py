@@ -7,6 +7,9 @@ from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
 from activities.accounts.io import RecordVerificationOutcome, VerificationOutcomeRecorded
+from activities.events.outbox import record
+from activities.events.snapshots import account_data
+from domain.events import BusinessEvent
 from domain.verification import outcome_is_superseded
 from models.accounts import Account
 
@@ -28,6 +31,11 @@ def record_outcome(session: Session, request: RecordVerificationOutcome) -> Veri
         account.verified_at = request.decided_at if request.outcome == "verified" else None
         account.verification_process_id = request.process_id
         account.version += 1
+        if request.outcome == "verified":
+            event = BusinessEvent(
+                "account.verified", account.organisation_id, "account", account.id, account_data(account)
+            )
+            record(session, event)
     return VerificationOutcomeRecorded(
         account_id=account.id,
         verification_status=account.verification_status,

@@ -16,6 +16,8 @@ from activities.billing.io import BillNow, Page, PageResult, RunInput, RunSummar
 from activities.billing.page_data import Catalogue, due_accounts_query, load_page
 from activities.billing.results import billed_by_page, in_page
 from activities.billing.writer import InvoiceDraft, too_large, write_invoices
+from activities.events.outbox import record
+from domain.events import BusinessEvent
 from domain.ids import new_id
 from domain.invoicing import cycle_of
 from models.accounts import Account
@@ -46,8 +48,11 @@ def open_run(session: Session, run: RunInput, process_id: str | None) -> RunInpu
 
 
 def finish_run(session: Session, summary: RunSummary) -> None:
-    """Record the run's counts, amounts, failures and final status on its row."""
+    """Record the run's counts, amounts, failures and final status on its row; the first time a (real)
+    run finishes, its ``billing_run.completed`` event."""
     result = summary.result
+    row = session.get(BillingRun, summary.run.run_id, with_for_update=True)
+    first_finish = row is not None and row.status == "running" and not summary.run.dry_run
     session.execute(
         update(BillingRun)
         .where(BillingRun.id == summary.run.run_id)
@@ -67,6 +72,21 @@ def finish_run(session: Session, summary: RunSummary) -> None:
             finished_at=utcnow(),
         )
     )
+    if first_finish:
+        assert row is not None
+        session.refresh(row)
+        data = {
+            "id": row.id,
+            "organisation_id": row.organisation_id,
+            "status": row.status,
+            "bill_day": row.bill_day,
+            "period_date": row.period_date.isoformat(),
+            "counts": row.counts,
+            "amounts": row.amounts,
+        }
+        record(
+            session, BusinessEvent("billing_run.completed", row.organisation_id, "billing_run", row.id, data)
+        )
 
 
 def lock_for_billing(session: Session, account_ids: list[str]) -> None:

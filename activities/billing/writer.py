@@ -12,8 +12,11 @@ from sqlalchemy.orm import Session
 
 from activities.billing.extras import billed_charge_rows
 from activities.billing.results import credit_key
+from activities.events.outbox import record_many
+from activities.events.snapshots import invoice_row_data
 from activities.invoices.credit_notes import amounts_from_lines, insert_note, post_note
 from activities.invoices.numbers import allocate_numbers
+from domain.events import BusinessEvent
 from domain.ids import new_id
 from domain.invoice_extras import ChargeSpan
 from domain.invoicing import DraftLine, ServiceSpan
@@ -255,4 +258,18 @@ def write_invoices(
     usage_ids = [uid for draft in drafts if draft.lines for uid in draft.usage_ids]
     if usage_ids:
         session.execute(update(RatedUsage).where(RatedUsage.id.in_(usage_ids)).values(status="invoiced"))
+    if EMIT_EVENTS:
+        record_many(session, _issued_events(invoices, [d.account.organisation_id for d in billable]))
     return [row["id"] for row in invoices]
+
+
+EMIT_EVENTS = True
+"""Whether bill runs record ``invoice.issued`` events; always on, switched off only by bench/events.py
+to measure what the outbox costs a bill run."""
+
+
+def _issued_events(invoices: list[dict[str, Any]], organisations: list[str]) -> list[BusinessEvent]:
+    return [
+        BusinessEvent("invoice.issued", org, "invoice", row["id"], invoice_row_data(row))
+        for row, org in zip(invoices, organisations, strict=True)
+    ]

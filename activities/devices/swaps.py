@@ -20,12 +20,15 @@ from activities.devices.io import (
     SwapStockInput,
 )
 from activities.devices.moves import Who
+from activities.events.outbox import record
+from activities.events.snapshots import account_organisation
 from domain.currency import minor_units
 from domain.devices import DAMAGE_FEE_CODE, DeviceState, MovementKind, SwapReason, swap_fee_minor
+from domain.events import BusinessEvent
 from domain.ids import new_id
 from models.catalog import PlanVersion
 from models.devices import Device
-from models.subscriptions import PendingCharge
+from models.subscriptions import PendingCharge, Subscription
 
 
 def state_of(device: Device) -> DeviceStateOut:
@@ -87,7 +90,23 @@ def complete_swap(session: Session, request: SwapStockInput) -> SwapStock:
         key=f"{request.idempotency_key}:old",
         credit_rental=False,  # a swap: the rental goes on with the replacement
     )
+    _record_swap(session, request, old, new)
     return SwapStock(old=state_of(old), new=state_of(new))
+
+
+def _record_swap(session: Session, request: SwapStockInput, old: Device, new: Device) -> None:
+    """``device.swapped`` about the subscription whose device was replaced."""
+    sub = session.get(Subscription, request.subscription_id)
+    assert sub is not None
+    data = {
+        "subscription_id": sub.id,
+        "service_id": request.service_id,
+        "reason": request.reason.value,
+        "old_device": {"id": old.id, "state": old.state},
+        "new_device": {"id": new.id, "state": new.state},
+    }
+    org = account_organisation(session, sub.account_id)
+    record(session, BusinessEvent("device.swapped", org, "subscription", sub.id, data))
 
 
 def undo_swap(session: Session, request: SwapStockInput) -> SwapStock:

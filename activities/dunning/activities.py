@@ -45,6 +45,12 @@ class DunningActivities(io.DunningActivities):
         """Email the account holder the notice of this step; the message id."""
         with unit_of_work(self.url) as session:
             message = records.notice_email(session, notice)
+            records.record_step(
+                session,
+                notice.invoice_id,
+                f"notice:{notice.kind}",
+                f"{notice.process_id}:notice:{notice.kind}",
+            )
         self.notifier.send_email(message)
         return message.message_id
 

@@ -8,11 +8,14 @@ from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
 from activities.dunning.io import InvoiceState, NoticeInput, ServiceActionInput
+from activities.events.outbox import record_once
+from activities.events.snapshots import account_organisation
 from activities.shared.ledger import post_entry
 from activities.subscriptions.changes import ActionRequest, take_for_action
 from activities.subscriptions.io import ChangePlan
 from domain import process_ids
 from domain.dunning import DEFAULT_LADDER, Ladder
+from domain.events import BusinessEvent
 from domain.ledger import write_off_entry
 from integrations.notify.base import EmailMessageSpec
 from models.accounts import Account
@@ -106,4 +109,24 @@ def write_off(session: Session, invoice_id: str) -> int:
         memo=f"write-off of invoice {invoice.number}",
     )
     session.execute(update(Invoice).where(Invoice.id == invoice.id).values(status="written_off"))
+    record_step(session, invoice.id, "write_off", f"write_off:{invoice.id}")
     return open_minor
+
+
+def record_step(session: Session, invoice_id: str, step: str, key: str) -> None:
+    """Record the ``dunning.step`` event of ``step`` (a notice, the write-off) once per ``key`` (the
+    dunning process and step), however often the activity that takes it is retried. A suspension or
+    termination is told by its ``subscription.suspended``/``terminated`` events instead."""
+    invoice = session.get(Invoice, invoice_id)
+    assert invoice is not None
+    data = {
+        "invoice_id": invoice.id,
+        "account_id": invoice.account_id,
+        "invoice_number": invoice.number,
+        "step": step,
+        "invoice_status": invoice.status,
+        "open_minor": max(0, invoice.total_minor - invoice.paid_minor),
+        "currency": invoice.currency,
+    }
+    org = account_organisation(session, invoice.account_id)
+    record_once(session, BusinessEvent("dunning.step", org, "invoice", invoice.id, data), key)

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from activities.events.outbox import record
+from activities.events.snapshots import account_organisation, credit_note_data
 from activities.invoices.numbers import CREDIT_NOTE_SERIES, allocate_numbers
 from activities.invoices.reads import (
     RateTotals,
@@ -27,6 +29,7 @@ from activities.invoices.reads import (
 )
 from activities.shared.ledger import post_entry
 from domain.errors import Conflict, RuleViolation
+from domain.events import BusinessEvent
 from domain.ids import new_id
 from domain.ledger import credit_note_entry
 from domain.money import AmountMinor, Money, RoundingMode
@@ -117,6 +120,8 @@ def insert_note(
     )
     session.add(note)
     session.flush()
+    org = account_organisation(session, account_id)
+    record(session, BusinessEvent("credit_note.issued", org, "credit_note", note.id, credit_note_data(note)))
     return note
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from activities.events.outbox import record
+from activities.events.snapshots import invoice_data
 from activities.invoices.credit_notes import amounts_from_lines, insert_note, post_note, today_for
 from activities.invoices.reads import (
     RateTotals,
@@ -24,6 +26,7 @@ from activities.invoices.reads import (
     note_rate_totals,
 )
 from domain.errors import Conflict
+from domain.events import BusinessEvent
 from domain.ledger import RECEIVABLE
 from models.accounts import Account
 from models.billing import CreditNote, Invoice, InvoiceLine, LedgerEntry, LedgerPosting
@@ -82,6 +85,8 @@ def void_invoice(session: Session, invoice: Invoice, *, description: str | None 
     else:
         note_lines = [negated_line(li) for li in lines]
     invoice.status = "void"
+    data = invoice_data(invoice)
+    record(session, BusinessEvent("invoice.voided", account.organisation_id, "invoice", invoice.id, data))
     if not note_lines:
         return None
     note = insert_note(

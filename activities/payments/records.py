@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.invoices.reads import credited_minor
+from activities.payments.events import record_payment_event
 from activities.shared.ledger import post_entry
 from domain.errors import NotFound
 from domain.ledger import payment_entry, refund_entry
@@ -131,6 +132,7 @@ def settle(
     plan, invoices = plan_for(session, payment.account_id, payment.amount_minor, payment.currency, chosen)
     apply_plan(session, payment, plan, invoices)
     post_payment(session, payment)
+    record_payment_event(session, "payment.succeeded", payment)
     return True
 
 
@@ -141,6 +143,7 @@ def fail(session: Session, payment: Payment, *, decline_code: str | None, messag
     payment.decline_code = decline_code
     payment.failure_message = message[:2000]
     session.flush()
+    record_payment_event(session, "payment.failed", payment, failure_message=payment.failure_message)
     return True
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from activities.invoices.reads import credited_minor
 from activities.payments import records as store
+from activities.payments.events import record_payment_event
 from activities.payments.io import RefundInput
 from activities.payments.manual import visible_payment
 from activities.payments.methods import GatewayDown
@@ -95,6 +96,9 @@ def _finish(url: str, refund_id: str, result: RefundResult) -> Refund:
             )
         payment.status = payment_status_after_refund(payment.amount_minor, payment.refunded_minor)
         store.post_refund(session, payment, refund)
+        record_payment_event(
+            session, "payment.refunded", payment, refund_id=refund.id, refund_amount_minor=refund.amount_minor
+        )
         return refund
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from activities.payments.events import record_payment_event
 from activities.shared.ledger import post_entry
 from domain.ledger import Posting
 from domain.principal import Principal
@@ -49,6 +50,7 @@ def _reverse_payment(session: Session, payment: Payment, line: ReturnLine, today
     payment.status = "failed"
     payment.decline_code = line.reason_code
     payment.failure_message = f"SEPA return {line.reason_code}"
+    record_payment_event(session, "payment.failed", payment, failure_message=payment.failure_message)
     entries = session.execute(
         select(LedgerEntry).where(LedgerEntry.source_id == payment.id, LedgerEntry.kind == "payment")
     ).scalars()

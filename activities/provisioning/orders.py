@@ -9,13 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
+from activities.events.outbox import record
+from activities.events.snapshots import account_organisation
 from activities.provisioning.io import OrderInput, OrderOutcome
+from domain.events import BusinessEvent
 from domain.ids import new_id
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
 from models.base import unit_of_work
-from models.subscriptions import ProvisioningOrder
+from models.subscriptions import ProvisioningOrder, Subscription
 
 
 def record_order(database_url: str, order: OrderInput) -> ProvisioningOrder:
@@ -50,8 +54,30 @@ def finish_order(
     with unit_of_work(database_url) as session:
         row = session.get(ProvisioningOrder, order_id)
         assert row is not None
+        failed_now = state == "failed" and row.state != "failed"
         row.state, row.adapter, row.result = state, ",".join(adapters) or None, results
         row.error = error or None
+        if failed_now:
+            _record_failure(session, row)
+
+
+def _record_failure(session: Session, row: ProvisioningOrder) -> None:
+    """``provisioning.failed`` about the subscription, when an order first ends failed."""
+    sub = session.get(Subscription, row.subscription_id)
+    assert sub is not None
+    data = {
+        "order_id": row.id,
+        "subscription_id": row.subscription_id,
+        "service_id": row.service_id,
+        "service_kind": row.service_kind,
+        "action": row.action,
+        "state": row.state,
+        "adapter": row.adapter,
+        "error": row.error,
+        "attempts": row.attempts,
+    }
+    org = account_organisation(session, sub.account_id)
+    record(session, BusinessEvent("provisioning.failed", org, "subscription", sub.id, data))
 
 
 def provision(database_url: str, registry: AdapterRegistry, order: OrderInput) -> OrderOutcome:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.billing.extras import discount_of
 from activities.catalog import records as catalog
+from activities.events.outbox import record
 from activities.subscriptions import records as store
 from activities.subscriptions.change_credits import charge_rest, credit_billed, credit_unused
+from activities.subscriptions.events import EVENT_OF_ACTION, subscription_event
 from activities.subscriptions.io import Applied, ChangePlan, ServiceRef
 from domain.catalog import PlanSpec
 from domain.ids import new_id
@@ -42,6 +45,8 @@ def apply(session: Session, sub: Subscription, plan: ChangePlan) -> Applied:
             "pause_billing": plan.pause_billing,
         },
     )
+    event = subscription_event(EVENT_OF_ACTION[plan.action], session, sub)
+    record(session, replace(event, data={**event.data, "action": plan.action, "reason": plan.reason}))
     return applied
 
 

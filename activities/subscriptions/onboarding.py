@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
+from activities.events.outbox import record
 from activities.subscriptions import records as store
+from activities.subscriptions.events import subscription_event
 from activities.subscriptions.io import (
     CreatedSubscription,
     FailInput,
@@ -244,6 +246,7 @@ def activate(session: Session, ref: SubscriptionRef) -> str:
             f"{ref.process_id}:activated",
             effective_on=sub.start_date,
         )
+        record(session, subscription_event("subscription.activated", session, sub))
     store.release(session, sub.id, ref.process_id)
     return sub.status
 

@@ -11,10 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from activities.events.outbox import record_many
+from activities.events.snapshots import account_organisation, wallet_data
 from activities.shared.ledger import post_entry
 from activities.shared.pagination import fetch_page
 from domain.currency import MINOR_UNITS
 from domain.errors import NotFound, RuleViolation
+from domain.events import BusinessEvent
 from domain.ids import new_id
 from domain.ledger import Posting
 from domain.wallets import apply_debit
@@ -142,11 +145,25 @@ def move(
         idempotency_key=movement.key,
     )
     session.add(tx)
-    wallet.balance_minor = after
+    before, wallet.balance_minor = wallet.balance_minor, after
     if after >= wallet.low_balance_threshold_minor:
         wallet.low_balance_notified = False
     session.flush()
+    _record_events(session, wallet, tx, before)
     return tx, True
+
+
+def _record_events(session: Session, wallet: Wallet, tx: WalletTransaction, before: int) -> None:
+    """``wallet.topped_up`` for money in; ``wallet.low_balance`` when a movement takes the balance from at
+    or above the wallet's alert level to below it (once per fall)."""
+    threshold = wallet.low_balance_threshold_minor
+    fell = threshold > 0 and before >= threshold > wallet.balance_minor
+    types = (["wallet.topped_up"] if tx.kind == "top_up" else []) + (["wallet.low_balance"] if fell else [])
+    if not types:
+        return
+    org = account_organisation(session, wallet.account_id)
+    data = {**wallet_data(wallet), "transaction_id": tx.id, "amount_minor": tx.amount_minor}
+    record_many(session, [BusinessEvent(t, org, "wallet", wallet.id, data) for t in types])
 
 
 def history(

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from domain.currency import is_currency, minor_units
 from domain.geo import is_country, is_timezone
-from domain.ids import is_valid_id, new_id
+from domain.ids import is_valid_id, new_id, new_ids
 from domain.organisations import OrganisationKind, child_path, depth, may_parent
 
 
@@ -15,6 +15,15 @@ def test_ids_are_prefixed_and_sort_by_creation_time() -> None:
     assert earlier.startswith("acc_") and len(earlier) == 30
     assert earlier < later
     assert is_valid_id(earlier, "acc") and not is_valid_id(earlier, "org")
+
+
+@given(st.integers(min_value=0, max_value=40_000))
+def test_a_batch_of_ids_is_valid_unique_and_in_order(count: int) -> None:
+    ids = new_ids("evt", count, now_ms=1_700_000_000_000)
+    assert ids == sorted(ids) and len(set(ids)) == count
+    assert all(is_valid_id(i, "evt") for i in ids[:50] + ids[-50:])
+    later = new_id("evt", now_ms=1_700_000_000_001)
+    assert all(i < later for i in ids[-1:])
 
 
 @given(st.text(max_size=40))

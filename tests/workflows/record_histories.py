@@ -155,6 +155,7 @@ SCENARIOS = [
         "relay",
         "WebhookRelay",
     ),
+    _scenario("workflows/test_event_retention.py::test_events_past_retention_are_pruned", "pruned"),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
