@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from activities.billing.bill_run import open_run
 from activities.billing.io import OpenedRun, RunInput
-from domain.ids import new_id
 from models.base import unit_of_work
 from models.billing import BillingRun
 
@@ -33,25 +33,7 @@ def open_or_join(url: str, run: RunInput, process_id: str | None) -> OpenedRun:
     """This process's row (created once), or the running run of the same cycle it joins."""
     try:
         with unit_of_work(url) as session:
-            row = session.execute(
-                select(BillingRun).where(BillingRun.process_id == process_id)
-            ).scalar_one_or_none()
-            if row is None:
-                row = BillingRun(
-                    id=run.run_id or new_id("run"),
-                    organisation_id=run.organisation_id,
-                    bill_day=run.bill_day,
-                    period_date=run.period_date or datetime.now(UTC).date(),
-                    dry_run=run.dry_run,
-                    status="running",
-                    process_id=process_id,
-                    counts={},
-                    amounts={},
-                    failures=[],
-                )
-                session.add(row)
-                session.flush()
-            return OpenedRun(run=run.model_copy(update={"run_id": row.id}))
+            return OpenedRun(run=open_run(session, run, process_id))
     except IntegrityError:
         other = running_run(url, run)
         if other is None:
