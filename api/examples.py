@@ -44,7 +44,12 @@ _PLAN: dict[str, Any] = {
 }
 
 JSON_EXAMPLES: dict[str, Any] = {
-    "organisations_add": {"name": "Fibra Norte", "kind": "partner", "country": "ES"},
+    "organisations_add": {
+        "name": "Fibra Norte",
+        "kind": "partner",
+        "country": "ES",
+        "contact_email": "ops@fibranorte.example",
+    },
     "webhooks_create_endpoint": {
         "url": "https://erp.example.com/multibill/events",
         "event_types": ["invoice.issued", "payment.failed"],

@@ -26,6 +26,9 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     path: Mapped[str] = mapped_column(Text, unique=True)
     country: Mapped[str | None] = mapped_column(String(2))
+    contact_email: Mapped[str | None] = mapped_column(
+        String(254), comment="where the platform writes to the organisation (disabled webhook endpoints…)"
+    )
     rounding_mode: Mapped[str] = mapped_column(String(16), default="half_up", server_default="half_up")
     dunning_ladder: Mapped[dict[str, Any] | None] = mapped_column(
         JSONB, comment="the operator's dunning ladder"

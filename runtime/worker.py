@@ -98,7 +98,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *RefundActivities(settings, gateways).all(),
         *WalletTopUpActivities(settings, gateways).all(),
         *FundedResumeActivities(settings).all(),
-        *WebhookActivities(settings).all(),
+        *WebhookActivities(settings, notifier).all(),
         *RetentionActivities(settings).all(),
     ]
 

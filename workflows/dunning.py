@@ -12,7 +12,7 @@ and Onboarding start it for an invoice whose collection failed (:func:`start_dun
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,6 +30,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.subscription_change import SubscriptionActionWorkflow
 
 ATTEMPTS_FROM_INVOICE = "dunning-attempts-from-invoice"  # before: dunning counted its own from 1
+# Before: only the payment_received signal ended a wait, so a signal lost on the way (Temporal not answering
+# the API) left a paid invoice in dunning until its next step. Now a wait is cut in slices of at most a day
+# and the invoice is read after each slice.
+RECHECKS_INVOICE = "dunning-rechecks-invoice-daily"
+RECHECK_EVERY = timedelta(days=1)
 
 
 class DunningStatus(BaseModel):
@@ -67,10 +72,7 @@ class DunningWorkflow:
         started = workflow.now()
         for step in ladder.steps:
             self._step = f"waiting for day {step.day}"
-            wait = started + timedelta(days=step.day) - workflow.now()
-            if wait > timedelta(0):
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(lambda: self._paid, timeout=wait)
+            await self._wait_until(started + timedelta(days=step.day), request.invoice_id)
             if self._paid:
                 break
             self._day = step.day
@@ -85,6 +87,27 @@ class DunningWorkflow:
                 await self._services(request, "resume", "payment received")
             return self._finish("paid")
         return self._finish(self._outcome or "exhausted")
+
+    async def _wait_until(self, when: datetime, invoice_id: str) -> None:
+        """Wait for a step's day; a payment (signalled, or found paid at a daily check) ends the wait."""
+        if not workflow.patched(RECHECKS_INVOICE):
+            wait = when - workflow.now()
+            if wait > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: self._paid, timeout=wait)
+            return
+        while not self._paid:
+            wait = when - workflow.now()
+            if wait > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: self._paid, timeout=min(wait, RECHECK_EVERY))
+                if self._paid:
+                    return
+            state = await self._activity(DunningActivities.invoice_state, invoice_id)
+            if state.open_minor <= 0:
+                self._paid = True
+            if workflow.now() >= when:
+                return
 
     async def _act(self, action: str, request: DunningInput) -> None:
         self._step = action

@@ -27,7 +27,13 @@ def hash_secret(secret: str) -> str:
 
 
 def create_organisation(
-    session: Session, *, name: str, kind: OrganisationKind, parent: Organisation | None, country: str | None
+    session: Session,
+    *,
+    name: str,
+    kind: OrganisationKind,
+    parent: Organisation | None,
+    country: str | None,
+    contact_email: str | None = None,
 ) -> Organisation:
     if parent is None:
         if kind is not OrganisationKind.OPERATOR:
@@ -50,6 +56,7 @@ def create_organisation(
         name=name,
         path=path,
         country=country,
+        contact_email=contact_email,
     )
     session.add(org)
     session.flush()

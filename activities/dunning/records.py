@@ -34,8 +34,12 @@ def ladder(session: Session, organisation_id: str) -> Ladder:
 
 
 def invoice_state(session: Session, invoice_id: str) -> InvoiceState:
-    """Mark an unpaid invoice overdue and say what is still open."""
-    invoice = session.get(Invoice, invoice_id)
+    """Mark an unpaid invoice overdue and say what is still open.
+
+    The row is locked first: a payment settling at the same moment (a gateway's webhook) must not have its
+    ``paid`` overwritten by this ``overdue``.
+    """
+    invoice = session.get(Invoice, invoice_id, with_for_update=True)
     if invoice is None:
         raise ApplicationError(f"invoice {invoice_id} does not exist", non_retryable=True)
     if invoice.status == "issued":

@@ -9,12 +9,14 @@ payment (allocation and ledger, as a collection does) or marks it failed. Stripe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from activities.payments import records as store
+from activities.payments.manual import allocations_of
 from domain.errors import NotFound, RuleViolation
 from integrations.payments.base import GatewayEvent, GatewayRegistry, WebhookRejected, WebhookVerifier
 from models.base import unit_of_work
@@ -23,6 +25,24 @@ from models.payments import Payment, WebhookEvent
 
 class BadSignature(RuleViolation):
     status = 400
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    """What a gateway's event did: ``outcome`` (``duplicate``, ``settled``, ``failed``, ``ignored``…) and,
+    for a payment it settled, the invoices that payment went to (their dunning is told to stop)."""
+
+    outcome: str
+    paid_invoice_ids: tuple[str, ...] = ()
+
+
+def settled(session: Session, payment: Payment, *, gateway_reference: str | None) -> AppliedEvent:
+    """Settle a pending payment from a gateway's event; the invoices it was allocated to."""
+    if not store.settle(session, payment, gateway_reference=gateway_reference):
+        return AppliedEvent("no_change")
+    session.flush()
+    invoices = tuple(sorted({a.invoice_id for a, _ in allocations_of(session, payment.id)}))
+    return AppliedEvent("settled", invoices)
 
 
 def verified_event(
@@ -58,8 +78,8 @@ def _payment_for(session: Session, gateway_name: str, event: GatewayEvent) -> Pa
     return None
 
 
-def apply_event(url: str, gateway_name: str, event: GatewayEvent) -> str:
-    """Apply a verified event once; what happened (``duplicate``, ``settled``, ``failed``, ``ignored``…)."""
+def apply_event(url: str, gateway_name: str, event: GatewayEvent) -> AppliedEvent:
+    """Apply a verified event once: what happened, and the invoices a settled payment paid."""
     with unit_of_work(url) as session:
         inserted = session.execute(
             insert(WebhookEvent)
@@ -73,28 +93,27 @@ def apply_event(url: str, gateway_name: str, event: GatewayEvent) -> str:
             .returning(WebhookEvent.id)
         ).first()
         if inserted is None:
-            return "duplicate"
-        outcome = "ignored"
+            return AppliedEvent("duplicate")
+        applied = AppliedEvent("ignored")
         if event.outcome is not None:
             payment = _payment_for(session, gateway_name, event)
             if payment is None:
-                outcome = "unknown_payment"
+                applied = AppliedEvent("unknown_payment")
             elif event.outcome == "succeeded":
-                settled = store.settle(session, payment, gateway_reference=event.charge_reference)
-                outcome = "settled" if settled else "no_change"
+                applied = settled(session, payment, gateway_reference=event.charge_reference)
             else:
                 code = event.decline_code or "payment_failed"
                 changed = store.fail(session, payment, decline_code=code, message=event.message)
-                outcome = "failed" if changed else "no_change"
+                applied = AppliedEvent("failed" if changed else "no_change")
         row = session.get(WebhookEvent, inserted[0])
         assert row is not None
-        row.outcome = outcome
-        return outcome
+        row.outcome = applied.outcome
+        return applied
 
 
 def receive_webhook(
     url: str, gateways: GatewayRegistry, gateway_name: str, headers: Mapping[str, str], body: bytes
-) -> tuple[GatewayEvent, str]:
+) -> tuple[GatewayEvent, AppliedEvent]:
     """Verify, then apply: the event and what happened."""
     event = verified_event(gateways, gateway_name, headers, body)
     return event, apply_event(url, gateway_name, event)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from activities.payments import records as store
+from activities.payments.gateway_webhooks import AppliedEvent, settled
 from domain.errors import RuleViolation
 from integrations.payments.stripe_gateway import KEY_FIELD
 from models.base import unit_of_work
@@ -61,8 +62,9 @@ def _payment_for(session: Any, intent: dict[str, Any]) -> Payment | None:
     return None
 
 
-def handle_event(url: str, event: dict[str, Any]) -> str:
-    """Apply a verified event once; returns what happened (``duplicate``, ``settled``, ``ignored``…)."""
+def handle_event(url: str, event: dict[str, Any]) -> AppliedEvent:
+    """Apply a verified event once: what happened (``duplicate``, ``settled``, ``ignored``…) and the
+    invoices a settled payment paid."""
     with unit_of_work(url) as session:
         inserted = session.execute(
             insert(WebhookEvent)
@@ -71,27 +73,23 @@ def handle_event(url: str, event: dict[str, Any]) -> str:
             .returning(WebhookEvent.id)
         ).first()
         if inserted is None:
-            return "duplicate"
-        outcome = "ignored"
+            return AppliedEvent("duplicate")
+        applied = AppliedEvent("ignored")
         intent = (event.get("data") or {}).get("object") or {}
         if event["type"] in ("payment_intent.succeeded", "payment_intent.payment_failed"):
             payment = _payment_for(session, intent)
             if payment is None:
-                outcome = "unknown_payment"
+                applied = AppliedEvent("unknown_payment")
             elif event["type"] == "payment_intent.succeeded":
-                outcome = (
-                    "settled"
-                    if store.settle(session, payment, gateway_reference=intent.get("id"))
-                    else "no_change"
-                )
+                applied = settled(session, payment, gateway_reference=intent.get("id"))
             else:
                 error = intent.get("last_payment_error") or {}
                 code = error.get("decline_code") or error.get("code") or "payment_failed"
                 changed = store.fail(
                     session, payment, decline_code=code, message=str(error.get("message") or "")
                 )
-                outcome = "failed" if changed else "no_change"
+                applied = AppliedEvent("failed" if changed else "no_change")
         row = session.get(WebhookEvent, inserted[0])
         assert row is not None
-        row.outcome = outcome
-        return outcome
+        row.outcome = applied.outcome
+        return applied

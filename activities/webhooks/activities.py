@@ -8,9 +8,10 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.webhooks import deliveries, io, sending
+from activities.webhooks import alerts, deliveries, io, sending
 from activities.webhooks.io import AttemptInput, AttemptResult, DueObject, FanOut, GiveUpInput, NextDelivery
 from domain import webhooks
+from integrations.notify.base import Notifier
 from models.base import unit_of_work
 from runtime.settings import Settings
 
@@ -20,13 +21,16 @@ log = logging.getLogger(__name__)
 class WebhookActivities(io.WebhookActivities):
     """Webhook delivery's activities, bound to the database and the data key (sync: thread pool)."""
 
-    def __init__(self, settings: Settings, *, timeout_s: float = sending.TIMEOUT_S) -> None:
+    def __init__(
+        self, settings: Settings, notifier: Notifier | None = None, *, timeout_s: float = sending.TIMEOUT_S
+    ) -> None:
         if not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set: webhook activities need the database")
         self.url = settings.database_url
         self.vault = webhooks.secret_vault(settings.data_key)
         self.timeout_s = timeout_s
         self.production = settings.environment == "production"
+        self.notifier = notifier
 
     @activity.defn(name="fan_out_webhook_events")
     def fan_out(self, cursor: str | None) -> FanOut:
@@ -71,14 +75,25 @@ class WebhookActivities(io.WebhookActivities):
             disabled = deliveries.give_up(session, request.delivery_id, request.at)
             if disabled is None:
                 return False
+            notice = alerts.disabled_notice(session, disabled) if self.notifier else None
+            if notice is not None and self.notifier is not None:
+                # Sent before the endpoint's disabling commits: if sending fails the activity is retried and
+                # disables and writes again (same Message-ID), so the owner is never left untold.
+                self.notifier.send_email(notice)
             endpoint_id, organisation_id, reason = (
                 disabled.id,
                 disabled.organisation_id,
                 disabled.disabled_reason,
             )
-        # Organisations have no contact address yet: the owner is told by the endpoint's state (enabled
-        # false, disabled_reason), shown at GET /v1/webhook-endpoints, and this log line.
-        log.warning("webhook endpoint %s of %s disabled: %s", endpoint_id, organisation_id, reason)
+        log.warning(
+            "webhook endpoint %s of %s disabled: %s; owner %s",
+            endpoint_id,
+            organisation_id,
+            reason,
+            f"told at {notice.to}"
+            if notice
+            else "has no contact email (set contact_email on the organisation)",
+        )
         return True
 
     def all(self) -> list[Any]:

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from activities.payments.gateway_webhooks import receive_webhook
 from api.deps import SettingsDep
+from api.dunning_signals import signal_paid
 from api.payment_gateways import gateways_for
 from api.schemas.payments import GatewayEventOut
 
@@ -33,7 +34,9 @@ async def gateway_webhook(
 ) -> dict[str, Any]:
     body = await request.body()
     headers = dict(request.headers)
-    event, outcome = await run_in_threadpool(
-        receive_webhook, settings.database_url or "", gateways_for(request), gateway, headers, body
+    url = settings.database_url or ""
+    event, applied = await run_in_threadpool(
+        receive_webhook, url, gateways_for(request), gateway, headers, body
     )
-    return {"received": True, "event_id": event.event_id, "outcome": outcome}
+    await signal_paid(request.app.state.temporal, url, applied.paid_invoice_ids)
+    return {"received": True, "event_id": event.event_id, "outcome": applied.outcome}

@@ -45,7 +45,12 @@ def add_organisation(body: OrganisationCreate, principal: AdminDep, write: Idemp
         if parent is None:
             raise not_found("organisation", parent_id)
         org = create_organisation(
-            session, name=body.name, kind=OrganisationKind(body.kind), parent=parent, country=body.country
+            session,
+            name=body.name,
+            kind=OrganisationKind(body.kind),
+            parent=parent,
+            country=body.country,
+            contact_email=body.contact_email,
         )
         return org_out(org)
 

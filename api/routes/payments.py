@@ -218,5 +218,7 @@ async def stripe_webhook(
 ) -> dict[str, Any]:
     payload = await request.body()
     event = verify(payload, stripe_signature, settings.stripe_webhook_secret)
-    outcome = await run_in_threadpool(handle_event, settings.database_url or "", event)
-    return {"received": True, "event_id": event["id"], "outcome": outcome}
+    url = settings.database_url or ""
+    applied = await run_in_threadpool(handle_event, url, event)
+    await signal_paid(request.app.state.temporal, url, applied.paid_invoice_ids)
+    return {"received": True, "event_id": event["id"], "outcome": applied.outcome}

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from api.schemas.common import Country, Currency, Strict, Text
 from domain.money import RoundingMode
 from domain.organisations import OrganisationKind, Role
+
+CONTACT = (
+    "Where the platform writes to the organisation about its own set-up (e.g. a webhook endpoint "
+    "disabled after failing for days)"
+)
 
 
 class OrganisationCreate(Strict):
@@ -17,6 +22,7 @@ class OrganisationCreate(Strict):
     kind: Literal["partner", "reseller", "outlet"]
     parent_id: str | None = Field(default=None, description="Defaults to your own organisation")
     country: Country | None = None
+    contact_email: EmailStr | None = Field(default=None, description=CONTACT)
 
 
 class OrganisationOut(BaseModel):
@@ -26,6 +32,7 @@ class OrganisationOut(BaseModel):
     kind: OrganisationKind
     name: str
     country: str | None
+    contact_email: str | None = Field(default=None, description=CONTACT)
     rounding_mode: RoundingMode
     voucher_max_value_minor: dict[str, int] | None = Field(
         default=None, description="The operator's maximum value of one voucher, per currency"
@@ -40,6 +47,7 @@ VoucherMax = Annotated[int, Field(strict=True, gt=0, le=10**12)]
 class OrganisationUpdate(Strict):
     name: Text | None = None
     country: Country | None = None
+    contact_email: EmailStr | None = Field(default=None, description=CONTACT)
     rounding_mode: RoundingMode | None = Field(
         default=None, description="How money is rounded (operators only): half_up, half_even, up, down"
     )

@@ -7,6 +7,7 @@ raises disables only its plug-in (logged, shown by /healthz); a name claimed twi
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import uuid
@@ -17,8 +18,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.dunning.io import DunningInput
 from activities.payments.io import CollectionInput
 from api.app import create_app
+from domain import process_ids
+from domain.dunning import Ladder, Step
 from integrations.plugins import PluginNameTaken
 from runtime.payments import build_gateways
 from runtime.settings import Settings
@@ -29,6 +33,7 @@ from tests.support.factories import Tenant, make_operator, person
 from tests.support.payment_support import invoice_row, postings, rows
 from tests.support.provisioning_factory import line, make_subscription
 from workflows.collection import CollectionWorkflow
+from workflows.dunning import DunningWorkflow
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
 
@@ -127,6 +132,43 @@ async def test_acmepay_webhooks_are_verified_and_settle_a_pending_charge(
 
     nobody = await plugin_api.post("/v1/webhooks/nopay", content=body, headers=headers)
     assert (nobody.status_code, nobody.json()["code"]) == (404, "webhook_gateway_not_found")
+
+
+async def test_an_acmepay_webhook_that_settles_an_invoice_stops_its_dunning(
+    plugin_api: httpx.AsyncClient,
+    acmepay: ModuleType,
+    operator: Tenant,
+    database_url: str,
+    settings: Settings,
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """The gateway's own webhook is a payment like any other: the invoice's running Dunning is told."""
+    invoice, resp = await card_on_file(plugin_api, acmepay, operator, database_url, acmepay.PENDING)
+    assert resp.status_code == 201, resp.text
+    result = (
+        await plugin_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
+    ).json()
+    assert result["status"] == "pending", result
+    account = rows(database_url, "select account_id from invoices where id = :i", i=invoice)[0]["account_id"]
+    queue = settings.model_copy(update={"task_queue": f"dunning-{uuid.uuid4().hex[:8]}"})
+    async with build_worker(dev_env.client, queue):
+        handle = await dev_env.client.start_workflow(
+            DunningWorkflow.run,
+            DunningInput(
+                invoice_id=invoice,
+                account_id=account,
+                organisation_id=operator.organisation_id,
+                ladder=Ladder(steps=[Step(day=30, actions=["retry"])]),  # 30 real days away
+            ),
+            id=process_ids.dunning(invoice),
+            task_queue=queue.task_queue,
+        )
+        tx = acmepay.SERVICE.txs[f"{invoice}:attempt:1"]
+        body, headers = acmepay.Client("sk_test_acme", "whsec_test_acme").settle_pending(tx.id, paid=True)
+        good = await plugin_api.post("/v1/webhooks/acmepay", content=body, headers=headers)
+        assert (good.status_code, good.json()["outcome"]) == (200, "settled"), good.text
+        ended = await asyncio.wait_for(handle.result(), timeout=60)
+    assert ended.outcome == "paid" and ended.attempts == 0
 
 
 async def test_the_acme_iot_adapter_provisions_and_reports_for_resync(

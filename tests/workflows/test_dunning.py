@@ -172,3 +172,40 @@ async def test_a_payment_stops_dunning_and_resumes_services(
     with unit_of_work(database_url) as session:
         assert store.load(session, order.subscription_id).status == "active"
     assert [a for a, _ in adapter.actions()] == ["activate", "suspend", "resume"]
+
+
+async def test_a_paid_invoice_whose_signal_was_lost_ends_dunning_at_the_next_daily_check(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    onboarding_shop: tuple[Shop, Principal],
+) -> None:
+    """The API could not tell the Dunning (Temporal did not answer): the invoice read each day stops it."""
+    made, principal = onboarding_shop
+    gateway = Gateway()
+    worker, queue, adapter = build(time_skipping_env, settings, gateway)
+    order = onboarding_input(database_url, made, principal, made.cheap)
+    async with worker:
+        await time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        invoice_id = invoice_for(database_url, order.account_id)
+        handle = await time_skipping_env.client.start_workflow(
+            DunningWorkflow.run,
+            DunningInput(
+                invoice_id=invoice_id, account_id=order.account_id, organisation_id=order.organisation_id
+            ),
+            id=process_ids.dunning(invoice_id),
+            task_queue=queue.task_queue,
+        )
+        await time_skipping_env.sleep(timedelta(days=25))
+        assert (await handle.query(DunningWorkflow.status)).suspended
+        with engine_for(database_url).begin() as conn:  # paid, and nobody signals the process
+            conn.execute(
+                sa.text("update invoices set paid_minor = total_minor, status = 'paid' where id = :i"),
+                {"i": invoice_id},
+            )
+        result = await handle.result()
+    assert result.outcome == "paid" and not result.suspended
+    assert not [h for h in result.history if h.startswith(("day 40", "day 60"))], result.history
+    assert [a for a, _ in adapter.actions()] == ["activate", "suspend", "resume"]

@@ -22,12 +22,16 @@ from activities.webhooks.activities import WebhookActivities
 from activities.webhooks.io import DueObject, RelayInput
 from domain import process_ids
 from domain.ids import new_id
+from integrations.notify.base import Notifier
+from integrations.notify.smtp import SmtpNotifier
 from models.base import unit_of_work, utcnow
+from models.organisations import Organisation
 from models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from runtime.settings import Settings
 from runtime.worker import ACTIVITY_THREADS, build_worker
 from tests.support.eventually import eventually_async
 from tests.support.factories import make_operator
+from tests.support.smtp import SmtpSink
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.webhook_support import make_endpoint, record_event
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow
@@ -36,10 +40,12 @@ SECRET = "whsec_" + "ab" * 32
 
 
 @asynccontextmanager
-async def webhook_worker(client: Client, settings: Settings, timeout_s: float = 2.0) -> AsyncIterator[str]:
+async def webhook_worker(
+    client: Client, settings: Settings, timeout_s: float = 2.0, notifier: Notifier | None = None
+) -> AsyncIterator[str]:
     """A worker on a fresh queue running the webhook activities (short HTTP time-out); the queue."""
     queue = settings.model_copy(update={"task_queue": f"webhooks-{uuid.uuid4().hex[:8]}"})
-    activities = WebhookActivities(queue, timeout_s=timeout_s).all()
+    activities = WebhookActivities(queue, notifier, timeout_s=timeout_s).all()
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as pool:
         async with build_worker(client, queue, activity_executor=pool, activities=activities):
             yield queue.task_queue
@@ -162,18 +168,27 @@ async def test_a_receiver_that_times_out_is_retried(
     assert log[-1].status_code == 200 and log[-1].latency_ms >= 300
 
 
-async def test_an_endpoint_failing_for_three_days_is_disabled(
-    time_skipping_env: WorkflowEnvironment, settings: Settings, webhook_receiver: WebhookReceiver
+async def test_an_endpoint_failing_for_three_days_is_disabled_and_its_owner_told(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpSink,
 ) -> None:
     url = settings.database_url or ""
     org, endpoint_id = setup(settings, webhook_receiver)
+    owner = f"ops-{uuid.uuid4().hex[:8]}@operator.example"
+    with unit_of_work(url) as session:
+        organisation = session.get(Organisation, org)
+        assert organisation is not None
+        organisation.contact_email = owner
+    mail = SmtpNotifier(host=smtp_server.host, port=smtp_server.port, sender="billing@multibill.test")
     cursor = deliveries.cursor_at(utcnow() - timedelta(seconds=1))
     invoice = new_id("inv")
     first = record_event(url, org, invoice)
     later = record_event(url, org, invoice, "invoice.voided")
     fan_out_since(url, cursor)
     webhook_receiver.fail_next(10**6)
-    async with webhook_worker(time_skipping_env.client, settings) as queue:
+    async with webhook_worker(time_skipping_env.client, settings, notifier=mail) as queue:
         assert await deliver(time_skipping_env, queue, org, endpoint_id, invoice) == 0
 
     delivery, log = attempts_of(url, first)
@@ -188,6 +203,11 @@ async def test_an_endpoint_failing_for_three_days_is_disabled(
         assert endpoint.disabled_reason is not None and "3 days" in endpoint.disabled_reason
     untouched, none = attempts_of(url, later)
     assert (untouched.status, none) == ("pending", [])  # kept for when the endpoint is enabled again
+    told = await smtp_server.wait_for(owner)
+    assert endpoint_id in (told["Subject"] or "") and "disabled" in (told["Subject"] or "")
+    body = told.get_payload(decode=True)
+    assert isinstance(body, bytes) and b"PATCH /v1/webhook-endpoints/" + endpoint_id.encode() in body
+    assert len(smtp_server.to(owner)) == 1  # told once
 
 
 async def test_the_relay_fans_out_delivers_and_redelivers_by_hand(
