@@ -118,3 +118,31 @@ async def test_openapi_documents_problem_and_idempotency(api: httpx.AsyncClient)
     post = spec["paths"]["/v1/accounts"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
     assert "/v1/processes/{process_id}" in spec["paths"]
+
+
+async def test_an_organisation_has_a_contact_email_the_platform_writes_to(
+    api: httpx.AsyncClient, operator: Tenant
+) -> None:
+    made = await api.post(
+        "/v1/organisations",
+        json={"name": "Fibra Este", "kind": "partner", "contact_email": "noc@fibraeste.example"},
+        headers=operator.post_headers(),
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["contact_email"] == "noc@fibraeste.example"
+    changed = await api.patch(
+        f"/v1/organisations/{operator.organisation_id}",
+        json={"contact_email": "billing-ops@operator.example"},
+        headers=operator.auth,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["contact_email"] == "billing-ops@operator.example"
+    bad = await api.patch(
+        f"/v1/organisations/{operator.organisation_id}",
+        json={"contact_email": "not an address"},
+        headers=operator.auth,
+    )
+    assert bad.status_code == 422
+    assert (await api.get(f"/v1/organisations/{operator.organisation_id}", headers=operator.auth)).json()[
+        "contact_email"
+    ] == "billing-ops@operator.example"
