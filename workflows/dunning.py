@@ -158,6 +158,7 @@ class DunningWorkflow:
                 action=action,
                 process_id=workflow.info().workflow_id,
                 reason=reason,
+                invoice_id=request.invoice_id,
             ),
         )
         for plan in plans:

@@ -42,6 +42,7 @@ class ServiceActionInput(BaseModel):
     action: str  # suspend | resume | terminate
     process_id: str
     reason: str
+    invoice_id: str | None = None  # the invoice in dunning: a suspension or termination is a dunning.step of it
 
 
 class DunningActivities:

@@ -91,6 +91,8 @@ def plan_service_actions(session: Session, request: ServiceActionInput) -> list[
         )
         if plan is not None:
             plans.append(plan)
+    if plans and request.invoice_id and request.action in ("suspend", "terminate"):
+        record_step(session, request.invoice_id, request.action, f"{request.process_id}:{request.action}")
     return plans
 
 
@@ -118,9 +120,9 @@ def write_off(session: Session, invoice_id: str) -> int:
 
 
 def record_step(session: Session, invoice_id: str, step: str, key: str) -> None:
-    """Record the ``dunning.step`` event of ``step`` (a notice, the write-off) once per ``key`` (the
-    dunning process and step), however often the activity that takes it is retried. A suspension or
-    termination is told by its ``subscription.suspended``/``terminated`` events instead."""
+    """Record the ``dunning.step`` event of ``step`` (a notice, a suspension or termination of the account's
+    services, the write-off) once per ``key`` (the dunning process and step), however often the activity
+    that takes it is retried. A retry is told by its ``payment.succeeded``/``payment.failed`` event."""
     invoice = session.get(Invoice, invoice_id)
     assert invoice is not None
     data = {

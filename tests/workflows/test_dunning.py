@@ -139,6 +139,22 @@ async def test_the_ladder_retries_warns_suspends_terminates_and_writes_off(
         m["Subject"] for m in smtp_server.messages if invoice_number(database_url, invoice_id) in m["Subject"]
     ]
     assert [s.split(":")[0] for s in subjects] == ["Reminder", "Warning", "Final notice"]
+    with engine_for(database_url).connect() as conn:
+        steps = conn.execute(
+            sa.text(
+                "select data->>'step' from business_events where type = 'dunning.step' and object_id = :i "
+                "order by id"
+            ),
+            {"i": invoice_id},
+        ).scalars()
+        assert list(steps) == [
+            "notice:reminder",
+            "notice:warning",
+            "suspend",
+            "notice:final",
+            "terminate",
+            "write_off",
+        ]
 
 
 async def test_a_payment_stops_dunning_and_resumes_services(
