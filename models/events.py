@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from models.base import Base, utcnow
+
+
+class Xid8(UserDefinedType[str]):
+    """PostgreSQL's 64-bit transaction id (``xid8``), read as its decimal text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "xid8"
 
 
 class EventRecord(Base):
@@ -17,6 +27,7 @@ class EventRecord(Base):
     __table_args__ = (
         Index("ix_business_events_organisation_id_id", "organisation_id", "id"),
         Index("ix_business_events_object_id_id", "object_id", "id"),
+        Index("ix_business_events_txid_id", "txid", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="evt_…, sortable by time")
@@ -27,3 +38,8 @@ class EventRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, comment="the object's snapshot")
     api_version: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    txid: Mapped[str] = mapped_column(
+        Xid8(),
+        server_default=text("pg_current_xact_id()"),
+        comment="the writing transaction: fan-out walks (txid, id) below the oldest running one",
+    )

@@ -42,7 +42,9 @@ class ServiceActionInput(BaseModel):
     action: str  # suspend | resume | terminate
     process_id: str
     reason: str
-    invoice_id: str | None = None  # the invoice in dunning: a suspension or termination is a dunning.step of it
+    invoice_id: str | None = (
+        None  # the invoice in dunning: a suspension or termination is a dunning.step of it
+    )
 
 
 class DunningActivities:

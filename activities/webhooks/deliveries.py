@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -24,34 +24,59 @@ from models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 FAN_OUT_PAGE = 1000
 LATE_COMMIT_WINDOW = timedelta(seconds=60)
-"""Events are re-read this long after they occur: a transaction that commits late is still fanned out."""
+"""With no endpoint yet, the relay's first cursor is this long ago."""
 DUE_PAGE = 500
 
 
 def cursor_at(moment: datetime) -> str:
-    """An event-id bound: every event id made at or after ``moment`` sorts after it."""
+    """A time bound: every event id made at or after ``moment`` sorts after it."""
     return new_id("evt", now_ms=int(moment.timestamp() * 1000))[: len("evt_") + 10]
+
+
+def commit_position(txid: str, event_id: str) -> str:
+    """The relay's cursor after an event: ``<txid>:<event id>`` in (transaction, id) order."""
+    return f"{txid}:{event_id}"
+
+
+def _position(cursor: str) -> tuple[str, str] | None:
+    txid, sep, event_id = cursor.partition(":")
+    return (txid, event_id) if sep and txid.isdigit() else None
 
 
 def fan_out(session: Session, cursor: str | None) -> FanOut:
     """Deliveries for the events after ``cursor`` to every enabled endpoint of the event's organisation
     or one above it that listens to its type and existed when it occurred (a repeat adds nothing).
 
-    Without a cursor (the relay's first run) it starts at the oldest enabled endpoint's creation, or a
-    moment ago when there is none: no endpoint receives events from before it existed.
+    Events are walked in (writing transaction, id) order, and only those written by transactions older
+    than the oldest one still running (``pg_snapshot_xmin``): an event's id is made before its
+    transaction commits, and transactions commit out of id order (a bill run's parallel pages), so a
+    walk by id alone could pass an event that commits a moment later and never deliver it. Below the
+    horizon every transaction has ended, so no event can appear behind the cursor.
+
+    ``cursor`` is a position (``<txid>:<event id>``, what this returns), or a time bound (an event id or
+    its time prefix, ``cursor_at``). Without one (the relay's first run) it starts at the oldest enabled
+    endpoint's creation, or a moment ago when there is none: no endpoint receives events from before it
+    existed.
     """
     if cursor is None:
         oldest = session.execute(
             select(func.min(WebhookEndpoint.created_at)).where(WebhookEndpoint.enabled.is_(True))
         ).scalar_one()
         cursor = cursor_at(oldest if oldest is not None else utcnow() - LATE_COMMIT_WINDOW)
+    horizon = session.execute(text("select pg_snapshot_xmin(pg_current_snapshot())::text")).scalar_one()
     stmt = (
-        select(EventRecord, Organisation.path)
+        select(EventRecord, Organisation.path, cast(EventRecord.txid, Text).label("txid_text"))
         .join(Organisation, Organisation.id == EventRecord.organisation_id)
-        .order_by(EventRecord.id)
+        .where(text("business_events.txid < cast(:horizon as xid8)").bindparams(horizon=horizon))
+        .order_by(EventRecord.txid, EventRecord.id)
         .limit(FAN_OUT_PAGE)
     )
-    stmt = stmt.where(EventRecord.id > cursor)
+    position = _position(cursor)
+    if position is None:
+        stmt = stmt.where(EventRecord.id > cursor)
+    else:
+        after = text("(business_events.txid, business_events.id) > (cast(:after_txid as xid8), :after_id)")
+        stmt = stmt.where(after.bindparams(after_txid=position[0], after_id=position[1]))
     events = list(session.execute(stmt).all())
     endpoints = list(
         session.execute(
@@ -71,7 +96,7 @@ def fan_out(session: Session, cursor: str | None) -> FanOut:
             "next_attempt_at": event.occurred_at,
             "created_at": utcnow(),
         }
-        for event, event_path in events
+        for event, event_path, _ in events
         for endpoint, endpoint_path in endpoints
         if event_path.startswith(endpoint_path)
         and webhooks.subscribed(endpoint.event_types, event.type)
@@ -85,11 +110,10 @@ def fan_out(session: Session, cursor: str | None) -> FanOut:
         created = len(result.all())
     if not events:
         return FanOut(cursor=cursor, deliveries=0)
-    last = events[-1][0].id
-    full = len(events) == FAN_OUT_PAGE
-    if not full:
-        last = min(last, cursor_at(utcnow() - LATE_COMMIT_WINDOW))
-    return FanOut(cursor=max(last, cursor), deliveries=created, full=full)
+    last, _, last_txid = events[-1]
+    return FanOut(
+        cursor=commit_position(last_txid, last.id), deliveries=created, full=len(events) == FAN_OUT_PAGE
+    )
 
 
 def due_objects(session: Session, at: datetime) -> list[DueObject]:

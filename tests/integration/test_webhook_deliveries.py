@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from activities.events import outbox
 from activities.webhooks import deliveries
 from activities.webhooks.io import AttemptInput, DueObject
+from domain.events import BusinessEvent
 from domain.ids import new_id
-from models.base import unit_of_work, utcnow
+from models.base import engine_for, unit_of_work, utcnow
 from models.webhooks import WebhookDelivery, WebhookEndpoint
 from runtime.settings import Settings
 from tests.support.factories import make_child, make_operator
@@ -45,7 +49,7 @@ def test_events_fan_out_to_listening_endpoints_up_the_tree(settings: Settings, d
     failed = record_event(database_url, operator, new_id("pay"), "payment.failed")
     with unit_of_work(database_url) as session:
         fanned = deliveries.fan_out(session, cursor)
-    assert fanned.full is False and fanned.cursor is not None and fanned.cursor >= cursor
+    assert fanned.full is False and fanned.cursor is not None and fanned.cursor != cursor
     assert endpoint_ids_for(database_url, issued) == {mine}
     assert endpoint_ids_for(database_url, failed) == {mine, picky}
     assert theirs not in endpoint_ids_for(database_url, issued) | endpoint_ids_for(database_url, failed)
@@ -84,3 +88,39 @@ def test_an_endpoint_deleted_during_a_post_leaves_nothing_to_record(database_url
         deliveries.record_attempt(session, request, outcome)
         assert deliveries.give_up(session, "whd_gone", now) is None
         assert deliveries.outgoing(session, "whd_gone") is None
+
+
+def fan_out_all(database_url: str, cursor: str) -> str:
+    """Fan out page after page until the last page is not full; the cursor reached."""
+    while True:
+        with unit_of_work(database_url) as session:
+            fanned = deliveries.fan_out(session, cursor)
+        assert fanned.cursor is not None
+        cursor = fanned.cursor
+        if not fanned.full:
+            return cursor
+
+
+def test_an_event_whose_transaction_commits_after_a_newer_ones_is_still_delivered(
+    settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bill run's pages commit out of id order: the fan-out waits for the older transaction instead
+    of passing its event (pages of one event, so the relay's cursor would move past it at once)."""
+    monkeypatch.setattr(deliveries, "FAN_OUT_PAGE", 1)
+    org = make_operator(database_url).organisation_id
+    endpoint = make_endpoint(database_url, org, HOOK, "whsec_" + "cd" * 32, settings.data_key)
+    cursor = deliveries.cursor_at(utcnow() - timedelta(seconds=1))
+    slow = Session(engine_for(database_url))
+    try:
+        older = outbox.record(slow, BusinessEvent("invoice.issued", org, "invoice", new_id("inv"), {"n": 1}))
+        slow.flush()  # written (its id made first), not committed
+        newer = record_event(database_url, org, new_id("inv"))
+        assert older < newer
+        cursor = fan_out_all(database_url, cursor)
+        assert endpoint_ids_for(database_url, newer) == set()  # waits behind the running transaction
+        slow.commit()
+    finally:
+        slow.close()
+    fan_out_all(database_url, cursor)
+    assert endpoint_ids_for(database_url, older) == {endpoint}
+    assert endpoint_ids_for(database_url, newer) == {endpoint}
