@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
+from api.error_codes import codes_for
 from api.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS
 from api.examples import add_request_examples
 from api.operation_ids import OPERATION_IDS
@@ -103,9 +104,15 @@ def operation_key(route: APIRoute) -> str:
     return f"{min(route.methods or {'GET'})} {route.path}"
 
 
+_ENDPOINTS: dict[str, Any] = {}
+"""The endpoint function of each operation id, noted as FastAPI asks for the ids (for its error codes)."""
+
+
 def operation_id(route: APIRoute) -> str:
     """The route's fixed id from ``OPERATION_IDS``; a route not yet listed there takes its derived id."""
-    return OPERATION_IDS.get(operation_key(route)) or derived_operation_id(route)
+    found = OPERATION_IDS.get(operation_key(route)) or derived_operation_id(route)
+    _ENDPOINTS[found] = route.endpoint
+    return found
 
 
 def derived_operation_id(route: APIRoute) -> str:
@@ -125,6 +132,23 @@ def _distinct_titles(schemas: dict[str, Any]) -> None:
             schema["title"] = name.replace("-", "")
 
 
+def add_error_codes(schema: dict[str, Any]) -> None:
+    """Each operation's own problem codes (``api/error_codes.py``), per status: listed in the response's
+    description and as ``x-problem-codes`` (a client generator or a test can read them)."""
+    for methods in schema.get("paths", {}).values():
+        for operation in methods.values():
+            endpoint = _ENDPOINTS.get(operation.get("operationId", ""))
+            if endpoint is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, codes in codes_for(endpoint).items():
+                shared = PROBLEM_RESPONSES.get(status, {}).get("description", "A problem")
+                response = responses.setdefault(str(status), problem_response(shared))
+                response["x-problem-codes"] = codes
+                listed = ", ".join(f"`{code}`" for code in codes)
+                response["description"] = f"{response['description']}. This operation: {listed}"
+
+
 def install_docs(app: FastAPI) -> None:
     """The Problem schema in the contract, and Swagger UI served from the package at /docs."""
     build_openapi = app.openapi
@@ -136,6 +160,7 @@ def install_docs(app: FastAPI) -> None:
             schemas["Problem"] = PROBLEM_SCHEMA
             _distinct_titles(schemas)
             add_request_examples(schema)
+            add_error_codes(schema)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

@@ -159,3 +159,24 @@ def test_a_renamed_function_keeps_its_operation_id(contract: tuple[dict[str, Any
 
     renamed = Renamed({"POST"}, op.path, "open_customer_account", op.route.endpoint)
     assert operation_id(renamed) == "accounts_create"  # type: ignore[arg-type]
+
+
+def test_every_operation_lists_its_own_problem_codes(
+    contract: tuple[dict[str, Any], list[Operation]],
+) -> None:
+    """Each code an endpoint raises itself is listed under its status; codes raised deeper (in the
+    transaction scripts it calls) are found too, so a generated client can name them."""
+    _, ops = contract
+    for op in ops:
+        source = inspect.getsource(op.route.endpoint)
+        for status, code in re.findall(r'ApiError\(\s*(\d{3}),\s*"([a-z_]+)"', source):
+            listed = op.spec["responses"][status].get("x-problem-codes", [])
+            assert code in listed, (op.id, status, code, listed)
+            assert f"`{code}`" in op.spec["responses"][status]["description"], (op.id, code)
+    by_id = {op.id: op.spec for op in ops}
+    deep = by_id["subscriptions_create"]["responses"]
+    assert "account_closed" in deep["422"]["x-problem-codes"]  # raised in activities/subscriptions
+    assert "plan_not_found" in deep["404"]["x-problem-codes"]
+    assert "process_already_started" in deep["409"]["x-problem-codes"]  # the process starter's
+    update = by_id["organisations_update"]["responses"]
+    assert update["422"]["x-problem-codes"] == ["empty_update", "operator_setting"]
