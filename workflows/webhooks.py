@@ -8,6 +8,7 @@ rounds and continues as new every ``rounds_per_run`` rounds, carrying its cursor
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 
@@ -25,6 +26,11 @@ DB_STEP = timedelta(minutes=1)
 ATTEMPT_TIMEOUT = timedelta(minutes=1)
 DELIVERIES_PER_RUN = 50
 FAN_OUT_PAGES_PER_ROUND = 20
+# Before: the relay started a round's WebhookDeliveries one after another (a workflow task each, so a few
+# a second) and continued as new only after ``rounds_per_run`` rounds, however long its history (500
+# starts a round could pass Temporal's history limit). Now a round's starts go out together, and the relay
+# continues as new as soon as Temporal suggests it.
+RELAY_STARTS_TOGETHER = "webhook-relay-starts-together"
 
 
 @workflow.defn(name="WebhookDelivery")
@@ -93,8 +99,13 @@ class WebhookRelayWorkflow:
                 start_to_close_timeout=DB_STEP,
                 retry_policy=DB_RETRY,
             )
-            for item in due:
-                await self._start_delivery(item)
+            if workflow.patched(RELAY_STARTS_TOGETHER):
+                await asyncio.gather(*(self._start_delivery(item) for item in due))
+                if workflow.info().is_continue_as_new_suggested():
+                    break
+            else:
+                for item in due:
+                    await self._start_delivery(item)
             await workflow.sleep(timedelta(seconds=state.interval_s))
         workflow.continue_as_new(state.model_copy(update={"cursor": cursor}))
 
