@@ -26,7 +26,7 @@ from runtime.worker import build_worker
 from tests.support.billing_factory import Line, make_invoice
 from tests.support.catalog_factory import post
 from tests.support.eventually import eventually_async
-from tests.support.factories import Tenant, make_operator, person
+from tests.support.factories import Tenant, make_child, make_operator, person
 from tests.support.subscription_support import (
     RecordingAdapter,
     Shop,
@@ -106,6 +106,17 @@ async def test_list_filters_and_cursor_and_another_organisation_sees_none(
     assert row["organisation_id"] == shop.tenant.organisation_id and row["account_id"] == shop.account_id
     assert row["started_at"] and row["closed_at"]
     assert row["id"] == process_ids.onboarding(first["id"])
+    # the summary staff see names the account and the plan, never the person
+    shown = (await stack.api.get(f"/v1/processes/{row['id']}", headers=shop.tenant.auth)).json()
+    assert shown["summary"] == f"Onboarding of account {shop.account_id} to {shop.cheap}"
+    account = (await stack.api.get(f"/v1/accounts/{shop.account_id}", headers=shop.tenant.auth)).json()
+    assert account["display_name"] and account["display_name"] not in shown["summary"]
+    assert [s["name"] for s in shown["steps"] if s["kind"] == "activity"][:2] == [
+        "create_subscription",
+        "add_activation_charges",
+    ]
+    assert all(s["outcome"] == "completed" for s in shown["steps"] if s["kind"] == "activity")
+    assert shown["next"] == [] and shown["failures"] == []
 
     # filters: by subscription, by account, by type and status, by start time
     one = await listed(
@@ -155,9 +166,14 @@ async def test_list_filters_and_cursor_and_another_organisation_sees_none(
     other = make_operator(database_url)
     theirs = (await stack.api.get("/v1/processes", headers=other.auth)).json()
     assert not ids(theirs) & set(seen)
-    for process_id in seen:
-        hidden = await stack.api.get(f"/v1/processes/{process_id}", headers=other.auth)
-        assert hidden.status_code == 404 and hidden.json()["code"] == "process_not_found"
+    # nor does a partner below the operator (it sees its own subtree, not its parent's)
+    partner = make_child(database_url, shop.tenant.organisation_id)
+    below = (await stack.api.get("/v1/processes", headers=partner.auth)).json()
+    assert below["data"] == []
+    for caller in (other, partner):
+        for process_id in seen:
+            hidden = await stack.api.get(f"/v1/processes/{process_id}", headers=caller.auth)
+            assert hidden.status_code == 404 and hidden.json()["code"] == "process_not_found"
 
 
 async def test_a_bad_filter_or_cursor_is_a_422(stack: Stack, shop: Shop) -> None:
