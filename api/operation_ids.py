@@ -40,6 +40,7 @@ OPERATION_IDS: dict[str, str] = {
     "POST /v1/subscriptions/{subscription_id}/{action}": "subscriptions_act_on",
     "DELETE /v1/subscriptions/{subscription_id}/changes/{change_id}": "subscriptions_cancel_change",
     "GET /v1/subscriptions/{subscription_id}": "subscriptions_get",
+    "GET /v1/processes": "processes_list",
     "GET /v1/processes/{process_id}": "processes_get_process",
     "POST /v1/verifications": "verification_confirm",
     "POST /v1/warehouses": "stock_create_warehouse",

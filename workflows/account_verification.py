@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         VerificationActivities,
     )
     from domain.verification import PROCESS
-    from workflows.common import EMAIL_RETRY, STEP_RETRY
+    from workflows.common import EMAIL_RETRY, STEP_RETRY, ShowsStep
 
 Step = Literal[
     "starting", "sending_email", "awaiting_confirmation", "recording_outcome", "verified", "unverified"
@@ -48,9 +48,9 @@ class VerificationResult(BaseModel):
 
 
 @workflow.defn(name=PROCESS)
-class AccountVerificationWorkflow:
+class AccountVerificationWorkflow(ShowsStep):
     def __init__(self) -> None:
-        self._step: Step = "starting"
+        self._step = "starting"
         self._account_id = ""
         self._outcome: Outcome | None = None
         self._confirmed_at: datetime | None = None
@@ -58,6 +58,7 @@ class AccountVerificationWorkflow:
     @workflow.run
     async def run(self, request: VerificationInput) -> VerificationResult:
         self._account_id = request.account_id
+        self._describe(f"Email verification of account {request.account_id}")
         window = timedelta(hours=request.wait_hours)
         self._step = "sending_email"
         email_sent = await self._send_email(request, window)

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import process_ids
     from domain.process_ids import ProcessLabels
     from workflows.collection import CollectionWorkflow
-    from workflows.common import PAGE_RETRY, start_child
+    from workflows.common import PAGE_RETRY, ShowsStep, start_child
     from workflows.subscription_change import SubscriptionActionWorkflow
 
 # before: the API wrote the row and open_run found it; a run of a cycle already running could not start
@@ -51,7 +51,7 @@ class BillingStatus(BaseModel):
 
 
 @workflow.defn(name="BillingCycle")
-class BillingCycleWorkflow:
+class BillingCycleWorkflow(ShowsStep):
     def __init__(self) -> None:
         self._step = "planning"
         self._pages = 0
@@ -59,6 +59,7 @@ class BillingCycleWorkflow:
 
     @workflow.run
     async def run(self, run: RunInput) -> RunSummary:
+        self._describe(f"Bill run {run.run_id or workflow.info().workflow_id} of cycle {run.bill_day}")
         if workflow.patched(OPENS_ITS_ROW):
             opened = await workflow.execute_activity_method(
                 RunRowActivities.open_or_join,

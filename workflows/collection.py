@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
         CollectResult,
         PaymentActivities,
     )
-    from workflows.common import BATCH_RETRY
+    from workflows.common import BATCH_RETRY, show_details
     from workflows.dunning import start_dunning
 
 FAILED = ("declined", "failed")
@@ -43,6 +43,7 @@ class CollectionWorkflow:
 
     @workflow.run
     async def run(self, run: CollectionInput) -> CollectionSummary:
+        show_details(f"Collection of bill run {run.billing_run_id or 'all due'}", "collecting")
         beats = workflow.patched(PLAN_HEARTBEATS)
         batches = await workflow.execute_activity_method(
             PaymentActivities.plan_collection,

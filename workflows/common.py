@@ -10,10 +10,10 @@ every process by organisation, account, subscription or invoice.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
@@ -89,6 +89,13 @@ NOTICE_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(second
 WELCOME_RETRY = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=5))
 
 
+class NextStep(BaseModel):
+    """Something a process will do at a known time (the ``next`` of its ``status`` query)."""
+
+    at: datetime
+    what: str
+
+
 class ProcessStatus(BaseModel):
     """The ``status`` query answer of a subscription's process (Onboarding, PlanChange, …)."""
 
@@ -96,6 +103,46 @@ class ProcessStatus(BaseModel):
     step: str
     subscription_id: str
     error: str | None = None
+    next: list[NextStep] = Field(default_factory=list)
+
+
+def show_details(about: str, step: str) -> None:
+    """Show the process's current step in the Temporal UI (its current details): ``about: step``.
+
+    ``about`` names the process by ids and plan or product names only, never a person's name, email,
+    address or bank details. Details are workflow state, not a command: setting them never changes a
+    history, so stored histories replay.
+    """
+    workflow.set_current_details(f"{about}: {step}" if about else step)
+
+
+class ShowsStep:
+    """A workflow whose ``self._step`` is also its current details in the Temporal UI.
+
+    Assigning ``self._step`` shows ``"<about>: <step>"``; ``self._describe(about)`` sets what the process
+    is about (by default its type and id) once its input is known.
+    """
+
+    _about: str = ""
+    _shown_step: str = ""
+
+    @property
+    def _step(self) -> str:
+        return self._shown_step
+
+    @_step.setter
+    def _step(self, value: str) -> None:
+        self._shown_step = value
+        show_details(self._about or _default_about(), value)
+
+    def _describe(self, about: str) -> None:
+        self._about = about
+        show_details(about, self._shown_step)
+
+
+def _default_about() -> str:
+    info = workflow.info()
+    return f"{info.workflow_type} {info.workflow_id}"
 
 
 def search_attributes(labels: ProcessLabels) -> TypedSearchAttributes:

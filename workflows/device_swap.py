@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.subscriptions.io import Notice, SubscriptionActivities
     from domain.devices import SwapReason
     from domain.provisioning import ProvisioningAction
-    from workflows.common import NOTICE_RETRY, STEP_RETRY, SWAP_PROVISION_RETRY
+    from workflows.common import NOTICE_RETRY, STEP_RETRY, SWAP_PROVISION_RETRY, ShowsStep
 
 PROCESS = "DeviceSwap"
 
@@ -85,7 +85,7 @@ Compensation = Callable[[], Awaitable[Any]]
 
 
 @workflow.defn(name=PROCESS)
-class DeviceSwapWorkflow:
+class DeviceSwapWorkflow(ShowsStep):
     def __init__(self) -> None:
         self._step = "starting"
         self._device_id = ""
@@ -96,6 +96,7 @@ class DeviceSwapWorkflow:
     @workflow.run
     async def run(self, request: DeviceSwapInput) -> DeviceSwapResult:
         self._device_id = request.old_device.id
+        self._describe(f"Swap of device {request.old_device.id}")
         undo: list[Compensation] = []
         try:
             return await self._swap(request, undo)

@@ -15,7 +15,7 @@ import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import process_ids
     from domain.dunning import Ladder
     from domain.process_ids import ProcessLabels
-    from workflows.common import COLLECT_RETRY, PERSISTENT_RETRY, start_child
+    from workflows.common import COLLECT_RETRY, PERSISTENT_RETRY, NextStep, ShowsStep, start_child
     from workflows.subscription_change import SubscriptionActionWorkflow
 
 ATTEMPTS_FROM_INVOICE = "dunning-attempts-from-invoice"  # before: dunning counted its own from 1
@@ -46,13 +46,17 @@ class DunningStatus(BaseModel):
     suspended: bool
     outcome: str | None = None
     history: list[str]
+    next: list[NextStep] = Field(default_factory=list)
 
 
 @workflow.defn(name="Dunning")
-class DunningWorkflow:
+class DunningWorkflow(ShowsStep):
     def __init__(self) -> None:
         self._invoice_id = ""
         self._step = "starting"
+        self._ladder: Ladder | None = None
+        self._started: datetime | None = None
+        self._waiting_for: int | None = None
         self._day = 0
         self._attempts = 0
         self._paid = False
@@ -63,6 +67,7 @@ class DunningWorkflow:
     @workflow.run
     async def run(self, request: DunningInput) -> DunningStatus:
         self._invoice_id = request.invoice_id
+        self._describe(f"Dunning of invoice {request.invoice_id}")
         ladder: Ladder = request.ladder or await self._activity(
             DunningActivities.ladder, request.organisation_id
         )
@@ -70,9 +75,12 @@ class DunningWorkflow:
         if state.open_minor <= 0:
             return self._finish("paid")
         started = workflow.now()
+        self._ladder, self._started = ladder, started
         for step in ladder.steps:
             self._step = f"waiting for day {step.day}"
+            self._waiting_for = step.day
             await self._wait_until(started + timedelta(days=step.day), request.invoice_id)
+            self._waiting_for = None
             if self._paid:
                 break
             self._day = step.day
@@ -203,7 +211,19 @@ class DunningWorkflow:
             suspended=self._suspended,
             outcome=self._outcome,
             history=list(self._history),
+            next=self._coming(),
         )
+
+    def _coming(self) -> list[NextStep]:
+        """The dated plan of the ladder's steps still to come (none once dunning has ended)."""
+        if self._ladder is None or self._started is None or self._outcome is not None or self._paid:
+            return []
+        started = self._started
+        return [
+            NextStep(at=started + timedelta(days=step.day), what=f"day {step.day}: {', '.join(step.actions)}")
+            for step in self._ladder.steps
+            if (step.day >= self._waiting_for if self._waiting_for is not None else step.day > self._day)
+        ]
 
 
 async def start_dunning(invoice_id: str, account_id: str, organisation_id: str) -> None:

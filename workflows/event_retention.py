@@ -13,7 +13,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.events.io import EventsPruned, PruneEvents, RetentionActivities
     from domain.events import RETENTION_DAYS
-    from workflows.common import DB_RETRY
+    from workflows.common import DB_RETRY, show_details
 
 
 @workflow.defn(name="EventRetention")
@@ -22,6 +22,7 @@ class EventRetentionWorkflow:
 
     @workflow.run
     async def run(self) -> EventsPruned:
+        show_details("Event retention", "pruning events past their retention")
         before = workflow.now() - timedelta(days=RETENTION_DAYS)
         return await workflow.execute_activity_method(
             RetentionActivities.prune,

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import process_ids
     from domain.process_ids import ProcessLabels
     from domain.provisioning import ProvisioningAction
-    from workflows.common import ON_DEMAND_PROVISION_RETRY, start_child
+    from workflows.common import ON_DEMAND_PROVISION_RETRY, ShowsStep, start_child
 
 PROCESS = "OnDemandAccess"
 PATCH = "start-on-demand-access"  # Onboarding and subscription changes start OnDemandAccess
@@ -107,9 +107,9 @@ async def start_access(
 
 
 @workflow.defn(name=PROCESS)
-class OnDemandAccessWorkflow:
+class OnDemandAccessWorkflow(ShowsStep):
     def __init__(self) -> None:
-        self._step: Step = "starting"
+        self._step = "starting"
         self._revoked = False
         self._expires_at: datetime | None = None
 
@@ -125,6 +125,7 @@ class OnDemandAccessWorkflow:
     async def run(self, request: OnDemandInput) -> OnDemandResult:
         expires_at = request.expires_at or expiry(workflow.now(), request.duration_hours)
         self._expires_at = expires_at
+        self._describe(f"{request.plan_code} on {request.service_id} until {expires_at.isoformat()}")
         self._step = "activating"
         try:
             if not request.activated:

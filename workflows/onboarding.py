@@ -40,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         PROVISION_RETRY,
         WELCOME_RETRY,
         ProcessStatus,
+        ShowsStep,
+        show_details,
     )
     from workflows.dunning import start_dunning
     from workflows.on_demand import access_windows, start_access
@@ -76,7 +78,7 @@ def order_for(
 
 
 @workflow.defn(name="Onboarding")
-class OnboardingWorkflow:
+class OnboardingWorkflow(ShowsStep):
     def __init__(self) -> None:
         self._step = "starting"
         self._subscription_id = ""
@@ -86,6 +88,8 @@ class OnboardingWorkflow:
     @workflow.run
     async def run(self, order: OnboardingInput) -> OnboardingResult:
         self._subscription_id = order.subscription_id
+        plans = ", ".join(service.plan_code for service in order.services) or "add-ons"
+        self._describe(f"Onboarding of account {order.account_id} to {plans}")
         ref = SubscriptionRef(
             subscription_id=order.subscription_id, process_id=order.process_id, actor=order.actor
         )
@@ -109,6 +113,7 @@ class OnboardingWorkflow:
             self._step = "provisioning"
             windows = access_windows(created.services)
             for service in created.services:
+                show_details(self._about, f"provisioning {service.product_kind} ({service.plan_code})")
                 await workflow.execute_activity_method(
                     ProvisioningActivities.provision_service,
                     order_for(

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
         RefundCall,
         RefundDone,
     )
-    from workflows.common import GATEWAY_RETRY, READ_RETRY
+    from workflows.common import GATEWAY_RETRY, READ_RETRY, show_details
 
 
 class CollectNowInput(BaseModel):
@@ -39,6 +39,7 @@ class CollectNowWorkflow:
 
     @workflow.run
     async def run(self, request: CollectNowInput) -> CollectNowResult:
+        show_details(f"Collection of invoice {request.invoice_id} now", "charging")
         attempt = await workflow.execute_activity_method(
             PaymentActivities.next_collection_attempt,
             request.invoice_id,
@@ -60,6 +61,7 @@ class PaymentRefundWorkflow:
 
     @workflow.run
     async def run(self, call: RefundCall) -> RefundDone:
+        show_details(f"Refund of payment {call.request.payment_id}", "refunding")
         return await workflow.execute_activity_method(
             RefundActivities.refund,
             call,

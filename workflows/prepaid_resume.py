@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         ResumedSubscriptions,
     )
     from domain.process_ids import ProcessLabels
-    from workflows.common import DB_RETRY, start_child
+    from workflows.common import DB_RETRY, show_details, start_child
     from workflows.subscription_change import SubscriptionActionWorkflow
 
 
@@ -27,6 +27,7 @@ class PrepaidResumeWorkflow:
 
     @workflow.run
     async def run(self, resume: FundedResume) -> ResumedSubscriptions:
+        show_details(f"Resume of account {resume.account_id}'s prepaid subscriptions", "resuming")
         resumed: list[str] = []
         for target in resume.targets:
             taken = await workflow.execute_activity_method(

@@ -11,7 +11,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning.io import OrderRetried, OrderRetry, RepairActivities, Resync, ResyncReport
-    from workflows.common import ONCE
+    from workflows.common import ONCE, show_details
 
 
 @workflow.defn(name="ProvisioningRetry")
@@ -20,6 +20,7 @@ class ProvisioningRetryWorkflow:
 
     @workflow.run
     async def run(self, request: OrderRetry) -> OrderRetried:
+        show_details(f"Retry of provisioning order {request.order_id}", "re-running the order")
         return await workflow.execute_activity_method(
             RepairActivities.retry,
             request,
@@ -34,6 +35,7 @@ class ProvisioningResyncWorkflow:
 
     @workflow.run
     async def run(self, request: Resync) -> ResyncReport:
+        show_details(f"Resync of {request.principal.organisation_id}'s services", "comparing platforms")
         return await workflow.execute_activity_method(
             RepairActivities.resync,
             request,

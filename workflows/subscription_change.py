@@ -23,13 +23,21 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionActivities,
     )
     from domain.provisioning import ProvisioningAction
-    from workflows.common import BUSY_RETRY, DB_RETRY, NOTICE_RETRY, PROVISION_RETRY, ProcessStatus
+    from workflows.common import (
+        BUSY_RETRY,
+        DB_RETRY,
+        NOTICE_RETRY,
+        PROVISION_RETRY,
+        NextStep,
+        ProcessStatus,
+        ShowsStep,
+    )
     from workflows.on_demand import access_windows, start_access
 
 NOTICES = {"suspend": "suspended", "resume": "resumed", "terminate": "terminated", "regret": "terminated"}
 
 
-class ChangeProcess:
+class ChangeProcess(ShowsStep):
     """The steps shared by both workflow types."""
 
     process = "SubscriptionChange"
@@ -39,9 +47,12 @@ class ChangeProcess:
         self._subscription_id = ""
         self._cancelled = False
         self._error: str | None = None
+        self._plan: ChangePlan | None = None
 
     async def execute(self, plan: ChangePlan) -> ProcessStatus:
         self._subscription_id = plan.subscription_id
+        self._plan = plan
+        self._describe(change_about(plan))
         try:
             if plan.run_at > workflow.now():
                 if not await self._wait_until_due(plan):
@@ -153,8 +164,26 @@ class ChangeProcess:
 
     def status(self) -> ProcessStatus:
         return ProcessStatus(
-            process=self.process, step=self._step, subscription_id=self._subscription_id, error=self._error
+            process=self.process,
+            step=self._step,
+            subscription_id=self._subscription_id,
+            error=self._error,
+            next=self._next(),
         )
+
+    def _next(self) -> list[NextStep]:
+        """A change waiting for its date: the date it takes effect."""
+        plan = self._plan
+        if plan is None or self._step not in ("scheduling", "scheduled"):
+            return []
+        return [NextStep(at=plan.run_at, what=f"{change_about(plan)} takes effect on {plan.effective_on}")]
+
+
+def change_about(plan: ChangePlan) -> str:
+    """What a change is, by ids and plan codes: ``change_plan of sub_… to fibre-300``."""
+    target = f" to {plan.plan_code}" if plan.plan_code and plan.action != "remove_addon" else ""
+    line = f" ({plan.service_id})" if plan.service_id else ""
+    return f"{plan.action} of {plan.subscription_id}{line}{target}"
 
 
 @workflow.defn(name="PlanChange")

@@ -10,7 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.wallets.io import CardTopUp, TopUpCredit, TopUpCredited, WalletTopUpActivities
-    from workflows.common import DB_RETRY, GATEWAY_RETRY
+    from workflows.common import DB_RETRY, GATEWAY_RETRY, show_details
 
 # A caller is waiting: a gateway that is down is reported rather than retried for long; the charge is
 # looked up by key first, so the caller's retry with the same key never charges twice.
@@ -22,6 +22,7 @@ class WalletTopUpWorkflow:
 
     @workflow.run
     async def run(self, top_up: CardTopUp) -> TopUpCredited:
+        show_details(f"Card top-up of account {top_up.account_id}'s {top_up.currency} wallet", "charging")
         charged = await workflow.execute_activity_method(
             WalletTopUpActivities.charge,
             top_up,

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import process_ids
     from domain.process_ids import ProcessLabels
     from domain.webhooks import DELIVERY_WINDOW, retry_delay
-    from workflows.common import DB_RETRY, start_child
+    from workflows.common import DB_RETRY, show_details, start_child
 
 DB_STEP = timedelta(minutes=1)
 ATTEMPT_TIMEOUT = timedelta(minutes=1)
@@ -39,6 +39,7 @@ class WebhookDeliveryWorkflow:
 
     @workflow.run
     async def run(self, due: DueObject) -> int:
+        show_details(f"Webhooks of {due.object_id} to endpoint {due.endpoint_id}", "delivering")
         delivered = 0
         for _ in range(DELIVERIES_PER_RUN):
             found = await workflow.execute_activity_method(
@@ -84,6 +85,7 @@ class WebhookRelayWorkflow:
 
     @workflow.run
     async def run(self, state: RelayInput) -> None:
+        show_details("Webhook relay", "fanning business events out to endpoints")
         cursor = state.cursor
         for _ in range(state.rounds_per_run):
             for _page in range(FAN_OUT_PAGES_PER_ROUND):

@@ -85,7 +85,7 @@ async def create_subscription(
     plans = ", ".join(service.plan_code for service in order.services if service.role == "base")
     labels = ProcessLabels(
         process="Onboarding",
-        summary=f"Onboarding of {order.display_name} to {plans or 'add-ons'}",
+        summary=f"Onboarding of account {order.account_id} to {plans or 'add-ons'}",
         organisation_id=order.organisation_id,
         account_id=order.account_id,
         subscription_id=order.subscription_id,
