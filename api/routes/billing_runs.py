@@ -195,20 +195,21 @@ def _opened_row(settings: Settings, run: RunInput, process_id: str) -> dict[str,
                 return run_out(row)
         _join_if_running(settings, run)
         time.sleep(0.05)
-    return {
-        "id": run.run_id,
-        "object": "billing_run",
-        "bill_day": run.bill_day,
-        "period_date": (run.period_date or datetime.now(UTC).date()).isoformat(),
-        "dry_run": run.dry_run,
-        "status": "running",
-        "process_id": process_id,
-        "counts": {},
-        "amounts": {},
-        "failures": [],
-        "created_at": datetime.now(UTC).isoformat(),
-        "finished_at": None,
-    }
+    accepted = BillingRun(  # not saved: the run as accepted, the same shape as a stored one
+        id=run.run_id,
+        organisation_id=run.organisation_id,
+        bill_day=run.bill_day,
+        period_date=run.period_date or datetime.now(UTC).date(),
+        dry_run=run.dry_run,
+        status="running",
+        process_id=process_id,
+        counts={},
+        amounts={},
+        failures=[],
+        created_at=datetime.now(UTC),
+        finished_at=None,
+    )
+    return run_out(accepted)
 
 
 @router.post(
