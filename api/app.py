@@ -15,6 +15,7 @@ from api.routes import (
     accounts,
     billing_runs,
     catalog,
+    codec,
     credit_notes,
     devices,
     dunning,
@@ -82,7 +83,9 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         bulk_prefixes=("/v1/usage",),
         bulk_max_bytes=settings.max_bulk_body_bytes,
     )
+    app.add_middleware(codec.CodecCors, origins=settings.codec_cors_origins)
     app.include_router(health.router)
+    app.include_router(codec.router)  # the Temporal UI's codec endpoint (not in the public schema)
     for module in (
         organisations,
         accounts,
