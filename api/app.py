@@ -80,7 +80,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     app.add_middleware(
         RequestGuard,
         max_bytes=settings.max_body_bytes,
-        bulk_prefixes=("/v1/usage",),
+        bulk_prefixes=("/v1/usage", "/codec/"),  # a history's payloads (2 MB each at most) in one batch
         bulk_max_bytes=settings.max_bulk_body_bytes,
     )
     app.add_middleware(codec.CodecCors, origins=settings.codec_cors_origins)

@@ -207,13 +207,16 @@ def dev_stack_settings(settings: Settings, home: Path) -> Settings:
     return settings.model_copy(update={"payload_keys": dev_payload_keys(home)})
 
 
-def dev_stack_env(settings: Settings, ui_url: str, operator_id: str) -> dict[str, str]:
+def dev_stack_env(settings: Settings, operator_id: str) -> dict[str, str]:
     """What `multibill up` gives its worker and API: the same keys, and a codec endpoint the dev server's
-    UI (no login) may call from its origin; settings the developer exported are kept."""
+    UI (no login) may call from its origin (whichever of the two loopback names the browser was given);
+    settings the developer exported are kept."""
+    port = settings.temporal_ui_port
+    ui_origins = {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
     env = {
         "MULTIBILL_PAYLOAD_KEYS": settings.payload_keys or INSECURE_DEV_PAYLOAD_KEYS,
         "MULTIBILL_CODEC_TRUST_LOOPBACK": "true",
-        "MULTIBILL_CODEC_CORS_ORIGINS": json.dumps(sorted({*settings.codec_cors_origins, ui_url})),
+        "MULTIBILL_CODEC_CORS_ORIGINS": json.dumps(sorted({*settings.codec_cors_origins, *ui_origins})),
         "MULTIBILL_CODEC_ORGANISATIONS": json.dumps(sorted({*settings.codec_organisations, operator_id})),
     }
     return {name: value for name, value in env.items() if name not in os.environ}

@@ -174,7 +174,7 @@ def child_env(stack: Stack) -> dict[str, str]:
         }
     )
     env.setdefault("MULTIBILL_PUBLIC_URL", stack.api_url)
-    env.update(dev_stack_env(settings, f"http://127.0.0.1:{settings.temporal_ui_port}", stack.operator_id))
+    env.update(dev_stack_env(settings, stack.operator_id))  # payload key, codec endpoint for the dev UI
     return env
 
 

@@ -206,13 +206,16 @@ def test_multibill_up_gives_its_children_the_keys_and_a_codec_for_the_ui(
     for name in list(os.environ):
         if name.startswith("MULTIBILL_CODEC_") or name == "MULTIBILL_PAYLOAD_KEYS":
             monkeypatch.delenv(name)
-    settings = Settings(payload_keys=f"k1:{K1}", api_port=8123)
-    env = dev_stack_env(settings, "http://127.0.0.1:8233", "org_demo")
+    settings = Settings(payload_keys=f"k1:{K1}", api_port=8123, temporal_ui_port=8233)
+    env = dev_stack_env(settings, "org_demo")
     assert env["MULTIBILL_PAYLOAD_KEYS"] == f"k1:{K1}"
     assert json.loads(env["MULTIBILL_CODEC_ORGANISATIONS"]) == ["org_demo"]
-    assert json.loads(env["MULTIBILL_CODEC_CORS_ORIGINS"]) == ["http://127.0.0.1:8233"]
+    assert json.loads(env["MULTIBILL_CODEC_CORS_ORIGINS"]) == [
+        "http://127.0.0.1:8233",
+        "http://localhost:8233",
+    ]
     assert env["MULTIBILL_CODEC_TRUST_LOOPBACK"] == "true"
     argv = dev_server_argv(settings, Path("/tmp/home"))
     assert argv[argv.index("--ui-codec-endpoint") + 1] == "http://127.0.0.1:8123/codec"
     monkeypatch.setenv("MULTIBILL_CODEC_ORGANISATIONS", '["org_staff"]')
-    assert "MULTIBILL_CODEC_ORGANISATIONS" not in dev_stack_env(settings, "http://x", "org_demo")
+    assert "MULTIBILL_CODEC_ORGANISATIONS" not in dev_stack_env(settings, "org_demo")
