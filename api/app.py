@@ -15,6 +15,7 @@ from api.routes import (
     accounts,
     billing_runs,
     catalog,
+    codec,
     credit_notes,
     devices,
     dunning,
@@ -79,10 +80,12 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     app.add_middleware(
         RequestGuard,
         max_bytes=settings.max_body_bytes,
-        bulk_prefixes=("/v1/usage",),
+        bulk_prefixes=("/v1/usage", "/codec/"),  # a history's payloads (2 MB each at most) in one batch
         bulk_max_bytes=settings.max_bulk_body_bytes,
     )
+    app.add_middleware(codec.CodecCors, origins=settings.codec_cors_origins)
     app.include_router(health.router)
+    app.include_router(codec.router)  # the Temporal UI's codec endpoint (not in the public schema)
     for module in (
         organisations,
         accounts,

@@ -24,11 +24,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from rich.console import Console
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.billing.io import RunInput
+from runtime.codec import data_converter
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
 from runtime.worker import activities_for
@@ -340,7 +340,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
 
 async def bill(database_url: str, org: str, page_size: int, parallelism: int) -> tuple[float, Any]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings(environment="test")),  # payloads sealed, as in production
         dev_server_existing_path=find_binary("temporal"),
         search_attributes=SEARCH_ATTRIBUTES,  # the bill run's Collection child carries them
     )

@@ -28,10 +28,11 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from bench._trivial import TrivialWorkflow, noop
+from runtime.codec import data_converter, dev_payload_keys
+from runtime.settings import Settings
 
 CONCURRENCY = 25
 KEY = re.compile(r"API key: (mb_\S+)")
@@ -161,9 +162,10 @@ async def run(count: int, console: Console) -> dict[str, Any]:
         with console.status("starting multibill up"):
             token = stack.wait()
         headers = {"Authorization": f"Bearer {token}"}
-        client = await Client.connect(
-            f"127.0.0.1:{stack.temporal_port}", data_converter=pydantic_data_converter
-        )
+        # The stack seals payloads with its home's key (runtime/codec.py): this client reads them with it.
+        keys = os.environ.get("MULTIBILL_PAYLOAD_KEYS") or dev_payload_keys(home.resolve())
+        converter = data_converter(Settings(environment="test", payload_keys=keys))
+        client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", data_converter=converter)
         limits = httpx.Limits(max_connections=CONCURRENCY * 2)
         async with httpx.AsyncClient(base_url=stack.url, headers=headers, timeout=60, limits=limits) as api:
             plan = await catalogue(api)

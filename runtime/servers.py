@@ -126,6 +126,8 @@ def dev_server_argv(settings: Settings, home: Path) -> list[str]:
         "--namespace",
         settings.temporal_namespace,
         "--ui-disable-news-fetch",
+        "--ui-codec-endpoint",  # the API decodes sealed payloads for the UI (api/routes/codec.py)
+        f"http://{settings.api_host}:{settings.api_port}/codec",
         "--log-level",
         "warn",
         *dev_server_search_attribute_args(),

@@ -76,6 +76,27 @@ class Settings(BaseSettings):
         description="TEST ONLY (ignored in production): while this file exists, a bill-run page that has"
         " committed waits before completing, so a test can kill the worker there",
     )
+    # No personal data in clear in Temporal (runtime/codec.py, api/routes/codec.py).
+    payload_keys: str | None = Field(
+        default=None,
+        description="`<key id>:<base64 32 bytes>,…` sealing Temporal payloads (AES-256-GCM): the first seals,"
+        " all open; unset uses a public development key (refused in production)",
+    )
+    codec_organisations: list[str] = Field(
+        default_factory=list,
+        description="operator organisations whose admin API keys may call /codec/decode and /codec/encode"
+        " (the staff who run Temporal); empty: nobody",
+    )
+    codec_trust_loopback: bool = Field(
+        default=False,
+        description="DEVELOPMENT ONLY (ignored otherwise): the codec answers loopback callers without a"
+        " key, so the dev server's UI (which sends none) reads payloads; `multibill up` sets it",
+    )
+    codec_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins allowed to call /codec/decode and /codec/encode (the Temporal UI's,"
+        ' e.g. ["http://127.0.0.1:8233"])',
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -92,6 +113,9 @@ class Settings(BaseSettings):
             raise RuntimeError(
                 "MULTIBILL_DATA_KEY is the development default; set a long random value for production"
             )
+        from runtime.codec import require_production_payload_keys
+
+        require_production_payload_keys(self)
 
 
 def normalise_database_url(url: str) -> str:

@@ -23,6 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from runtime import servers
+from runtime.codec import dev_stack_env, dev_stack_settings
 from runtime.processes import Child, StackError, StateFile, require_free_port, spawn, stop, tail
 from runtime.settings import Settings
 
@@ -48,6 +49,7 @@ class Stack:
     apps: list[Child] = field(default_factory=list)
     database_url: str = ""
     temporal_address: str = ""
+    operator_id: str = ""
 
     @property
     def children(self) -> list[Child]:
@@ -139,6 +141,7 @@ def show_key(
 def seed(stack: Stack) -> None:
     with step(stack.console, "Demo operator and catalogue"):
         org_id, org_name, token = seed_demo(stack.database_url)
+        stack.operator_id = org_id
     if token:
         show_key(stack.console, org_name, org_id, token)
     else:
@@ -171,6 +174,7 @@ def child_env(stack: Stack) -> dict[str, str]:
         }
     )
     env.setdefault("MULTIBILL_PUBLIC_URL", stack.api_url)
+    env.update(dev_stack_env(settings, stack.operator_id))  # payload key, codec endpoint for the dev UI
     return env
 
 
@@ -276,6 +280,7 @@ def run_up(settings: Settings, console: Console | None = None) -> int:
     """Start the whole stack and block until Ctrl-C/SIGTERM (exit 0) or a failure (exit 1)."""
     console = console or make_console()
     home = servers.prepare_home(settings.home)
+    settings = dev_stack_settings(settings, home)  # its own payload key, kept in the home
     stack = Stack(settings=settings.model_copy(update={"home": home}), home=home, console=console)
     state = StateFile(home / "stack.json")
     try:

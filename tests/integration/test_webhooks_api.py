@@ -149,6 +149,7 @@ async def test_private_urls_are_refused_in_production(settings: Settings, operat
             "environment": "production",
             "secret_key": "s" * 40,
             "data_key": "d" * 40,
+            "payload_keys": "k1:" + "A" * 43 + "=",  # 32 bytes
             "temporal_address": "127.0.0.1:1",
         }
     )

@@ -1,5 +1,11 @@
 """Temporal servers for tests: the time-skipping test server (shared, or private to one test) and the
-dev server with the platform's search attributes, all with the pydantic data converter."""
+dev server with the platform's search attributes, all with the pydantic data converter.
+
+The dev server's client also seals every payload (runtime/codec.py, with the key the ``settings`` fixture
+has, the public development key unless MULTIBILL_PAYLOAD_KEYS is set), as production does, so the end to
+end tests run through the codec. The time-skipping servers keep payloads in clear: the histories that
+``tests.workflows.record_histories`` records from them stay readable JSON in git.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.codec import data_converter
+from runtime.settings import Settings
 from runtime.temporal import SEARCH_ATTRIBUTES, ensure_search_attributes, find_binary
 
 
@@ -44,7 +52,7 @@ async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings(environment="test")),
         dev_server_existing_path=find_binary("temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
     )

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from runtime.codec import data_converter
+from runtime.settings import Settings
 from runtime.worker import WORKFLOWS
 from tests.workflows.history_store import (
     HISTORIES,
@@ -76,7 +77,8 @@ async def test_every_stored_history_replays_with_the_current_code() -> None:
         for history in histories:
             yield history
 
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    # The worker's converter, payload codec included: histories recorded in clear still replay through it.
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(Settings(environment="test")))
     results = await replayer.replay_workflows(iterate(), raise_on_replay_failure=False)
     names = {history.run_id: history.workflow_id for history in histories}  # workflow_id: the file name
     failures = {names.get(run, run): f"{err}" for run, err in results.replay_failures.items()}
