@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from api.process_starter import ProcessStart, start_process
-from api.process_steps import read_steps
+from api.process_steps import open_failures, read_steps
 from domain.ids import is_valid_id
 from domain.principal import Principal
 from domain.process_ids import ProcessLabels
@@ -119,7 +119,9 @@ async def process_view(
         details = await _current_details(handle) if status == "running" else None
     except RPCError as exc:
         raise unavailable(exc) from exc
-    read = read_steps(list(history.events), description, status)
+    events = list(history.events)
+    await open_failures(client.data_converter, events, description)
+    read = read_steps(events, description, status)
     attributes = _attributes(description.typed_search_attributes)
     return {
         "id": process_id,
