@@ -149,7 +149,10 @@ SCENARIOS = [
     _scenario(
         "workflows/test_webhooks.py::test_failures_and_time_outs_are_retried_in_order_per_object", "in_order"
     ),
-    _scenario("workflows/test_webhooks.py::test_an_endpoint_failing_for_three_days_is_disabled", "disabled"),
+    _scenario(
+        "workflows/test_webhooks.py::test_an_endpoint_failing_for_three_days_is_disabled_and_its_owner_told",
+        "disabled",
+    ),
     _scenario(
         "workflows/test_webhooks.py::test_the_relay_fans_out_delivers_and_redelivers_by_hand",
         "relay",
