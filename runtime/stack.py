@@ -171,6 +171,7 @@ def child_env(stack: Stack) -> dict[str, str]:
         }
     )
     env.setdefault("MULTIBILL_PUBLIC_URL", stack.api_url)
+    env.setdefault("MULTIBILL_LOG_FORMAT", "console")  # readable logs on a laptop (runtime/logs.py)
     return env
 
 
