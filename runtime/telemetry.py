@@ -155,7 +155,12 @@ def instrument_api(app: FastAPI) -> None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=_provider, excluded_urls=UNTRACED_URLS)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=_provider,
+        excluded_urls=UNTRACED_URLS,
+        exclude_spans=["receive", "send"],  # one span per request, not one per ASGI message too
+    )
 
 
 def instrument_engine(engine: Engine) -> Any:
