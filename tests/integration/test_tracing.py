@@ -4,6 +4,9 @@ off unless the standard OTEL_* variables ask for it."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from models.base import engine_for
 from runtime import telemetry
+from runtime.logs import configure_logging
 from runtime.settings import Settings
 from runtime.temporal import connect
 from runtime.worker import build_worker
@@ -45,8 +49,25 @@ def names(spans: list[ReadableSpan]) -> list[str]:
     return sorted(span.name for span in spans)
 
 
+@pytest.fixture
+def json_logs(settings: Settings) -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    level = root.level
+    stream = io.StringIO()
+    handler = configure_logging(settings.model_copy(update={"log_format": "json"}), stream=stream)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
 async def test_one_trace_runs_from_the_request_into_the_activities_and_the_database(
-    exporter: InMemorySpanExporter, settings: Settings, dev_env: WorkflowEnvironment, database_url: str
+    exporter: InMemorySpanExporter,
+    json_logs: io.StringIO,
+    settings: Settings,
+    dev_env: WorkflowEnvironment,
+    database_url: str,
 ) -> None:
     test_settings = settings.model_copy(
         update={
@@ -114,6 +135,11 @@ async def test_one_trace_runs_from_the_request_into_the_activities_and_the_datab
     assert any(any(a.startswith("RunActivity:") for a in ancestors(s)) for s in database), [
         (s.name, ancestors(s)) for s in database
     ]
+    # The request's log line names the process it started, in the same trace.
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines() if line.startswith("{")]
+    (access,) = [line for line in lines if line.get("route") == "/v1/billing-runs"]
+    assert access["workflow_id"] == process_id and access["organisation_id"] == tenant.organisation_id
+    assert access["trace_id"] == format(trace_id, "032x")
     # The API's own statements (the run's idempotent write) are in it too, outside any workflow.
     assert [s for s in database if not any(a.startswith("RunWorkflow:") for a in ancestors(s))]
 
