@@ -239,8 +239,11 @@ class BusinessFigures:
         timeout = self.settings.metrics_timeout_seconds
         try:
             return await asyncio.wait_for(run_in_threadpool(read_database, url, timeout), timeout + 1)
-        except Exception:
-            logger.warning("metrics: the database figures could not be read", exc_info=True)
+        except Exception as exc:
+            # One line a scrape while the database is down; the traceback at DEBUG.
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            logger.warning("metrics: the database figures could not be read (%s)", reason)
+            logger.debug("metrics: the database figures could not be read", exc_info=True)
             return None
 
     async def _processes(self) -> dict[str, int] | None:
@@ -254,7 +257,7 @@ class BusinessFigures:
         try:
             return await asyncio.wait_for(counts(), self.settings.metrics_timeout_seconds)
         except Exception as exc:
-            logger.warning("metrics: Temporal did not answer the process counts in time (%r)", exc)
+            logger.warning("metrics: Temporal did not count the running processes in time (%r)", exc)
             return None
 
 

@@ -99,11 +99,17 @@ def _add_trace(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappi
     return event
 
 
+def _drop_noise(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event.pop("color_message", None)  # uvicorn's coloured copy of the message
+    return event
+
+
 def _pre_chain() -> list[Any]:
     return [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        _drop_noise,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_context,
         _add_temporal,
@@ -117,7 +123,11 @@ def formatter(log_format: str) -> logging.Formatter:
         renderer: Any = structlog.processors.JSONRenderer()
         last = [structlog.processors.format_exc_info, renderer]
     elif log_format == "console":
-        last = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+        # Plain tracebacks: rich's would print every frame's locals (URLs with passwords among them).
+        console = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
+        last = [console]
     else:
         raise RuntimeError(f"MULTIBILL_LOG_FORMAT={log_format!r}: use json or console")
     return structlog.stdlib.ProcessorFormatter(

@@ -123,13 +123,25 @@ def test_the_console_format_is_for_people(settings: Settings) -> None:
     handler = configure_logging(settings.model_copy(update={"log_format": "console"}), stream=stream)
     try:
         logging.getLogger("multibill.test").warning("disk %s is full", "/var")
+        line = stream.getvalue().strip()
+        database_url = "postgresql://billing:hunter2@db/multibill"
+        try:
+            raise RuntimeError(f"cannot reach {database_url.split('@')[1]}")
+        except RuntimeError:
+            logging.getLogger("multibill.test").exception("the database is down")
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
-    line = stream.getvalue().strip()
     assert "disk /var is full" in line and "warning" in line and "multibill.test" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+    # A traceback is printed plainly: frames and the error, never the frames' local variables.
+    traceback = stream.getvalue()[len(line) :]
+    assert (
+        "Traceback (most recent call last)" in traceback
+        and "RuntimeError: cannot reach db/multibill" in traceback
+    )
+    assert "hunter2" not in traceback
 
 
 def test_the_log_format_setting_is_checked() -> None:
