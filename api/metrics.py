@@ -53,7 +53,6 @@ from temporalio.client import Client
 from api.deps import TemporalGateway
 from api.errors import ApiError
 from models.base import engine_for
-from runtime import logs
 from runtime.settings import Settings
 
 METRICS_PATH = "/metrics"
@@ -103,8 +102,8 @@ def route_template(scope: Scope) -> str:
 class RequestMetrics:
     """Counts and times every request by route template and status; writes its access log line.
 
-    Runs inside ``RequestContext`` (the request id is known) and, when tracing is on, inside the
-    request's server span (the log line carries the trace id)."""
+    Runs inside ``RequestContext`` (the request's log context is open: its id, and its organisation once
+    the key is checked) and, when tracing is on, inside the request's server span (the trace id)."""
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
@@ -123,29 +122,27 @@ class RequestMetrics:
                 status = int(message["status"])
             await send(message)
 
-        request_id = str(scope.get("state", {}).get("request_id", ""))
-        with logs.bind_request(request_id):
-            try:
-                await self.app(scope, receive, send_recording)
-            finally:
-                elapsed = time.perf_counter() - started
-                method, route, path = str(scope.get("method", "")), route_template(scope), scope.get("path")
-                self.metrics.observe(method, route, status, elapsed)
-                access_log.log(
-                    logging.DEBUG if path in QUIET_PATHS else logging.INFO,
-                    "%s %s %s %.0f ms",
-                    method,
-                    path,
-                    status,
-                    elapsed * 1000,
-                    extra={
-                        "method": method,
-                        "route": route,
-                        "path": path,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 1),
-                    },
-                )
+        try:
+            await self.app(scope, receive, send_recording)
+        finally:
+            elapsed = time.perf_counter() - started
+            method, route, path = str(scope.get("method", "")), route_template(scope), scope.get("path")
+            self.metrics.observe(method, route, status, elapsed)
+            access_log.log(
+                logging.DEBUG if path in QUIET_PATHS else logging.INFO,
+                "%s %s %s %.0f ms",
+                method,
+                path,
+                status,
+                elapsed * 1000,
+                extra={
+                    "method": method,
+                    "route": route,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
 
 
 # -- business figures -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 Every record, from our loggers, the libraries' and Temporal's, goes through structlog's formatter on the
 standard library's root logger, and carries what is known where it was logged:
 
-* ``request_id`` and ``organisation_id``: bound per request (``bind_request`` by the API's middleware,
+* ``request_id`` and ``organisation_id``: bound per request (``open_request`` by the API's RequestContext,
   ``bind`` once the API key is known), in a context variable, so a route's threads carry them too;
 * ``workflow_id`` (and ``run_id``, ``activity_type`` / ``workflow_type``): inside an activity, from its
   info; inside a workflow, from ``temporalio.workflow.logger``'s details (that logger is silent on replay);
@@ -20,7 +20,7 @@ import logging
 import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, TextIO
 
 import structlog
@@ -34,16 +34,25 @@ _TEMPORAL_KEYS = ("workflow_id", "run_id", "workflow_type", "activity_type", "ac
 _HANDLER_NAME = "multibill"
 
 
+def open_request(request_id: str) -> Token[dict[str, Any] | None]:
+    """A fresh log context for one request (``close_request`` with the token ends it); ``bind`` adds to
+    it from anywhere the request runs (threads of sync routes and dependencies copy the context
+    variable, and share this one dict)."""
+    return _context.set({"request_id": request_id})
+
+
+def close_request(token: Token[dict[str, Any] | None]) -> None:
+    _context.reset(token)
+
+
 @contextmanager
 def bind_request(request_id: str) -> Iterator[dict[str, Any]]:
-    """A fresh log context for one request; ``bind`` adds to it from anywhere the request runs (threads
-    of sync routes and dependencies copy the context variable, and share this one dict)."""
-    fields: dict[str, Any] = {"request_id": request_id}
-    token = _context.set(fields)
+    """``open_request`` … ``close_request`` as a context manager."""
+    token = open_request(request_id)
     try:
-        yield fields
+        yield bound()
     finally:
-        _context.reset(token)
+        close_request(token)
 
 
 def bind(**fields: Any) -> None:

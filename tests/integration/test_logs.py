@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
 from api.app import create_app
+from api.deps import PrincipalDep
 from runtime import telemetry
 from runtime.logs import configure_logging
 from runtime.settings import Settings
@@ -93,6 +94,27 @@ async def test_a_request_without_a_key_has_no_organisation(json_logs: Captured, 
     (access,) = [line for line in json_logs.lines() if line.get("request_id") == "req-logs-test-2"]
     assert "organisation_id" not in access and "trace_id" not in access  # tracing is off here
     assert access["status"] == 401
+
+
+async def test_an_unexpected_error_is_logged_with_the_request_and_organisation(
+    json_logs: Captured, settings: Settings, database_url: str
+) -> None:
+    tenant = make_operator(database_url)
+    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+
+    def boom(principal: PrincipalDep) -> None:
+        raise RuntimeError("a bug in a route")
+
+    app.add_api_route("/test/boom", boom)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as api:
+        answer = await api.get("/test/boom", headers={**tenant.auth, "X-Request-Id": "req-logs-test-3"})
+    assert answer.status_code == 500
+    lines = [line for line in json_logs.lines() if line.get("request_id") == "req-logs-test-3"]
+    (error,) = [line for line in lines if line["level"] == "error"]
+    assert error["organisation_id"] == tenant.organisation_id
+    assert "RuntimeError: a bug in a route" in error["exception"]
+    (access,) = [line for line in lines if line["logger"] == "multibill.access"]
+    assert access["status"] == 500 and access["organisation_id"] == tenant.organisation_id
 
 
 def test_activity_and_workflow_records_carry_the_workflow_id(json_logs: Captured) -> None:
