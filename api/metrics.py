@@ -57,6 +57,7 @@ from runtime.settings import Settings
 
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"
+CLIENT_CLOSED_REQUEST = 499
 # Request durations: from a cached read (a few ms) to a route that waits for a short process (seconds).
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 QUIET_PATHS = frozenset({METRICS_PATH, "/healthz"})  # scrapes and probes: access lines at DEBUG only
@@ -114,7 +115,9 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # an exception before any answer is a 500 (RequestContext answers it)
+        # No answer at all: 500 when the app raised (RequestContext answers it), else the client left
+        # before one was sent (nginx's 499).
+        status = 0
 
         async def send_recording(message: Message) -> None:
             nonlocal status
@@ -124,7 +127,11 @@ class RequestMetrics:
 
         try:
             await self.app(scope, receive, send_recording)
+        except BaseException:
+            status = status or 500
+            raise
         finally:
+            status = status or CLIENT_CLOSED_REQUEST
             elapsed = time.perf_counter() - started
             method, route, path = str(scope.get("method", "")), route_template(scope), scope.get("path")
             self.metrics.observe(method, route, status, elapsed)

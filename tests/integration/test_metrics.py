@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Message
 from temporalio.testing import WorkflowEnvironment
 
 from activities.dunning.records import record_step
@@ -102,6 +103,41 @@ async def test_requests_are_counted_by_route_template_and_status(
     assert value(samples, "multibill_metrics_source_up", source="temporal") == 0
     assert value(samples, "multibill_metrics_source_up", source="database") == 1
     assert not any(name == "multibill_processes_running" for name, _ in samples)
+
+
+async def test_a_client_that_leaves_before_the_answer_is_a_499(
+    settings: Settings, silent_temporal: str
+) -> None:
+    app = create_app(metrics_settings(settings, temporal_address=silent_temporal))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}  # gone while the body was being read
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/accounts",
+        "raw_path": b"/v1/accounts",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-length", b"10")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+    await app(scope, receive, send)
+    assert sent == []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as api:
+        samples = await scrape(api)
+    assert (
+        value(samples, "multibill_http_requests_total", method="POST", route="unmatched", status="499") == 1
+    )
 
 
 async def test_business_figures_follow_the_database(api: httpx.AsyncClient, database_url: str) -> None:
