@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import Receive, Scope, Send
 from temporalio.client import Client
 
 from api.deps import TemporalGateway
 from api.docs import PROBLEM_RESPONSES, install_docs, operation_id
 from api.errors import install_error_handlers
+from api.metrics import install_metrics
 from api.middleware import RequestContext, RequestGuard
 from api.routes import (
     accounts,
@@ -38,6 +39,7 @@ from api.routes import (
     webhooks,
 )
 from portal import routes as portal_routes
+from runtime import telemetry
 from runtime.payments import build_gateways
 from runtime.plugins import disabled_plugins
 from runtime.settings import Settings
@@ -54,10 +56,14 @@ Multibill bills, collects and provisions video, broadband and telephony subscrip
 
 
 class MultibillAPI(FastAPI):
-    """FastAPI with RequestContext outside Starlette's ServerErrorMiddleware (see api.middleware)."""
+    """FastAPI with RequestContext outside Starlette's ServerErrorMiddleware (see api.middleware), and
+    outside what instrumentation wraps the stack in (OpenTelemetry's middleware)."""
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return RequestContext(super().build_middleware_stack())
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = RequestContext(self.build_middleware_stack())
+        await self.middleware_stack(scope, receive, send)
 
 
 def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
@@ -84,6 +90,8 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         bulk_max_bytes=settings.max_bulk_body_bytes,
     )
     app.add_middleware(codec.CodecCors, origins=settings.codec_cors_origins)
+    install_metrics(app, settings)  # GET /metrics; its middleware counts requests outside RequestGuard
+    telemetry.instrument_api(app)  # traces, when OTEL_* turned them on (runtime.telemetry)
     app.include_router(health.router)
     app.include_router(codec.router)  # the Temporal UI's codec endpoint (not in the public schema)
     for module in (

@@ -18,7 +18,9 @@ from api.idempotency import IdempotentWrite
 from domain.organisations import Role
 from domain.principal import Principal
 from models.base import unit_of_work
+from runtime import logs
 from runtime.settings import Settings
+from runtime.telemetry import client_interceptors
 from runtime.temporal import connect
 
 
@@ -66,6 +68,7 @@ def get_principal(
         principal = authenticate(session, token.strip())
     if principal is None:
         raise ApiError(401, "invalid_api_key", "The API key is unknown or has been revoked")
+    logs.bind(organisation_id=principal.organisation_id)
     return principal
 
 
@@ -161,7 +164,9 @@ class TemporalGateway:
         async with self._lock:
             if self._client is None:
                 try:
-                    self._client = await asyncio.wait_for(connect(self._settings), timeout=5)
+                    self._client = await asyncio.wait_for(
+                        connect(self._settings, interceptors=client_interceptors()), timeout=5
+                    )
                 except Exception as exc:
                     raise ApiError(
                         503,

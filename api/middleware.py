@@ -20,6 +20,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import INTERNAL_ERROR_DETAIL, PROBLEM_JSON, REQUEST_ID, problem_body
+from runtime import logs
 
 logger = logging.getLogger("multibill.api")
 
@@ -60,6 +61,7 @@ class RequestContext:
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
+        log_context = logs.open_request(request_id)  # every log line of the request carries its id
         started = complete = False
 
         async def send_with_id(message: Message) -> None:
@@ -86,6 +88,7 @@ class RequestContext:
             elif not complete:
                 raise  # half a response went out: only closing the connection tells the caller
         finally:
+            logs.close_request(log_context)
             REQUEST_ID.reset(token)
 
 

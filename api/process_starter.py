@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from domain.process_ids import ProcessLabels
+from runtime import logs
 from runtime.settings import Settings
 from workflows.common import search_attributes
 
@@ -42,6 +43,7 @@ async def start_process(
 
     ``replayed``: the request repeats one that may have started it (its process existing is expected).
     """
+    logs.bind(workflow_id=start.process_id)  # the request's log lines name the process it started
     try:
         await client.start_workflow(
             start.workflow,
@@ -84,6 +86,7 @@ async def signal_process(
     A process that does not exist answers ``not_found`` (default 404 ``process_not_found``); Temporal
     failing answers 503 ``temporal_unavailable`` with the ``unavailable`` message.
     """
+    logs.bind(workflow_id=process_id)
     try:
         await client.get_workflow_handle(process_id).signal(signal)
     except RPCError as exc:

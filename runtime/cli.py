@@ -74,6 +74,15 @@ def require_database_url(settings: Settings, console: Console, command: str) -> 
     return settings.database_url
 
 
+def observe(settings: Settings, service_name: str) -> None:
+    """Logs in MULTIBILL_LOG_FORMAT, and traces when OTEL_* asks for them (before `models` is imported)."""
+    from runtime.logs import configure_logging
+    from runtime.telemetry import configure_tracing
+
+    configure_logging(settings)
+    configure_tracing(service_name)
+
+
 @app.command()
 def up(
     api_port: Annotated[
@@ -120,11 +129,19 @@ def api(
     console = make_console()
     settings = settings_with(api_host=host, api_port=port)
     require_database_url(settings, console, "api")
+    observe(settings, "multibill-api")
     import uvicorn
 
     from api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        proxy_headers=True,
+        log_config=None,  # runtime.logs formats every record; the API writes its own access lines
+        access_log=False,
+    )
     exit_now(0)
 
 
@@ -159,6 +176,7 @@ def worker() -> None:
             "TEMPORAL_ADDRESS is not set: export TEMPORAL_ADDRESS=host:7233, or run `multibill up`.",
             code=2,
         )
+    observe(settings, "multibill-worker")
     asyncio.run(_run_worker_until_signalled(settings))
     exit_now(0)
 

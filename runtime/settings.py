@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,6 +97,23 @@ class Settings(BaseSettings):
         default_factory=list,
         description="browser origins allowed to call /codec/decode and /codec/encode (the Temporal UI's,"
         ' e.g. ["http://127.0.0.1:8233"])',
+    )
+    # Observability (runtime/logs.py, runtime/telemetry.py, api/metrics.py; traces: the standard OTEL_* vars).
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="json: one object a line (default); console: readable (`multibill up`)"
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    worker_metrics_address: str = Field(
+        default="", description="host:port where the worker serves Temporal SDK metrics; empty: none"
+    )
+    metrics_token: str | None = Field(
+        default=None, description="when set, GET /metrics needs `Authorization: Bearer <token>`"
+    )
+    metrics_cache_seconds: float = Field(
+        default=15.0, ge=0, description="how long /metrics reuses its database and Temporal figures"
+    )
+    metrics_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="the longest /metrics waits for Temporal or a database query"
     )
 
     @field_validator("database_url")

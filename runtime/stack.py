@@ -175,6 +175,7 @@ def child_env(stack: Stack) -> dict[str, str]:
     )
     env.setdefault("MULTIBILL_PUBLIC_URL", stack.api_url)
     env.update(dev_stack_env(settings, stack.operator_id))  # payload key, codec endpoint for the dev UI
+    env.setdefault("MULTIBILL_LOG_FORMAT", "console")  # readable logs on a laptop (runtime/logs.py)
     return env
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from runtime.codec import data_converter
@@ -35,13 +37,19 @@ __all__ = [
 ]
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(
+    settings: Settings, *, interceptors: Sequence[Interceptor] = (), runtime: Runtime | None = None
+) -> Client:
+    """``interceptors`` (tracing: runtime.telemetry.client_interceptors) apply to workers built on the client
+    too; ``runtime`` (runtime.telemetry.worker_runtime) serves the SDK's metrics."""
     if not settings.temporal_address:
         raise RuntimeError("TEMPORAL_ADDRESS is not set: start the stack with `multibill up` or export it")
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),  # every payload sealed (runtime/codec.py)
+        interceptors=interceptors,
+        runtime=runtime,
     )
 
 

@@ -30,6 +30,7 @@ from activities.wallets.activities import WalletActivities, WalletTopUpActivitie
 from activities.webhooks.activities import WebhookActivities
 from activities.webhooks.io import RelayInput
 from domain import process_ids
+from runtime import telemetry
 from runtime.notifiers import build_notifiers, chosen_notifier
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
@@ -145,7 +146,9 @@ async def start_webhook_relay(client: Client, settings: Settings) -> None:
 async def run_worker(settings: Settings) -> None:
     """Connect to Temporal, start the webhook relay if it is not running, and run the worker until
     cancelled."""
-    client = await connect(settings)
+    client = await connect(
+        settings, interceptors=telemetry.client_interceptors(), runtime=telemetry.worker_runtime(settings)
+    )
     await ensure_search_attributes(client, settings.temporal_namespace)
     activities = activities_for(settings)  # plug-ins load once: a broken one logged once, a clash stops
     await start_webhook_relay(client, settings)
@@ -155,4 +158,6 @@ async def run_worker(settings: Settings) -> None:
             f"[bold green]worker[/] polling task queue [cyan]{settings.task_queue}[/] "
             f"on {settings.temporal_address} ({len(WORKFLOWS)} workflows, {len(activities)} activities)"
         )
+        if settings.worker_metrics_address:
+            Console().print(f"  Temporal SDK metrics at http://{settings.worker_metrics_address}/metrics")
         await worker.run()
