@@ -10,6 +10,7 @@ from temporalio.client import Client
 from api.deps import TemporalGateway
 from api.docs import PROBLEM_RESPONSES, install_docs, operation_id
 from api.errors import install_error_handlers
+from api.forwarded import ForwardedHeaders
 from api.middleware import RequestContext, RequestGuard
 from api.routes import (
     accounts,
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         bulk_prefixes=("/v1/usage",),
         bulk_max_bytes=settings.max_bulk_body_bytes,
     )
+    app.add_middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips)  # outermost: behind an ingress
     app.include_router(health.router)
     for module in (
         organisations,

@@ -124,7 +124,8 @@ def api(
 
     from api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, proxy_headers=True)
+    # Forwarded headers are handled by the app itself (api/forwarded.py, MULTIBILL_FORWARDED_ALLOW_IPS).
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, proxy_headers=False)
     exit_now(0)
 
 
@@ -166,12 +167,13 @@ def worker() -> None:
 async def _run_worker_until_signalled(settings: Settings) -> None:
     from runtime.worker import run_worker
 
-    task = asyncio.ensure_future(run_worker(settings))
+    # A signal asks for a graceful shutdown (a second one changes nothing): see run_worker.
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, stop.set)
     with suppress(asyncio.CancelledError):
-        await task
+        await run_worker(settings, stop)
 
 
 @contextmanager

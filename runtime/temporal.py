@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from runtime.settings import Settings
+from runtime.temporal_tls import connection_options
 from workflows.common import (
     ACCOUNT_ID,
     INVOICE_ID,
@@ -42,6 +43,7 @@ async def connect(settings: Settings) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        **connection_options(settings),  # TLS, mTLS or a Temporal Cloud API key (runtime/temporal_tls.py)
     )
 
 
