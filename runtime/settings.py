@@ -116,6 +116,29 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="the longest /metrics waits for Temporal or a database query"
     )
 
+    # Production deployment (deploy/README.md): Temporal over TLS, SMTP submission, proxies, shutdown.
+    temporal_tls: bool = Field(
+        default=False, description="TLS to Temporal; implied by a CA or client certificate or an API key"
+    )
+    temporal_tls_ca_file: Path | None = Field(default=None, description="PEM CA of Temporal's server cert")
+    temporal_tls_cert_file: Path | None = Field(default=None, description="PEM client certificate (mTLS)")
+    temporal_tls_key_file: Path | None = Field(default=None, description="PEM client private key (mTLS)")
+    temporal_tls_server_name: str | None = Field(default=None, description="server name to verify (SNI)")
+    temporal_api_key: str | None = Field(default=None, description="Temporal Cloud API key (implies TLS)")
+    smtp_starttls: bool = Field(default=False, description="STARTTLS before sending (port 587)")
+    smtp_username: str | None = Field(default=None, description="SMTP login; none: no AUTH")
+    smtp_password: str = ""
+    smtp_tls_ca_file: Path | None = Field(default=None, description="PEM CA of the SMTP server")
+    smtp_timeout_seconds: float = 15.0
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="comma-separated IPs or CIDRs (or *) whose X-Forwarded-Proto/Host/For are believed:"
+        " the ingress controller's",
+    )
+    worker_graceful_shutdown_seconds: float = Field(
+        default=90.0, ge=0, description="on SIGTERM, how long running activities may take to finish"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _sqlalchemy_driver(cls, value: str | None) -> str | None:

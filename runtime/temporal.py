@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from runtime.codec import data_converter
 from runtime.settings import Settings
+from runtime.temporal_tls import connection_options
 from workflows.common import (
     ACCOUNT_ID,
     INVOICE_ID,
@@ -50,6 +51,7 @@ async def connect(
         data_converter=data_converter(settings),  # every payload sealed (runtime/codec.py)
         interceptors=interceptors,
         runtime=runtime,
+        **connection_options(settings),  # TLS, mTLS or a Temporal Cloud API key (runtime/temporal_tls.py)
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from rich.console import Console
@@ -127,6 +129,8 @@ def build_worker(
         activities=activities if activities is not None else activities_for(settings),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
+        # On shutdown (SIGTERM) polling stops at once; running activities get this long to finish.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
 
 
@@ -143,9 +147,12 @@ async def start_webhook_relay(client: Client, settings: Settings) -> None:
     )
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Connect to Temporal, start the webhook relay if it is not running, and run the worker until
-    cancelled."""
+    ``stop`` is set (then shut down gracefully: running activities may finish) or it is cancelled.
+
+    Refuses the development secrets in production, as the API does."""
+    settings.require_safe_secret()
     client = await connect(
         settings, interceptors=telemetry.client_interceptors(), runtime=telemetry.worker_runtime(settings)
     )
@@ -160,4 +167,17 @@ async def run_worker(settings: Settings) -> None:
         )
         if settings.worker_metrics_address:
             Console().print(f"  Temporal SDK metrics at http://{settings.worker_metrics_address}/metrics")
-        await worker.run()
+        if stop is None:
+            await worker.run()
+            return
+        running = asyncio.ensure_future(worker.run())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not running.done():
+            Console().print(
+                f"[bold yellow]worker[/] stopping: running activities have "
+                f"{settings.worker_graceful_shutdown_seconds:g}s to finish"
+            )
+            await worker.shutdown()
+        await running

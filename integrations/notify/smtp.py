@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -24,6 +25,7 @@ class SmtpNotifier:
         starttls: bool = False,
         username: str | None = None,
         password: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -32,6 +34,8 @@ class SmtpNotifier:
         self.starttls = starttls
         self.username = username
         self.password = password
+        # smtplib's own STARTTLS default does not verify the server's certificate: this one does.
+        self.tls_context = tls_context
 
     @property
     def peer(self) -> str:
@@ -42,7 +46,7 @@ class SmtpNotifier:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
-                    smtp.starttls()
+                    smtp.starttls(context=self.tls_context or ssl.create_default_context())
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(email)
