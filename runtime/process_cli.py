@@ -124,6 +124,12 @@ def _status(status: str) -> str:
     return f"[{style}]{status}[/]" if style else status
 
 
+def _short(text: str | None, length: int = 160) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
 def _filters(**given: str | None) -> ops.Filters:
     return ops.Filters(**given)
 
@@ -161,8 +167,10 @@ def list_command(
         return
     table = Table(title=f"{len(rows)} process(es)", title_justify="left")
     table.add_column("id", no_wrap=True)
-    for column in ("type", "status", "started (UTC)", "closed (UTC)", "account", "subscription", "invoice"):
-        table.add_column(column, overflow="fold")
+    table.add_column("type", min_width=10)
+    table.add_column("status", min_width=9)
+    table.add_column("started (UTC)", min_width=10)
+    table.add_column("concerns", overflow="fold")
     for row in rows:
         kind = row.type if not row.process or row.process == row.type else f"{row.type} ({row.process})"
         table.add_row(
@@ -170,10 +178,7 @@ def list_command(
             kind,
             _status(row.status),
             _time(row.started_at),
-            _time(row.closed_at),
-            row.account_id or "",
-            row.subscription_id or "",
-            row.invoice_id or "",
+            row.invoice_id or row.subscription_id or row.account_id or row.organisation_id or "",
         )
     console.print(table)
 
@@ -222,17 +227,20 @@ def show_command(
     steps = Table(title="Steps", title_justify="left")
     for column in ("event", "at (UTC)", "step", "outcome", "attempt", "detail"):
         steps.add_column(column, overflow="fold")
+    closing = detail.steps[-1] if detail.result_or_failure else None  # its detail is printed above
     for step in detail.steps:
         outcome = step.outcome
         if outcome in ("failed", "timed out", "terminated"):
             outcome = f"[red]{outcome}[/]"
+        elif outcome == "retrying":
+            outcome = f"[yellow]{outcome}[/]"
         steps.add_row(
             str(step.event_id),
             _time(step.at),
             f"{step.kind}: {step.name}" if step.kind != "process" else step.name,
             outcome,
             str(step.attempt or ""),
-            step.detail or "",
+            "" if step is closing else _short(step.detail),
         )
     console.print(steps)
     if detail.pending_activities:

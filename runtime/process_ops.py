@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
 from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import (
@@ -126,6 +126,16 @@ def rpc_failure(client: Client, workflow_id: str, err: RPCError) -> ProcessOpsEr
         target = client.service_client.config.target_host
         return unreachable(target, client.namespace, err)
     return ProcessOpsError(f"Temporal refused the request for {workflow_id!r}: {err.message}")
+
+
+def closed_meanwhile(client: Client, workflow_id: str, err: RPCError) -> ProcessOpsError:
+    """An action on a process found running a moment ago: NOT_FOUND now means it closed meanwhile."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return ProcessOpsError(
+            f"{workflow_id} closed while the request was on its way ({err.message}): "
+            f"`multibill processes show {workflow_id}` tells how it ended."
+        )
+    return rpc_failure(client, workflow_id, err)
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -399,8 +409,11 @@ def steps_of(events: Sequence[HistoryEvent]) -> list[Step]:
             add(event, "signal", event.workflow_execution_signaled_event_attributes.signal_name, "received")
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             w = event.workflow_task_failed_event_attributes
-            cause = _enum_name(w.cause, "WORKFLOW_TASK_FAILED_CAUSE_")
-            add(event, "workflow task", cause, "failed", failure_text(w.failure))
+            if w.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW:
+                add(event, "process", "reset here", "done", w.failure.message or None)
+            else:
+                cause = _enum_name(w.cause, "WORKFLOW_TASK_FAILED_CAUSE_")
+                add(event, "workflow task", cause, "failed", failure_text(w.failure))
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             reason = event.workflow_execution_cancel_requested_event_attributes.cause
             add(event, "process", "cancel requested", "received", reason or None)
@@ -423,8 +436,6 @@ def steps_of(events: Sequence[HistoryEvent]) -> list[Step]:
 
 
 def _enum_name(value: int, prefix: str) -> str:
-    from temporalio.api.enums.v1 import WorkflowTaskFailedCause
-
     return WorkflowTaskFailedCause.Name(value).removeprefix(prefix).lower().replace("_", " ")  # type: ignore[arg-type]
 
 
@@ -470,6 +481,16 @@ async def show_process(client: Client, workflow_id: str, run_id: str | None = No
     description = await _describe(client, workflow_id, run_id)
     history = await _history(client, workflow_id, description.run_id)
     steps = steps_of(history.events)
+    pending = _pending_activities(description)
+    retrying = {p.activity_id: p for p in pending}
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            now = retrying.get(event.activity_task_scheduled_event_attributes.activity_id)
+            step = next((s for s in steps if s.event_id == event.event_id), None)
+            if now is not None and step is not None and step.outcome == "scheduled":
+                step.outcome = "retrying" if now.attempt > 1 else now.state
+                step.attempt = now.attempt
+                step.detail = now.last_failure
     closing = steps[-1] if steps and steps[-1].kind == "process" and steps[-1].name != "started" else None
     return ProcessDetail(
         row=row_of(description),
@@ -479,7 +500,7 @@ async def show_process(client: Client, workflow_id: str, run_id: str | None = No
         history_length=description.history_length or len(history.events),
         result_or_failure=closing.detail if closing else None,
         steps=steps,
-        pending_activities=_pending_activities(description),
+        pending_activities=pending,
         pending_children=[
             PendingChild(workflow_id=child.workflow_id, type=child.workflow_type_name)
             for child in description.raw_description.pending_children
@@ -786,7 +807,7 @@ async def reset_process(
             )
         )
     except RPCError as err:
-        raise rpc_failure(client, workflow_id, err) from err
+        raise closed_meanwhile(client, workflow_id, err) from err
     return ResetResult(
         workflow_id=workflow_id,
         old_run_id=description.run_id,
@@ -914,7 +935,7 @@ async def cancel_process(
             )
         await handle.cancel()
     except RPCError as err:
-        raise rpc_failure(client, workflow_id, err) from err
+        raise closed_meanwhile(client, workflow_id, err) from err
     return CancelResult(
         workflow_id=workflow_id, run_id=description.run_id, action="cancel requested", reason=None
     )

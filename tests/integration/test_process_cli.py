@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -28,10 +29,13 @@ from temporalio.worker import Worker
 from typer.testing import CliRunner, Result
 
 from domain.process_ids import ProcessLabels
+from integrations.provisioning.base import ProvisioningRequest, ProvisioningResult
 from runtime.cli import app
 from runtime.process_ops import DEFAULT_HISTORIES, steps_of, stored_histories
 from runtime.worker import WORKFLOWS
 from tests.support.eventually import eventually_async
+from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack, make_shop, wait_process
 from workflows.account_verification import AccountVerificationWorkflow
 from workflows.common import search_attributes
 
@@ -430,3 +434,56 @@ def test_the_steps_of_every_stored_history_read_as_steps() -> None:
     children = [s for s in steps_of(billing.events) if s.kind == "child"]
     assert children and children[0].name.startswith("Collection ")
     assert children[0].outcome == "running"  # started and abandoned: the bill run does not wait for it
+
+
+async def test_a_real_onboarding_while_provisioning_is_down_is_found_and_shown_with_its_attempts(
+    stack: Stack, database_url: str, address: str
+) -> None:
+    """docs/operations.md's first incident on the platform's own Onboarding: the broadband platform
+    answers "connection refused" (retryable), the operator finds the process by subscription, sees the
+    attempts and the failure, and once the platform is back the next attempt completes the onboarding."""
+    shop = await make_shop(stack.api, make_operator(database_url))
+    down = {"on": True}
+    record = stack.broadband.execute
+
+    def flaky(request: ProvisioningRequest) -> ProvisioningResult:
+        if down["on"]:
+            return ProvisioningResult(
+                status="failed", detail="radius-test: connection refused", retryable=True
+            )
+        return record(request)
+
+    stack.broadband.execute = flaky  # type: ignore[method-assign]
+    body = {"account_id": shop.account_id, "items": [{"plan": shop.cheap}], "start_date": "2024-01-01"}
+    started = await stack.api.post("/v1/subscriptions", json=body, headers=shop.tenant.post_headers())
+    assert started.status_code == 202, started.text
+    process_id, sub_id = started.json()["process_id"], started.json()["subscription_id"]
+
+    [row] = await listed(address, "--subscription", sub_id, until_ids={process_id})
+    assert (row["type"], row["status"], row["account_id"]) == ("Onboarding", "Running", shop.account_id)
+
+    async def shown() -> dict[str, Any]:
+        result = await cli(address, "show", process_id, "--json")
+        assert result.exit_code == 0, result.output
+        detail: dict[str, Any] = json.loads(result.stdout)
+        return detail
+
+    detail = await eventually_async(
+        shown,
+        until=lambda d: any(a["attempt"] >= 2 for a in d["pending_activities"]),
+        what="provision_service retrying",
+        timeout=20,
+    )
+    [pending] = detail["pending_activities"]
+    assert pending["name"] == "provision_service" and pending["maximum_attempts"] == 5
+    assert "connection refused" in pending["last_failure"]
+    done = [s["name"] for s in detail["steps"] if s["kind"] == "activity" and s["outcome"] == "completed"]
+    assert done[:2] == ["create_subscription", "add_activation_charges"]
+
+    down["on"] = False
+    finished = await wait_process(stack.api, shop.tenant, process_id)
+    assert finished["status"] == "completed"
+    sub = (await stack.api.get(f"/v1/subscriptions/{sub_id}", headers=shop.tenant.auth)).json()
+    assert sub["status"] == "active"
+    final = await shown()
+    assert final["row"]["status"] == "Completed" and final["pending_activities"] == []
