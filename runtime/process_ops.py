@@ -8,6 +8,7 @@ exit code and a message that names the thing and the fix.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import importlib
 import json
@@ -51,6 +52,7 @@ DEFAULT_WORKFLOWS = "runtime.worker:WORKFLOWS"
 # command cannot run at all (Temporal unreachable, a bad option).
 FAILED = 1
 CANNOT_RUN = 2
+CONNECT_SECONDS = 15
 
 STATUSES = {status.name.lower().replace("_", ""): status for status in WorkflowExecutionStatus}
 STATUS_NAMES = {
@@ -99,12 +101,12 @@ async def open_client(settings: Settings) -> Client:
             CANNOT_RUN,
         )
     try:
-        client = await connect(settings)
+        client = await asyncio.wait_for(connect(settings), timeout=CONNECT_SECONDS)
         # Connecting is lazy on some paths: one cheap call proves the namespace answers.
         await client.workflow_service.get_system_info(_system_info_request(), timeout=timedelta(seconds=10))
     except RPCError as err:
         raise unreachable(settings.temporal_address, settings.temporal_namespace, err) from err
-    except RuntimeError as err:  # the SDK's "Failed client connect"
+    except (RuntimeError, TimeoutError) as err:  # the SDK's "Failed client connect", or no answer
         raise unreachable(settings.temporal_address, settings.temporal_namespace, err) from err
     return client
 
