@@ -26,7 +26,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.common.v1 import WorkflowExecution as ExecutionRef
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, ResetWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowExecution,
@@ -100,21 +100,24 @@ async def open_client(settings: Settings) -> Client:
             "`multibill up` starts) or pass --address.",
             CANNOT_RUN,
         )
+    address, namespace = settings.temporal_address, settings.temporal_namespace
     try:
         client = await asyncio.wait_for(connect(settings), timeout=CONNECT_SECONDS)
-        # Connecting is lazy on some paths: one cheap call proves the namespace answers.
-        await client.workflow_service.get_system_info(_system_info_request(), timeout=timedelta(seconds=10))
+        # One cheap call proves the server answers and knows the namespace.
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace), timeout=timedelta(seconds=10)
+        )
     except RPCError as err:
-        raise unreachable(settings.temporal_address, settings.temporal_namespace, err) from err
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ProcessOpsError(
+                f"Temporal at {address} has no namespace {namespace!r}: set MULTIBILL_TEMPORAL_NAMESPACE "
+                "(or --namespace) to the worker's namespace.",
+                CANNOT_RUN,
+            ) from err
+        raise unreachable(address, namespace, err) from err
     except (RuntimeError, TimeoutError) as err:  # the SDK's "Failed client connect", or no answer
-        raise unreachable(settings.temporal_address, settings.temporal_namespace, err) from err
+        raise unreachable(address, namespace, err) from err
     return client
-
-
-def _system_info_request() -> Any:
-    from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-
-    return GetSystemInfoRequest()
 
 
 def rpc_failure(client: Client, workflow_id: str, err: RPCError) -> ProcessOpsError:

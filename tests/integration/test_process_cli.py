@@ -37,7 +37,7 @@ from tests.support.eventually import eventually_async
 from tests.support.factories import make_operator
 from tests.support.subscription_support import Stack, make_shop, wait_process
 from workflows.account_verification import AccountVerificationWorkflow
-from workflows.common import search_attributes
+from workflows.common import SUBSCRIPTION_ID, search_attributes
 
 pytestmark = pytest.mark.temporal
 
@@ -400,6 +400,55 @@ async def test_an_unreachable_temporal_says_how_to_fix_it_with_exit_code_2() -> 
     assert missing.exit_code == 2
 
 
+async def test_an_unknown_namespace_is_named_with_exit_code_2(address: str) -> None:
+    runner = CliRunner()
+    args = ["processes", "--address", address, "--namespace", "nowhere", "list"]
+    result = await asyncio.to_thread(runner.invoke, app, args)
+    assert result.exit_code == 2
+    assert "no namespace 'nowhere'" in result.output and "MULTIBILL_TEMPORAL_NAMESPACE" in result.output
+
+
+async def test_reset_to_a_chosen_event_and_retry_under_a_new_id(
+    dev_env: WorkflowEnvironment, cli_queue: str, address: str
+) -> None:
+    PROVISIONING["up"] = False
+    handle, order = await start(dev_env.client, cli_queue)
+    await failed(handle)
+    history = await handle.fetch_history()
+    first_task = next(
+        e.event_id for e in history.events if e.HasField("workflow_task_completed_event_attributes")
+    )
+    not_a_task = await cli(address, "reset", handle.id, "--reason", "x", "--event-id", "1")
+    assert not_a_task.exit_code == 2
+    assert f"reset to one of the WorkflowTaskCompleted events: {first_task}" in not_a_task.output
+
+    PROVISIONING["up"] = True
+    try:
+        reset = await cli(
+            address, "reset", handle.id, "--reason", "from the top", "--event-id", str(first_task)
+        )
+        assert reset.exit_code == 0, reset.output
+        assert f"to event {first_task}" in reset.stdout
+        latest = dev_env.client.get_workflow_handle(handle.id)
+        assert await asyncio.wait_for(latest.result(), timeout=30) == f"active {order.subscription_id}"
+        assert CALLS[f"create:{order.subscription_id}"] == 2  # reset before the first step: it ran again
+
+        PROVISIONING["up"] = False
+        other, other_order = await start(dev_env.client, cli_queue)
+        await failed(other)
+        PROVISIONING["up"] = True
+        copy_id = f"{other.id}:copy"
+        copied = await cli(address, "retry", other.id, "--new-id", copy_id, "--json")
+        assert copied.exit_code == 0, copied.output
+        assert json.loads(copied.stdout)["workflow_id"] == copy_id
+        copy = dev_env.client.get_workflow_handle(copy_id)
+        assert await asyncio.wait_for(copy.result(), timeout=30) == f"active {other_order.subscription_id}"
+        labels = (await copy.describe()).typed_search_attributes
+        assert labels.get(SUBSCRIPTION_ID) == other_order.subscription_id  # found by the same filters
+    finally:
+        PROVISIONING["up"] = False
+
+
 async def test_the_command_line_exit_codes_as_a_ci_job_sees_them(address: str) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -409,6 +458,9 @@ async def test_the_command_line_exit_codes_as_a_ci_job_sees_them(address: str) -
             timeout=120,
         )
 
+    listed_ok = await asyncio.to_thread(run, "list", "--limit", "1", "--json")
+    assert listed_ok.returncode == 0, listed_ok.stderr
+    assert isinstance(json.loads(listed_ok.stdout), list)
     unknown = await asyncio.to_thread(run, "show", f"onboarding-sub_{uuid.uuid4().hex}")
     assert unknown.returncode == 1, unknown.stderr
     assert "no process" in unknown.stderr
