@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from runtime import servers
+from runtime import process_cli, servers
 from runtime.processes import StackError
 from runtime.settings import Settings, get_settings
 from runtime.stack import NEW_KEY_HINT, make_console, run_up, seed_demo, show_key, step
@@ -331,6 +331,8 @@ def mint_admin_key(database_url: str, organisation_id: str) -> str:
         _, token = mint_api_key(session, organisation=org, role=Role.ADMIN, name="demo admin (cli)")
         return token
 
+
+app.add_typer(process_cli.app, name="processes")
 
 usage_app = typer.Typer(help="Usage: import CDR files.", no_args_is_help=True, rich_markup_mode="markdown")
 app.add_typer(usage_app, name="usage")
