@@ -16,7 +16,6 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import WorkflowExecutionDescription
-from temporalio.converter import DataConverter
 
 MAX_STEPS = 200
 """A long process (a bill run's pages, the webhook relay) shows its latest steps only."""
@@ -26,44 +25,6 @@ def _time(stamp: Timestamp) -> datetime | None:
     if not stamp.seconds and not stamp.nanos:
         return None
     return stamp.ToDatetime(tzinfo=UTC)
-
-
-_FAILURE_FIELDS = (
-    "activity_task_failed_event_attributes",
-    "activity_task_timed_out_event_attributes",
-    "child_workflow_execution_failed_event_attributes",
-    "workflow_execution_failed_event_attributes",
-)
-
-
-async def open_failures(
-    converter: DataConverter, events: list[HistoryEvent], description: WorkflowExecutionDescription
-) -> None:
-    """Decode, in place, the failures of the history and of the pending activities, so their messages
-    read as written: the payload codec seals a failure's message and stack trace (``runtime/codec.py``)."""
-    failures: list[Failure] = []
-    for event in events:
-        kind = event.WhichOneof("attributes")
-        if kind in _FAILURE_FIELDS and getattr(event, kind).HasField("failure"):
-            failures.append(getattr(event, kind).failure)
-    failures += [
-        info.last_failure
-        for info in description.raw_description.pending_activities
-        if info.HasField("last_failure")
-    ]
-    for failure in failures:
-        if converter.payload_codec is not None:
-            await converter.payload_codec.decode_failure(failure)
-        current: Failure | None = failure
-        while current is not None:
-            if current.HasField("encoded_attributes"):
-                try:
-                    opened = converter.payload_converter.from_payloads([current.encoded_attributes])[0]
-                except Exception:
-                    opened = None
-                if isinstance(opened, dict) and isinstance(opened.get("message"), str):
-                    current.message = opened["message"]
-            current = current.cause if current.HasField("cause") else None
 
 
 def failure_reason(failure: Failure) -> str:

@@ -24,12 +24,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from api.process_starter import ProcessStart, start_process
-from api.process_steps import open_failures, read_steps
+from api.process_steps import read_steps
 from domain.ids import is_valid_id
 from domain.principal import Principal
 from domain.process_ids import ProcessLabels
 from domain.verification import PROCESS
 from models.organisations import Organisation
+from runtime.codec import open_failures
 from runtime.settings import Settings
 from workflows.account_verification import AccountVerificationWorkflow, VerificationInput
 from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, SUBSCRIPTION_ID

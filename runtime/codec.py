@@ -24,13 +24,16 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowExecutionDescription
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
@@ -220,3 +223,41 @@ def dev_stack_env(settings: Settings, operator_id: str) -> dict[str, str]:
         "MULTIBILL_CODEC_ORGANISATIONS": json.dumps(sorted({*settings.codec_organisations, operator_id})),
     }
     return {name: value for name, value in env.items() if name not in os.environ}
+
+
+_FAILURE_FIELDS = (
+    "activity_task_failed_event_attributes",
+    "activity_task_timed_out_event_attributes",
+    "child_workflow_execution_failed_event_attributes",
+    "workflow_execution_failed_event_attributes",
+)
+
+
+async def open_failures(
+    converter: DataConverter, events: Iterable[HistoryEvent], description: WorkflowExecutionDescription
+) -> None:
+    """Decode, in place, the failures of the history and of the pending activities, so their messages
+    read as written: the payload codec seals a failure's message and stack trace (``runtime/codec.py``)."""
+    failures: list[Failure] = []
+    for event in events:
+        kind = event.WhichOneof("attributes")
+        if kind in _FAILURE_FIELDS and getattr(event, kind).HasField("failure"):
+            failures.append(getattr(event, kind).failure)
+    failures += [
+        info.last_failure
+        for info in description.raw_description.pending_activities
+        if info.HasField("last_failure")
+    ]
+    for failure in failures:
+        if converter.payload_codec is not None:
+            await converter.payload_codec.decode_failure(failure)
+        current: Failure | None = failure
+        while current is not None:
+            if current.HasField("encoded_attributes"):
+                try:
+                    opened = converter.payload_converter.from_payloads([current.encoded_attributes])[0]
+                except Exception:
+                    opened = None
+                if isinstance(opened, dict) and isinstance(opened.get("message"), str):
+                    current.message = opened["message"]
+            current = current.cause if current.HasField("cause") else None

@@ -346,7 +346,7 @@ def replay_command(
             converter = client.data_converter
         else:
             loaded = ops.stored_histories(paths or [ops.DEFAULT_HISTORIES])
-            converter = ops.default_data_converter()
+            converter = ops.default_data_converter(_settings(ctx))
         if not loaded:
             where = (
                 "on the server for these filters"

@@ -35,13 +35,13 @@ from temporalio.client import (
     WorkflowHistory,
 )
 from temporalio.common import RawValue, RetryPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, decode_typed_search_attributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
+from runtime.codec import data_converter, open_failures
 from runtime.settings import Settings
 from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
 
@@ -485,6 +485,7 @@ async def _describe(client: Client, workflow_id: str, run_id: str | None) -> Wor
 async def show_process(client: Client, workflow_id: str, run_id: str | None = None) -> ProcessDetail:
     description = await _describe(client, workflow_id, run_id)
     history = await _history(client, workflow_id, description.run_id)
+    await open_failures(client.data_converter, history.events, description)  # sealed by the codec
     steps = steps_of(history.events)
     pending = _pending_activities(description)
     retrying = {p.activity_id: p for p in pending}
@@ -946,6 +947,7 @@ async def cancel_process(
     )
 
 
-def default_data_converter() -> DataConverter:
-    """The data converter stored histories are replayed with (the platform's)."""
-    return pydantic_data_converter
+def default_data_converter(settings: Settings) -> DataConverter:
+    """The data converter stored histories are replayed with: the platform's, with the payload codec of
+    ``settings`` (a sealed history opens with the keys; a plain one passes through)."""
+    return data_converter(settings)
