@@ -1,9 +1,12 @@
-"""Webhook delivery: the WebhookRelay turns new business events into deliveries and starts a
-WebhookDelivery per (endpoint, object) with deliveries due; each WebhookDelivery sends that object's
-events oldest first, one at a time, retrying each with a growing wait for up to three days.
+"""Webhook delivery: the WebhookRelay turns new business events into deliveries and starts (or wakes)
+the WebhookSender of each endpoint with deliveries due; a sender sends its endpoint's due deliveries in
+batches, each object's oldest pending one only (so an object's events arrive in order), retrying a failed
+one with a growing wait for up to three days while the other objects go on.
 
 The relay is one durable process for the platform (started with the worker); it pauses between
-rounds and continues as new every ``rounds_per_run`` rounds, carrying its cursor.
+rounds and continues as new every ``rounds_per_run`` rounds (or when Temporal suggests it), carrying its
+cursor. WebhookDelivery (one object at a time) is what the relay started before the senders: kept so
+the processes already running finish and their histories replay.
 """
 
 from __future__ import annotations
