@@ -47,7 +47,7 @@ from models.webhooks import WebhookEndpoint
 from runtime.settings import Settings
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
 from runtime.worker import ACTIVITY_THREADS
-from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow, WebhookSenderWorkflow
 
 ORG = "org_BENCHWEBHOOKS000000000000"
 SECRET = "whsec_" + "5e" * 32
@@ -140,7 +140,7 @@ async def _relay(url: str, receiver: Receiver, count: int, console: Console) -> 
             async with Worker(
                 env.client,
                 task_queue=queue,
-                workflows=[WebhookRelayWorkflow, WebhookDeliveryWorkflow],
+                workflows=[WebhookRelayWorkflow, WebhookDeliveryWorkflow, WebhookSenderWorkflow],
                 activities=WebhookActivities(settings).all(),
                 activity_executor=pool,
                 max_concurrent_activities=ACTIVITY_THREADS,

@@ -129,6 +129,11 @@ WEBHOOK_RELAY = "webhook-relay"
 """The WebhookRelay: one for the whole platform, started with the worker."""
 
 
+def webhook_sender(endpoint_id: str) -> str:
+    """The one WebhookSender of an endpoint: it sends the endpoint's due deliveries in batches."""
+    return f"webhooks-{endpoint_id}"
+
+
 def webhook_delivery(endpoint_id: str, object_id: str) -> str:
     """The WebhookDelivery of one object's events to one endpoint (one at a time, in order)."""
     return f"webhook-{endpoint_id}-{object_id}"

@@ -51,7 +51,7 @@ from workflows.prepaid_resume import PrepaidResumeWorkflow
 from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 from workflows.wallet_top_up import WalletTopUpWorkflow
-from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow, WebhookSenderWorkflow
 
 ACTIVITY_THREADS = 32
 
@@ -74,6 +74,7 @@ WORKFLOWS: list[type] = [
     ProvisioningResyncWorkflow,
     WebhookRelayWorkflow,
     WebhookDeliveryWorkflow,
+    WebhookSenderWorkflow,
     EventRetentionWorkflow,
 ]
 

@@ -1,14 +1,16 @@
-"""Webhook delivery: the WebhookRelay turns new business events into deliveries and starts a
-WebhookDelivery per (endpoint, object) with deliveries due; each WebhookDelivery sends that object's
-events oldest first, one at a time, retrying each with a growing wait for up to three days.
+"""Webhook delivery: the WebhookRelay turns new business events into deliveries and starts (or wakes)
+the WebhookSender of each endpoint with deliveries due; a sender sends its endpoint's due deliveries in
+batches, each object's oldest pending one only (so an object's events arrive in order), retrying a failed
+one with a growing wait for up to three days while the other objects go on.
 
 The relay is one durable process for the platform (started with the worker); it pauses between
-rounds and continues as new every ``rounds_per_run`` rounds, carrying its cursor.
+rounds and continues as new every ``rounds_per_run`` rounds (or when Temporal suggests it), carrying its
+cursor. WebhookDelivery (one object at a time) is what the relay started before the senders: kept so
+the processes already running finish and their histories replay.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import timedelta
 
@@ -16,7 +18,15 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.webhooks.io import AttemptInput, DueObject, GiveUpInput, RelayInput, WebhookActivities
+    from activities.webhooks.io import (
+        AttemptInput,
+        DueEndpoint,
+        DueObject,
+        GiveUpInput,
+        RelayInput,
+        SendInput,
+        WebhookActivities,
+    )
     from domain import process_ids
     from domain.process_ids import ProcessLabels
     from domain.webhooks import DELIVERY_WINDOW, retry_delay
@@ -26,11 +36,55 @@ DB_STEP = timedelta(minutes=1)
 ATTEMPT_TIMEOUT = timedelta(minutes=1)
 DELIVERIES_PER_RUN = 50
 FAN_OUT_PAGES_PER_ROUND = 20
-# Before: the relay started a round's WebhookDeliveries one after another (a workflow task each, so a few
-# a second) and continued as new only after ``rounds_per_run`` rounds, however long its history (500
-# starts a round could pass Temporal's history limit). Now a round's starts go out together, and the relay
+# Before: the relay started a WebhookDelivery per (endpoint, object) with deliveries due, each sending one
+# event at a time with three activities: a few deliveries a second in all (bench/webhooks.py). Now it wakes
+# one WebhookSender per endpoint, which sends the endpoint's due deliveries in batches, and the relay
 # continues as new as soon as Temporal suggests it.
-RELAY_STARTS_TOGETHER = "webhook-relay-starts-together"
+RELAY_WAKES_SENDERS = "webhook-relay-wakes-senders"
+SEND_STEP = timedelta(minutes=5)
+SEND_HEARTBEAT = timedelta(minutes=1)
+SENDER_ROUNDS_PER_RUN = 500
+IDLE_PAUSE = timedelta(seconds=1)
+
+
+@workflow.defn(name="WebhookSender")
+class WebhookSenderWorkflow:
+    """Send one endpoint's due deliveries in batches until none is pending (each object's events in
+    order; a failed one again after its backoff, for up to three days); how many were delivered. The
+    relay wakes it (``deliveries_due``) when new deliveries are due while it waits for a retry."""
+
+    def __init__(self) -> None:
+        self._woken = False
+
+    @workflow.run
+    async def run(self, due: DueEndpoint) -> int:
+        delivered = 0
+        for _ in range(SENDER_ROUNDS_PER_RUN):
+            self._woken = False
+            sent = await workflow.execute_activity_method(
+                WebhookActivities.send_due,
+                SendInput(endpoint_id=due.endpoint_id, at=workflow.now()),
+                start_to_close_timeout=SEND_STEP,
+                heartbeat_timeout=SEND_HEARTBEAT,
+                retry_policy=DB_RETRY,
+            )
+            delivered += sent.delivered
+            if sent.endpoint_disabled or sent.next_due_at is None:
+                return delivered
+            if workflow.info().is_continue_as_new_suggested():
+                break
+            if sent.full:
+                continue
+            wait = max(sent.next_due_at - workflow.now(), IDLE_PAUSE if sent.sent == 0 else timedelta(0))
+            if wait > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: self._woken, timeout=wait)
+        workflow.continue_as_new(due)
+
+    @workflow.signal(name="deliveries_due")
+    def deliveries_due(self) -> None:
+        """New deliveries are due: stop waiting for the next retry and send."""
+        self._woken = True
 
 
 @workflow.defn(name="WebhookDelivery")
@@ -95,21 +149,46 @@ class WebhookRelayWorkflow:
                 cursor = fanned.cursor
                 if not fanned.full:
                     break
-            due = await workflow.execute_activity_method(
-                WebhookActivities.due_objects,
-                workflow.now(),
-                start_to_close_timeout=DB_STEP,
-                retry_policy=DB_RETRY,
-            )
-            if workflow.patched(RELAY_STARTS_TOGETHER):
-                await asyncio.gather(*(self._start_delivery(item) for item in due))
+            if workflow.patched(RELAY_WAKES_SENDERS):
+                endpoints = await workflow.execute_activity_method(
+                    WebhookActivities.due_endpoints,
+                    workflow.now(),
+                    start_to_close_timeout=DB_STEP,
+                    retry_policy=DB_RETRY,
+                )
+                for endpoint in endpoints:
+                    await self._wake_sender(endpoint)
                 if workflow.info().is_continue_as_new_suggested():
                     break
             else:
+                due = await workflow.execute_activity_method(
+                    WebhookActivities.due_objects,
+                    workflow.now(),
+                    start_to_close_timeout=DB_STEP,
+                    retry_policy=DB_RETRY,
+                )
                 for item in due:
                     await self._start_delivery(item)
             await workflow.sleep(timedelta(seconds=state.interval_s))
         workflow.continue_as_new(state.model_copy(update={"cursor": cursor}))
+
+    async def _wake_sender(self, due: DueEndpoint) -> None:
+        """Start the endpoint's WebhookSender, or tell the running one that deliveries are due."""
+        process_id = process_ids.webhook_sender(due.endpoint_id)
+        labels = ProcessLabels(
+            process="WebhookSender",
+            summary=f"Webhooks to endpoint {due.endpoint_id}",
+            organisation_id=due.organisation_id,
+            memo_extra={"endpoint_id": due.endpoint_id},
+        )
+        try:
+            await start_child(WebhookSenderWorkflow.run, due, id=process_id, labels=labels)
+        except WorkflowAlreadyStartedError:
+            # It may end before the signal lands: then the next round starts it again.
+            with contextlib.suppress(Exception):
+                await workflow.get_external_workflow_handle(process_id).signal(
+                    WebhookSenderWorkflow.deliveries_due
+                )
 
     async def _start_delivery(self, due: DueObject) -> None:
         labels = ProcessLabels(

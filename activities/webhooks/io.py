@@ -64,6 +64,32 @@ class GiveUpInput(BaseModel):
     at: datetime
 
 
+class DueEndpoint(BaseModel):
+    """An enabled endpoint with deliveries due: its WebhookSender sends them."""
+
+    endpoint_id: str
+    organisation_id: str
+
+
+class SendInput(BaseModel):
+    """Send a batch of the endpoint's due deliveries at the workflow's time ``at``."""
+
+    endpoint_id: str
+    at: datetime
+
+
+class SendRound(BaseModel):
+    """What one batch did, and when the endpoint next has a delivery due (None: nothing pending)."""
+
+    sent: int = 0
+    delivered: int = 0
+    failed_attempts: int = 0
+    gave_up: int = 0
+    endpoint_disabled: bool = False
+    full: bool = False
+    next_due_at: datetime | None = None
+
+
 class WebhookActivities:
     """Webhook delivery's activities (implemented in activities/webhooks/activities.py)."""
 
@@ -85,6 +111,17 @@ class WebhookActivities:
     @activity.defn(name="attempt_webhook_delivery")
     def attempt(self, request: AttemptInput) -> AttemptResult:
         """POST the event, signed, to the endpoint once; record the attempt and its outcome."""
+        raise NotImplementedError
+
+    @activity.defn(name="due_webhook_endpoints")
+    def due_endpoints(self, at: datetime) -> list[DueEndpoint]:
+        """The enabled endpoints with a delivery due at ``at``."""
+        raise NotImplementedError
+
+    @activity.defn(name="send_due_webhook_deliveries")
+    def send_due(self, request: SendInput) -> SendRound:
+        """POST a batch of the endpoint's due deliveries at once (each object's oldest pending one only, so
+        an object's events keep their order), record every attempt, give up those past the window."""
         raise NotImplementedError
 
     @activity.defn(name="give_up_webhook_delivery")

@@ -154,6 +154,11 @@ SCENARIOS = [
         "disabled",
     ),
     _scenario(
+        "workflows/test_webhooks.py::test_a_sender_sends_objects_together_and_each_objects_events_in_order",
+        "batches",
+        "WebhookSender",
+    ),
+    _scenario(
         "workflows/test_webhooks.py::test_the_relay_fans_out_delivers_and_redelivers_by_hand",
         "relay",
         "WebhookRelay",

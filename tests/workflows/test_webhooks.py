@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks import deliveries, endpoints, sending
 from activities.webhooks.activities import WebhookActivities
-from activities.webhooks.io import DueObject, RelayInput
+from activities.webhooks.io import DueEndpoint, DueObject, RelayInput
 from domain import process_ids
 from domain.ids import new_id
 from integrations.notify.base import Notifier
@@ -34,7 +34,7 @@ from tests.support.factories import make_operator
 from tests.support.smtp import SmtpSink
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.webhook_support import make_endpoint, record_event
-from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow, WebhookSenderWorkflow
 
 SECRET = "whsec_" + "ab" * 32
 
@@ -264,3 +264,70 @@ def test_production_refuses_to_post_to_a_private_address(webhook_receiver: Webho
     webhook_receiver.secret = SECRET
     sent = sending.post(webhook_receiver.url, SECRET, "evt_1", body)
     assert sent.delivered and [r.verified for r in webhook_receiver.received] == [True]
+
+
+async def send(env: WorkflowEnvironment, queue: str, org: str, endpoint_id: str) -> int:
+    due = DueEndpoint(endpoint_id=endpoint_id, organisation_id=org)
+    return await env.client.execute_workflow(
+        WebhookSenderWorkflow.run, due, id=process_ids.webhook_sender(endpoint_id), task_queue=queue
+    )
+
+
+async def test_a_sender_sends_objects_together_and_each_objects_events_in_order(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, webhook_receiver: WebhookReceiver
+) -> None:
+    """The endpoint's WebhookSender: one batch holds each object's oldest event; a failed one waits for
+    its retry (its object's later events behind it) while the other objects go on."""
+    url = settings.database_url or ""
+    org, endpoint_id = setup(settings, webhook_receiver)
+    cursor = deliveries.cursor_at(utcnow() - timedelta(seconds=1))
+    first, second = new_id("inv"), new_id("inv")
+    a1 = record_event(url, org, first, "invoice.issued")
+    b1 = record_event(url, org, second, "invoice.issued")
+    a2 = record_event(url, org, first, "invoice.voided")
+    b2 = record_event(url, org, second, "invoice.voided")
+    others = [record_event(url, org, new_id("inv")) for _ in range(20)]
+    assert fan_out_since(url, cursor) == 24
+    webhook_receiver.fail_next(1)  # the first POST of the first batch fails
+    async with webhook_worker(time_skipping_env.client, settings) as queue:
+        assert await send(time_skipping_env, queue, org, endpoint_id) == 24
+
+    accepted = [r.event["id"] for r in webhook_receiver.accepted()]
+    assert sorted(accepted) == sorted([a1, a2, b1, b2, *others])  # each once
+    assert accepted.index(a1) < accepted.index(a2) and accepted.index(b1) < accepted.index(b2)
+    (failed,) = [r.event["id"] for r in webhook_receiver.received if r.answered == 500]
+    delivery, log = attempts_of(url, failed)
+    assert delivery.status == "succeeded" and [a.status_code for a in log] == [500, 200]
+    assert all(r.verified for r in webhook_receiver.received)
+
+
+async def test_a_sender_gives_up_after_three_days_disables_the_endpoint_and_tells_its_owner(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    webhook_receiver: WebhookReceiver,
+    smtp_server: SmtpSink,
+) -> None:
+    url = settings.database_url or ""
+    org, endpoint_id = setup(settings, webhook_receiver)
+    owner = f"ops-{uuid.uuid4().hex[:8]}@operator.example"
+    with unit_of_work(url) as session:
+        organisation = session.get(Organisation, org)
+        assert organisation is not None
+        organisation.contact_email = owner
+    mail = SmtpNotifier(host=smtp_server.host, port=smtp_server.port, sender="billing@multibill.test")
+    cursor = deliveries.cursor_at(utcnow() - timedelta(seconds=1))
+    event = record_event(url, org, new_id("inv"))
+    fan_out_since(url, cursor)
+    webhook_receiver.fail_next(10**6)
+    async with webhook_worker(time_skipping_env.client, settings, notifier=mail) as queue:
+        assert await send(time_skipping_env, queue, org, endpoint_id) == 0
+
+    delivery, log = attempts_of(url, event)
+    assert delivery.status == "failed" and len(log) == delivery.attempts > 10
+    with unit_of_work(url) as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        assert endpoint is not None and endpoint.enabled is False
+        assert endpoint.disabled_reason is not None and "3 days" in endpoint.disabled_reason
+    told = await smtp_server.wait_for(owner)
+    assert endpoint_id in (told["Subject"] or "")
+    assert len(smtp_server.to(owner)) == 1
