@@ -16,6 +16,7 @@ from activities.billing.activities import BillingActivities, RunRowActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.events.activities import RetentionActivities
+from activities.maintenance.activities import PartitionActivities
 from activities.payments.activities import PaymentActivities, RefundActivities
 from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.subscriptions.activities import (
@@ -43,6 +44,7 @@ from workflows.dunning import DunningWorkflow
 from workflows.event_retention import EventRetentionWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.partition_maintenance import PartitionMaintenanceWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
 from workflows.prepaid_resume import PrepaidResumeWorkflow
 from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
@@ -72,6 +74,7 @@ WORKFLOWS: list[type] = [
     WebhookRelayWorkflow,
     WebhookDeliveryWorkflow,
     EventRetentionWorkflow,
+    PartitionMaintenanceWorkflow,
 ]
 
 
@@ -100,6 +103,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *FundedResumeActivities(settings).all(),
         *WebhookActivities(settings).all(),
         *RetentionActivities(settings).all(),
+        *PartitionActivities(settings).all(),
     ]
 
 
