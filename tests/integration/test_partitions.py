@@ -6,6 +6,7 @@ existing rows over (and back)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -119,6 +120,29 @@ def test_a_client_event_id_is_stored_once_even_in_another_month(database_url: st
         conn.execute(
             sa.text("INSERT INTO usage_event_keys VALUES (:o, 'cdr-1', '2026-11-11T00:00:00Z')"), {"o": org}
         )
+
+
+def test_two_concurrent_batches_with_one_client_event_id_store_it_once(database_url: str) -> None:
+    """The second batch waits on the first one's key, then counts the event as a duplicate."""
+    org = make_operator(database_url).organisation_id
+    event = {"client_event_id": "race-1", "subscriber": "nobody", "event_type": "voice", "quantity": 5}
+    outcome: list[Any] = []
+    with unit_of_work(database_url) as first:
+        assert ingest(first, org, [{**event, "started_at": "2026-11-02T00:00:00Z"}], now=NOW).suspense == 1
+
+        def second() -> None:
+            with unit_of_work(database_url) as session:
+                outcome.append(
+                    ingest(session, org, [{**event, "started_at": "2026-10-02T00:00:00Z"}], now=NOW)
+                )
+
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(1.0)
+        assert racer.is_alive()  # waiting on the key the first batch holds
+    racer.join(10)
+    assert [(r.suspense, r.duplicates) for r in outcome] == [(0, 1)]
+    assert len(where(database_url, "usage_events", "organisation_id = :o", {"o": org})) == 1
 
 
 def test_a_row_of_an_unexpected_month_waits_in_default_then_moves_to_its_month(database_url: str) -> None:
