@@ -15,9 +15,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.exc import DBAPIError
+from temporalio.client import ScheduleActionStartWorkflow
 
 from activities.maintenance.activities import PartitionActivities
-from activities.maintenance.io import MaintainPartitions
+from activities.maintenance.io import MaintainPartitions, PartitionsMaintained
 from activities.maintenance.partitions import (
     drop_old_usage,
     ensure_months,
@@ -31,10 +32,12 @@ from domain.ledger import Posting
 from models.base import engine_for, unit_of_work
 from models.migrate import alembic_config, upgrade
 from models.partitions import PARTITIONED, add_months, partition_name
-from runtime.schedules import PARTITIONS_HOUR_UTC, partition_schedule
+from runtime.schedules import PARTITIONS_HOUR_UTC, ensure_partition_schedule
 from runtime.settings import Settings
 from tests.support.billing_factory import make_account
+from tests.support.eventually import eventually_async
 from tests.support.factories import make_operator
+from tests.support.subscription_support import Stack
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -282,10 +285,32 @@ def test_the_maintenance_activity_makes_the_months_ahead_and_applies_the_retenti
     assert where(database_url, "usage_events", "id = :i", {"i": gone}) == []
 
 
-def test_the_daily_schedule_starts_partition_maintenance(settings: Settings) -> None:
-    schedule = partition_schedule(settings)
-    assert schedule.action.workflow == "PartitionMaintenance"  # type: ignore[attr-defined]
-    assert [r.start for r in schedule.spec.calendars[0].hour] == [PARTITIONS_HOUR_UTC]
+async def test_the_daily_schedule_runs_partition_maintenance_on_the_worker(
+    stack: Stack, settings: Settings
+) -> None:
+    queue_settings = settings.model_copy(update={"task_queue": stack.task_queue})
+    sid = await ensure_partition_schedule(stack.client, queue_settings)
+    assert sid == await ensure_partition_schedule(stack.client, queue_settings) == "partition-maintenance"
+    handle = stack.client.get_schedule_handle(sid)
+    try:
+        described = await handle.describe()
+        action = described.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow) and action.workflow == "PartitionMaintenance"
+        assert [c.hour[0].start for c in described.schedule.spec.calendars] == [PARTITIONS_HOUR_UTC]
+        await handle.trigger()
+        ran = await eventually_async(
+            lambda: handle.describe(),
+            until=lambda d: bool(d.info.recent_actions),
+            timeout=15,
+            what="the partition schedule's first run",
+        )
+        started = ran.info.recent_actions[0].action
+        result = await stack.client.get_workflow_handle(
+            started.workflow_id, run_id=started.first_execution_run_id, result_type=PartitionsMaintained
+        ).result()
+        assert (result.dropped, result.kept) == ([], [])  # the retention is off by default
+    finally:
+        await handle.delete()
 
 
 def _fresh_database(database_url: str) -> str:
