@@ -295,6 +295,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
         "s_line",
         [
             "id",
+            "issue_date",
             "invoice_id",
             "position",
             "kind",
@@ -309,6 +310,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
         [
             (
                 i,
+                PERIOD,
                 f"inv_{i // 2:026d}",
                 i % 2,
                 "recurring",
@@ -326,8 +328,17 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
     copy(
         conn,
         "s_post",
-        ["id", "entry_id", "ledger_account", "customer_id", "debit_minor", "credit_minor", "currency"],
-        [(i, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)],
+        [
+            "id",
+            "booked_on",
+            "entry_id",
+            "ledger_account",
+            "customer_id",
+            "debit_minor",
+            "credit_minor",
+            "currency",
+        ],
+        [(i, PERIOD, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)],
     )
     copy(
         conn,

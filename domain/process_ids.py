@@ -95,12 +95,18 @@ def billing_schedule(operator_id: str, cycle: int) -> str:
 
 
 EVENTS_RETENTION_SCHEDULE = "events-retention"
+PARTITION_MAINTENANCE_SCHEDULE = "partition-maintenance"
 """The Temporal Schedule (not a workflow) that prunes business events past their retention, daily."""
 
 
 def events_retention_run() -> str:
     """The EventRetention runs the retention schedule starts (the schedule appends the time)."""
     return "events-retention"
+
+
+def partition_maintenance_run() -> str:
+    """The PartitionMaintenance runs its daily schedule starts (the schedule appends the time)."""
+    return "partition-maintenance"
 
 
 def collection(run_id: str) -> str:

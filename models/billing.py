@@ -2,7 +2,11 @@
 
 Invoices and credit notes are immutable once issued (a void invoice is reversed by a credit note);
 ledger entries are append-only and balanced per currency (checked in domain/ledger.py and by the
-database: a deferred constraint trigger refuses an unbalanced entry at commit).
+database: a statement trigger refuses an unbalanced entry).
+
+``invoice_lines`` (by its invoice's ``issue_date``) and ``ledger_postings`` (by its entry's
+``booked_on``) are partitioned by month (models/partitions.py); each carries that copy of the date in
+its primary key. Nothing references either table by foreign key.
 """
 
 from __future__ import annotations
@@ -103,9 +107,15 @@ class Invoice(Base):
 
 class InvoiceLine(Base):
     __tablename__ = "invoice_lines"
-    __table_args__ = (Index("ix_invoice_lines_invoice", "invoice_id"),)
+    __table_args__ = (
+        Index("ix_invoice_lines_invoice", "invoice_id"),
+        {"postgresql_partition_by": "RANGE (issue_date)"},
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    issue_date: Mapped[date] = mapped_column(
+        Date, primary_key=True, comment="the invoice's issue date (the partition key, by month)"
+    )
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
     position: Mapped[int] = mapped_column(Integer)
     subscription_id: Mapped[str | None] = mapped_column(String(32))
@@ -218,9 +228,13 @@ class LedgerPosting(Base):
         ),
         Index("ix_ledger_postings_entry", "entry_id"),
         Index("ix_ledger_postings_ledger_account", "ledger_account", "customer_id"),
+        {"postgresql_partition_by": "RANGE (booked_on)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    booked_on: Mapped[date] = mapped_column(
+        Date, primary_key=True, comment="the entry's booked_on (the partition key, by month)"
+    )
     entry_id: Mapped[str] = mapped_column(ForeignKey("ledger_entries.id"))
     ledger_account: Mapped[str] = mapped_column(
         String(64), comment="receivable, revenue:video, tax:ES-standard…"

@@ -8,6 +8,12 @@ rating refused for good. The suspense queue is the events in ``suspense``: nothi
 Rated usage is append-only: the first rating writes a ``rated`` row per event; a re-rating writes an
 ``adjustment`` row with the difference (never a second ``rated`` row: a partial unique index).
 Amounts are exact decimals at the rating precision (``precision`` tells how many places count).
+
+``usage_events`` is partitioned by month of ``started_at`` (see models/partitions.py): its primary key
+is (id, started_at), and the "once per client event id" guarantee, which cannot include the month, lives
+in the small unpartitioned ``usage_event_keys`` table, written in the same statement as the event.
+``rated_usage`` copies what billing needs from its event and holds no foreign key to it, so a raw
+month can be dropped by the retention setting once every event in it is rated or rejected.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ class UsageEvent(Base):
         CheckConstraint(f"event_type in {EVENT_TYPES}", name="event_type"),
         CheckConstraint(f"status in {EVENT_STATES}", name="status"),
         CheckConstraint("quantity >= 0", name="quantity"),
-        Index("uq_usage_events_client_id", "organisation_id", "client_event_id", unique=True),
+        Index("ix_usage_events_client_id", "organisation_id", "client_event_id"),
         Index(
             "ix_usage_events_accepted", "organisation_id", "id", postgresql_where=text("status = 'accepted'")
         ),
@@ -51,6 +57,7 @@ class UsageEvent(Base):
             "ix_usage_events_suspense", "organisation_id", "id", postgresql_where=text("status = 'suspense'")
         ),
         Index("ix_usage_events_subscription", "subscription_id", "started_at"),
+        {"postgresql_partition_by": "RANGE (started_at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -63,7 +70,7 @@ class UsageEvent(Base):
     metric: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(BigInteger, comment="seconds, bytes or units")
     duration: Mapped[int | None] = mapped_column(BigInteger, comment="session seconds of a data event")
-    started_at: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(primary_key=True, comment="the partition key (month, UTC)")
     destination: Mapped[str | None] = mapped_column(String(32))  # E.164 when readable, else as sent
     destination_raw: Mapped[str | None] = mapped_column(
         String(32), comment="the dialled number as sent (destination holds it in E.164)"
@@ -77,6 +84,20 @@ class UsageEvent(Base):
     rated_at: Mapped[datetime | None]
 
 
+class UsageEventKey(Base):
+    """The guard of "stored once per (organisation, client event id)" across the monthly partitions of
+    ``usage_events`` (a partitioned table's unique index must include the month; this one need not).
+    Written with the event in one statement (activities/usage/ingestion.py); pruned only past the age
+    at which an event is refused anyway (``domain.usage_events.MAX_AGE``)."""
+
+    __tablename__ = "usage_event_keys"
+    __table_args__ = (Index("ix_usage_event_keys_started_at", "started_at"),)
+
+    organisation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime]
+
+
 class RatedUsage(Base):
     __tablename__ = "rated_usage"
     __table_args__ = (
@@ -88,7 +109,9 @@ class RatedUsage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("usage_events.id"))
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, comment="usage_events.id; no foreign key (a raw month may be dropped)"
+    )
     organisation_id: Mapped[str] = mapped_column(String(32))
     subscription_id: Mapped[str] = mapped_column(String(32))
     service_id: Mapped[str] = mapped_column(String(32))

@@ -29,10 +29,12 @@ from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.common import search_attributes
 from workflows.event_retention import EventRetentionWorkflow
+from workflows.partition_maintenance import PartitionMaintenanceWorkflow
 
 CYCLES = (*range(1, 29), 31)
 RUN_HOUR_UTC = 2
 RETENTION_HOUR_UTC = 3
+PARTITIONS_HOUR_UTC = 1
 
 
 def schedule_id(operator_id: str, cycle: int) -> str:
@@ -95,6 +97,34 @@ def retention_schedule(settings: Settings) -> Schedule:
     )
 
 
+def partition_schedule(settings: Settings) -> Schedule:
+    """PartitionMaintenance once a day at 01:00 UTC (one schedule for the whole platform)."""
+    labels = ProcessLabels(
+        process="PartitionMaintenance", summary="Create the coming monthly partitions; raw usage retention"
+    )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            PartitionMaintenanceWorkflow.run,
+            id=process_ids.partition_maintenance_run(),
+            task_queue=settings.task_queue,
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels),
+            static_summary=labels.summary,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(PARTITIONS_HOUR_UTC)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment="monthly partitions",
+                )
+            ],
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
 async def _ensure(client: Client, sid: str, schedule: Schedule) -> None:
     try:
         await client.create_schedule(sid, schedule)
@@ -120,6 +150,12 @@ async def ensure_retention_schedule(client: Client, settings: Settings) -> str:
     """Create (or bring up to date) the daily events-retention schedule; idempotent. Its id."""
     await _ensure(client, process_ids.EVENTS_RETENTION_SCHEDULE, retention_schedule(settings))
     return process_ids.EVENTS_RETENTION_SCHEDULE
+
+
+async def ensure_partition_schedule(client: Client, settings: Settings) -> str:
+    """Create (or bring up to date) the daily partition-maintenance schedule; idempotent. Its id."""
+    await _ensure(client, process_ids.PARTITION_MAINTENANCE_SCHEDULE, partition_schedule(settings))
+    return process_ids.PARTITION_MAINTENANCE_SCHEDULE
 
 
 async def next_runs(client: Client, operator_id: str) -> dict[int, datetime | None]:

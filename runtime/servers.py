@@ -169,12 +169,17 @@ async def _healthy(address: str, namespace: str) -> bool:
 
 def schedule_billing(settings: Settings, operator_id: str) -> int:
     """Create (or update) the Temporal Schedule of every bill cycle of an operator (and the platform's
-    daily events-retention schedule); returns how many bill cycles."""
-    from runtime.schedules import ensure_billing_schedules, ensure_retention_schedule
+    daily events-retention and partition-maintenance schedules); returns how many bill cycles."""
+    from runtime.schedules import (
+        ensure_billing_schedules,
+        ensure_partition_schedule,
+        ensure_retention_schedule,
+    )
 
     async def _ensure() -> int:
         client = await asyncio.wait_for(connect(settings), timeout=10)
         await ensure_retention_schedule(client, settings)
+        await ensure_partition_schedule(client, settings)
         return len(await ensure_billing_schedules(client, settings, operator_id))
 
     try:

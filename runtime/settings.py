@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = Field(default=None, description="whsec_…; verifies Stripe webhooks")
     stripe_timeout_seconds: float = 20.0
     collection_batch_size: int = Field(default=100, ge=1, description="invoices per collection activity")
+    # Monthly partitions (models/partitions.py; the daily PartitionMaintenance workflow).
+    partitions_ahead_months: int = Field(
+        default=3, ge=1, le=24, description="months of partitions kept ready beyond the current one"
+    )
+    usage_retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="drop raw usage-event months older than this many months once every event in them is"
+        " rated or rejected (rated usage, invoices and the ledger are kept); unset: keep everything",
+    )
     payments_pause_after_gateway_seconds: float = Field(
         default=0.0, description="TEST ONLY: sleep between a gateway charge and recording it"
     )

@@ -18,6 +18,7 @@ from activities.billing.activities import BillingActivities, RunRowActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.events.activities import RetentionActivities
+from activities.maintenance.activities import PartitionActivities
 from activities.payments.activities import PaymentActivities, RefundActivities
 from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.subscriptions.activities import (
@@ -46,6 +47,7 @@ from workflows.dunning import DunningWorkflow
 from workflows.event_retention import EventRetentionWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.partition_maintenance import PartitionMaintenanceWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
 from workflows.prepaid_resume import PrepaidResumeWorkflow
 from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
@@ -76,6 +78,7 @@ WORKFLOWS: list[type] = [
     WebhookDeliveryWorkflow,
     WebhookSenderWorkflow,
     EventRetentionWorkflow,
+    PartitionMaintenanceWorkflow,
 ]
 
 
@@ -104,6 +107,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *FundedResumeActivities(settings).all(),
         *WebhookActivities(settings, notifier).all(),
         *RetentionActivities(settings).all(),
+        *PartitionActivities(settings).all(),
     ]
 
 

@@ -86,7 +86,15 @@ def too_large(draft: InvoiceDraft) -> str | None:
     return f"amount_too_large: an amount of {worst} minor units exceeds the largest storable ({BIGINT_MAX})"
 
 
-POSTING_COLUMNS = ("entry_id", "ledger_account", "customer_id", "debit_minor", "credit_minor", "currency")
+POSTING_COLUMNS = (
+    "entry_id",
+    "ledger_account",
+    "customer_id",
+    "debit_minor",
+    "credit_minor",
+    "currency",
+    "booked_on",
+)
 
 
 def copy_dicts(session: Session, table: str, rows: list[dict[str, Any]], **extra: Any) -> None:
@@ -146,7 +154,7 @@ def write_invoices(
     lines: list[dict[str, Any]] = []
     billed: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
-    postings: list[tuple[str, Posting]] = []
+    postings: list[tuple[str, date, Posting]] = []
     charges: list[dict[str, Any]] = []
     charged: list[dict[str, Any]] = []
     numbered = dict(zip((id(d) for d in billable), numbers, strict=True))
@@ -208,6 +216,7 @@ def write_invoices(
             lines.append(
                 {
                     "invoice_id": invoice_id,
+                    "issue_date": draft.issue_date,
                     "position": position,
                     "subscription_id": line.subscription_id,
                     "service_id": line.service_id,
@@ -237,7 +246,7 @@ def write_invoices(
                 "idempotency_key": f"invoice:{invoice_id}",
             }
         )
-        postings += [(entry_id, p) for p in _ledger(draft)]
+        postings += [(entry_id, draft.issue_date, p) for p in _ledger(draft)]
         charges += [
             {"id": cid, "status": "invoiced", "invoice_id": invoice_id}
             for cid in draft.charge_ids
@@ -248,7 +257,8 @@ def write_invoices(
     copy_dicts(session, "invoice_lines", lines)
     copy_dicts(session, "ledger_entries", entries, created_at=now)
     posting_rows = [
-        (e, p.ledger_account, p.customer_id, p.debit_minor, p.credit_minor, p.currency) for e, p in postings
+        (e, p.ledger_account, p.customer_id, p.debit_minor, p.credit_minor, p.currency, booked)
+        for e, booked, p in postings
     ]
     copy_rows(session, "ledger_postings", POSTING_COLUMNS, posting_rows)
     copy_dicts(session, "billed_periods", billed)

@@ -52,18 +52,28 @@ def post_entry(
         return str(
             session.execute(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)).scalar_one()
         )
-    insert_postings(session, [(entry_id, p) for p in postings])
+    insert_postings(session, [(entry_id, p) for p in postings], booked_on=booked_on)
     return entry_id
 
 
-def insert_postings(session: Session, rows: list[tuple[str, Posting]]) -> None:
-    """All postings in ONE statement: the database checks each entry's balance per statement."""
+def insert_postings(session: Session, rows: list[tuple[str, Posting]], booked_on: date | None = None) -> None:
+    """All postings in ONE statement: the database checks each entry's balance per statement.
+
+    Each posting carries its entry's ``booked_on`` (the month partition it lands in); when the caller
+    does not pass it, it is read from the entries."""
     if rows:
+        if booked_on is None:
+            entry_ids = {entry_id for entry_id, _ in rows}
+            found = session.execute(
+                select(LedgerEntry.id, LedgerEntry.booked_on).where(LedgerEntry.id.in_(entry_ids))
+            ).all()
+            booked = {entry_id: day for entry_id, day in found}
         session.execute(
             insert(LedgerPosting).values(
                 [
                     {
                         "entry_id": entry_id,
+                        "booked_on": booked_on if booked_on is not None else booked.get(entry_id),
                         "ledger_account": p.ledger_account,
                         "customer_id": p.customer_id,
                         "debit_minor": p.debit_minor,

@@ -1,9 +1,10 @@
 """Usage ingestion: check each event, resolve its subscriber, store it once per client event id.
 
 A batch is checked event by event (a bad one is reported with its reason, the rest are kept), the
-subscribers are resolved in three queries, and the rows go in as one multi-row ``INSERT … ON
-CONFLICT DO NOTHING`` on (organisation, client event id): the same id is stored once, whatever the
-batch, the retry or the restart. Rows are inserted in client-id order so concurrent batches with
+subscribers are resolved in three queries, and the rows go in as one statement that first claims each
+(organisation, client event id) in ``usage_event_keys`` (``ON CONFLICT DO NOTHING``) and inserts the
+events whose key was new: the same id is stored once, whatever the batch, the month, the retry or the
+restart. Rows are inserted in client-id order so concurrent batches with
 overlapping ids cannot deadlock. An unknown subscriber is stored in ``suspense`` (nothing is lost);
 fix it with an alias (:func:`add_alias`) and retry the event.
 
@@ -36,9 +37,21 @@ _COLUMNS = (
     "organisation_id, client_event_id, subscriber, subscription_id, service_id, event_type, metric, "
     "quantity, duration, started_at, destination, destination_raw, source, status, reason, detail, attempts"
 )
+# usage_events is partitioned by month, so its own unique index cannot hold "once per client event id";
+# the key goes into usage_event_keys in the same statement and only the events whose key was new are
+# inserted (a concurrent batch with the same id waits on the key's row, then finds it taken).
+_TEMPLATE = (
+    "("
+    + ", ".join(["%s"] * 7 + ["%s::bigint", "%s::bigint", "%s::timestamptz"] + ["%s"] * 6 + ["%s::integer"])
+    + ")"
+)
 _INSERT = (
-    f"INSERT INTO usage_events ({_COLUMNS}) VALUES %s "  # noqa: S608 - constant column list
-    "ON CONFLICT (organisation_id, client_event_id) DO NOTHING RETURNING status"
+    f"WITH batch ({_COLUMNS}) AS (VALUES %s), "  # noqa: S608 - constant column list
+    "fresh AS (INSERT INTO usage_event_keys (organisation_id, client_event_id, started_at) "
+    "SELECT organisation_id, client_event_id, started_at FROM batch "
+    "ON CONFLICT (organisation_id, client_event_id) DO NOTHING RETURNING organisation_id, client_event_id) "
+    f"INSERT INTO usage_events ({_COLUMNS}) SELECT batch.* FROM batch "
+    "JOIN fresh USING (organisation_id, client_event_id) RETURNING status"
 )
 
 
@@ -180,7 +193,7 @@ def store_events(
     inserted: list[tuple[str]] = []
     if rows:
         cursor = session.connection().connection.cursor()
-        inserted = execute_values(cursor, _INSERT, rows, page_size=len(rows), fetch=True)
+        inserted = execute_values(cursor, _INSERT, rows, template=_TEMPLATE, page_size=len(rows), fetch=True)
     report.duplicates += len(events) - len(inserted)
     for (status,) in inserted:
         if status == "accepted":

@@ -170,16 +170,32 @@ def rate_subscription_events(
         except Unrateable as exc:
             counts["suspense"] += 1
             changes.append(
-                {"id": event.id, "status": "suspense", "reason": exc.code, "detail": exc.detail[:1000]}
+                {
+                    "id": event.id,
+                    "at": event.started_at,
+                    "status": "suspense",
+                    "reason": exc.code,
+                    "detail": exc.detail[:1000],
+                }
             )
             continue
         counts["rated"] += 1
         rows.append(_row(ctx, event, rated, "rated", FIRST_RUN))
-        changes.append({"id": event.id, "status": "rated", "reason": None, "detail": None, "rated_at": now})
+        changes.append(
+            {
+                "id": event.id,
+                "at": event.started_at,
+                "status": "rated",
+                "reason": None,
+                "detail": None,
+                "rated_at": now,
+            }
+        )
     if rows:
         session.execute(insert(RatedUsage), rows)
-    for change in changes:
-        session.execute(update(UsageEvent).where(UsageEvent.id == change.pop("id")).values(**change))
+    for change in changes:  # the whole primary key: the update touches the event's month only
+        key = UsageEvent.id == change.pop("id"), UsageEvent.started_at == change.pop("at")
+        session.execute(update(UsageEvent).where(*key).values(**change))
     return counts
 
 

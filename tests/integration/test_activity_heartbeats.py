@@ -22,6 +22,8 @@ from activities.billing.activities import BillingActivities
 from activities.billing.io import RunInput
 from activities.events.activities import RetentionActivities
 from activities.events.io import PruneEvents
+from activities.maintenance.activities import PartitionActivities
+from activities.maintenance.io import MaintainPartitions
 from activities.payments.activities import PaymentActivities
 from activities.payments.io import CollectionInput
 from activities.subscriptions.activities import PrepaidActivities
@@ -70,6 +72,7 @@ def runs(
     collection = CollectionInput(organisation_id=organisation_id)
     retention = RetentionActivities(settings)
     long_ago = PruneEvents(before=datetime(2000, 1, 1, tzinfo=UTC))  # waits on the lock, deletes nothing
+    long_before = MaintainPartitions(on=date(1975, 1, 1))
     return {
         "BillingActivities.plan_pages": ("subscriptions", lambda env: env.run(billing.plan_pages, run)),
         "PrepaidActivities.renew": ("subscriptions", lambda env: env.run(prepaid.renew, run)),
@@ -78,6 +81,10 @@ def runs(
             lambda env: env.run(payments.plan_collection, collection),
         ),
         "RetentionActivities.prune": ("business_events", lambda env: env.run(retention.prune, long_ago)),
+        "PartitionActivities.maintain": (  # the keys' prune waits on the lock, deletes nothing
+            "usage_event_keys",
+            lambda env: env.run(PartitionActivities(settings).maintain, long_before),
+        ),
     }
 
 
@@ -86,6 +93,7 @@ PROVEN = [
     "PrepaidActivities.renew",
     "PaymentActivities.plan_collection",
     "RetentionActivities.prune",
+    "PartitionActivities.maintain",
 ]
 
 

@@ -134,6 +134,7 @@ def make_invoice(
             session.add(
                 InvoiceLine(
                     invoice_id=invoice.id,
+                    issue_date=invoice.issue_date,
                     position=position,
                     kind=li.kind,
                     description=li.description,

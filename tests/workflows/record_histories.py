@@ -164,6 +164,9 @@ SCENARIOS = [
         "WebhookRelay",
     ),
     _scenario("workflows/test_event_retention.py::test_events_past_retention_are_pruned", "pruned"),
+    _scenario(
+        "workflows/test_partition_maintenance.py::test_the_daily_run_keeps_the_coming_months_ready", "daily"
+    ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
