@@ -6,7 +6,7 @@ partition per month, named ``<table>_pYYYY_MM``) with a ``<table>_default`` part
 of any month nobody created yet, so no write ever fails on an unexpected date.
 
 The partitions of a month are made by the database function ``multibill_month_partition(table, month)``
-(migration 0020): it creates the month if missing and, when the default partition already holds rows of
+(migration 0022): it creates the month if missing and, when the default partition already holds rows of
 that month, moves them into it. Migrations create the months present and the next ones; the daily
 ``PartitionMaintenance`` workflow keeps ``MULTIBILL_PARTITIONS_AHEAD_MONTHS`` months ahead and, when
 ``MULTIBILL_USAGE_RETENTION_MONTHS`` is set, drops old raw-usage months (activities/maintenance/).

@@ -1,4 +1,4 @@
-"""Monthly partitions of usage events, invoice lines and ledger postings (migration 0020,
+"""Monthly partitions of usage events, invoice lines and ledger postings (migration 0022,
 models/partitions.py, activities/maintenance/): the tables are partitioned with a DEFAULT partition, a
 client event id is stored once across months, a row of an unexpected month is kept and later moved into
 its own partition, the raw-usage retention drops only finished months, and the migration carries the
@@ -330,7 +330,7 @@ def _drop_database(database_url: str, url: str) -> None:
 def test_the_migration_carries_existing_rows_into_the_partitions_and_back(database_url: str) -> None:
     url = _fresh_database(database_url)
     try:
-        upgrade(url, "0019")
+        upgrade(url, "0021")
         org = make_operator(url).organisation_id
         account = make_account(url, org)
         with engine_for(url).begin() as conn:
@@ -378,7 +378,7 @@ def test_the_migration_carries_existing_rows_into_the_partitions_and_back(databa
                 ),
                 {"a": account},
             )
-        upgrade(url, "0020")
+        upgrade(url, "0022")
 
         assert where(url, "usage_events", "client_event_id = 'a'", {}) == [
             "usage_events_p2026_07"
@@ -418,7 +418,7 @@ def test_the_migration_carries_existing_rows_into_the_partitions_and_back(databa
             ids = conn.execute(sa.text("SELECT client_event_id FROM usage_events ORDER BY id")).scalars()
             assert list(ids) == ["a", "b", "c"]
 
-        command.downgrade(alembic_config(url), "0019")
+        command.downgrade(alembic_config(url), "0021")
         with engine_for(url).connect() as conn:
             partitioned = conn.execute(sa.text("SELECT count(*) FROM pg_partitioned_table")).scalar_one()
             events = conn.execute(sa.text("SELECT count(*) FROM usage_events")).scalar_one()

@@ -1,7 +1,7 @@
 """monthly partitions: usage_events, invoice_lines and ledger_postings become RANGE-partitioned by month
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-11-30 14:40:00
 
 Each table is rebuilt with its rows: the old table is renamed, a partitioned table of the same columns,
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
