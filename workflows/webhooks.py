@@ -42,7 +42,6 @@ FAN_OUT_PAGES_PER_ROUND = 20
 # continues as new as soon as Temporal suggests it.
 RELAY_WAKES_SENDERS = "webhook-relay-wakes-senders"
 SEND_STEP = timedelta(minutes=5)
-SEND_HEARTBEAT = timedelta(minutes=1)
 SENDER_ROUNDS_PER_RUN = 500
 IDLE_PAUSE = timedelta(seconds=1)
 
@@ -64,8 +63,7 @@ class WebhookSenderWorkflow:
             sent = await workflow.execute_activity_method(
                 WebhookActivities.send_due,
                 SendInput(endpoint_id=due.endpoint_id, at=workflow.now()),
-                start_to_close_timeout=SEND_STEP,
-                heartbeat_timeout=SEND_HEARTBEAT,
+                start_to_close_timeout=SEND_STEP,  # 200 POSTs, 16 at a time, 10 s each at worst: ~2 min
                 retry_policy=DB_RETRY,
             )
             delivered += sent.delivered

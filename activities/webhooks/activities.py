@@ -99,9 +99,7 @@ class WebhookActivities(io.WebhookActivities):
         if batch:
             with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(batch))) as pool:
                 outcomes = pool.map(self._post, batch)
-                for out, outcome in zip(batch, outcomes, strict=True):
-                    results.append((out, outcome))
-                    activity.heartbeat(len(results))
+                results = list(zip(batch, outcomes, strict=True))
         with unit_of_work(self.url) as session:
             failures, expired = batches.record_batch(session, request.at, results)
         disabled = None

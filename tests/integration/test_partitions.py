@@ -213,8 +213,9 @@ def test_the_retention_drops_old_raw_months_only_when_every_event_is_rated_or_re
 
     with unit_of_work(database_url) as session:
         dropped, held = drop_old_usage(session, on=date(1990, 5, 17), retention_months=2)
-    assert dropped == ["usage_events_p1990_01"]
-    assert held == ["usage_events_p1990_02"]
+    # (older months other tests made in this database, empty, go too)
+    assert [name for name in dropped if name >= "usage_events_p1990"] == ["usage_events_p1990_01"]
+    assert [name for name in held if name >= "usage_events_p1990"] == ["usage_events_p1990_02"]
     assert where(database_url, "usage_events", "id = ANY(:i)", {"i": finished}) == []
     assert where(database_url, "usage_events", "id = :i", {"i": waiting}) == ["usage_events_p1990_02"]
     assert where(database_url, "usage_events", "id = :i", {"i": kept}) == ["usage_events_p1990_03"]
