@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -26,10 +27,27 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_last_lock = threading.Lock()
+_last = [0, 0]  # the millisecond and the random part of this process's last id
+
+
 def new_id(prefix: str, *, now_ms: int | None = None) -> str:
-    """A new id: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(80), 16)}"
+    """A new id: 48 bits of milliseconds then 80 random bits, so ids sort by creation time.
+
+    Within one process, a second id in the same millisecond takes the last one's random part plus one, so
+    two events of one object recorded one after the other keep their order when sorted by id (webhooks
+    deliver them in that order). A clock that steps back is followed (ids keep telling their time).
+    ``now_ms`` makes a bound for that moment (not remembered)."""
+    if now_ms is not None:
+        return f"{prefix}_{_encode(now_ms, 10)}{_encode(secrets.randbits(80), 16)}"
+    ms = int(time.time() * 1000)
+    with _last_lock:
+        if ms == _last[0] and _last[1] + 1 < 1 << 80:
+            random_part = _last[1] + 1
+        else:
+            random_part = secrets.randbits(79)  # the top bit left clear: room to count up
+        _last[0], _last[1] = ms, random_part
+    return f"{prefix}_{_encode(ms, 10)}{_encode(random_part, 16)}"
 
 
 _TRIPLES = [a + b + c for a in _ALPHABET for b in _ALPHABET for c in _ALPHABET]  # 0 … 32**3 - 1, in order
