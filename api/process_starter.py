@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError
 from domain.process_ids import ProcessLabels
 from runtime import logs
+from runtime.organisation_paths import organisation_path
 from runtime.settings import Settings
 from workflows.common import search_attributes
 
@@ -42,8 +43,10 @@ async def start_process(
     """Start a process once, findable by its search attributes and summary.
 
     ``replayed``: the request repeats one that may have started it (its process existing is expected).
+    A process of an organisation carries its ``OrganisationPath`` too (runtime/organisation_paths.py).
     """
     logs.bind(workflow_id=start.process_id)  # the request's log lines name the process it started
+    path = await organisation_path(settings, start.labels.organisation_id)
     try:
         await client.start_workflow(
             start.workflow,
@@ -52,7 +55,7 @@ async def start_process(
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo=start.labels.memo(),
-            search_attributes=search_attributes(start.labels),
+            search_attributes=search_attributes(start.labels, path),
             static_summary=start.labels.summary,
         )
     except WorkflowAlreadyStartedError as exc:

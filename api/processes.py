@@ -1,9 +1,11 @@
 """Starting, listing and describing Temporal processes on behalf of API callers.
 
 A caller sees the processes of its organisation subtree: the list asks Temporal's visibility for
-processes whose ``OrganisationId`` search attribute is one of the subtree's organisations, and a
-process of another organisation is not found. The view adds the steps and failures of the history
-(api/process_steps.py) and what happens next, from the process's own ``status`` query.
+processes whose ``OrganisationPath`` search attribute starts with the subtree's path (or, for processes
+started before they carried one, whose ``OrganisationId`` is one of the subtree's organisations, when
+there are at most ``MAX_ORGANISATIONS``), and a process of another organisation is not found. The view
+adds the steps and failures of the history (api/process_steps.py) and what happens next, from the
+process's own ``status`` query.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from models.organisations import Organisation
 from runtime.codec import open_failures
 from runtime.settings import Settings
 from workflows.account_verification import AccountVerificationWorkflow, VerificationInput
-from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, SUBSCRIPTION_ID
+from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, ORGANISATION_PATH, SUBSCRIPTION_ID
 from workflows.common import PROCESS as PROCESS_ATTRIBUTE
 
 _STATUS: dict[int, str] = {
@@ -194,7 +196,8 @@ STATUS_FILTERS: dict[str, str] = {
 _TYPE_RE = re.compile(r"^[A-Z][A-Za-z0-9]{1,63}$")
 _CURSOR_MARK = b"tp1:"
 MAX_ORGANISATIONS = 500
-"""The subtree's organisations a list query may name (Temporal's visibility query has a size limit)."""
+"""The subtree's organisations a list query may name (Temporal's visibility query has a size limit): a
+larger subtree is listed by ``OrganisationPath`` only."""
 
 
 @dataclass(frozen=True)
@@ -241,29 +244,42 @@ def _bad(name: str, accepted: str) -> ApiError:
     return ApiError(422, "invalid_filter", f"The filter {name} is not valid: give {accepted}", field=name)
 
 
-def visible_organisation_ids(session: Session, principal: Principal) -> list[str]:
-    """The ids of the caller's organisation and every organisation below it."""
+@dataclass(frozen=True)
+class Subtree:
+    """The organisations whose processes a caller lists: every process whose ``OrganisationPath`` starts
+    with ``path``, and, for processes started before they carried a path, those whose ``OrganisationId``
+    is one of ``organisation_ids`` (None: the subtree has more than ``MAX_ORGANISATIONS``; its older
+    processes without a path are then not listed, only the ones with a path)."""
+
+    path: str
+    organisation_ids: tuple[str, ...] | None
+
+
+def visible_subtree(session: Session, principal: Principal) -> Subtree:
+    """The caller's subtree: its path and, when there are at most ``MAX_ORGANISATIONS``, its ids."""
     stmt = (
         select(Organisation.id)
         .where(Organisation.path.startswith(principal.organisation_path, autoescape=True))
         .order_by(Organisation.id)
         .limit(MAX_ORGANISATIONS + 1)
     )
-    ids = list(session.execute(stmt).scalars())
-    if len(ids) > MAX_ORGANISATIONS:
-        raise ApiError(
-            422,
-            "subtree_too_large",
-            f"Your subtree has more than {MAX_ORGANISATIONS} organisations; list the processes of one "
-            "account, subscription or invoice, or with a key of an organisation lower in the tree",
-        )
-    return ids
+    ids = tuple(session.execute(stmt).scalars())
+    return Subtree(principal.organisation_path, ids if len(ids) <= MAX_ORGANISATIONS else None)
 
 
-def list_query(organisation_ids: list[str], filters: ProcessFilters) -> str:
-    """The visibility query of a list: the subtree's organisations, then each filter."""
-    names = ", ".join(f"'{org}'" for org in organisation_ids)
-    return " AND ".join([f"{ORGANISATION_ID.name} IN ({names})", *filters.clauses()])
+def quoted(value: str) -> str:
+    """A string literal of a visibility query (its backslashes and quotes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def list_query(subtree: Subtree, filters: ProcessFilters) -> str:
+    """The visibility query of a list: the subtree (by path, or by id for processes without one), then
+    each filter."""
+    scope = f"{ORGANISATION_PATH.name} STARTS_WITH {quoted(subtree.path)}"
+    if subtree.organisation_ids:
+        names = ", ".join(quoted(org) for org in subtree.organisation_ids)
+        scope = f"({scope} OR {ORGANISATION_ID.name} IN ({names}))"
+    return " AND ".join([scope, *filters.clauses()])
 
 
 def encode_page_token(token: bytes) -> str:
@@ -282,15 +298,11 @@ def decode_page_token(cursor: str) -> bytes:
 
 
 async def list_processes(
-    client: Client, organisation_ids: list[str], filters: ProcessFilters, cursor: str | None, limit: int
+    client: Client, subtree: Subtree, filters: ProcessFilters, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the subtree's processes (Temporal's order: newest first) and the next cursor."""
     token = decode_page_token(cursor) if cursor else None
-    if not organisation_ids:
-        return [], None
-    pages = client.list_workflows(
-        list_query(organisation_ids, filters), page_size=limit, next_page_token=token
-    )
+    pages = client.list_workflows(list_query(subtree, filters), page_size=limit, next_page_token=token)
     try:
         await pages.fetch_next_page(page_size=limit)
     except RPCError as exc:

@@ -48,7 +48,13 @@ StatusOption = Annotated[
         help="Running, Completed, Failed, Canceled, Terminated, TimedOut or ContinuedAsNew.",
     ),
 ]
-OrganisationOption = Annotated[str | None, typer.Option("--organisation", help="Organisation id (org_…).")]
+OrganisationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--organisation",
+        help="Organisation id (org_…), or a tree path (/org_…/org_…/): the processes of its subtree.",
+    ),
+]
 AccountOption = Annotated[str | None, typer.Option("--account", help="Account id (acc_…).")]
 SubscriptionOption = Annotated[str | None, typer.Option("--subscription", help="Subscription id (sub_…).")]
 InvoiceOption = Annotated[str | None, typer.Option("--invoice", help="Invoice id (inv_…).")]

@@ -43,7 +43,14 @@ from temporalio.worker import Replayer
 
 from runtime.codec import data_converter, open_failures
 from runtime.settings import Settings
-from workflows.common import ACCOUNT_ID, INVOICE_ID, ORGANISATION_ID, PROCESS, SUBSCRIPTION_ID
+from workflows.common import (
+    ACCOUNT_ID,
+    INVOICE_ID,
+    ORGANISATION_ID,
+    ORGANISATION_PATH,
+    PROCESS,
+    SUBSCRIPTION_ID,
+)
 
 DEFAULT_HISTORIES = Path("tests/workflows/histories")
 DEFAULT_WORKFLOWS = "runtime.worker:WORKFLOWS"
@@ -65,6 +72,7 @@ STATUS_NAMES = {
     WorkflowExecutionStatus.TIMED_OUT: "TimedOut",
 }
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@\-]+$")
+_SAFE_PATH = re.compile(r"^(/[A-Za-z0-9_]+)+/$")
 _RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -214,8 +222,17 @@ def visibility_query(filters: Filters) -> str:
         clauses.append(f"(WorkflowType = {name} OR {PROCESS.name} = {name})")
     if filters.status:
         clauses.append(f"ExecutionStatus = '{STATUS_NAMES[status_of(filters.status)]}'")
+    organisation = filters.organisation
+    if organisation and organisation.startswith("/"):  # a tree path: the organisation's whole subtree
+        if not _SAFE_PATH.match(organisation):
+            raise ProcessOpsError(
+                f"--organisation {organisation!r}: a path is /org_…/ or /org_…/org_…/ (ending with /)",
+                CANNOT_RUN,
+            )
+        clauses.append(f"{ORGANISATION_PATH.name} STARTS_WITH '{organisation}'")
+        organisation = None
     for option, key, value in (
-        ("--organisation", ORGANISATION_ID, filters.organisation),
+        ("--organisation", ORGANISATION_ID, organisation),
         ("--account", ACCOUNT_ID, filters.account),
         ("--subscription", SUBSCRIPTION_ID, filters.subscription),
         ("--invoice", INVOICE_ID, filters.invoice),

@@ -25,6 +25,7 @@ from temporalio.client import (
 from activities.billing.io import RunInput
 from domain import process_ids
 from domain.process_ids import ProcessLabels
+from runtime.organisation_paths import organisation_path
 from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.common import search_attributes
@@ -41,7 +42,10 @@ def schedule_id(operator_id: str, cycle: int) -> str:
     return process_ids.billing_schedule(operator_id, cycle)
 
 
-def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedule:
+def billing_schedule(
+    settings: Settings, operator_id: str, cycle: int, operator_path: str | None = None
+) -> Schedule:
+    """The schedule of one cycle; its runs carry the operator's ``OrganisationPath`` when given."""
     days = [ScheduleRange(cycle)] if cycle <= 28 else [ScheduleRange(28, 31)]
     labels = ProcessLabels(
         process="BillingCycle", summary=f"Scheduled bill run of cycle {cycle}", organisation_id=operator_id
@@ -53,7 +57,7 @@ def billing_schedule(settings: Settings, operator_id: str, cycle: int) -> Schedu
             id=process_ids.scheduled_billing_run(operator_id, cycle),
             task_queue=settings.task_queue,
             memo=labels.memo(),
-            typed_search_attributes=search_attributes(labels),
+            typed_search_attributes=search_attributes(labels, operator_path),
             static_summary=labels.summary,
         ),
         spec=ScheduleSpec(
@@ -139,9 +143,10 @@ async def _ensure(client: Client, sid: str, schedule: Schedule) -> None:
 async def ensure_billing_schedules(client: Client, settings: Settings, operator_id: str) -> list[str]:
     """Create (or bring up to date) the schedules of every cycle; idempotent."""
     ids = []
+    path = await organisation_path(settings, operator_id)
     for cycle in CYCLES:
         sid = schedule_id(operator_id, cycle)
-        await _ensure(client, sid, billing_schedule(settings, operator_id, cycle))
+        await _ensure(client, sid, billing_schedule(settings, operator_id, cycle, path))
         ids.append(sid)
     return ids
 

@@ -31,7 +31,10 @@ ORGANISATION_ID = SearchAttributeKey.for_keyword("OrganisationId")
 SUBSCRIPTION_ID = SearchAttributeKey.for_keyword("SubscriptionId")
 INVOICE_ID = SearchAttributeKey.for_keyword("InvoiceId")
 PROCESS = SearchAttributeKey.for_keyword("Process")
-SEARCH_ATTRIBUTES = (ACCOUNT_ID, ORGANISATION_ID, SUBSCRIPTION_ID, INVOICE_ID, PROCESS)
+# The organisation's tree path (``/org_a/org_b/``): a subtree's processes are those whose path starts
+# with the subtree's own (api/processes.py), however many organisations it holds.
+ORGANISATION_PATH = SearchAttributeKey.for_keyword("OrganisationPath")
+SEARCH_ATTRIBUTES = (ACCOUNT_ID, ORGANISATION_ID, SUBSCRIPTION_ID, INVOICE_ID, PROCESS, ORGANISATION_PATH)
 
 # Database steps: 1 s doubling, to 30 s (subscription steps) or to 1 min (devices, verification).
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -145,12 +148,14 @@ def _default_about() -> str:
     return f"{info.workflow_type} {info.workflow_id}"
 
 
-def search_attributes(labels: ProcessLabels) -> TypedSearchAttributes:
-    """The typed search attributes of a process: its name and the business ids it concerns."""
+def search_attributes(labels: ProcessLabels, organisation_path: str | None = None) -> TypedSearchAttributes:
+    """The typed search attributes of a process: its name, the business ids it concerns and, when known,
+    the path of its organisation (``organisation_path``)."""
     pairs: list[SearchAttributePair[str]] = [
         SearchAttributePair(key, value)
         for key, value in (
             (ORGANISATION_ID, labels.organisation_id),
+            (ORGANISATION_PATH, organisation_path if labels.organisation_id else None),
             (ACCOUNT_ID, labels.account_id),
             (SUBSCRIPTION_ID, labels.subscription_id),
             (INVOICE_ID, labels.invoice_id),
@@ -170,6 +175,8 @@ async def start_child(
 ) -> ChildWorkflowHandle[SelfType, ReturnType]:
     """Start a child process that outlives its parent (abandoned on close), labelled for staff.
 
+    The child carries the parent's ``OrganisationPath`` when it belongs to the parent's organisation
+    (another organisation's path is not known here: the child is then found by its ``OrganisationId``).
     Raises ``WorkflowAlreadyStartedError`` when a process with this id exists (the caller decides).
     """
     handle: ChildWorkflowHandle[SelfType, ReturnType] = await workflow.start_child_workflow(
@@ -178,7 +185,15 @@ async def start_child(
         id=id,
         parent_close_policy=ParentClosePolicy.ABANDON,
         memo=labels.memo(),
-        search_attributes=search_attributes(labels),
+        search_attributes=search_attributes(labels, _parent_path(labels.organisation_id)),
         static_summary=labels.summary,
     )
     return handle
+
+
+def _parent_path(organisation_id: str | None) -> str | None:
+    """The running workflow's ``OrganisationPath`` if ``organisation_id`` is its organisation."""
+    parent = workflow.info().typed_search_attributes
+    if not organisation_id or parent.get(ORGANISATION_ID) != organisation_id:
+        return None
+    return parent.get(ORGANISATION_PATH)

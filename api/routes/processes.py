@@ -16,7 +16,7 @@ from api.processes import (
     describe_process,
     list_processes,
     process_view,
-    visible_organisation_ids,
+    visible_subtree,
 )
 from api.schemas.common import Page
 from api.schemas.processes import ProcessOut, ProcessSummary
@@ -50,8 +50,8 @@ async def list_all(
 ) -> dict[str, Any]:
     filters = ProcessFilters(type, status, account_id, subscription_id, invoice_id, started_since)
     filters.check()
-    organisation_ids = await run_in_threadpool(visible_organisation_ids, session, principal)
-    rows, next_cursor = await list_processes(temporal, organisation_ids, filters, cursor, limit)
+    subtree = await run_in_threadpool(visible_subtree, session, principal)
+    rows, next_cursor = await list_processes(temporal, subtree, filters, cursor, limit)
     return {"data": rows, "next_cursor": next_cursor, "has_more": next_cursor is not None}
 
 

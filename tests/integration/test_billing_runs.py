@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 import sqlalchemy as sa
+from temporalio.client import ScheduleActionStartWorkflow
 
 from models.base import engine_for
 from tests.support.billing_runs import bill, subscribe
@@ -14,6 +15,7 @@ from tests.support.catalog_factory import plan, post, product
 from tests.support.eventually import eventually_async
 from tests.support.factories import make_operator
 from tests.support.subscription_support import Stack, wait_process
+from workflows.common import ORGANISATION_PATH
 
 pytestmark = pytest.mark.calendar
 
@@ -146,6 +148,9 @@ async def test_a_schedule_per_cycle_starts_bill_runs(stack: Stack, database_url:
     again = await stack.api.post("/v1/billing-runs/schedules", headers=tenant.post_headers())
     assert [s["id"] for s in again.json()["schedules"]] == [s["id"] for s in made.json()["schedules"]]
     handle = stack.client.get_schedule_handle(schedules[5]["id"])
+    action = (await handle.describe()).schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)  # its runs are listed in the operator's subtree
+    assert action.typed_search_attributes.get(ORGANISATION_PATH) == f"/{tenant.organisation_id}/"
     await handle.trigger()
     await eventually_async(
         lambda: asyncio.to_thread(invoice_lines, database_url, sub["account_id"]),

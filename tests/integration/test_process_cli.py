@@ -155,7 +155,7 @@ async def start(
         order,
         id=f"onboarding-{order.subscription_id}",
         task_queue=queue,
-        search_attributes=search_attributes(labels),
+        search_attributes=search_attributes(labels, "/org_cli/"),
         memo=labels.memo(),
         static_summary=labels.summary,
     )
@@ -329,6 +329,14 @@ async def test_list_filters_by_the_search_attributes_status_type_and_start(
         assert {r["process"] for r in both} == {"CliTestOnboarding"}
         failed_only = await listed(address, "--account", account, "--status", "failed", until_ids={done.id})
         assert [r["id"] for r in failed_only] == [done.id]
+        subtree = await listed(
+            address, "--organisation", "/org_cli/", "--account", account, until_ids={done.id}
+        )
+        assert {r["id"] for r in subtree} == {done.id, running.id}
+        elsewhere = await cli(
+            address, "list", "--organisation", "/org_other/", "--account", account, "--json"
+        )
+        assert json.loads(elsewhere.stdout) == []
         by_sub = await listed(
             address,
             "--subscription",

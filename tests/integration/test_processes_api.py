@@ -12,15 +12,22 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio import activity
+from sqlalchemy import text
+from temporalio import activity, workflow
 from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.dunning.io import DunningActivities, DunningInput, NoticeInput
 from api.app import create_app
+from api.process_starter import ProcessStart, start_process
+from api.processes import MAX_ORGANISATIONS
 from domain import process_ids
 from domain.dunning import Ladder, Step
+from domain.ids import new_ids
+from domain.organisations import OrganisationKind
 from domain.process_ids import ProcessLabels
+from models.base import unit_of_work
 from runtime.settings import Settings
 from runtime.worker import build_worker
 from tests.support.billing_factory import Line, make_invoice
@@ -37,7 +44,8 @@ from tests.support.subscription_support import (
     wait_process,
     worker_activities,
 )
-from workflows.common import search_attributes
+from workflows.account_verification import AccountVerificationWorkflow, VerificationInput
+from workflows.common import ORGANISATION_PATH, search_attributes, start_child
 from workflows.dunning import DunningWorkflow
 
 pytestmark = pytest.mark.calendar
@@ -343,3 +351,111 @@ async def test_a_dunning_case_shows_its_dated_plan_and_the_failing_step(
     body_ended = ended.json()
     assert body_ended["next"] == []
     assert any(s["outcome"] == "abandoned" for s in body_ended["steps"])
+
+
+def add_outlets(database_url: str, operator_id: str, count: int) -> None:
+    """``count`` outlets right below the operator, inserted in one statement (fast)."""
+    with unit_of_work(database_url) as session:
+        path = session.execute(
+            text("SELECT path FROM organisations WHERE id = :id"), {"id": operator_id}
+        ).scalar_one()
+        rows = [
+            {"id": org, "parent": operator_id, "name": f"outlet {n}", "path": f"{path}{org}/"}
+            for n, org in enumerate(new_ids("org", count))
+        ]
+        session.execute(
+            text(
+                "INSERT INTO organisations (id, parent_id, kind, name, path, country, rounding_mode, "
+                "created_at) VALUES (:id, :parent, 'outlet', :name, :path, 'ES', 'half_up', now())"
+            ),
+            rows,
+        )
+
+
+async def test_an_operator_with_more_outlets_than_a_query_names_lists_an_outlets_process(
+    settings: Settings, dev_env: Any, database_url: str
+) -> None:
+    """Above ``MAX_ORGANISATIONS`` the subtree is listed by ``OrganisationPath``: no 422, the outlet's
+    process is there; the outlet itself, a sibling outlet and another operator see only their own."""
+    operator = make_operator(database_url)
+    add_outlets(database_url, operator.organisation_id, MAX_ORGANISATIONS)
+    outlet = make_child(database_url, operator.organisation_id, kind=OrganisationKind.OUTLET)
+    sibling = make_child(database_url, operator.organisation_id, kind=OrganisationKind.OUTLET)
+    other = make_operator(database_url)
+    # no worker polls this queue: the process stays running, listed, until the test ends it
+    idle = settings.model_copy(update={"task_queue": f"idle-{uuid.uuid4().hex[:8]}"})
+    process_id = f"orgpath-{uuid.uuid4().hex}"
+    labels = ProcessLabels(
+        process="AccountVerification", summary="test", organisation_id=outlet.organisation_id
+    )
+    request = VerificationInput(
+        account_id="acc_01M8P64HPQ9FH2FKBFGN6183RW",
+        organisation_id=outlet.organisation_id,
+        email="nobody@example.com",
+        display_name="Test",
+    )
+    start = ProcessStart(AccountVerificationWorkflow.run, request, process_id, labels)
+    await start_process(dev_env.client, idle, start)
+    app = create_app(idle, temporal_client=dev_env.client)
+    try:
+        described = await dev_env.client.get_workflow_handle(process_id).describe()
+        path = described.typed_search_attributes.get(ORGANISATION_PATH)
+        assert path is not None and path.endswith(f"/{operator.organisation_id}/{outlet.organisation_id}/")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+            for caller in (operator, outlet):
+                found = await listed(api, caller, lambda b: process_id in ids(b), "the outlet's process")
+                row = next(r for r in found["data"] if r["id"] == process_id)
+                assert row["organisation_id"] == outlet.organisation_id
+            for caller in (sibling, other):
+                theirs = (await api.get("/v1/processes", headers=caller.auth)).json()
+                assert process_id not in ids(theirs)
+    finally:
+        await dev_env.client.get_workflow_handle(process_id).terminate("test over")
+
+
+@workflow.defn(name="OrgPathChildTest")
+class PathChild:
+    @workflow.run
+    async def run(self, organisation_id: str) -> str:
+        return organisation_id
+
+
+@workflow.defn(name="OrgPathParentTest")
+class PathParent:
+    @workflow.run
+    async def run(self, ids: list[str]) -> None:
+        """Start a child of its own organisation (``ids[1]``) and one of another (``ids[2]``)."""
+        for child_id, organisation_id in ((ids[0] + "-same", ids[1]), (ids[0] + "-other", ids[2])):
+            labels = ProcessLabels(
+                process="OrgPathChildTest", summary="child", organisation_id=organisation_id
+            )
+            child = await start_child(PathChild.run, organisation_id, id=child_id, labels=labels)
+            await child
+
+
+async def test_a_child_of_the_parents_organisation_carries_its_path(
+    settings: Settings, dev_env: Any, database_url: str
+) -> None:
+    operator = make_operator(database_url)
+    other = make_operator(database_url)
+    queue = settings.model_copy(update={"task_queue": f"orgpath-{uuid.uuid4().hex[:8]}"})
+    parent_id = f"orgpath-parent-{uuid.uuid4().hex}"
+    labels = ProcessLabels(
+        process="OrgPathParentTest", summary="parent", organisation_id=operator.organisation_id
+    )
+    ids_ = [parent_id, operator.organisation_id, other.organisation_id]
+    async with Worker(
+        dev_env.client,
+        task_queue=queue.task_queue,
+        workflows=[PathParent, PathChild],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        await start_process(dev_env.client, queue, ProcessStart(PathParent.run, ids_, parent_id, labels))
+        await dev_env.client.get_workflow_handle(parent_id).result()
+    parent = await dev_env.client.get_workflow_handle(parent_id).describe()
+    path = parent.typed_search_attributes.get(ORGANISATION_PATH)
+    assert path == f"/{operator.organisation_id}/"
+    same = await dev_env.client.get_workflow_handle(parent_id + "-same").describe()
+    assert same.typed_search_attributes.get(ORGANISATION_PATH) == path
+    elsewhere = await dev_env.client.get_workflow_handle(parent_id + "-other").describe()
+    assert elsewhere.typed_search_attributes.get(ORGANISATION_PATH) is None

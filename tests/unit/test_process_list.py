@@ -7,7 +7,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from api.errors import ApiError
-from api.processes import ProcessFilters, decode_page_token, encode_page_token, list_query
+from api.processes import (
+    ProcessFilters,
+    Subtree,
+    decode_page_token,
+    encode_page_token,
+    list_query,
+    quoted,
+)
+from domain.process_ids import ProcessLabels
+from workflows.common import search_attributes
 
 ACC = "acc_01M8P64HPQ9FH2FKBFGN6183RW"
 
@@ -21,12 +30,40 @@ def test_the_query_names_the_subtree_then_each_filter() -> None:
         started_since=datetime(2026, 3, 1, 10, 0, tzinfo=madrid),
     )
     filters.check()
-    assert list_query(["org_a", "org_b"], filters) == (
-        "OrganisationId IN ('org_a', 'org_b') AND (Process = 'Dunning' OR WorkflowType = 'Dunning') "
+    subtree = Subtree("/org_a/", ("org_a", "org_b"))
+    assert list_query(subtree, filters) == (
+        "(OrganisationPath STARTS_WITH '/org_a/' OR OrganisationId IN ('org_a', 'org_b')) "
+        "AND (Process = 'Dunning' OR WorkflowType = 'Dunning') "
         f"AND ExecutionStatus = 'Running' AND AccountId = '{ACC}' "
         "AND StartTime >= '2026-03-01T09:00:00.000000Z'"
     )
-    assert list_query(["org_a"], ProcessFilters()) == "OrganisationId IN ('org_a')"
+    assert list_query(Subtree("/org_a/", ("org_a",)), ProcessFilters()) == (
+        "(OrganisationPath STARTS_WITH '/org_a/' OR OrganisationId IN ('org_a'))"
+    )
+
+
+def test_a_subtree_too_large_to_name_is_listed_by_its_path_only() -> None:
+    query = list_query(Subtree("/org_a/org_b/", None), ProcessFilters(status="failed"))
+    assert query == "OrganisationPath STARTS_WITH '/org_a/org_b/' AND ExecutionStatus = 'Failed'"
+
+
+def test_a_literal_escapes_its_quotes_and_backslashes() -> None:
+    assert quoted("/org_a/") == "'/org_a/'"
+    assert quoted("/o'rg\\/") == "'/o\\'rg\\\\/'"
+    query = list_query(Subtree("/x') OR ('1'='1/", None), ProcessFilters())
+    assert query == "OrganisationPath STARTS_WITH '/x\\') OR (\\'1\\'=\\'1/'"
+
+
+def test_the_path_is_a_search_attribute_of_a_process_of_an_organisation_only() -> None:
+    labels = ProcessLabels(process="Onboarding", summary="s", organisation_id="org_b")
+    attributes = {pair.key.name: pair.value for pair in search_attributes(labels, "/org_a/org_b/")}
+    assert attributes == {
+        "OrganisationId": "org_b",
+        "OrganisationPath": "/org_a/org_b/",
+        "Process": "Onboarding",
+    }
+    platform = ProcessLabels(process="EventRetention", summary="s")
+    assert {pair.key.name for pair in search_attributes(platform, "/org_a/")} == {"Process"}
 
 
 @pytest.mark.parametrize(
