@@ -42,10 +42,9 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
         return f"{prefix}_{_encode(now_ms, 10)}{_encode(secrets.randbits(80), 16)}"
     ms = int(time.time() * 1000)
     with _last_lock:
-        if ms == _last[0] and _last[1] + 1 < 1 << 80:
-            random_part = _last[1] + 1
-        else:
-            random_part = secrets.randbits(79)  # the top bit left clear: room to count up
+        same_ms = ms == _last[0] and _last[1] + 1 < 1 << 80
+        # a fresh random part keeps its top bit clear: room to count up within the millisecond
+        random_part = _last[1] + 1 if same_ms else secrets.randbits(79)
         _last[0], _last[1] = ms, random_part
     return f"{prefix}_{_encode(ms, 10)}{_encode(random_part, 16)}"
 
