@@ -160,20 +160,37 @@ def test_a_disruption_budget_keeps_a_pod_of_each_deployment(path: Path) -> None:
     assert 1 <= budget["spec"]["minAvailable"] < deployment["spec"]["replicas"]
 
 
-def test_network_policies_admit_only_the_ingress_to_the_api_port() -> None:
+def test_network_policies_admit_only_the_ingress_to_the_api_port_and_monitoring_to_metrics() -> None:
     policies = [doc for doc in documents(NETWORK) if doc["kind"] == "NetworkPolicy"]
     deny = [p for p in policies if "ingress" not in p["spec"] and "Ingress" in p["spec"]["policyTypes"]]
     assert [p["spec"]["podSelector"]["matchLabels"] for p in deny] == [
         {"app.kubernetes.io/name": "multibill"}
     ]
-    allows = [p for p in policies if p["spec"].get("ingress")]
+    allows = {p["metadata"]["name"]: p for p in policies if p["spec"].get("ingress")}
+    assert set(allows) == {"multibill-api-from-ingress", "multibill-metrics-from-monitoring"}
     api = only(API, "Deployment")
     (port,) = main_container(api)["ports"]
-    for policy in allows:
-        assert policy["spec"]["podSelector"]["matchLabels"] == api["spec"]["selector"]["matchLabels"]
-        for rule in policy["spec"]["ingress"]:
-            assert [p["port"] for p in rule["ports"]] == [port["name"]]
-            assert all("namespaceSelector" in peer for peer in rule["from"])
+    public = allows["multibill-api-from-ingress"]["spec"]
+    assert public["podSelector"]["matchLabels"] == api["spec"]["selector"]["matchLabels"]
+    for rule in public["ingress"]:
+        assert [p["port"] for p in rule["ports"]] == [port["name"]]
+        assert all("namespaceSelector" in peer for peer in rule["from"])
+    # Prometheus reaches the ports its annotations name, and nothing else
+    (rule,) = allows["multibill-metrics-from-monitoring"]["spec"]["ingress"]
+    assert [peer["namespaceSelector"]["matchLabels"] for peer in rule["from"]] == [
+        {"kubernetes.io/metadata.name": "monitoring"}
+    ]
+    worker = only(WORKER, "Deployment")
+    scraped = {}
+    for deployment in (api, worker):
+        notes = deployment["spec"]["template"]["metadata"]["annotations"]
+        (container_port,) = main_container(deployment)["ports"]
+        assert notes["prometheus.io/scrape"] == "true"
+        assert int(notes["prometheus.io/port"]) == container_port["containerPort"]
+        scraped[container_port["name"]] = container_port["containerPort"]
+    assert sorted(p["port"] for p in rule["ports"]) == sorted(scraped)
+    worker_env = {e["name"]: e.get("value") for e in main_container(worker)["env"]}
+    assert worker_env["MULTIBILL_WORKER_METRICS_ADDRESS"].endswith(f":{scraped['metrics']}")
 
 
 def test_the_image_entrypoint_is_the_multibill_console_script() -> None:
@@ -225,7 +242,9 @@ def test_configuration_comes_from_the_secret_and_real_settings(path: Path) -> No
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
     for container in containers(deployment):
         assert {"secretRef": {"name": SECRET_NAME}} in container["envFrom"], container["name"]
-        unknown = set(env_values(container)) - setting_env_names()
+        # OpenTelemetry's own OTEL_* variables are read by its SDK (runtime/telemetry.py), not our settings
+        named = {name for name in env_values(container) if not name.startswith("OTEL_")}
+        unknown = named - setting_env_names()
         assert not unknown, f"{container['name']}: {unknown} are not settings in runtime/settings.py"
 
 
@@ -233,7 +252,8 @@ def test_the_worker_has_a_grace_period_longer_than_its_graceful_shutdown() -> No
     deployment = only(WORKER, "Deployment")
     container = main_container(deployment)
     assert container["args"] == ["worker"]
-    assert "ports" not in container and "readinessProbe" not in container
+    # its one port is the SDK's metrics (no HTTP API, so no readiness probe)
+    assert [p["name"] for p in container["ports"]] == ["metrics"] and "readinessProbe" not in container
     shutdown = float(env_values(container)["MULTIBILL_WORKER_GRACEFUL_SHUTDOWN_SECONDS"])
     assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= shutdown + 15
 
