@@ -4,6 +4,7 @@ idempotent-write dependency, the Temporal client."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -21,7 +22,9 @@ from models.base import unit_of_work
 from runtime import logs
 from runtime.settings import Settings
 from runtime.telemetry import client_interceptors
-from runtime.temporal import connect
+from runtime.temporal import connect, ensure_search_attributes
+
+log = logging.getLogger(__name__)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -164,7 +167,7 @@ class TemporalGateway:
         async with self._lock:
             if self._client is None:
                 try:
-                    self._client = await asyncio.wait_for(
+                    client = await asyncio.wait_for(
                         connect(self._settings, interceptors=client_interceptors()), timeout=5
                     )
                 except Exception as exc:
@@ -174,7 +177,19 @@ class TemporalGateway:
                         f"Temporal at {self._settings.temporal_address} is not reachable "
                         f"({exc.__class__.__name__}); check TEMPORAL_ADDRESS",
                     ) from exc
+                await _register_search_attributes(client, self._settings)
+                self._client = client
             return self._client
+
+
+async def _register_search_attributes(client: Client, settings: Settings) -> None:
+    """The search attributes every start sets, registered if missing (the worker does it too; an API
+    deployed before the worker would otherwise fail its first starts). Best effort: a key without the
+    operator permission (Temporal Cloud) leaves it to whoever set up the namespace."""
+    try:
+        await asyncio.wait_for(ensure_search_attributes(client, settings.temporal_namespace), timeout=5)
+    except Exception as exc:  # the starts then say what is missing
+        log.warning("could not register Multibill's search attributes on Temporal: %s", exc)
 
 
 def get_gateway(request: Request) -> TemporalGateway:
