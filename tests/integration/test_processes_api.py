@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -148,11 +148,13 @@ async def test_list_filters_and_cursor_and_another_organisation_sees_none(
     assert none["data"] == [] and none["next_cursor"] is None and none["has_more"] is False
     failed = await listed(stack.api, shop.tenant, lambda b: True, "failed ones", status="failed")
     assert failed["data"] == []
-    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    # Temporal's clock, not this process's (the calendar step moves Python's): from the processes' own starts
+    started = max(datetime.fromisoformat(r["started_at"]) for r in everything["data"])
+    future = (started + timedelta(days=1)).isoformat()
     assert (await listed(stack.api, shop.tenant, lambda b: True, "future", started_since=future))[
         "data"
     ] == []
-    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    past = (started - timedelta(hours=1)).isoformat()
     recent = await listed(stack.api, shop.tenant, lambda b: len(b["data"]) >= 2, "recent", started_since=past)
     assert {r["subscription_id"] for r in recent["data"]} >= subs
 
