@@ -27,22 +27,29 @@ from models.organisations import Organisation
 from models.subscriptions import Subscription
 
 
+def new_run_row(run: RunInput, process_id: str | None) -> BillingRun:
+    """The row of a run just accepted (not added to a session): running, nothing counted yet."""
+    return BillingRun(
+        id=run.run_id or new_id("run"),
+        organisation_id=run.organisation_id,
+        bill_day=run.bill_day,
+        period_date=run.period_date or datetime.now(UTC).date(),
+        dry_run=run.dry_run,
+        status="running",
+        process_id=process_id,
+        counts={},
+        amounts={},
+        failures=[],
+        created_at=datetime.now(UTC),
+        finished_at=None,
+    )
+
+
 def open_run(session: Session, run: RunInput, process_id: str | None) -> RunInput:
     """The run's row for ``process_id`` (made here for a scheduled run); the run with its id."""
     row = session.execute(select(BillingRun).where(BillingRun.process_id == process_id)).scalar_one_or_none()
     if row is None:
-        row = BillingRun(
-            id=run.run_id or new_id("run"),
-            organisation_id=run.organisation_id,
-            bill_day=run.bill_day,
-            period_date=run.period_date or datetime.now(UTC).date(),
-            dry_run=run.dry_run,
-            status="running",
-            process_id=process_id,
-            counts={},
-            amounts={},
-            failures=[],
-        )
+        row = new_run_row(run, process_id)
         session.add(row)
     return run.model_copy(update={"run_id": row.id})
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
+from activities.billing.bill_run import new_run_row
 from activities.billing.io import RunInput
 from activities.billing.run_rows import running_run
 from activities.catalog.records import operator_of
@@ -195,20 +196,7 @@ def _opened_row(settings: Settings, run: RunInput, process_id: str) -> dict[str,
                 return run_out(row)
         _join_if_running(settings, run)
         time.sleep(0.05)
-    accepted = BillingRun(  # not saved: the run as accepted, the same shape as a stored one
-        id=run.run_id,
-        organisation_id=run.organisation_id,
-        bill_day=run.bill_day,
-        period_date=run.period_date or datetime.now(UTC).date(),
-        dry_run=run.dry_run,
-        status="running",
-        process_id=process_id,
-        counts={},
-        amounts={},
-        failures=[],
-        created_at=datetime.now(UTC),
-        finished_at=None,
-    )
+    accepted = new_run_row(run, process_id)  # not saved: the run as accepted, shaped as a stored one
     return run_out(accepted)
 
 

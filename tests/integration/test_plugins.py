@@ -59,6 +59,17 @@ async def card_on_file(
     return invoice, resp
 
 
+async def pending_charge(
+    api: httpx.AsyncClient, acmepay: ModuleType, operator: Tenant, database_url: str
+) -> str:
+    """A FIBRE invoice whose AcmePay charge is pending (its webhook will tell); the invoice."""
+    invoice, resp = await card_on_file(api, acmepay, operator, database_url, acmepay.PENDING)
+    assert resp.status_code == 201, resp.text
+    result = (await api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())).json()
+    assert result["status"] == "pending", result
+    return invoice
+
+
 async def test_an_acmepay_card_is_registered_collected_and_refunded(
     plugin_api: httpx.AsyncClient, acmepay: ModuleType, operator: Tenant, database_url: str
 ) -> None:
@@ -105,12 +116,7 @@ async def test_a_card_acmepay_refuses_is_not_stored(
 async def test_acmepay_webhooks_are_verified_and_settle_a_pending_charge(
     plugin_api: httpx.AsyncClient, acmepay: ModuleType, operator: Tenant, database_url: str
 ) -> None:
-    invoice, resp = await card_on_file(plugin_api, acmepay, operator, database_url, acmepay.PENDING)
-    assert resp.status_code == 201, resp.text
-    result = (
-        await plugin_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
-    ).json()
-    assert result["status"] == "pending", result
+    invoice = await pending_charge(plugin_api, acmepay, operator, database_url)
     tx = acmepay.SERVICE.txs[f"{invoice}:attempt:1"]
     body, headers = acmepay.Client("sk_test_acme", "whsec_test_acme").settle_pending(tx.id, paid=True)
 
@@ -143,12 +149,7 @@ async def test_an_acmepay_webhook_that_settles_an_invoice_stops_its_dunning(
     dev_env: WorkflowEnvironment,
 ) -> None:
     """The gateway's own webhook is a payment like any other: the invoice's running Dunning is told."""
-    invoice, resp = await card_on_file(plugin_api, acmepay, operator, database_url, acmepay.PENDING)
-    assert resp.status_code == 201, resp.text
-    result = (
-        await plugin_api.post(f"/v1/invoices/{invoice}/collect", headers=operator.post_headers())
-    ).json()
-    assert result["status"] == "pending", result
+    invoice = await pending_charge(plugin_api, acmepay, operator, database_url)
     account = rows(database_url, "select account_id from invoices where id = :i", i=invoice)[0]["account_id"]
     queue = settings.model_copy(update={"task_queue": f"dunning-{uuid.uuid4().hex[:8]}"})
     async with build_worker(dev_env.client, queue):

@@ -3,12 +3,14 @@ suspension and a termination; a payment stops it and resumes the services at onc
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from temporalio import activity
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.dunning.io import DunningInput
@@ -157,22 +159,23 @@ async def test_the_ladder_retries_warns_suspends_terminates_and_writes_off(
         ]
 
 
-async def test_a_payment_stops_dunning_and_resumes_services(
-    time_skipping_env: WorkflowEnvironment,
+async def paid_after_suspension(
+    env: WorkflowEnvironment,
     settings: Settings,
     database_url: str,
     onboarding_shop: tuple[Shop, Principal],
-) -> None:
+    pay: Callable[[WorkflowHandle[Any, Any], str], Awaitable[None]],
+) -> tuple[Any, Any, Any]:
+    """A Dunning past its suspension (day 25) whose invoice ``pay`` then pays: (result, order, adapter)."""
     made, principal = onboarding_shop
-    gateway = Gateway()
-    worker, queue, adapter = build(time_skipping_env, settings, gateway)
+    worker, queue, adapter = build(env, settings, Gateway())
     order = onboarding_input(database_url, made, principal, made.cheap)
     async with worker:
-        await time_skipping_env.client.execute_workflow(
+        await env.client.execute_workflow(
             OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
         )
         invoice_id = invoice_for(database_url, order.account_id)
-        handle = await time_skipping_env.client.start_workflow(
+        handle = await env.client.start_workflow(
             DunningWorkflow.run,
             DunningInput(
                 invoice_id=invoice_id, account_id=order.account_id, organisation_id=order.organisation_id
@@ -180,10 +183,24 @@ async def test_a_payment_stops_dunning_and_resumes_services(
             id=process_ids.dunning(invoice_id),
             task_queue=queue.task_queue,
         )
-        await time_skipping_env.sleep(timedelta(days=25))
+        await env.sleep(timedelta(days=25))
         assert (await handle.query(DunningWorkflow.status)).suspended
+        await pay(handle, invoice_id)
+        return await handle.result(), order, adapter
+
+
+async def test_a_payment_stops_dunning_and_resumes_services(
+    time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    onboarding_shop: tuple[Shop, Principal],
+) -> None:
+    async def signal(handle: WorkflowHandle[Any, Any], invoice_id: str) -> None:
         await handle.signal(DunningWorkflow.payment_received)
-        result = await handle.result()
+
+    result, order, adapter = await paid_after_suspension(
+        time_skipping_env, settings, database_url, onboarding_shop, signal
+    )
     assert result.outcome == "paid" and not result.suspended
     with unit_of_work(database_url) as session:
         assert store.load(session, order.subscription_id).status == "active"
@@ -197,31 +214,17 @@ async def test_a_paid_invoice_whose_signal_was_lost_ends_dunning_at_the_next_dai
     onboarding_shop: tuple[Shop, Principal],
 ) -> None:
     """The API could not tell the Dunning (Temporal did not answer): the invoice read each day stops it."""
-    made, principal = onboarding_shop
-    gateway = Gateway()
-    worker, queue, adapter = build(time_skipping_env, settings, gateway)
-    order = onboarding_input(database_url, made, principal, made.cheap)
-    async with worker:
-        await time_skipping_env.client.execute_workflow(
-            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
-        )
-        invoice_id = invoice_for(database_url, order.account_id)
-        handle = await time_skipping_env.client.start_workflow(
-            DunningWorkflow.run,
-            DunningInput(
-                invoice_id=invoice_id, account_id=order.account_id, organisation_id=order.organisation_id
-            ),
-            id=process_ids.dunning(invoice_id),
-            task_queue=queue.task_queue,
-        )
-        await time_skipping_env.sleep(timedelta(days=25))
-        assert (await handle.query(DunningWorkflow.status)).suspended
+
+    async def paid_unsaid(handle: WorkflowHandle[Any, Any], invoice_id: str) -> None:
         with engine_for(database_url).begin() as conn:  # paid, and nobody signals the process
             conn.execute(
                 sa.text("update invoices set paid_minor = total_minor, status = 'paid' where id = :i"),
                 {"i": invoice_id},
             )
-        result = await handle.result()
+
+    result, _, adapter = await paid_after_suspension(
+        time_skipping_env, settings, database_url, onboarding_shop, paid_unsaid
+    )
     assert result.outcome == "paid" and not result.suspended
     assert not [h for h in result.history if h.startswith(("day 40", "day 60"))], result.history
     assert [a for a, _ in adapter.actions()] == ["activate", "suspend", "resume"]

@@ -59,6 +59,16 @@ def setup(settings: Settings, receiver: WebhookReceiver) -> tuple[str, str]:
     return org, endpoint_id
 
 
+def contact_by_mail(database_url: str, org: str, smtp_server: SmtpSink) -> tuple[str, SmtpNotifier]:
+    """Give the organisation a contact address; it and a notifier that mails the test SMTP server."""
+    owner = f"ops-{uuid.uuid4().hex[:8]}@operator.example"
+    with unit_of_work(database_url) as session:
+        organisation = session.get(Organisation, org)
+        assert organisation is not None
+        organisation.contact_email = owner
+    return owner, SmtpNotifier(host=smtp_server.host, port=smtp_server.port, sender="billing@multibill.test")
+
+
 def fan_out_since(database_url: str, cursor: str) -> int:
     with unit_of_work(database_url) as session:
         return deliveries.fan_out(session, cursor).deliveries
@@ -176,12 +186,7 @@ async def test_an_endpoint_failing_for_three_days_is_disabled_and_its_owner_told
 ) -> None:
     url = settings.database_url or ""
     org, endpoint_id = setup(settings, webhook_receiver)
-    owner = f"ops-{uuid.uuid4().hex[:8]}@operator.example"
-    with unit_of_work(url) as session:
-        organisation = session.get(Organisation, org)
-        assert organisation is not None
-        organisation.contact_email = owner
-    mail = SmtpNotifier(host=smtp_server.host, port=smtp_server.port, sender="billing@multibill.test")
+    owner, mail = contact_by_mail(url, org, smtp_server)
     cursor = deliveries.cursor_at(utcnow() - timedelta(seconds=1))
     invoice = new_id("inv")
     first = record_event(url, org, invoice)
@@ -309,12 +314,7 @@ async def test_a_sender_gives_up_after_three_days_disables_the_endpoint_and_tell
 ) -> None:
     url = settings.database_url or ""
     org, endpoint_id = setup(settings, webhook_receiver)
-    owner = f"ops-{uuid.uuid4().hex[:8]}@operator.example"
-    with unit_of_work(url) as session:
-        organisation = session.get(Organisation, org)
-        assert organisation is not None
-        organisation.contact_email = owner
-    mail = SmtpNotifier(host=smtp_server.host, port=smtp_server.port, sender="billing@multibill.test")
+    owner, mail = contact_by_mail(url, org, smtp_server)
     cursor = deliveries.cursor_at(utcnow() - timedelta(seconds=1))
     event = record_event(url, org, new_id("inv"))
     fan_out_since(url, cursor)
