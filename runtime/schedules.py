@@ -7,6 +7,7 @@ run bills only what is due by each account's local date, the extra runs find not
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -75,13 +76,14 @@ def billing_schedule(
     )
 
 
-def retention_schedule(settings: Settings) -> Schedule:
-    """EventRetention once a day at 03:00 UTC (one schedule for the whole platform)."""
-    labels = ProcessLabels(process="EventRetention", summary="Prune business events past their retention")
+def _daily(
+    settings: Settings, run: Any, run_id: str, labels: ProcessLabels, hour: int, what: str
+) -> Schedule:
+    """A platform-wide process (no input) started once a day at ``hour``:00 UTC, never two at once."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            EventRetentionWorkflow.run,
-            id=process_ids.events_retention_run(),
+            run,
+            id=run_id,
             task_queue=settings.task_queue,
             memo=labels.memo(),
             typed_search_attributes=search_attributes(labels),
@@ -90,14 +92,27 @@ def retention_schedule(settings: Settings) -> Schedule:
         spec=ScheduleSpec(
             calendars=[
                 ScheduleCalendarSpec(
-                    hour=[ScheduleRange(RETENTION_HOUR_UTC)],
+                    hour=[ScheduleRange(hour)],
                     minute=[ScheduleRange(0)],
                     second=[ScheduleRange(0)],
-                    comment="business events retention",
+                    comment=what,
                 )
             ],
         ),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+def retention_schedule(settings: Settings) -> Schedule:
+    """EventRetention once a day at 03:00 UTC (one schedule for the whole platform)."""
+    labels = ProcessLabels(process="EventRetention", summary="Prune business events past their retention")
+    return _daily(
+        settings,
+        EventRetentionWorkflow.run,
+        process_ids.events_retention_run(),
+        labels,
+        RETENTION_HOUR_UTC,
+        "business events retention",
     )
 
 
@@ -106,26 +121,13 @@ def partition_schedule(settings: Settings) -> Schedule:
     labels = ProcessLabels(
         process="PartitionMaintenance", summary="Create the coming monthly partitions; raw usage retention"
     )
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            PartitionMaintenanceWorkflow.run,
-            id=process_ids.partition_maintenance_run(),
-            task_queue=settings.task_queue,
-            memo=labels.memo(),
-            typed_search_attributes=search_attributes(labels),
-            static_summary=labels.summary,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    hour=[ScheduleRange(PARTITIONS_HOUR_UTC)],
-                    minute=[ScheduleRange(0)],
-                    second=[ScheduleRange(0)],
-                    comment="monthly partitions",
-                )
-            ],
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    return _daily(
+        settings,
+        PartitionMaintenanceWorkflow.run,
+        process_ids.partition_maintenance_run(),
+        labels,
+        PARTITIONS_HOUR_UTC,
+        "monthly partitions",
     )
 
 
