@@ -1,0 +1,1 @@
+"""Partner services an operator resells and bills as merchant of record (Netflix first)."""
