@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.support.plugin_support",
     "tests.support.webhook_receiver",
     "tests.support.netflix_simulator",
+    "tests.support.mobile_money_simulator",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
