@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.support.subscription_support",
     "tests.support.plugin_support",
     "tests.support.webhook_receiver",
+    "tests.support.mvno_simulator",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
