@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.support.webhook_receiver",
     "tests.support.netflix_simulator",
     "tests.support.mobile_money_simulator",
+    "tests.support.mvno_simulator",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
