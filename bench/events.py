@@ -28,10 +28,10 @@ from rich.console import Console
 
 from activities.billing import writer
 from activities.events.outbox import record_many
-from bench.billing import SEED, bill, catalogue, generate
+from bench.billing import SEED, bill
+from bench.billing import prepare as prepare_billing
 from domain.events import BusinessEvent
 from models.base import unit_of_work
-from models.migrate import upgrade
 from runtime.settings import normalise_database_url
 
 ORG = "org_BENCH0000000000000000000000"[:30]
@@ -45,20 +45,7 @@ def prepare(admin_url: str, name: str, count: int, console: Console) -> str:
         conn.execute(sa.text(f"create database {name}"))
     admin.dispose()
     url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with console.status(f"{name}: migrating"):
-        upgrade(url)
-    engine = sa.create_engine(url)
-    with console.status(f"{name}: generating {count} subscriptions"), engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "insert into organisations (id, kind, name, path, rounding_mode, created_at) "
-                "values (:o, 'operator', 'Bench', :p, 'half_up', now())"
-            ),
-            {"o": ORG, "p": f"/{ORG}/"},
-        )
-        catalogue(conn, ORG)
-        generate(conn, ORG, count)
-    engine.dispose()
+    prepare_billing(url, ORG, count, console)
     return url
 
 
