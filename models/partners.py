@@ -1,0 +1,101 @@
+"""Partner services (Netflix and other content providers): the partner membership behind a subscription's
+partner-service product. Charges, settlements and contracts live beside it in their own modules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+PARTNER_SUBSCRIPTION_STATES = ("pending_signup", "active", "ended", "failed")
+
+
+class PartnerSubscription(Base):
+    """One membership of an account at a provider, created by onboarding (or a plan change) for a
+    subscription service whose product is of kind ``partner_service``.
+
+    ``partner_customer_id`` is what the provider knows the customer by (Netflix's
+    ``billing_system_customer_identifier``): the account id. At most one live (pending or active)
+    membership per account and provider.
+    """
+
+    __tablename__ = "partner_subscriptions"
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('pending_signup','active','ended','failed')",
+            name="status",
+        ),
+        Index(
+            "uq_partner_subscriptions_live",
+            "organisation_id",
+            "provider",
+            "partner_customer_id",
+            unique=True,
+            postgresql_where=text("status in ('pending_signup','active')"),
+        ),
+        Index("ix_partner_subscriptions_subscription_id", "subscription_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="psub_…")
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    subscription_id: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str | None] = mapped_column(
+        String(32), comment="the subscription service of the partner-service product"
+    )
+    provider: Mapped[str] = mapped_column(String(32), comment="the adapter's name: netflix, …")
+    partner_plan: Mapped[str] = mapped_column(String(32), comment="the provider's plan code")
+    partner_customer_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending_signup")
+    channel: Mapped[str] = mapped_column(String(16), default="OTHER")
+    promotion_code: Mapped[str | None] = mapped_column(String(64))
+    signup_url: Mapped[str | None] = mapped_column(Text)
+    signup_expires_at: Mapped[datetime | None]
+    allowance_minor: Mapped[int] = mapped_column(
+        BigInteger, default=0, comment="most the provider may charge per period for this membership"
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    included_in_price: Mapped[bool] = mapped_column(
+        default=False, comment="the bundle's price covers the partner's charges (accepted at zero cost)"
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PartnerConnection(Base):
+    """An operator's account at a provider: where to reach it, its credentials (the secret sealed under
+    MULTIBILL_DATA_KEY) and the contract that settlement applies."""
+
+    __tablename__ = "partner_connections"
+    __table_args__ = (UniqueConstraint("organisation_id", "provider"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="pcon_…")
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    base_url: Mapped[str] = mapped_column(Text)
+    partner_id: Mapped[str] = mapped_column(String(200))
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    revenue_share_percent: Mapped[Decimal] = mapped_column(
+        Numeric(7, 4), default=Decimal(0), comment="the operator's share of what subscribers pay the partner"
+    )
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
