@@ -3,13 +3,14 @@ partner-service product. Charges, settlements and contracts live beside it in th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Numeric,
@@ -98,4 +99,57 @@ class PartnerConnection(Base):
         Numeric(7, 4), default=Decimal(0), comment="the operator's share of what subscribers pay the partner"
     )
     options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+PARTNER_CHARGE_STATES = ("received", "accepted", "declined")
+
+
+class PartnerCharge(Base):
+    """A charge a provider asked us to bill, kept once per (organisation, provider, charge number) however
+    often the provider sends it, with our decision and how the subscriber was billed for it.
+
+    ``status``: ``received`` (stored, not decided), ``accepted`` or ``declined``; ``reported_at`` is when
+    the provider took the decision. ``subscriber_amount_minor`` is what the subscriber pays (0 when the
+    bundle's price includes the charge); ``amount_minor`` is what the partner is owed, settled monthly.
+    """
+
+    __tablename__ = "partner_charges"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "provider", "charge_number"),
+        UniqueConstraint("organisation_id", "reference", name="uq_partner_charges_organisation_id_reference"),
+        CheckConstraint("status in ('received','accepted','declined')", name="status"),
+        CheckConstraint(
+            "billed_as is null or billed_as in ('invoice','wallet','included')", name="billed_as"
+        ),
+        Index("ix_partner_charges_status", "organisation_id", "provider", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="pch_…")
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    provider: Mapped[str] = mapped_column(String(32))
+    charge_number: Mapped[str] = mapped_column(String(64))
+    partner_customer_id: Mapped[str] = mapped_column(String(64))
+    partner_subscription_id: Mapped[str | None] = mapped_column(
+        ForeignKey("partner_subscriptions.id"), index=True
+    )
+    account_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    partner_plan: Mapped[str] = mapped_column(String(32))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    local_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    local_currency: Mapped[str] = mapped_column(String(3))
+    paid_through: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    decline_status: Mapped[str | None] = mapped_column(String(16), comment="DECLINED, BAD_REQUEST, REJECTED")
+    reason: Mapped[str | None] = mapped_column(Text, comment="why we declined (machine code: message)")
+    reference: Mapped[str | None] = mapped_column(String(64), comment="our reference, unique per operator")
+    subscriber_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    billed_as: Mapped[str | None] = mapped_column(String(16))
+    pending_charge_id: Mapped[str | None] = mapped_column(String(32))
+    times_received: Mapped[int] = mapped_column(default=1)
+    decided_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
+    settlement_id: Mapped[str | None] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

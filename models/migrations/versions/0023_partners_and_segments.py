@@ -115,6 +115,70 @@ def upgrade() -> None:
     )
 
     op.create_table(
+        "partner_charges",
+        sa.Column("id", sa.String(length=32), nullable=False, comment="pch_…"),
+        sa.Column("organisation_id", sa.String(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("charge_number", sa.String(length=64), nullable=False),
+        sa.Column("partner_customer_id", sa.String(length=64), nullable=False),
+        sa.Column("partner_subscription_id", sa.String(length=32), nullable=True),
+        sa.Column("account_id", sa.String(length=32), nullable=True),
+        sa.Column("partner_plan", sa.String(length=32), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("local_amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("local_currency", sa.String(length=3), nullable=False),
+        sa.Column("paid_through", sa.Date(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "decline_status", sa.String(length=16), nullable=True, comment="DECLINED, BAD_REQUEST, REJECTED"
+        ),
+        sa.Column("reason", sa.Text(), nullable=True, comment="why we declined (machine code: message)"),
+        sa.Column(
+            "reference", sa.String(length=64), nullable=True, comment="our reference, unique per operator"
+        ),
+        sa.Column("subscriber_amount_minor", sa.BigInteger(), nullable=True),
+        sa.Column("billed_as", sa.String(length=16), nullable=True),
+        sa.Column("pending_charge_id", sa.String(length=32), nullable=True),
+        sa.Column("times_received", sa.Integer(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("settlement_id", sa.String(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "billed_as is null or billed_as in ('invoice','wallet','included')",
+            name=op.f("ck_partner_charges_billed_as"),
+        ),
+        sa.CheckConstraint(
+            "status in ('received','accepted','declined')", name=op.f("ck_partner_charges_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_partner_charges_organisation_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_subscription_id"],
+            ["partner_subscriptions.id"],
+            name=op.f("fk_partner_charges_partner_subscription_id_partner_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_charges")),
+        sa.UniqueConstraint(
+            "organisation_id", "provider", "charge_number", name=op.f("uq_partner_charges_organisation_id")
+        ),
+        sa.UniqueConstraint("organisation_id", "reference", name="uq_partner_charges_organisation_id_reference"),
+    )
+    op.create_index(
+        "ix_partner_charges_status", "partner_charges", ["organisation_id", "provider", "status"]
+    )
+    op.create_index(
+        op.f("ix_partner_charges_partner_subscription_id"), "partner_charges", ["partner_subscription_id"]
+    )
+    op.create_index(op.f("ix_partner_charges_account_id"), "partner_charges", ["account_id"])
+    op.create_index(op.f("ix_partner_charges_settlement_id"), "partner_charges", ["settlement_id"])
+
+    op.create_table(
         "segments",
         sa.Column("id", sa.String(length=32), nullable=False, comment="seg_…"),
         sa.Column("organisation_id", sa.String(length=32), nullable=False),
@@ -159,5 +223,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("segment_members")
     op.drop_table("segments")
+    op.drop_table("partner_charges")
     op.drop_table("partner_connections")
     op.drop_table("partner_subscriptions")
