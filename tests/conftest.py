@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.support.netflix_simulator",
     "tests.support.mobile_money_simulator",
     "tests.support.mvno_simulator",
+    "tests.support.mobile_money_api",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()

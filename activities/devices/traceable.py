@@ -17,6 +17,7 @@ from activities.devices.moves import (
     subscription_of,
     take_back,
 )
+from activities.devices.sims import SIM_FIELDS, checked_sim_items, known_sims
 from activities.devices.warehouse import device_product, visible_warehouse
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
 from domain.devices import IN_A_WAREHOUSE, DeviceState, MovementKind, check_state_request
@@ -63,6 +64,16 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
         raise NotFound("device_model", fields["model"])
     device_product(session, operator_id, model.product_code, traceable=True)
     items: list[dict[str, Any]] = fields["items"]
+    if model.kind == "sim":
+        items = checked_sim_items(items)
+        known_sims(session, operator_id, items)
+    elif any(item.get(f) for item in items for f in SIM_FIELDS):
+        raise RuleViolation("not_a_sim", f"device model {model.code} is not a SIM model", field="model")
+    missing = [i for i, item in enumerate(items) if not item.get("serial")]
+    if missing:
+        raise RuleViolation(
+            "field_required", "a device needs its serial", field=f"items[{missing[0]}].serial"
+        )
     serials = [item["serial"] for item in items]
     repeated = sorted({s for s in serials if serials.count(s) > 1})
     if repeated:
@@ -86,6 +97,9 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
             serial=item["serial"],
             mac=item.get("mac"),
             smartcard_id=item.get("smartcard_id"),
+            iccid=item.get("iccid"),
+            imsi=item.get("imsi"),
+            msisdn=item.get("msisdn"),
             state=DeviceState.IN_STOCK.value,
             warehouse_id=warehouse.id,
             version=1,
