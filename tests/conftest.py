@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.support.mobile_money_simulator",
     "tests.support.mvno_simulator",
     "tests.support.mobile_money_api",
+    "tests.support.mobile_lines",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
