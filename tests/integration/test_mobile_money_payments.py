@@ -1,6 +1,7 @@
 """Mobile money through the API and a worker, against the push-payment simulator over HTTP: an invoice paid on
 the handset, a wallet top-up, a timeout and a late callback resolved by status query (counted once), a
-duplicate callback, a callback with a bad signature (refused, nothing changed), a cancel, bad input."""
+duplicate callback, a callback with a bad signature (refused, nothing changed), a cancel, another request in
+progress on the phone (pushed again later), bad input."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from typing import Any
 import httpx
 import pytest
 
+from integrations.payments.mobile_money import MobileMoneyClient, PushRequest
 from integrations.payments.mobile_money.simulator import sign
 from tests.support.billing_factory import Line, make_account, make_invoice
 from tests.support.eventually import eventually
 from tests.support.factories import Tenant
 from tests.support.mobile_money_api import MomoApi, answer_prompt, while_answering
-from tests.support.mobile_money_simulator import CALLBACK_SECRET, Handset
+from tests.support.mobile_money_simulator import (
+    CALLBACK_SECRET,
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    CallbackReceiver,
+    Handset,
+)
 from tests.support.payment_support import invoice_row, postings, rows
 
 AIRTIME = [Line("Bundle 10 GB", 1000)]  # 1000 + 21% = 1210
@@ -278,3 +286,40 @@ async def test_bad_phone_numbers_are_refused_naming_the_field(momo_api: MomoApi,
     assert rows(db, "select count(*) as n from payment_methods where account_id = :a", a=account) == [
         {"n": 0}
     ]
+
+
+async def test_another_request_in_progress_is_pushed_again_later(
+    momo_api: MomoApi, operator: Tenant, momo_callbacks: CallbackReceiver
+) -> None:
+    db = momo_api.settings.database_url or ""
+    momo_api.gateway.simulator.prompt_timeout = 30.0  # the other prompt stays open until cancelled
+    handset = momo_api.handset(balance=5000)
+    account = await account_with_phone(momo_api, operator, handset)
+    invoice = make_invoice(db, account, AIRTIME, currency="KES")
+    with MobileMoneyClient(momo_api.gateway.url, CONSUMER_KEY, CONSUMER_SECRET) as other_merchant:
+        other = other_merchant.request_payment(
+            PushRequest(handset.msisdn, 500, "KES", "OTHER-1", "another shop", momo_callbacks.url)
+        )
+
+    def ours() -> list[dict[str, Any]]:
+        pushes = pushes_to(momo_api, handset.msisdn)
+        return [p for p in pushes if p["checkout_request_id"] != other.checkout_request_id]
+
+    async def answer() -> None:
+        busy = await asyncio.to_thread(
+            eventually,
+            ours,
+            until=lambda pushes: bool(pushes) and pushes[0]["result_code"] is not None,
+            what="our push, refused as in progress",
+        )
+        assert [p["result_code"] for p in busy] == [1001]
+        assert handset.cancel().status_code == 200  # the other prompt ends: the phone is free again
+        await asyncio.to_thread(eventually, lambda: len(ours()) == 2, what="our push again")
+        await answer_prompt(handset, lambda: handset.approve(PIN))
+
+    result = (await while_answering(collect(momo_api, operator, invoice), answer())).json()
+
+    assert (result["status"], result["attempt"]) == ("succeeded", 1)
+    assert [p["result_code"] for p in ours()] == [1001, 0]
+    assert invoice_row(db, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
+    assert handset.state()["balance"] == 5000 - 1210
