@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from activities.catalog.records import operator_of
@@ -24,7 +25,7 @@ from domain.devices import IN_A_WAREHOUSE, DeviceState, MovementKind, check_stat
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.principal import Principal
-from models.devices import Device, DeviceModel, StockMovement
+from models.devices import Device, DeviceModel, StockMovement, Warehouse
 from models.organisations import Organisation
 
 LIST_FILTERS = ("state", "warehouse_id", "product_code", "model_id", "subscription_id", "serial")
@@ -86,6 +87,24 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
     existing = sorted(known)
     if existing:
         raise Conflict("serial_exists", f"serial {', '.join(existing)} is already registered")
+    try:
+        with session.begin_nested():  # the unique constraints are the last guard (a concurrent receipt)
+            return _add_devices(session, principal, warehouse, model, items, fields.get("reason"))
+    except IntegrityError as exc:
+        raise Conflict(
+            "device_exists", "a serial, ICCID, IMSI or number of the batch was registered meanwhile"
+        ) from exc
+
+
+def _add_devices(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    model: DeviceModel,
+    items: list[dict[str, Any]],
+    reason: str | None,
+) -> list[Device]:
+    operator_id = model.operator_id
     devices = []
     for item in items:
         device = Device(
@@ -116,7 +135,7 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
                 device_id=device.id,
                 to_state=DeviceState.IN_STOCK.value,
                 to_warehouse_id=warehouse.id,
-                reason=fields.get("reason"),
+                reason=reason,
                 actor=principal.key_id,
             )
         )

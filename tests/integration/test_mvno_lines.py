@@ -5,18 +5,24 @@ order visible and re-run."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 
+from activities.devices.traceable import receive_devices
 from activities.provisioning.io import OrderInput
 from activities.provisioning.operator_tools import run_order
+from domain.errors import Conflict
 from domain.provisioning import ProvisioningAction
 from integrations.provisioning.mvno.simulator import MvnoSimulator
+from models.base import unit_of_work
+from models.devices import Device
 from runtime.provisioning import build_registry
-from tests.support.device_support import device_row
+from tests.support.device_support import device_row, principal_of
 from tests.support.factories import person
 from tests.support.mobile_lines import MobileStack, SimShop, make_sim_shop, new_number, new_sim_card
 from tests.support.payment_support import rows
@@ -101,6 +107,32 @@ async def test_sims_are_received_by_iccid_and_imsi_and_bad_ones_refused(
     assert (answer.status_code, answer.json()["code"]) == (409, "imsi_exists")
     count = rows(database_url, "select count(*) as n from devices where iccid = :i", i=good.iccid)
     assert count == [{"n": 0}]
+
+
+def test_the_database_guards_a_sim_received_twice_at_once(shop: SimShop, database_url: str) -> None:
+    card = new_sim_card()
+    batch = {
+        "warehouse_id": shop.warehouse_id,
+        "model": shop.sim_model,
+        "items": [{"iccid": card.iccid, "imsi": card.imsi, "msisdn": card.msisdn}],
+    }
+    principal = principal_of(database_url, shop.tenant)
+
+    def receive() -> list[Device]:
+        with unit_of_work(database_url) as session:
+            return receive_devices(session, principal, batch)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with unit_of_work(database_url) as first:
+            receive_devices(first, principal, batch)
+            second = pool.submit(receive)  # passes the checks (not committed yet), waits on the unique index
+            time.sleep(0.5)
+        with pytest.raises(Conflict) as refused:
+            second.result(timeout=10)
+    assert refused.value.code == "device_exists"
+    assert rows(database_url, "select count(*) as n from devices where iccid = :i", i=card.iccid) == [
+        {"n": 1}
+    ]
 
 
 async def test_onboarding_assigns_a_sim_and_the_line_lives_on_the_host(
