@@ -1,18 +1,21 @@
 """Mobile money through the API and a worker, against the push-payment simulator over HTTP: an invoice paid on
 the handset, a wallet top-up, a timeout and a late callback resolved by status query (counted once), a
 duplicate callback, a callback with a bad signature (refused, nothing changed), a cancel, another request in
-progress on the phone (pushed again later), bad input."""
+progress on the phone (pushed again later), a collection run (a refusal starts dunning), bad input."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
+from activities.payments.io import CollectionInput
 from integrations.payments.mobile_money import MobileMoneyClient, PushRequest
 from integrations.payments.mobile_money.simulator import sign
 from tests.support.billing_factory import Line, make_account, make_invoice
@@ -27,6 +30,7 @@ from tests.support.mobile_money_simulator import (
     Handset,
 )
 from tests.support.payment_support import invoice_row, postings, rows
+from workflows.collection import CollectionWorkflow
 
 AIRTIME = [Line("Bundle 10 GB", 1000)]  # 1000 + 21% = 1210
 PIN = "1234"
@@ -323,3 +327,32 @@ async def test_another_request_in_progress_is_pushed_again_later(
     assert [p["result_code"] for p in ours()] == [1001, 0]
     assert invoice_row(db, invoice) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
     assert handset.state()["balance"] == 5000 - 1210
+
+
+async def test_a_collection_run_charges_by_phone_and_a_refusal_goes_to_dunning(
+    momo_api: MomoApi, operator: Tenant, dev_env: WorkflowEnvironment
+) -> None:
+    db = momo_api.settings.database_url or ""
+    momo_api.gateway.simulator.prompt_timeout = 30.0
+    payer, refuser = momo_api.handset(balance=5000), momo_api.handset(balance=5000)
+    paid = make_invoice(db, await account_with_phone(momo_api, operator, payer), AIRTIME, currency="KES")
+    refused = make_invoice(db, await account_with_phone(momo_api, operator, refuser), AIRTIME, currency="KES")
+
+    run = dev_env.client.execute_workflow(
+        CollectionWorkflow.run,
+        CollectionInput(organisation_id=operator.organisation_id, batch_size=10),
+        id=f"collection-{uuid.uuid4().hex[:8]}",
+        task_queue=momo_api.settings.task_queue,
+    )
+    answers = asyncio.gather(
+        answer_prompt(payer, lambda: payer.approve(PIN)), answer_prompt(refuser, refuser.cancel)
+    )
+    summary, _ = await asyncio.gather(run, answers)
+
+    assert (summary.invoices, summary.counts) == (2, {"succeeded": 1, "declined": 1})
+    assert summary.dunning_started == [refused]
+    assert invoice_row(db, paid) == {"status": "paid", "paid_minor": 1210, "total_minor": 1210}
+    assert invoice_row(db, refused) == {"status": "issued", "paid_minor": 0, "total_minor": 1210}
+    stored = rows(db, "select status, decline_code from payments where invoice_id = :i", i=refused)
+    assert stored == [{"status": "failed", "decline_code": "cancelled_by_user"}]
+    assert len(pushes_to(momo_api, payer.msisdn)) == len(pushes_to(momo_api, refuser.msisdn)) == 1
