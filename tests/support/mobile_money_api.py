@@ -1,5 +1,5 @@
-"""An API served over real HTTP (the mobile-money simulator calls it back) with a worker behind it,
-wired to the mobile-money simulator: ``momo_api``. Tests play the subscriber's phone with ``Handset``."""
+"""An API with a worker behind it, wired to the mobile-money simulator (which calls back a copy of the API
+served over real HTTP): ``momo_api``. Tests play the subscriber's phone with ``Handset``."""
 
 from __future__ import annotations
 
@@ -61,18 +61,23 @@ def momo_settings(settings: Settings, gateway_url: str, callback_url: str, **ext
 async def momo_api(
     settings: Settings, mobile_money: MobileMoneyGateway, dev_env: WorkflowEnvironment
 ) -> AsyncIterator[MomoApi]:
-    """The API on a real port (the callback target) and a worker on its own task queue."""
+    """The API the test calls (in process, on the test's event loop) and a worker on its own task queue;
+    the gateway's callbacks go to a second instance of the API served on a real port."""
     temporal = dev_env.client.service_client.config.target_host
     queue = f"momo-{uuid.uuid4().hex[:8]}"
     base = settings.model_copy(update={"temporal_address": temporal, "task_queue": queue})
-    app = create_app(base)
-    with serve(app) as url:
+    callbacks = create_app(base)  # connects to Temporal itself, on the server thread's loop
+    with serve(callbacks) as url:
         wired = momo_settings(base, mobile_money.url, f"{url}/v1/webhooks/mobile_money")
-        app.state.settings = wired
+        callbacks.state.settings = wired
+        callbacks.state.payment_gateways = build_gateways(wired)
+        app = create_app(wired, temporal_client=dev_env.client)
         app.state.payment_gateways = build_gateways(wired)
         async with (
             build_worker(dev_env.client, wired),
-            httpx.AsyncClient(base_url=url, timeout=60.0) as client,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60.0
+            ) as client,
         ):
             yield MomoApi(client, url, wired, mobile_money)
 
