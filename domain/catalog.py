@@ -91,6 +91,7 @@ class ProductKind(StrEnum):
     DEVICE = "device"
     FEE = "fee"
     PARTNER_SERVICE = "partner_service"
+    MOBILE = "mobile"  # a mobile line on a host network (MVNO): a SIM device, an MSISDN
 
 
 class Characteristic(Spec):

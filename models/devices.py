@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
+DEVICE_MODEL_KINDS = ("device", "sim")
 DEVICE_STATES = ("in_stock", "reserved", "assigned", "in_repair", "lost_stolen", "retired")
 MOVEMENT_KINDS = (
     "receive",
@@ -45,7 +46,10 @@ class DeviceModel(Base):
     """A make and model of a catalogue device product (``stb-4k`` → Acme X1 and Acme X2)."""
 
     __tablename__ = "device_models"
-    __table_args__ = (UniqueConstraint("operator_id", "code", name="uq_device_models_operator_code"),)
+    __table_args__ = (
+        UniqueConstraint("operator_id", "code", name="uq_device_models_operator_code"),
+        CheckConstraint(f"kind in {DEVICE_MODEL_KINDS}", name="kind"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     operator_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
@@ -53,6 +57,9 @@ class DeviceModel(Base):
     product_code: Mapped[str] = mapped_column(String(64), comment="a catalogue product of kind device")
     manufacturer: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(
+        String(16), server_default="device", comment="device | sim (carries ICCID and IMSI)"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -73,6 +80,9 @@ class Device(Base):
             "state not in ('assigned','lost_stolen') or warehouse_id is null", name="out_warehouse"
         ),
         UniqueConstraint("operator_id", "serial", name="uq_devices_operator_serial"),
+        UniqueConstraint("operator_id", "iccid", name="uq_devices_operator_iccid"),
+        UniqueConstraint("operator_id", "imsi", name="uq_devices_operator_imsi"),
+        UniqueConstraint("operator_id", "msisdn", name="uq_devices_operator_msisdn"),
         Index("ix_devices_pick", "warehouse_id", "product_code", "state"),
         Index("ix_devices_subscription", "subscription_id"),
     )
@@ -87,6 +97,9 @@ class Device(Base):
     serial: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str | None] = mapped_column(String(17))
     smartcard_id: Mapped[str | None] = mapped_column(String(64))
+    iccid: Mapped[str | None] = mapped_column(String(20), comment="a SIM's card number (Luhn-checked)")
+    imsi: Mapped[str | None] = mapped_column(String(15), comment="a SIM's subscriber identity")
+    msisdn: Mapped[str | None] = mapped_column(String(16), comment="the SIM's line number (E.164)")
     state: Mapped[str] = mapped_column(String(16), default="in_stock")
     warehouse_id: Mapped[str | None] = mapped_column(ForeignKey("warehouses.id"))
     subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id"))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
-METHOD_KINDS = ("card", "sepa_debit", "cash", "wallet", "voucher")
+METHOD_KINDS = ("card", "sepa_debit", "cash", "wallet", "voucher", "mobile_money")
 PAYMENT_STATES = ("pending", "succeeded", "failed", "refunded", "partially_refunded")
 
 
@@ -163,3 +163,16 @@ class WebhookEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     outcome: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MobileMoneyRequest(Base):
+    """Which push request the mobile-money gateway sent for an idempotency key (one prompt per key; a
+    request that never prompted, another being in progress, is replaced by the next push)."""
+
+    __tablename__ = "mobile_money_requests"
+
+    idempotency_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    checkout_request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    msisdn: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from activities.payments.mobile_money import mobile_money_gateway
 from activities.wallets.gateway_records import prepaid_gateways
 from integrations.payments.base import GatewayRegistry
 from integrations.payments.cash import CashGateway
@@ -12,7 +13,8 @@ __all__ = ["GatewayRegistry", "build_gateways"]
 
 
 def build_gateways(settings: Settings) -> GatewayRegistry:
-    """Cash always; Stripe when ``MULTIBILL_STRIPE_API_KEY`` is set; then every installed package's
+    """Cash always; Stripe when ``MULTIBILL_STRIPE_API_KEY`` is set; mobile money when
+    ``MULTIBILL_MOBILE_MONEY_BASE_URL`` is; then every installed package's
     gateway published under the ``multibill.gateways`` entry point (``factory(settings) -> gateway``).
     No gateway opens a connection until its first call."""
     registry = GatewayRegistry()
@@ -27,5 +29,8 @@ def build_gateways(settings: Settings) -> GatewayRegistry:
     if settings.database_url:
         for gateway in prepaid_gateways(settings):  # wallet, voucher, SEPA: backed by our database
             registry.register(gateway)
+    momo = mobile_money_gateway(settings)
+    if momo is not None:
+        registry.register(momo)
     registry.load_entry_points(settings)
     return registry

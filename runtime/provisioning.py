@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from integrations.provisioning.base import AdapterRegistry
+from integrations.provisioning.mvno.adapter import MvnoAdapter, MvnoConfig
 from integrations.provisioning.ott import OttAdapter, OttConfig
 from integrations.provisioning.radius import RadiusAdapter, RadiusConfig
 from integrations.provisioning.radius.dynauth import NasPeer
@@ -14,7 +15,8 @@ def build_registry(settings: Settings) -> AdapterRegistry:
     """Adapters per service kind. A kind with no adapter gets 'skipped' orders, visible to operators.
 
     FreeRADIUS when ``MULTIBILL_RADIUS_ENABLED`` (Disconnect-Messages when ``…_RADIUS_NAS_ADDRESS``),
-    the OTT platform when ``MULTIBILL_OTT_BASE_URL``, Kamailio when ``MULTIBILL_VOIP_DOMAIN``. No
+    the OTT platform when ``MULTIBILL_OTT_BASE_URL``, Kamailio when ``MULTIBILL_VOIP_DOMAIN``, the MVNO
+    host network when ``MULTIBILL_MVNO_BASE_URL``. No
     adapter opens a connection until its first order. Then every installed package's adapter published
     under the ``multibill.provisioning`` entry point (``factory(settings) -> adapter``).
     """
@@ -38,5 +40,16 @@ def build_registry(settings: Settings) -> AdapterRegistry:
         if not url:
             raise RuntimeError("MULTIBILL_VOIP_DOMAIN needs MULTIBILL_VOIP_DATABASE_URL or DATABASE_URL")
         registry.register(KamailioAdapter(KamailioConfig(url, settings.voip_domain, password_secret)))
+    if settings.mvno_base_url:
+        registry.register(
+            MvnoAdapter(
+                MvnoConfig(
+                    settings.mvno_base_url,
+                    settings.mvno_api_key,
+                    settings.mvno_timeout_seconds,
+                    settings.mvno_wait_seconds,
+                )
+            )
+        )
     registry.load_entry_points(settings)
     return registry

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     ott_base_url: str | None = Field(default=None, description="entitlement API of the CAS/OTT platform")
     ott_api_key: str = ""
     ott_timeout_seconds: float = 5.0
+    mvno_base_url: str | None = Field(default=None, description="the host network's MVNO API; enables it")
+    mvno_api_key: str = ""
+    mvno_timeout_seconds: float = 5.0
+    mvno_wait_seconds: float = Field(
+        default=5.0, ge=0, description="how long an order waits for the host's outcome before it is retried"
+    )
     voip_domain: str | None = Field(default=None, description="SIP domain; enables the Kamailio adapter")
     voip_database_url: str | None = Field(default=None, description="Kamailio's database; default ours")
     # Payment gateways (runtime/payments.py): cash always; Stripe when an API key is set.
@@ -68,6 +74,16 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = Field(default=None, description="another API host (localstripe in tests)")
     stripe_webhook_secret: str | None = Field(default=None, description="whsec_…; verifies Stripe webhooks")
     stripe_timeout_seconds: float = 20.0
+    # Mobile money push payments (integrations/payments/mobile_money): enabled when the base URL is set.
+    mobile_money_base_url: str | None = Field(default=None, description="the push-payment API; enables it")
+    mobile_money_consumer_key: str = ""
+    mobile_money_consumer_secret: str = ""
+    mobile_money_callback_secret: str = Field(default="", description="verifies the gateway's callbacks")
+    mobile_money_callback_url: str | None = Field(
+        default=None,
+        description="where the gateway calls back; default <public_url>/v1/webhooks/mobile_money",
+    )
+    mobile_money_timeout_seconds: float = 10.0
     collection_batch_size: int = Field(default=100, ge=1, description="invoices per collection activity")
     # Monthly partitions (models/partitions.py; the daily PartitionMaintenance workflow).
     partitions_ahead_months: int = Field(

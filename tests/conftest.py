@@ -32,6 +32,8 @@ pytest_plugins = [
     "tests.support.netflix_simulator",
     "tests.support.mobile_money_simulator",
     "tests.support.mvno_simulator",
+    "tests.support.mobile_money_api",
+    "tests.support.mobile_lines",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()

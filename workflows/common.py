@@ -85,6 +85,14 @@ EMAIL_RETRY = RetryPolicy(
 GATEWAY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=5), maximum_attempts=3
 )
+# A push payment waiting for the subscriber's PIN (mobile money): each retry is a status query, for about
+# 2.5 minutes (a phone's prompt times out after about 90 s).
+PHONE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=1.5,
+    maximum_interval=timedelta(seconds=15),
+    maximum_attempts=15,
+)
 READ_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
 # An operator's re-run answers with the outcome of one attempt.
 ONCE = RetryPolicy(maximum_attempts=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from activities.catalog.records import operator_of
@@ -17,13 +18,14 @@ from activities.devices.moves import (
     subscription_of,
     take_back,
 )
+from activities.devices.sims import SIM_FIELDS, checked_sim_items, known_sims
 from activities.devices.warehouse import device_product, visible_warehouse
 from activities.shared.pagination import decode_cursor, encode_cursor, fetch_page
 from domain.devices import IN_A_WAREHOUSE, DeviceState, MovementKind, check_state_request
 from domain.errors import Conflict, NotFound, RuleViolation
 from domain.ids import is_valid_id, new_id
 from domain.principal import Principal
-from models.devices import Device, DeviceModel, StockMovement
+from models.devices import Device, DeviceModel, StockMovement, Warehouse
 from models.organisations import Organisation
 
 LIST_FILTERS = ("state", "warehouse_id", "product_code", "model_id", "subscription_id", "serial")
@@ -63,6 +65,16 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
         raise NotFound("device_model", fields["model"])
     device_product(session, operator_id, model.product_code, traceable=True)
     items: list[dict[str, Any]] = fields["items"]
+    if model.kind == "sim":
+        items = checked_sim_items(items)
+        known_sims(session, operator_id, items)
+    elif any(item.get(f) for item in items for f in SIM_FIELDS):
+        raise RuleViolation("not_a_sim", f"device model {model.code} is not a SIM model", field="model")
+    missing = [i for i, item in enumerate(items) if not item.get("serial")]
+    if missing:
+        raise RuleViolation(
+            "field_required", "a device needs its serial", field=f"items[{missing[0]}].serial"
+        )
     serials = [item["serial"] for item in items]
     repeated = sorted({s for s in serials if serials.count(s) > 1})
     if repeated:
@@ -75,6 +87,24 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
     existing = sorted(known)
     if existing:
         raise Conflict("serial_exists", f"serial {', '.join(existing)} is already registered")
+    try:
+        with session.begin_nested():  # the unique constraints are the last guard (a concurrent receipt)
+            return _add_devices(session, principal, warehouse, model, items, fields.get("reason"))
+    except IntegrityError as exc:
+        raise Conflict(
+            "device_exists", "a serial, ICCID, IMSI or number of the batch was registered meanwhile"
+        ) from exc
+
+
+def _add_devices(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    model: DeviceModel,
+    items: list[dict[str, Any]],
+    reason: str | None,
+) -> list[Device]:
+    operator_id = model.operator_id
     devices = []
     for item in items:
         device = Device(
@@ -86,6 +116,9 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
             serial=item["serial"],
             mac=item.get("mac"),
             smartcard_id=item.get("smartcard_id"),
+            iccid=item.get("iccid"),
+            imsi=item.get("imsi"),
+            msisdn=item.get("msisdn"),
             state=DeviceState.IN_STOCK.value,
             warehouse_id=warehouse.id,
             version=1,
@@ -102,7 +135,7 @@ def receive_devices(session: Session, principal: Principal, fields: dict[str, An
                 device_id=device.id,
                 to_state=DeviceState.IN_STOCK.value,
                 to_warehouse_id=warehouse.id,
-                reason=fields.get("reason"),
+                reason=reason,
                 actor=principal.key_id,
             )
         )

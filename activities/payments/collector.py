@@ -10,6 +10,8 @@
 3. One transaction: the outcome is recorded — on success the payment is allocated to the invoice and
    posted to the ledger; on a decline it is marked failed with the gateway's code.
 ``GatewayUnavailable`` leaves the payment pending and propagates: the activity retries and resolves it.
+So does a PENDING answer of a gateway that ``awaits_confirmation`` (mobile money: the subscriber has not
+answered the prompt yet): the retry asks the gateway by ``lookup`` (a status query), never charges again.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from integrations.payments.base import (
     ChargeResult,
     ChargeStatus,
     GatewayRegistry,
+    GatewayUnavailable,
     PaymentGateway,
     StagedGateway,
 )
@@ -252,8 +255,8 @@ class Collector:
                 store.fail(session, payment, decline_code=code, message=result.message)
                 if payment.gateway_reference is None:
                     payment.gateway_reference = result.gateway_reference
-            elif result.gateway_reference and payment.gateway_reference is None:
-                payment.gateway_reference = result.gateway_reference
+            elif result.gateway_reference and payment.status == "pending":
+                payment.gateway_reference = result.gateway_reference  # a request pushed again: the latest
             invoice = session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
             return _result(payment, invoice)
 
@@ -263,4 +266,18 @@ class Collector:
             return done
         assert payment is not None
         result = self.call_gateway(payment, existed)
-        return self.record(payment.id, result)
+        collected = self.record(payment.id, result)
+        if collected.status == "pending" and awaits_confirmation(self.gateways, payment.gateway):
+            raise GatewayUnavailable(
+                f"{payment.gateway} has not answered {payment.idempotency_key} yet: the retry looks it up"
+            )
+        return collected
+
+
+def awaits_confirmation(gateways: GatewayRegistry, name: str) -> bool:
+    """Whether the gateway's PENDING means "not known yet, ask again soon" (mobile money's push payment
+    waiting for the PIN), not a debit waiting for a file: the caller resolves it like a timeout."""
+    try:
+        return bool(getattr(gateways.get(name), "awaits_confirmation", False))
+    except LookupError:
+        return False

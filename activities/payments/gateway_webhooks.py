@@ -8,6 +8,7 @@ payment (allocation and ledger, as a collection does) or marks it failed. Stripe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from domain.errors import NotFound, RuleViolation
 from integrations.payments.base import GatewayEvent, GatewayRegistry, WebhookRejected, WebhookVerifier
 from models.base import unit_of_work
 from models.payments import Payment, WebhookEvent
+
+log = logging.getLogger(__name__)
 
 
 class BadSignature(RuleViolation):
@@ -59,6 +62,7 @@ def verified_event(
     try:
         return gateway.parse_webhook(lowered, body)
     except WebhookRejected as exc:
+        log.warning("refused a %s webhook (%d bytes): %s", gateway_name, len(body), exc)
         raise BadSignature("invalid_signature", f"the {gateway_name} webhook was refused: {exc}") from exc
 
 

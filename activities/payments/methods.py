@@ -116,7 +116,7 @@ def register_card(
         method = existing or PaymentMethod(
             id=new_id("pmt"),
             account_id=account_id,
-            kind="card",
+            kind=getattr(gateway, "method_kind", "card"),  # mobile money: a phone number
             gateway=gateway_name,
             gateway_token=card.token,
             gateway_customer=card.customer,

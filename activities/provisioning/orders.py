@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from activities.events.outbox import record
 from activities.events.snapshots import account_organisation
 from activities.provisioning.io import OrderInput, OrderOutcome
+from activities.provisioning.mobile_lines import after_line_order, with_sim_line
 from domain.events import BusinessEvent
 from domain.ids import new_id
 from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest, ProvisioningResult
@@ -92,7 +93,8 @@ def provision(database_url: str, registry: AdapterRegistry, order: OrderInput) -
         detail = f"no provisioning adapter serves {order.service_kind!r}"
         finish_order(database_url, row.id, "skipped", [], {}, detail)
         return OrderOutcome(order_id=row.id, state="skipped", adapters=[], detail=detail)
-    request = ProvisioningRequest(order_id=row.id, **order.model_dump())
+    sent = with_sim_line(database_url, order)  # a mobile line's SIM and number, from the warehouse
+    request = ProvisioningRequest(order_id=row.id, **sent.model_dump())
     results: dict[str, Any] = {}
     for adapter in adapters:
         result = _execute(adapter.name, adapter.execute, request)
@@ -104,6 +106,7 @@ def provision(database_url: str, registry: AdapterRegistry, order: OrderInput) -
                 type="ProvisioningFailed",
                 non_retryable=not result.retryable,
             )
+    after_line_order(database_url, sent)  # before the order is done: a retry repeats it (idempotent)
     finish_order(database_url, row.id, "done", [a.name for a in adapters], results, "")
     return OrderOutcome(order_id=row.id, state="done", adapters=[a.name for a in adapters])
 

@@ -13,7 +13,13 @@ from activities.wallets.balances import Movement, check_currency, move, wallet_f
 from activities.wallets.io import CardTopUp, TopUpCharged, TopUpCredit, TopUpCredited
 from domain.errors import NotFound, RuleViolation
 from domain.wallets import top_up_entry
-from integrations.payments.base import ChargeRequest, ChargeStatus, GatewayRegistry, PaymentGateway
+from integrations.payments.base import (
+    ChargeRequest,
+    ChargeStatus,
+    GatewayRegistry,
+    GatewayUnavailable,
+    PaymentGateway,
+)
 from models.accounts import Account
 from models.base import unit_of_work
 from models.wallets import WalletTransaction
@@ -60,6 +66,10 @@ def charge_for_top_up(
             description=f"wallet top-up {currency}",
         )
         result = gateway.charge(request)
+    if result.status is ChargeStatus.PENDING and getattr(gateway, "awaits_confirmation", False):
+        raise GatewayUnavailable(  # mobile money: the subscriber has not answered; the retry looks it up
+            f"{gateway.name} has not answered {gateway_key} yet; nothing was added to the wallet"
+        )
     if result.status is not ChargeStatus.SUCCEEDED:
         raise TopUpDeclined(
             "top_up_declined",

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from activities.payments import methods
 from api.deps import IdempotencyKeyDep, IdempotentWriteDep, SessionDep, SettingsDep, StaffDep
 from api.payment_gateways import gateways_for
-from api.schemas.payments import CardMethodCreate, CashMethodCreate, PaymentMethodOut
+from api.schemas.payments import (
+    CardMethodCreate,
+    CashMethodCreate,
+    MobileMoneyMethodCreate,
+    PaymentMethodOut,
+)
+from domain.telephony import MOBILE_MONEY
 from models.payments import PaymentMethod
 
 router = APIRouter(prefix="/v1/accounts/{account_id}/payment-methods", tags=["payments"])
@@ -23,25 +29,30 @@ def method_out(method: PaymentMethod) -> dict[str, Any]:
 
 
 @router.post(
-    "", status_code=201, response_model=PaymentMethodOut, summary="Add a payment method (card token)"
+    "",
+    status_code=201,
+    response_model=PaymentMethodOut,
+    summary="Add a payment method (card token, mobile-money phone, cash)",
 )
 async def add_method(
     account_id: str,
-    body: Annotated[CardMethodCreate | CashMethodCreate, Body(discriminator="kind")],
+    body: Annotated[
+        CardMethodCreate | MobileMoneyMethodCreate | CashMethodCreate, Body(discriminator="kind")
+    ],
     request: Request,
     principal: StaffDep,
     write: IdempotentWriteDep,
     settings: SettingsDep,
 ) -> Response:
     def register(session: Session) -> dict[str, Any]:
-        if isinstance(body, CardMethodCreate):
+        if isinstance(body, CardMethodCreate | MobileMoneyMethodCreate):
             method = methods.register_card(
                 settings.database_url or "",
                 gateways_for(request),
                 principal,
                 account_id,
-                token=body.token,
-                gateway_name=body.gateway,
+                token=body.token if isinstance(body, CardMethodCreate) else body.msisdn,
+                gateway_name=body.gateway if isinstance(body, CardMethodCreate) else MOBILE_MONEY,
                 make_it_default=body.default,
                 auto_collect=body.auto_collect,
             )

@@ -39,6 +39,7 @@ from domain.errors import RuleViolation
 from domain.money import check_amount
 from domain.principal import Principal
 from domain.process_ids import ProcessLabels
+from domain.telephony import E164_PHONE, MOBILE_MONEY
 from models.base import unit_of_work
 from models.wallets import Wallet, WalletTransaction
 from runtime.settings import Settings
@@ -171,6 +172,8 @@ def _check(
             key=key,
             booked_on=today,
         )
+    if body.method == "mobile_money":
+        return _mobile_money_top_up(account_id, currency, body, request, key, today)
     if body.method == "cash":
         _require(body.amount_minor, "amount_minor", "cash")
     else:
@@ -277,3 +280,26 @@ def wallet_transactions(
         "next_cursor": next_cursor,
         "has_more": next_cursor is not None,
     }
+
+
+def _mobile_money_top_up(
+    account_id: str, currency: str, body: TopUpIn, request: Request, key: str, today: date
+) -> CardTopUp:
+    """A push payment to the subscriber's phone, then the credit (the WalletTopUp process, as for a card)."""
+    amount = _require(body.amount_minor, "amount_minor", "mobile_money")
+    msisdn = _require(body.msisdn, "msisdn", "mobile_money")
+    if not E164_PHONE.fullmatch(msisdn):
+        raise RuleViolation("invalid_msisdn", f"{msisdn!r} is not a phone number in E.164", field="msisdn")
+    try:
+        gateways_for(request).get(MOBILE_MONEY)
+    except LookupError as err:
+        raise RuleViolation("gateway_unknown", str(err), field="method") from err
+    return CardTopUp(
+        account_id=account_id,
+        currency=currency,
+        amount_minor=amount,
+        gateway=MOBILE_MONEY,
+        payment_method_token=msisdn,
+        key=key,
+        booked_on=today,
+    )

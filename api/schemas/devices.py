@@ -46,6 +46,9 @@ class DeviceModelCreate(Strict):
     product_code: Code = Field(description="A catalogue product of kind device, traceable")
     manufacturer: Text
     name: Text
+    kind: Literal["device", "sim"] = Field(
+        default="device", description="sim: its devices are SIM cards received by ICCID and IMSI"
+    )
 
 
 class DeviceModelOut(BaseModel):
@@ -55,12 +58,22 @@ class DeviceModelOut(BaseModel):
     product_code: str
     manufacturer: str
     name: str
+    kind: str
 
 
 class DeviceItem(Strict):
-    serial: Serial
+    serial: Serial | None = Field(default=None, description="Required, except for a SIM (its ICCID)")
     mac: Mac | None = None
     smartcard_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    iccid: Annotated[str, StringConstraints(pattern=r"^[0-9]{19,20}$")] | None = Field(
+        default=None, description="A SIM's ICCID (89…, with its Luhn check digit)"
+    )
+    imsi: Annotated[str, StringConstraints(pattern=r"^[0-9]{15}$")] | None = Field(
+        default=None, description="A SIM's IMSI"
+    )
+    msisdn: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{7,14}$")] | None = Field(
+        default=None, description="The number paired with the SIM (E.164), if any"
+    )
 
 
 class DevicesReceive(Strict):
@@ -78,6 +91,9 @@ class DeviceOut(BaseModel):
     serial: str
     mac: str | None
     smartcard_id: str | None
+    iccid: str | None = None
+    imsi: str | None = None
+    msisdn: str | None = None
     state: str
     warehouse_id: str | None
     subscription_id: str | None

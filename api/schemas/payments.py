@@ -25,6 +25,17 @@ class CardMethodCreate(Strict):
     )
 
 
+class MobileMoneyMethodCreate(Strict):
+    kind: Literal["mobile_money"]
+    msisdn: str = Field(
+        min_length=9, max_length=16, pattern=r"^\+[1-9][0-9]{7,14}$", description="the phone, in E.164"
+    )
+    default: bool = True
+    auto_collect: bool | None = Field(
+        default=None, description="turn auto-collection on or off for the account"
+    )
+
+
 class CashMethodCreate(Strict):
     kind: Literal["cash"]
     default: bool = False

@@ -41,13 +41,18 @@ class TopUpIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["card", "cash", "voucher"]
+    method: Literal["card", "cash", "voucher", "mobile_money"]
     amount_minor: PositiveAmountMinor | None = Field(
         default=None, description="Card and cash; a voucher's is its value"
     )
     currency: str | None = Field(default=None, description="If sent, must equal the wallet's currency")
     gateway: str = Field(default="stripe", max_length=64, description="Card: the gateway that charges it")
     payment_method_token: str | None = Field(default=None, max_length=255, description="Card: gateway token")
+    msisdn: str | None = Field(
+        default=None,
+        max_length=16,
+        description="Mobile money: the phone to send the payment request to (E.164)",
+    )
     voucher_code: str | None = Field(default=None, max_length=40)
     receipt: str | None = Field(default=None, max_length=64, description="Cash: the outlet's receipt number")
 

@@ -167,6 +167,12 @@ SCENARIOS = [
     _scenario(
         "workflows/test_partition_maintenance.py::test_the_daily_run_keeps_the_coming_months_ready", "daily"
     ),
+    _scenario(
+        "integration/test_mobile_money_payments.py"
+        "::test_a_wallet_top_up_is_credited_once_the_subscriber_approves",
+        "mobile_money",
+        "WalletTopUp",
+    ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
