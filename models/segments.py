@@ -49,13 +49,14 @@ class SegmentMember(Base):
 
 
 class SegmentRefresh(Base):
-    """One refresh of a segment (its id is the caller's key: a refresh repeated with it changes nothing)."""
+    """One refresh of a segment (its id is the caller's key, per segment: a refresh repeated with it changes
+    nothing)."""
 
     __tablename__ = "segment_refreshes"
     __table_args__ = (Index("ix_segment_refreshes_segment", "segment_id", "at"),)
 
+    segment_id: Mapped[str] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    segment_id: Mapped[str] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
     as_of: Mapped[date] = mapped_column(Date, comment="the day the rule's periods are read at")
     joined: Mapped[int] = mapped_column(Integer)
     left: Mapped[int] = mapped_column(Integer)

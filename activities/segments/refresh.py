@@ -70,7 +70,7 @@ def refresh_segment(session: Session, segment_id: str, refresh_id: str, as_of: d
     segment = session.get(Segment, segment_id, with_for_update=True)
     if segment is None:
         raise SegmentGone(segment_id)
-    seen = session.get(SegmentRefresh, refresh_id)
+    seen = session.get(SegmentRefresh, (segment_id, refresh_id))
     if seen is not None:
         return _done(seen, repeated=True)
     rule = rules.parse_rule(segment.rules)

@@ -20,8 +20,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "segment_refreshes",
-        sa.Column("id", sa.String(length=200), nullable=False),
         sa.Column("segment_id", sa.String(length=32), nullable=False),
+        sa.Column("id", sa.String(length=200), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False, comment="the day the rule's periods are read at"),
         sa.Column("joined", sa.Integer(), nullable=False),
         sa.Column("left", sa.Integer(), nullable=False),
@@ -33,7 +33,7 @@ def upgrade() -> None:
             name=op.f("fk_segment_refreshes_segment_id_segments"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_segment_refreshes")),
+        sa.PrimaryKeyConstraint("segment_id", "id", name=op.f("pk_segment_refreshes")),
     )
     op.create_index("ix_segment_refreshes_segment", "segment_refreshes", ["segment_id", "at"])
     op.create_table(
