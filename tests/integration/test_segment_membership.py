@@ -46,7 +46,9 @@ def test_demographics_and_status(data: Crafted) -> None:
 
 
 def test_location(data: Crafted) -> None:
-    madrid = data.account(addresses=[{"city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"}])
+    madrid = data.account(
+        addresses=[{"city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"}]
+    )
     berlin = data.account(
         addresses=[
             {"kind": "billing", "city": "Berlin", "region": "BE", "postal_code": "10115", "country": "DE"},
@@ -186,7 +188,9 @@ def test_joiners_and_leavers_are_dated_and_a_repeated_refresh_changes_nothing(da
     first, second = data.account(), data.account()
     sub = data.subscription(first)
     data.usage(sub, "data_mb", 2000, "2026-05-01")
-    segment = data.segment({"field": "usage", "metric": "data_mb", "op": "gt", "value": 1000, "period": LAST_3})
+    segment = data.segment(
+        {"field": "usage", "metric": "data_mb", "op": "gt", "value": 1000, "period": LAST_3}
+    )
     done = data.refresh(segment, "r1", AS_OF)
     assert (done.joined, done.left, done.member_count) == (1, 0, 1)
     again = data.refresh(segment, "r1", AS_OF)

@@ -120,7 +120,9 @@ class Crafted:
             )
         return sub_id
 
-    def usage(self, subscription_id: str, metric: str, quantity: int, day: str, status: str = "rated") -> None:
+    def usage(
+        self, subscription_id: str, metric: str, quantity: int, day: str, status: str = "rated"
+    ) -> None:
         self._run(
             "usage_events",
             {
