@@ -167,6 +167,12 @@ SCENARIOS = [
     _scenario(
         "workflows/test_partition_maintenance.py::test_the_daily_run_keeps_the_coming_months_ready", "daily"
     ),
+    _scenario(
+        "workflows/test_segment_refresh.py::test_every_segment_of_the_operator_is_refreshed_in_pages", "pages"
+    ),
+    _scenario(
+        "workflows/test_segment_refresh.py::test_one_segment_on_demand_and_a_deleted_one_skipped", "on_demand"
+    ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
