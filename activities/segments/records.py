@@ -109,9 +109,10 @@ def preview(session: Session, principal: Principal, rule_data: Any, as_of: date)
     """How many of the caller's subtree's accounts the rule selects on ``as_of``, and the first
     ``SAMPLE`` of them by id. Writes nothing."""
     query = members(rules.parse_rule(rule_data), Scope(principal.organisation_path, as_of)).subquery()
-    count = session.execute(select(func.count()).select_from(query)).scalar_one()
-    sample = list(session.execute(select(query.c.id).order_by(query.c.id).limit(SAMPLE)).scalars())
-    return Preview(count, sample)
+    # One pass: the count is a window over every member, the sample the first ids of a top-N sort.
+    stmt = select(query.c.id, func.count().over()).order_by(query.c.id).limit(SAMPLE)
+    rows = session.execute(stmt).all()
+    return Preview(int(rows[0][1]) if rows else 0, [row[0] for row in rows])
 
 
 def member_page(
