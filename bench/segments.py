@@ -40,8 +40,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from rich.console import Console
+from sqlalchemy.orm import Session
 
-from activities.segments.compiler import Scope, members
+from activities.segments.compiler import members, scope_for
 from activities.segments.records import preview
 from activities.segments.refresh import refresh_segment
 from bench.billing import BENCH_ORG, copy, prepare
@@ -229,10 +230,10 @@ def _segment(engine: sa.Engine, org: str) -> str:
 
 def explain(engine: sa.Engine, org: str) -> list[str]:
     """The plan of the segment's query, as run (``EXPLAIN (ANALYZE, BUFFERS)``)."""
-    query = members(rules.parse_rule(RULE), Scope(f"/{org}/", AS_OF))
-    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
-    with engine.connect() as conn:
-        return [row[0] for row in conn.execute(sa.text(f"explain (analyze, buffers) {compiled}"))]
+    with Session(engine) as session, session.begin():
+        query = members(rules.parse_rule(RULE), scope_for(session, f"/{org}/", AS_OF))
+        compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+        return [row[0] for row in session.execute(sa.text(f"explain (analyze, buffers) {compiled}"))]
 
 
 def main(argv: list[str]) -> None:

@@ -33,8 +33,10 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     true,
 )
+from sqlalchemy.orm import Session
 
 from domain import segments as rules
 from models.accounts import Account
@@ -56,17 +58,32 @@ POSTAL_PREFIX = "$[*] ? (@.postal_code starts with $p)"
 """A fixed JSON path (the prefix is its variable ``$p``, bound): some address's postal code starts with it."""
 
 
+WORK_MEM = "64MB"
+"""Memory for each sort and hash of a segment's query (``SET LOCAL``): the per-account aggregates of 100k
+accounts spilled to disk with PostgreSQL's default 4MB (bench/segments.py)."""
+
+
 @dataclass(frozen=True)
 class Scope:
-    """Where and when a rule is read: the organisation subtree at ``path`` on the day ``as_of``."""
+    """Where and when a rule is read: the organisations of a subtree (their ids) on the day ``as_of``."""
 
-    organisation_path: str
+    organisation_ids: tuple[str, ...]
     as_of: date
 
-    def organisations(self) -> Select[Any]:
-        return select(Organisation.id).where(
-            Organisation.path.startswith(self.organisation_path, autoescape=True)
-        )
+    def organisations(self) -> tuple[str, ...]:
+        return self.organisation_ids
+
+
+def scope_for(session: Session, organisation_path: str, as_of: date) -> Scope:
+    """The scope of the subtree at ``organisation_path``: its organisations' ids are read first, so the
+    planner sees a list of constants (a join to ``organisations`` on a path pattern was estimated at one
+    row and filtered every aggregated row through a nested loop). Also gives the transaction's sorts and
+    hashes ``WORK_MEM``."""
+    session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    ids = session.execute(
+        select(Organisation.id).where(Organisation.path.startswith(organisation_path, autoescape=True))
+    ).scalars()
+    return Scope(tuple(sorted(ids)), as_of)
 
 
 def _at(day: date) -> datetime:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from activities.segments.compiler import Scope, members
+from activities.segments.compiler import members, scope_for
 from activities.shared.pagination import decode_cursor, encode_cursor
 from domain import segments as rules
 from domain.errors import Conflict, RuleViolation
@@ -108,7 +108,8 @@ class Preview:
 def preview(session: Session, principal: Principal, rule_data: Any, as_of: date) -> Preview:
     """How many of the caller's subtree's accounts the rule selects on ``as_of``, and the first
     ``SAMPLE`` of them by id. Writes nothing."""
-    query = members(rules.parse_rule(rule_data), Scope(principal.organisation_path, as_of)).subquery()
+    rule = rules.parse_rule(rule_data)
+    query = members(rule, scope_for(session, principal.organisation_path, as_of)).subquery()
     # One pass: the count is a window over every member, the sample the first ids of a top-N sort.
     stmt = select(query.c.id, func.count().over()).order_by(query.c.id).limit(SAMPLE)
     rows = session.execute(stmt).all()

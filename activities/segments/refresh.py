@@ -20,7 +20,7 @@ from sqlalchemy import Column, MetaData, String, Table, delete, func, insert, li
 from sqlalchemy.orm import Session
 
 from activities.events.outbox import record
-from activities.segments.compiler import Scope, members
+from activities.segments.compiler import Scope, members, scope_for
 from domain import segments as rules
 from domain.events import BusinessEvent
 from models.base import utcnow
@@ -56,7 +56,7 @@ def scope_of(session: Session, segment: Segment, as_of: date) -> Scope:
     path = session.execute(
         select(Organisation.path).where(Organisation.id == segment.organisation_id)
     ).scalar_one()
-    return Scope(path, as_of)
+    return scope_for(session, path, as_of)
 
 
 def _done(row: SegmentRefresh, repeated: bool) -> Refreshed:
