@@ -87,23 +87,15 @@ def refresh_segment(session: Session, segment_id: str, refresh_id: str, as_of: d
         conn.execute(
             delete(SegmentMember).where(
                 SegmentMember.segment_id == segment_id,
-                SegmentMember.account_id.in_(
-                    select(SegmentMembershipChange.account_id).where(
-                        SegmentMembershipChange.refresh_id == refresh_id,
-                        SegmentMembershipChange.segment_id == segment_id,
-                        SegmentMembershipChange.change == "left",
-                    )
-                ),
+                SegmentMember.account_id.not_in(select(_NEW.c.account_id)),
             )
         )
     if joined:
         conn.execute(
             insert(SegmentMember).from_select(
                 ["segment_id", "account_id", "joined_at"],
-                select(literal(segment_id), SegmentMembershipChange.account_id, literal(at)).where(
-                    SegmentMembershipChange.refresh_id == refresh_id,
-                    SegmentMembershipChange.segment_id == segment_id,
-                    SegmentMembershipChange.change == "joined",
+                select(literal(segment_id), _NEW.c.account_id, literal(at)).where(
+                    _NEW.c.account_id.not_in(current)
                 ),
             )
         )
