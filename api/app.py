@@ -30,6 +30,7 @@ from api.routes import (
     processes,
     provisioning,
     quotes,
+    segments,
     sepa,
     statements,
     subscriptions,
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         webhooks,
         gateway_webhooks,  # after payments: /v1/webhooks/stripe is matched first
         events,
+        segments,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)

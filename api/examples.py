@@ -43,6 +43,16 @@ _PLAN: dict[str, Any] = {
     "effective_from": "2026-01-01",
 }
 
+_SEGMENT_RULE: dict[str, Any] = {
+    "all": [
+        {"field": "usage", "metric": "data", "op": "gt", "value": 10240, "period": {"last_months": 3}},
+        {"field": "amount_paid", "currency": "EUR", "op": "gt", "value": 5000, "period": {"last_months": 3}},
+        {"field": "tenure_months", "op": "gte", "value": 12},
+        {"not": {"field": "late_payments", "op": "gte", "value": 1, "period": {"last_months": 12}}},
+    ]
+}
+_IN_SPAIN = {"field": "country", "in": ["ES"]}
+
 JSON_EXAMPLES: dict[str, Any] = {
     "organisations_add": {
         "name": "Fibra Norte",
@@ -232,6 +242,13 @@ JSON_EXAMPLES: dict[str, Any] = {
             "creditor_id": "ES98ZZZ09999999999",
         },
     },
+    "segments_create": {
+        "code": "heavy-data-loyal",
+        "name": "Heavy data users, loyal and paying",
+        "rules": _SEGMENT_RULE,
+    },
+    "segments_preview": {"rules": _SEGMENT_RULE, "as_of": "2026-06-15"},
+    "segments_update": {"name": "Heavy data users (Spain)", "rules": {"all": [_SEGMENT_RULE, _IN_SPAIN]}},
 }
 """Operation id → an example JSON request body."""
 

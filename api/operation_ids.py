@@ -124,5 +124,14 @@ OPERATION_IDS: dict[str, str] = {
     "DELETE /v1/webhook-endpoints/{endpoint_id}": "webhooks_delete_endpoint",
     "GET /v1/webhook-endpoints/{endpoint_id}/deliveries": "webhooks_list_deliveries",
     "POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver": "webhooks_redeliver",
+    "POST /v1/segments": "segments_create",
+    "GET /v1/segments": "segments_list",
+    "POST /v1/segments/preview": "segments_preview",
+    "GET /v1/segments/{segment_id}": "segments_get",
+    "PATCH /v1/segments/{segment_id}": "segments_update",
+    "DELETE /v1/segments/{segment_id}": "segments_delete",
+    "POST /v1/segments/{segment_id}/refresh": "segments_refresh",
+    "GET /v1/segments/{segment_id}/members": "segments_list_members",
+    "GET /v1/segments/{segment_id}/changes": "segments_list_changes",
 }
 """``"<METHOD> <path>"`` → operation id."""

@@ -109,6 +109,21 @@ def partition_maintenance_run() -> str:
     return "partition-maintenance"
 
 
+def segment_schedule(operator_id: str) -> str:
+    """The Temporal Schedule (not a workflow) that refreshes an operator's segments."""
+    return f"segments-{operator_id}-schedule"
+
+
+def scheduled_segment_refresh(operator_id: str) -> str:
+    """The SegmentRefresh runs an operator's segment schedule starts (the schedule appends the time)."""
+    return f"segments-{operator_id}"
+
+
+def segment_refresh(segment_id: str, key: str) -> str:
+    """The SegmentRefresh of one segment asked for through the API (its Idempotency-Key)."""
+    return requested("segment-refresh", segment_id, key)
+
+
 def collection(run_id: str) -> str:
     """The Collection that follows a bill run."""
     return f"collection-{run_id}"

@@ -1,4 +1,5 @@
-"""A Temporal Schedule per bill cycle and operator, starting the BillingCycle workflow.
+"""A Temporal Schedule per bill cycle and operator, starting the BillingCycle workflow (and one per operator
+refreshing its segments: SegmentRefresh).
 
 Cycles 1-28 run on that day of the month; the last-day cycle (31) runs on days 28-31, since a
 run bills only what is due by each account's local date, the extra runs find nothing to bill.
@@ -24,6 +25,7 @@ from temporalio.client import (
 )
 
 from activities.billing.io import RunInput
+from activities.segments.io import RefreshRunInput
 from domain import process_ids
 from domain.process_ids import ProcessLabels
 from runtime.organisation_paths import organisation_path
@@ -32,11 +34,13 @@ from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.common import search_attributes
 from workflows.event_retention import EventRetentionWorkflow
 from workflows.partition_maintenance import PartitionMaintenanceWorkflow
+from workflows.segment_refresh import SegmentRefreshWorkflow
 
 CYCLES = (*range(1, 29), 31)
 RUN_HOUR_UTC = 2
 RETENTION_HOUR_UTC = 3
 PARTITIONS_HOUR_UTC = 1
+SEGMENTS_HOUR_UTC = 4
 
 
 def schedule_id(operator_id: str, cycle: int) -> str:
@@ -129,6 +133,45 @@ def partition_schedule(settings: Settings) -> Schedule:
         PARTITIONS_HOUR_UTC,
         "monthly partitions",
     )
+
+
+def segment_schedule(settings: Settings, operator_id: str, operator_path: str | None = None) -> Schedule:
+    """SegmentRefresh of every segment of the operator once a day at 04:00 UTC (after the bill runs), never
+    two at once."""
+    labels = ProcessLabels(
+        process="SegmentRefresh", summary="Scheduled refresh of the segments", organisation_id=operator_id
+    )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            SegmentRefreshWorkflow.run,
+            RefreshRunInput(organisation_id=operator_id),
+            id=process_ids.scheduled_segment_refresh(operator_id),
+            task_queue=settings.task_queue,
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels, operator_path),
+            static_summary=labels.summary,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(SEGMENTS_HOUR_UTC)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment="segment refresh",
+                )
+            ],
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_segment_schedule(client: Client, settings: Settings, operator_id: str) -> str:
+    """Create (or bring up to date) the operator's daily segment-refresh schedule; idempotent. Its id."""
+    sid = process_ids.segment_schedule(operator_id)
+    await _ensure(
+        client, sid, segment_schedule(settings, operator_id, await organisation_path(settings, operator_id))
+    )
+    return sid
 
 
 async def _ensure(client: Client, sid: str, schedule: Schedule) -> None:

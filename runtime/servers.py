@@ -174,12 +174,14 @@ def schedule_billing(settings: Settings, operator_id: str) -> int:
         ensure_billing_schedules,
         ensure_partition_schedule,
         ensure_retention_schedule,
+        ensure_segment_schedule,
     )
 
     async def _ensure() -> int:
         client = await asyncio.wait_for(connect(settings), timeout=10)
         await ensure_retention_schedule(client, settings)
         await ensure_partition_schedule(client, settings)
+        await ensure_segment_schedule(client, settings, operator_id)
         return len(await ensure_billing_schedules(client, settings, operator_id))
 
     try:

@@ -21,6 +21,7 @@ from activities.events.activities import RetentionActivities
 from activities.maintenance.activities import PartitionActivities
 from activities.payments.activities import PaymentActivities, RefundActivities
 from activities.provisioning.activities import ProvisioningActivities, RepairActivities
+from activities.segments.activities import SegmentActivities
 from activities.subscriptions.activities import (
     ChangeActivities,
     FundedResumeActivities,
@@ -51,6 +52,7 @@ from workflows.partition_maintenance import PartitionMaintenanceWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
 from workflows.prepaid_resume import PrepaidResumeWorkflow
 from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
+from workflows.segment_refresh import SegmentRefreshWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 from workflows.wallet_top_up import WalletTopUpWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow, WebhookSenderWorkflow
@@ -79,6 +81,7 @@ WORKFLOWS: list[type] = [
     WebhookSenderWorkflow,
     EventRetentionWorkflow,
     PartitionMaintenanceWorkflow,
+    SegmentRefreshWorkflow,
 ]
 
 
@@ -108,6 +111,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *WebhookActivities(settings, notifier).all(),
         *RetentionActivities(settings).all(),
         *PartitionActivities(settings).all(),
+        *SegmentActivities(settings).all(),
     ]
 
 

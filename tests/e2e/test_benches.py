@@ -15,6 +15,7 @@ BENCHES = {
     "pricing": (["200"], {"quotes", "quotes_per_s"}),
     "rating": (["2000", "1000"], {"cdrs_per_s", "events_per_s"}),
     "billing": (["60"], {"invoices", "invoices_per_s", "copy_ratio"}),
+    "segments": (["200"], {"members", "refresh_seconds", "preview_seconds", "preview_count"}),
     "onboarding": (["4"], {"onboardings_per_s", "p95_ms", "trivial_workflows_per_s"}),
 }
 

@@ -152,6 +152,9 @@ CASES: dict[tuple[str, str], Case] = {
         "webhook_gateway", objects=lambda w: {"gateway": "cash"}, own=(404, "webhook_gateway_not_found")
     ),
     ("delete", "/v1/webhook-endpoints/{endpoint_id}"): Case("webhook_endpoint", own=(204, None)),
+    ("patch", "/v1/segments/{segment_id}"): Case("segment", lambda w: {"name": "Taken over"}),
+    ("post", "/v1/segments/{segment_id}/refresh"): Case("segment", own=TEMPORAL_DOWN),
+    ("delete", "/v1/segments/{segment_id}"): Case("segment", own=(204, None)),
 }
 
 
@@ -231,6 +234,9 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
     assert put.status_code == 200, put.text
 
     endpoint = await created(api, a, "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hooks"})
+    segment = await created(
+        api, a, "/v1/segments", {"code": "fr", "name": "French", "rules": {"field": "language", "in": ["fr"]}}
+    )
     change_id, order_id = new_id("chg"), new_id("prv")
     with unit_of_work(database_url) as session:
         session.add(
@@ -310,6 +316,7 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
         "lot_id": lot["id"],
         "endpoint_id": endpoint["id"],
         "delivery_id": delivery_id,
+        "segment_id": segment["id"],
     }
     boxes = {"state": state_box, "assign": assign_box, "return": return_box, "swap": swap_box, "spare": spare}
     return World(

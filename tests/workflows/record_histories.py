@@ -172,6 +172,10 @@ SCENARIOS = [
         "::test_a_wallet_top_up_is_credited_once_the_subscriber_approves",
         "mobile_money",
         "WalletTopUp",
+        "workflows/test_segment_refresh.py::test_every_segment_of_the_operator_is_refreshed_in_pages", "pages"
+    ),
+    _scenario(
+        "workflows/test_segment_refresh.py::test_one_segment_on_demand_and_a_deleted_one_skipped", "on_demand"
     ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
