@@ -1,0 +1,152 @@
+"""Targeted offers (pure): what an offer gives, who may accept it when, whether it stacks with what an
+account already has, and the discount it takes off a period's recurring charge.
+
+Kinds:
+- ``discount``: a percentage or amount off a plan's (or add-on's) recurring charge for N periods;
+- ``addon``: an add-on bought through a plan change, free (100 %) or discounted for N periods;
+- ``upgrade``: a change to another plan through a plan change, at a special price (a discount) for N periods;
+- ``wallet_credit``: bonus credit in the account's wallet (a marketing expense);
+- ``voucher``: a voucher code of a value, issued once to the account.
+
+A discount is taken per billing period from the recurring charge of the offer's plan billed for that
+period, rounded once per period (``domain.money.round_minor``), never more than the charge itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from domain.currency import minor_units
+from domain.errors import Conflict
+from domain.money import Money, RoundingMode, round_minor
+
+OfferKind = Literal["discount", "addon", "upgrade", "wallet_credit", "voucher"]
+OFFER_KINDS: tuple[str, ...] = ("discount", "addon", "upgrade", "wallet_credit", "voucher")
+DISCOUNT_KINDS = frozenset({"discount", "addon", "upgrade"})  # billed as a discount line for N periods
+VALUE_KINDS = frozenset({"wallet_credit", "voucher"})  # a value given once
+CHANGE_KINDS = frozenset({"addon", "upgrade"})  # applied through a PlanChange process
+Stacking = Literal["exclusive", "stackable"]
+OFFER_STATUSES = ("active", "paused", "ended")
+LINE_KIND = "offer_discount"
+
+
+class OfferRefused(Conflict):
+    """An accept refused for a business reason (409 with the reason as the code)."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an offer gives: a discount (``percent`` or ``amount_minor`` off ``plan_code`` for ``periods``)
+    or a value (``value_minor``), in ``currency``."""
+
+    kind: str
+    currency: str
+    plan_code: str | None = None
+    percent: Decimal | None = None
+    amount_minor: int | None = None
+    periods: int | None = None
+    value_minor: int | None = None
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    status: str
+    starts_on: date
+    ends_on: date | None
+    channels: tuple[str, ...]  # empty: any channel
+    segments: tuple[str, ...]  # empty: everyone (unless grant_only)
+    grant_only: bool = False
+
+
+@dataclass(frozen=True)
+class Caps:
+    total: int | None
+    per_account: int | None
+    redeemed: int
+    redeemed_by_account: int
+
+
+@dataclass(frozen=True)
+class StackRule:
+    offer_id: str
+    stacking: str
+    group: str | None
+
+
+def ineligibility(rule: Eligibility, today: date, channel: str, member_of: Iterable[str], granted: bool) -> str | None:
+    """Why an account may not take an offer today through ``channel`` (None: it may). ``member_of`` are
+    the ids of the segments the account is in; ``granted``: the offer was granted to it (a loyalty award)."""
+    if rule.status == "paused":
+        return "offer_paused"
+    if rule.status == "ended" or (rule.ends_on is not None and today > rule.ends_on):
+        return "offer_ended"
+    if today < rule.starts_on:
+        return "offer_not_started"
+    if rule.channels and channel not in rule.channels:
+        return "channel_not_eligible"
+    if granted:
+        return None
+    if rule.grant_only:
+        return "account_not_eligible"
+    if rule.segments and not set(rule.segments) & set(member_of):
+        return "account_not_eligible"
+    return None
+
+
+def cap_reached(caps: Caps) -> str | None:
+    """Why one more redemption would go beyond a cap (None: it would not)."""
+    if caps.total is not None and caps.redeemed >= caps.total:
+        return "offer_cap_reached"
+    if caps.per_account is not None and caps.redeemed_by_account >= caps.per_account:
+        return "account_cap_reached"
+    return None
+
+
+def stacks_with(new: StackRule, active: Sequence[StackRule]) -> StackRule | None:
+    """The first active redemption's rule ``new`` cannot be held together with (None: it stacks with all).
+
+    An exclusive offer stands alone (nothing else active, nothing added to it); a stackable offer with a
+    group stacks with stackable offers of the same group; one without a group with any stackable offer
+    without a group."""
+    for other in active:
+        if new.stacking == "exclusive" or other.stacking == "exclusive":
+            return other
+        if new.group != other.group:
+            return other
+    return None
+
+
+def discount_minor(charge_minor: int, terms: Terms, mode: RoundingMode = RoundingMode.HALF_UP) -> int:
+    """The discount (a positive count of minor units) off one period's charge of ``charge_minor``: the
+    percentage rounded once, or the amount; never more than the charge, nothing off a credit."""
+    if charge_minor <= 0:
+        return 0
+    if terms.percent is not None:
+        exact = Decimal(charge_minor).scaleb(-minor_units(terms.currency)) * terms.percent / 100
+        off = round_minor(exact, terms.currency, mode)
+    else:
+        off = terms.amount_minor or 0
+    return max(0, min(off, charge_minor))
+
+
+def describe(name: str, terms: Terms) -> str:
+    """The invoice (and quote) line's text, e.g. ``offer SPRING20: 20% off TV-BASIC``."""
+    if terms.percent is not None:
+        what = f"{terms.percent.normalize():f}% off"
+    else:
+        what = f"{Money(terms.amount_minor or 0, terms.currency).format()} off"
+    return f"offer {name}: {what} {terms.plan_code}"
+
+
+def estimated_cost(terms: Terms, price_minor: int | None) -> int:
+    """The operator's cost of one redemption: the value given, or the discount over its periods of a plan
+    priced at ``price_minor`` a period (0 when the price is not known)."""
+    if terms.kind in VALUE_KINDS:
+        return terms.value_minor or 0
+    if price_minor is None:
+        return 0
+    return discount_minor(price_minor, terms) * (terms.periods or 0)
