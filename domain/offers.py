@@ -22,7 +22,9 @@ from typing import Literal
 
 from domain.currency import minor_units
 from domain.errors import Conflict
+from domain.invoicing import DraftLine
 from domain.money import Money, RoundingMode, round_minor
+from domain.quote import QuoteLine
 
 OfferKind = Literal["discount", "addon", "upgrade", "wallet_credit", "voucher"]
 OFFER_KINDS: tuple[str, ...] = ("discount", "addon", "upgrade", "wallet_credit", "voucher")
@@ -150,3 +152,105 @@ def estimated_cost(terms: Terms, price_minor: int | None) -> int:
     if price_minor is None:
         return 0
     return discount_minor(price_minor, terms) * (terms.periods or 0)
+
+
+@dataclass(frozen=True)
+class ActiveDiscount:
+    """An accepted discount offer as a bill run (or a quote) applies it: ``periods_billed`` are the starts
+    of the periods already discounted; periods ending on or before ``from_day`` are never discounted."""
+
+    redemption_id: str
+    offer_code: str
+    terms: Terms
+    from_day: date
+    periods_billed: frozenset[date] = frozenset()
+
+
+def discount_draft_lines(
+    discount: ActiveDiscount, recurring: Sequence[DraftLine], plan_of: dict[str, str]
+) -> list[DraftLine]:
+    """The discount lines of a bill run's recurring lines (``plan_of``: service -> plan code): one per
+    period of the offer's plan not discounted before, in period order, until ``periods`` are discounted."""
+    terms = discount.terms
+    groups: dict[tuple[date, str], list[DraftLine]] = {}
+    for line in recurring:
+        service = line.service_id or ""
+        if (
+            line.kind == "recurring"
+            and line.period is not None
+            and plan_of.get(service) == terms.plan_code
+            and line.period.end > discount.from_day
+        ):
+            groups.setdefault((line.period.start, service), []).append(line)
+    left = (terms.periods or 0) - len(discount.periods_billed)
+    out: list[DraftLine] = []
+    for (start, _), lines in sorted(groups.items()):
+        if start in discount.periods_billed:
+            continue
+        if left <= 0:
+            break
+        charge = sum(line.amount.amount_minor for line in lines)
+        off = discount_minor(charge, terms)
+        first, period = lines[0], lines[0].period
+        assert period is not None
+        out.append(
+            DraftLine(
+                first.subscription_id,
+                first.service_id,
+                LINE_KIND,
+                f"{describe(discount.offer_code, terms)} ({period.start} to {period.end})",
+                period,
+                period.start,
+                period.end,
+                Decimal(1),
+                -Decimal(off).scaleb(-minor_units(terms.currency)),
+                Money(-off, terms.currency),
+                first.tax_category,
+                first.revenue_kind,
+            )
+        )
+        left -= 1
+    return out
+
+
+def discount_quote_lines(discounts: Sequence[ActiveDiscount], lines: Sequence[QuoteLine]) -> list[QuoteLine]:
+    """The discount lines a quote shows for offers: per offer, one line per period of its plan (in period
+    order) not discounted before, until its ``periods`` are discounted."""
+    out: list[QuoteLine] = []
+    for discount in discounts:
+        terms = discount.terms
+        groups: dict[date, list[QuoteLine]] = {}
+        for line in lines:
+            if (
+                line.kind == "recurring"
+                and line.period is not None
+                and line.plan_code == terms.plan_code
+                and line.amount.currency == terms.currency
+                and line.period.end > discount.from_day
+            ):
+                groups.setdefault(line.period.start, []).append(line)
+        left = (terms.periods or 0) - len(discount.periods_billed)
+        for start, group in sorted(groups.items()):
+            if start in discount.periods_billed:
+                continue
+            if left <= 0:
+                break
+            off = discount_minor(sum(line.amount.amount_minor for line in group), terms)
+            period = group[0].period
+            assert period is not None
+            out.append(
+                QuoteLine(
+                    LINE_KIND,
+                    group[0].plan_code,
+                    describe(discount.offer_code, terms),
+                    Decimal(1),
+                    -Decimal(off).scaleb(-minor_units(terms.currency)),
+                    Money(-off, terms.currency),
+                    group[0].tax_category,
+                    period.start,
+                    period.end,
+                    period,
+                )
+            )
+            left -= 1
+    return out
