@@ -25,6 +25,7 @@ from api.routes import (
     gateway_webhooks,
     health,
     invoices,
+    offers,
     organisations,
     payments,
     processes,
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         webhooks,
         gateway_webhooks,  # after payments: /v1/webhooks/stripe is matched first
         events,
+        offers,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)

@@ -37,6 +37,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "provisioning.failed",
         "device.swapped",
         "billing_run.completed",
+        "offer.redeemed",
     }
 )
 

@@ -231,7 +231,9 @@ def _offer_discounts(sub: SubscriptionToBill, extras: Extras, recurring: list[Dr
     work = ExtraWork()
     plan_of = {span.service_id: span.plan.code for span in sub.services}
     for offer in extras.offers:
-        done = frozenset(b.start for b in extras.billed if b.charge == DISCOUNT and b.key == offer.redemption_id)
+        done = frozenset(
+            b.start for b in extras.billed if b.charge == DISCOUNT and b.key == offer.redemption_id
+        )
         lines = discount_draft_lines(replace(offer, periods_billed=done), recurring, plan_of)
         work.lines += lines
         work.billed += [

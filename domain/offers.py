@@ -79,7 +79,9 @@ class StackRule:
     group: str | None
 
 
-def ineligibility(rule: Eligibility, today: date, channel: str, member_of: Iterable[str], granted: bool) -> str | None:
+def ineligibility(
+    rule: Eligibility, today: date, channel: str, member_of: Iterable[str], granted: bool
+) -> str | None:
     """Why an account may not take an offer today through ``channel`` (None: it may). ``member_of`` are
     the ids of the segments the account is in; ``granted``: the offer was granted to it (a loyalty award)."""
     if rule.status == "paused":
