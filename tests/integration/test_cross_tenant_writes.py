@@ -152,6 +152,11 @@ CASES: dict[tuple[str, str], Case] = {
         "webhook_gateway", objects=lambda w: {"gateway": "cash"}, own=(404, "webhook_gateway_not_found")
     ),
     ("delete", "/v1/webhook-endpoints/{endpoint_id}"): Case("webhook_endpoint", own=(204, None)),
+    ("post", "/v1/accounts/{account_id}/offers/{offer_id}/accept"): Case(
+        "account", lambda w: {"channel": "care"}, own=(201, None)
+    ),
+    ("patch", "/v1/offers/{offer_id}"): Case("offer", lambda w: {"name": "Taken over"}),
+    ("post", "/v1/offers/{offer_id}/{move}"): Case("offer", objects=lambda w: {"move": "pause"}),
 }
 
 
@@ -231,6 +236,13 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
     assert put.status_code == 200, put.text
 
     endpoint = await created(api, a, "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hooks"})
+    offer = await created(
+        api,
+        a,
+        "/v1/offers",
+        {"code": "welcome", "name": "Welcome credit", "kind": "wallet_credit", "currency": "EUR",
+         "value_minor": 500, "starts_on": "2000-01-01"},
+    )  # fmt: skip
     change_id, order_id = new_id("chg"), new_id("prv")
     with unit_of_work(database_url) as session:
         session.add(
@@ -310,6 +322,7 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
         "lot_id": lot["id"],
         "endpoint_id": endpoint["id"],
         "delivery_id": delivery_id,
+        "offer_id": offer["id"],
     }
     boxes = {"state": state_box, "assign": assign_box, "return": return_box, "swap": swap_box, "spare": spare}
     return World(
