@@ -24,6 +24,7 @@ from domain.currency import minor_units
 from domain.errors import Conflict
 from domain.invoicing import DraftLine
 from domain.money import Money, RoundingMode, round_minor
+from domain.periods import Period
 from domain.quote import QuoteLine
 
 OfferKind = Literal["discount", "addon", "upgrade", "wallet_credit", "voucher"]
@@ -168,6 +169,19 @@ class ActiveDiscount:
     periods_billed: frozenset[date] = frozenset()
 
 
+DISCOUNTED = ("recurring", "proration_charge")
+"""What an offer discounts on a bill: a period's recurring charge, or the charge for the rest of a period
+a plan change made (the add-on or upgrade an offer bought starts with one)."""
+
+
+def _period_of(line: DraftLine) -> Period | None:
+    if line.period is not None:
+        return line.period
+    if line.start is not None and line.end is not None and line.start < line.end:
+        return Period(line.start, line.end)
+    return None
+
+
 def discount_draft_lines(
     discount: ActiveDiscount, recurring: Sequence[DraftLine], plan_of: dict[str, str]
 ) -> list[DraftLine]:
@@ -177,13 +191,15 @@ def discount_draft_lines(
     groups: dict[tuple[date, str], list[DraftLine]] = {}
     for line in recurring:
         service = line.service_id or ""
+        period = _period_of(line)
         if (
-            line.kind == "recurring"
-            and line.period is not None
+            line.kind in DISCOUNTED
+            and line.amount.amount_minor > 0
+            and period is not None
             and plan_of.get(service) == terms.plan_code
-            and line.period.end > discount.from_day
+            and period.end > discount.from_day
         ):
-            groups.setdefault((line.period.start, service), []).append(line)
+            groups.setdefault((period.start, service), []).append(line)
     left = (terms.periods or 0) - len(discount.periods_billed)
     out: list[DraftLine] = []
     for (start, _), lines in sorted(groups.items()):
@@ -193,7 +209,7 @@ def discount_draft_lines(
             break
         charge = sum(line.amount.amount_minor for line in lines)
         off = discount_minor(charge, terms)
-        first, period = lines[0], lines[0].period
+        first, period = lines[0], _period_of(lines[0])
         assert period is not None
         out.append(
             DraftLine(
