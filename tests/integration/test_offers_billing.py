@@ -119,8 +119,8 @@ async def test_an_add_on_offer_goes_through_plan_change_and_is_billed_free(
         await bill_on(stack, tenant, day)
     found = invoices(database_url, sub["account_id"])
     text = f"offer {free_tv['code']}: 100% off {codes['addon']}"
-    # March (the subscription's lines come before the pending charges): the add-on's charge for the rest of the period (the change made it) is free, then April;
-    # May pays 6.20 again
+    # March: the add-on's charge for the rest of the period (the change made it) is free (the subscription's
+    # lines come before the pending charges), then April; May pays 6.20 again
     assert [[line for line in lines if codes["addon"] in line[1]] for _, lines in found] == [
         [
             (LINE_KIND, f"{text} (2026-03-01 to 2026-04-01)", "2026-03-01", "2026-04-01", -620),
