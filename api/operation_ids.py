@@ -124,5 +124,12 @@ OPERATION_IDS: dict[str, str] = {
     "DELETE /v1/webhook-endpoints/{endpoint_id}": "webhooks_delete_endpoint",
     "GET /v1/webhook-endpoints/{endpoint_id}/deliveries": "webhooks_list_deliveries",
     "POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver": "webhooks_redeliver",
+    "POST /v1/offers": "offers_create",
+    "GET /v1/offers": "offers_list",
+    "GET /v1/offers/{offer_id}": "offers_get",
+    "PATCH /v1/offers/{offer_id}": "offers_update",
+    "POST /v1/offers/{offer_id}/{move}": "offers_move",
+    "GET /v1/accounts/{account_id}/offers": "offers_list_for_account",
+    "POST /v1/accounts/{account_id}/offers/{offer_id}/accept": "offers_accept",
 }
 """``"<METHOD> <path>"`` → operation id."""

@@ -139,3 +139,29 @@ async def test_an_add_on_offer_goes_through_plan_change_and_is_billed_free(
         [("recurring", f"Plan {codes['addon']} 2026-05-01 to 2026-06-01", "2026-05-01", "2026-06-01", 620)],
     ]
     assert [totals for totals, _ in found] == [(3100, 0, 3100), (3100, 0, 3100), (3720, 0, 3720)]
+
+
+async def test_an_upgrade_at_a_special_price_goes_through_plan_change(
+    stack: Stack, database_url: str
+) -> None:
+    """62.00 for 31.00 (31.00 off) for two periods, then the full price."""
+    tenant = make_operator(database_url)
+    codes = await plans(stack, tenant)
+    sub = await subscribe_plan(stack, tenant, codes["cheap"], "2026-03-01", 1)
+    special = await offer(
+        stack, tenant, kind="upgrade", plan_code=codes["dear"], amount_minor=3100, periods=2
+    )
+    assert special["estimated_cost_minor"] == 6200
+    accepted = await stack.api.post(
+        f"/v1/accounts/{sub['account_id']}/offers/{special['id']}/accept",
+        json={},
+        headers=tenant.post_headers(),
+    )
+    assert accepted.status_code == 201, accepted.text
+    process = await wait_process(stack.api, tenant, accepted.json()["process_id"])
+    assert (process["process"], process["status"]) == ("PlanChange", "completed")
+    for day in ("2026-03-01", "2026-04-01", "2026-05-01"):
+        await bill_on(stack, tenant, day)
+    found = invoices(database_url, sub["account_id"])
+    print(found)
+    assert [totals for totals, _ in found] == [(3100, 0, 3100), (3100, 0, 3100), (6200, 0, 6200)]
