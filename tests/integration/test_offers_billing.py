@@ -163,5 +163,22 @@ async def test_an_upgrade_at_a_special_price_goes_through_plan_change(
     for day in ("2026-03-01", "2026-04-01", "2026-05-01"):
         await bill_on(stack, tenant, day)
     found = invoices(database_url, sub["account_id"])
-    print(found)
     assert [totals for totals, _ in found] == [(3100, 0, 3100), (3100, 0, 3100), (6200, 0, 6200)]
+    dear, text = codes["dear"], f"offer {special['code']}: 31.00 EUR off {codes['dear']}"
+    assert [lines for _, lines in found] == [
+        [
+            (LINE_KIND, f"{text} (2026-03-01 to 2026-04-01)", "2026-03-01", "2026-04-01", -3100),
+            (
+                "proration_charge",
+                f"plan change: remaining days of Plan {dear}",
+                "2026-03-01",
+                "2026-04-01",
+                6200,
+            ),
+        ],
+        [
+            ("recurring", f"Plan {dear} 2026-04-01 to 2026-05-01", "2026-04-01", "2026-05-01", 6200),
+            (LINE_KIND, f"{text} (2026-04-01 to 2026-05-01)", "2026-04-01", "2026-05-01", -3100),
+        ],
+        [("recurring", f"Plan {dear} 2026-05-01 to 2026-06-01", "2026-05-01", "2026-06-01", 6200)],
+    ]
