@@ -100,6 +100,23 @@ def active_redemptions(session: Session, account_id: str) -> list[tuple[OfferRed
     return out
 
 
+def status_counts(session: Session, offer_id: str) -> dict[str, int]:
+    """An offer's redemptions by status as they stand: a discount whose periods were all billed is
+    ``completed`` (its stored status stays ``active``: the bill run's guard rows tell the rest)."""
+    rows = session.execute(
+        select(OfferRedemption.id, OfferRedemption.status, OfferRedemption.terms).where(
+            OfferRedemption.offer_id == offer_id
+        )
+    ).all()
+    billed = periods_billed(session, [row.id for row in rows if row.status == "active"])
+    counts = {"active": 0, "completed": 0}
+    for row in rows:
+        used = len(billed.get(row.id, ()))
+        running = row.status == "active" and used < (terms_from_json(row.terms).periods or 0)
+        counts["active" if running else "completed"] += 1
+    return counts
+
+
 @dataclass(frozen=True)
 class Verdict:
     offer: Offer

@@ -8,13 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.offers import catalogue
 from activities.offers.catalogue import OfferPatch, OfferRequest
-from activities.offers.eligibility import eligible_offers
+from activities.offers.eligibility import eligible_offers, status_counts
 from activities.offers.redemptions import AcceptRequest, accept, redemption_data
 from activities.subscriptions import records as store
 from activities.subscriptions.io import ChangePlan
@@ -34,7 +33,7 @@ from api.schemas.common import Page
 from api.schemas.offers import AcceptOut, EligibleOffers, OfferDetail, OfferOut
 from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
-from models.offers import Offer, OfferRedemption
+from models.offers import Offer
 from workflows.subscription_change import PlanChangeWorkflow
 
 router = APIRouter(tags=["offers"])
@@ -47,16 +46,9 @@ def offer_out(offer: Offer) -> dict[str, Any]:
 
 
 def offer_detail(session: Session, offer: Offer) -> dict[str, Any]:
-    counts = dict(
-        session.execute(
-            select(OfferRedemption.status, func.count())
-            .where(OfferRedemption.offer_id == offer.id)
-            .group_by(OfferRedemption.status)
-        ).all()
-    )
     return {
         **offer_out(offer),
-        "redemptions": {"active": counts.get("active", 0), "completed": counts.get("completed", 0)},
+        "redemptions": status_counts(session, offer.id),
         "estimated_total_cost_minor": offer.estimated_cost_minor * offer.redeemed_count,
     }
 
