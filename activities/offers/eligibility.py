@@ -24,6 +24,7 @@ from models.accounts import Account
 from models.billing import BilledCharge
 from models.offers import Offer, OfferGrant, OfferRedemption
 from models.segments import SegmentMember
+from models.subscriptions import Subscription, SubscriptionService
 
 
 def eligibility_of(offer: Offer) -> Eligibility:
@@ -164,4 +165,12 @@ def eligible_offers(session: Session, account: Account, today: date, channel: st
             .order_by(Offer.id)
         ).scalars()
     )
+    held = set(
+        session.execute(
+            select(SubscriptionService.plan_code)
+            .join(Subscription, Subscription.id == SubscriptionService.subscription_id)
+            .where(Subscription.account_id == account.id, SubscriptionService.status == "active")
+        ).scalars()
+    )
+    offers = [o for o in offers if o.kind != "discount" or o.plan_code in held]  # a discount needs its plan
     return [v for v in judge(session, account, offers, today, channel) if v.reason is None]

@@ -118,6 +118,8 @@ def _subscription(session: Session, account: Account, request: AcceptRequest, te
             for s in subs
             if terms.plan_code in {x.plan_code for x in store.services(session, s.id, ("active",))}
         ]
+    if terms.kind == "discount" and not subs:
+        raise OfferRefused("plan_not_subscribed", f"{account.id} has no active {terms.plan_code} service")
     if len(subs) != 1:
         raise RuleViolation(
             "subscription_required",

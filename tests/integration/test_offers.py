@@ -163,6 +163,13 @@ async def test_refusals_name_the_reason(api: httpx.AsyncClient, operator: Tenant
     moved = await api.post(f"/v1/offers/{paused['id']}/pause", headers=operator.post_headers())
     assert moved.json()["status"] == "paused"
     assert (await take(api, operator, acc, paused["id"])).json()["code"] == "offer_paused"
+    tv = await plan(api, operator, prices={"EUR": "15.00"})
+    discount = await make_offer(
+        api, operator, kind="discount", value_minor=None, plan_code=tv, percent="10", periods=1
+    )
+    assert (await take(api, operator, acc, discount["id"])).json()["code"] == "plan_not_subscribed"
+    listed = await api.get(f"/v1/accounts/{acc}/offers", headers=operator.auth)
+    assert discount["id"] not in [o["id"] for o in listed.json()["data"]]  # not without its plan
     with unit_of_work(database_url) as session:  # nothing half-written by the refusals
         count = session.execute(select(func.count()).where(OfferRedemption.account_id == acc)).scalar_one()
         assert count == 0
