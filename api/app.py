@@ -25,6 +25,7 @@ from api.routes import (
     gateway_webhooks,
     health,
     invoices,
+    offers,
     organisations,
     payments,
     processes,
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         gateway_webhooks,  # after payments: /v1/webhooks/stripe is matched first
         events,
         segments,
+        offers,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)

@@ -133,5 +133,12 @@ OPERATION_IDS: dict[str, str] = {
     "POST /v1/segments/{segment_id}/refresh": "segments_refresh",
     "GET /v1/segments/{segment_id}/members": "segments_list_members",
     "GET /v1/segments/{segment_id}/changes": "segments_list_changes",
+    "POST /v1/offers": "offers_create",
+    "GET /v1/offers": "offers_list",
+    "GET /v1/offers/{offer_id}": "offers_get",
+    "PATCH /v1/offers/{offer_id}": "offers_update",
+    "POST /v1/offers/{offer_id}/{move}": "offers_move",
+    "GET /v1/accounts/{account_id}/offers": "offers_list_for_account",
+    "POST /v1/accounts/{account_id}/offers/{offer_id}/accept": "offers_accept",
 }
 """``"<METHOD> <path>"`` → operation id."""

@@ -38,6 +38,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "device.swapped",
         "billing_run.completed",
         "segment.refreshed",
+        "offer.redeemed",
     }
 )
 

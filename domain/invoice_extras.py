@@ -23,6 +23,7 @@ from decimal import Decimal
 from domain.catalog import BillingTerm, PlanSpec
 from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill
 from domain.money import Money
+from domain.offers import ActiveDiscount, discount_draft_lines
 from domain.periods import Period
 from domain.quote import QuoteContext, QuoteItem, QuoteLine, bundle_discount_lines, device_rental_lines
 from domain.subscriptions import ChargeLine, ServiceTerms
@@ -56,6 +57,7 @@ class Extras:
     billed: frozenset[ChargeSpan] = frozenset()
     returned: dict[str, date] = field(default_factory=dict)  # line -> local day its device went back
     discounts: dict[str, tuple[str, Decimal]] = field(default_factory=dict)  # service -> (bundle, percent)
+    offers: tuple[ActiveDiscount, ...] = ()  # accepted discount offers (domain/offers.py)
 
 
 @dataclass
@@ -217,6 +219,28 @@ def extras_due(
     discounts = _discounts(sub, extras, recurring, ctx)
     work.lines += discounts.lines
     work.billed += discounts.billed
+    offers = _offer_discounts(sub, extras, recurring)
+    work.lines += offers.lines
+    work.billed += offers.billed
+    return work
+
+
+def _offer_discounts(sub: SubscriptionToBill, extras: Extras, recurring: list[DraftLine]) -> ExtraWork:
+    """Accepted discount offers' lines, once per period (the guard: a ``discount`` span keyed by the
+    redemption, so it never meets a bundle discount's, keyed by the service)."""
+    work = ExtraWork()
+    plan_of = {span.service_id: span.plan.code for span in sub.services}
+    for offer in extras.offers:
+        done = frozenset(
+            b.start for b in extras.billed if b.charge == DISCOUNT and b.key == offer.redemption_id
+        )
+        lines = discount_draft_lines(replace(offer, periods_billed=done), recurring, plan_of)
+        work.lines += lines
+        work.billed += [
+            ChargeSpan(DISCOUNT, offer.redemption_id, line.period.start, line.period.end)
+            for line in lines
+            if line.period is not None
+        ]
     return work
 
 

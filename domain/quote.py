@@ -7,7 +7,7 @@ so a preview and the bill always agree. Days are counted ``[start, end)`` in the
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -463,11 +463,18 @@ def bundle_discount_lines(item: QuoteItem, lines: list[QuoteLine], ctx: QuoteCon
     return out
 
 
-def quote(items: list[QuoteItem], ctx: QuoteContext) -> Quote:
-    """Every line of every item, then tax per rate on the invoice total of the lines carrying it."""
+def quote(
+    items: list[QuoteItem],
+    ctx: QuoteContext,
+    adjust: Callable[[list[QuoteLine]], list[QuoteLine]] | None = None,
+) -> Quote:
+    """Every line of every item (and the lines ``adjust`` adds for them: an offer's discounts), then tax
+    per rate on the invoice total of the lines carrying it."""
     lines: list[QuoteLine] = []
     for item in items:
         lines += item_lines(item, ctx)
+    if adjust is not None:
+        lines += adjust(lines)
     rates = {line.tax_category: ctx.tax_rates.get(line.tax_category, NO_TAX) for line in lines}
     taxable = [TaxableLine(line.amount, rates[line.tax_category]) for line in lines]
     result = compute_tax(

@@ -19,6 +19,7 @@ from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.events.activities import RetentionActivities
 from activities.maintenance.activities import PartitionActivities
+from activities.offers.activities import OfferActivities
 from activities.payments.activities import PaymentActivities, RefundActivities
 from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.segments.activities import SegmentActivities
@@ -112,6 +113,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *RetentionActivities(settings).all(),
         *PartitionActivities(settings).all(),
         *SegmentActivities(settings).all(),
+        *OfferActivities(settings).all(),
     ]
 
 

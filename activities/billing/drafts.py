@@ -113,6 +113,7 @@ def draft_for(
     lines: list[DraftLine] = []
     periods = []
     charged: list[tuple[str, ChargeSpan]] = []  # rentals' and discounts' periods billed now
+    charges = [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
     for sub in entry.subscriptions:
         if sub.currency != account.currency:
             ctx_sub = QuoteContext(sub.currency, price_overrides={}, rounding=catalogue.rounding)
@@ -121,10 +122,14 @@ def draft_for(
         work = due(sub, up_to, ctx_sub, catalogue.rounding)
         lines += work.lines
         periods += [(sub.subscription_id, span, period) for span, period in work.periods]
-        more = extras_due(sub, (extras or {}).get(sub.subscription_id, Extras()), work.lines, up_to, ctx_sub)
+        own = [
+            line for line in charges if line.subscription_id == sub.subscription_id
+        ]  # an offer discounts them
+        more = extras_due(
+            sub, (extras or {}).get(sub.subscription_id, Extras()), work.lines + own, up_to, ctx_sub
+        )
         lines += more.lines
         charged += [(sub.subscription_id, span) for span in more.billed]
-    charges = [line for line in _charge_lines(entry) if line.amount.currency == account.currency]
     lines += [line for line in charges if line.amount.amount_minor >= 0]
     credits = [line for line in charges if line.amount.amount_minor < 0]  # issued as a credit note
     rated, usage_ids = usage_lines(entry, up_to, account.currency, catalogue.rounding)

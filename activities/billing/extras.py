@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from activities.billing.page_data import AccountToBill
+from activities.offers.billing import active_discounts
 from domain.catalog import BundleSpec
 from domain.invoice_extras import ChargeSpan, Extras
 from domain.periods import zone
@@ -116,11 +117,13 @@ def load_extras(session: Session, operator: str, entries: list[AccountToBill]) -
     returned = _returned(session, renting, timezones)
     billed = _billed(session, sub_ids)
     discounts = _discounts(session, operator, sub_ids)
+    offers = active_discounts(session, sub_ids)
     return {
         sub_id: Extras(
             frozenset(billed.get(sub_id, ())),
             {line: day for line, day in returned.items() if renting[line] == sub_id},
             dict(discounts.get(sub_id, {})),
+            offers.get(sub_id, ()),
         )
         for sub_id in sub_ids
     }

@@ -8,19 +8,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
+from activities.offers.billing import active_discounts
+from activities.offers.catalogue import find_offer, terms_of
 from domain.catalog import MAX_CALL_SECONDS, Code, PlanSpec, Quantity
 from domain.errors import RuleViolation
 from domain.fields import Country, Currency, TimeZone
 from domain.money import Money, PricingError, RoundingMode, check_amount
+from domain.offers import DISCOUNT_KINDS, ActiveDiscount, discount_quote_lines
 from domain.periods import period_containing
 from domain.principal import Principal
 from domain.quote import MAX_PERIODS, Quote, QuoteContext, QuoteItem, bill_day_for, quote
 from domain.tax import TaxStatus
 from models.organisations import Organisation
+from models.subscriptions import Subscription
 
 MAX_CALLS = 10_000
 """Calls a quote rates, over all its items: one request never rates more than this."""
@@ -63,6 +68,11 @@ class QuoteRequest(BaseModel):
     tax_status: TaxStatus | None = None
     bill_day: int | None = Field(default=None, ge=1, le=31)
     items: list[QuoteItemIn] = Field(min_length=1, max_length=50)
+    offer_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Show this discount offer's lines (the account's accepted ones always show)",
+    )
 
     @model_validator(mode="after")
     def _who(self) -> QuoteRequest:
@@ -166,8 +176,10 @@ def build_quote(session: Session, principal: Principal, request: QuoteRequest) -
     country, currency, timezone = request.country, request.currency, request.timezone
     region = request.region
     tax_status = request.tax_status
+    account_id: str | None = None
     if request.account_id:
         account = visible_account(session, principal, request.account_id)
+        account_id = account.id
         billing = next((a for a in account.addresses if a.get("kind") == "billing"), None)
         country = country or (billing or {}).get("country")
         region = request.region or (billing or {}).get("region")
@@ -190,14 +202,37 @@ def build_quote(session: Session, principal: Principal, request: QuoteRequest) -
     items: list[QuoteItem] = []
     for index, item in enumerate(request.items):
         items += _items(session, org_id, item, index, context)
-    return PricedQuote(_bounded(items, context), context, timezone or "UTC", context.tax_inclusive)
+    discounts = offer_discounts(session, org_id, request.offer_id, account_id)
+    return PricedQuote(_bounded(items, context, discounts), context, timezone or "UTC", context.tax_inclusive)
 
 
-def _bounded(items: list[QuoteItem], context: QuoteContext) -> Quote:
+def offer_discounts(
+    session: Session, org_id: str, offer_id: str | None, account_id: str | None
+) -> list[ActiveDiscount]:
+    """The discount offers a quote shows: the one asked for (from the first period) and the account's
+    accepted ones (their periods not billed yet)."""
+    found: list[ActiveDiscount] = []
+    if offer_id:
+        offer = find_offer(session, org_id, offer_id)
+        if offer.kind not in DISCOUNT_KINDS:
+            raise RuleViolation(
+                "offer_not_a_discount", f"offer {offer.code} gives no discount", field="offer_id"
+            )
+        found.append(ActiveDiscount(offer.id, offer.code, terms_of(offer), date.min))
+    if account_id:
+        subs = session.execute(select(Subscription.id).where(Subscription.account_id == account_id)).scalars()
+        for discounts in active_discounts(session, list(subs)).values():
+            found += discounts
+    return found
+
+
+def _bounded(
+    items: list[QuoteItem], context: QuoteContext, discounts: list[ActiveDiscount] | None = None
+) -> Quote:
     """The quote, refused (422 ``amount_too_large``) if a line or a total exceeds 10^13 major units:
     no invoice could carry it. Prices and quantities are bounded, so within that bound all is exact."""
     try:
-        result = quote(items, context)
+        result = quote(items, context, adjust=lambda lines: discount_quote_lines(discounts or [], lines))
     except InvalidOperation:  # beyond the 28 digits of the decimal context: far above the bound
         raise PricingError(
             "amount_too_large", "the quote's amounts exceed 10^13 major units", field="items"

@@ -155,6 +155,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("patch", "/v1/segments/{segment_id}"): Case("segment", lambda w: {"name": "Taken over"}),
     ("post", "/v1/segments/{segment_id}/refresh"): Case("segment", own=TEMPORAL_DOWN),
     ("delete", "/v1/segments/{segment_id}"): Case("segment", own=(204, None)),
+    ("post", "/v1/accounts/{account_id}/offers/{offer_id}/accept"): Case(
+        "account", lambda w: {"channel": "care"}, own=(201, None)
+    ),
+    ("patch", "/v1/offers/{offer_id}"): Case("offer", lambda w: {"name": "Taken over"}),
+    ("post", "/v1/offers/{offer_id}/{move}"): Case("offer", objects=lambda w: {"move": "pause"}),
 }
 
 
@@ -237,6 +242,13 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
     segment = await created(
         api, a, "/v1/segments", {"code": "fr", "name": "French", "rules": {"field": "language", "in": ["fr"]}}
     )
+    offer = await created(
+        api,
+        a,
+        "/v1/offers",
+        {"code": "welcome", "name": "Welcome credit", "kind": "wallet_credit", "currency": "EUR",
+         "value_minor": 500, "starts_on": "2000-01-01"},
+    )  # fmt: skip
     change_id, order_id = new_id("chg"), new_id("prv")
     with unit_of_work(database_url) as session:
         session.add(
@@ -317,6 +329,7 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
         "endpoint_id": endpoint["id"],
         "delivery_id": delivery_id,
         "segment_id": segment["id"],
+        "offer_id": offer["id"],
     }
     boxes = {"state": state_box, "assign": assign_box, "return": return_box, "swap": swap_box, "spare": spare}
     return World(

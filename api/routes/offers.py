@@ -1,0 +1,192 @@
+"""/v1/offers (operator admins: create, edit, pause, resume, end, read with costs) and an account's
+offers: those it may accept now, and accepting one (which applies it through the existing processes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from activities.accounts.records import visible_account
+from activities.offers import catalogue
+from activities.offers.catalogue import OfferPatch, OfferRequest
+from activities.offers.eligibility import eligible_offers, status_counts
+from activities.offers.redemptions import AcceptRequest, accept, redemption_data
+from activities.subscriptions import records as store
+from activities.subscriptions.io import ChangePlan
+from activities.subscriptions.onboarding import local_today
+from api.deps import (
+    IdempotentWriteDep,
+    OperatorAdminDep,
+    OperatorStaffDep,
+    SessionDep,
+    SettingsDep,
+    TemporalGatewayDep,
+)
+from api.errors import ApiError
+from api.process_starter import ProcessStart, start_process
+from api.routes.subscriptions import change_summary
+from api.schemas.common import Page
+from api.schemas.offers import AcceptOut, EligibleOffers, OfferDetail, OfferOut
+from domain.process_ids import ProcessLabels
+from models.base import unit_of_work
+from models.offers import Offer
+from workflows.subscription_change import PlanChangeWorkflow
+
+router = APIRouter(tags=["offers"])
+
+Channel = Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+def offer_out(offer: Offer) -> dict[str, Any]:
+    return OfferOut.model_validate(offer).model_dump(mode="json")
+
+
+def offer_detail(session: Session, offer: Offer) -> dict[str, Any]:
+    return {
+        **offer_out(offer),
+        "redemptions": status_counts(session, offer.id),
+        "estimated_total_cost_minor": offer.estimated_cost_minor * offer.redeemed_count,
+    }
+
+
+@router.post("/v1/offers", status_code=201, response_model=OfferOut, summary="Create an offer")
+def create_offer(body: OfferRequest, principal: OperatorAdminDep, write: IdempotentWriteDep) -> Response:
+    return write(body, lambda session: offer_out(catalogue.create_offer(session, principal, body)))
+
+
+@router.get("/v1/offers", response_model=Page[OfferOut], summary="The operator's offers")
+def list_offers(
+    principal: OperatorAdminDep,
+    session: SessionDep,
+    status: Literal["active", "paused", "ended"] | None = None,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    rows, next_cursor = catalogue.list_offers(session, principal, status=status, after=cursor, limit=limit)
+    return {
+        "data": [offer_out(o) for o in rows],
+        "next_cursor": next_cursor,
+        "has_more": next_cursor is not None,
+    }
+
+
+@router.get(
+    "/v1/offers/{offer_id}",
+    response_model=OfferDetail,
+    summary="An offer with its redemptions and cost so far",
+)
+def get_offer(offer_id: str, principal: OperatorAdminDep, session: SessionDep) -> dict[str, Any]:
+    return offer_detail(session, catalogue.visible_offer(session, principal, offer_id))
+
+
+@router.patch(
+    "/v1/offers/{offer_id}",
+    response_model=OfferDetail,
+    summary="Edit an offer's name, dates, caps, targeting",
+)
+def update_offer(
+    offer_id: str, body: OfferPatch, principal: OperatorAdminDep, session: SessionDep
+) -> dict[str, Any]:
+    if not body.model_dump(exclude_unset=True):
+        raise ApiError(422, "empty_update", "Name at least one field to change")
+    return offer_detail(session, catalogue.update_offer(session, principal, offer_id, body))
+
+
+@router.post(
+    "/v1/offers/{offer_id}/{move}",
+    response_model=OfferDetail,
+    summary="Pause an offer (no accepts until resumed), resume it, or end it for good",
+)
+def move_offer(
+    offer_id: str,
+    move: Literal["pause", "resume", "end"],
+    principal: OperatorAdminDep,
+    write: IdempotentWriteDep,
+) -> Response:
+    def produce(session: Session) -> dict[str, Any]:
+        return offer_detail(session, catalogue.set_status(session, principal, offer_id, move))
+
+    return write({}, produce, status=200)
+
+
+@router.get(
+    "/v1/accounts/{account_id}/offers",
+    response_model=EligibleOffers,
+    summary="The offers the account may accept now (through a channel)",
+)
+def account_offers(
+    account_id: str, principal: OperatorStaffDep, session: SessionDep, channel: Channel = "care"
+) -> dict[str, Any]:
+    account = visible_account(session, principal, account_id)
+    verdicts = eligible_offers(session, account, local_today(account.timezone), channel)
+    return {
+        "object": "list",
+        "account_id": account.id,
+        "channel": channel,
+        "data": [offer_out(v.offer) for v in verdicts],
+    }
+
+
+@router.post(
+    "/v1/accounts/{account_id}/offers/{offer_id}/accept",
+    status_code=201,
+    response_model=AcceptOut,
+    summary="Accept an offer for the account (a plan change or add-on starts the PlanChange process)",
+)
+async def accept_offer(
+    account_id: str,
+    offer_id: str,
+    body: AcceptRequest,
+    principal: OperatorStaffDep,
+    write: IdempotentWriteDep,
+    settings: SettingsDep,
+    gateway: TemporalGatewayDep,
+) -> Response:
+    fresh: dict[str, Any] = {}
+
+    def produce(session: Session) -> dict[str, Any]:
+        account = visible_account(session, principal, account_id, lock=True)
+        done = accept(session, account, offer_id, body, write.key, principal.key_id)
+        fresh["voucher_code"] = done.voucher_code
+        return {
+            **redemption_data(done.redemption, done.offer),
+            "voucher_code": None,  # stored for replays without the code: it exists once, in this answer
+            "organisation_id": account.organisation_id,
+            "change": done.change.model_dump(mode="json") if done.change else None,
+        }
+
+    stored = await run_in_threadpool(
+        write.store, {**body.model_dump(mode="json"), "offer_id": offer_id}, produce
+    )
+    out = stored.body
+    if out.get("change"):
+        change = ChangePlan.model_validate(out["change"])
+        labels = ProcessLabels(
+            process="PlanChange",
+            summary=f"{change_summary(change)} (offer {out['offer_code']})",
+            organisation_id=out["organisation_id"],
+            account_id=out["account_id"],
+            subscription_id=change.subscription_id,
+        )
+        try:
+            start = ProcessStart(PlanChangeWorkflow.run, change, change.process_id, labels)
+            await start_process(await gateway.client(), settings, start, replayed=stored.replayed)
+        except ApiError:
+            if not stored.replayed:
+                await run_in_threadpool(_release, settings.database_url or "", change)
+            raise
+    public = {k: v for k, v in out.items() if k not in ("change", "organisation_id")}
+    if fresh:
+        public["voucher_code"] = fresh["voucher_code"]
+    return JSONResponse(public, status_code=stored.status, headers=stored.headers)
+
+
+def _release(database_url: str, change: ChangePlan) -> None:
+    """Let go of the subscription when the plan change could not start (the redemption stays: the
+    same request again starts it)."""
+    with unit_of_work(database_url) as session:
+        store.release(session, change.subscription_id, change.process_id)
