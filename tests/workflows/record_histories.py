@@ -172,6 +172,8 @@ SCENARIOS = [
         "::test_a_wallet_top_up_is_credited_once_the_subscriber_approves",
         "mobile_money",
         "WalletTopUp",
+    ),
+    _scenario(
         "workflows/test_segment_refresh.py::test_every_segment_of_the_operator_is_refreshed_in_pages", "pages"
     ),
     _scenario(

@@ -2,7 +2,7 @@
 joined and who left, dated, by refresh)
 
 Revision ID: 0029
-Revises: 0023
+Revises: 0026
 Create Date: 2026-11-30 18:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0023"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 redemptions (the cap kept in the offer row under a check constraint) and grants (an offer given to one account)
 
 Revision ID: 0030
-Revises: 0023
+Revises: 0029
 Create Date: 2026-11-30 17:43:39
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0030"
-down_revision = "0023"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
