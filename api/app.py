@@ -16,6 +16,7 @@ from api.middleware import RequestContext, RequestGuard
 from api.routes import (
     accounts,
     billing_runs,
+    care_setup,
     catalog,
     codec,
     credit_notes,
@@ -25,8 +26,12 @@ from api.routes import (
     gateway_webhooks,
     health,
     invoices,
+    loyalty,
+    notifications,
     offers,
     organisations,
+    partner_charges,
+    partners,
     payments,
     processes,
     provisioning,
@@ -35,6 +40,7 @@ from api.routes import (
     sepa,
     statements,
     subscriptions,
+    tickets,
     usage,
     verification,
     vouchers,
@@ -119,10 +125,16 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         vouchers,
         sepa,
         webhooks,
+        partners,
+        notifications,
         gateway_webhooks,  # after payments: /v1/webhooks/stripe is matched first
         events,
+        partner_charges,
+        care_setup,
+        tickets,
         segments,
         offers,
+        loyalty,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)

@@ -13,6 +13,8 @@ INV = "inv_01M8P64HPQ3TA4RX9K2G0KAQB3"
 ORG = "org_01M8P64HPQQETDP67W3T9XMQM4"
 WHS = "whs_01M8P64HPQ0WZD8XA2527S9R7C"
 DEV = "dev_01M8P64HPQM73761XZ9ABFA3Q8"
+TQ = "tq_01M8P64HPQ9FH2FKBFGN6183RX"
+BCAL = "bcal_01M8P64HPQ9FH2FKBFGN6183RY"
 
 _ADDRESS = {
     "kind": "billing",
@@ -66,6 +68,38 @@ JSON_EXAMPLES: dict[str, Any] = {
         "enabled": True,
     },
     "webhooks_update_endpoint": {"enabled": True},
+    "partners_create_connection": {
+        "provider": "netflix",
+        "base_url": "https://partner-billing.netflix.example",
+        "partner_id": "fibra-norte",
+        "secret": "the secret Netflix gave you",
+        "revenue_share_percent": "12.5",
+        "time_zone": "Europe/Madrid",
+    },
+    "partners_update_connection": {"enabled": False},
+    "partners_create_settlement": {"provider": "netflix", "month": "2026-03"},
+    "partner_charges_run": {"provider": "netflix"},
+    "notifications_save_trigger": {
+        "event_pattern": "invoice.issued",
+        "channels": ["email", "sms"],
+        "ignore_quiet_hours": True,
+        "quiet_start": "22:00:00",
+        "quiet_end": "08:00:00",
+    },
+    "notifications_save_template": {
+        "event_type": "invoice.issued",
+        "channel": "email",
+        "language": "es",
+        "subject": "Su factura {{ data.number }}",
+        "body_text": "Hola {{ account.display_name }}: {{ money(data.total_minor, data.currency) }}.",
+    },
+    "notifications_preview_template": {
+        "event_type": "invoice.issued",
+        "channel": "sms",
+        "language": "en",
+        "body_text": "Invoice {{ data.number }}: {{ money(data.total_minor, data.currency) }}",
+    },
+    "notifications_put_preferences": {"channels": ["email"], "marketing_opt_out": True},
     "organisations_update": {"name": "Fibra Norte SL", "rounding_mode": "half_even"},
     "organisations_add_api_key": {"role": "admin", "name": "billing back office"},
     "accounts_create": {
@@ -261,6 +295,60 @@ JSON_EXAMPLES: dict[str, Any] = {
             "creditor_id": "ES98ZZZ09999999999",
         },
     },
+    "care_create_calendar": {
+        "name": "Madrid care desk",
+        "timezone": "Europe/Madrid",
+        "working_hours": {
+            day: [["09:00", "14:00"], ["15:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")
+        },
+        "holidays": ["2026-12-08", "2026-12-25"],
+    },
+    "care_update_calendar": {"holidays": ["2026-12-08", "2026-12-25", "2027-01-01"]},
+    "care_create_queue": {
+        "name": "First line",
+        "next_queue_id": TQ,
+        "supervisor": "care.lead@fibranorte.example",
+    },
+    "care_update_queue": {"supervisor": "care.lead@fibranorte.example"},
+    "care_create_category": {
+        "code": "technical_fault",
+        "name": "Technical fault",
+        "priority": "normal",
+        "queue_id": TQ,
+        "calendar_id": BCAL,
+        "first_response_minutes": 60,
+        "resolution_minutes": 480,
+        "action": "none",
+        "escalation_policy": {
+            "warn_percent": 80,
+            "levels": [
+                {"at_percent": 100, "priority": "urgent", "next_queue": True, "notify_supervisor": True}
+            ],
+        },
+    },
+    "care_update_category": {"resolution_minutes": 960},
+    "tickets_create": {
+        "account_id": ACC,
+        "category": "technical_fault",
+        "subject": "No signal on the router since this morning",
+        "description": "The router's DSL light blinks; restarted twice.",
+        "subscription_id": SUB,
+    },
+    "tickets_transition": {"status": "waiting_on_customer", "note": "Asked for the router's serial"},
+    "tickets_comment": {"body": "We have reset your line; please restart the router.", "public": True},
+    "tickets_assign": {"assignee": "maria.lopez", "queue_id": TQ},
+    "tickets_settle_dispute": {
+        "outcome": "credit",
+        "amount_minor": 1500,
+        "description": "Charged twice in May",
+    },
+    "tickets_start_cancellation": {"timing": "end_of_term", "reason": "Moving abroad"},
+    "tickets_block_stolen_device": {"warehouse_id": WHS},
+    "tickets_attach": {
+        "filename": "router.txt",
+        "content_type": "text/plain",
+        "content_base64": "RFNMIGxpZ2h0IGJsaW5rcw==",
+    },
     "segments_create": {
         "code": "heavy-data-loyal",
         "name": "Heavy data users, loyal and paying",
@@ -268,6 +356,20 @@ JSON_EXAMPLES: dict[str, Any] = {
     },
     "segments_preview": {"rules": _SEGMENT_RULE, "as_of": "2026-06-15"},
     "segments_update": {"name": "Heavy data users (Spain)", "rules": {"all": [_SEGMENT_RULE, _IN_SPAIN]}},
+    "loyalty_put_programme": {"currency": "EUR", "point_value_minor": "0.5", "points_expiry_months": 12},
+    "loyalty_create_rule": {
+        "code": "triple-play",
+        "name": "Triple play bonus",
+        "definition": {
+            "criterion": {"kind": "services", "product_kinds": ["video", "broadband", "telephony"]},
+            "award": {"kind": "points", "points": 500},
+            "frequency": "per_period",
+        },
+    },
+    "loyalty_update_rule": {"active": False},
+    "loyalty_start_run": {"period": "2026-10"},
+    "loyalty_redeem": {"points": 200, "reward": "wallet_credit"},
+    "loyalty_reverse": {"movement_id": "lpm_01M8P64HPQ0000000000000000", "reason": "awarded in error"},
 }
 """Operation id → an example JSON request body."""
 

@@ -97,3 +97,34 @@ async def signal_process(
             missing = ApiError(404, "process_not_found", f"No process {process_id} exists")
             raise (not_found or missing) from exc
         raise ApiError(503, "temporal_unavailable", unavailable) from exc
+
+
+async def start_or_signal_process(
+    client: Client, settings: Settings, start: ProcessStart, signal: str
+) -> None:
+    """Start the process with ``signal`` or, if it runs, just signal it (Temporal's signal-with-start).
+
+    For processes that take work as it arrives (a push provider's charges): one runs at a time under
+    the id, and a new one may start under it once the last has closed. 503 ``temporal_unavailable`` when
+    Temporal does not answer.
+    """
+    logs.bind(workflow_id=start.process_id)
+    path = await organisation_path(settings, start.labels.organisation_id)
+    try:
+        await client.start_workflow(
+            start.workflow,
+            start.arg,
+            id=start.process_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            start_signal=signal,
+            memo=start.labels.memo(),
+            search_attributes=search_attributes(start.labels, path),
+            static_summary=start.labels.summary,
+        )
+    except RPCError as exc:
+        raise ApiError(
+            503,
+            "temporal_unavailable",
+            f"The {start.labels.process} process could not be started ({exc.message})",
+        ) from exc

@@ -126,17 +126,52 @@ def _is_number(value: str | int) -> bool:
     return True
 
 
+class PartnerServiceSpec(Spec):
+    """What a ``partner_service`` product sells: a membership at a provider (Netflix…) on one of its
+    plans, with the most the provider may charge per period, and whether the plan's price covers it."""
+
+    provider: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")] = Field(
+        description="The provider's name in the partner registry: netflix, …"
+    )
+    partner_plan: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")] = Field(
+        description="The provider's plan code, e.g. STANDARD"
+    )
+    allowance_minor: int = Field(
+        ge=0, le=10**15, description="Most the provider may charge per period, in currency minor units"
+    )
+    currency: Annotated[str, AfterValidator(_currency_code)]
+    included_in_price: bool = Field(
+        default=False,
+        description="The plan's or bundle's price includes the provider's charges (the subscriber pays "
+        "nothing more); otherwise accepted charges are billed to the subscriber",
+    )
+    channel: Literal["WEB", "STORE", "MOBILE", "BROADBAND", "OTHER"] = "BROADBAND"
+
+
 class ProductSpec(Spec):
     code: Code
     name: Name
     kind: ProductKind
     traceable: bool = Field(default=False, description="Devices tracked one by one by serial number")
     characteristics: list[Characteristic] = Field(default_factory=list, max_length=50)
+    partner: PartnerServiceSpec | None = Field(
+        default=None, description="partner_service products only (required there): the membership sold"
+    )
 
     @model_validator(mode="after")
     def _devices_only_traceable(self) -> ProductSpec:
         if self.traceable and self.kind is not ProductKind.DEVICE:
             raise PricingError("traceable_not_device", "only device products are traceable by serial")
+        if self.kind is ProductKind.PARTNER_SERVICE and self.partner is None:
+            raise PricingError(
+                "partner_spec_missing",
+                f"product {self.code} is a partner_service: give partner (provider, partner_plan, "
+                "allowance_minor, currency)",
+            )
+        if self.partner is not None and self.kind is not ProductKind.PARTNER_SERVICE:
+            raise PricingError(
+                "partner_spec_not_allowed", "only partner_service products carry a partner spec"
+            )
         return self
 
 

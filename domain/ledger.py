@@ -2,7 +2,9 @@
 
 Ledger accounts are named strings: ``receivable`` (what customers owe; per customer), ``revenue:<kind>``,
 ``tax:<rate code>``, ``customer_credit`` (overpayments and unapplied credit), ``cash:<method>``,
-``wallet`` (prepaid balances), ``bad_debt``. Debits increase assets and expenses; credits increase
+``wallet`` (prepaid balances), ``bad_debt``, ``partner_cost:<provider>`` and
+``partner_payable:<provider>`` (a partner's charges and what is owed to it, see partner settlements).
+Debits increase assets and expenses; credits increase
 revenue, liabilities and tax payable. A customer's balance is receivable debits minus credits.
 """
 
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from domain.money import PricingError
 
 RECEIVABLE = "receivable"
+PARTNER_PAYABLE = "partner_payable"
+"""What the operator owes a partner provider (``partner_payable:<provider>``), a liability."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,20 @@ def write_off_entry(customer_id: str, currency: str, amount_minor: int) -> list[
     postings = [
         side("bad_debt", amount_minor, currency, debit=True),
         side(RECEIVABLE, amount_minor, currency, debit=False, customer_id=customer_id),
+    ]
+    return check_balanced(p for p in postings if p is not None)
+
+
+def partner_settlement_entry(
+    provider: str, currency: str, charged_minor: int, operator_share_minor: int
+) -> list[Posting]:
+    """A month's partner statement: the partner's accepted charges are a cost (``partner_cost:<provider>``)
+    of which the operator keeps its share as revenue (``revenue:partner_share``) and owes the rest to the
+    partner (``partner_payable:<provider>``)."""
+    postings = [
+        side(f"partner_cost:{provider}", charged_minor, currency, debit=True),
+        side(f"{PARTNER_PAYABLE}:{provider}", charged_minor - operator_share_minor, currency, debit=False),
+        side("revenue:partner_share", operator_share_minor, currency, debit=False),
     ]
     return check_balanced(p for p in postings if p is not None)
 

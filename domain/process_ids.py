@@ -89,6 +89,21 @@ def scheduled_billing_run(operator_id: str, cycle: int) -> str:
     return f"billing-{operator_id}-{cycle:02d}"
 
 
+def loyalty_award(operator_id: str, period: str) -> str:
+    """The LoyaltyAward process of an operator's period started by hand (the API)."""
+    return f"loyalty-{operator_id}-{period}"
+
+
+def scheduled_loyalty_award(operator_id: str) -> str:
+    """The LoyaltyAward runs an operator's monthly loyalty Schedule starts (the schedule appends the time)."""
+    return f"loyalty-{operator_id}-scheduled"
+
+
+def loyalty_schedule(operator_id: str) -> str:
+    """The Temporal Schedule (not a workflow) of an operator's monthly loyalty awards."""
+    return f"loyalty-{operator_id}-monthly"
+
+
 def billing_schedule(operator_id: str, cycle: int) -> str:
     """The Temporal Schedule (not a workflow) of an operator's bill cycle."""
     return f"billing-{operator_id}-cycle-{cycle:02d}"
@@ -149,6 +164,9 @@ def account_verification(account_id: str, version: int | None = None) -> str:
 WEBHOOK_RELAY = "webhook-relay"
 """The WebhookRelay: one for the whole platform, started with the worker."""
 
+NOTIFICATION_RELAY = "notification-relay"
+"""The NotificationRelay: one for the whole platform, started with the worker."""
+
 
 def webhook_sender(endpoint_id: str) -> str:
     """The one WebhookSender of an endpoint: it sends the endpoint's due deliveries in batches."""
@@ -158,6 +176,31 @@ def webhook_sender(endpoint_id: str) -> str:
 def webhook_delivery(endpoint_id: str, object_id: str) -> str:
     """The WebhookDelivery of one object's events to one endpoint (one at a time, in order)."""
     return f"webhook-{endpoint_id}-{object_id}"
+
+
+def partner_charges_run(organisation_id: str, provider: str, key: str) -> str:
+    """NetflixChargeAcceptance staff started at once for an operator and provider."""
+    return requested("partner-charges", f"{organisation_id}-{provider}", key)
+
+
+def partner_charges_pushed(organisation_id: str, provider: str) -> str:
+    """NetflixChargeAcceptance of charges a push provider sent (one at a time; a new one once it ends)."""
+    return f"partner-charges-pushed-{organisation_id}-{provider}"
+
+
+def partner_charges_schedule(organisation_id: str, provider: str) -> str:
+    """The Temporal Schedule of an operator's charge acceptance at a provider."""
+    return f"partner-charges-{organisation_id}-{provider}"
+
+
+def scheduled_partner_charges(organisation_id: str, provider: str) -> str:
+    """The runs of that schedule (Temporal appends the scheduled time)."""
+    return f"partner-charges-scheduled-{organisation_id}-{provider}"
+
+
+def ticket_escalation(ticket_id: str) -> str:
+    """The TicketEscalation of a ticket: one per ticket, for its whole life (reopens included)."""
+    return f"ticket-{ticket_id}"
 
 
 @dataclass(frozen=True)
@@ -173,6 +216,7 @@ class ProcessLabels:
     account_id: str | None = None
     subscription_id: str | None = None
     invoice_id: str | None = None
+    ticket_id: str | None = None
     memo_extra: dict[str, Any] = field(default_factory=dict)
 
     def ids(self) -> dict[str, str]:
@@ -182,6 +226,7 @@ class ProcessLabels:
             "account_id": self.account_id,
             "subscription_id": self.subscription_id,
             "invoice_id": self.invoice_id,
+            "ticket_id": self.ticket_id,
         }
         return {name: value for name, value in found.items() if value}
 
@@ -192,3 +237,13 @@ class ProcessLabels:
 def action_process(action: str) -> str:
     """The ``Process`` label of a SubscriptionAction: ``SubscriptionSuspend``, ``SubscriptionResume``…"""
     return f"Subscription{action.capitalize()}"
+
+
+def partner_signup(partner_subscription_id: str) -> str:
+    """PartnerSignUp: waiting for a partner membership's sign-up (one per membership)."""
+    return f"partner-signup-{partner_subscription_id}"
+
+
+def partner_settlement(organisation_id: str, provider: str, month: str) -> str:
+    """PartnerSettlement of an operator's month with a provider (``month`` is ``YYYY-MM``)."""
+    return f"partner-settlement-{organisation_id}-{provider}-{month}"

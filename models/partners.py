@@ -153,3 +153,7 @@ class PartnerCharge(Base):
     reported_at: Mapped[datetime | None]
     settlement_id: Mapped[str | None] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    report_error_code: Mapped[str | None] = mapped_column(
+        String(40), comment="the provider refused our decision: its code (CHARGE_NOT_FOUND, …)"
+    )
+    report_error: Mapped[str | None] = mapped_column(Text, comment="the provider's description of it")

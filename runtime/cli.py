@@ -99,6 +99,13 @@ def up(
         int | None,
         typer.Option(help="Port of the development mail sink (env MULTIBILL_SMTP_PORT, default 8025)."),
     ] = None,
+    simulators: Annotated[
+        str | None,
+        typer.Option(
+            help="Also start these peers' simulators and point the stack at them: netflix, mobile_money, "
+            "mvno, sms (comma separated) or all (env MULTIBILL_SIMULATORS; default none)."
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Start the whole platform: PostgreSQL, migrations, Temporal + UI, demo operator, worker and API.
@@ -111,6 +118,7 @@ def up(
         temporal_port=temporal_port,
         temporal_ui_port=ui_port,
         smtp_port=smtp_port,
+        simulators=simulators,
         home=home,
     )
     exit_now(run_up(settings))

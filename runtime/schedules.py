@@ -25,6 +25,8 @@ from temporalio.client import (
 )
 
 from activities.billing.io import RunInput
+from activities.loyalty.io import AwardRunInput
+from activities.partner_charges.io import AcceptanceInput
 from activities.segments.io import RefreshRunInput
 from domain import process_ids
 from domain.process_ids import ProcessLabels
@@ -33,14 +35,19 @@ from runtime.settings import Settings
 from workflows.billing_cycle import BillingCycleWorkflow
 from workflows.common import search_attributes
 from workflows.event_retention import EventRetentionWorkflow
+from workflows.loyalty_award import LoyaltyAwardWorkflow
 from workflows.partition_maintenance import PartitionMaintenanceWorkflow
+from workflows.partner_charges import PROCESS as PARTNER_CHARGES_PROCESS
+from workflows.partner_charges import NetflixChargeAcceptanceWorkflow
 from workflows.segment_refresh import SegmentRefreshWorkflow
 
 CYCLES = (*range(1, 29), 31)
 RUN_HOUR_UTC = 2
 RETENTION_HOUR_UTC = 3
 PARTITIONS_HOUR_UTC = 1
+PARTNER_CHARGES_MINUTE = 15  # every hour at :15
 SEGMENTS_HOUR_UTC = 4
+LOYALTY_HOUR_UTC = 4
 
 
 def schedule_id(operator_id: str, cycle: int) -> str:
@@ -135,6 +142,40 @@ def partition_schedule(settings: Settings) -> Schedule:
     )
 
 
+def partner_charges_schedule(
+    settings: Settings, operator_id: str, provider: str, operator_path: str | None = None
+) -> Schedule:
+    """NetflixChargeAcceptance of one operator at one provider, every hour, never two at once."""
+    labels = ProcessLabels(
+        process=PARTNER_CHARGES_PROCESS,
+        summary=f"Scheduled acceptance of {provider} charges",
+        organisation_id=operator_id,
+        memo_extra={"provider": provider},
+    )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            NetflixChargeAcceptanceWorkflow.run,
+            AcceptanceInput(organisation_id=operator_id, provider=provider),
+            id=process_ids.scheduled_partner_charges(operator_id, provider),
+            task_queue=settings.task_queue,
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels, operator_path),
+            static_summary=labels.summary,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(0, 23)],
+                    minute=[ScheduleRange(PARTNER_CHARGES_MINUTE)],
+                    second=[ScheduleRange(0)],
+                    comment=f"{provider} charges",
+                )
+            ],
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
 def segment_schedule(settings: Settings, operator_id: str, operator_path: str | None = None) -> Schedule:
     """SegmentRefresh of every segment of the operator once a day at 04:00 UTC (after the bill runs), never
     two at once."""
@@ -174,6 +215,36 @@ async def ensure_segment_schedule(client: Client, settings: Settings, operator_i
     return sid
 
 
+def loyalty_schedule(settings: Settings, operator_id: str, operator_path: str | None = None) -> Schedule:
+    """LoyaltyAward of an operator on the 1st of every month at 04:00 UTC: it awards the month before."""
+    labels = ProcessLabels(
+        process="LoyaltyAward", summary="Monthly loyalty awards", organisation_id=operator_id
+    )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            LoyaltyAwardWorkflow.run,
+            AwardRunInput(organisation_id=operator_id),
+            id=process_ids.scheduled_loyalty_award(operator_id),
+            task_queue=settings.task_queue,
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels, operator_path),
+            static_summary=labels.summary,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    day_of_month=[ScheduleRange(1)],
+                    hour=[ScheduleRange(LOYALTY_HOUR_UTC)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment="monthly loyalty awards",
+                )
+            ],
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
 async def _ensure(client: Client, sid: str, schedule: Schedule) -> None:
     try:
         await client.create_schedule(sid, schedule)
@@ -208,6 +279,14 @@ async def ensure_partition_schedule(client: Client, settings: Settings) -> str:
     return process_ids.PARTITION_MAINTENANCE_SCHEDULE
 
 
+async def ensure_loyalty_schedule(client: Client, settings: Settings, operator_id: str) -> str:
+    """Create (or bring up to date) the operator's monthly loyalty schedule; idempotent. Its id."""
+    path = await organisation_path(settings, operator_id)
+    sid = process_ids.loyalty_schedule(operator_id)
+    await _ensure(client, sid, loyalty_schedule(settings, operator_id, path))
+    return sid
+
+
 async def next_runs(client: Client, operator_id: str) -> dict[int, datetime | None]:
     out: dict[int, datetime | None] = {}
     for cycle in CYCLES:
@@ -215,3 +294,13 @@ async def next_runs(client: Client, operator_id: str) -> dict[int, datetime | No
         upcoming = description.info.next_action_times
         out[cycle] = upcoming[0] if upcoming else None
     return out
+
+
+async def ensure_partner_charges_schedule(
+    client: Client, settings: Settings, operator_id: str, provider: str
+) -> str:
+    """Create (or bring up to date) the hourly charge acceptance of an operator at a provider; its id."""
+    sid = process_ids.partner_charges_schedule(operator_id, provider)
+    path = await organisation_path(settings, operator_id)
+    await _ensure(client, sid, partner_charges_schedule(settings, operator_id, provider, path))
+    return sid

@@ -172,6 +172,7 @@ def schedule_billing(settings: Settings, operator_id: str) -> int:
     daily events-retention and partition-maintenance schedules); returns how many bill cycles."""
     from runtime.schedules import (
         ensure_billing_schedules,
+        ensure_loyalty_schedule,
         ensure_partition_schedule,
         ensure_retention_schedule,
         ensure_segment_schedule,
@@ -182,6 +183,7 @@ def schedule_billing(settings: Settings, operator_id: str) -> int:
         await ensure_retention_schedule(client, settings)
         await ensure_partition_schedule(client, settings)
         await ensure_segment_schedule(client, settings, operator_id)
+        await ensure_loyalty_schedule(client, settings, operator_id)
         return len(await ensure_billing_schedules(client, settings, operator_id))
 
     try:

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
 
     environment: str = Field(default="development", description="development | test | production")
     home: Path = Field(default=Path(".multibill"), description="where embedded state is kept")
+    simulators: str = Field(
+        default="",
+        description="`multibill up` starts these peers' simulators (netflix, mobile_money, mvno, sms or all)",
+    )
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = "default"
@@ -156,6 +160,11 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_tls_ca_file: Path | None = Field(default=None, description="PEM CA of the SMTP server")
     smtp_timeout_seconds: float = 15.0
+    # Notifications' SMS channel (integrations/notify/sms): unset sms_url means no SMS is sent (failed).
+    sms_url: str | None = Field(default=None, description="base URL of the HTTP SMS gateway")
+    sms_api_key: str = ""
+    sms_sender: str = Field(default="Multibill", description="sender id shown on the subscriber's phone")
+    sms_callback_secret: str = Field(default="", description="signs the gateway's delivery reports")
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
         description="comma-separated IPs or CIDRs (or *) whose X-Forwarded-Proto/Host/For are believed:"

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from runtime import servers
+from runtime import servers, simulators
 from runtime.codec import dev_stack_env, dev_stack_settings
 from runtime.processes import Child, StackError, StateFile, require_free_port, spawn, stop, tail
 from runtime.settings import Settings
@@ -50,6 +50,8 @@ class Stack:
     database_url: str = ""
     temporal_address: str = ""
     operator_id: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)  # settings pointing at started simulators
+    simulator_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def children(self) -> list[Child]:
@@ -175,6 +177,7 @@ def child_env(stack: Stack) -> dict[str, str]:
     )
     env.setdefault("MULTIBILL_PUBLIC_URL", stack.api_url)
     env.update(dev_stack_env(settings, stack.operator_id))  # payload key, codec endpoint for the dev UI
+    env.update(stack.extra_env)
     env.setdefault("MULTIBILL_LOG_FORMAT", "console")  # readable logs on a laptop (runtime/logs.py)
     return env
 
@@ -196,6 +199,22 @@ def start_mail_sink(stack: Stack) -> None:
     ):
         argv = [sys.executable, "-m", "runtime.cli", "mailsink", "--directory", str(stack.mail_dir)]
         stack.apps.append(spawn("mail", argv, stack.home / "logs" / "mail.log", child_env(stack)))
+
+
+def start_simulators(stack: Stack) -> None:
+    """The simulators asked for (--simulators / MULTIBILL_SIMULATORS), before the worker and the API that
+    are pointed at them."""
+    for name in simulators.requested(stack.settings.simulators):
+        what = simulators.SIMULATORS[name].what
+        with step(stack.console, f"Simulator: {what}"):
+            child, url, env = simulators.start(name, stack.home / "logs", child_env(stack))
+            stack.apps.append(child)
+            stack.extra_env.update(env)
+            stack.simulator_urls[name] = url
+            if name == "netflix":
+                simulators.connect_demo_operator_to_netflix(
+                    stack.database_url, stack.operator_id, url, stack.settings.data_key
+                )
 
 
 def start_apps(stack: Stack) -> None:
@@ -248,6 +267,8 @@ def show_ready(stack: Stack) -> None:
     table.add_row("Database", servers.describe_url(stack.database_url))
     if wants_mail_sink():
         table.add_row("Emails (dev)", str(stack.mail_dir))
+    for name, url in stack.simulator_urls.items():
+        table.add_row(f"{name} simulator", url)
     for child in stack.children:
         table.add_row(f"{child.name} log", str(child.log_path))
     stack.console.print(table)
@@ -298,6 +319,7 @@ def run_up(settings: Settings, console: Console | None = None) -> int:
         start_temporal(stack)
         state.write(stack.children)
         seed(stack)
+        start_simulators(stack)
         start_apps(stack)
         state.write(stack.children)
         show_ready(stack)

@@ -15,11 +15,17 @@ from temporalio.worker import Worker
 
 from activities.accounts.activities import VerificationActivities
 from activities.billing.activities import BillingActivities, RunRowActivities
+from activities.care.activities import CareActivities
 from activities.devices.activities import DeviceActivities
 from activities.dunning.activities import DunningActivities
 from activities.events.activities import RetentionActivities
+from activities.loyalty.activities import LoyaltyActivities
 from activities.maintenance.activities import PartitionActivities
+from activities.notifications.activities import NotificationActivities
+from activities.notifications.io import NotifyRelayInput
 from activities.offers.activities import OfferActivities
+from activities.partner_charges.activities import PartnerChargeActivities
+from activities.partners.activities import PartnerActivities, PartnerSettlementActivities
 from activities.payments.activities import PaymentActivities, RefundActivities
 from activities.provisioning.activities import ProvisioningActivities, RepairActivities
 from activities.segments.activities import SegmentActivities
@@ -37,6 +43,7 @@ from activities.webhooks.io import RelayInput
 from domain import process_ids
 from runtime import telemetry
 from runtime.notifiers import build_notifiers, chosen_notifier
+from runtime.partners import build_partner_registry
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
 from runtime.settings import Settings
@@ -47,14 +54,19 @@ from workflows.collection import CollectionWorkflow
 from workflows.device_swap import DeviceSwapWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.event_retention import EventRetentionWorkflow
+from workflows.loyalty_award import LoyaltyAwardWorkflow
+from workflows.notifications import NotificationRelayWorkflow
 from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.partition_maintenance import PartitionMaintenanceWorkflow
+from workflows.partner_charges import NetflixChargeAcceptanceWorkflow
+from workflows.partners import PartnerSignUpWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
 from workflows.prepaid_resume import PrepaidResumeWorkflow
 from workflows.provisioning_repair import ProvisioningResyncWorkflow, ProvisioningRetryWorkflow
 from workflows.segment_refresh import SegmentRefreshWorkflow
 from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
+from workflows.ticket_escalation import TicketEscalationWorkflow
 from workflows.wallet_top_up import WalletTopUpWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookRelayWorkflow, WebhookSenderWorkflow
 
@@ -82,7 +94,12 @@ WORKFLOWS: list[type] = [
     WebhookSenderWorkflow,
     EventRetentionWorkflow,
     PartitionMaintenanceWorkflow,
+    PartnerSignUpWorkflow,
+    NetflixChargeAcceptanceWorkflow,
+    TicketEscalationWorkflow,
+    NotificationRelayWorkflow,
     SegmentRefreshWorkflow,
+    LoyaltyAwardWorkflow,
 ]
 
 
@@ -91,6 +108,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     notifier = chosen_notifier(settings, build_notifiers(settings))
     gateways = build_gateways(settings)
     registry = build_registry(settings)
+    partners = build_partner_registry(settings)
     return [
         *VerificationActivities(settings, notifier).all(),
         *SubscriptionActivities(settings, notifier).all(),
@@ -112,8 +130,14 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         *WebhookActivities(settings, notifier).all(),
         *RetentionActivities(settings).all(),
         *PartitionActivities(settings).all(),
+        *PartnerActivities(settings, partners).all(),
+        *PartnerSettlementActivities(settings).all(),
+        *PartnerChargeActivities(settings, partners).all(),
+        *CareActivities(settings).all(),
+        *NotificationActivities(settings, notifier).all(),
         *SegmentActivities(settings).all(),
         *OfferActivities(settings).all(),
+        *LoyaltyActivities(settings).all(),
     ]
 
 
@@ -158,6 +182,19 @@ async def start_webhook_relay(client: Client, settings: Settings) -> None:
     )
 
 
+async def start_notification_relay(client: Client, settings: Settings) -> None:
+    """Start the platform's one NotificationRelay unless it runs already (a fixed id: idempotent)."""
+    await client.start_workflow(
+        NotificationRelayWorkflow.run,
+        NotifyRelayInput(),
+        id=process_ids.NOTIFICATION_RELAY,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="Turns business events into notifications and sends them",
+        search_attributes=TypedSearchAttributes([SearchAttributePair(PROCESS, "NotificationRelay")]),
+    )
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Connect to Temporal, start the webhook relay if it is not running, and run the worker until
     ``stop`` is set (then shut down gracefully: running activities may finish) or it is cancelled.
@@ -170,6 +207,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     await ensure_search_attributes(client, settings.temporal_namespace)
     activities = activities_for(settings)  # plug-ins load once: a broken one logged once, a clash stops
     await start_webhook_relay(client, settings)
+    await start_notification_relay(client, settings)
     with _activity_pool() as executor:
         worker = build_worker(client, settings, activity_executor=executor, activities=activities)
         Console().print(

@@ -32,8 +32,10 @@ pytest_plugins = [
     "tests.support.netflix_simulator",
     "tests.support.mobile_money_simulator",
     "tests.support.mvno_simulator",
+    "tests.support.sportstream_simulator",
     "tests.support.mobile_money_api",
     "tests.support.mobile_lines",
+    "tests.support.sms_simulator",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()

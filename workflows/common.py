@@ -34,7 +34,16 @@ PROCESS = SearchAttributeKey.for_keyword("Process")
 # The organisation's tree path (``/org_a/org_b/``): a subtree's processes are those whose path starts
 # with the subtree's own (api/processes.py), however many organisations it holds.
 ORGANISATION_PATH = SearchAttributeKey.for_keyword("OrganisationPath")
-SEARCH_ATTRIBUTES = (ACCOUNT_ID, ORGANISATION_ID, SUBSCRIPTION_ID, INVOICE_ID, PROCESS, ORGANISATION_PATH)
+TICKET_ID = SearchAttributeKey.for_keyword("TicketId")
+SEARCH_ATTRIBUTES = (
+    ACCOUNT_ID,
+    ORGANISATION_ID,
+    SUBSCRIPTION_ID,
+    INVOICE_ID,
+    PROCESS,
+    ORGANISATION_PATH,
+    TICKET_ID,
+)
 
 # Database steps: 1 s doubling, to 30 s (subscription steps) or to 1 min (devices, verification).
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -167,6 +176,7 @@ def search_attributes(labels: ProcessLabels, organisation_path: str | None = Non
             (ACCOUNT_ID, labels.account_id),
             (SUBSCRIPTION_ID, labels.subscription_id),
             (INVOICE_ID, labels.invoice_id),
+            (TICKET_ID, labels.ticket_id),
         )
         if value
     ]

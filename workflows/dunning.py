@@ -35,6 +35,9 @@ ATTEMPTS_FROM_INVOICE = "dunning-attempts-from-invoice"  # before: dunning count
 # and the invoice is read after each slice.
 RECHECKS_INVOICE = "dunning-rechecks-invoice-daily"
 RECHECK_EVERY = timedelta(days=1)
+# Before: a step ran on its day whatever happened to the invoice. Now an invoice a billing dispute holds
+# (a ticket, activities/care/disputes.py) waits before each step, re-read daily, until the hold ends.
+WAITS_WHILE_HELD = "dunning-waits-while-invoice-held"
 
 
 class DunningStatus(BaseModel):
@@ -80,6 +83,8 @@ class DunningWorkflow(ShowsStep):
             self._step = f"waiting for day {step.day}"
             self._waiting_for = step.day
             await self._wait_until(started + timedelta(days=step.day), request.invoice_id)
+            if not self._paid:
+                await self._while_held(request.invoice_id)
             self._waiting_for = None
             if self._paid:
                 break
@@ -116,6 +121,21 @@ class DunningWorkflow(ShowsStep):
                 self._paid = True
             if workflow.now() >= when:
                 return
+
+    async def _while_held(self, invoice_id: str) -> None:
+        """Before a step: wait while a billing dispute holds the invoice (read daily; a payment ends it)."""
+        if not workflow.patched(WAITS_WHILE_HELD):
+            return
+        while not self._paid:
+            state = await self._activity(DunningActivities.invoice_state, invoice_id)
+            if state.open_minor <= 0:
+                self._paid = True
+                return
+            if not state.on_hold:
+                return
+            self._step = "on hold: billing dispute"
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._paid, timeout=RECHECK_EVERY)
 
     async def _act(self, action: str, request: DunningInput) -> None:
         self._step = action

@@ -45,6 +45,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.dunning import start_dunning
     from workflows.on_demand import access_windows, start_access
+    from workflows.partners import start_memberships
+
+PARTNER_MEMBERSHIPS_PATCH = "onboarding-partner-memberships"
 
 
 class OnboardingResult(BaseModel):
@@ -155,6 +158,9 @@ class OnboardingWorkflow(ShowsStep):
                     expires_at=windows[service.service_id],
                     device=device.model_dump() if device else None,
                 )
+        partner_lines = [s.service_id for s in created.services if s.product_kind == "partner_service"]
+        if partner_lines and workflow.patched(PARTNER_MEMBERSHIPS_PATCH):
+            await self._partner_memberships(order, partner_lines)
         if order.invoice_now:
             await self._first_invoice(order)
         self._step = "notifying"
@@ -169,6 +175,11 @@ class OnboardingWorkflow(ShowsStep):
             workflow.logger.warning("welcome notice for %s failed: %s", order.subscription_id, err)
         self._step = status
         return OnboardingResult(subscription_id=order.subscription_id, status=status)
+
+    async def _partner_memberships(self, order: OnboardingInput, service_ids: list[str]) -> None:
+        """The partner subscribers and their PartnerSignUps (not waited for: see workflows/partners.py)."""
+        self._step = "signing_up_partners"
+        await start_memberships(order.subscription_id, order.process_id, service_ids)
 
     async def _first_invoice(self, order: OnboardingInput) -> None:
         """Invoice the first period now and collect it; a failed collection goes to dunning, as any other."""

@@ -14,6 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.partners.io import EndMemberships, PartnerActivities, SyncMembershipPlans
     from activities.provisioning.io import OrderInput, ProvisioningActivities
     from activities.subscriptions.io import (
         Applied,
@@ -33,7 +34,10 @@ with workflow.unsafe.imports_passed_through():
         ShowsStep,
     )
     from workflows.on_demand import access_windows, start_access
+    from workflows.partners import START_RETRY, start_memberships
 
+PARTNER_MEMBERSHIPS_PATCH = "change-partner-memberships"
+PARTNER_ACTIONS = ("change_plan", "add_addon", "remove_addon", "terminate", "regret")
 NOTICES = {"suspend": "suspended", "resume": "resumed", "terminate": "terminated", "regret": "terminated"}
 
 
@@ -77,6 +81,9 @@ class ChangeProcess(ShowsStep):
             await self._release(plan)
             raise
         await self._provision(plan, applied)
+        partner = [s for _, s in applied.provision if s.product_kind == "partner_service"]
+        if partner and plan.action in PARTNER_ACTIONS and workflow.patched(PARTNER_MEMBERSHIPS_PATCH):
+            await self._partner_memberships(plan, applied)
         if plan.timing == "end_of_term":
             await workflow.execute_activity_method(
                 ChangeActivities.close_scheduled_change,
@@ -87,6 +94,40 @@ class ChangeProcess(ShowsStep):
         await self._notify(plan)
         self._step = "failed_provisioning" if self._error else "done"
         return self.status()
+
+    async def _partner_memberships(self, plan: ChangePlan, applied: Applied) -> None:
+        """A termination cancels the partner memberships; a plan change moves them to the new partner
+        plan, ends those whose partner product was dropped, and signs up the ones it added."""
+        self._step = "partner_memberships"
+        try:
+            if plan.action in ("terminate", "regret"):
+                await workflow.execute_activity_method(
+                    PartnerActivities.end_memberships,
+                    EndMemberships(
+                        subscription_id=plan.subscription_id,
+                        process_id=plan.process_id,
+                        reason=plan.reason or f"subscription {plan.action}",
+                    ),
+                    start_to_close_timeout=timedelta(seconds=60),
+                    retry_policy=START_RETRY,
+                )
+                return
+            await workflow.execute_activity_method(
+                PartnerActivities.sync_plans,
+                SyncMembershipPlans(subscription_id=plan.subscription_id, process_id=plan.process_id),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=START_RETRY,
+            )
+        except ActivityError as err:  # the provider refused or stayed down: staff see it in the history
+            self._error = f"partner membership update failed: {err.cause or err}"
+            return
+        added = [
+            s.service_id
+            for action, s in applied.provision
+            if action == "activate" and s.product_kind == "partner_service"
+        ]
+        if added:
+            await start_memberships(plan.subscription_id, plan.process_id, added)
 
     async def _wait_until_due(self, plan: ChangePlan) -> bool:
         self._step = "scheduling"

@@ -16,8 +16,10 @@ from activities.accounts.io import (
     VerificationEmailSent,
     VerificationOutcomeRecorded,
 )
+from activities.notifications import direct
+from activities.notifications.templates import Parts
 from domain.verification import email_message_id, make_token, verification_link
-from integrations.notify.base import EmailMessageSpec, MessageRejected, Notifier
+from integrations.notify.base import MessageRejected, Notifier
 from integrations.notify.smtp import SmtpNotifier
 from models.base import unit_of_work
 from runtime.settings import Settings
@@ -41,16 +43,36 @@ class VerificationActivities(io.VerificationActivities):
         token = make_token(self.settings.secret_key, request.account_id, request.email)
         link = verification_link(self.settings.public_url, request.account_id, token)
         message_id = email_message_id(request.process_id, request.run_id, self.settings.smtp_sender)
-        message = EmailMessageSpec(
-            to=request.email,
-            subject=verification.verification_subject(request.language),
-            text=verification.verification_text(request.display_name, link, request.language),
-            message_id=message_id,
+        default = Parts(
+            verification.verification_subject(request.language),
+            verification.verification_text(request.display_name, link, request.language),
         )
+        with unit_of_work(self.database_url) as session:  # the operator's template, logged
+            message = direct.prepare_email(
+                session,
+                account_id=request.account_id,
+                kind="account.verification",
+                data={"account_id": request.account_id, "link": link, "email": request.email},
+                to=request.email,
+                message_id=message_id,
+                default=default,
+            )
+        if message is None:  # the subscriber refused email: logged as suppressed, the link never goes
+            return VerificationEmailSent(account_id=request.account_id, message_id=message_id)
         try:
             self.notifier.send_email(message)
         except MessageRejected as err:
+            with unit_of_work(self.database_url) as session:
+                direct.record_sent(
+                    session,
+                    kind="account.verification",
+                    to=request.email,
+                    message_id=message_id,
+                    error=str(err),
+                )
             raise ApplicationError(str(err), type="MessageRejected", non_retryable=True) from err
+        with unit_of_work(self.database_url) as session:
+            direct.record_sent(session, kind="account.verification", to=request.email, message_id=message_id)
         return VerificationEmailSent(account_id=request.account_id, message_id=message_id)
 
     @activity.defn(name="record_verification_outcome")

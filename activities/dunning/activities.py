@@ -9,6 +9,7 @@ from temporalio import activity
 
 from activities.dunning import io, records
 from activities.dunning.io import InvoiceState, NoticeInput, ServiceActionInput
+from activities.notifications import direct
 from activities.subscriptions.io import ChangePlan
 from domain.dunning import Ladder
 from integrations.notify.base import Notifier
@@ -51,7 +52,11 @@ class DunningActivities(io.DunningActivities):
                 f"notice:{notice.kind}",
                 f"{notice.process_id}:notice:{notice.kind}",
             )
+        if message is None:  # the holder refused email: logged as suppressed
+            return f"<{notice.process_id}.{notice.kind}@multibill.local>"
         self.notifier.send_email(message)
+        with unit_of_work(self.url) as session:
+            direct.record_sent(session, kind="dunning.step", to=message.to, message_id=message.message_id)
         return message.message_id
 
     @activity.defn(name="plan_service_actions")

@@ -25,6 +25,7 @@ class InvoiceState(BaseModel):
     status: str
     open_minor: int
     currency: str
+    on_hold: bool = False  # a billing dispute holds it (activities/care/disputes.py): dunning waits
 
 
 class NoticeInput(BaseModel):

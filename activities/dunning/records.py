@@ -10,6 +10,8 @@ from temporalio.exceptions import ApplicationError
 from activities.dunning.io import InvoiceState, NoticeInput, ServiceActionInput
 from activities.events.outbox import record_once
 from activities.events.snapshots import account_organisation
+from activities.notifications import direct
+from activities.notifications.templates import Parts
 from activities.shared.ledger import post_entry
 from activities.subscriptions.changes import ActionRequest, take_for_action
 from activities.subscriptions.io import ChangePlan
@@ -21,6 +23,7 @@ from integrations.notify.base import EmailMessageSpec
 from models.accounts import Account
 from models.base import utcnow
 from models.billing import Invoice
+from models.care import InvoiceHold
 from models.organisations import Organisation
 from models.subscriptions import Subscription
 
@@ -49,11 +52,21 @@ def invoice_state(session: Session, invoice_id: str) -> InvoiceState:
         status=invoice.status,
         open_minor=max(0, invoice.total_minor - invoice.paid_minor),
         currency=invoice.currency,
+        on_hold=_held(session, invoice.id),
     )
 
 
-def notice_email(session: Session, notice: NoticeInput) -> EmailMessageSpec:
-    """The email of a dunning step to the invoice's account holder."""
+def _held(session: Session, invoice_id: str) -> bool:
+    """Whether a billing dispute holds the invoice (models/care.py ``invoice_holds``)."""
+    stmt = select(InvoiceHold.invoice_id).where(
+        InvoiceHold.invoice_id == invoice_id, InvoiceHold.released_at.is_(None)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def notice_email(session: Session, notice: NoticeInput) -> EmailMessageSpec | None:
+    """The email of a dunning step to the invoice's account holder, through the notifications engine (the
+    operator's ``dunning.step`` template, else this text; logged; None when the holder refused email)."""
     invoice = session.get(Invoice, notice.invoice_id)
     assert invoice is not None
     account = session.get(Account, invoice.account_id)
@@ -67,7 +80,25 @@ def notice_email(session: Session, notice: NoticeInput) -> EmailMessageSpec:
     }.get(notice.kind, number)
     text = f"Invoice {number} still has {due} (minor units) to pay. Please pay it now to keep your services."
     message_id = f"<{notice.process_id}.{notice.kind}@multibill.local>"
-    return EmailMessageSpec(to=to, subject=subject, text=text, message_id=message_id)
+    data = {
+        "invoice_id": invoice.id,
+        "account_id": account.id,
+        "invoice_number": number,
+        "step": f"notice:{notice.kind}",
+        "kind": notice.kind,
+        "invoice_status": invoice.status,
+        "open_minor": max(0, due),
+        "currency": invoice.currency,
+    }
+    return direct.prepare_email(
+        session,
+        account_id=account.id,
+        kind="dunning.step",
+        data=data,
+        to=to,
+        message_id=message_id,
+        default=Parts(subject, text),
+    )
 
 
 def plan_service_actions(session: Session, request: ServiceActionInput) -> list[ChangePlan]:

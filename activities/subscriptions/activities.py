@@ -10,6 +10,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.billing.io import RunInput
+from activities.notifications import direct
+from activities.notifications.templates import Parts
 from activities.shared.heartbeat import heartbeating
 from activities.subscriptions import (
     change_steps,
@@ -41,6 +43,7 @@ from domain.errors import Conflict
 from integrations.notify.base import EmailMessageSpec, Notifier
 from integrations.notify.smtp import SmtpNotifier
 from models.base import unit_of_work
+from models.subscriptions import Subscription
 from runtime.settings import Settings
 
 
@@ -85,15 +88,34 @@ class SubscriptionActivities(io.SubscriptionActivities):
 
     @activity.defn(name="notify_subscriber")
     def notify_subscriber(self, notice: Notice) -> str:
-        """Email the subscriber the notice; the message id."""
+        """Email the subscriber the notice (the operator's ``subscription.<kind>`` template, else the
+        built-in text; logged by the notifications engine); the message id."""
+        kind = f"subscription.{notice.kind}"
+        message_id = f"<{notice.process_id}.{notice.kind}@multibill.local>"
         with unit_of_work(self.url) as session:
             email, name = store.subscriber(session, notice.subscription_id)
-        subject = f"Your subscription {notice.subscription_id}: {notice.kind}"
-        text = f"Hello {name},\n\nYour subscription {notice.subscription_id} is now {notice.kind}.\n"
-        message_id = f"<{notice.process_id}.{notice.kind}@multibill.local>"
-        self.notifier.send_email(
-            EmailMessageSpec(to=email, subject=subject, text=text, message_id=message_id)
-        )
+            sub = session.get(Subscription, notice.subscription_id)
+            subject = f"Your subscription {notice.subscription_id}: {notice.kind}"
+            text = f"Hello {name},\n\nYour subscription {notice.subscription_id} is now {notice.kind}.\n"
+            data = {"subscription_id": notice.subscription_id, "kind": notice.kind}
+            message = (
+                direct.prepare_email(
+                    session,
+                    account_id=sub.account_id,
+                    kind=kind,
+                    data=data,
+                    to=email,
+                    message_id=message_id,
+                    default=Parts(subject, text),
+                )
+                if sub is not None
+                else EmailMessageSpec(to=email, subject=subject, text=text, message_id=message_id)
+            )
+        if message is None:  # the subscriber refused email: logged as suppressed
+            return message_id
+        self.notifier.send_email(message)
+        with unit_of_work(self.url) as session:
+            direct.record_sent(session, kind=kind, to=email, message_id=message_id)
         return message_id
 
     def all(self) -> list[Any]:

@@ -56,7 +56,7 @@ class WalletActivities(io.WalletActivities):
         account = session.get(Account, sub.account_id)
         assert account is not None
         wallet = wallet_for(session, account, sub.currency)
-        self.notifier.send_email(prepaid.low_balance_email(account, wallet, tx_id))
+        prepaid.send_low_balance_email(session, self.notifier, account, wallet, tx_id)
 
     def all(self) -> list[Any]:
         return [self.debit_prepaid_period]

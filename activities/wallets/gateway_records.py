@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from activities.payments import sepa
 from activities.wallets import vouchers
 from activities.wallets.balances import Movement, WalletShort, by_key, find_wallet, move, wallet_for
-from activities.wallets.prepaid import claim_low_balance_notice, low_balance_email
+from activities.wallets.prepaid import claim_low_balance_notice, send_low_balance_email
 from domain.errors import RuleViolation
 from domain.wallets import invoice_payment_entry, reversal
 from integrations.notify.base import Notifier
@@ -56,7 +56,7 @@ class SqlWalletStore:
         if created and self.notifier is not None and claim_low_balance_notice(wallet):
             account = session.get(Account, wallet.account_id)
             assert account is not None
-            self.notifier.send_email(low_balance_email(account, wallet, tx.id))
+            send_low_balance_email(session, self.notifier, account, wallet, tx.id)
         return tx.id
 
     def pay(self, *, key: str, account_id: str, currency: str, amount_minor: int, reference: str) -> str:

@@ -11,6 +11,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from activities.events.snapshots import wallet_data
+from activities.notifications import direct
+from activities.notifications.templates import Parts
 from activities.subscriptions import records as store
 from activities.wallets.balances import Movement, WalletShort, by_key, move, wallet_for
 from activities.wallets.io import PrepaidDebit, PrepaidDebitResult
@@ -18,7 +21,7 @@ from domain.catalog import BillingTerm
 from domain.periods import Period
 from domain.subscriptions import period_on, price_on
 from domain.wallets import service_debit_entry, suspend_at_period_end
-from integrations.notify.base import EmailMessageSpec
+from integrations.notify.base import EmailMessageSpec, Notifier
 from models.accounts import Account
 from models.organisations import Organisation
 from models.subscriptions import PendingCharge, Subscription
@@ -117,18 +120,41 @@ def claim_low_balance_notice(wallet: Wallet) -> bool:
     return True
 
 
-def low_balance_email(account: Account, wallet: Wallet, tx_id: str) -> EmailMessageSpec:
+def low_balance_email(
+    session: Session, account: Account, wallet: Wallet, tx_id: str
+) -> EmailMessageSpec | None:
+    """The low-balance alert through the notifications engine (the operator's ``wallet.low_balance``
+    template, else this text; logged; None when the subscriber refused email)."""
     amount = f"{wallet.balance_minor} {wallet.currency} (minor units)"
-    return EmailMessageSpec(
-        to=account.email,
-        subject=f"Your {wallet.currency} wallet balance is low",
-        text=(
+    default = Parts(
+        f"Your {wallet.currency} wallet balance is low",
+        (
             f"Hello {account.display_name},\n\nYour wallet balance is {amount}, below your alert "
             f"level of {wallet.low_balance_threshold_minor}. Top up to keep your prepaid services "
             "running: a service your wallet cannot pay is suspended at the end of its period.\n"
         ),
-        message_id=f"<low-balance.{tx_id}@multibill.local>",
     )
+    return direct.prepare_email(
+        session,
+        account_id=account.id,
+        kind="wallet.low_balance",
+        data=wallet_data(wallet),
+        to=account.email,
+        message_id=f"<low-balance.{tx_id}@multibill.local>",
+        default=default,
+    )
+
+
+def send_low_balance_email(
+    session: Session, notifier: Notifier, account: Account, wallet: Wallet, tx_id: str
+) -> None:
+    """Send the alert in the caller's transaction (before its commit: a failed send retries the whole
+    idempotent step, with the same Message-ID) and log it sent."""
+    message = low_balance_email(session, account, wallet, tx_id)
+    if message is None:
+        return
+    notifier.send_email(message)
+    direct.record_sent(session, kind="wallet.low_balance", to=message.to, message_id=message.message_id)
 
 
 class Unfunded(BaseModel):

@@ -60,7 +60,9 @@ class DependencyHealth(BaseModel):
 
 
 class DisabledPluginOut(BaseModel):
-    group: str = Field(description="multibill.gateways, multibill.provisioning or multibill.notifiers")
+    group: str = Field(
+        description="multibill.gateways, multibill.provisioning, multibill.notifiers or multibill.partners"
+    )
     entry_point: str
     package: str
     error: str = Field(description="What its factory raised")

@@ -14,6 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from integrations.plugins import BUILT_IN, DisabledPlugin, PluginNameTaken, load_plugins
 
 
+class Attachment(BaseModel):
+    """A file attached to an email (an invoice's PDF)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    content_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")
+    content: bytes
+
+
 class EmailMessageSpec(BaseModel):
     """One email. ``message_id`` is the idempotency key: a retry sends the same Message-ID."""
 
@@ -24,6 +34,7 @@ class EmailMessageSpec(BaseModel):
     text: str
     html: str | None = None
     message_id: str = Field(description="RFC 5322 Message-ID including the angle brackets")
+    attachments: tuple[Attachment, ...] = ()
 
 
 class NotifyError(Exception):

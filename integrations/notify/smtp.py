@@ -74,4 +74,9 @@ def build_email(message: EmailMessageSpec, *, sender: str) -> EmailMessage:
     email.set_content(message.text)
     if message.html is not None:
         email.add_alternative(message.html, subtype="html")
+    for attachment in message.attachments:
+        maintype, subtype = attachment.content_type.split("/", 1)
+        email.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return email

@@ -71,6 +71,8 @@ class Membership(BaseModel):
     status: MembershipStatus
     partner_plan: str
     end_reason: str | None = None
+    signup_url: str | None = None  # while PENDING_SIGNUP, when the provider tells it again
+    signup_expires_at: datetime | None = None
 
 
 class PartnerCharge(BaseModel):

@@ -57,7 +57,7 @@ def multibill_command() -> list[str]:
 class RunningStack:
     """`multibill up` in a subprocess; its output is collected line by line on a thread."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, extra_env: dict[str, str] | None = None) -> None:
         self.home = home
         self.api_port = free_port()
         env = {
@@ -74,6 +74,7 @@ class RunningStack:
             MULTIBILL_ENVIRONMENT="development",
             COLUMNS="200",
         )
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [*multibill_command(), "up"],
             stdout=subprocess.PIPE,
@@ -223,9 +224,10 @@ def test_up_serves_the_api_stops_cleanly_and_keeps_data(home: Path) -> None:
     finally:
         first.kill()
 
-    second = RunningStack(home)
+    second = RunningStack(home, {"MULTIBILL_SIMULATORS": "all"})  # the peers' simulators this time
     try:
         second.wait_healthy()
+        assert_simulators_serve_the_stack(second, headers)
         assert second.api_key() is None, second.output
         assert "already seeded" in second.output
         again = httpx.get(f"{second.base_url}/v1/accounts/{account_id}", headers=headers, timeout=10)
@@ -239,6 +241,26 @@ def test_up_serves_the_api_stops_cleanly_and_keeps_data(home: Path) -> None:
         assert_all_gone(servers, second.output)
     finally:
         second.kill()
+
+
+def assert_simulators_serve_the_stack(stack: RunningStack, headers: dict[str, str]) -> None:
+    """Every simulator started and is listed; the demo operator's Netflix connection points at the
+    simulator, whose partner login takes the connection's credentials."""
+    urls = {}
+    for name in ("netflix", "mobile_money", "mvno", "sms"):
+        found = re.search(rf"{name} simulator\s+(http://127\.0\.0\.1:\d+)", stack.output)
+        assert found, f"no {name} simulator line in the output:\n{stack.output}"
+        urls[name] = found.group(1)
+    listed = httpx.get(f"{stack.base_url}/v1/partner-connections", headers=headers, timeout=10)
+    assert listed.status_code == 200, listed.text
+    netflix = [c for c in listed.json()["data"] if c["provider"] == "netflix"]
+    assert [c["base_url"] for c in netflix] == [urls["netflix"]], listed.text
+    login = httpx.post(
+        f"{urls['netflix']}/v1/login",
+        json={"partner_id": netflix[0]["partner_id"], "secret": "dev-simulator-secret"},
+        timeout=10,
+    )
+    assert login.status_code == 200 and login.json()["access_token"], login.text
 
 
 def verify_through_the_mail_sink(stack: RunningStack, headers: dict[str, str]) -> str:

@@ -37,6 +37,9 @@ WORKFLOWS = Path(__file__).parents[2] / "workflows"
 COVERED_ELSEWHERE = {  # heartbeating() around their whole body; their kill tests prove the retry
     "BillingActivities.bill_page",
     "PaymentActivities.collect_batch",
+    # heartbeating() around the partner's answer only (a slow partner):
+    # tests/workflows/test_partner_charges.py::test_a_slow_and_failing_partner_is_retried
+    "PartnerChargeActivities.fetch",
 }
 
 

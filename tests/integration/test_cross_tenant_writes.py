@@ -32,6 +32,7 @@ from models.subscriptions import ProvisioningOrder, ScheduledChange
 from models.usage import UsageEvent
 from tests.support import device_support
 from tests.support.billing_factory import Line, make_account, make_invoice
+from tests.support.care_support import make_care, raise_ticket
 from tests.support.factories import Tenant, make_child, make_operator, person
 from tests.support.partner_routes import PARTNER_ROUTES, WRITE_METHODS, key_id_of
 from tests.support.subscription_support import make_shop as make_catalogue
@@ -152,6 +153,43 @@ CASES: dict[tuple[str, str], Case] = {
         "webhook_gateway", objects=lambda w: {"gateway": "cash"}, own=(404, "webhook_gateway_not_found")
     ),
     ("delete", "/v1/webhook-endpoints/{endpoint_id}"): Case("webhook_endpoint", own=(204, None)),
+    ("patch", "/v1/partner-connections/{connection_id}"): Case(
+        "partner_connection", lambda w: {"revenue_share_percent": "5"}
+    ),
+    # Signed by the provider, not scoped by an API key: Netflix's charges are pulled, never pushed.
+    ("post", "/v1/partners/{provider}/charges"): Case(
+        "partner_provider",
+        objects=lambda w: {"provider": "netflix"},
+        own=(404, "partner_provider_not_found"),
+    ),
+    # Customer care: the operator's configuration, then a ticket of A's account (the Temporal signal after a
+    # change is best effort, so A's own calls succeed without Temporal).
+    ("patch", "/v1/business-calendars/{calendar_id}"): Case("business_calendar", lambda w: {"name": "Taken"}),
+    ("patch", "/v1/ticket-queues/{queue_id}"): Case("ticket_queue", lambda w: {"name": "Taken"}),
+    ("patch", "/v1/ticket-categories/{category_id}"): Case("ticket_category", lambda w: {"name": "Taken"}),
+    ("post", "/v1/tickets/{ticket_id}/assignment"): Case("ticket", lambda w: {"assignee": "intruder"}),
+    ("post", "/v1/tickets/{ticket_id}/comments"): Case(
+        "ticket", lambda w: {"body": "hello", "public": True}, own=(201, None)
+    ),
+    ("post", "/v1/tickets/{ticket_id}/attachments"): Case(
+        "ticket",
+        lambda w: {"filename": "note.txt", "content_type": "text/plain", "content_base64": "aGVsbG8="},
+        own=(201, None),
+    ),
+    ("post", "/v1/tickets/{ticket_id}/transitions"): Case("ticket", lambda w: {"status": "open"}),
+    ("post", "/v1/tickets/{ticket_id}/cancellation"): Case(
+        "ticket", lambda w: {"timing": "immediate"}, own=(409, "not_a_cancel_request")
+    ),
+    ("post", "/v1/tickets/{ticket_id}/stolen-device"): Case(
+        "ticket", lambda w: {}, own=(409, "not_a_stolen_device")
+    ),
+    ("post", "/v1/tickets/{ticket_id}/invoice-hold"): Case("ticket"),
+    ("post", "/v1/tickets/{ticket_id}/dispute-settlement"): Case(
+        "ticket", lambda w: {"outcome": "credit", "amount_minor": 100, "description": "Charged twice"}
+    ),
+    ("put", "/v1/accounts/{account_id}/notification-preferences"): Case(
+        "account", lambda w: {"channels": ["email"], "marketing_opt_out": True}
+    ),
     ("patch", "/v1/segments/{segment_id}"): Case("segment", lambda w: {"name": "Taken over"}),
     ("post", "/v1/segments/{segment_id}/refresh"): Case("segment", own=TEMPORAL_DOWN),
     ("delete", "/v1/segments/{segment_id}"): Case("segment", own=(204, None)),
@@ -160,6 +198,15 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("patch", "/v1/offers/{offer_id}"): Case("offer", lambda w: {"name": "Taken over"}),
     ("post", "/v1/offers/{offer_id}/{move}"): Case("offer", objects=lambda w: {"move": "pause"}),
+    ("patch", "/v1/loyalty-rules/{rule_id}"): Case("loyalty_rule", lambda w: {"active": False}),
+    ("post", "/v1/accounts/{account_id}/points/redemptions"): Case(
+        "account", lambda w: {"points": 10, "reward": "wallet_credit"}, own=(409, "points_insufficient")
+    ),
+    ("post", "/v1/accounts/{account_id}/points/reversals"): Case(
+        "account",
+        lambda w: {"movement_id": "lpm_01M8PS00000000000000000000", "reason": "error"},
+        own=(404, "points_movement_not_found"),
+    ),
 }
 
 
@@ -239,6 +286,12 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
     assert put.status_code == 200, put.text
 
     endpoint = await created(api, a, "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hooks"})
+    partner_connection = await created(
+        api,
+        a,
+        "/v1/partner-connections",
+        {"provider": "netflix", "base_url": "http://127.0.0.1:9", "partner_id": "op", "secret": "s"},
+    )
     segment = await created(
         api, a, "/v1/segments", {"code": "fr", "name": "French", "rules": {"field": "language", "in": ["fr"]}}
     )
@@ -310,7 +363,32 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
             )
         ).scalar_one()
 
+    care = make_care(database_url, tenant=a, action="billing_dispute")
+    disputed = make_invoice(database_url, care.account_id, [Line("Fibra", 3000)])
+    ticket = raise_ticket(database_url, care, invoice_id=disputed)
+    loyalty_rule = await created(
+        api,
+        a,
+        "/v1/loyalty-rules",
+        {
+            "code": "tenure",
+            "name": "A year with us",
+            "definition": {
+                "criterion": {"kind": "maturity", "months_active": 12},
+                "award": {"kind": "points", "points": 100},
+            },
+        },
+    )
+    programme = await api.put(
+        "/v1/loyalty-programme", json={"currency": "EUR", "point_value_minor": "1"}, headers=a.auth
+    )
+    assert programme.status_code == 200, programme.text
+
     objects = {
+        "calendar_id": care.calendar_id,
+        "queue_id": care.queue_id,
+        "category_id": care.category,
+        "ticket_id": ticket.id,
         "organisation_id": a.organisation_id,
         "key_id": spare_key_id,
         "account_id": account_id,
@@ -328,8 +406,10 @@ async def build_world(api: httpx.AsyncClient, database_url: str, a: Tenant) -> W
         "lot_id": lot["id"],
         "endpoint_id": endpoint["id"],
         "delivery_id": delivery_id,
+        "connection_id": partner_connection["id"],
         "segment_id": segment["id"],
         "offer_id": offer["id"],
+        "rule_id": loyalty_rule["id"],
     }
     boxes = {"state": state_box, "assign": assign_box, "return": return_box, "swap": swap_box, "spare": spare}
     return World(

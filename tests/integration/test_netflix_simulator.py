@@ -268,3 +268,46 @@ def test_the_control_endpoint_bills_a_period_over_http(netflix: NetflixHarness) 
     assert answer.status_code == 200
     [posted] = answer.json()["data"]
     assert [c.charge_number for c in netflix.client.charges()] == [posted["charge_number"]]
+
+
+def test_a_plan_change_takes_effect_at_once_and_the_next_charges_use_the_new_price(
+    netflix: NetflixHarness,
+) -> None:
+    member(netflix, "cust-1", plan="STANDARD")
+    [march] = netflix.simulator.bill_period(MARCH)
+    moved = netflix.client.change_plan("cust-1", "PREMIUM")
+    assert (moved.status, moved.plan) == ("ACTIVE", "PREMIUM")
+    assert march["amount"] == 1549  # the charge already posted keeps its price
+    [pending] = netflix.client.charges()
+    assert netflix.client.accept([decision(pending)]) == []
+    [april] = netflix.simulator.bill_period(APRIL)
+    assert (april["plan"], april["amount"]) == ("PREMIUM", 2299)
+
+    assert error_of(lambda: netflix.client.change_plan("cust-1", "ULTRA")).code == "invalid_plan"
+    assert error_of(lambda: netflix.client.change_plan("nobody", "BASIC")).code == "subscriber_not_found"
+    netflix.client.cancel("cust-1", "moved away")
+    assert error_of(lambda: netflix.client.change_plan("cust-1", "BASIC")).code == "membership_ended"
+
+
+def test_cancelling_ends_the_membership_with_its_reason_and_is_safe_to_retry(netflix: NetflixHarness) -> None:
+    member(netflix, "cust-1")
+    [charge] = netflix.simulator.bill_period(MARCH)
+    ended = netflix.client.cancel("cust-1", "subscription terminated")
+    assert (ended.status, ended.end_reason) == ("ENDED", "subscription terminated")
+    assert netflix.client.charges() == []  # the pending charge is withdrawn, never billed
+    [withdrawn] = netflix.client.charges("REJECTED")
+    assert withdrawn.charge_number == charge["charge_number"]
+    again = netflix.client.cancel("cust-1", "another reason")
+    assert (again.status, again.end_reason) == ("ENDED", "subscription terminated")
+    assert netflix.simulator.bill_period(APRIL) == []
+    assert error_of(lambda: netflix.client.cancel("cust-1", "")).code == "invalid_request"
+    assert error_of(lambda: netflix.client.cancel("nobody", "x")).code == "subscriber_not_found"
+
+
+def test_a_pending_membership_tells_its_signup_link_again(netflix: NetflixHarness) -> None:
+    signup = netflix.client.create_subscriber("cust-1", token_validity_seconds=600)
+    pending = netflix.client.subscriber("cust-1")
+    assert (pending.signup_url, pending.token_expires_at) == (signup.signup_url, signup.token_expires_at)
+    complete_signup(signup.signup_url, netflix.url)
+    active = netflix.client.subscriber("cust-1")
+    assert (active.status, active.signup_url) == ("ACTIVE", None)

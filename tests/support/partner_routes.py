@@ -21,6 +21,8 @@ PARTNER_ROUTES: dict[tuple[str, str], str] = {
     ("post", "/v1/devices/logout"): "a subscriber's device logs out",
     ("post", "/v1/webhooks/stripe"): "signed by Stripe",
     ("post", "/v1/webhooks/{gateway}"): "signed by the gateway (a plug-in checks its own signature)",
+    ("post", "/v1/partners/{provider}/charges"): "signed by the partner provider (its connection's secret)",
+    ("post", "/v1/notifications/sms/reports"): "signed by the SMS gateway (delivery reports)",
     # Reads that use POST.
     ("post", "/v1/quotes"): "prices a basket; writes nothing",
     ("post", "/v1/usage/authorize"): "prepaid authorisation; writes nothing",
@@ -60,6 +62,18 @@ PARTNER_ROUTES: dict[tuple[str, str], str] = {
     ("post", "/v1/devices/{device_id}/return"): "takes devices back from its customers",
     ("post", "/v1/devices/{device_id}/swap"): "swaps its customers' devices",
     ("post", "/v1/devices/credentials"): "service login secrets of its customers",
+    # Customer care: its customers' tickets, and the tickets of queues it owns (categories, queues and
+    # calendars stay the operator's).
+    ("post", "/v1/tickets"): "raises tickets for its own customers",
+    ("post", "/v1/tickets/{ticket_id}/transitions"): "works its customers' tickets",
+    ("post", "/v1/tickets/{ticket_id}/comments"): "answers its customers' tickets",
+    ("post", "/v1/tickets/{ticket_id}/assignment"): "assigns its customers' tickets",
+    ("post", "/v1/tickets/{ticket_id}/attachments"): "attaches files to its customers' tickets",
+    ("post", "/v1/tickets/{ticket_id}/invoice-hold"): "holds its customers' disputed invoices",
+    ("post", "/v1/tickets/{ticket_id}/dispute-settlement"): "settles its customers' disputes (credit notes)",
+    ("post", "/v1/tickets/{ticket_id}/cancellation"): "terminates its customers' subscriptions on request",
+    ("post", "/v1/tickets/{ticket_id}/stolen-device"): "blocks and swaps its customers' stolen devices",
+    ("put", "/v1/accounts/{account_id}/notification-preferences"): "its own customers' notification choices",
 }
 
 

@@ -20,7 +20,7 @@ from runtime.settings import Settings
 COMMON_ERRORS = ("400", "401", "403", "404", "409", "413", "422", "500", "503")
 # Statuses some operations answer beyond the common ones (raised below the endpoint, so named here).
 MORE_ERRORS = {"verification_confirm": {"410"}, "usage_import_cdrs": {"415"}, "wallets_top_up": {"402"}}
-FILE_MEDIA_TYPES = {"application/pdf", "application/xml"}
+FILE_MEDIA_TYPES = {"application/pdf", "application/xml", "text/csv"}
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 

@@ -57,6 +57,7 @@ SUBS = "workflows/test_subscription_workflows.py::test_"
 SWAP = "workflows/test_device_swap.py::test_"
 DEMAND = "workflows/test_on_demand.py::test_"
 DEMAND_STARTS = "workflows/test_on_demand_starts.py::test_a_rental_"
+TICKETS = "workflows/test_ticket_escalation.py::test_"
 SCENARIOS = [
     _scenario(f"{VERIFY}confirmed_account_is_verified", "confirmed"),
     _scenario(f"{VERIFY}unconfirmed_account_is_unverified_after_48_hours", "expired"),
@@ -168,16 +169,52 @@ SCENARIOS = [
         "workflows/test_partition_maintenance.py::test_the_daily_run_keeps_the_coming_months_ready", "daily"
     ),
     _scenario(
+        "workflows/test_partner_signup.py"
+        "::test_onboarding_a_netflix_bundle_signs_up_and_activates_the_membership",
+        "netflix_bundle",
+        "Onboarding",
+        "PartnerSignUp",
+    ),
+    _scenario(
+        "workflows/test_partner_signup.py::test_a_plan_change_and_a_termination_reach_the_simulator",
+        "netflix",
+        "PlanChange",
+        "SubscriptionAction",
+    ),
+    _scenario("workflows/test_partner_charges.py::test_a_period_is_accepted_and_billed_once", "period"),
+    _scenario(
+        "workflows/test_partner_charges.py::test_a_crash_between_deciding_and_reporting_bills_once", "crash"
+    ),
+    _scenario(
+        "integration/test_partner_charges_api.py::"
+        "test_signed_pushed_charges_are_accepted_and_a_repeat_counted_once",
+        "pushed",
+        "NetflixChargeAcceptance",
+    ),
+    _scenario(
         "integration/test_mobile_money_payments.py"
         "::test_a_wallet_top_up_is_credited_once_the_subscriber_approves",
         "mobile_money",
         "WalletTopUp",
+    ),
+    _scenario(f"{TICKETS}a_breach_escalates_twice_and_notifies_the_supervisors", "escalated"),
+    _scenario(f"{TICKETS}waiting_on_the_customer_pauses_the_clock_across_a_weekend_and_a_holiday", "paused"),
+    _scenario(f"{TICKETS}a_reopened_ticket_re_arms_its_clock", "reopened"),
+    _scenario(
+        "workflows/test_notification_relay.py::test_the_relay_sends_retries_once_and_continues_as_new",
+        "retried_once",
+        "NotificationRelay",
     ),
     _scenario(
         "workflows/test_segment_refresh.py::test_every_segment_of_the_operator_is_refreshed_in_pages", "pages"
     ),
     _scenario(
         "workflows/test_segment_refresh.py::test_one_segment_on_demand_and_a_deleted_one_skipped", "on_demand"
+    ),
+    _scenario(
+        "workflows/test_loyalty_award.py::test_a_run_survives_failed_pages_and_awards_each_account_once",
+        "failed_pages",
+        "LoyaltyAward",
     ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}

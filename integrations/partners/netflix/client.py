@@ -32,6 +32,8 @@ class PartnerSubscriber(BaseModel):
     promotion_code: str | None = None
     end_reason: str | None = None
     paid_through_date: date | None = None
+    signup_url: str | None = None
+    token_expires_at: datetime | None = None
 
 
 class SignUp(PartnerSubscriber):
@@ -132,6 +134,16 @@ class NetflixClient:
 
     def subscriber(self, customer_id: str) -> PartnerSubscriber:
         return PartnerSubscriber.model_validate(self._call("GET", f"/v1/partner_subscribers/{customer_id}"))
+
+    def change_plan(self, customer_id: str, plan: str) -> PartnerSubscriber:
+        """Move the member to ``plan`` at once (the next charges are at its price)."""
+        answer = self._call("POST", f"/v1/partner_subscribers/{customer_id}/plan", json={"plan": plan})
+        return PartnerSubscriber.model_validate(answer)
+
+    def cancel(self, customer_id: str, reason: str) -> PartnerSubscriber:
+        """End the membership (safe to retry: an ended one is answered unchanged)."""
+        answer = self._call("POST", f"/v1/partner_subscribers/{customer_id}/cancel", json={"reason": reason})
+        return PartnerSubscriber.model_validate(answer)
 
     def charges(self, status: ChargeStatus = "PENDING") -> list[Charge]:
         answer = self._call("GET", "/v1/charges", params={"status": status})

@@ -64,10 +64,10 @@ class NetflixSession:
         return _membership(_call(lambda: self._client.subscriber(customer_id)))
 
     def change_plan(self, customer_id: str, partner_plan: str) -> Membership:
-        raise PartnerError(NAME, "not_supported", "plan changes are not in the Netflix client yet")
+        return _membership(_call(lambda: self._client.change_plan(customer_id, partner_plan)))
 
     def cancel(self, customer_id: str, reason: str) -> Membership:
-        raise PartnerError(NAME, "not_supported", "cancellations are not in the Netflix client yet")
+        return _membership(_call(lambda: self._client.cancel(customer_id, reason[:200] or "cancelled")))
 
     def pending_charges(self) -> list[PartnerCharge]:
         return [
@@ -137,6 +137,8 @@ def _membership(sub: PartnerSubscriber) -> Membership:
         status=sub.status,
         partner_plan=sub.plan,
         end_reason=sub.end_reason,
+        signup_url=sub.signup_url,
+        signup_expires_at=sub.token_expires_at,
     )
 
 

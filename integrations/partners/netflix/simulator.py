@@ -13,6 +13,15 @@ the token names the operator, and everything (subscribers, charges, reference nu
                                         → 201 partner subscriber with "signup_token", "signup_url",
                                           "token_expires_at"; 409 membership_exists if pending/active
     GET  /v1/partner_subscribers/{customer_id}  → 200 partner subscriber | 404 subscriber_not_found
+    POST /v1/partner_subscribers/{customer_id}/plan    {"plan": "BASIC"|"STANDARD"|"PREMIUM"}
+                                        → 200 partner subscriber on the new plan (at once: the next charges
+                                          are at its price; the one pending keeps its own); 404
+                                          subscriber_not_found, 409 membership_ended, 422 invalid_plan
+    POST /v1/partner_subscribers/{customer_id}/cancel  {"reason": str (mandatory, 1..200 characters)}
+                                        → 200 partner subscriber, now ``ENDED`` with ``end_reason``; the
+                                          charge still pending is withdrawn (``REJECTED``), paid service
+                                          runs out; cancelling an ended membership answers it unchanged
+                                          (safe to retry); 404 subscriber_not_found, 422 invalid_request
     GET  /v1/charges[?status=PENDING|APPROVED|DECLINED|BAD_REQUEST|REJECTED]
                                         → 200 {"data": [charge, …]} (default: the PENDING ones)
     POST /v1/charges/accept             {"charges": [{"charge_number", "billing_system_customer_identifier",
@@ -25,7 +34,9 @@ The member's side (no operator token): ``POST /signup/{signup_token}`` {"plan": 
 subscriber, now ``ACTIVE``; 404 unknown_token, 410 token_expired, 409 token_used.
 
 A partner subscriber is ``{"billing_system_customer_identifier", "status": "PENDING_SIGNUP"|"ACTIVE"|"ENDED",
-"plan", "channel", "promotion_code", "name", "address", "email", "phone", "end_reason"}``. A charge is
+"plan", "channel", "promotion_code", "name", "address", "email", "phone", "end_reason",
+"paid_through_date"}``, plus ``signup_url`` and ``token_expires_at`` while it is ``PENDING_SIGNUP`` (so a
+caller that lost the 201 can find its link again). A charge is
 ``{"charge_number", "billing_system_customer_identifier", "plan", "amount", "currency", "local_amount",
 "local_currency", "paid_through_date", "status", "reference_number", "received_at", "status_changes":
 [{"status", "at"}]}``; amounts are integers in minor units; if approved, service runs until
@@ -119,6 +130,8 @@ class NetflixSimulator:
             Route("/v1/login", self._login, methods=["POST"]),
             Route("/v1/partner_subscribers", self._create_subscriber, methods=["POST"]),
             Route("/v1/partner_subscribers/{cid}", self._get_subscriber, methods=["GET"]),
+            Route("/v1/partner_subscribers/{cid}/plan", self._change_plan, methods=["POST"]),
+            Route("/v1/partner_subscribers/{cid}/cancel", self._cancel, methods=["POST"]),
             Route("/v1/charges", self._list_charges, methods=["GET"]),
             Route("/v1/charges/accept", self._accept, methods=["POST"]),
             Route("/v1/charges/decline", self._decline, methods=["POST"]),
@@ -231,6 +244,9 @@ class NetflixSimulator:
         view = {k: sub[k] for k in (*keys, *more)}
         paid = sub["paid_through_date"]
         view["paid_through_date"] = paid.isoformat() if paid else None
+        if sub["status"] == "PENDING_SIGNUP" and sub.get("signup_url"):
+            view["signup_url"] = sub["signup_url"]
+            view["token_expires_at"] = sub["signup_expires"].isoformat()
         return view
 
     # -- the partner API -----------------------------------------------------------------------------
@@ -283,15 +299,49 @@ class NetflixSimulator:
             "pending_charge": None,
             "signup_expires": expires,
         }
+        sub["signup_url"] = f"{self.signup_base_url}?token={token}"
         self.subscribers[(operator, cid)] = sub
         self._signups[token] = (operator, cid)
         view = self._subscriber_view(sub)
-        view.update(
-            signup_token=token,
-            signup_url=f"{self.signup_base_url}?token={token}",
-            token_expires_at=expires.isoformat(),
-        )
+        view.update(signup_token=token, signup_url=sub["signup_url"], token_expires_at=expires.isoformat())
         return JSONResponse(view, status_code=201)
+
+    async def _change_plan(self, request: Request) -> Response:
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        cid = request.path_params["cid"]
+        sub = self.subscribers.get((request.state.operator, cid))
+        if sub is None:
+            return _error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
+        plan = body.get("plan")
+        if plan not in self.prices:
+            return _error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
+        if sub["status"] == "ENDED":
+            return _error(409, "membership_ended", f"customer {cid}'s membership has ended")
+        sub["plan"] = plan
+        return JSONResponse(self._subscriber_view(sub))
+
+    async def _cancel(self, request: Request) -> Response:
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        cid = request.path_params["cid"]
+        operator = request.state.operator
+        sub = self.subscribers.get((operator, cid))
+        if sub is None:
+            return _error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not 0 < len(reason) <= 200:
+            return _error(422, "invalid_request", "reason is mandatory (1..200 characters)")
+        if sub["status"] == "ENDED":
+            return JSONResponse(self._subscriber_view(sub))
+        pending = self.charges.get(sub["pending_charge"] or "")
+        if pending is not None and pending["status"] == "PENDING":
+            pending["status"] = "REJECTED"
+            pending["status_changes"].append({"status": "REJECTED", "at": self.now().isoformat()})
+        sub.update(status="ENDED", end_reason=reason, pending_charge=None)
+        return JSONResponse(self._subscriber_view(sub))
 
     async def _get_subscriber(self, request: Request) -> Response:
         cid = request.path_params["cid"]

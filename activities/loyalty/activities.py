@@ -1,0 +1,77 @@
+"""Loyalty awards' Temporal activities: each one database transaction (sync, on the thread pool)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity
+
+from activities.loyalty import awards, evaluation, io, points, runs
+from activities.loyalty.io import (
+    ApplyPage,
+    EvaluateRule,
+    ExpirePoints,
+    FinishRun,
+    PageApplied,
+    PointsExpired,
+    RuleEvaluated,
+    RunReport,
+    RunStarted,
+    StartRun,
+)
+from domain.errors import NotFound
+from models.base import unit_of_work
+from models.loyalty import LoyaltyRule
+from runtime.settings import Settings
+
+
+class LoyaltyActivities(io.LoyaltyActivities):
+    """Loyalty awards' activities, bound to the database."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set: loyalty activities need the database")
+        self.url = settings.database_url
+
+    @activity.defn(name="start_loyalty_run")
+    def start_run(self, request: StartRun) -> RunStarted:
+        """Open (or find) the operator's run of the period; its active rules."""
+        with unit_of_work(self.url) as session:
+            return runs.start_run(session, request.organisation_id, request.period, request.process_id)
+
+    @activity.defn(name="evaluate_loyalty_rule")
+    def evaluate_rule(self, request: EvaluateRule) -> RuleEvaluated:
+        """Insert the rule's pending awards of the period in one set-based statement (once per
+        rule, account and period)."""
+        with unit_of_work(self.url) as session:
+            rule = session.get(LoyaltyRule, request.rule_id)
+            if rule is None:
+                raise NotFound("loyalty_rule", request.rule_id)
+            inserted = evaluation.evaluate(session, request.run_id, rule, request.period)
+            return RuleEvaluated(rule_id=rule.id, code=rule.code, awarded=inserted)
+
+    @activity.defn(name="apply_loyalty_awards")
+    def apply_page(self, request: ApplyPage) -> PageApplied:
+        """Apply a page of the run's pending awards (points, wallet credit, voucher, offer), in one
+        transaction; an applied award is never applied again."""
+        with unit_of_work(self.url) as session:
+            applied, more = awards.apply_page(
+                session, request.run_id, request.organisation_id, request.limit, request.on
+            )
+            return PageApplied(applied=applied, more=more)
+
+    @activity.defn(name="expire_loyalty_points")
+    def expire_points(self, request: ExpirePoints) -> PointsExpired:
+        """Expire the operator's points past their expiry date (oldest first), once."""
+        with unit_of_work(self.url) as session:
+            accounts, expired = points.expire(session, request.organisation_id, request.on)
+            return PointsExpired(accounts=accounts, points=expired)
+
+    @activity.defn(name="finish_loyalty_run")
+    def finish_run(self, request: FinishRun) -> RunReport:
+        """Close the run; counts and cost per rule."""
+        with unit_of_work(self.url) as session:
+            return runs.finish_run(session, request.run_id, request.points_expired)
+
+    def all(self) -> list[Any]:
+        return [self.start_run, self.evaluate_rule, self.apply_page, self.expire_points, self.finish_run]

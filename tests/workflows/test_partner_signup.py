@@ -1,0 +1,318 @@
+"""Onboarding a "TV Max + Netflix Standard" bundle creates the Netflix subscriber and exposes the sign-up
+link; PartnerSignUp (a child, on a durable timer) makes the membership active once the subscriber signs
+up, or fails it when the link expires. On the time-skipping server against the simulator over HTTP."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+import httpx
+import pytest
+from sqlalchemy import select
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain import process_ids
+from integrations.partners.netflix.client import complete_signup
+from models.base import unit_of_work
+from models.events import EventRecord
+from models.partners import PartnerSubscription
+from runtime.settings import Settings
+from tests.support.factories import make_operator
+from tests.support.netflix_simulator import NETFLIX_OPERATOR, NetflixHarness
+from tests.support.onboarding_worker import worker_for
+from tests.support.partner_support import PartnerShop, bundle_input, connect_netflix, make_partner_shop
+from workflows.onboarding import OnboardingWorkflow
+from workflows.partners import PartnerSignUpWorkflow
+
+pytestmark = pytest.mark.calendar
+
+
+async def skipping_result(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]) -> Any:
+    """The result of a workflow the test did not start itself (such a handle does not skip time). The
+    test server's long poll may come back empty while a long run of polls goes on: ask again."""
+    give_up = time.monotonic() + 600  # a day of 10-minute polls takes a while on a loaded machine
+    while time.monotonic() < give_up:
+        try:
+            async with cast(Any, env).time_skipping_unlocked():
+                return await handle.result()
+        except RuntimeError as exc:
+            if "No completion event" not in str(exc):
+                raise
+    raise AssertionError(f"{handle.id} did not complete")
+
+
+@pytest.fixture
+async def partner_shop(settings: Settings, database_url: str, netflix: NetflixHarness) -> PartnerShop:
+    from api.app import create_app
+
+    tenant = make_operator(database_url)
+    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+        shop = await make_partner_shop(api, tenant, database_url)
+    connect_netflix(database_url, settings.data_key, shop.principal, netflix)
+    return shop
+
+
+def membership(database_url: str, subscription_id: str) -> PartnerSubscription:
+    with unit_of_work(database_url) as session:
+        row = session.execute(
+            select(PartnerSubscription).where(PartnerSubscription.subscription_id == subscription_id)
+        ).scalar_one()
+        session.expunge(row)
+        return row
+
+
+def event_types(database_url: str, psub_id: str) -> list[str]:
+    with unit_of_work(database_url) as session:
+        rows = session.execute(
+            select(EventRecord.type).where(EventRecord.object_id == psub_id).order_by(EventRecord.id)
+        ).scalars()
+        return list(rows)
+
+
+async def test_onboarding_a_netflix_bundle_signs_up_and_activates_the_membership(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    order = bundle_input(database_url, partner_shop)
+    async with worker:
+        onboarded = await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        assert onboarded.status == "active"  # not held up by the sign-up
+        row = membership(database_url, order.subscription_id)
+        assert (row.status, row.provider, row.partner_plan, row.channel) == (
+            "pending_signup",
+            "netflix",
+            "STANDARD",
+            "BROADBAND",
+        )
+        assert (row.partner_customer_id, row.account_id) == (partner_shop.account_id, partner_shop.account_id)
+        assert (row.allowance_minor, row.currency, row.included_in_price) == (1549, "USD", True)
+        subscriber = netflix.simulator.subscribers[(NETFLIX_OPERATOR, partner_shop.account_id)]
+        assert (subscriber["status"], subscriber["plan"], subscriber["channel"]) == (
+            "PENDING_SIGNUP",
+            "STANDARD",
+            "BROADBAND",
+        )
+        assert row.signup_url == subscriber["signup_url"]
+        assert event_types(database_url, row.id) == ["partner.signup_link"]
+
+        complete_signup(row.signup_url, netflix.url)
+        handle = own_time_skipping_env.client.get_workflow_handle_for(
+            PartnerSignUpWorkflow.run, process_ids.partner_signup(row.id)
+        )
+        result = await skipping_result(own_time_skipping_env, handle)  # the next poll (10 min on) finds it
+    assert (result.status, result.reason) == ("active", None)
+    after = membership(database_url, order.subscription_id)
+    assert after.status == "active" and after.activated_at is not None
+    assert event_types(database_url, row.id) == ["partner.signup_link", "partner.activated"]
+
+
+async def test_the_signed_up_signal_checks_at_once(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    order = bundle_input(database_url, partner_shop)
+    async with worker:
+        await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        row = membership(database_url, order.subscription_id)
+        complete_signup(row.signup_url or "", netflix.url, plan="PREMIUM")
+        handle = own_time_skipping_env.client.get_workflow_handle_for(
+            PartnerSignUpWorkflow.run, process_ids.partner_signup(row.id)
+        )
+        await handle.signal(PartnerSignUpWorkflow.signed_up)
+        result = await handle.result()  # no time skipped: the signal wakes it
+    assert result.status == "active"
+
+
+async def test_an_expired_signup_link_fails_the_membership_with_a_reason(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    from sqlalchemy import update
+
+    from models.partners import PartnerConnection
+
+    with unit_of_work(database_url) as session:  # links valid for an hour (the connection's option)
+        session.execute(
+            update(PartnerConnection)
+            .where(PartnerConnection.organisation_id == partner_shop.principal.organisation_id)
+            .values(options={"signup_validity_seconds": 3600})
+        )
+        session.commit()
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    order = bundle_input(database_url, partner_shop)
+    async with worker:
+        await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        row = membership(database_url, order.subscription_id)
+        handle = own_time_skipping_env.client.get_workflow_handle_for(
+            PartnerSignUpWorkflow.run, process_ids.partner_signup(row.id)
+        )
+        result = await skipping_result(own_time_skipping_env, handle)  # an hour of polls, skipped
+        status = await handle.query(PartnerSignUpWorkflow.status)
+    assert result.status == "failed"
+    assert result.reason == "the netflix sign-up link expired before the subscriber completed it"
+    assert status.polls == 6 + 1  # every 10 minutes for the hour, and once at its end
+    after = membership(database_url, order.subscription_id)
+    assert (after.status, after.end_reason) == ("failed", result.reason)
+    assert event_types(database_url, row.id) == ["partner.signup_link", "partner.failed"]
+
+
+async def test_onboarding_without_a_netflix_connection_fails_only_the_membership(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    from sqlalchemy import update
+
+    from models.partners import PartnerConnection
+
+    with unit_of_work(database_url) as session:
+        session.execute(
+            update(PartnerConnection)
+            .where(PartnerConnection.organisation_id == partner_shop.tenant.organisation_id)
+            .values(enabled=False)
+        )
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    order = bundle_input(database_url, partner_shop)
+    async with worker:
+        onboarded = await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+    assert onboarded.status == "active"
+    row = membership(database_url, order.subscription_id)
+    assert row.status == "failed"
+    assert row.end_reason == (
+        f"organisation {partner_shop.tenant.organisation_id}'s connection to partner 'netflix' "
+        f"({row.end_reason.split('(')[1].split(')')[0]}) is disabled"
+    )
+    assert netflix.simulator.subscribers == {}
+
+
+async def test_a_plan_change_and_a_termination_reach_the_simulator(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    from datetime import date
+
+    from activities.subscriptions import records as store
+    from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
+    from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
+
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    order = bundle_input(database_url, partner_shop)
+    key = (NETFLIX_OPERATOR, partner_shop.account_id)
+    async with worker:
+        await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        row = membership(database_url, order.subscription_id)
+        complete_signup(row.signup_url or "", netflix.url)
+        handle = own_time_skipping_env.client.get_workflow_handle_for(
+            PartnerSignUpWorkflow.run, process_ids.partner_signup(row.id)
+        )
+        await handle.signal(PartnerSignUpWorkflow.signed_up)
+        assert (await handle.result()).status == "active"
+
+        with unit_of_work(database_url) as session:
+            sub = store.load(session, order.subscription_id, lock=True)
+            process_id = f"change-{sub.id}"
+            change = prepare_change(
+                session,
+                sub,
+                ChangeRequest(
+                    type="change_plan",
+                    plan=partner_shop.premium_plan,
+                    service_id=row.service_id,
+                    timing="immediate",
+                    effective_date=date(2024, 1, 10),
+                ),
+                process_id,
+                "test",
+            )
+            store.acquire(session, sub.id, process_id)
+        changed = await own_time_skipping_env.client.execute_workflow(
+            PlanChangeWorkflow.run, change, id=process_id, task_queue=queue.task_queue
+        )
+        assert changed.step == "done", changed
+        assert netflix.simulator.subscribers[key]["plan"] == "PREMIUM"
+        moved = membership(database_url, order.subscription_id)
+        assert (moved.id, moved.status, moved.partner_plan, moved.allowance_minor) == (
+            row.id,
+            "active",
+            "PREMIUM",
+            2299,
+        )
+
+        with unit_of_work(database_url) as session:
+            sub = store.load(session, order.subscription_id, lock=True)
+            process_id = f"terminate-{sub.id}"
+            action = prepare_action(
+                session,
+                sub,
+                "terminate",
+                ActionRequest(reason="moving abroad", effective_date=date(2024, 1, 20)),
+                process_id,
+                "test",
+            )
+            store.acquire(session, sub.id, process_id)
+        ended = await own_time_skipping_env.client.execute_workflow(
+            SubscriptionActionWorkflow.run, action, id=process_id, task_queue=queue.task_queue
+        )
+        assert ended.step == "done", ended
+    subscriber = netflix.simulator.subscribers[key]
+    assert (subscriber["status"], subscriber["end_reason"]) == ("ENDED", "moving abroad")
+    after = membership(database_url, order.subscription_id)
+    assert (after.status, after.end_reason) == ("ended", "moving abroad")
+    assert event_types(database_url, row.id) == ["partner.signup_link", "partner.activated", "partner.ended"]
+
+
+async def test_a_second_bundle_for_the_same_account_fails_its_membership_only(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    first, second = bundle_input(database_url, partner_shop), bundle_input(database_url, partner_shop)
+    async with worker:
+        for order in (first, second):
+            onboarded = await own_time_skipping_env.client.execute_workflow(
+                OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+            )
+            assert onboarded.status == "active"
+    live, refused = (
+        membership(database_url, first.subscription_id),
+        membership(database_url, second.subscription_id),
+    )
+    assert live.status == "pending_signup"
+    assert (refused.status, refused.end_reason) == (
+        "failed",
+        f"account {partner_shop.account_id} already has a live netflix membership ({live.id})",
+    )
+    assert event_types(database_url, refused.id) == ["partner.failed"]
+    assert len(netflix.simulator.subscribers) == 1

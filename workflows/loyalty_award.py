@@ -1,0 +1,98 @@
+"""LoyaltyAward: award an operator's loyalty rules for one period (a calendar month).
+
+Started by the operator's monthly Temporal Schedule (runtime/schedules.py; the period is then the month
+before the run's day) or through the API for a named period. Steps, each an idempotent activity:
+open the run; evaluate each active rule in one set-based statement (the awards table's unique key
+(rule, account, period) refuses a second award); apply the pending awards page by page (points,
+wallet credit, vouchers, offers; an award is applied and marked in one transaction, so a worker
+killed mid-page costs a retry that applies the rest, nothing twice); expire points past their date;
+close the run with counts and cost per rule (also at ``GET /v1/loyalty-runs/{id}``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.loyalty.io import (
+        ApplyPage,
+        AwardRunInput,
+        EvaluateRule,
+        ExpirePoints,
+        FinishRun,
+        LoyaltyActivities,
+        RunReport,
+        StartRun,
+    )
+    from domain.loyalty import parse_period, previous_period
+    from workflows.common import DB_RETRY, show_details
+
+DB_STEP = timedelta(minutes=1)
+BULK_STEP = timedelta(minutes=10)
+PAGES_PER_RUN = 5_000
+
+
+@workflow.defn(name="LoyaltyAward")
+class LoyaltyAwardWorkflow:
+    """Evaluate the operator's award rules for the period and apply each award exactly once."""
+
+    @workflow.run
+    async def run(self, request: AwardRunInput) -> RunReport:
+        today = request.on or workflow.now().date()
+        period = request.period or previous_period(today)
+        parse_period(period)
+        about = f"Loyalty awards of {request.organisation_id} for {period}"
+        show_details(about, "opening the run")
+        started = await workflow.execute_activity_method(
+            LoyaltyActivities.start_run,
+            StartRun(
+                organisation_id=request.organisation_id, period=period, process_id=workflow.info().workflow_id
+            ),
+            start_to_close_timeout=DB_STEP,
+            retry_policy=DB_RETRY,
+        )
+        for number, rule_id in enumerate(started.rule_ids, start=1):
+            show_details(about, f"evaluating rule {number} of {len(started.rule_ids)} ({rule_id})")
+            await workflow.execute_activity_method(
+                LoyaltyActivities.evaluate_rule,
+                EvaluateRule(run_id=started.run_id, rule_id=rule_id, period=period),
+                start_to_close_timeout=BULK_STEP,
+                retry_policy=DB_RETRY,
+            )
+        applied = 0
+        for _ in range(PAGES_PER_RUN):
+            show_details(about, f"applying awards ({applied} applied)")
+            page = await workflow.execute_activity_method(
+                LoyaltyActivities.apply_page,
+                ApplyPage(
+                    run_id=started.run_id,
+                    organisation_id=request.organisation_id,
+                    on=today,
+                    limit=request.page_size,
+                ),
+                start_to_close_timeout=BULK_STEP,
+                retry_policy=DB_RETRY,
+            )
+            applied += page.applied
+            if not page.more:
+                break
+        show_details(about, "expiring points")
+        expired = await workflow.execute_activity_method(
+            LoyaltyActivities.expire_points,
+            ExpirePoints(organisation_id=request.organisation_id, on=today),
+            start_to_close_timeout=BULK_STEP,
+            retry_policy=DB_RETRY,
+        )
+        show_details(about, "reporting")
+        report = await workflow.execute_activity_method(
+            LoyaltyActivities.finish_run,
+            FinishRun(run_id=started.run_id, points_expired=expired.points),
+            start_to_close_timeout=DB_STEP,
+            retry_policy=DB_RETRY,
+        )
+        show_details(
+            about, f"done: {sum(r.awards for r in report.rules)} awards, {applied} applied in this run"
+        )
+        return report
