@@ -116,6 +116,14 @@ class RunningStack:
             what="/healthz 200",
             context=lambda: self.output,
         )
+        # /healthz can answer before `up` prints its ready table (the simulators' URLs are in it)
+        eventually(
+            lambda: "Press Ctrl-C to stop" in self.output,
+            timeout=30,
+            interval=0.2,
+            what="the ready table of `multibill up`",
+            context=lambda: self.output,
+        )
         return dict(response.json())
 
     def api_key(self) -> str | None:
