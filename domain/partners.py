@@ -70,3 +70,12 @@ def parse_month(value: str) -> date:
     if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
         raise RuleViolation("invalid_month", f"month {value!r} is not YYYY-MM", field="month")
     return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def previous_month(at: datetime, time_zone: str) -> date:
+    """The first day of the month before the one ``at`` falls in, in ``time_zone`` (what a monthly
+    settlement run at ``at`` settles)."""
+    local = at.astimezone(ZoneInfo(time_zone)).date()
+    if local.month == 1:
+        return date(local.year - 1, 12, 1)
+    return date(local.year, local.month - 1, 1)

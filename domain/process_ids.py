@@ -247,3 +247,13 @@ def partner_signup(partner_subscription_id: str) -> str:
 def partner_settlement(organisation_id: str, provider: str, month: str) -> str:
     """PartnerSettlement of an operator's month with a provider (``month`` is ``YYYY-MM``)."""
     return f"partner-settlement-{organisation_id}-{provider}-{month}"
+
+
+def partner_settlement_schedule(organisation_id: str, provider: str) -> str:
+    """The monthly Temporal Schedule of an operator's PartnerSettlement with a provider."""
+    return f"partner-settlement-{organisation_id}-{provider}"
+
+
+def scheduled_partner_settlement(organisation_id: str, provider: str) -> str:
+    """The runs of that schedule (Temporal appends the scheduled time)."""
+    return f"partner-settlement-scheduled-{organisation_id}-{provider}"

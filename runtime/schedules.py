@@ -27,6 +27,7 @@ from temporalio.client import (
 from activities.billing.io import RunInput
 from activities.loyalty.io import AwardRunInput
 from activities.partner_charges.io import AcceptanceInput
+from activities.partners.io import SettlementRunInput
 from activities.segments.io import RefreshRunInput
 from domain import process_ids
 from domain.process_ids import ProcessLabels
@@ -39,6 +40,8 @@ from workflows.loyalty_award import LoyaltyAwardWorkflow
 from workflows.partition_maintenance import PartitionMaintenanceWorkflow
 from workflows.partner_charges import PROCESS as PARTNER_CHARGES_PROCESS
 from workflows.partner_charges import NetflixChargeAcceptanceWorkflow
+from workflows.partner_settlement import PROCESS as PARTNER_SETTLEMENT_PROCESS
+from workflows.partner_settlement import PartnerSettlementWorkflow
 from workflows.segment_refresh import SegmentRefreshWorkflow
 
 CYCLES = (*range(1, 29), 31)
@@ -48,6 +51,8 @@ PARTITIONS_HOUR_UTC = 1
 PARTNER_CHARGES_MINUTE = 15  # every hour at :15
 SEGMENTS_HOUR_UTC = 4
 LOYALTY_HOUR_UTC = 4
+PARTNER_SETTLEMENT_DAY = 2  # the 2nd at 03:00 UTC: the month before has ended in every time zone
+PARTNER_SETTLEMENT_HOUR_UTC = 3
 
 
 def schedule_id(operator_id: str, cycle: int) -> str:
@@ -303,4 +308,50 @@ async def ensure_partner_charges_schedule(
     sid = process_ids.partner_charges_schedule(operator_id, provider)
     path = await organisation_path(settings, operator_id)
     await _ensure(client, sid, partner_charges_schedule(settings, operator_id, provider, path))
+    return sid
+
+
+def partner_settlement_schedule(
+    settings: Settings, operator_id: str, provider: str, operator_path: str | None = None
+) -> Schedule:
+    """PartnerSettlement of one operator with one provider on the 2nd of every month at 03:00 UTC: it
+    settles the month before in the connection's time zone; never two at once."""
+    labels = ProcessLabels(
+        process=PARTNER_SETTLEMENT_PROCESS,
+        summary=f"Monthly {provider} statement",
+        organisation_id=operator_id,
+        memo_extra={"provider": provider},
+    )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            PartnerSettlementWorkflow.run,
+            SettlementRunInput(organisation_id=operator_id, provider=provider),
+            id=process_ids.scheduled_partner_settlement(operator_id, provider),
+            task_queue=settings.task_queue,
+            memo=labels.memo(),
+            typed_search_attributes=search_attributes(labels, operator_path),
+            static_summary=labels.summary,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    day_of_month=[ScheduleRange(PARTNER_SETTLEMENT_DAY)],
+                    hour=[ScheduleRange(PARTNER_SETTLEMENT_HOUR_UTC)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment=f"monthly {provider} statement",
+                )
+            ],
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_partner_settlement_schedule(
+    client: Client, settings: Settings, operator_id: str, provider: str
+) -> str:
+    """Create (or bring up to date) the monthly settlement of an operator with a provider; its id."""
+    sid = process_ids.partner_settlement_schedule(operator_id, provider)
+    path = await organisation_path(settings, operator_id)
+    await _ensure(client, sid, partner_settlement_schedule(settings, operator_id, provider, path))
     return sid

@@ -60,6 +60,7 @@ from workflows.on_demand import OnDemandAccessWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.partition_maintenance import PartitionMaintenanceWorkflow
 from workflows.partner_charges import NetflixChargeAcceptanceWorkflow
+from workflows.partner_settlement import PartnerSettlementWorkflow
 from workflows.partners import PartnerSignUpWorkflow
 from workflows.payment_actions import CollectNowWorkflow, PaymentRefundWorkflow
 from workflows.prepaid_resume import PrepaidResumeWorkflow
@@ -100,6 +101,7 @@ WORKFLOWS: list[type] = [
     NotificationRelayWorkflow,
     SegmentRefreshWorkflow,
     LoyaltyAwardWorkflow,
+    PartnerSettlementWorkflow,
 ]
 
 

@@ -22,12 +22,16 @@ from activities.partners.io import (
     FailMembership,
     MembershipRef,
     MembershipState,
+    SettleDue,
     SettlementRef,
     SettleMonth,
     StartMemberships,
+    StatementMade,
     SyncMembershipPlans,
 )
 from activities.partners.sessions import PartnerNotConnected, connection_of, partner_session
+from activities.shared.failures import refusals_fail_the_process
+from domain import partners
 from integrations.partners.base import PartnerError, PartnerRegistry, PartnerSession, SubscribeRequest
 from models.base import unit_of_work
 from runtime.settings import Settings
@@ -222,10 +226,31 @@ class PartnerSettlementActivities(io.PartnerSettlementActivities):
         self.url = settings.database_url
 
     def all(self) -> list[Any]:
-        return [self.settle_month]
+        return [self.settle_month, self.settle_due]
 
     @activity.defn(name="settle_partner_month")
     def settle_month(self, request: SettleMonth) -> SettlementRef:
         with unit_of_work(self.url) as session:
             made = settlement.settle_month(session, request.organisation_id, request.provider, request.month)
             return SettlementRef(settlement_id=made.settlement.id, created=made.created)
+
+    @activity.defn(name="settle_partner_month_due")
+    def settle_due(self, request: SettleDue) -> StatementMade:
+        with refusals_fail_the_process(), unit_of_work(self.url) as session:
+            if request.month:
+                month = partners.parse_month(request.month)
+            else:
+                month = settlement.due_month(session, request.organisation_id, request.provider, request.at)
+            made = settlement.settle_month(session, request.organisation_id, request.provider, month)
+            row = made.settlement
+            return StatementMade(
+                settlement_id=row.id,
+                organisation_id=row.organisation_id,
+                provider=row.provider,
+                month=f"{row.month:%Y-%m}",
+                created=made.created,
+                currency=row.currency,
+                charge_count=row.charge_count,
+                charged_minor=row.charged_minor,
+                partner_payable_minor=row.partner_payable_minor,
+            )

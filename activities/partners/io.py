@@ -8,7 +8,7 @@ Implemented in activities/partners/activities.py.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 from temporalio import activity
@@ -74,6 +74,40 @@ class SettlementRef(BaseModel):
     created: bool
 
 
+class SettlementRunInput(BaseModel):
+    """PartnerSettlement: settle an operator's ``month`` (``YYYY-MM``) with a provider; without one, the
+    month before the run's instant (``at``, else the workflow's clock) in the connection's time zone."""
+
+    organisation_id: str
+    provider: str
+    month: str | None = None
+    at: datetime | None = None
+
+
+class SettleDue(BaseModel):
+    """Settle ``month`` (``YYYY-MM``), or (none given) the month before ``at`` in the connection's time
+    zone."""
+
+    organisation_id: str
+    provider: str
+    at: datetime
+    month: str | None = None
+
+
+class StatementMade(BaseModel):
+    """The month's statement: made by this call (``created``) or found made before."""
+
+    settlement_id: str
+    organisation_id: str
+    provider: str
+    month: str
+    created: bool
+    currency: str
+    charge_count: int
+    charged_minor: int
+    partner_payable_minor: int
+
+
 class PartnerActivities:
     @activity.defn(name="start_partner_memberships")
     def start_memberships(self, request: StartMemberships) -> list[MembershipState]:
@@ -105,4 +139,10 @@ class PartnerSettlementActivities:
     @activity.defn(name="settle_partner_month")
     def settle_month(self, request: SettleMonth) -> SettlementRef:
         """The (organisation, provider, month) statement, made once."""
+        raise NotImplementedError
+
+    @activity.defn(name="settle_partner_month_due")
+    def settle_due(self, request: SettleDue) -> StatementMade:
+        """The statement of the month asked for or, none given, of the month before ``at`` in the
+        connection's time zone; made once (a refusal, e.g. no connection, fails non-retryably)."""
         raise NotImplementedError

@@ -9,7 +9,7 @@ import csv
 import html
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -27,7 +27,7 @@ from domain.i18n import format_money
 from domain.ids import new_id
 from models.base import utcnow
 from models.partner_settlements import PartnerSettlement
-from models.partners import PartnerCharge
+from models.partners import PartnerCharge, PartnerConnection
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,8 @@ def settle_month(session: Session, organisation_id: str, provider: str, month: d
     existing = find_by_month(session, organisation_id, provider, month)
     if existing is not None:
         return SettlementResult(existing, False)
-    connection = connection_of(session, organisation_id, provider)
-    if connection is None:
-        raise RuleViolation(
-            "partner_not_connected",
-            f"organisation {organisation_id} has no connection to partner {provider!r}",
-            field="provider",
-        )
-    time_zone = str((connection.options or {}).get("time_zone") or "UTC")
+    connection = _connection(session, organisation_id, provider)
+    time_zone = _time_zone(connection)
     start, end = partners.month_bounds(month, time_zone)
     charges = (
         session.execute(
@@ -133,6 +127,28 @@ def settle_month(session: Session, organisation_id: str, provider: str, month: d
     )
     session.flush()
     return SettlementResult(row, True)
+
+
+def _connection(session: Session, organisation_id: str, provider: str) -> PartnerConnection:
+    connection = connection_of(session, organisation_id, provider)
+    if connection is None:
+        raise RuleViolation(
+            "partner_not_connected",
+            f"organisation {organisation_id} has no connection to partner {provider!r}: connect it "
+            "(POST /v1/partner-connections) before settling",
+            field="provider",
+        )
+    return connection
+
+
+def _time_zone(connection: PartnerConnection) -> str:
+    return str((connection.options or {}).get("time_zone") or "UTC")
+
+
+def due_month(session: Session, organisation_id: str, provider: str, at: datetime) -> date:
+    """The month a monthly run at ``at`` settles: the one before, in the connection's time zone."""
+    connection = _connection(session, organisation_id, provider)
+    return partners.previous_month(at, _time_zone(connection))
 
 
 def find_by_month(

@@ -50,7 +50,7 @@ from api.schemas.partner_charges import (
 from domain import process_ids
 from domain.process_ids import ProcessLabels
 from models.partners import PartnerCharge
-from runtime.schedules import ensure_partner_charges_schedule
+from runtime.schedules import ensure_partner_charges_schedule, ensure_partner_settlement_schedule
 from workflows.partner_charges import PROCESS, SIGNAL, NetflixChargeAcceptanceWorkflow
 
 router = APIRouter(tags=["partner charges"])
@@ -157,7 +157,8 @@ async def run_acceptance(
 @router.post(
     "/v1/partner-charges/schedules",
     response_model=SchedulesOut,
-    summary="Create or update the hourly charge acceptance of each provider you are connected to",
+    summary="Create or update the hourly charge acceptance and the monthly settlement of each provider "
+    "you are connected to",
 )
 async def ensure_schedules(
     request: Request,
@@ -166,16 +167,21 @@ async def ensure_schedules(
     settings: SettingsDep,
     temporal: TemporalGatewayDep,
 ) -> dict[str, Any]:
-    """Idempotent: one Temporal Schedule per enabled connection (every hour at :15 UTC), pull or push
-    (a push provider's run picks up what a lost start left received)."""
+    """Idempotent: per enabled connection, a Temporal Schedule of its charge acceptance (every hour at
+    :15 UTC), pull or push (a push provider's run picks up what a lost start left received), and one of
+    its monthly settlement (the 2nd at 03:00 UTC, settling the month before in the connection's zone)."""
     operator = operator_of(principal)
     installed = set(registry_of(request).names())
     providers = [p for p in enabled_providers(session, operator) if p in installed]
     client = await temporal.client()
     ids = [await ensure_partner_charges_schedule(client, settings, operator, p) for p in providers]
+    monthly = [await ensure_partner_settlement_schedule(client, settings, operator, p) for p in providers]
     return {
         "object": "partner_charge_schedules",
         "schedules": [{"id": sid, "provider": p} for sid, p in zip(ids, providers, strict=True)],
+        "settlement_schedules": [
+            {"id": sid, "provider": p} for sid, p in zip(monthly, providers, strict=True)
+        ],
     }
 
 

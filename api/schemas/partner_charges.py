@@ -67,4 +67,8 @@ class ChargeScheduleOut(BaseModel):
 
 class SchedulesOut(BaseModel):
     object: Literal["partner_charge_schedules"] = "partner_charge_schedules"
-    schedules: list[ChargeScheduleOut]
+    schedules: list[ChargeScheduleOut] = Field(description="the hourly charge acceptance, per provider")
+    settlement_schedules: list[ChargeScheduleOut] = Field(
+        default_factory=list,
+        description="the monthly PartnerSettlement (the 2nd at 03:00 UTC: the month before), per provider",
+    )

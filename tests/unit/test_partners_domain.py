@@ -75,3 +75,19 @@ def test_a_partner_service_product_carries_its_spec() -> None:
     ):
         with pytest.raises(ValidationError):
             ProductSpec.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    ("at", "zone", "month"),
+    [
+        (datetime(2026, 4, 2, 3, tzinfo=UTC), "Europe/Madrid", date(2026, 3, 1)),
+        (datetime(2026, 4, 1, 2, tzinfo=UTC), "America/New_York", date(2026, 2, 1)),  # still 31 March there
+        (datetime(2026, 3, 31, 23, tzinfo=UTC), "Asia/Tokyo", date(2026, 3, 1)),  # already 1 April there
+        (datetime(2026, 1, 2, 3, tzinfo=UTC), "Pacific/Kiritimati", date(2025, 12, 1)),
+        (datetime(2026, 1, 2, 3, tzinfo=UTC), "Etc/GMT+12", date(2025, 12, 1)),
+    ],
+)
+def test_a_monthly_run_settles_the_month_before_in_the_connections_zone(
+    at: datetime, zone: str, month: date
+) -> None:
+    assert partners.previous_month(at, zone) == month

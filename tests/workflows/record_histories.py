@@ -216,6 +216,12 @@ SCENARIOS = [
         "failed_pages",
         "LoyaltyAward",
     ),
+    _scenario(
+        "workflows/test_partner_settlement.py"
+        "::test_the_scheduled_run_settles_last_month_exactly_once_when_run_twice",
+        "last_month",
+        "PartnerSettlement",
+    ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
