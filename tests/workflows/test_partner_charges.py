@@ -10,14 +10,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from temporalio import activity
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.partner_charges.activities import PartnerChargeActivities
-from activities.partner_charges.io import AcceptanceInput, AcceptanceResult
+from activities.partner_charges.io import AcceptanceInput, AcceptanceResult, Decided, DecideInput
 from activities.partner_charges.receiving import store_received
 from activities.partner_charges.reporting import Outgoing, Stamped
 from activities.partner_charges.sessions import PartnerRegistry
+from activities.partners.settlement import settle_month
 from integrations.partners.base import FailedDecision
 from integrations.partners.base import PartnerCharge as Incoming
 from integrations.partners.netflix.client import complete_signup
@@ -225,7 +227,8 @@ async def test_more_than_50_decisions_go_in_batches_of_50(
         result = await accept(time_skipping_env, queue, operator, decide_page=20)
 
     assert (result.fetched, result.accepted, result.reported) == (55, 55, 55)
-    assert calls(netflix, "/v1/charges/accept") == 2  # 50 + 5
+    assert calls(netflix, "/v1/charges/accept") == 2
+    assert sorted(netflix.simulator.batches) == [("accept", 5), ("accept", 50)]
     assert all(c["status"] == "APPROVED" for c in netflix.simulator.charges.values())
     with unit_of_work(db) as session:
         billed = session.execute(
@@ -366,3 +369,157 @@ async def test_decisions_the_partner_refuses_are_kept_and_not_billed(
         2000,
         [("top_up", 2000), ("service_debit", -STANDARD_EUR), ("reversal", STANDARD_EUR)],
     )
+
+
+async def test_a_repeated_charge_for_a_paid_period_is_declined_and_billed_once(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, netflix: NetflixHarness
+) -> None:
+    db = settings.database_url or ""
+    operator = operator_with_netflix(settings, netflix)
+    member = make_member(db, operator, "netflix")
+    join(netflix, member)
+    [first] = netflix.simulator.bill_period(PERIOD)
+    # the partner charges the same period again under a new number (not a copy of the first)
+    repeat = netflix.simulator.post_charge_for_unknown_customer(NETFLIX_OPERATOR, member.customer_id, PERIOD)
+    assert repeat["charge_number"] != first["charge_number"]
+
+    async with acceptance_worker(time_skipping_env.client, settings, registry()) as queue:
+        result = await accept(time_skipping_env, queue, operator)
+
+    assert (result.fetched, result.accepted, result.declined, result.reported) == (2, 1, 1, 2)
+    charges = charges_of(db, operator, "netflix")
+    assert charges[first["charge_number"]].status == "accepted"
+    again = charges[repeat["charge_number"]]
+    assert (again.status, again.decline_status, (again.reason or "").split(":")[0]) == (
+        "declined",
+        "DECLINED",
+        "period_already_paid",
+    )
+    assert again.pending_charge_id is None and again.subscriber_amount_minor is None
+    assert pending_charges_of(db, member.account_id) == [
+        ("partner_charge", STANDARD_EUR, "EUR", f"partner_charge:{charges[first['charge_number']].id}")
+    ]
+    assert netflix.simulator.charges[repeat["charge_number"]]["status"] == "DECLINED"
+
+
+async def test_a_prepaid_wallet_short_of_a_charge_declines_it_and_moves_nothing(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, netflix: NetflixHarness
+) -> None:
+    db = settings.database_url or ""
+    operator = operator_with_netflix(settings, netflix)
+    short = make_member(db, operator, "netflix", prepaid=True)
+    top_up(db, short.account_id, "EUR", STANDARD_EUR - 1)
+    join(netflix, short)
+    [posted] = netflix.simulator.bill_period(PERIOD)
+
+    async with acceptance_worker(time_skipping_env.client, settings, registry()) as queue:
+        result = await accept(time_skipping_env, queue, operator)
+
+    assert (result.accepted, result.declined, result.reported) == (0, 1, 1)
+    charge = charges_of(db, operator, "netflix")[posted["charge_number"]]
+    assert (charge.status, (charge.reason or "").split(":")[0]) == ("declined", "wallet_insufficient_funds")
+    assert wallet_of(db, short.account_id, "EUR") == (STANDARD_EUR - 1, [("top_up", STANDARD_EUR - 1)])
+    assert pending_charges_of(db, short.account_id) == []
+    assert membership_of(db, short.membership_id)[0] == "ended"
+    assert netflix.simulator.charges[posted["charge_number"]]["status"] == "DECLINED"
+
+
+class DiesAfterDeciding(PartnerChargeActivities):
+    """The worker dies once after a page's decisions and billing are committed, before Temporal hears."""
+
+    dies = 1
+
+    @activity.defn(name="decide_partner_charges")
+    def decide(self, request: DecideInput) -> Decided:
+        decided = super().decide(request)
+        if self.dies > 0:
+            self.dies -= 1
+            raise RuntimeError("worker killed after the decisions were recorded")
+        return decided
+
+
+async def test_a_worker_dying_after_accepting_and_recording_bills_once(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, netflix: NetflixHarness
+) -> None:
+    db = settings.database_url or ""
+    operator = operator_with_netflix(settings, netflix)
+    postpaid = make_member(db, operator, "netflix")
+    prepaid = make_member(db, operator, "netflix", prepaid=True)
+    top_up(db, prepaid.account_id, "EUR", 5000)
+    for member in (postpaid, prepaid):
+        join(netflix, member)
+    netflix.simulator.bill_period(PERIOD)
+
+    dying = DiesAfterDeciding(settings, registry())
+    async with acceptance_worker(time_skipping_env.client, settings, registry(), dying) as queue:
+        result = await accept(time_skipping_env, queue, operator)
+
+    assert dying.dies == 0  # it did die once
+    # The retried page found nothing left to decide; what the first attempt decided is reported once.
+    assert (result.fetched, result.accepted, result.reported, result.failed) == (2, 0, 2, 0)
+    [(kind, amount, _, _)] = pending_charges_of(db, postpaid.account_id)
+    assert (kind, amount) == ("partner_charge", STANDARD_EUR)
+    assert wallet_of(db, prepaid.account_id, "EUR") == (
+        5000 - STANDARD_EUR,
+        [("top_up", 5000), ("service_debit", -STANDARD_EUR)],
+    )
+    assert sorted(c.status for c in charges_of(db, operator, "netflix").values()) == ["accepted", "accepted"]
+    assert sorted(s for _, s in netflix.simulator.batches) == [2]
+
+
+async def test_a_partner_too_slow_for_the_timeout_is_retried_and_bills_once(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, netflix: NetflixHarness
+) -> None:
+    db = settings.database_url or ""
+    operator = operator_with_netflix(settings, netflix)
+    member = make_member(db, operator, "netflix")
+    join(netflix, member)
+    netflix.simulator.bill_period(PERIOD)
+    netflix.simulator.slow_next, netflix.simulator.slow_seconds = 2, 1.5  # beyond the 0.5 s timeout
+    impatient = PartnerRegistry()
+    impatient.register(NetflixProvider(timeout_seconds=0.5))
+
+    async with acceptance_worker(time_skipping_env.client, settings, impatient) as queue:
+        result = await accept(time_skipping_env, queue, operator)
+
+    assert netflix.simulator.slow_next == 0
+    assert (result.fetched, result.accepted, result.reported, result.failed) == (1, 1, 1, 0)
+    assert len(pending_charges_of(db, member.account_id)) == 1
+    assert netflix.simulator.batches == [("accept", 1)]
+
+
+async def test_an_included_charge_costs_the_subscriber_nothing_and_is_settled_with_the_partner(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, netflix: NetflixHarness
+) -> None:
+    db = settings.database_url or ""
+    operator = operator_with_netflix(settings, netflix)
+    included = make_member(db, operator, "netflix", included=True)
+    join(netflix, included)
+    [posted] = netflix.simulator.bill_period(PERIOD)
+
+    async with acceptance_worker(time_skipping_env.client, settings, registry()) as queue:
+        handle = await time_skipping_env.client.start_workflow(
+            NetflixChargeAcceptanceWorkflow.run,
+            AcceptanceInput(organisation_id=operator, provider="netflix"),
+            id=f"partner-charges-test-{uuid.uuid4().hex[:8]}",
+            task_queue=queue.task_queue,
+        )
+        result = await handle.result()
+        status = await handle.query(NetflixChargeAcceptanceWorkflow.status)
+
+    assert (result.accepted, result.reported) == (1, 1)
+    # per run in the Temporal UI: the status query tells the step and the counts
+    assert status.step == "done: 1 fetched (0 repeats), 1 accepted, 0 declined, 1 reported, 0 failed"
+    assert status.counts == result and status.errors == []
+    charge = charges_of(db, operator, "netflix")[posted["charge_number"]]
+    assert (charge.status, charge.billed_as, charge.subscriber_amount_minor) == ("accepted", "included", 0)
+    assert (charge.amount_minor, charge.currency) == (1549, "USD")  # what the partner is owed
+    assert pending_charges_of(db, included.account_id) == []
+    assert charge.decided_at is not None
+
+    month = charge.decided_at.astimezone(UTC).date().replace(day=1)  # the connection's zone is UTC
+    with unit_of_work(db) as session:
+        made = settle_month(session, operator, "netflix", month)
+        statement = (made.settlement.id, made.settlement.charge_count, made.settlement.charged_minor)
+    assert statement[1:] == (1, 1549)
+    assert charges_of(db, operator, "netflix")[posted["charge_number"]].settlement_id == statement[0]

@@ -51,8 +51,10 @@ Errors are ``{"error": {"code": str, "message": str}}``: 400 ``invalid_json``, 4
 ``invalid_token_validity``/``batch_too_large``/``empty_batch``, 503 ``unavailable``.
 
 For tests (methods, and ``POST /_control/bill_period`` {"period_start": date}): ``bill_period`` posts one
-charge per active member not yet paid through that date; ``latency`` delays every answer; ``fail_next``
-answers that many requests with ``fail_status``; ``duplicate_next_charges`` lists the next charges twice;
+charge per active member not yet paid through that date; ``latency`` delays every answer; ``slow_next``
+delays that many answers by ``slow_seconds`` (a partner too slow for the client's timeout, then fine);
+``fail_next`` answers that many requests with ``fail_status``; ``batches`` lists the size of each accept or
+decline batch taken; ``duplicate_next_charges`` lists the next charges twice;
 ``post_charge_for_unknown_customer`` posts a charge for a customer the operator never registered; ``now`` is
 the simulator's clock. Run standalone: ``python -m integrations.partners.netflix.simulator --port P``.
 """
@@ -116,6 +118,9 @@ class NetflixSimulator:
     fail_next: int = 0
     fail_status: int = 503
     duplicate_next_charges: int = 0
+    slow_next: int = 0
+    slow_seconds: float = 1.0
+    batches: list[tuple[str, int]] = field(default_factory=list)
     subscribers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -162,6 +167,7 @@ class NetflixSimulator:
 
     def reset_controls(self) -> None:
         self.latency, self.fail_next, self.fail_status, self.duplicate_next_charges = 0.0, 0, 503, 0
+        self.slow_next = 0
 
     def _post_charge(self, operator: str, cid: str, plan: str, period_start: date) -> dict[str, Any]:
         amount = self.prices[plan]
@@ -208,6 +214,9 @@ class NetflixSimulator:
         self.requests.append((request.method, request.url.path))
         if self.latency:
             await asyncio.sleep(self.latency)
+        if self.slow_next > 0 and not request.url.path.startswith("/_control"):
+            self.slow_next -= 1
+            await asyncio.sleep(self.slow_seconds)
         if self.fail_next > 0 and not request.url.path.startswith("/_control"):
             self.fail_next -= 1
             return _error(self.fail_status, "unavailable", "injected failure")
@@ -395,6 +404,7 @@ class NetflixSimulator:
         if len(items) > MAX_BATCH:
             return _error(422, "batch_too_large", f"at most {MAX_BATCH} charges per call, got {len(items)}")
         operator = request.state.operator
+        self.batches.append(("accept" if accept else "decline", len(items)))
         failed = []
         for item in items:
             problem = self._process_one(operator, item, accept)
