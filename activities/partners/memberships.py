@@ -269,7 +269,7 @@ def _locked(session: Session, psub_id: str) -> PartnerSubscription:
 
 
 def _event(session: Session, kind: str, row: PartnerSubscription) -> None:
-    record(
-        session,
-        BusinessEvent(kind, row.organisation_id, "partner_subscription", row.id, membership_json(row)),
-    )
+    data = membership_json(row)
+    if kind == "partner.signup_link":  # what the notification templates show: ``{{ data.url }}``
+        data["url"] = row.signup_url
+    record(session, BusinessEvent(kind, row.organisation_id, "partner_subscription", row.id, data))
