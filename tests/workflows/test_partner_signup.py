@@ -316,3 +316,150 @@ async def test_a_second_bundle_for_the_same_account_fails_its_membership_only(
     )
     assert event_types(database_url, refused.id) == ["partner.failed"]
     assert len(netflix.simulator.subscribers) == 1
+
+
+async def test_a_partner_product_sold_alone_signs_up_its_member(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    """Not only in a bundle: the Netflix Premium plan bought on its own gets its membership and link."""
+    import uuid
+    from datetime import date
+
+    from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
+    from domain.ids import new_id
+
+    sub_id = new_id("sub")
+    with unit_of_work(database_url) as session:
+        order = prepare_onboarding(
+            session,
+            partner_shop.principal,
+            SubscriptionOrder(
+                account_id=partner_shop.account_id,
+                items=[{"plan": partner_shop.premium_plan}],  # type: ignore[list-item]
+                start_date=date(2024, 1, 1),
+                bill_day=1,
+            ),
+            subscription_id=sub_id,
+            process_id=f"onboarding-{sub_id}",
+            request_id=uuid.uuid4().hex,
+        )
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    async with worker:
+        onboarded = await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        assert onboarded.status == "active"
+        row = membership(database_url, order.subscription_id)
+        assert (row.status, row.partner_plan, row.allowance_minor) == ("pending_signup", "PREMIUM", 2299)
+        subscriber = netflix.simulator.subscribers[(NETFLIX_OPERATOR, partner_shop.account_id)]
+        assert (subscriber["status"], subscriber["plan"]) == ("PENDING_SIGNUP", "PREMIUM")
+        assert row.signup_url == subscriber["signup_url"]
+        complete_signup(row.signup_url or "", netflix.url)
+        handle = own_time_skipping_env.client.get_workflow_handle_for(
+            PartnerSignUpWorkflow.run, process_ids.partner_signup(row.id)
+        )
+        await handle.signal(PartnerSignUpWorkflow.signed_up)
+        assert (await handle.result()).status == "active"
+    assert membership(database_url, order.subscription_id).status == "active"
+
+
+async def test_a_partner_addon_added_then_removed_signs_up_then_cancels_at_the_partner(
+    own_time_skipping_env: WorkflowEnvironment, settings: Settings, database_url: str, netflix: NetflixHarness
+) -> None:
+    """Plan changes reach the partner: Netflix bought as an add-on later is signed up; removing the add-on
+    cancels the membership at Netflix and ends it here."""
+    import uuid
+    from datetime import date
+
+    from activities.accounts.organisations import authenticate
+    from activities.subscriptions import records as store
+    from activities.subscriptions.changes import ChangeRequest, prepare_change
+    from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
+    from api.app import create_app
+    from domain.ids import new_id
+    from tests.support.catalog_factory import plan, post, product
+    from tests.support.factories import person
+    from tests.support.partner_support import connect_netflix, netflix_product
+    from workflows.subscription_change import PlanChangeWorkflow
+
+    tenant = make_operator(database_url)
+    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+        tv = await product(api, tenant, "video")
+        standard = await product(api, tenant, **netflix_product(included=False))  # type: ignore[arg-type]
+        addon = await plan(api, tenant, product_code=standard, role="addon", prices={"EUR": "0.00"})
+        base = await plan(
+            api,
+            tenant,
+            product_code=tv,
+            prices={"EUR": "40.00"},
+            addons=[{"plan_code": addon, "rule": "allowed"}],
+        )
+        account = await post(api, tenant, "/v1/accounts", person())
+    with unit_of_work(database_url) as session:
+        principal = authenticate(session, tenant.token)
+    assert principal is not None
+    connect_netflix(database_url, settings.data_key, principal, netflix)
+    sub_id = new_id("sub")
+    with unit_of_work(database_url) as session:
+        order = prepare_onboarding(
+            session,
+            principal,
+            SubscriptionOrder(
+                account_id=account["id"],
+                items=[{"plan": base}],  # type: ignore[list-item]
+                start_date=date(2024, 1, 1),
+                bill_day=1,
+            ),
+            subscription_id=sub_id,
+            process_id=f"onboarding-{sub_id}",
+            request_id=uuid.uuid4().hex,
+        )
+    key = (NETFLIX_OPERATOR, account["id"])
+
+    async def change(request: ChangeRequest, name: str) -> None:
+        with unit_of_work(database_url) as session:
+            sub = store.load(session, sub_id, lock=True)
+            process_id = f"{name}-{sub.id}"
+            prepared = prepare_change(session, sub, request, process_id, "test")
+            store.acquire(session, sub.id, process_id)
+        done = await own_time_skipping_env.client.execute_workflow(
+            PlanChangeWorkflow.run, prepared, id=process_id, task_queue=queue.task_queue
+        )
+        assert done.step == "done", done
+
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    async with worker:
+        onboarded = await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        assert onboarded.status == "active"
+        assert key not in netflix.simulator.subscribers  # no partner product yet
+
+        await change(ChangeRequest(type="add_addon", plan=addon, effective_date=date(2024, 1, 10)), "add")
+        row = membership(database_url, sub_id)
+        assert (row.status, row.partner_plan) == ("pending_signup", "STANDARD")
+        assert netflix.simulator.subscribers[key]["status"] == "PENDING_SIGNUP"
+        complete_signup(row.signup_url or "", netflix.url)
+        handle = own_time_skipping_env.client.get_workflow_handle_for(
+            PartnerSignUpWorkflow.run, process_ids.partner_signup(row.id)
+        )
+        await handle.signal(PartnerSignUpWorkflow.signed_up)
+        assert (await handle.result()).status == "active"
+
+        removal = ChangeRequest(
+            type="remove_addon",
+            service_id=row.service_id,
+            timing="immediate",
+            effective_date=date(2024, 1, 20),
+        )
+        await change(removal, "remove")
+    subscriber = netflix.simulator.subscribers[key]
+    assert subscriber["status"] == "ENDED"
+    assert subscriber["end_reason"] == "the subscription no longer holds the partner service"
+    after = membership(database_url, sub_id)
+    assert (after.status, after.end_reason) == ("ended", "plan changed: partner service dropped")
