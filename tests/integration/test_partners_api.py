@@ -269,3 +269,30 @@ async def test_memberships_are_listed_by_account_with_their_signup_link(
     assert one.json() == item
     none = await api.get("/v1/partner-subscriptions?account_id=acc_other", headers=operator.auth)
     assert none.json()["data"] == []
+
+
+async def test_a_month_in_two_currencies_is_refused_and_nothing_is_settled(
+    api: httpx.AsyncClient, operator: Tenant, settings: Settings
+) -> None:
+    url = settings.database_url or ""
+    org = operator.organisation_id
+    await connect(api, operator, revenue_share_percent="10")
+    euros = charge(org, "NFX7", 1425, datetime(2026, 3, 12, tzinfo=UTC))
+    euros.currency = "EUR"
+    with unit_of_work(url) as session:
+        session.add_all([charge(org, "NFX6", 1549, datetime(2026, 3, 11, tzinfo=UTC)), euros])
+    resp = await api.post(
+        SETTLEMENTS, json={"provider": "netflix", "month": "2026-03"}, headers=operator.post_headers()
+    )
+    assert (resp.status_code, resp.json()["code"]) == (409, "partner_settlement_currencies")
+    assert "EUR, USD" in resp.json()["detail"]
+    with unit_of_work(url) as session:
+        stamped = session.execute(
+            select(func.count()).where(
+                PartnerCharge.organisation_id == org, PartnerCharge.settlement_id.is_not(None)
+            )
+        ).scalar_one()
+        entries = session.execute(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.organisation_id == org)
+        ).scalar_one()
+    assert (stamped, entries) == (0, 0)
