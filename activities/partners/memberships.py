@@ -82,7 +82,11 @@ def partner_lines(
 
 def open_membership(session: Session, subscription_id: str, line: PartnerLine) -> PartnerSubscription:
     """The line's live membership, or a new one (``pending_signup``); ``failed`` at once when the account
-    already holds a live membership at the provider through another subscription."""
+    already holds a live membership at the provider through another subscription.
+
+    The membership belongs to the operator (the root organisation), whoever sold the subscription: the
+    operator is the merchant of record, holds the provider connection and accepts the charges, also for
+    the customers of its partners and outlets."""
     existing = session.execute(
         select(PartnerSubscription)
         .where(
@@ -96,9 +100,10 @@ def open_membership(session: Session, subscription_id: str, line: PartnerLine) -
         return existing
     sub = session.get(Subscription, subscription_id)
     assert sub is not None
+    operator = store.operator_id(session, sub.organisation_id)
     row = PartnerSubscription(
         id=new_id("psub"),
-        organisation_id=sub.organisation_id,
+        organisation_id=operator,
         account_id=sub.account_id,
         subscription_id=subscription_id,
         service_id=line.service_id,
@@ -114,7 +119,7 @@ def open_membership(session: Session, subscription_id: str, line: PartnerLine) -
     )
     taken = session.execute(
         select(PartnerSubscription.id).where(
-            PartnerSubscription.organisation_id == sub.organisation_id,
+            PartnerSubscription.organisation_id == operator,
             PartnerSubscription.provider == line.spec.provider,
             PartnerSubscription.partner_customer_id == sub.account_id,
             PartnerSubscription.status.in_(LIVE),

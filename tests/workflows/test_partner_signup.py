@@ -463,3 +463,76 @@ async def test_a_partner_addon_added_then_removed_signs_up_then_cancels_at_the_p
     assert subscriber["end_reason"] == "the subscription no longer holds the partner service"
     after = membership(database_url, sub_id)
     assert (after.status, after.end_reason) == ("ended", "plan changed: partner service dropped")
+
+
+async def test_a_bundle_sold_by_a_partner_outlet_uses_the_operators_connection_and_bills(
+    own_time_skipping_env: WorkflowEnvironment,
+    settings: Settings,
+    database_url: str,
+    netflix: NetflixHarness,
+    partner_shop: PartnerShop,
+) -> None:
+    """The operator is the merchant of record: a customer of a partner outlet gets the membership through the
+    operator's Netflix connection, and the operator's charge acceptance finds and bills it."""
+    import uuid
+    from datetime import date
+
+    from activities.accounts.organisations import authenticate
+    from activities.partner_charges.io import AcceptanceInput
+    from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
+    from api.app import create_app
+    from domain.ids import new_id
+    from tests.support.catalog_factory import post
+    from tests.support.factories import make_child, person
+    from tests.support.partner_factory import pending_charges_of
+    from workflows.partner_charges import NetflixChargeAcceptanceWorkflow
+
+    operator = partner_shop.tenant.organisation_id
+    outlet = make_child(database_url, operator)
+    app = create_app(settings.model_copy(update={"temporal_address": "127.0.0.1:1"}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+        account = await post(api, outlet, "/v1/accounts", person())
+    with unit_of_work(database_url) as session:
+        seller = authenticate(session, outlet.token)
+        assert seller is not None
+        sub_id = new_id("sub")
+        order = prepare_onboarding(
+            session,
+            seller,
+            SubscriptionOrder(
+                account_id=account["id"],
+                items=[{"plan": partner_shop.tv_plan}, {"plan": partner_shop.netflix_plan}],  # type: ignore[list-item]
+                bundle=partner_shop.bundle,
+                start_date=date(2024, 1, 1),
+                bill_day=1,
+            ),
+            subscription_id=sub_id,
+            process_id=f"onboarding-{sub_id}",
+            request_id=uuid.uuid4().hex,
+        )
+    worker, queue, _ = worker_for(own_time_skipping_env, settings)
+    async with worker:
+        onboarded = await own_time_skipping_env.client.execute_workflow(
+            OnboardingWorkflow.run, order, id=order.process_id, task_queue=queue.task_queue
+        )
+        assert onboarded.status == "active"
+        row = membership(database_url, sub_id)
+        assert (row.status, row.end_reason) == ("pending_signup", None)
+        assert (row.organisation_id, row.account_id) == (operator, account["id"])
+        assert netflix.simulator.subscribers[(NETFLIX_OPERATOR, account["id"])]["status"] == "PENDING_SIGNUP"
+        complete_signup(row.signup_url or "", netflix.url)
+        handle = own_time_skipping_env.client.get_workflow_handle_for(
+            PartnerSignUpWorkflow.run, process_ids.partner_signup(row.id)
+        )
+        await handle.signal(PartnerSignUpWorkflow.signed_up)
+        assert (await handle.result()).status == "active"
+
+        netflix.simulator.bill_period(date(2026, 3, 1))
+        result = await own_time_skipping_env.client.execute_workflow(
+            NetflixChargeAcceptanceWorkflow.run,
+            AcceptanceInput(organisation_id=operator, provider="netflix"),
+            id=f"partner-charges-outlet-{uuid.uuid4().hex[:8]}",
+            task_queue=queue.task_queue,
+        )
+    assert (result.fetched, result.accepted, result.declined) == (1, 1, 0)
+    assert pending_charges_of(database_url, account["id"]) == []  # the bundle's price includes it
