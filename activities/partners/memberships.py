@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.catalog import records as catalog
+from activities.catalog.records import operator_of
 from activities.events.outbox import record
 from activities.partners.io import MembershipState
 from activities.subscriptions import records as store
@@ -26,6 +27,7 @@ from domain.ids import new_id
 from domain.principal import Principal
 from models.accounts import Account
 from models.base import utcnow
+from models.organisations import Organisation
 from models.partners import PartnerSubscription
 from models.subscriptions import Subscription
 
@@ -248,10 +250,24 @@ def membership_json(row: PartnerSubscription) -> dict[str, object]:
     }
 
 
+def _visible(principal: Principal) -> Any:
+    """Memberships of the accounts the principal sees: the operator's staff all of the operator's, a
+    partner's or outlet's staff those of its own customers (the account's organisation in its subtree)."""
+    return (
+        select(PartnerSubscription)
+        .join(Account, Account.id == PartnerSubscription.account_id)
+        .join(Organisation, Organisation.id == Account.organisation_id)
+        .where(
+            PartnerSubscription.organisation_id == operator_of(principal),
+            Organisation.path.startswith(principal.organisation_path, autoescape=True),
+        )
+    )
+
+
 def list_memberships(
     session: Session, principal: Principal, *, account_id: str | None, after: str | None, limit: int
 ) -> list[PartnerSubscription]:
-    stmt = select(PartnerSubscription).where(PartnerSubscription.organisation_id == principal.organisation_id)
+    stmt = _visible(principal)
     if account_id:
         stmt = stmt.where(PartnerSubscription.account_id == account_id)
     if after:
@@ -260,8 +276,8 @@ def list_memberships(
 
 
 def find_membership(session: Session, principal: Principal, psub_id: str) -> PartnerSubscription:
-    row = session.get(PartnerSubscription, psub_id)
-    if row is None or row.organisation_id != principal.organisation_id:
+    row = session.execute(_visible(principal).where(PartnerSubscription.id == psub_id)).scalar_one_or_none()
+    if row is None:
         raise NotFound("partner_subscription", psub_id)
     return row
 

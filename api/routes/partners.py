@@ -1,6 +1,7 @@
 """/v1/partner-connections, /v1/partner-subscriptions and /v1/partner-settlements: an operator's accounts at
 partner providers (Netflix…), the memberships its subscribers hold there, and the monthly statements
-(operator admins only; a connection's secret is never shown)."""
+(operator admins only; a connection's secret is never shown). Memberships are read by any staff key that
+sees the customer's account (an outlet hands its customers their sign-up link)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from activities.partners import connections, memberships, settlement
 from activities.partners.connections import ConnectionEdit, ConnectionSpec
-from api.deps import IdempotentWriteDep, OperatorAdminDep, SessionDep, SettingsDep
+from api.deps import IdempotentWriteDep, OperatorAdminDep, SessionDep, SettingsDep, StaffDep
 from api.docs import file_response
 from api.errors import ApiError
 from api.schemas.common import Page
@@ -144,9 +145,11 @@ def update_connection(
     "/v1/partner-subscriptions",
     response_model=Page[MembershipOut],
     summary="Memberships at partner providers (with the sign-up link while pending)",
+    description="Operator staff see every membership; a partner's or outlet's staff those of its own "
+    "customers (to hand the sign-up link over).",
 )
 def list_memberships(
-    principal: OperatorAdminDep,
+    principal: StaffDep,
     session: SessionDep,
     account_id: str | None = Query(default=None, max_length=40),
     cursor: str | None = Query(default=None, max_length=40),
@@ -169,9 +172,7 @@ def list_memberships(
     response_model=MembershipOut,
     summary="Get a membership at a partner provider",
 )
-def get_membership(
-    partner_subscription_id: str, principal: OperatorAdminDep, session: SessionDep
-) -> dict[str, Any]:
+def get_membership(partner_subscription_id: str, principal: StaffDep, session: SessionDep) -> dict[str, Any]:
     return _membership(memberships.find_membership(session, principal, partner_subscription_id))
 
 

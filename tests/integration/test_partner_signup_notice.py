@@ -68,3 +68,39 @@ async def test_the_signup_link_is_emailed_once_and_shown_by_the_api(
     assert one.json()["signup_url"] == LINK
     send_round(activities, NOON + timedelta(minutes=5))
     assert len(smtp_server.to(email or "")) == 1  # nothing sent twice
+
+
+async def test_the_staff_who_see_the_account_read_its_signup_link(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    """The agent or outlet that sold the bundle hands the link over: staff keys read the memberships of the
+    accounts they see, and no others."""
+    from domain.organisations import OrganisationKind, Role
+    from tests.support.factories import make_child, make_operator
+
+    org = operator.organisation_id
+    outlet = make_child(database_url, org, kind=OrganisationKind.OUTLET, role=Role.AGENT)
+    sibling = make_child(database_url, org, kind=OrganisationKind.OUTLET, role=Role.AGENT)
+    theirs = make_member(database_url, org, "netflix", status="pending_signup")
+    direct = make_member(database_url, org, "netflix", status="pending_signup")
+    with unit_of_work(database_url) as session:
+        account = session.get(Account, theirs.account_id)
+        assert account is not None
+        account.organisation_id = outlet.organisation_id  # the outlet's customer; the operator's membership
+        for member in (theirs, direct):
+            memberships.set_link(session, member.membership_id, f"{LINK}-{member.membership_id}", None)
+
+    async def ids(tenant: Tenant) -> list[str]:
+        resp = await api.get("/v1/partner-subscriptions", headers=tenant.auth)
+        assert resp.status_code == 200, resp.text
+        return sorted(item["id"] for item in resp.json()["data"])
+
+    assert await ids(operator) == sorted([theirs.membership_id, direct.membership_id])
+    assert await ids(outlet) == [theirs.membership_id]
+    assert await ids(sibling) == []
+    assert await ids(make_operator(database_url)) == []
+    seen = await api.get(f"/v1/partner-subscriptions/{theirs.membership_id}", headers=outlet.auth)
+    assert seen.json()["signup_url"] == f"{LINK}-{theirs.membership_id}"
+    for tenant, psub in ((outlet, direct.membership_id), (sibling, theirs.membership_id)):
+        hidden = await api.get(f"/v1/partner-subscriptions/{psub}", headers=tenant.auth)
+        assert (hidden.status_code, hidden.json()["code"]) == (404, "partner_subscription_not_found")
