@@ -146,6 +146,9 @@ class PartnerServiceSpec(Spec):
         "nothing more); otherwise accepted charges are billed to the subscriber",
     )
     channel: Literal["WEB", "STORE", "MOBILE", "BROADBAND", "OTHER"] = "BROADBAND"
+    promotion_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = Field(
+        default=None, description="A promotion the provider applies to members signed up through this product"
+    )
 
 
 class ProductSpec(Spec):

@@ -114,6 +114,7 @@ def open_membership(session: Session, subscription_id: str, line: PartnerLine) -
         partner_customer_id=sub.account_id,
         status="pending_signup",
         channel=line.spec.channel,
+        promotion_code=line.spec.promotion_code,
         allowance_minor=line.spec.allowance_minor,
         currency=line.spec.currency,
         included_in_price=line.spec.included_in_price,

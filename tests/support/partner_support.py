@@ -32,17 +32,19 @@ class PartnerShop:
     account_id: str
 
 
-def netflix_product(plan_code: str = "STANDARD", allowance: int = 1549, *, included: bool = True) -> dict:
-    return {
-        "kind": "partner_service",
-        "partner": {
-            "provider": "netflix",
-            "partner_plan": plan_code,
-            "allowance_minor": allowance,
-            "currency": "USD",
-            "included_in_price": included,
-        },
+def netflix_product(
+    plan_code: str = "STANDARD", allowance: int = 1549, *, included: bool = True, promotion: str | None = None
+) -> dict:
+    partner = {
+        "provider": "netflix",
+        "partner_plan": plan_code,
+        "allowance_minor": allowance,
+        "currency": "USD",
+        "included_in_price": included,
     }
+    if promotion is not None:
+        partner["promotion_code"] = promotion
+    return {"kind": "partner_service", "partner": partner}
 
 
 async def make_partner_shop(api: httpx.AsyncClient, tenant: Tenant, database_url: str) -> PartnerShop:
@@ -50,7 +52,7 @@ async def make_partner_shop(api: httpx.AsyncClient, tenant: Tenant, database_url
     tv_plan = await plan(api, tenant, product_code=tv, prices={"EUR": "40.00"})
     standard = await product(api, tenant, **netflix_product())  # type: ignore[arg-type]
     netflix_plan = await plan(api, tenant, product_code=standard, prices={"EUR": "0.00"})
-    premium = await product(api, tenant, **netflix_product("PREMIUM", 2299))  # type: ignore[arg-type]
+    premium = await product(api, tenant, **netflix_product("PREMIUM", 2299, promotion="WELCOME3"))  # type: ignore[arg-type]
     premium_plan = await plan(api, tenant, product_code=premium, prices={"EUR": "5.00"})
     bundle = code("tvmax-netflix")
     await post(

@@ -357,6 +357,7 @@ async def test_a_partner_product_sold_alone_signs_up_its_member(
         assert (row.status, row.partner_plan, row.allowance_minor) == ("pending_signup", "PREMIUM", 2299)
         subscriber = netflix.simulator.subscribers[(NETFLIX_OPERATOR, partner_shop.account_id)]
         assert (subscriber["status"], subscriber["plan"]) == ("PENDING_SIGNUP", "PREMIUM")
+        assert subscriber["promotion_code"] == row.promotion_code == "WELCOME3"  # the product's promotion
         assert row.signup_url == subscriber["signup_url"]
         complete_signup(row.signup_url or "", netflix.url)
         handle = own_time_skipping_env.client.get_workflow_handle_for(
