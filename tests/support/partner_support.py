@@ -50,9 +50,9 @@ def netflix_product(
 async def make_partner_shop(api: httpx.AsyncClient, tenant: Tenant, database_url: str) -> PartnerShop:
     tv = await product(api, tenant, "video")
     tv_plan = await plan(api, tenant, product_code=tv, prices={"EUR": "40.00"})
-    standard = await product(api, tenant, **netflix_product())  # type: ignore[arg-type]
+    standard = await product(api, tenant, **netflix_product())
     netflix_plan = await plan(api, tenant, product_code=standard, prices={"EUR": "0.00"})
-    premium = await product(api, tenant, **netflix_product("PREMIUM", 2299, promotion="WELCOME3"))  # type: ignore[arg-type]
+    premium = await product(api, tenant, **netflix_product("PREMIUM", 2299, promotion="WELCOME3"))
     premium_plan = await plan(api, tenant, product_code=premium, prices={"EUR": "5.00"})
     bundle = code("tvmax-netflix")
     await post(
