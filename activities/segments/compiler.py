@@ -136,6 +136,18 @@ def language(p: rules.Language, scope: Scope) -> ColumnElement[bool]:
     return Account.language.in_(p.in_)
 
 
+def age_band(p: rules.AgeBand, scope: Scope) -> ColumnElement[bool]:
+    """Whole years from the birth date to the as-of day (PostgreSQL's ``age``: a birthday on 29 February
+    comes on 1 March in other years). NULL without a birth date, so neither the band nor its ``not``
+    selects such an account."""
+    years = cast(extract("year", func.age(cast(literal(scope.as_of), Date), Account.birth_date)), Integer)
+    low = years >= p.min if p.min is not None else None
+    high = years <= p.max if p.max is not None else None
+    if low is not None and high is not None:
+        return and_(low, high)
+    return low if low is not None else high  # type: ignore[return-value]
+
+
 def status(p: rules.AccountStatus, scope: Scope) -> ColumnElement[bool]:
     return Account.status.in_(p.in_)
 
@@ -288,6 +300,7 @@ def wallet_balance(p: rules.WalletBalance, scope: Scope) -> ColumnElement[bool]:
 COMPILERS: dict[type, Callable[[Any, Scope], ColumnElement[bool]]] = {
     rules.AccountType: account_type,
     rules.Language: language,
+    rules.AgeBand: age_band,
     rules.AccountStatus: status,
     rules.CountryIn: country,
     rules.RegionIn: region,
