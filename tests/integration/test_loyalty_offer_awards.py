@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from activities.loyalty import offers as loyalty_offers
+from activities.loyalty import runs
 from activities.offers.eligibility import eligible_offers
 from activities.offers.redemptions import AcceptRequest, accept
 from domain.errors import Conflict
 from domain.ids import new_id
 from models.accounts import Account
 from models.base import unit_of_work
+from models.loyalty import LoyaltyRun
 from models.offers import Offer, OfferGrant
 from tests.support.factories import make_operator
 from tests.support.loyalty_support import award_period, awarded, customer, programme, rule, scalar
@@ -76,6 +78,11 @@ def test_an_offer_award_grants_the_offer_once_per_rule_account_and_period(databa
         ("loyal", loyal): ("offer", 0, None, "applied"),
         ("gone", loyal): ("offer", 0, None, "skipped"),  # a code the operator does not have
     }
+    with unit_of_work(url) as session:
+        run = session.get(LoyaltyRun, run_id)
+        assert run is not None
+        counted = {r.code: (r.kind, r.awards, r.applied) for r in runs.report(session, run).rules}
+    assert counted == {"gone": ("offer", 1, 0), "loyal": ("offer", 1, 1)}  # the skipped one is not applied
     first = award_ids(url, loyal)
     assert set(first) == {"2026-03"}
     loyal_award = scalar(
