@@ -141,11 +141,10 @@ def age_band(p: rules.AgeBand, scope: Scope) -> ColumnElement[bool]:
     comes on 1 March in other years). NULL without a birth date, so neither the band nor its ``not``
     selects such an account."""
     years = cast(extract("year", func.age(cast(literal(scope.as_of), Date), Account.birth_date)), Integer)
-    low = years >= p.min if p.min is not None else None
-    high = years <= p.max if p.max is not None else None
-    if low is not None and high is not None:
-        return and_(low, high)
-    return low if low is not None else high  # type: ignore[return-value]
+    bounds = [years >= p.min] if p.min is not None else []
+    if p.max is not None:
+        bounds.append(years <= p.max)
+    return and_(*bounds)  # the rule has at least one bound
 
 
 def status(p: rules.AccountStatus, scope: Scope) -> ColumnElement[bool]:
