@@ -23,7 +23,7 @@ from decimal import Decimal
 from domain.catalog import BillingTerm, PlanSpec
 from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill
 from domain.money import Money
-from domain.offers import ActiveDiscount, discount_draft_lines
+from domain.offers import ActiveDiscount, Taken, discount_draft_lines
 from domain.periods import Period
 from domain.quote import QuoteContext, QuoteItem, QuoteLine, bundle_discount_lines, device_rental_lines
 from domain.subscriptions import ChargeLine, ServiceTerms
@@ -230,11 +230,12 @@ def _offer_discounts(sub: SubscriptionToBill, extras: Extras, recurring: list[Dr
     redemption, so it never meets a bundle discount's, keyed by the service)."""
     work = ExtraWork()
     plan_of = {span.service_id: span.plan.code for span in sub.services}
+    taken: Taken = {}  # stacked offers never take off more than the charge
     for offer in extras.offers:
         done = frozenset(
             b.start for b in extras.billed if b.charge == DISCOUNT and b.key == offer.redemption_id
         )
-        lines = discount_draft_lines(replace(offer, periods_billed=done), recurring, plan_of)
+        lines = discount_draft_lines(replace(offer, periods_billed=done), recurring, plan_of, taken)
         work.lines += lines
         work.billed += [
             ChargeSpan(DISCOUNT, offer.redemption_id, line.period.start, line.period.end)

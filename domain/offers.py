@@ -182,11 +182,23 @@ def _period_of(line: DraftLine) -> Period | None:
     return None
 
 
+Taken = dict[tuple[date, str], int]
+"""What stacked offers already took off a charge, by (period start, service or plan): read and added to
+as each offer's lines are made, so offers held together never take off more than the charge."""
+
+
 def discount_draft_lines(
-    discount: ActiveDiscount, recurring: Sequence[DraftLine], plan_of: dict[str, str]
+    discount: ActiveDiscount,
+    recurring: Sequence[DraftLine],
+    plan_of: dict[str, str],
+    taken: Taken | None = None,
 ) -> list[DraftLine]:
     """The discount lines of a bill run's recurring lines (``plan_of``: service -> plan code): one per
-    period of the offer's plan not discounted before, in period order, until ``periods`` are discounted."""
+    period of the offer's plan not discounted before, in period order, until ``periods`` are discounted.
+
+    With ``taken`` (one dict shared by the offers of a bill, in redemption order) an offer takes off at
+    most what the offers before it left of a period's charge; a period they left nothing of is not one of
+    its periods (it is discounted later, when a charge is left)."""
     terms = discount.terms
     groups: dict[tuple[date, str], list[DraftLine]] = {}
     for line in recurring:
@@ -208,7 +220,9 @@ def discount_draft_lines(
         if left <= 0:
             break
         charge = sum(line.amount.amount_minor for line in lines)
-        off = discount_minor(charge, terms)
+        off = _left_off(taken, (start, service), charge, discount_minor(charge, terms))
+        if off <= 0:
+            continue
         first, period = lines[0], _period_of(lines[0])
         assert period is not None
         out.append(
@@ -231,10 +245,21 @@ def discount_draft_lines(
     return out
 
 
+def _left_off(taken: Taken | None, key: tuple[date, str], charge: int, off: int) -> int:
+    """``off`` as far as the charge allows after what other offers took (noted in ``taken``)."""
+    if taken is None:
+        return off
+    off = max(0, min(off, charge - taken.get(key, 0)))
+    taken[key] = taken.get(key, 0) + off
+    return off
+
+
 def discount_quote_lines(discounts: Sequence[ActiveDiscount], lines: Sequence[QuoteLine]) -> list[QuoteLine]:
     """The discount lines a quote shows for offers: per offer, one line per period of its plan (in period
-    order) not discounted before, until its ``periods`` are discounted."""
+    order) not discounted before, until its ``periods`` are discounted. Offers held together never take
+    off more than a period's charge (the later ones take what is left, as on the bill)."""
     out: list[QuoteLine] = []
+    taken: Taken = {}
     for discount in discounts:
         terms = discount.terms
         groups: dict[date, list[QuoteLine]] = {}
@@ -253,7 +278,10 @@ def discount_quote_lines(discounts: Sequence[ActiveDiscount], lines: Sequence[Qu
                 continue
             if left <= 0:
                 break
-            off = discount_minor(sum(line.amount.amount_minor for line in group), terms)
+            charge = sum(line.amount.amount_minor for line in group)
+            off = _left_off(taken, (start, terms.plan_code or ""), charge, discount_minor(charge, terms))
+            if off <= 0:
+                continue
             period = group[0].period
             assert period is not None
             out.append(

@@ -9,7 +9,8 @@ A rule is a combinator or a predicate::
 
 Predicates by family (``field``):
 
-- demographics: ``account_type`` (person/company), ``language`` (none other is stored: no age band);
+- demographics: ``account_type`` (person/company), ``language``, ``age_band`` (``min``/``max`` whole years
+  of age on the as-of date, both included; only accounts with a birth date can match it);
 - location (any of the account's addresses): ``country``, ``region``, ``city`` (``in``), ``postal_code``
   (``prefix``);
 - products (active services of active or suspended subscriptions): ``plan``, ``product_kind``, ``bundle``
@@ -108,6 +109,26 @@ class AccountType(_In):
 class Language(_In):
     field: Literal["language"]
     in_: list[Word] = _in()
+
+
+MAX_AGE = 150
+
+
+class AgeBand(_Node):
+    """Whole years of age on the as-of date between ``min`` and ``max`` (both included; one may be left
+    out). An account without a birth date matches no age band (nor its ``not``: it is unknown, not young)."""
+
+    field: Literal["age_band"]
+    min: int | None = Field(default=None, ge=0, le=MAX_AGE, strict=True)
+    max: int | None = Field(default=None, ge=0, le=MAX_AGE, strict=True)
+
+    @model_validator(mode="after")
+    def _a_band(self) -> AgeBand:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both (whole years of age)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not be above max")
+        return self
 
 
 class AccountStatus(_In):
@@ -219,6 +240,7 @@ class Not(_Node):
 PREDICATES: dict[str, type[_Node]] = {
     "account_type": AccountType,
     "language": Language,
+    "age_band": AgeBand,
     "status": AccountStatus,
     "country": CountryIn,
     "region": RegionIn,
@@ -262,6 +284,7 @@ Rule = Annotated[
     | Annotated[Not, Tag(_TAG_PREFIX + "not")]
     | Annotated[AccountType, Tag(_TAG_PREFIX + "account_type")]
     | Annotated[Language, Tag(_TAG_PREFIX + "language")]
+    | Annotated[AgeBand, Tag(_TAG_PREFIX + "age_band")]
     | Annotated[AccountStatus, Tag(_TAG_PREFIX + "status")]
     | Annotated[CountryIn, Tag(_TAG_PREFIX + "country")]
     | Annotated[RegionIn, Tag(_TAG_PREFIX + "region")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
@@ -23,6 +23,7 @@ class Account(Base):
             name="verification_status",
         ),
         CheckConstraint("char_length(currency) = 3", name="currency"),
+        CheckConstraint("birth_date >= date '1900-01-01'", name="birth_date"),
         Index("ix_accounts_org_id", "organisation_id", "id"),
     )
 
@@ -49,6 +50,7 @@ class Account(Base):
     verification_status: Mapped[str] = mapped_column(String(16), default="not_requested")
     verification_process_id: Mapped[str | None] = mapped_column(String(128))
     verified_at: Mapped[datetime | None]
+    birth_date: Mapped[date | None]  # a person's date of birth, where given (segments' age bands)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -52,6 +52,7 @@ def redeem_points(
         return found
     operator_id = operator_of_account(session, account)
     programme = programme_of(session, operator_id)
+    points.expire_account(session, operator_id, account.id, on)  # expired points are not spent
     value = points_value_minor(points_asked, Decimal(programme.point_value_minor), programme.currency)
     if value <= 0:
         raise RuleViolation("points_too_few", f"{points_asked} points are worth nothing yet", field="points")

@@ -8,7 +8,8 @@ under the offer's row lock, records the redemption and its ``offer.redeemed`` ev
   here, and the caller starts the PlanChange process with the returned plan after the commit.
 
 Concurrent accepts of one offer wait on its row, so the count never passes the cap (the check
-constraint ``total_cap is null or redeemed_count <= total_cap`` is the last guard).
+constraint ``total_cap is null or redeemed_count <= total_cap`` is the last guard); concurrent accepts by
+one account wait on the account's row, so stacking is judged against what it really holds.
 """
 
 from __future__ import annotations
@@ -171,7 +172,12 @@ def accept(
     session: Session, account: Account, offer_id: str, request: AcceptRequest, key: str, actor: str
 ) -> Accepted:
     """Accept ``offer_id`` for ``account`` (locked by the caller) once per ``key``; 409 with the reason
-    when it may not."""
+    when it may not.
+
+    The account's row is locked first (a no-op when the caller holds it), then the offer's: the caps are
+    counted under the offer's lock, and stacking against the account's other offers under the account's
+    (two exclusive offers accepted at once by one account lock different offers)."""
+    session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
     operator = store.operator_id(session, account.organisation_id)
     offer = find_offer(session, operator, offer_id, lock=True)
     done = by_key(session, operator, key)

@@ -136,6 +136,17 @@ def language(p: rules.Language, scope: Scope) -> ColumnElement[bool]:
     return Account.language.in_(p.in_)
 
 
+def age_band(p: rules.AgeBand, scope: Scope) -> ColumnElement[bool]:
+    """Whole years from the birth date to the as-of day (PostgreSQL's ``age``: a birthday on 29 February
+    comes on 1 March in other years). NULL without a birth date, so neither the band nor its ``not``
+    selects such an account."""
+    years = cast(extract("year", func.age(cast(literal(scope.as_of), Date), Account.birth_date)), Integer)
+    bounds = [years >= p.min] if p.min is not None else []
+    if p.max is not None:
+        bounds.append(years <= p.max)
+    return and_(*bounds)  # the rule has at least one bound
+
+
 def status(p: rules.AccountStatus, scope: Scope) -> ColumnElement[bool]:
     return Account.status.in_(p.in_)
 
@@ -288,6 +299,7 @@ def wallet_balance(p: rules.WalletBalance, scope: Scope) -> ColumnElement[bool]:
 COMPILERS: dict[type, Callable[[Any, Scope], ColumnElement[bool]]] = {
     rules.AccountType: account_type,
     rules.Language: language,
+    rules.AgeBand: age_band,
     rules.AccountStatus: status,
     rules.CountryIn: country,
     rules.RegionIn: region,

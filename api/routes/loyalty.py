@@ -221,7 +221,13 @@ def _attrs(row: LoyaltyRedemption) -> dict[str, Any]:
     status_code=201,
     response_model=RedemptionOut,
     summary="Redeem points for wallet credit or a voucher",
-    responses={409: problem_response("`points_insufficient`: the balance holds fewer points; nothing moved")},
+    responses={
+        409: problem_response(
+            "`points_insufficient`: the balance holds fewer points than asked; nothing moved and the balance "
+            "is unchanged. `loyalty_programme_missing`: the operator has no loyalty programme yet"
+        ),
+        422: problem_response("`points_too_few`: the points asked are worth less than one minor unit"),
+    },
 )
 def redeem(
     account_id: str, body: RedemptionIn, principal: OperatorStaffDep, write: IdempotentWriteDep

@@ -14,7 +14,7 @@ from activities.accounts.records import visible_account
 from activities.offers import catalogue
 from activities.offers.catalogue import OfferPatch, OfferRequest
 from activities.offers.eligibility import eligible_offers, status_counts
-from activities.offers.redemptions import AcceptRequest, accept, redemption_data
+from activities.offers.redemptions import REASONS, AcceptRequest, accept, redemption_data
 from activities.subscriptions import records as store
 from activities.subscriptions.io import ChangePlan
 from activities.subscriptions.onboarding import local_today
@@ -26,6 +26,7 @@ from api.deps import (
     SettingsDep,
     TemporalGatewayDep,
 )
+from api.docs import problem_response
 from api.errors import ApiError
 from api.process_starter import ProcessStart, start_process
 from api.routes.subscriptions import change_summary
@@ -39,6 +40,31 @@ from workflows.subscription_change import PlanChangeWorkflow
 router = APIRouter(tags=["offers"])
 
 Channel = Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+REFUSED_ONLY_HERE = {
+    "plan_not_subscribed": "a discount's plan is not among the subscription's active services",
+    "currency_mismatch": "the subscription is billed in another currency than the offer's",
+}
+ACCEPT_REFUSALS = {**REASONS, **REFUSED_ONLY_HERE}
+"""Every reason an accept is refused with a 409 (its ``code``), and what it means."""
+
+ACCEPT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: problem_response(
+        "The account may not take the offer now; nothing was applied and no cap was used. `code` says why: "
+        + "; ".join(f"`{code}` ({why})" for code, why in ACCEPT_REFUSALS.items()),
+        **{"x-refusal-codes": sorted(ACCEPT_REFUSALS)},
+    ),
+    422: problem_response(
+        "`subscription_required` (the account has several subscriptions that could take the offer: name "
+        "one in `subscription_id`), `subscription_not_found`, or `validation_error`"
+    ),
+}
+EDIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: problem_response(
+        "`offer_ended` (an ended offer is never edited nor resumed), `offer_status_invalid` (e.g. pausing "
+        "a paused offer), `cap_below_redemptions` (a total cap lowered below the redemptions made)"
+    ),
+}
 
 
 def offer_out(offer: Offer) -> dict[str, Any]:
@@ -87,6 +113,7 @@ def get_offer(offer_id: str, principal: OperatorAdminDep, session: SessionDep) -
     "/v1/offers/{offer_id}",
     response_model=OfferDetail,
     summary="Edit an offer's name, dates, caps, targeting",
+    responses=EDIT_RESPONSES,
 )
 def update_offer(
     offer_id: str, body: OfferPatch, principal: OperatorAdminDep, session: SessionDep
@@ -100,6 +127,7 @@ def update_offer(
     "/v1/offers/{offer_id}/{move}",
     response_model=OfferDetail,
     summary="Pause an offer (no accepts until resumed), resume it, or end it for good",
+    responses=EDIT_RESPONSES,
 )
 def move_offer(
     offer_id: str,
@@ -136,6 +164,7 @@ def account_offers(
     status_code=201,
     response_model=AcceptOut,
     summary="Accept an offer for the account (a plan change or add-on starts the PlanChange process)",
+    responses=ACCEPT_RESPONSES,
 )
 async def accept_offer(
     account_id: str,

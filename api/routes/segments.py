@@ -15,6 +15,7 @@ from activities.segments import records
 from activities.segments.io import RefreshRunInput
 from activities.segments.records import SegmentSpec
 from api.deps import IdempotentWriteDep, OperatorAdminDep, SessionDep, SettingsDep, TemporalGatewayDep
+from api.docs import problem_response
 from api.errors import ApiError, not_found
 from api.process_starter import ProcessStart, start_process
 from api.schemas.common import Page
@@ -38,6 +39,13 @@ from workflows.segment_refresh import SegmentRefreshWorkflow
 router = APIRouter(prefix="/v1/segments", tags=["segments"])
 Cursor = Annotated[str | None, Query(max_length=80)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+RULE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: problem_response(
+        "`invalid_segment_rule`: the rule is not valid (an unknown field, a wrong type or value, too deep "
+        "or too large); each item of `errors` names a wrong part by its JSON pointer in the body (e.g. "
+        "`/rules/all/1/field`) with a message. Or `validation_error`, `empty_update`"
+    )
+}
 
 
 def segment_out(segment: Segment) -> dict[str, Any]:
@@ -69,7 +77,11 @@ def owned(session: Session, principal: Principal, segment_id: str, *, lock: bool
 
 
 @router.post(
-    "", status_code=201, response_model=SegmentOut, summary="Define a segment (its rule is validated)"
+    "",
+    status_code=201,
+    response_model=SegmentOut,
+    summary="Define a segment (its rule is validated)",
+    responses=RULE_RESPONSES,
 )
 def create_segment(body: SegmentCreate, principal: OperatorAdminDep, write: IdempotentWriteDep) -> Response:
     checked(body.rules)
@@ -94,6 +106,7 @@ def list_segments(
     status_code=200,
     response_model=PreviewOut,
     summary="Count the accounts a rule selects and show a sample (writes nothing)",
+    responses=RULE_RESPONSES,
 )
 def preview_segment(body: PreviewRequest, principal: OperatorAdminDep, write: IdempotentWriteDep) -> Response:
     checked(body.rules)
@@ -112,7 +125,10 @@ def get_segment(segment_id: str, principal: OperatorAdminDep, session: SessionDe
 
 
 @router.patch(
-    "/{segment_id}", response_model=SegmentOut, summary="Edit a segment (new rules apply at the next refresh)"
+    "/{segment_id}",
+    response_model=SegmentOut,
+    summary="Edit a segment (new rules apply at the next refresh)",
+    responses=RULE_RESPONSES,
 )
 def update_segment(
     segment_id: str, body: SegmentUpdate, principal: OperatorAdminDep, session: SessionDep

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, model_validator
 
 from api.schemas.common import Country, Currency, Language, LongText, Phone, Strict, Text, TimeZone
 
@@ -39,6 +39,22 @@ class Contact(Strict):
     phone: Phone | None = None
 
 
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def _past_birth_date(value: date) -> date:
+    if value < EARLIEST_BIRTH_DATE or value > datetime.now(UTC).date():
+        raise ValueError(f"a date of birth between {EARLIEST_BIRTH_DATE} and today")
+    return value
+
+
+BirthDate = Annotated[
+    date,
+    AfterValidator(_past_birth_date),
+    Field(description="A person's date of birth (YYYY-MM-DD), where given: segments' age bands use it"),
+]
+
+
 class _AccountFields(Strict):
     display_name: LongText | None = None
     given_name: Text | None = None
@@ -55,6 +71,7 @@ class _AccountFields(Strict):
     external_ref: Text | None = Field(default=None, max_length=128)
     addresses: list[Address] | None = Field(default=None, max_length=10)
     contacts: list[Contact] | None = Field(default=None, max_length=20)
+    birth_date: BirthDate | None = None
 
 
 class AccountCreate(_AccountFields):
@@ -75,6 +92,8 @@ class AccountCreate(_AccountFields):
                 raise ValueError("legal_name and registration_number are for company accounts")
         elif not self.legal_name:
             raise ValueError("a company account needs legal_name")
+        if self.birth_date is not None and self.type is AccountType.COMPANY:
+            raise ValueError("birth_date is for person accounts")
         if self.tax_status is TaxStatus.REVERSE_CHARGE and (
             self.type is AccountType.PERSON or not self.tax_id
         ):
@@ -117,6 +136,7 @@ class AccountOut(BaseModel):
     verification_status: str
     verification_process_id: str | None
     verified_at: datetime | None
+    birth_date: date | None = None
     version: int
     created_at: datetime
     updated_at: datetime

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 
 from activities.loyalty import points
 from models.base import unit_of_work
@@ -93,6 +94,7 @@ async def test_a_bad_rule_is_a_422_naming_the_field(api: httpx.AsyncClient, oper
     assert listed.json()["data"] == []
 
 
+@pytest.mark.today("2026-06-17T12:00:00+00:00")  # the points earned below expire on 2027-01-01
 async def test_points_are_read_and_redeemed_once_per_key(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:
@@ -128,6 +130,8 @@ async def test_points_are_read_and_redeemed_once_per_key(
         path, json={"points": 200, "reward": "voucher"}, headers=operator.post_headers()
     )
     assert too_many.status_code == 409 and too_many.json()["code"] == "points_insufficient"
+    unchanged = await api.get(f"/v1/accounts/{acc}/points", headers=operator.auth)
+    assert unchanged.json()["balance"] == 199 and len(unchanged.json()["movements"]) == 2
     voucher = await api.post(path, json={"points": 199, "reward": "voucher"}, headers=operator.post_headers())
     assert voucher.status_code == 201 and len(voucher.json()["voucher_code"]) == 19
     assert voucher.json()["amount_minor"] == 100  # 199 x 0.5 = 99.5 -> 100, half up

@@ -233,11 +233,15 @@ def test_the_balance_is_always_the_sum_of_the_movements(
                     _take(lots, -movement.points)
             except Conflict:
                 assert scalar(url, LAST_EARN_POINTS, a=acc) > balance
-        elif op == "redeem":
-            model_balance = sum(lot[1] for lot in lots)
+        elif op == "redeem":  # the points past their date expire first (with the redemption, or not at all)
+            due = sum(lot[1] for lot in lots if lot[0] <= today.toordinal())
+            model_balance = sum(lot[1] for lot in lots) - due
             try:
                 redeem(url, acc, amount, "wallet_credit", f"{acc}:{n}", today)
                 assert amount <= model_balance
+                for lot in lots:
+                    if lot[0] <= today.toordinal():
+                        lot[1] = 0
                 _take(lots, amount)
             except Conflict:
                 assert amount > model_balance
@@ -257,3 +261,30 @@ def _take(lots: list[list[int]], amount: int) -> None:
         used = min(lot[1], amount)
         lot[1] -= used
         amount -= used
+
+
+def test_points_past_their_date_are_not_spent_before_the_expiry_run(
+    database_url: str, member: tuple[str, str]
+) -> None:
+    url, (org, acc) = database_url, member
+    earn(url, org, acc, 100, date(2025, 1, 10))  # expires 2026-01-10
+    earn(url, org, acc, 60, date(2025, 6, 1))  # expires 2026-06-01
+    redeem(url, acc, 20, "wallet_credit", "before", date(2026, 1, 9))  # the day before: spendable
+    assert scalar(url, BALANCE, a=acc) == 140
+    # ten days after the first lot's date, no expiry run since: its 80 unused points are gone first
+    with pytest.raises(Conflict) as refused:
+        redeem(url, acc, 61, "wallet_credit", "too-many", date(2026, 1, 20))
+    assert refused.value.code == "points_insufficient"
+    assert scalar(url, BALANCE, a=acc) == 140  # nothing moved: the refused transaction expired nothing
+    redeem(url, acc, 60, "voucher", "after", date(2026, 1, 20))
+    assert scalar(url, BALANCE, a=acc) == 0
+    kinds = (
+        "select string_agg(kind || ' ' || points, ', ' order by id) from loyalty_point_movements"
+        " where account_id = :a"
+    )
+    assert scalar(url, kinds, a=acc) == "earn 100, earn 60, redeem -20, expire -80, redeem -60"
+    assert expire(url, org, date(2026, 1, 20)) == (0, 0)  # the day's run: already done for this account
+    assert expire(url, org, date(2026, 6, 1)) == (0, 0)  # the second lot was spent
+    assert scalar(url, SUM, a=acc) == scalar(url, BALANCE, a=acc) == 0
+    told = "select count(*) from business_events where type = 'loyalty.points_expired' and object_id = :a"
+    assert scalar(url, told, a=acc) == 1

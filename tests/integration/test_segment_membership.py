@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from activities.segments import records
 from domain.organisations import Role
 from domain.principal import Principal
+from models.accounts import Account
 from models.base import unit_of_work
 from models.organisations import Organisation
 from models.segments import Segment
@@ -43,6 +45,32 @@ def test_demographics_and_status(data: Crafted) -> None:
     assert only(data, {"field": "account_type", "in": ["company"]}) == {corp}
     assert only(data, {"field": "language", "in": ["es", "fr"]}) == {ana}
     assert only(data, {"field": "status", "in": ["closed"]}) == {gone}
+
+
+def born(data: Crafted, account_id: str, day: str) -> str:
+    with unit_of_work(data.database_url) as session:
+        session.execute(
+            sa.update(Account).where(Account.id == account_id).values(birth_date=date.fromisoformat(day))
+        )
+    return account_id
+
+
+def test_age_bands_count_whole_years_at_the_refresh_date(data: Crafted) -> None:
+    teen = born(data, data.account(), "2010-06-16")  # 16 tomorrow: 15 on 2026-06-15
+    eighteen = born(data, data.account(), "2008-06-15")  # 18 on the day
+    leap = born(data, data.account(), "2008-02-29")  # 18 since 2026-03-01
+    adult = born(data, data.account(), "1990-01-01")  # 36
+    corp = data.account(type="company")  # no birth date: in no age band, nor out of one
+    assert only(data, {"field": "age_band", "min": 18, "max": 25}) == {eighteen, leap}
+    assert only(data, {"field": "age_band", "max": 17}) == {teen}
+    assert only(data, {"field": "age_band", "min": 36}) == {adult}
+    assert only(data, {"not": {"field": "age_band", "min": 18, "max": 25}}) == {teen, adult}
+    either = {"any": [{"field": "age_band", "min": 30}, {"field": "account_type", "in": ["company"]}]}
+    assert only(data, either) == {adult, corp}
+    segment = data.segment({"field": "age_band", "max": 15})
+    data.refresh(segment, "r1", "2026-06-15")
+    data.refresh(segment, "r2", "2026-06-16")  # the teen's birthday: 16 now
+    assert changes(data.database_url, segment, "r2") == {"joined": set(), "left": {teen}}
 
 
 def test_location(data: Crafted) -> None:

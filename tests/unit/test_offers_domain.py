@@ -138,3 +138,48 @@ def test_quote_lines() -> None:
         (date(2026, 2, 1), -300),
         (date(2026, 3, 1), -300),
     ]
+
+
+def test_stacked_offers_never_take_off_more_than_the_charge() -> None:
+    lines = [_line(a, b, 1500) for a, b in itertools.pairwise(MONTHS[:5])]
+    plans = {"svc_tv": "tv"}
+    pct60 = ActiveDiscount(
+        "ord_1", "sixty", Terms("discount", "EUR", "tv", percent=Decimal(60), periods=2), date.min
+    )
+    pct50 = ActiveDiscount(
+        "ord_2", "fifty", Terms("discount", "EUR", "tv", percent=Decimal(50), periods=2), date.min
+    )
+    alone = [x.amount.amount_minor for o in (pct60, pct50) for x in discount_draft_lines(o, lines, plans)]
+    assert alone == [-900, -900, -750, -750]  # each on its own: the whole charge is its base
+    taken: dict[tuple[date, str], int] = {}
+    first = discount_draft_lines(pct60, lines, plans, taken)
+    second = discount_draft_lines(pct50, lines, plans, taken)
+    assert [(x.start, x.amount.amount_minor) for x in first] == [(MONTHS[0], -900), (MONTHS[1], -900)]
+    assert [(x.start, x.amount.amount_minor) for x in second] == [(MONTHS[0], -600), (MONTHS[1], -600)]
+    free = ActiveDiscount(
+        "ord_3", "free", Terms("discount", "EUR", "tv", percent=Decimal(100), periods=3), date.min
+    )
+    pct10 = ActiveDiscount(
+        "ord_4", "ten", Terms("discount", "EUR", "tv", percent=Decimal(10), periods=2), date.min
+    )
+    taken = {}
+    assert [x.amount.amount_minor for x in discount_draft_lines(free, lines, plans, taken)] == [-1500] * 3
+    # nothing is left of the first three months: the 10 % takes its two periods from April on
+    assert [(x.start, x.amount.amount_minor) for x in discount_draft_lines(pct10, lines, plans, taken)] == [
+        (MONTHS[3], -150)
+    ]
+    price = Money(1500, "EUR")
+    quoted = [
+        QuoteLine("recurring", "tv", "tv", Decimal(1), Decimal(15), price, "standard", a, b, Period(a, b))
+        for a, b in itertools.pairwise(MONTHS[:5])
+    ]
+    out = discount_quote_lines([pct60, pct50], quoted)
+    assert sorted((x.period.start if x.period else None, x.amount.amount_minor) for x in out) == [
+        (MONTHS[0], -900),
+        (MONTHS[0], -600),
+        (MONTHS[1], -900),
+        (MONTHS[1], -600),
+    ]
+    assert [x.amount.amount_minor for x in discount_quote_lines([free, pct10], quoted)] == [-1500] * 3 + [
+        -150
+    ]

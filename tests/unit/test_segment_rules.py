@@ -104,3 +104,31 @@ def test_moving_by_months_stays_within_the_target_month(months: int, day: date) 
     moved = rules.add_months(day, months)
     assert (moved.year * 12 + moved.month) - (day.year * 12 + day.month) == months
     assert moved.day == day.day or moved.day < day.day
+
+
+def test_an_age_band_takes_whole_years_with_either_bound() -> None:
+    band = rules.parse_rule({"field": "age_band", "min": 18, "max": 25})
+    assert isinstance(band, rules.AgeBand) and (band.min, band.max) == (18, 25)
+    assert rules.rule_json(rules.parse_rule({"field": "age_band", "min": 65})) == {
+        "field": "age_band",
+        "min": 65,
+    }
+    assert rules.rule_json(rules.parse_rule({"not": {"field": "age_band", "max": 17}})) == {
+        "not": {"field": "age_band", "max": 17}
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule", "pointer"),
+    [
+        ({"field": "age_band"}, ""),
+        ({"field": "age_band", "min": 30, "max": 20}, ""),
+        ({"field": "age_band", "min": "18"}, "/min"),
+        ({"field": "age_band", "min": 18.5}, "/min"),
+        ({"field": "age_band", "max": -1}, "/max"),
+        ({"field": "age_band", "max": 151}, "/max"),
+        ({"all": [{"field": "age_band", "min": 18, "in": ["x"]}]}, "/all/0/in"),
+    ],
+)
+def test_a_wrong_age_band_is_named(rule: Any, pointer: str) -> None:
+    assert pointers(rule) == [pointer]
