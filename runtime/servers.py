@@ -195,6 +195,27 @@ def schedule_billing(settings: Settings, operator_id: str) -> int:
         ) from exc
 
 
+def schedule_partner(settings: Settings, operator_id: str, provider: str) -> list[str]:
+    """Create (or update) an operator's hourly charge acceptance and monthly statement Schedules with a
+    partner provider it is connected to; their ids."""
+    from runtime.schedules import ensure_partner_charges_schedule, ensure_partner_settlement_schedule
+
+    async def _ensure() -> list[str]:
+        client = await asyncio.wait_for(connect(settings), timeout=10)
+        return [
+            await ensure_partner_charges_schedule(client, settings, operator_id, provider),
+            await ensure_partner_settlement_schedule(client, settings, operator_id, provider),
+        ]
+
+    try:
+        return asyncio.run(_ensure())
+    except Exception as exc:
+        raise StackError(
+            f"could not schedule the {provider} charge acceptance on Temporal at {settings.temporal_address} "
+            f"({exc}): check TEMPORAL_ADDRESS"
+        ) from exc
+
+
 def prepare_temporal(settings: Settings) -> None:
     """Check the Temporal server at settings.temporal_address and register our search attributes."""
 

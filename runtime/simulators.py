@@ -37,7 +37,8 @@ SIMULATORS: dict[str, Simulator] = {
         "integrations.partners.netflix.simulator",
         lambda port: ["--port", str(port), "--partner-id", NETFLIX_PARTNER_ID, "--secret", DEV_SECRET],
         lambda url: {},
-        "Netflix partner billing (a connection of the demo operator)",
+        "Netflix partner billing (a connection of the demo operator, hourly charge acceptance and "
+        "monthly statement schedules)",
     ),
     "mobile_money": Simulator(
         "integrations.payments.mobile_money.simulator",

@@ -215,6 +215,8 @@ def start_simulators(stack: Stack) -> None:
                 simulators.connect_demo_operator_to_netflix(
                     stack.database_url, stack.operator_id, url, stack.settings.data_key
                 )
+                temporal = stack.settings.model_copy(update={"temporal_address": stack.temporal_address})
+                servers.schedule_partner(temporal, stack.operator_id, "netflix")
 
 
 def start_apps(stack: Stack) -> None:

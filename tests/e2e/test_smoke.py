@@ -269,6 +269,7 @@ def assert_simulators_serve_the_stack(stack: RunningStack, headers: dict[str, st
         timeout=10,
     )
     assert login.status_code == 200 and login.json()["access_token"], login.text
+    assert "monthly statement schedules" in stack.output  # the demo operator's partner schedules
 
 
 def verify_through_the_mail_sink(stack: RunningStack, headers: dict[str, str]) -> str:
