@@ -22,10 +22,9 @@ from activities.care.io import EscalationInput
 from activities.shared.pagination import encode_cursor
 from activities.subscriptions.changes import ActionRequest, prepare_action
 from api.deps import IdempotentWriteDep, SessionDep, SettingsDep, StaffDep, TemporalGatewayDep
+from api.device_swaps import swap_input, swap_start
 from api.errors import ApiError
 from api.process_starter import ProcessStart, signal_process, start_process
-from api.routes.device_swap import swap_input, swap_start
-from api.routes.subscriptions import _start_change as start_change
 from api.schemas.care import (
     AssignIn,
     AttachmentContent,
@@ -42,6 +41,7 @@ from api.schemas.care import (
 from api.schemas.common import Page, Strict
 from api.schemas.devices import SwapAccepted, SwapRequest
 from api.schemas.subscriptions import ChangeStarted
+from api.subscription_changes import start_change
 from domain import care, process_ids
 from domain.devices import SwapReason
 from domain.errors import RuleViolation
