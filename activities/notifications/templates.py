@@ -191,8 +191,12 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "provider": "netflix",
         "url": "https://partner.example/signup?token=sample",
     },
-    "account.verification": {"account_id": "acc_sample", "token": "sample-token", "url": "https://x/verify"},
-    "subscription.welcome": {"account_id": "acc_sample", "subscription_id": "sub_sample"},
+    # the direct notices: the data their activities pass (activities/accounts, activities/subscriptions)
+    "account.verification": {
+        "account_id": "acc_sample",
+        "email": "ana@example.com",
+        "link": "https://portal.example/verify/acc_sample?token=sample-token",
+    },
 }
 SAMPLE_DATA["payment.failed"] = {
     **SAMPLE_DATA["payment.succeeded"],
@@ -206,6 +210,12 @@ for _type in (
     "subscription.terminated",
 ):
     SAMPLE_DATA[_type] = SAMPLE_DATA["subscription.activated"]
+for _kind in ("welcome", "device_swapped"):  # notices only: the subscription, its id and the notice's kind
+    SAMPLE_DATA[f"subscription.{_kind}"] = {
+        **SAMPLE_DATA["subscription.activated"],
+        "subscription_id": "sub_sample",
+        "kind": _kind,
+    }
 
 
 def sample_context(
