@@ -7,7 +7,8 @@ which channels; without any trigger of its own an operator has the built-in ones
 channel gets one message, unique per (event, trigger, channel, recipient): rendered now, from the
 operator's template in the account's language (else English, else the built-in default), or suppressed
 with the reason (opted out of the channel or of marketing, no address on it), or held back until the
-quiet hours end in the subscriber's time zone. A repeat of a page adds nothing.
+quiet hours end in the subscriber's time zone. A repeat of a page adds nothing. An escalated ticket's
+supervisor gets an email of their own (staff.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Text, cast, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from activities.notifications import defaults, settings, templates
+from activities.notifications import defaults, settings, staff, templates
 from activities.notifications.io import FanOutInput, FanOutResult
 from activities.notifications.templates import Parts
 from activities.webhooks.deliveries import LATE_COMMIT_WINDOW, commit_position, cursor_at
@@ -200,6 +201,9 @@ def fan_out(session: Session, request: FanOutInput) -> FanOutResult:
     rows: list[dict[str, Any]] = []
     for event, organisation, _ in events:
         rows.extend(_messages_of(session, event, organisation, request.at, cache))
+        alert = staff.supervisor_alert(event, organisation, request.at)
+        if alert is not None:
+            rows.append(alert)
     created = 0
     if rows:
         result = session.execute(
