@@ -13,10 +13,15 @@ import hashlib
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-CHANNELS: tuple[str, ...] = ("email", "sms", "push")
+CHANNELS: tuple[str, ...] = ("email", "sms", "push", "webhook")
 """Channels the engine sends on. ``push`` records the message for the subscriber's app to fetch
-(``GET /v1/notifications?channel=push``): no push service runs here. Integrators' webhooks are the
-webhook relay's (activities/webhooks), not a channel of this engine."""
+(``GET /v1/notifications?channel=push``): no push service runs here. ``webhook`` hands the rendered
+message to the operator's integrators: a ``notification.message`` business event, delivered by the
+webhook relay (activities/webhooks) to the endpoints subscribed to it (an integrator's own messaging app,
+a WhatsApp bridge…)."""
+
+MESSAGE_EVENT = "notification.message"
+"""The business event a ``webhook`` message becomes; never itself a trigger (no message about messages)."""
 
 STATUSES: tuple[str, ...] = (
     "queued",

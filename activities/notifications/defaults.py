@@ -20,7 +20,7 @@ class DefaultTemplate:
     sms: str
 
     def parts(self, channel: str) -> Parts:
-        if channel == "email":
+        if channel in ("email", "webhook"):  # an integrator gets the full text
             return Parts(self.subject, self.text)
         return Parts(self.subject, self.sms)
 

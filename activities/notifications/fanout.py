@@ -147,7 +147,7 @@ def recipient_of(account: Account, channel: str) -> str | None:
         return account.email or None
     if channel == "sms":
         return account.phone or None
-    return account.id  # push: the subscriber's app fetches its own messages
+    return account.id  # push: the subscriber's app fetches its own; webhook: the integrator is told whose
 
 
 def compose(
@@ -228,6 +228,8 @@ def _messages_of(
     at: datetime,
     cache: dict[str, list[Rule]],
 ) -> list[dict[str, Any]]:
+    if event.type == rules.MESSAGE_EVENT:
+        return []  # a message handed to the integrators is no trigger of another
     rule = _best(_rules_for(session, organisation.path, cache), event.type)
     account_id = account_of(event)
     if rule is None or not rule.channels or account_id is None:
