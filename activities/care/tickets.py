@@ -293,6 +293,7 @@ def attach(
 ) -> TicketAttachment:
     """Store an attachment (allowed types, at most ``limit`` bytes) in PostgreSQL, with its history line."""
     media = care.check_attachment(content_type, len(content), limit)
+    care.check_content(media, content)
     ticket = find_ticket(session, principal, ticket_id, lock=True)
     row = TicketAttachment(
         id=new_id("tatt"),
@@ -309,7 +310,12 @@ def attach(
         ticket,
         "attachment",
         principal.key_id,
-        data={"attachment_id": row.id, "filename": row.filename},
+        data={
+            "attachment_id": row.id,
+            "filename": row.filename,
+            "content_type": row.content_type,
+            "size": row.size,
+        },
     )
     ticket.version += 1
     record_ticket_event(session, "ticket.updated", ticket, change="attachment")

@@ -145,6 +145,12 @@ async def test_a_ticket_lives_from_new_to_closed_with_its_process(
         {"filename": "bill.txt", "content_type": "text/plain", "content_base64": note},
     )
     assert attached.status_code == 201 and attached.json()["size"] == 12, attached.text
+    [line] = [
+        h
+        for h in (await api.get(f"/v1/tickets/{ticket['id']}", headers=tenant.auth)).json()["history"]
+        if h["kind"] == "attachment"
+    ]
+    assert (line["data"]["content_type"], line["data"]["size"]) == ("text/plain", 12)
     got = await api.get(
         f"/v1/tickets/{ticket['id']}/attachments/{attached.json()['id']}", headers=tenant.auth
     )
@@ -204,6 +210,9 @@ async def test_bad_input_is_refused_and_writes_nothing(api: httpx.AsyncClient, d
     resp = await post(api, tenant, f"/v1/tickets/{ticket.id}/attachments", exe)
     assert (resp.status_code, resp.json()["code"]) == (415, "attachment_type_refused")
     assert resp.headers["content-type"].startswith("application/problem+json")
+    disguised = {"filename": "cat.png", "content_type": "image/png", "content_base64": "TVqQAAM="}
+    resp = await post(api, tenant, f"/v1/tickets/{ticket.id}/attachments", disguised)
+    assert (resp.status_code, resp.json()["code"]) == (415, "attachment_content_mismatch")
 
     other = make_operator(database_url, name="Other")
     foreign = make_account(database_url, other.organisation_id)
