@@ -41,6 +41,22 @@ LEGALLY_REQUIRED: frozenset[str] = frozenset(
 DIRECT_TYPES: frozenset[str] = frozenset({"account.verification", "subscription.welcome"})
 """Notices sent at once by their process (not business events): their templates are editable too."""
 
+STAFF_ONLY: frozenset[str] = frozenset({"ticket.sla_warning", "ticket.breached", "ticket.escalated"})
+"""A ticket's SLA clock and escalations: staff's business (the supervisor is told, see activities/
+notifications/staff.py), never the subscriber's, whatever trigger matches them."""
+
+
+def for_subscriber(event_type: str, data: dict[str, object]) -> bool:
+    """Whether the subscriber may be notified of the event at all: never of a ticket's internal life
+    (its SLA clock, escalations, assignments, internal comments)."""
+    if event_type in STAFF_ONLY:
+        return False
+    if event_type == "ticket.updated":
+        change = data.get("change")
+        return change != "assignment" and not (change == "comment" and not data.get("public"))
+    return True
+
+
 MAX_ATTEMPTS = 8
 """A failing delivery is tried this many times (about 21 hours of back-off) before it is failed."""
 

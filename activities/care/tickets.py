@@ -61,9 +61,15 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+UPDATE_FIELDS = {"change": None, "previous_status": None, "public": None, "process_id": None}
+"""What a ``ticket.updated`` always carries (null when the change has none), so a template that names them
+renders for every change."""
+
+
 def record_ticket_event(session: Session, event_type: str, ticket: Ticket, **extra: Any) -> str:
+    fixed = UPDATE_FIELDS if event_type == "ticket.updated" else {}
     event = BusinessEvent(
-        event_type, ticket.organisation_id, "ticket", ticket.id, {**ticket_data(ticket), **extra}
+        event_type, ticket.organisation_id, "ticket", ticket.id, {**ticket_data(ticket), **fixed, **extra}
     )
     return record(session, event)
 

@@ -230,6 +230,8 @@ def _messages_of(
 ) -> list[dict[str, Any]]:
     if event.type == rules.MESSAGE_EVENT:
         return []  # a message handed to the integrators is no trigger of another
+    if not rules.for_subscriber(event.type, event.data or {}):
+        return []  # a ticket's internal life (SLA, escalation, internal notes) is not the subscriber's
     rule = _best(_rules_for(session, organisation.path, cache), event.type)
     account_id = account_of(event)
     if rule is None or not rule.channels or account_id is None:

@@ -146,6 +146,21 @@ SAMPLE_INVOICE = {
     "total_minor": 2420,
     "paid_minor": 0,
 }
+TICKET_SAMPLE: dict[str, Any] = {
+    "id": "tkt_sample",
+    "account_id": "acc_sample",
+    "category_id": "tcat_sample",
+    "queue_id": "tq_sample",
+    "status": "open",
+    "priority": "normal",
+    "assignee": None,
+    "escalation_level": 0,
+    "subscription_id": "sub_sample",
+    "device_id": None,
+    "invoice_id": None,
+    "payment_id": None,
+}
+
 SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "invoice.issued": SAMPLE_INVOICE,
     "invoice.voided": SAMPLE_INVOICE,
@@ -190,6 +205,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "account_id": "acc_sample",
         "provider": "netflix",
         "url": "https://partner.example/signup?token=sample",
+    },
+    "ticket.created": TICKET_SAMPLE,
+    "ticket.updated": {
+        **TICKET_SAMPLE,
+        "change": "status",
+        "previous_status": "new",
+        "public": None,
+        "process_id": None,
     },
     # the direct notices: the data their activities pass (activities/accounts, activities/subscriptions)
     "account.verification": {
