@@ -2,7 +2,8 @@
 notifies (``notify_supervisor`` in its escalation policy; activities/care/sla.py names them in
 ``ticket.escalated``). The fan-out adds one email per such event to the queue's supervisor, whatever the
 operator's triggers, the subscriber's preferences or quiet hours (they are the subscriber's); it is logged
-and sent, retried and never sent twice like every other message (sending.py)."""
+(without the account: it is not the subscriber's message) and sent, retried and never sent twice like
+every other message (sending.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def supervisor_alert(event: EventRecord, organisation: Organisation, at: datetim
         "id": new_id("ntm"),
         "key": rules.message_key(event.id, SUPERVISOR_RULE, "email", str(supervisor)),
         "organisation_id": organisation.id,
-        "account_id": data.get("account_id"),
+        "account_id": None,  # staff's message: never in the subscriber's own log (find it by event_id)
         "event_id": event.id,
         "event_type": event.type,
         "trigger_id": SUPERVISOR_RULE,

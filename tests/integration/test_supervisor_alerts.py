@@ -51,7 +51,7 @@ async def test_an_escalation_emails_the_queues_supervisor_once(
 
     [alert] = messages_of(database_url, escalated.id)
     assert (alert.channel, alert.recipient, alert.status, alert.attempts) == ("email", supervisor, "sent", 1)
-    assert alert.account_id == care.account_id and alert.trigger_id == "escalation:supervisor"
+    assert alert.account_id is None and alert.trigger_id == "escalation:supervisor"  # not the subscriber's
     email = await smtp_server.wait_for(supervisor)
     assert f"Ticket {ticket.id} escalated to level 1 (urgent)" in str(email["Subject"]).replace("\r\n", "")
     [text] = [
