@@ -201,9 +201,10 @@ def fan_out(session: Session, request: FanOutInput) -> FanOutResult:
     rows: list[dict[str, Any]] = []
     for event, organisation, _ in events:
         rows.extend(_messages_of(session, event, organisation, request.at, cache))
-        alert = staff.supervisor_alert(event, organisation, request.at)
-        if alert is not None:
-            rows.append(alert)
+        if event.type == "ticket.escalated":
+            alert = _supervisor_alert(session, event, organisation, request.at)
+            if alert is not None:
+                rows.append(alert)
     created = 0
     if rows:
         result = session.execute(
@@ -219,6 +220,15 @@ def fan_out(session: Session, request: FanOutInput) -> FanOutResult:
     return FanOutResult(
         cursor=commit_position(last_txid, last.id), messages=created, full=len(events) == PAGE
     )
+
+
+def _supervisor_alert(
+    session: Session, event: EventRecord, organisation: Organisation, at: datetime
+) -> dict[str, Any] | None:
+    own = operator_template(session, organisation.path, "ticket.escalated", "email", "en")
+    account = session.get(Account, account_of(event) or "")
+    view = account_view(account) if account is not None else None
+    return staff.supervisor_alert(event, organisation, at, own=own, account=view)
 
 
 def _messages_of(

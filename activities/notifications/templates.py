@@ -207,6 +207,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "url": "https://partner.example/signup?token=sample",
     },
     "ticket.created": TICKET_SAMPLE,
+    "ticket.escalated": {  # the supervisor's email (staff.py)
+        **TICKET_SAMPLE,
+        "priority": "urgent",
+        "escalation_level": 1,
+        "level": 1,
+        "supervisor": "lead@example.com",
+        "from_queue_id": "tq_first",
+    },
     "ticket.updated": {
         **TICKET_SAMPLE,
         "change": "status",

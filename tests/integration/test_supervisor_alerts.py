@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import httpx
+
 from activities.care import sla
 from activities.care.io import MilestoneReached
 from domain import care as rules
@@ -82,3 +84,43 @@ async def test_a_level_without_notify_supervisor_emails_nobody(
     assert escalated.data["supervisor"] is None
     fan_out_all(activities, cursor, NOON)
     assert messages_of(database_url, escalated.id) == []
+
+
+async def test_the_operators_ticket_escalated_template_writes_the_supervisors_email(
+    api: httpx.AsyncClient, settings: Settings, database_url: str, smtp_server: SmtpSink
+) -> None:
+    care = make_care(database_url, policy=POLICY)
+    template = {
+        "event_type": "ticket.escalated",
+        "channel": "email",
+        "language": "en",
+        "subject": "ESCALATED {{ data.id }} L{{ data.level }} {{ data.priority }}",
+        "body_text": "For {{ data.supervisor }}: {{ account.display_name }}, "
+        "was in {{ data.from_queue_id }}.",
+    }
+    answer = await api.post("/v1/notification-templates", json=template, headers=care.tenant.post_headers())
+    assert answer.status_code == 201, answer.text
+    supervisor = f"lead.{uuid.uuid4().hex[:8]}@example.com"
+    with unit_of_work(database_url) as session:
+        queue = session.get(TicketQueue, care.queue_id)
+        assert queue is not None
+        queue.supervisor = supervisor
+    ticket = raise_ticket(database_url, care)
+    [level] = [
+        m
+        for m in rules.milestones(rules.EscalationPolicy.model_validate(POLICY), first_response=True)
+        if m.kind == "escalation"
+    ]
+    activities = engine(settings, smtp_server)
+    cursor = start_cursor()
+    with unit_of_work(database_url) as session:
+        sla.reach(session, MilestoneReached(ticket_id=ticket.id, milestone=level, arm=0, at=NOON))
+    [escalated] = [e for e in events_of(database_url, ticket.id) if e.type == "ticket.escalated"]
+    fan_out_all(activities, cursor, NOON)
+    send_round(activities, NOON)
+    [alert] = messages_of(database_url, escalated.id)
+    assert (alert.template_id, alert.last_error, alert.status) == (answer.json()["id"], None, "sent")
+    assert alert.subject == f"ESCALATED {ticket.id} L1 urgent"
+    assert alert.body_text == f"For {supervisor}: Ana Ruiz, was in {care.queue_id}."
+    email = await smtp_server.wait_for(supervisor)
+    assert str(email["Subject"]).replace("\r\n", "") == alert.subject
