@@ -164,3 +164,31 @@ def check_attachment(content_type: str, size: int, limit: int = MAX_ATTACHMENT_B
     if size == 0:
         raise AttachmentRefused(422, "attachment_empty", "The attachment is empty")
     return media
+
+
+_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
+def check_content(media: str, content: bytes) -> None:
+    """The bytes must be what the declared (allowed) type says: a file type's signature, or UTF-8 text
+    without NUL bytes for text/plain and text/csv; else 415 ``attachment_content_mismatch``."""
+    if media == "image/webp":
+        fits = content[:4] == b"RIFF" and content[8:12] == b"WEBP"
+    elif media in _SIGNATURES:
+        fits = content.startswith(_SIGNATURES[media])
+    else:
+        try:
+            fits = b"\x00" not in content and bool(content.decode("utf-8"))
+        except UnicodeDecodeError:
+            fits = False
+    if not fits:
+        raise AttachmentRefused(
+            415,
+            "attachment_content_mismatch",
+            f"The file's content is not {media}: send it with its real type (one of the allowed ones)",
+        )

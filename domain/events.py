@@ -49,6 +49,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "ticket.sla_warning",
         "ticket.breached",
         "ticket.escalated",
+        "notification.message",
         "segment.refreshed",
         "offer.redeemed",
         "loyalty.awarded",

@@ -13,10 +13,15 @@ import hashlib
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-CHANNELS: tuple[str, ...] = ("email", "sms", "push")
+CHANNELS: tuple[str, ...] = ("email", "sms", "push", "webhook")
 """Channels the engine sends on. ``push`` records the message for the subscriber's app to fetch
-(``GET /v1/notifications?channel=push``): no push service runs here. Integrators' webhooks are the
-webhook relay's (activities/webhooks), not a channel of this engine."""
+(``GET /v1/notifications?channel=push``): no push service runs here. ``webhook`` hands the rendered
+message to the operator's integrators: a ``notification.message`` business event, delivered by the
+webhook relay (activities/webhooks) to the endpoints subscribed to it (an integrator's own messaging app,
+a WhatsApp bridge…)."""
+
+MESSAGE_EVENT = "notification.message"
+"""The business event a ``webhook`` message becomes; never itself a trigger (no message about messages)."""
 
 STATUSES: tuple[str, ...] = (
     "queued",
@@ -35,6 +40,22 @@ LEGALLY_REQUIRED: frozenset[str] = frozenset(
 
 DIRECT_TYPES: frozenset[str] = frozenset({"account.verification", "subscription.welcome"})
 """Notices sent at once by their process (not business events): their templates are editable too."""
+
+STAFF_ONLY: frozenset[str] = frozenset({"ticket.sla_warning", "ticket.breached", "ticket.escalated"})
+"""A ticket's SLA clock and escalations: staff's business (the supervisor is told, see activities/
+notifications/staff.py), never the subscriber's, whatever trigger matches them."""
+
+
+def for_subscriber(event_type: str, data: dict[str, object]) -> bool:
+    """Whether the subscriber may be notified of the event at all: never of a ticket's internal life
+    (its SLA clock, escalations, assignments, internal comments)."""
+    if event_type in STAFF_ONLY:
+        return False
+    if event_type == "ticket.updated":
+        change = data.get("change")
+        return change != "assignment" and not (change == "comment" and not data.get("public"))
+    return True
+
 
 MAX_ATTEMPTS = 8
 """A failing delivery is tried this many times (about 21 hours of back-off) before it is failed."""

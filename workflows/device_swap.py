@@ -1,11 +1,11 @@
 """DeviceSwap: replace a faulty, damaged or stolen set-top box or router, as a saga.
 
 Steps: quote the fee (damaged only), reserve a replacement of the same product, deprovision the old
-device, provision the new one, move stock both ways in one transaction (replacement assigned, old
-device in repair or lost/stolen), and record the damage fee as a pending charge. When a step fails
-for good, the steps already done are undone in reverse order (reprovision the old device, withdraw
-the new one, restore both devices' states, release the reservation) and the process fails with the
-cause.
+device (a stolen one first of all, and never put back in service), provision the new one, move stock
+both ways in one transaction (replacement assigned, old device in repair or lost/stolen), and record the
+damage fee as a pending charge. When a step fails for good, the steps already done are undone in reverse
+order (reprovision the old device unless stolen, withdraw the new one, restore both devices' states,
+release the reservation) and the process fails with the cause.
 """
 
 from __future__ import annotations
@@ -118,6 +118,15 @@ class DeviceSwapWorkflow(ShowsStep):
 
     async def _swap(self, request: DeviceSwapInput, undo: list[Compensation]) -> DeviceSwapResult:
         wid = workflow.info().workflow_id
+        old = request.old_device
+        # A stolen device goes out of service first, whether or not a replacement is found, and is never
+        # put back in service by a compensation (histories recorded before this replay unchanged).
+        blocked_first = request.reason == SwapReason.STOLEN and workflow.patched("stolen-deprovisioned-first")
+        if blocked_first:
+            self._step = "deprovisioning_old"
+            await self._provision(
+                request, ProvisioningAction.TERMINATE, old, "remove", f"{wid}:deprovision-old"
+            )
         self._step = "quoting_fee"
         fee = await workflow.execute_activity_method(
             DeviceActivities.quote_swap_fee,
@@ -165,14 +174,16 @@ class DeviceSwapWorkflow(ShowsStep):
         )
         undo.append(lambda: self._db(DeviceActivities.release_device, release))
 
-        self._step = "deprovisioning_old"
-        old = request.old_device
-        await self._provision(request, ProvisioningAction.TERMINATE, old, "remove", f"{wid}:deprovision-old")
-        undo.append(
-            lambda: self._provision(
-                request, ProvisioningAction.ACTIVATE, old, "install", f"{wid}:restore-old"
+        if not blocked_first:
+            self._step = "deprovisioning_old"
+            await self._provision(
+                request, ProvisioningAction.TERMINATE, old, "remove", f"{wid}:deprovision-old"
             )
-        )
+            undo.append(
+                lambda: self._provision(
+                    request, ProvisioningAction.ACTIVATE, old, "install", f"{wid}:restore-old"
+                )
+            )
 
         self._step = "provisioning_new"
         await self._provision(

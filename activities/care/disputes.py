@@ -5,7 +5,7 @@ the ticket. One transaction each (the caller's session)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from activities.care.tickets import append_history, apply_status, find_ticket, record_ticket_event
@@ -18,7 +18,7 @@ from models.accounts import Account
 from models.base import utcnow
 from models.billing import Invoice
 from models.care import InvoiceHold, Ticket, TicketCategory
-from models.devices import Device, DeviceLogin
+from models.devices import Device, DeviceLogin, ServiceCredential
 
 
 class SupervisorRequired(RuleViolation):
@@ -144,9 +144,10 @@ def record_cancellation(session: Session, ticket: Ticket, actor: str, process_id
 
 
 def block_stolen_device(session: Session, principal: Principal, ticket_id: str) -> Ticket:
-    """A ``stolen_device`` ticket blocks its device at once: every login of the device's service ends (the
-    apps must log in again); the caller then starts the DeviceSwap (reason stolen), which deprovisions the
-    device, marks it lost and hands over a replacement."""
+    """A ``stolen_device`` ticket blocks its device at once: every login of the device's service ends and
+    the service's login secret is revoked, so no app logs in again with what the thief holds (the
+    subscriber gets a new secret from ``POST /v1/devices/credentials``); the caller then starts the
+    DeviceSwap (reason stolen), which deprovisions the device, marks it lost and hands over a replacement."""
     ticket = find_ticket(session, principal, ticket_id, lock=True)
     category = session.get(TicketCategory, ticket.category_id)
     if category is None or category.action != care.CategoryAction.STOLEN_DEVICE:
@@ -160,12 +161,22 @@ def block_stolen_device(session: Session, principal: Principal, ticket_id: str) 
         .values(logged_out_at=utcnow(), logout_reason="stolen")
         .returning(DeviceLogin.id)
     ).all()
+    revoked = session.execute(
+        delete(ServiceCredential)
+        .where(ServiceCredential.service_id == device.service_id)
+        .returning(ServiceCredential.service_id)
+    ).all()
     append_history(
         session,
         ticket,
         "action",
         principal.key_id,
-        data={"action": "block_device", "device_id": device.id, "logins_ended": len(ended)},
+        data={
+            "action": "block_device",
+            "device_id": device.id,
+            "logins_ended": len(ended),
+            "credential_revoked": bool(revoked),
+        },
     )
     ticket.version += 1
     record_ticket_event(session, "ticket.updated", ticket, change="device_blocked")

@@ -61,9 +61,15 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+UPDATE_FIELDS = {"change": None, "previous_status": None, "public": None, "process_id": None}
+"""What a ``ticket.updated`` always carries (null when the change has none), so a template that names them
+renders for every change."""
+
+
 def record_ticket_event(session: Session, event_type: str, ticket: Ticket, **extra: Any) -> str:
+    fixed = UPDATE_FIELDS if event_type == "ticket.updated" else {}
     event = BusinessEvent(
-        event_type, ticket.organisation_id, "ticket", ticket.id, {**ticket_data(ticket), **extra}
+        event_type, ticket.organisation_id, "ticket", ticket.id, {**ticket_data(ticket), **fixed, **extra}
     )
     return record(session, event)
 
@@ -293,6 +299,7 @@ def attach(
 ) -> TicketAttachment:
     """Store an attachment (allowed types, at most ``limit`` bytes) in PostgreSQL, with its history line."""
     media = care.check_attachment(content_type, len(content), limit)
+    care.check_content(media, content)
     ticket = find_ticket(session, principal, ticket_id, lock=True)
     row = TicketAttachment(
         id=new_id("tatt"),
@@ -309,7 +316,12 @@ def attach(
         ticket,
         "attachment",
         principal.key_id,
-        data={"attachment_id": row.id, "filename": row.filename},
+        data={
+            "attachment_id": row.id,
+            "filename": row.filename,
+            "content_type": row.content_type,
+            "size": row.size,
+        },
     )
     ticket.version += 1
     record_ticket_event(session, "ticket.updated", ticket, change="attachment")

@@ -9,7 +9,7 @@ from typing import Any
 from temporalio import activity
 
 from activities.invoices.documents import invoice_pdf
-from activities.notifications import fanout, io, sending
+from activities.notifications import fanout, integrators, io, sending
 from activities.notifications.io import FanOutInput, FanOutResult, SendDueInput, SendRound
 from activities.notifications.sending import Outgoing, Result
 from integrations.notify.base import (
@@ -66,9 +66,13 @@ class NotificationActivities(io.NotificationActivities):
             batch = sending.claim(session, request.at)
         round_ = SendRound(unknown=unknown, full=len(batch) >= sending.BATCH)
         for out in batch:
-            result = self._send(out)
-            with unit_of_work(self.url) as session:
-                became = sending.record(session, request.at, out.id, result)
+            if out.channel == "webhook":  # to the integrators: an outbox event, in one transaction
+                with unit_of_work(self.url) as session:
+                    became = integrators.hand_over(session, out)
+            else:
+                result = self._send(out)
+                with unit_of_work(self.url) as session:
+                    became = sending.record(session, request.at, out.id, result)
             if became == "retry":
                 round_.retrying += 1
             elif became == "failed":

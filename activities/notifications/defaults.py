@@ -20,7 +20,7 @@ class DefaultTemplate:
     sms: str
 
     def parts(self, channel: str) -> Parts:
-        if channel == "email":
+        if channel in ("email", "webhook"):  # an integrator gets the full text
             return Parts(self.subject, self.text)
         return Parts(self.subject, self.sms)
 
@@ -81,6 +81,30 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], DefaultTemplate] = {
         "Active su suscripción a {{ data.provider }}",
         "Hola {{ account.display_name }}:\n\nRegístrese aquí: {{ data.url }}\n",
         "Active {{ data.provider }}: {{ data.url }}",
+    ),
+    ("ticket.created", "en"): DefaultTemplate(
+        "We received your request {{ data.id }}",
+        "Hello {{ account.display_name }},\n\nWe have received your request {{ data.id }} and will answer it"
+        " soon.\n\n{{ organisation.name }}\n",
+        "{{ organisation.name }}: request {{ data.id }} received.",
+    ),
+    ("ticket.created", "es"): DefaultTemplate(
+        "Hemos recibido su solicitud {{ data.id }}",
+        "Hola {{ account.display_name }}:\n\nHemos recibido su solicitud {{ data.id }} y le responderemos"
+        " pronto.\n\n{{ organisation.name }}\n",
+        "{{ organisation.name }}: solicitud {{ data.id }} recibida.",
+    ),
+    ("ticket.updated", "en"): DefaultTemplate(
+        "Your request {{ data.id }} was updated",
+        "Hello {{ account.display_name }},\n\nYour request {{ data.id }} has news; it is now"
+        " {{ data.status | replace('_', ' ') }}.\n\n{{ organisation.name }}\n",
+        "{{ organisation.name }}: request {{ data.id }} is {{ data.status | replace('_', ' ') }}.",
+    ),
+    ("ticket.updated", "es"): DefaultTemplate(
+        "Su solicitud {{ data.id }} tiene novedades",
+        "Hola {{ account.display_name }}:\n\nSu solicitud {{ data.id }} tiene novedades; su estado es"
+        " {{ data.status | replace('_', ' ') }}.\n\n{{ organisation.name }}\n",
+        "{{ organisation.name }}: solicitud {{ data.id }}: {{ data.status | replace('_', ' ') }}.",
     ),
 }
 

@@ -7,7 +7,8 @@ which channels; without any trigger of its own an operator has the built-in ones
 channel gets one message, unique per (event, trigger, channel, recipient): rendered now, from the
 operator's template in the account's language (else English, else the built-in default), or suppressed
 with the reason (opted out of the channel or of marketing, no address on it), or held back until the
-quiet hours end in the subscriber's time zone. A repeat of a page adds nothing.
+quiet hours end in the subscriber's time zone. A repeat of a page adds nothing. An escalated ticket's
+supervisor gets an email of their own (staff.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Text, cast, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from activities.notifications import defaults, settings, templates
+from activities.notifications import defaults, settings, staff, templates
 from activities.notifications.io import FanOutInput, FanOutResult
 from activities.notifications.templates import Parts
 from activities.webhooks.deliveries import LATE_COMMIT_WINDOW, commit_position, cursor_at
@@ -146,7 +147,7 @@ def recipient_of(account: Account, channel: str) -> str | None:
         return account.email or None
     if channel == "sms":
         return account.phone or None
-    return account.id  # push: the subscriber's app fetches its own messages
+    return account.id  # push: the subscriber's app fetches its own; webhook: the integrator is told whose
 
 
 def compose(
@@ -200,6 +201,10 @@ def fan_out(session: Session, request: FanOutInput) -> FanOutResult:
     rows: list[dict[str, Any]] = []
     for event, organisation, _ in events:
         rows.extend(_messages_of(session, event, organisation, request.at, cache))
+        if event.type == "ticket.escalated":
+            alert = _supervisor_alert(session, event, organisation, request.at)
+            if alert is not None:
+                rows.append(alert)
     created = 0
     if rows:
         result = session.execute(
@@ -217,6 +222,15 @@ def fan_out(session: Session, request: FanOutInput) -> FanOutResult:
     )
 
 
+def _supervisor_alert(
+    session: Session, event: EventRecord, organisation: Organisation, at: datetime
+) -> dict[str, Any] | None:
+    own = operator_template(session, organisation.path, "ticket.escalated", "email", "en")
+    account = session.get(Account, account_of(event) or "")
+    view = account_view(account) if account is not None else None
+    return staff.supervisor_alert(event, organisation, at, own=own, account=view)
+
+
 def _messages_of(
     session: Session,
     event: EventRecord,
@@ -224,6 +238,10 @@ def _messages_of(
     at: datetime,
     cache: dict[str, list[Rule]],
 ) -> list[dict[str, Any]]:
+    if event.type == rules.MESSAGE_EVENT:
+        return []  # a message handed to the integrators is no trigger of another
+    if not rules.for_subscriber(event.type, event.data or {}):
+        return []  # a ticket's internal life (SLA, escalation, internal notes) is not the subscriber's
     rule = _best(_rules_for(session, organisation.path, cache), event.type)
     account_id = account_of(event)
     if rule is None or not rule.channels or account_id is None:

@@ -146,6 +146,21 @@ SAMPLE_INVOICE = {
     "total_minor": 2420,
     "paid_minor": 0,
 }
+TICKET_SAMPLE: dict[str, Any] = {
+    "id": "tkt_sample",
+    "account_id": "acc_sample",
+    "category_id": "tcat_sample",
+    "queue_id": "tq_sample",
+    "status": "open",
+    "priority": "normal",
+    "assignee": None,
+    "escalation_level": 0,
+    "subscription_id": "sub_sample",
+    "device_id": None,
+    "invoice_id": None,
+    "payment_id": None,
+}
+
 SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "invoice.issued": SAMPLE_INVOICE,
     "invoice.voided": SAMPLE_INVOICE,
@@ -191,8 +206,28 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "provider": "netflix",
         "url": "https://partner.example/signup?token=sample",
     },
-    "account.verification": {"account_id": "acc_sample", "token": "sample-token", "url": "https://x/verify"},
-    "subscription.welcome": {"account_id": "acc_sample", "subscription_id": "sub_sample"},
+    "ticket.created": TICKET_SAMPLE,
+    "ticket.escalated": {  # the supervisor's email (staff.py)
+        **TICKET_SAMPLE,
+        "priority": "urgent",
+        "escalation_level": 1,
+        "level": 1,
+        "supervisor": "lead@example.com",
+        "from_queue_id": "tq_first",
+    },
+    "ticket.updated": {
+        **TICKET_SAMPLE,
+        "change": "status",
+        "previous_status": "new",
+        "public": None,
+        "process_id": None,
+    },
+    # the direct notices: the data their activities pass (activities/accounts, activities/subscriptions)
+    "account.verification": {
+        "account_id": "acc_sample",
+        "email": "ana@example.com",
+        "link": "https://portal.example/verify/acc_sample?token=sample-token",
+    },
 }
 SAMPLE_DATA["payment.failed"] = {
     **SAMPLE_DATA["payment.succeeded"],
@@ -206,6 +241,12 @@ for _type in (
     "subscription.terminated",
 ):
     SAMPLE_DATA[_type] = SAMPLE_DATA["subscription.activated"]
+for _kind in ("welcome", "device_swapped"):  # notices only: the subscription, its id and the notice's kind
+    SAMPLE_DATA[f"subscription.{_kind}"] = {
+        **SAMPLE_DATA["subscription.activated"],
+        "subscription_id": "sub_sample",
+        "kind": _kind,
+    }
 
 
 def sample_context(

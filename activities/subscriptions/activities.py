@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.billing.io import RunInput
+from activities.events.snapshots import subscription_data
 from activities.notifications import direct
 from activities.notifications.templates import Parts
 from activities.shared.heartbeat import heartbeating
@@ -97,7 +98,9 @@ class SubscriptionActivities(io.SubscriptionActivities):
             sub = session.get(Subscription, notice.subscription_id)
             subject = f"Your subscription {notice.subscription_id}: {notice.kind}"
             text = f"Hello {name},\n\nYour subscription {notice.subscription_id} is now {notice.kind}.\n"
-            data = {"subscription_id": notice.subscription_id, "kind": notice.kind}
+            # the subscription's event data too: a template of ``subscription.<kind>`` fits both paths
+            snapshot = subscription_data(sub) if sub is not None else {}
+            data = {**snapshot, "subscription_id": notice.subscription_id, "kind": notice.kind}
             message = (
                 direct.prepare_email(
                     session,

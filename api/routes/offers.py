@@ -29,9 +29,9 @@ from api.deps import (
 from api.docs import problem_response
 from api.errors import ApiError
 from api.process_starter import ProcessStart, start_process
-from api.routes.subscriptions import change_summary
 from api.schemas.common import Page
 from api.schemas.offers import AcceptOut, EligibleOffers, OfferDetail, OfferOut
+from api.subscription_changes import change_summary
 from domain.process_ids import ProcessLabels
 from models.base import unit_of_work
 from models.offers import Offer

@@ -24,11 +24,9 @@ from api.deps import (
     SessionDep,
     SettingsDep,
     StaffDep,
-    TemporalGateway,
     TemporalGatewayDep,
 )
 from api.errors import ApiError
-from api.idempotency import IdempotentWrite
 from api.process_starter import ProcessStart, signal_process, start_process
 from api.schemas.common import Page
 from api.schemas.subscriptions import (
@@ -38,17 +36,14 @@ from api.schemas.subscriptions import (
     SubscriptionDetail,
     SubscriptionOut,
 )
+from api.subscription_changes import start_change
 from api.subscription_views import subscription_view
 from domain import process_ids
 from domain.ids import new_id
-from domain.principal import Principal
 from domain.process_ids import ProcessLabels
-from models.base import unit_of_work
 from models.organisations import Organisation
 from models.subscriptions import ScheduledChange, Subscription
-from runtime.settings import Settings
 from workflows.onboarding import OnboardingWorkflow
-from workflows.subscription_change import PlanChangeWorkflow, SubscriptionActionWorkflow
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
@@ -95,64 +90,6 @@ async def create_subscription(
     return stored.response()
 
 
-async def _start_change(
-    kind: str,
-    sub_id: str,
-    payload: dict[str, Any],
-    prepare: Any,
-    principal: Principal,
-    write: IdempotentWrite,
-    settings: Settings,
-    gateway: TemporalGateway,
-) -> Response:
-    def produce(session: Session) -> dict[str, Any]:
-        sub = store.visible(session, principal, sub_id, lock=True)
-        process_id = process_ids.subscription_request(kind, sub.id, write.key)
-        change: ChangePlan = prepare(session, sub, process_id, principal.key_id)
-        store.acquire(session, sub.id, process_id)
-        return {
-            "object": "process_started",
-            "process_id": process_id,
-            "subscription_id": sub.id,
-            "account_id": sub.account_id,
-            "organisation_id": sub.organisation_id,
-            "change": change.model_dump(mode="json"),
-        }
-
-    stored = await run_in_threadpool(write.store, payload, produce, status=202)
-    out, replayed = stored.body, stored.replayed
-    change = ChangePlan.model_validate(out["change"])
-    workflow = PlanChangeWorkflow.run if kind == "change" else SubscriptionActionWorkflow.run
-    process = "PlanChange" if kind == "change" else process_ids.action_process(change.action)
-    labels = ProcessLabels(
-        process=process,
-        summary=change_summary(change),
-        organisation_id=out["organisation_id"],
-        account_id=out["account_id"],
-        subscription_id=change.subscription_id,
-    )
-    try:
-        start = ProcessStart(workflow, change, out["process_id"], labels)
-        await start_process(await gateway.client(), settings, start, replayed=replayed)
-    except ApiError:
-        await run_in_threadpool(_release, settings, change)
-        raise
-    return stored.response()
-
-
-def change_summary(change: ChangePlan) -> str:
-    """A change in a line, e.g. "Change plan of sub_… to TV-PLUS on 2024-02-01"."""
-    what = change.action.replace("_", " ").capitalize()
-    target = f" to {change.plan_code}" if change.plan_code else ""
-    return f"{what} of {change.subscription_id}{target} on {change.effective_on}"
-
-
-def _release(settings: Settings, change: ChangePlan) -> None:
-    """Let go of the subscription when its process could not start (the write has committed)."""
-    with unit_of_work(settings.database_url or "") as session:
-        store.release(session, change.subscription_id, change.process_id)
-
-
 @router.post(
     "/{subscription_id}/changes",
     status_code=202,
@@ -171,7 +108,7 @@ async def change_subscription(
         return prepare_change(session, sub, body, process_id, actor)
 
     payload = body.model_dump(mode="json")
-    return await _start_change(
+    return await start_change(
         "change", subscription_id, payload, prepare, principal, write, settings, gateway
     )
 
@@ -198,7 +135,7 @@ async def act_on_subscription(
         return prepare_action(session, sub, action, body, process_id, actor)
 
     payload = body.model_dump(mode="json")
-    return await _start_change(action, subscription_id, payload, prepare, principal, write, settings, gateway)
+    return await start_change(action, subscription_id, payload, prepare, principal, write, settings, gateway)
 
 
 @router.delete(

@@ -22,10 +22,9 @@ from activities.care.io import EscalationInput
 from activities.shared.pagination import encode_cursor
 from activities.subscriptions.changes import ActionRequest, prepare_action
 from api.deps import IdempotentWriteDep, SessionDep, SettingsDep, StaffDep, TemporalGatewayDep
+from api.device_swaps import swap_input, swap_start
 from api.errors import ApiError
 from api.process_starter import ProcessStart, signal_process, start_process
-from api.routes.device_swap import swap_input, swap_start
-from api.routes.subscriptions import _start_change as start_change
 from api.schemas.care import (
     AssignIn,
     AttachmentContent,
@@ -42,6 +41,7 @@ from api.schemas.care import (
 from api.schemas.common import Page, Strict
 from api.schemas.devices import SwapAccepted, SwapRequest
 from api.schemas.subscriptions import ChangeStarted
+from api.subscription_changes import start_change
 from domain import care, process_ids
 from domain.devices import SwapReason
 from domain.errors import RuleViolation
@@ -208,8 +208,8 @@ class AttachmentIn(Strict):
     "/{ticket_id}/attachments", status_code=201, response_model=AttachmentOut, summary="Attach a file"
 )
 def attach(ticket_id: str, body: AttachmentIn, principal: StaffDep, write: IdempotentWriteDep) -> Response:
-    """PDF, images (PNG, JPEG, GIF, WebP) and plain text or CSV, at most 512 KiB: another type is a 415, a
-    larger file a 413."""
+    """PDF, images (PNG, JPEG, GIF, WebP) and plain text or CSV (UTF-8), at most 512 KiB: another type, or
+    content that is not of the declared type, is a 415; a larger file a 413."""
     try:
         content = base64.b64decode(body.content_base64, validate=True)
     except (binascii.Error, ValueError):
@@ -217,7 +217,7 @@ def attach(ticket_id: str, body: AttachmentIn, principal: StaffDep, write: Idemp
             "invalid_base64", "content_base64 is not base64", field="content_base64"
         ) from None
     try:
-        care.check_attachment(body.content_type, len(content))
+        care.check_content(care.check_attachment(body.content_type, len(content)), content)
     except care.AttachmentRefused as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from None
 

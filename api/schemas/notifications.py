@@ -9,14 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import Strict
 
-Channel = Literal["email", "sms", "push"]
+Channel = Literal["email", "sms", "push", "webhook"]
 
 
 class TriggerIn(Strict):
     event_pattern: str = Field(
         max_length=64, description="an event type (invoice.issued), a family (ticket.*) or * (every type)"
     )
-    channels: list[Channel] = Field(max_length=3, description="where to notify; empty: do not notify")
+    channels: list[Channel] = Field(
+        max_length=4,
+        description="where to notify; empty: do not notify. webhook: the integrators' endpoints receive "
+        "the rendered message as a notification.message event",
+    )
     enabled: bool = True
     marketing: bool = Field(default=False, description="subscribers who opted out of marketing are skipped")
     ignore_quiet_hours: bool = Field(default=False, description="legally required notices go at once")

@@ -8,7 +8,7 @@ import base64
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.accounts.organisations import mint_api_key
 from activities.care import disputes
 from activities.care.activities import CareActivities
+from activities.devices import logins as device_logins
 from api.app import create_app
 from domain import process_ids
 from domain.ids import new_id
@@ -144,6 +145,12 @@ async def test_a_ticket_lives_from_new_to_closed_with_its_process(
         {"filename": "bill.txt", "content_type": "text/plain", "content_base64": note},
     )
     assert attached.status_code == 201 and attached.json()["size"] == 12, attached.text
+    [line] = [
+        h
+        for h in (await api.get(f"/v1/tickets/{ticket['id']}", headers=tenant.auth)).json()["history"]
+        if h["kind"] == "attachment"
+    ]
+    assert (line["data"]["content_type"], line["data"]["size"]) == ("text/plain", 12)
     got = await api.get(
         f"/v1/tickets/{ticket['id']}/attachments/{attached.json()['id']}", headers=tenant.auth
     )
@@ -203,6 +210,9 @@ async def test_bad_input_is_refused_and_writes_nothing(api: httpx.AsyncClient, d
     resp = await post(api, tenant, f"/v1/tickets/{ticket.id}/attachments", exe)
     assert (resp.status_code, resp.json()["code"]) == (415, "attachment_type_refused")
     assert resp.headers["content-type"].startswith("application/problem+json")
+    disguised = {"filename": "cat.png", "content_type": "image/png", "content_base64": "TVqQAAM="}
+    resp = await post(api, tenant, f"/v1/tickets/{ticket.id}/attachments", disguised)
+    assert (resp.status_code, resp.json()["code"]) == (415, "attachment_content_mismatch")
 
     other = make_operator(database_url, name="Other")
     foreign = make_account(database_url, other.organisation_id)
@@ -285,6 +295,37 @@ async def test_a_billing_dispute_holds_the_invoice_and_ends_in_a_supervisors_cre
     assert (resp.status_code, resp.json()["code"]) == (409, "not_a_billing_dispute")
 
 
+async def test_a_rejected_billing_dispute_releases_the_hold_without_a_credit(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    tenant = make_operator(database_url)
+    care = make_care(database_url, tenant=tenant, action="billing_dispute")
+    invoice = make_invoice(database_url, care.account_id, [Line("Fibra", 3000)])
+    ticket = raise_ticket(database_url, care, invoice_id=invoice)
+    agent = agent_of(database_url, tenant)
+    assert (await post(api, agent, f"/v1/tickets/{ticket.id}/invoice-hold", {})).status_code == 200
+    again = await post(api, agent, f"/v1/tickets/{ticket.id}/invoice-hold", {})
+    assert again.status_code == 200  # held already: one hold, one history line
+    reject = {"outcome": "reject", "description": "Both charges are right"}
+    settled = await post(api, agent, f"/v1/tickets/{ticket.id}/dispute-settlement", reject)
+    assert settled.status_code == 200 and settled.json()["status"] == "resolved", settled.text
+    with unit_of_work(database_url) as session:
+        assert not disputes.is_held(session, invoice)  # dunning goes on
+        assert session.execute(select(CreditNote).where(CreditNote.invoice_id == invoice)).first() is None
+    lines = history_of(database_url, ticket.id, "action")
+    assert [(h.data["action"], h.body) for h in lines] == [
+        ("hold_invoice", None),
+        ("reject_dispute", "Both charges are right"),
+    ]
+    credit = {"outcome": "credit", "amount_minor": 1000, "description": "Charged twice"}
+    late = await post(api, tenant, f"/v1/tickets/{ticket.id}/dispute-settlement", credit)
+    assert (late.status_code, late.json()["code"]) == (409, "dispute_settled")
+    no_amount = await post(
+        api, tenant, f"/v1/tickets/{ticket.id}/dispute-settlement", {"outcome": "credit", "description": "x"}
+    )
+    assert (no_amount.status_code, no_amount.json()["code"]) == (422, "amount_required")
+
+
 async def test_a_cancel_request_starts_the_subscriptions_termination(
     care_api: httpx.AsyncClient, dev_env: WorkflowEnvironment, database_url: str
 ) -> None:
@@ -311,6 +352,21 @@ async def test_a_cancel_request_starts_the_subscriptions_termination(
     actions = [h.data for h in history_of(database_url, ticket.id, "action")]
     assert actions == [{"action": "terminate", "process_id": process_id, "timing": "immediate"}]
     await dev_env.client.get_workflow_handle(process_id).terminate("test over")
+    # by default the plan's terms apply: the subscription ends at the end of its current term
+    later = await insert_subscription(api, tenant, database_url, [catalogue.cheap], start=date(2026, 1, 1))
+    with unit_of_work(database_url) as session:
+        later_account = session.get(Subscription, later.id).account_id  # type: ignore[union-attr]
+    care = dataclasses.replace(care, account_id=later_account)
+    ticket = raise_ticket(database_url, care, subscription_id=later.id)
+    resp = await post(api, tenant, f"/v1/tickets/{ticket.id}/cancellation", {"effective_date": "2090-01-11"})
+    assert resp.status_code == 202, resp.text
+    change = resp.json()["change"]
+    assert (change["action"], change["timing"], change["effective_on"]) == (
+        "terminate",
+        "end_of_term",
+        "2090-02-01",
+    )
+    await dev_env.client.get_workflow_handle(resp.json()["process_id"]).terminate("test over")
     dispute = raise_ticket(database_url, make_care(database_url, tenant=tenant, action="billing_dispute"))
     resp = await post(api, tenant, f"/v1/tickets/{dispute.id}/cancellation", {})
     assert (resp.status_code, resp.json()["code"]) == (409, "not_a_cancel_request")
@@ -323,6 +379,8 @@ async def test_a_stolen_device_is_blocked_at_once_and_swapped(
     subscriber = device_support.make_subscriber(database_url, shop)
     box, _spare = device_support.receive(database_url, shop, 2)
     device_support.assign(database_url, shop, box, subscriber)
+    with unit_of_work(database_url) as session:  # the secret the subscriber's apps (and the thief) hold
+        _, secret = device_logins.issue_credential(session, shop.principal, subscriber.service_id)
     with unit_of_work(database_url) as session:
         session.add(
             DeviceLogin(
@@ -343,8 +401,22 @@ async def test_a_stolen_device_is_blocked_at_once_and_swapped(
             select(DeviceLogin).where(DeviceLogin.service_id == subscriber.service_id)
         ).scalars()
         assert [(x.logged_out_at is not None, x.logout_reason) for x in logins] == [(True, "stolen")]
+    with pytest.raises(device_logins.LoginRefused), unit_of_work(database_url) as session:
+        device_logins.login(
+            session,
+            account_id=subscriber.account_id,
+            secret=secret,
+            device_id="thief-tv",
+            device_name=None,
+            now=datetime(2026, 11, 30, 12, tzinfo=UTC),
+        )
     handle = dev_env.client.get_workflow_handle(resp.json()["process_id"])
     assert (await handle.describe()).workflow_type == "DeviceSwap"
     await handle.terminate("test over")
-    actions = [h.data["action"] for h in history_of(database_url, ticket.id, "action")]
-    assert actions == ["block_device"]
+    [blocked] = [h.data for h in history_of(database_url, ticket.id, "action")]
+    assert blocked == {
+        "action": "block_device",
+        "device_id": box,
+        "logins_ended": 1,
+        "credential_revoked": True,
+    }

@@ -62,3 +62,35 @@ def test_attachments_are_checked_for_type_then_size() -> None:
     with pytest.raises(care.AttachmentRefused) as empty:
         care.check_attachment("text/plain", 0)
     assert empty.value.status == 422
+
+
+@pytest.mark.parametrize(
+    ("media", "content"),
+    [
+        ("application/pdf", b"%PDF-1.7\n..."),
+        ("image/png", b"\x89PNG\r\n\x1a\n\x00\x00"),
+        ("image/jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF"),
+        ("image/gif", b"GIF89a\x01\x00"),
+        ("image/webp", b"RIFF\x24\x00\x00\x00WEBPVP8 "),
+        ("text/plain", "Señal perdida desde el lunes".encode()),
+        ("text/csv", b"date,minutes\n2026-11-02,14\n"),
+    ],
+)
+def test_content_of_the_declared_type_is_accepted(media: str, content: bytes) -> None:
+    care.check_content(media, content)
+
+
+@pytest.mark.parametrize(
+    ("media", "content"),
+    [
+        ("image/png", b"MZ\x90\x00\x03"),  # a Windows program sent as a picture
+        ("application/pdf", b"<html><script>"),
+        ("image/webp", b"RIFF\x24\x00\x00\x00AVI "),
+        ("text/plain", b"MZ\x90\x00\x03\x00"),  # NUL bytes: not text
+        ("text/csv", b"\xff\xfe\x00a"),  # not UTF-8
+    ],
+)
+def test_content_that_is_not_the_declared_type_is_refused(media: str, content: bytes) -> None:
+    with pytest.raises(care.AttachmentRefused) as refused:
+        care.check_content(media, content)
+    assert (refused.value.status, refused.value.code) == (415, "attachment_content_mismatch")

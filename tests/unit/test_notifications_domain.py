@@ -177,3 +177,32 @@ def test_extra_sample_data_checks_another_areas_event() -> None:
         check(Parts("Ticket {{ data.number }}", "x"), "ticket.updated")
     out = check(Parts("Ticket {{ data.number }}", "x"), "ticket.updated", {"number": "T-1"})
     assert out.subject == "Ticket T-1"
+
+
+def test_every_built_in_template_renders_with_its_sample_data() -> None:
+    from activities.notifications.defaults import DEFAULT_TEMPLATES
+
+    for (event_type, language), template in DEFAULT_TEMPLATES.items():
+        for channel in ("email", "sms"):
+            out = check(template.parts(channel), event_type, language=language)
+            assert out.subject and out.text, (event_type, language, channel)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "told"),
+    [
+        ("ticket.created", {}, True),
+        ("ticket.updated", {"change": "status"}, True),
+        ("ticket.updated", {"change": "comment", "public": True}, True),
+        ("ticket.updated", {"change": "comment", "public": False}, False),
+        ("ticket.updated", {"change": "assignment"}, False),
+        ("ticket.sla_warning", {}, False),
+        ("ticket.breached", {}, False),
+        ("ticket.escalated", {"supervisor": "lead@example.com"}, False),
+        ("invoice.issued", {}, True),
+    ],
+)
+def test_a_tickets_internal_life_is_never_the_subscribers(
+    event_type: str, data: dict[str, object], told: bool
+) -> None:
+    assert rules.for_subscriber(event_type, data) is told

@@ -222,6 +222,11 @@ SCENARIOS = [
         "last_month",
         "PartnerSettlement",
     ),
+    _scenario(
+        "workflows/test_stolen_device_swap.py::test_a_stolen_device_stays_out_of_service_when_no_replacement_is_in_stock",
+        "stolen_blocked_first",
+        "DeviceSwap",
+    ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
