@@ -52,40 +52,54 @@ def with_sim_line(database_url: str, order: OrderInput) -> OrderInput:
     """The order with its SIM (``iccid``, ``imsi``) and line number (``msisdn``), for a mobile service."""
     if order.service_kind != MOBILE:
         return order
-    device = dict(order.device or {})
     with unit_of_work(database_url) as session:
-        named = _device_id(device)
-        sim = session.get(Device, named) if named else None
-        line = _line_sim(session, order.service_id)
-        sim = sim or line
-        if sim is not None:
-            device.setdefault("device_id", sim.id)
-            device["iccid"], device["imsi"] = sim.iccid, sim.imsi
-        msisdn = line.msisdn if line is not None else sim.msisdn if sim is not None else None
-        if msisdn:
-            device["msisdn"] = msisdn
+        return sim_line_in(session, order)
+
+
+def sim_line_in(session: Session, order: OrderInput) -> OrderInput:
+    """``with_sim_line`` in the caller's transaction."""
+    if order.service_kind != MOBILE:
+        return order
+    device = dict(order.device or {})
+    named = _device_id(device)
+    sim = session.get(Device, named) if named else None
+    line = _line_sim(session, order.service_id)
+    sim = sim or line
+    if sim is not None:
+        device.setdefault("device_id", sim.id)
+        device["iccid"], device["imsi"] = sim.iccid, sim.imsi
+    msisdn = line.msisdn if line is not None else sim.msisdn if sim is not None else None
+    if msisdn:
+        device["msisdn"] = msisdn
     return order.model_copy(update={"device": device or None})
 
 
 def after_line_order(database_url: str, order: OrderInput) -> None:
     """Record on the SIMs what the host has just done (once the order is done; safe to repeat)."""
+    if order.service_kind != MOBILE or _device_id(order.device or {}) is None:
+        return
+    with unit_of_work(database_url) as session:
+        line_order_done(session, order)
+
+
+def line_order_done(session: Session, order: OrderInput) -> None:
+    """``after_line_order`` in the caller's transaction (``order`` as ``sim_line_in`` filled it)."""
     device = order.device or {}
     named = _device_id(device)
     if order.service_kind != MOBILE or named is None:
         return
-    with unit_of_work(database_url) as session:
-        sim = session.get(Device, named, with_for_update=True)
-        if sim is None:
-            return
-        if order.action is ProvisioningAction.ACTIVATE and device.get("swap") == "install":
-            line = _line_sim(session, order.service_id)
-            if line is not None and line.id != sim.id:
-                number, line.msisdn = line.msisdn, None
-                session.flush()
-                sim.msisdn = number
-        elif order.action is ProvisioningAction.ACTIVATE:
-            port = order.characteristics.get("port_in")
-            if isinstance(port, dict) and sim.msisdn != port.get("msisdn"):
-                sim.msisdn = str(port["msisdn"])
-        elif order.action is ProvisioningAction.TERMINATE and device.get("swap") is None:
-            sim.msisdn = None
+    sim = session.get(Device, named, with_for_update=True)
+    if sim is None:
+        return
+    if order.action is ProvisioningAction.ACTIVATE and device.get("swap") == "install":
+        line = _line_sim(session, order.service_id)
+        if line is not None and line.id != sim.id:
+            number, line.msisdn = line.msisdn, None
+            session.flush()
+            sim.msisdn = number
+    elif order.action is ProvisioningAction.ACTIVATE:
+        port = order.characteristics.get("port_in")
+        if isinstance(port, dict) and sim.msisdn != port.get("msisdn"):
+            sim.msisdn = str(port["msisdn"])
+    elif order.action is ProvisioningAction.TERMINATE and device.get("swap") is None:
+        sim.msisdn = None

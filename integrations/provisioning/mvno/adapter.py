@@ -5,7 +5,8 @@ provisioning activity fills these in from the warehouse). Actions become host or
 
 * activate — ``activate`` (ICCID, IMSI, MSISDN, tariff profile: the plan's ``tariff_profile``
   characteristic, else the plan code); with a ``port_in`` characteristic (``msisdn``, ``donor_operator``,
-  ``port_date``) a ``port_in`` of that number instead. In a DeviceSwap (``device["swap"] == "install"``)
+  ``port_date``, optionally ``authorisation_code``: the onboarding request's ``port_in``) a ``port_in``
+  of that number instead. In a DeviceSwap (``device["swap"] == "install"``)
   a ``swap_sim``: the new SIM, the same MSISDN.
 * suspend / resume / terminate — the same on the line; a swap's "remove" of the old SIM is no order (the
   ``swap_sim`` of the new one retires it at the host).
@@ -125,7 +126,7 @@ class MvnoAdapter:
         profile = str(request.characteristics.get("tariff_profile") or request.plan_code)
         port = request.characteristics.get("port_in")
         if isinstance(port, dict):
-            return {
+            fields = {
                 "type": "port_in",
                 "msisdn": line_digits(str(port["msisdn"])),
                 "iccid": iccid,
@@ -134,6 +135,9 @@ class MvnoAdapter:
                 "donor_operator": str(port["donor_operator"]),
                 "port_date": str(port["port_date"]),
             }
+            if port.get("authorisation_code"):
+                fields["authorisation_code"] = str(port["authorisation_code"])
+            return fields
         return {
             "type": "activate",
             "msisdn": line_digits(_required(device, "msisdn", request)),
