@@ -57,6 +57,8 @@ def finish_order(
     with unit_of_work(database_url) as session:
         row = session.get(ProvisioningOrder, order_id)
         assert row is not None
+        if row.state == "done" and state == "failed":
+            return  # the platform's callback completed it meanwhile (callbacks.py): done stays done
         failed_now = state == "failed" and row.state != "failed"
         row.state, row.adapter, row.result = state, ",".join(adapters) or None, results
         row.error = error or None

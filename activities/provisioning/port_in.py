@@ -10,7 +10,7 @@ Onboarding process provisions, so its commands stay what they were.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,11 +28,11 @@ PORT_IN = "port_in"
 
 class PortInRequest(BaseModel):
     """Keep a number from another operator: port it in on ``port_date`` (default: the start date, or
-    today if that is past) instead of the SIM's own number."""
+    tomorrow if that is sooner: a port takes the donor a working day) instead of the SIM's own number."""
 
     model_config = ConfigDict(extra="forbid")
 
-    msisdn: str = Field(max_length=16, description="the number to bring, E.164 (+ and 8 to 15 digits)")
+    msisdn: str = Field(max_length=32, description="the number to bring, E.164 (+ and 8 to 15 digits)")
     donor_operator: str = Field(max_length=64, description="the operator the number is with now")
     authorisation_code: str | None = Field(
         default=None, max_length=32, description="the porting code the donor gave the subscriber, if any"
@@ -76,7 +76,7 @@ def checked_port_in(
             "a porting authorisation code is 4 to 32 letters, digits or dashes",
             field=f"{field}.authorisation_code",
         )
-    port_date = request.port_date or max(start, today)
+    port_date = request.port_date or max(start, today + timedelta(days=1))
     if port_date < today:
         raise RuleViolation(
             "port_date_in_past",
