@@ -123,6 +123,22 @@ async def test_onboarding_ports_the_subscribers_number_in(
     assert len(failures) == 1 and "503" in failures[0]["data"]["error"]  # the failed try is visible
     assert (device_row(database_url, sim["id"])["state"], sim["id"]) == ("assigned", sim["id"])
     assert rows(database_url, "select msisdn from devices where id = :d", d=sim["id"]) == [{"msisdn": ported}]
+    # The SIM is traced by each of its identities, and its history says where it went.
+    api, auth = mobile_stack.api, shop.tenant.auth
+    for name, value in (("iccid", card.iccid), ("imsi", card.imsi), ("msisdn", ported)):
+        found = await api.get("/v1/devices", params={name: value}, headers=auth)
+        assert [(d["id"], d["iccid"], d["imsi"], d["msisdn"]) for d in found.json()["data"]] == [
+            (sim["id"], card.iccid, card.imsi, ported)
+        ], (name, found.text)
+    lost = await api.get("/v1/devices", params={"msisdn": card.msisdn}, headers=auth)
+    assert lost.json()["data"] == []  # the SIM's own number was given up for the ported one
+    history = await api.get("/v1/stock/movements", params={"device_id": sim["id"]}, headers=auth)
+    trail = sorted((m["at"], m["to_state"], m["subscription_id"]) for m in history.json()["data"])
+    assert [(state, subscription) for _, state, subscription in trail] == [
+        ("in_stock", None),
+        ("reserved", sub["id"]),
+        ("assigned", sub["id"]),
+    ]
 
 
 async def test_a_port_in_the_host_rejects_is_visible_and_fails_the_onboarding(
