@@ -107,7 +107,7 @@ def provision(
         finish_order(database_url, row.id, "skipped", [], {}, detail)
         return OrderOutcome(order_id=row.id, state="skipped", adapters=[], detail=detail)
     sent = with_sim_line(database_url, order)  # a mobile line's SIM and number, from the warehouse
-    request = ProvisioningRequest(order_id=row.id, **sent.model_dump())
+    request = ProvisioningRequest(order_id=row.id, rerun=rerun, **sent.model_dump())
     results: dict[str, Any] = {}
     for adapter in adapters:
         result = _execute(adapter.name, adapter.execute, request)

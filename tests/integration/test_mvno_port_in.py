@@ -164,6 +164,24 @@ async def test_a_port_in_the_host_rejects_is_visible_and_fails_the_onboarding(
     assert all(c["status"] == "void" for c in charges)
 
 
+async def test_a_retry_that_finds_the_port_in_rejected_never_sends_it_again(
+    mobile_stack: MobileStack, shop: SimShop, mvno: MvnoSimulator, database_url: str
+) -> None:
+    await shop.receive(mobile_stack.api, mvno, new_sim_card(msisdn=False))
+    ported = new_number()
+    mvno.processing_s = 4.0  # the first attempt gives up waiting (3 s); the retry finds it rejected
+    mvno.reject_next("donor_refused")
+
+    sub = await onboard(mobile_stack, shop, {"msisdn": ported, "donor_operator": "Telkom"})
+
+    assert sub["status"] == "failed", sub
+    assert "port_in rejected (donor_refused" in sub["failure_reason"]
+    [order] = orders_of(database_url, sub["id"])
+    assert (order["state"], order["attempts"]) == ("failed", 2)
+    assert [o["status"] for o in host_orders_for(mvno, ported)] == ["rejected"]  # not sent again
+    assert ported.removeprefix("+") not in mvno.lines
+
+
 def broadband_plan(database_url: str, shop: SimShop) -> str:
     product, plan = code("bb"), code("bb100")
     with unit_of_work(database_url) as session:

@@ -15,8 +15,9 @@ provisioning activity fills these in from the warehouse). Actions become host or
 The host is asynchronous: the order is sent under ``order_ref`` = the idempotency key (the host answers a
 repeat with the same order), then its status is asked until it completes or ``wait_seconds`` pass. Still
 pending: failed and retryable (the retry finds the same order again). Rejected: failed, not retryable,
-with the host's reason; an operator's re-run sends a new order (``<key>#2``, …) once the earlier one is
-known rejected. Connection failures and 5xx are retryable; 4xx (bad data) are not.
+with the host's reason (a retry that finds the order rejected answers so, it never sends it again); an
+operator's re-run (``request.rerun``) sends a new order (``<key>#2``, …) once the earlier one is known
+rejected. Connection failures and 5xx are retryable; 4xx (bad data) are not.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class MvnoAdapter:
             fields = self._order_fields(request)
             if fields is None:
                 return ProvisioningResult(status="done", reference=None, detail=self._no_order(request))
-            order = self._await(self._send(request.idempotency_key, fields))
+            order = self._await(self._send(request.idempotency_key, fields, rerun=request.rerun))
         except BadOrder as exc:
             return ProvisioningResult(status="failed", detail=str(exc), retryable=False)
         except MvnoError as exc:
@@ -147,8 +148,9 @@ class MvnoAdapter:
         }
 
     # -- the host's asynchronous orders ---------------------------------------------------------------
-    def _send(self, key: str, fields: dict[str, str]) -> Order:
-        """The order under ``key`` (sent now, or found again); after a rejection, the next ``key#n``."""
+    def _send(self, key: str, fields: dict[str, str], *, rerun: bool = False) -> Order:
+        """The order under ``key`` (sent now, or found again). A rejected one is the answer (a retry that
+        finds it must not send it again), unless an operator re-runs it: then the next ``key#n``."""
         attempt = 1
         while True:
             ref = key if attempt == 1 else f"{key}#{attempt}"
@@ -157,7 +159,7 @@ class MvnoAdapter:
                 kind = fields["type"]
                 extra = {k: v for k, v in fields.items() if k != "type"}
                 return self.client.submit(ref, kind, callback_url=self.config.callback_url, **extra)  # type: ignore[arg-type]
-            if found.status != "rejected":
+            if found.status != "rejected" or not rerun:
                 return found
             attempt += 1
 
