@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.provisioning import ProvisioningAction
-from domain.telephony import iccid_problem, imsi_problem, line_digits, luhn_check_digit, msisdn_problem
+from domain.telephony import (
+    iccid_problem,
+    imsi_problem,
+    known_donor,
+    line_digits,
+    luhn_check_digit,
+    msisdn_problem,
+)
 from integrations.payments.base import ChargeStatus, WebhookRejected
 from integrations.payments.mobile_money.client import Outcome, ResultCode
 from integrations.payments.mobile_money.gateway import MobileMoneyConfig, MobileMoneyGateway, result_of
@@ -202,3 +209,32 @@ def test_an_order_without_a_sim_fails_without_retrying() -> None:
     result = MvnoAdapter(MvnoConfig("http://127.0.0.1:1")).execute(mvno_request(ProvisioningAction.SUSPEND))
     assert (result.status, result.retryable) == ("failed", False)
     assert "needs the SIM's msisdn" in result.detail
+
+
+def test_known_donors_are_matched_without_case_and_others_refused() -> None:
+    assert known_donor("orange") == "Orange"
+    assert known_donor("  FREE mobile ") == "Free Mobile"
+    assert known_donor("Acme Mobile") is None
+    assert known_donor("") is None
+
+
+def test_a_port_in_becomes_a_host_port_in_order_with_its_authorisation_code() -> None:
+    port = {"msisdn": "+33698765432", "donor_operator": "Orange", "port_date": "2030-01-02"}
+    request = mvno_request(ProvisioningAction.ACTIVATE, **SIM).model_copy(
+        update={"characteristics": {"tariff_profile": "mvno-basic", "port_in": port}}
+    )
+    fields = MvnoAdapter(MvnoConfig("http://127.0.0.1:1"))._order_fields(request)
+    assert fields == {
+        "type": "port_in",
+        "msisdn": "33698765432",  # the ported number, not the SIM's own
+        "iccid": SIM["iccid"],
+        "imsi": SIM["imsi"],
+        "tariff_profile": "mvno-basic",
+        "donor_operator": "Orange",
+        "port_date": "2030-01-02",
+    }
+    coded = request.model_copy(
+        update={"characteristics": {"port_in": {**port, "authorisation_code": "PAC-1234"}}}
+    )
+    with_code = MvnoAdapter(MvnoConfig("http://127.0.0.1:1"))._order_fields(coded)
+    assert with_code is not None and with_code["authorisation_code"] == "PAC-1234"
