@@ -4,7 +4,8 @@ warehouse.
 An order names its device by id at most (onboarding's reserved SIM, a swap's new SIM) and none at all for
 dunning's suspend or a termination. ``with_sim_line`` fills in the SIM's ``iccid`` and ``imsi`` and the line's
 ``msisdn``: the number of the SIM assigned to the service (the live line: a swap keeps it), else the SIM's
-own number (a first activation). ``after_line_order`` keeps the warehouse in step once the host has done an
+own number (a first activation); an order naming no SIM before it is dispatched (an onboarding's
+compensation) takes the SIM reserved for the service. ``after_line_order`` keeps the warehouse in step once the host has done an
 order: a swapped-in SIM takes the line's number from the old one, a ported-in number replaces the SIM's
 own, a terminated line gives its number up.
 """
@@ -48,6 +49,20 @@ def _line_sim(session: Session, service_id: str) -> Device | None:
     )
 
 
+def _reserved_sim(session: Session, service_id: str) -> Device | None:
+    """The SIM held for the service before it is dispatched (an onboarding's compensation names none)."""
+    return (
+        session.execute(
+            select(Device)
+            .join(DeviceModel, DeviceModel.id == Device.model_id)
+            .where(DeviceModel.kind == "sim", Device.service_id == service_id, Device.state == "reserved")
+            .order_by(Device.updated_at.desc(), Device.id)
+        )
+        .scalars()
+        .first()
+    )
+
+
 def with_sim_line(database_url: str, order: OrderInput) -> OrderInput:
     """The order with its SIM (``iccid``, ``imsi``) and line number (``msisdn``), for a mobile service."""
     if order.service_kind != MOBILE:
@@ -64,7 +79,7 @@ def sim_line_in(session: Session, order: OrderInput) -> OrderInput:
     named = _device_id(device)
     sim = session.get(Device, named) if named else None
     line = _line_sim(session, order.service_id)
-    sim = sim or line
+    sim = sim or line or _reserved_sim(session, order.service_id)
     if sim is not None:
         device.setdefault("device_id", sim.id)
         device["iccid"], device["imsi"] = sim.iccid, sim.imsi

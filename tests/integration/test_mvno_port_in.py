@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from activities.catalog import records as catalog
-from domain.catalog import Phase, PhaseKind, PlanSpec, ProductKind, ProductSpec
+from domain.catalog import BillingTerm, Phase, PhaseKind, PlanSpec, ProductKind, ProductSpec
 from domain.organisations import OrganisationKind
 from integrations.provisioning.mvno.simulator import MvnoSimulator
 from models.base import unit_of_work
@@ -180,6 +180,42 @@ async def test_a_retry_that_finds_the_port_in_rejected_never_sends_it_again(
     assert (order["state"], order["attempts"]) == ("failed", 2)
     assert [o["status"] for o in host_orders_for(mvno, ported)] == ["rejected"]  # not sent again
     assert ported.removeprefix("+") not in mvno.lines
+
+
+def prepaid_mobile_plan(database_url: str, shop: SimShop) -> str:
+    """A prepaid plan of the shop's mobile product, renting its SIM (the first period from the wallet)."""
+    plan = code("m10pre")
+    with unit_of_work(database_url) as session:
+        mobile = catalog.plan_on(session, shop.tenant.organisation_id, shop.plan, date(2024, 3, 10))
+        base = PlanSpec.model_validate(mobile.spec)
+        spec = base.model_copy(
+            update={"code": plan, "name": "Mobile prepaid", "billing_term": BillingTerm.PREPAID}
+        )
+        catalog.add_plan(session, shop.tenant.organisation_id, spec, date(2000, 1, 1))
+    return plan
+
+
+async def test_a_ported_line_is_given_up_when_a_later_step_fails(
+    mobile_stack: MobileStack, shop: SimShop, mvno: MvnoSimulator, database_url: str
+) -> None:
+    """An empty wallet fails the prepaid onboarding after the line went live: the compensation terminates
+    the ported line at the host (nothing left half-done) and the subscription fails with the reason."""
+    [sim] = await shop.receive(mobile_stack.api, mvno, new_sim_card(msisdn=False))
+    ported = new_number()
+    prepaid = SimShop(shop.tenant, shop.sim_product, shop.sim_model, prepaid_mobile_plan(database_url, shop),
+                      shop.warehouse_id)  # fmt: skip
+
+    sub = await onboard(mobile_stack, prepaid, {"msisdn": ported, "donor_operator": "MTN"})
+
+    assert sub["status"] == "failed", sub
+    assert "top it up first" in sub["failure_reason"]
+    assert mvno.lines[ported.removeprefix("+")]["state"] == "terminated"
+    assert sorted((o["action"], o["state"]) for o in orders_of(database_url, sub["id"])) == [
+        ("activate", "done"),
+        ("terminate", "done"),
+    ]
+    assert device_row(database_url, sim["id"])["state"] == "in_stock"  # the reservation is released
+    assert rows(database_url, "select msisdn from devices where id = :d", d=sim["id"]) == [{"msisdn": None}]
 
 
 def broadband_plan(database_url: str, shop: SimShop) -> str:
