@@ -5,9 +5,9 @@ An order names its device by id at most (onboarding's reserved SIM, a swap's new
 dunning's suspend or a termination. ``with_sim_line`` fills in the SIM's ``iccid`` and ``imsi`` and the line's
 ``msisdn``: the number of the SIM assigned to the service (the live line: a swap keeps it), else the SIM's
 own number (a first activation); an order naming no SIM before it is dispatched (an onboarding's
-compensation) takes the SIM reserved for the service. ``after_line_order`` keeps the warehouse in step once the host has done an
-order: a swapped-in SIM takes the line's number from the old one, a ported-in number replaces the SIM's
-own, a terminated line gives its number up.
+compensation) takes the SIM reserved for the service. ``after_line_order`` keeps the warehouse in step
+once the host has done an order: a swapped-in SIM takes the line's number from the old one, a ported-in
+number replaces the SIM's own, a terminated line gives its number up.
 """
 
 from __future__ import annotations
