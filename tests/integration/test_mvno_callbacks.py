@@ -128,7 +128,7 @@ async def test_a_slow_hosts_callback_completes_the_order_onboarding_waits_on(
     card = new_sim_card()
     await shop.receive(stack.api, mvno, card)
     assert card.msisdn is not None
-    mvno.processing_s = 1.0  # longer than the 0.3 s the activity waits: its first attempt gives up
+    mvno.processing_s = 0.6  # longer than the 0.3 s the activity waits: its first attempt gives up
 
     sub = await onboard(stack, shop)
 
@@ -150,7 +150,7 @@ async def test_a_port_in_rejected_by_callback_fails_for_good_and_visibly(
 ) -> None:
     await shop.receive(stack.api, mvno, new_sim_card(msisdn=False))
     ported = new_number()
-    mvno.processing_s = 1.0
+    mvno.processing_s = 0.6
     mvno.reject_next("donor_refused")
 
     sub = await onboard(stack, shop, port_in={"msisdn": ported, "donor_operator": "Free Mobile"})
