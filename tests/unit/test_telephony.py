@@ -238,3 +238,40 @@ def test_a_port_in_becomes_a_host_port_in_order_with_its_authorisation_code() ->
     )
     with_code = MvnoAdapter(MvnoConfig("http://127.0.0.1:1"))._order_fields(coded)
     assert with_code is not None and with_code["authorisation_code"] == "PAC-1234"
+
+
+def test_mobile_money_plugs_in_through_the_gateway_contract_when_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib import metadata
+
+    from integrations.payments.base import MethodRegistrar, StagedGateway, WebhookVerifier
+    from runtime.payments import build_gateways
+    from runtime.settings import Settings
+
+    real = metadata.entry_points
+    monkeypatch.setattr(
+        metadata,
+        "entry_points",
+        lambda **params: (
+            metadata.EntryPoints([]) if params.get("group") == "multibill.gateways" else real(**params)
+        ),
+    )
+    database = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # never connected to here
+    assert "mobile_money" not in build_gateways(Settings(environment="test", database_url=database)).names()
+    configured = Settings(
+        environment="test",
+        database_url=database,
+        mobile_money_base_url="http://127.0.0.1:1",
+        mobile_money_callback_secret=SECRET,
+        public_url="https://billing.example",
+    )
+    gateways = build_gateways(configured)
+    assert "mobile_money" in gateways.names()
+    momo = gateways.get("mobile_money")
+    for method in ("charge", "lookup", "refund"):  # what the collector calls on Stripe too
+        assert callable(getattr(momo, method)), method
+    assert isinstance(momo, WebhookVerifier) and isinstance(momo, MethodRegistrar)
+    assert not isinstance(momo, StagedGateway)
+    assert isinstance(momo, MobileMoneyGateway)
+    assert momo.config.callback_url == "https://billing.example/v1/webhooks/mobile_money"
