@@ -39,6 +39,7 @@ from models.subscriptions import ProvisioningOrder
 
 log = logging.getLogger(__name__)
 ADAPTER = "mvno"
+ORDER_STATUSES = ("pending", "completed", "rejected")
 
 
 class CallbackRefused(RuleViolation):
@@ -77,8 +78,16 @@ def verified_order(secret: str, headers: Mapping[str, str], body: bytes) -> Orde
         )
     try:
         data = json.loads(body)
-        return parse_order(data)
-    except (ValueError, KeyError, TypeError) as exc:
+        if not isinstance(data, dict):
+            raise TypeError("the body is not a JSON object")
+        order = parse_order(data)
+        if order.status not in ORDER_STATUSES:
+            raise ValueError(f"status {order.status!r} is not one of {', '.join(ORDER_STATUSES)}")
+        for name, value, longest in (("order_id", order.order_id, 200), ("order_ref", order.order_ref, 300)):
+            if not isinstance(value, str) or not 0 < len(value) <= longest:
+                raise ValueError(f"{name} must be a string of 1 to {longest} characters")
+        return order
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("refused a signed MVNO callback that is not an order: %s", exc)
         raise RuleViolation(
             "invalid_callback", f"the MVNO callback is not an order ({exc.__class__.__name__}: {exc})"

@@ -257,3 +257,34 @@ async def test_a_bad_signature_is_refused_logged_and_changes_nothing(
     genuine = await stack.api.post(CALLBACKS, content=body, headers=signed(body))  # the same body, signed
     assert (genuine.status_code, genuine.json()["outcome"]) == (200, "done"), genuine.text
     assert order_rows(database_url, sub_id)[0]["state"] == "done"
+
+
+async def test_a_signed_callback_that_is_no_order_is_refused_and_an_unknown_order_recorded_once(
+    stack: CallbackStack, database_url: str
+) -> None:
+    shape = {"order_id": "ord_x", "order_ref": "r", "type": "activate", "status": "completed", "reason": None}
+    for junk in (
+        b"not json",
+        b"[1, 2]",
+        json.dumps({"order_id": "ord_x"}).encode(),
+        json.dumps({**shape, "status": "lost"}).encode(),
+        json.dumps({**shape, "order_ref": 7}).encode(),
+        json.dumps({**shape, "order_ref": "r" * 301}).encode(),
+        json.dumps({**shape, "status": "rejected", "reason": "no"}).encode(),
+    ):
+        answer = await stack.api.post(CALLBACKS, content=junk, headers=signed(junk))
+        assert (answer.status_code, answer.json()["code"]) == (422, "invalid_callback"), answer.text
+    ref = f"onboarding-sub_{uuid.uuid4().hex}:svc_x:activate"
+    order = {"order_id": f"ord_{uuid.uuid4().hex[:8]}", "order_ref": ref, "type": "activate"}
+    body = json.dumps({**order, "status": "completed", "reason": None, "request": {}}).encode()
+    first = await stack.api.post(CALLBACKS, content=body, headers=signed(body))
+    again = await stack.api.post(CALLBACKS, content=body, headers=signed(body))
+    assert (first.status_code, first.json()["outcome"], first.json()["order_id"]) == (
+        200,
+        "unknown_order",
+        None,
+    )
+    assert (again.json()["outcome"], again.json()["duplicate"]) == ("duplicate", True)
+    assert rows(
+        database_url, "select outcome, copies from provisioning_callbacks where order_ref = :r", r=ref
+    ) == [{"outcome": "unknown_order", "copies": 2}]
