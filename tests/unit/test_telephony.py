@@ -275,3 +275,19 @@ def test_mobile_money_plugs_in_through_the_gateway_contract_when_configured(
     assert not isinstance(momo, StagedGateway)
     assert isinstance(momo, MobileMoneyGateway)
     assert momo.config.callback_url == "https://billing.example/v1/webhooks/mobile_money"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"not json",
+        b"[1, 2]",
+        b"{}",
+        json.dumps({**json.loads(callback(0)), "result_code": "zero"}).encode(),
+        json.dumps({**json.loads(callback(0)), "result_code": 99}).encode(),
+        json.dumps({**json.loads(callback(0)), "checkout_request_id": "x" * 201}).encode(),
+    ],
+)
+def test_a_signed_callback_that_is_not_one_is_rejected_not_a_crash(junk: bytes) -> None:
+    with pytest.raises(WebhookRejected, match="not a mobile money callback"):
+        gateway().parse_webhook({"x-momo-signature": sign(SECRET, junk, int(time.time()))}, junk)
