@@ -75,6 +75,7 @@ OPERATION_IDS: dict[str, str] = {
     "GET /v1/provisioning/orders": "provisioning_get_orders",
     "POST /v1/provisioning/orders/{order_id}/retry": "provisioning_retry",
     "POST /v1/provisioning/resync": "provisioning_post_resync",
+    "POST /v1/provisioning/callbacks/mvno": "provisioning_mvno_callback",
     "POST /v1/billing-runs": "billing_runs_start_run",
     "POST /v1/billing-runs/schedules": "billing_runs_ensure_schedules",
     "GET /v1/billing-runs/{run_id}": "billing_runs_get_run",

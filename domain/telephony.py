@@ -47,3 +47,27 @@ def msisdn_problem(msisdn: str) -> str | None:
 def line_digits(msisdn: str) -> str:
     """The MSISDN as a host network writes it: E.164 digits without the ``+``."""
     return msisdn.removeprefix("+")
+
+
+# Number portability: the operators a number may be ported in from (their usual names; matched without
+# regard to case). The host network itself is never a donor: its numbers are ours already.
+DONOR_OPERATORS = (
+    "Orange",
+    "SFR",
+    "Bouygues Telecom",
+    "Free Mobile",
+    "Vodafone",
+    "Telefonica",
+    "Deutsche Telekom",
+    "Safaricom",
+    "Airtel",
+    "MTN",
+    "Telkom",
+)
+AUTHORISATION_CODE = re.compile(r"^[A-Za-z0-9-]{4,32}$")
+
+
+def known_donor(name: str) -> str | None:
+    """The donor operator's name as we write it, or None when it is not one we port numbers from."""
+    wanted = name.strip().casefold()
+    return next((donor for donor in DONOR_OPERATORS if donor.casefold() == wanted), None)

@@ -48,8 +48,18 @@ def build_registry(settings: Settings) -> AdapterRegistry:
                     settings.mvno_api_key,
                     settings.mvno_timeout_seconds,
                     settings.mvno_wait_seconds,
+                    callback_url=mvno_callback_url(settings),
                 )
             )
         )
     registry.load_entry_points(settings)
     return registry
+
+
+def mvno_callback_url(settings: Settings) -> str | None:
+    """Where the MVNO host calls back: the configured URL, else ours when a callback secret is set."""
+    if settings.mvno_callback_url:
+        return settings.mvno_callback_url
+    if settings.mvno_callback_secret:
+        return f"{settings.public_url.rstrip('/')}/v1/provisioning/callbacks/mvno"
+    return None

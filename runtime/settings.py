@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     mvno_wait_seconds: float = Field(
         default=5.0, ge=0, description="how long an order waits for the host's outcome before it is retried"
     )
+    mvno_callback_secret: str = Field(
+        default="", description="verifies the host's signed callbacks; unset: callbacks are refused"
+    )
+    mvno_callback_url: str | None = Field(
+        default=None,
+        description="where the host calls back with outcomes; default (with a secret) "
+        "<public_url>/v1/provisioning/callbacks/mvno",
+    )
     voip_domain: str | None = Field(default=None, description="SIP domain; enables the Kamailio adapter")
     voip_database_url: str | None = Field(default=None, description="Kamailio's database; default ours")
     # Payment gateways (runtime/payments.py): cash always; Stripe when an API key is set.

@@ -62,8 +62,12 @@ SIMULATORS: dict[str, Simulator] = {
     ),
     "mvno": Simulator(
         "integrations.provisioning.mvno.simulator",
-        lambda port: ["--port", str(port), "--api-key", DEV_SECRET],
-        lambda url: {"MULTIBILL_MVNO_BASE_URL": url, "MULTIBILL_MVNO_API_KEY": DEV_SECRET},
+        lambda port: ["--port", str(port), "--api-key", DEV_SECRET, "--callback-secret", DEV_SECRET],
+        lambda url: {
+            "MULTIBILL_MVNO_BASE_URL": url,
+            "MULTIBILL_MVNO_API_KEY": DEV_SECRET,
+            "MULTIBILL_MVNO_CALLBACK_SECRET": DEV_SECRET,  # outcomes called back to the API
+        },
         "MVNO host network provisioning",
     ),
     "sms": Simulator(

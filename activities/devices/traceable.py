@@ -28,7 +28,17 @@ from domain.principal import Principal
 from models.devices import Device, DeviceModel, StockMovement, Warehouse
 from models.organisations import Organisation
 
-LIST_FILTERS = ("state", "warehouse_id", "product_code", "model_id", "subscription_id", "serial")
+LIST_FILTERS = (
+    "state",
+    "warehouse_id",
+    "product_code",
+    "model_id",
+    "subscription_id",
+    "serial",
+    "iccid",  # a SIM is traced by its ICCID, its IMSI or its line's number
+    "imsi",
+    "msisdn",
+)
 
 
 def _visible(principal: Principal) -> Select[Device]:

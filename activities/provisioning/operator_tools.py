@@ -55,10 +55,12 @@ def visible_order(session: Session, principal: Principal, order_id: str) -> Prov
     return row
 
 
-def run_order(database_url: str, registry: AdapterRegistry, order: OrderInput) -> OrderOutcome:
+def run_order(
+    database_url: str, registry: AdapterRegistry, order: OrderInput, *, rerun: bool = False
+) -> OrderOutcome:
     """Run an order now, outside Temporal; a failure is an outcome, not an exception."""
     try:
-        return provision(database_url, registry, order)
+        return provision(database_url, registry, order, rerun=rerun)
     except ApplicationError:
         with unit_of_work(database_url) as session:
             row = session.execute(
@@ -83,4 +85,4 @@ def retry_order(
                 "order_not_failed", f"order {order_id} is {row.state}; only failed orders are re-run"
             )
         order = OrderInput.model_validate(row.request)
-    return run_order(database_url, registry, order)
+    return run_order(database_url, registry, order, rerun=True)

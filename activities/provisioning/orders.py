@@ -22,6 +22,8 @@ from integrations.provisioning.base import AdapterRegistry, ProvisioningRequest,
 from models.base import unit_of_work
 from models.subscriptions import ProvisioningOrder, Subscription
 
+HOST_REJECTED = "host_rejected"  # in an order's result: the platform called back a rejection (callbacks.py)
+
 
 def record_order(database_url: str, order: OrderInput) -> ProvisioningOrder:
     """The order's row (written the first time), with one more attempt counted."""
@@ -55,14 +57,16 @@ def finish_order(
     with unit_of_work(database_url) as session:
         row = session.get(ProvisioningOrder, order_id)
         assert row is not None
+        if row.state == "done" and state == "failed":
+            return  # the platform's callback completed it meanwhile (callbacks.py): done stays done
         failed_now = state == "failed" and row.state != "failed"
         row.state, row.adapter, row.result = state, ",".join(adapters) or None, results
         row.error = error or None
         if failed_now:
-            _record_failure(session, row)
+            record_failure(session, row)
 
 
-def _record_failure(session: Session, row: ProvisioningOrder) -> None:
+def record_failure(session: Session, row: ProvisioningOrder) -> None:
     """``provisioning.failed`` about the subscription, when an order first ends failed."""
     sub = session.get(Subscription, row.subscription_id)
     assert sub is not None
@@ -81,20 +85,29 @@ def _record_failure(session: Session, row: ProvisioningOrder) -> None:
     record(session, BusinessEvent("provisioning.failed", org, "subscription", sub.id, data))
 
 
-def provision(database_url: str, registry: AdapterRegistry, order: OrderInput) -> OrderOutcome:
+def provision(
+    database_url: str, registry: AdapterRegistry, order: OrderInput, *, rerun: bool = False
+) -> OrderOutcome:
     """Carry out one order on every adapter of the service kind (none registered: skipped); a done order
     answers from its row without calling an adapter again. An adapter's refusal raises ``ProvisioningFailed``
-    (retryable as the adapter says), after the order is stored as failed."""
+    (retryable as the adapter says), after the order is stored as failed. An order the platform has called
+    back rejected (while an earlier attempt waited) fails at once, unless an operator re-runs it."""
     row = record_order(database_url, order)
     if row.state in ("done", "skipped"):
         return OrderOutcome(order_id=row.id, state=row.state, adapters=(row.adapter or "").split(","))
+    if row.state == "failed" and (row.result or {}).get(HOST_REJECTED) and not rerun:
+        raise ApplicationError(
+            f"{row.adapter} refused {order.action.value} of {order.service_id}: {row.error}",
+            type="ProvisioningFailed",
+            non_retryable=True,
+        )
     adapters = registry.for_kind(order.service_kind)
     if not adapters:
         detail = f"no provisioning adapter serves {order.service_kind!r}"
         finish_order(database_url, row.id, "skipped", [], {}, detail)
         return OrderOutcome(order_id=row.id, state="skipped", adapters=[], detail=detail)
     sent = with_sim_line(database_url, order)  # a mobile line's SIM and number, from the warehouse
-    request = ProvisioningRequest(order_id=row.id, **sent.model_dump())
+    request = ProvisioningRequest(order_id=row.id, rerun=rerun, **sent.model_dump())
     results: dict[str, Any] = {}
     for adapter in adapters:
         result = _execute(adapter.name, adapter.execute, request)

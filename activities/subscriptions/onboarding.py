@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
 from activities.events.outbox import record
+from activities.provisioning.port_in import PORT_IN, PortInRequest, checked_port_in, with_port_ins
 from activities.subscriptions import records as store
 from activities.subscriptions.events import subscription_event
 from activities.subscriptions.io import (
@@ -36,6 +37,9 @@ class OrderItem(BaseModel):
     plan: Code
     quantity: int = Field(default=1, ge=1, le=1000)
     addons: list[Code] = Field(default_factory=list, max_length=20)
+    port_in: PortInRequest | None = Field(
+        default=None, description="a mobile plan only: port this number in instead of the SIM's own"
+    )
 
 
 class SubscriptionOrder(BaseModel):
@@ -131,7 +135,7 @@ def prepare_onboarding(
         bundle_plans = catalog.bundle(session, operator, order.bundle).plan_codes
     services: list[ServiceOrder] = []
     specs: list[PlanSpec] = []
-    for item in order.items:
+    for position, item in enumerate(order.items):
         if order.bundle and item.plan not in bundle_plans:
             raise RuleViolation(
                 "not_in_bundle", f"plan {item.plan} is not part of bundle {order.bundle}", field="items"
@@ -139,6 +143,13 @@ def prepare_onboarding(
         base, spec = _service(
             session, operator, item.plan, start, item.quantity, "base", order.bundle, account.currency
         )
+        if item.port_in is not None:
+            port = checked_port_in(
+                session, item.port_in, operator_id=operator, product_kind=base.product_kind,
+                plan=item.plan, start=start, today=local_today(account.timezone),
+                field=f"items[{position}].port_in",
+            )  # fmt: skip
+            base = base.model_copy(update={"characteristics": {**base.characteristics, PORT_IN: port}})
         services.append(base)
         specs.append(spec)
         services += _addons(session, operator, spec, item, start, account.currency)
@@ -218,6 +229,7 @@ def create(session: Session, order: OnboardingInput) -> CreatedSubscription:
         )
     rows = store.services(session, sub.id)
     refs = store.service_refs(rows, session, store.operator_id(session, sub.organisation_id))
+    refs = with_port_ins(order, refs)  # a number ported in rides on the service's activation order
     return CreatedSubscription(subscription_id=sub.id, status=sub.status, services=refs)
 
 

@@ -60,6 +60,9 @@ def list_devices(
     model_id: Annotated[str | None, Query(max_length=40)] = None,
     subscription_id: Annotated[str | None, Query(max_length=40)] = None,
     serial: Annotated[str | None, Query(max_length=64)] = None,
+    iccid: Annotated[str | None, Query(max_length=20, description="a SIM by its ICCID")] = None,
+    imsi: Annotated[str | None, Query(max_length=15, description="a SIM by its IMSI")] = None,
+    msisdn: Annotated[str | None, Query(max_length=16, description="a SIM by its number (E.164)")] = None,
 ) -> dict[str, Any]:
     filters = {
         "state": state,
@@ -68,6 +71,9 @@ def list_devices(
         "model_id": model_id,
         "subscription_id": subscription_id,
         "serial": serial,
+        "iccid": iccid,
+        "imsi": imsi,
+        "msisdn": msisdn,
     }
     rows, next_cursor = device_store.list_devices(session, principal, filters, cursor, limit)
     data = [device_out(d) for d in rows]

@@ -13,13 +13,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from activities.provisioning.callbacks import receive_callback
 from activities.provisioning.io import OrderRetried, OrderRetry, Resync, ResyncReport
 from activities.provisioning.operator_tools import list_orders, visible_order
 from api.deps import IdempotentWriteDep, OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.process_results import run_process
 from api.process_starter import ProcessStart
 from api.schemas.common import Page
-from api.schemas.provisioning import ProvisioningOrderOut, RetryOut
+from api.schemas.provisioning import ProvisioningCallbackOut, ProvisioningOrderOut, RetryOut
 from domain import process_ids
 from domain.principal import Principal
 from domain.process_ids import ProcessLabels
@@ -115,3 +116,29 @@ async def post_resync(
         return dict(report.model_dump(mode="json"))
 
     return (await run_in_threadpool(write.store, None, produce, status=200)).response()
+
+
+@router.post(
+    "/callbacks/mvno",
+    response_model=ProvisioningCallbackOut,
+    summary="The MVNO host's order outcomes (signed by the host; no API key)",
+    description="The host's `X-MVNO-Signature` (HMAC-SHA256 of `<t>.<body>` with the shared callback "
+    "secret) is the credential: 401 `invalid_signature` when it does not sign the body (logged, nothing "
+    "changes). A copy of a callback already received answers 200 with `duplicate: true` and changes nothing.",
+)
+async def mvno_callback(request: Request, settings: SettingsDep) -> dict[str, Any]:
+    body = await request.body()
+    outcome = await run_in_threadpool(
+        receive_callback,
+        settings.database_url or "",
+        settings.mvno_callback_secret,
+        dict(request.headers),
+        body,
+    )
+    return {
+        "received": True,
+        "event_id": outcome.event_id,
+        "outcome": outcome.outcome,
+        "duplicate": outcome.duplicate,
+        "order_id": outcome.order_id,
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ProvisioningOrderOut(BaseModel):
@@ -30,3 +30,13 @@ class RetryOut(BaseModel):
     order: ProvisioningOrderOut
     outcome: str
     detail: str
+
+
+class ProvisioningCallbackOut(BaseModel):
+    """What a platform's callback did: its event (host order id and status), once."""
+
+    received: bool
+    event_id: str
+    outcome: str = Field(description="done, failed, pending, no_change, unknown_order or duplicate")
+    duplicate: bool
+    order_id: str | None = Field(description="the provisioning order it answered, if found")

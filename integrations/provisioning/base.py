@@ -30,6 +30,9 @@ class ProvisioningRequest(BaseModel):
     )
     expires_at: str | None = Field(default=None, description="ISO instant for on-demand access")
     device: dict[str, Any] | None = None
+    rerun: bool = Field(
+        default=False, description="an operator's re-run of a failed order (a platform may send it anew)"
+    )
 
 
 class ProvisioningResult(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -192,7 +193,7 @@ async def test_a_duplicate_callback_is_counted_once(momo_api: MomoApi, operator:
 
 
 async def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
-    momo_api: MomoApi, operator: Tenant
+    momo_api: MomoApi, operator: Tenant, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = momo_api.settings.database_url or ""
     simulator = momo_api.gateway.simulator
@@ -229,13 +230,17 @@ async def test_a_callback_with_a_bad_signature_is_refused_and_changes_nothing(
             "receipt_number": "FORGED",
         }
     ).encode()
-    forged = await momo_api.client.post(
-        "/v1/webhooks/mobile_money",
-        content=body,
-        headers={"X-MoMo-Signature": sign("not-the-secret", body, int(time.time()))},
-    )
+    with caplog.at_level(logging.WARNING, logger="activities.payments.gateway_webhooks"):
+        forged = await momo_api.client.post(
+            "/v1/webhooks/mobile_money",
+            content=body,
+            headers={"X-MoMo-Signature": sign("not-the-secret", body, int(time.time()))},
+        )
     assert forged.status_code == 400
     assert forged.json()["code"] == "invalid_signature"
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    logged = [r.getMessage() for r in caplog.records if r.name == "activities.payments.gateway_webhooks"]
+    assert any("refused a mobile_money webhook" in line for line in logged), logged  # refused and logged
     assert events_of(db, cid) == []
     assert invoice_row(db, invoice) == {"status": "issued", "paid_minor": 0, "total_minor": 1210}
     stored = rows(db, "select status, decline_code from payments where invoice_id = :i", i=invoice)

@@ -23,6 +23,7 @@ PARTNER_ROUTES: dict[tuple[str, str], str] = {
     ("post", "/v1/webhooks/{gateway}"): "signed by the gateway (a plug-in checks its own signature)",
     ("post", "/v1/partners/{provider}/charges"): "signed by the partner provider (its connection's secret)",
     ("post", "/v1/notifications/sms/reports"): "signed by the SMS gateway (delivery reports)",
+    ("post", "/v1/provisioning/callbacks/mvno"): "signed by the MVNO host (order outcomes)",
     # Reads that use POST.
     ("post", "/v1/quotes"): "prices a basket; writes nothing",
     ("post", "/v1/usage/authorize"): "prepaid authorisation; writes nothing",

@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.provisioning import ProvisioningAction
-from domain.telephony import iccid_problem, imsi_problem, line_digits, luhn_check_digit, msisdn_problem
+from domain.telephony import (
+    iccid_problem,
+    imsi_problem,
+    known_donor,
+    line_digits,
+    luhn_check_digit,
+    msisdn_problem,
+)
 from integrations.payments.base import ChargeStatus, WebhookRejected
 from integrations.payments.mobile_money.client import Outcome, ResultCode
 from integrations.payments.mobile_money.gateway import MobileMoneyConfig, MobileMoneyGateway, result_of
@@ -202,3 +209,85 @@ def test_an_order_without_a_sim_fails_without_retrying() -> None:
     result = MvnoAdapter(MvnoConfig("http://127.0.0.1:1")).execute(mvno_request(ProvisioningAction.SUSPEND))
     assert (result.status, result.retryable) == ("failed", False)
     assert "needs the SIM's msisdn" in result.detail
+
+
+def test_known_donors_are_matched_without_case_and_others_refused() -> None:
+    assert known_donor("orange") == "Orange"
+    assert known_donor("  FREE mobile ") == "Free Mobile"
+    assert known_donor("Acme Mobile") is None
+    assert known_donor("") is None
+
+
+def test_a_port_in_becomes_a_host_port_in_order_with_its_authorisation_code() -> None:
+    port = {"msisdn": "+33698765432", "donor_operator": "Orange", "port_date": "2030-01-02"}
+    request = mvno_request(ProvisioningAction.ACTIVATE, **SIM).model_copy(
+        update={"characteristics": {"tariff_profile": "mvno-basic", "port_in": port}}
+    )
+    fields = MvnoAdapter(MvnoConfig("http://127.0.0.1:1"))._order_fields(request)
+    assert fields == {
+        "type": "port_in",
+        "msisdn": "33698765432",  # the ported number, not the SIM's own
+        "iccid": SIM["iccid"],
+        "imsi": SIM["imsi"],
+        "tariff_profile": "mvno-basic",
+        "donor_operator": "Orange",
+        "port_date": "2030-01-02",
+    }
+    coded = request.model_copy(
+        update={"characteristics": {"port_in": {**port, "authorisation_code": "PAC-1234"}}}
+    )
+    with_code = MvnoAdapter(MvnoConfig("http://127.0.0.1:1"))._order_fields(coded)
+    assert with_code is not None and with_code["authorisation_code"] == "PAC-1234"
+
+
+def test_mobile_money_plugs_in_through_the_gateway_contract_when_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib import metadata
+
+    from integrations.payments.base import MethodRegistrar, StagedGateway, WebhookVerifier
+    from runtime.payments import build_gateways
+    from runtime.settings import Settings
+
+    real = metadata.entry_points
+    monkeypatch.setattr(
+        metadata,
+        "entry_points",
+        lambda **params: (
+            metadata.EntryPoints([]) if params.get("group") == "multibill.gateways" else real(**params)
+        ),
+    )
+    database = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # never connected to here
+    assert "mobile_money" not in build_gateways(Settings(environment="test", database_url=database)).names()
+    configured = Settings(
+        environment="test",
+        database_url=database,
+        mobile_money_base_url="http://127.0.0.1:1",
+        mobile_money_callback_secret=SECRET,
+        public_url="https://billing.example",
+    )
+    gateways = build_gateways(configured)
+    assert "mobile_money" in gateways.names()
+    momo = gateways.get("mobile_money")
+    for method in ("charge", "lookup", "refund"):  # what the collector calls on Stripe too
+        assert callable(getattr(momo, method)), method
+    assert isinstance(momo, WebhookVerifier) and isinstance(momo, MethodRegistrar)
+    assert not isinstance(momo, StagedGateway)
+    assert isinstance(momo, MobileMoneyGateway)
+    assert momo.config.callback_url == "https://billing.example/v1/webhooks/mobile_money"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"not json",
+        b"[1, 2]",
+        b"{}",
+        json.dumps({**json.loads(callback(0)), "result_code": "zero"}).encode(),
+        json.dumps({**json.loads(callback(0)), "result_code": 99}).encode(),
+        json.dumps({**json.loads(callback(0)), "checkout_request_id": "x" * 201}).encode(),
+    ],
+)
+def test_a_signed_callback_that_is_not_one_is_rejected_not_a_crash(junk: bytes) -> None:
+    with pytest.raises(WebhookRejected, match="not a mobile money callback"):
+        gateway().parse_webhook({"x-momo-signature": sign(SECRET, junk, int(time.time()))}, junk)

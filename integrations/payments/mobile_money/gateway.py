@@ -54,6 +54,9 @@ DECLINE_CODES: dict[ResultCode, str] = {
 IN_PROGRESS_CODE = "request_in_progress"
 
 
+MAX_CHECKOUT_ID = 200  # an event id is the checkout request id and a result code (255 at most)
+
+
 class PushLog(Protocol):
     """Which checkout request was sent for which idempotency key (kept in our database)."""
 
@@ -185,9 +188,14 @@ class MobileMoneyGateway:
         if not verify_callback(self.config.callback_secret, signature, body):
             raise WebhookRejected("the X-MoMo-Signature does not sign this body")
         try:
-            outcome = parse_callback(body)
             payload = json.loads(body)
-        except (ValueError, KeyError, TypeError) as exc:
+            if not isinstance(payload, dict):
+                raise TypeError("the body is not a JSON object")
+            outcome = parse_callback(body)
+            checkout = outcome.checkout_request_id
+            if not isinstance(checkout, str) or not 0 < len(checkout) <= MAX_CHECKOUT_ID:
+                raise ValueError(f"checkout_request_id must be a string of 1 to {MAX_CHECKOUT_ID} characters")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise WebhookRejected(f"not a mobile money callback: {exc}") from exc
         result = result_of(outcome)
         outcome_name: str | None = None

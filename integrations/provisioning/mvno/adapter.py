@@ -5,7 +5,8 @@ provisioning activity fills these in from the warehouse). Actions become host or
 
 * activate — ``activate`` (ICCID, IMSI, MSISDN, tariff profile: the plan's ``tariff_profile``
   characteristic, else the plan code); with a ``port_in`` characteristic (``msisdn``, ``donor_operator``,
-  ``port_date``) a ``port_in`` of that number instead. In a DeviceSwap (``device["swap"] == "install"``)
+  ``port_date``, optionally ``authorisation_code``: the onboarding request's ``port_in``) a ``port_in``
+  of that number instead. In a DeviceSwap (``device["swap"] == "install"``)
   a ``swap_sim``: the new SIM, the same MSISDN.
 * suspend / resume / terminate — the same on the line; a swap's "remove" of the old SIM is no order (the
   ``swap_sim`` of the new one retires it at the host).
@@ -14,8 +15,9 @@ provisioning activity fills these in from the warehouse). Actions become host or
 The host is asynchronous: the order is sent under ``order_ref`` = the idempotency key (the host answers a
 repeat with the same order), then its status is asked until it completes or ``wait_seconds`` pass. Still
 pending: failed and retryable (the retry finds the same order again). Rejected: failed, not retryable,
-with the host's reason; an operator's re-run sends a new order (``<key>#2``, …) once the earlier one is
-known rejected. Connection failures and 5xx are retryable; 4xx (bad data) are not.
+with the host's reason (a retry that finds the order rejected answers so, it never sends it again); an
+operator's re-run (``request.rerun``) sends a new order (``<key>#2``, …) once the earlier one is known
+rejected. Connection failures and 5xx are retryable; 4xx (bad data) are not.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class MvnoAdapter:
             fields = self._order_fields(request)
             if fields is None:
                 return ProvisioningResult(status="done", reference=None, detail=self._no_order(request))
-            order = self._await(self._send(request.idempotency_key, fields))
+            order = self._await(self._send(request.idempotency_key, fields, rerun=request.rerun))
         except BadOrder as exc:
             return ProvisioningResult(status="failed", detail=str(exc), retryable=False)
         except MvnoError as exc:
@@ -125,7 +127,7 @@ class MvnoAdapter:
         profile = str(request.characteristics.get("tariff_profile") or request.plan_code)
         port = request.characteristics.get("port_in")
         if isinstance(port, dict):
-            return {
+            fields = {
                 "type": "port_in",
                 "msisdn": line_digits(str(port["msisdn"])),
                 "iccid": iccid,
@@ -134,6 +136,9 @@ class MvnoAdapter:
                 "donor_operator": str(port["donor_operator"]),
                 "port_date": str(port["port_date"]),
             }
+            if port.get("authorisation_code"):
+                fields["authorisation_code"] = str(port["authorisation_code"])
+            return fields
         return {
             "type": "activate",
             "msisdn": line_digits(_required(device, "msisdn", request)),
@@ -143,8 +148,9 @@ class MvnoAdapter:
         }
 
     # -- the host's asynchronous orders ---------------------------------------------------------------
-    def _send(self, key: str, fields: dict[str, str]) -> Order:
-        """The order under ``key`` (sent now, or found again); after a rejection, the next ``key#n``."""
+    def _send(self, key: str, fields: dict[str, str], *, rerun: bool = False) -> Order:
+        """The order under ``key`` (sent now, or found again). A rejected one is the answer (a retry that
+        finds it must not send it again), unless an operator re-runs it: then the next ``key#n``."""
         attempt = 1
         while True:
             ref = key if attempt == 1 else f"{key}#{attempt}"
@@ -153,7 +159,7 @@ class MvnoAdapter:
                 kind = fields["type"]
                 extra = {k: v for k, v in fields.items() if k != "type"}
                 return self.client.submit(ref, kind, callback_url=self.config.callback_url, **extra)  # type: ignore[arg-type]
-            if found.status != "rejected":
+            if found.status != "rejected" or not rerun:
                 return found
             attempt += 1
 

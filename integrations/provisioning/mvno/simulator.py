@@ -25,6 +25,7 @@ Order types and their fields (all strings):
     terminate   msisdn                     (active|suspended → terminated; SIM retired, number freed)
     swap_sim    msisdn, new_iccid[, new_imsi] (same MSISDN on a new SIM; the old SIM is retired)
     port_in     msisdn, iccid, imsi, tariff_profile, donor_operator, port_date (ISO date, today or later)
+                [, authorisation_code (the donor's porting code, passed on to the donor)]
 
 An order is ``{"order_id", "order_ref", "type", "status", "reason", "request", "created_at",
 "completed_at"}`` with status ``pending`` → ``completed`` | ``rejected``. A rejected order's ``reason`` is
