@@ -1,7 +1,7 @@
 """Accounts: an optional date of birth (a person's, where given), for segments' age bands.
 
 Revision ID: 0039
-Revises: 0035
+Revises: 0037
 Create Date: 2026-11-30 21:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0039"
-down_revision = "0035"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
