@@ -31,7 +31,7 @@ Figures (2026-11-30, 100k accounts, 2 cores shared with four other helpers' test
   (tests/integration/test_loyalty_points_at_evaluation.py, tests/workflows/test_loyalty_award.py). At 20k:
   11.4 s → 4.5 s. Wallet credit, vouchers and offers still go through the pages.
 - After, through Temporal, 100k accounts: on the previous population 187,879 awards in 40.1 s; on this
-  (shared) population 174,071 awards in 21.1 s (first run) and SECOND_RUN (second run). NOT within the 10 s
+  (shared) population 174,071 awards in 21.1 s (first run) and 17.2 s (second run). NOT within the 10 s
   target on this loaded machine.
 - What is left (EXPLAIN ANALYZE of the tenure rule's statement, 79,696 awards, 12.8 s under EXPLAIN's
   own overhead): selecting the qualifying accounts ~1.1 s; inserting the awards ~1.8 s, the movements

@@ -184,8 +184,8 @@ def evaluate(session: Session, run_id: str, rule: LoyaltyRule, period: str, on: 
     is given, are applied in the same statement instead: inserted ``applied`` (ON CONFLICT DO NOTHING on
     the (rule, account, period) key), with their earn movements and business events written from the
     rows actually inserted. One statement, one transaction: a worker killed mid-way commits nothing, and
-    the retry inserts (and credits) only what is not there yet. Measured on the bench (bench/loyalty.py),
-    this halves the writes of a period (no second pass updating every award)."""
+    the retry inserts (and credits) only what is not there yet. No second pass re-writing every award:
+    a 20k-account period went from 11.4 s to 4.5 s (bench/loyalty.py's docstring has the figures)."""
     definition = RuleDefinition.model_validate(rule.definition)
     qualifying, params = criterion_query(definition, period)
     columns, account_filter, award_params = _award_columns(definition)
