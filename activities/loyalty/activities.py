@@ -41,13 +41,13 @@ class LoyaltyActivities(io.LoyaltyActivities):
 
     @activity.defn(name="evaluate_loyalty_rule")
     def evaluate_rule(self, request: EvaluateRule) -> RuleEvaluated:
-        """Insert the rule's pending awards of the period in one set-based statement (once per
-        rule, account and period)."""
+        """Insert the rule's awards of the period in one set-based statement (once per rule, account
+        and period); points awards applied in it when the run's day is given."""
         with unit_of_work(self.url) as session:
             rule = session.get(LoyaltyRule, request.rule_id)
             if rule is None:
                 raise NotFound("loyalty_rule", request.rule_id)
-            inserted = evaluation.evaluate(session, request.run_id, rule, request.period)
+            inserted = evaluation.evaluate(session, request.run_id, rule, request.period, request.on)
             return RuleEvaluated(rule_id=rule.id, code=rule.code, awarded=inserted)
 
     @activity.defn(name="apply_loyalty_awards")

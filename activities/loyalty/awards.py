@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from activities.events.outbox import record_many
 from activities.loyalty import offers, rewards
-from activities.loyalty.evaluation import batch_id_base
+from activities.loyalty.evaluation import POINTS_APPLIED_CTES, batch_id_base
 from domain.events import API_VERSION, BusinessEvent
 from domain.loyalty import RuleDefinition, VoucherAward, points_expire_on
 from models.base import utcnow
 from models.loyalty import LoyaltyAward, LoyaltyProgramme, LoyaltyRule
 
-POINTS_PAGE_SQL = """
+POINTS_PAGE_SQL = f"""
     with page as (
         select id from loyalty_awards
         where run_id = :run_id and status = 'pending' and kind = 'points'
@@ -31,28 +31,9 @@ POINTS_PAGE_SQL = """
         from page where a.id = page.id
         returning a.id, a.organisation_id, a.rule_id, a.account_id, a.period_key, a.points
     ),
-    earned as (
-        insert into loyalty_point_movements (id, organisation_id, account_id, kind, points, occurred_on,
-                                             expires_on, award_id, reason, idempotency_key, created_at)
-        select :movement_ids || lpad((row_number() over (order by d.id))::text, 7, '0'), d.organisation_id,
-               d.account_id, 'earn', d.points, :on, :expires_on, d.id, 'loyalty award', 'award:' || d.id,
-               now()
-        from done d where d.points > 0
-        on conflict (idempotency_key) do nothing
-    ),
-    told as (
-        insert into business_events (id, type, organisation_id, object_type, object_id, data, api_version,
-                                     occurred_at)
-        select :event_ids || lpad((row_number() over (order by d.id))::text, 7, '0'), 'loyalty.awarded',
-               d.organisation_id, 'account', d.account_id,
-               jsonb_build_object('award_id', d.id, 'rule_id', d.rule_id, 'account_id', d.account_id,
-                                  'period', d.period_key, 'kind', 'points', 'points', d.points,
-                                  'amount_minor', null, 'currency', null, 'offer_code', null),
-               :api_version, now()
-        from done d
-    )
+    {POINTS_APPLIED_CTES}
     select count(*) from done
-"""
+"""  # noqa: S608 (a fixed fragment; values are bound parameters)
 OTHERS_PAGE_SQL = """
     select id from loyalty_awards
     where run_id = :run_id and status = 'pending' and kind <> 'points'

@@ -3,14 +3,15 @@
 The criterion's query (domain/loyalty.py says what each family means) yields the qualifying accounts
 of the operator's tree and what qualified them; the awards go into ``loyalty_awards`` as ``pending``,
 and the unique key (rule, account, period) makes a second evaluation (a retried activity, a second run
-of the period) insert nothing. No Python loop over accounts.
+of the period) insert nothing. No Python loop over accounts. Points awards of a run (the run's day
+known) are applied in the same statement: see ``evaluate``.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from domain import loyalty
 from domain.currency import minor_units
+from domain.events import API_VERSION
 from domain.ids import _encode  # the ids' own base32 (a batch id is 10 time + 9 random + 7 digits)
 from domain.loyalty import (
     MaturityCriterion,
@@ -26,8 +28,35 @@ from domain.loyalty import (
     ServicesCriterion,
     SpendCriterion,
     UsageCriterion,
+    points_expire_on,
 )
-from models.loyalty import LoyaltyRule
+from models.loyalty import LoyaltyProgramme, LoyaltyRule
+
+# What applying points awards writes, as CTEs over a CTE ``done`` of applied awards (id, organisation_id,
+# rule_id, account_id, period_key, points): the earn movements (one per award, keyed by it; the balances
+# follow by trigger) and the ``loyalty.awarded`` business events (the outbox rows ``record_many`` writes).
+POINTS_APPLIED_CTES = """
+    earned as (
+        insert into loyalty_point_movements (id, organisation_id, account_id, kind, points, occurred_on,
+                                             expires_on, award_id, reason, idempotency_key, created_at)
+        select :movement_ids || lpad((row_number() over (order by d.id))::text, 7, '0'), d.organisation_id,
+               d.account_id, 'earn', d.points, :on, :expires_on, d.id, 'loyalty award', 'award:' || d.id,
+               now()
+        from done d where d.points > 0
+        on conflict (idempotency_key) do nothing
+    ),
+    told as (
+        insert into business_events (id, type, organisation_id, object_type, object_id, data, api_version,
+                                     occurred_at)
+        select :event_ids || lpad((row_number() over (order by d.id))::text, 7, '0'), 'loyalty.awarded',
+               d.organisation_id, 'account', d.account_id,
+               jsonb_build_object('award_id', d.id, 'rule_id', d.rule_id, 'account_id', d.account_id,
+                                  'period', d.period_key, 'kind', 'points', 'points', d.points,
+                                  'amount_minor', null, 'currency', null, 'offer_code', null),
+               :api_version, now()
+        from done d
+    )
+"""
 
 OPERATOR_ACCOUNTS = """
     select a.id, a.currency from accounts a
@@ -148,22 +177,33 @@ def batch_id_base(prefix: str) -> str:
     return f"{prefix}_{_encode(int(time.time() * 1000), 10)}{_encode(secrets.randbits(45), 9)}"
 
 
-def evaluate(session: Session, run_id: str, rule: LoyaltyRule, period: str) -> int:
-    """Insert the rule's pending awards of ``period`` (none twice); how many were inserted."""
+def evaluate(session: Session, run_id: str, rule: LoyaltyRule, period: str, on: date | None = None) -> int:
+    """Insert the rule's awards of ``period`` (none twice); how many were inserted.
+
+    Awards are inserted ``pending`` for the run's pages to apply. Points awards, when the run's day ``on``
+    is given, are applied in the same statement instead: inserted ``applied`` (ON CONFLICT DO NOTHING on
+    the (rule, account, period) key), with their earn movements and business events written from the
+    rows actually inserted. One statement, one transaction: a worker killed mid-way commits nothing, and
+    the retry inserts (and credits) only what is not there yet. No second pass re-writing every award:
+    a 20k-account period went from 11.4 s to 4.5 s (bench/loyalty.py's docstring has the figures)."""
     definition = RuleDefinition.model_validate(rule.definition)
     qualifying, params = criterion_query(definition, period)
     columns, account_filter, award_params = _award_columns(definition)
-    sql = f"""
-        insert into loyalty_awards (id, organisation_id, rule_id, account_id, period_key, run_id, kind,
-                                    points, amount_minor, currency, offer_code, qualified_by, status,
-                                    created_at)
+    apply_now = on is not None and isinstance(definition.award, loyalty.PointsAward)
+    select = f"""
         select :id_base || lpad((row_number() over ())::text, 7, '0'), :org, :rule_id, q.account_id,
-               :period_key, :run_id, {columns}, q.qualified_by, 'pending', now()
+               :period_key, :run_id, {columns}, q.qualified_by, :status, now(), :applied_at
         from ({qualifying}) q
         join ({OPERATOR_ACCOUNTS}) acc on acc.id = q.account_id
         where true {account_filter}
-        on conflict (rule_id, account_id, period_key) do nothing
     """  # noqa: S608 (fixed fragments only; values are bound parameters)
+    insert = f"""
+        insert into loyalty_awards (id, organisation_id, rule_id, account_id, period_key, run_id, kind,
+                                    points, amount_minor, currency, offer_code, qualified_by, status,
+                                    created_at, applied_at)
+        {select}
+        on conflict (rule_id, account_id, period_key) do nothing
+    """
     orgs = (
         session.execute(
             text(
@@ -175,17 +215,42 @@ def evaluate(session: Session, run_id: str, rule: LoyaltyRule, period: str) -> i
         .scalars()
         .all()
     )
-    result = session.execute(
+    values: dict[str, Any] = {
+        **params,
+        **award_params,
+        "id_base": batch_id_base("law"),
+        "org": rule.organisation_id,
+        "orgs": list(orgs),
+        "rule_id": rule.id,
+        "period_key": loyalty.award_period(definition.frequency, period),
+        "run_id": run_id,
+        "status": "pending",
+        "applied_at": None,
+    }
+    if not apply_now:
+        result = session.execute(text(insert), values)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    assert on is not None
+    programme = session.get(LoyaltyProgramme, rule.organisation_id)
+    sql = f"""
+        with done as (
+            {insert}
+            returning id, organisation_id, rule_id, account_id, period_key, points
+        ),
+        {POINTS_APPLIED_CTES}
+        select count(*) from done
+    """  # noqa: S608 (fixed fragments only; values are bound parameters)
+    applied = session.execute(
         text(sql),
-        {
-            **params,
-            **award_params,
-            "id_base": batch_id_base("law"),
-            "org": rule.organisation_id,
-            "orgs": list(orgs),
-            "rule_id": rule.id,
-            "period_key": loyalty.award_period(definition.frequency, period),
-            "run_id": run_id,
+        values
+        | {
+            "status": "applied",
+            "applied_at": datetime.now(UTC),
+            "on": on,
+            "expires_on": points_expire_on(on, programme.points_expiry_months if programme else None),
+            "movement_ids": batch_id_base("lpm"),
+            "event_ids": batch_id_base("evt"),
+            "api_version": API_VERSION,
         },
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    ).scalar_one()
+    return int(applied)

@@ -33,9 +33,14 @@ class RunStarted(BaseModel):
 
 
 class EvaluateRule(BaseModel):
+    """Evaluate one rule for the run's period. With ``on`` (the run's day), points awards are applied in
+    the same statement (booked on ``on``); without it (runs started before that change) every award is
+    left pending for the pages."""
+
     run_id: str
     rule_id: str
     period: str
+    on: date | None = None
 
 
 class RuleEvaluated(BaseModel):

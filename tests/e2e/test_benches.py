@@ -17,6 +17,7 @@ BENCHES = {
     "billing": (["60"], {"invoices", "invoices_per_s", "copy_ratio"}),
     "segments": (["200"], {"members", "refresh_seconds", "preview_seconds", "preview_count"}),
     "onboarding": (["4"], {"onboardings_per_s", "p95_ms", "trivial_workflows_per_s"}),
+    "loyalty": (["200"], {"awards", "per_rule", "seconds", "awards_per_s"}),
 }
 
 

@@ -227,6 +227,12 @@ SCENARIOS = [
         "stolen_blocked_first",
         "DeviceSwap",
     ),
+    _scenario(
+        "workflows/test_loyalty_award.py::"
+        "test_points_awards_are_applied_by_the_evaluation_and_a_second_run_adds_nothing",
+        "points_at_evaluation",
+        "LoyaltyAward",
+    ),
 ]
 BY_NODE = {scenario.nodeid: scenario for scenario in SCENARIOS}
 
