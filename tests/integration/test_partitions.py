@@ -28,13 +28,13 @@ from activities.maintenance.partitions import (
 )
 from activities.shared.ledger import post_entry
 from activities.usage.ingestion import ingest
+from domain.ids import new_id
 from domain.ledger import Posting
 from models.base import engine_for, unit_of_work
 from models.migrate import alembic_config, upgrade
 from models.partitions import PARTITIONED, add_months, partition_name
 from runtime.schedules import PARTITIONS_HOUR_UTC, ensure_partition_schedule
 from runtime.settings import Settings
-from tests.support.billing_factory import make_account
 from tests.support.eventually import eventually_async
 from tests.support.factories import make_operator
 from tests.support.subscription_support import Stack
@@ -328,12 +328,29 @@ def _drop_database(database_url: str, url: str) -> None:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _account_at_0021(url: str, organisation_id: str) -> str:
+    """An account row as the schema of revision 0021 has it (the model's later columns do not exist yet)."""
+    account_id = new_id("acc")
+    with engine_for(url).begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO accounts (id, organisation_id, type, status, display_name, email, language, "
+                "currency, timezone, tax_status, addresses, contacts, verification_status, version, "
+                "created_at, updated_at) VALUES (:id, :o, 'person', 'active', 'Ana Ruiz', "
+                "'ana@example.com', 'es', 'EUR', 'Europe/Madrid', 'taxable', '[]', '[]', "
+                "'not_requested', 1, now(), now())"
+            ),
+            {"id": account_id, "o": organisation_id},
+        )
+    return account_id
+
+
 def test_the_migration_carries_existing_rows_into_the_partitions_and_back(database_url: str) -> None:
     url = _fresh_database(database_url)
     try:
         upgrade(url, "0021")
         org = make_operator(url).organisation_id
-        account = make_account(url, org)
+        account = _account_at_0021(url, org)
         with engine_for(url).begin() as conn:
             conn.execute(
                 sa.text(
