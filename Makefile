@@ -61,18 +61,15 @@ test: $(STAMP) lint
 
 # The tests marked `calendar` (those with no fixed `today` of their own) as if today were each of these
 # days: month ends (the 30th and 31st late in the evening, when it is already the 1st in Madrid), a leap
-# day, the EU and US DST changes (a bare date is 12:00 UTC). See tests/support/fake_today.py.
+# day, the EU and US DST changes (a bare date is 12:00 UTC). See tests/support/fake_today.py; two days
+# run at once (CALENDAR_JOBS), each in its own pytest process (tests/calendar_days.py).
 CALENDAR_DAYS ?= 2026-11-28 2026-11-29 2026-11-30T23:30:00Z 2026-12-31T23:30:00Z 2028-02-29 \
 	2026-03-29 2026-10-25 2026-03-08 2026-11-01
 
+CALENDAR_JOBS ?= 2
+
 test-calendar: $(STAMP)
-	@failed=""; for day in $(CALENDAR_DAYS); do \
-		echo "== calendar: today is $$day"; \
-		MULTIBILL_FAKE_TODAY=$$day PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests \
-			-m "calendar and not today" -q --color=no -p no:cacheprovider || failed="$$failed $$day"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "calendar tests failed on:$$failed"; exit 1; fi; \
-	echo "calendar tests passed on every day: $(CALENDAR_DAYS)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m tests.calendar_days --jobs $(CALENDAR_JOBS) $(CALENDAR_DAYS)
 
 # Pure tests only: a test in tests/unit that uses a service fixture (the database, a Temporal server,
 # localstripe, FreeRADIUS...) is a collection error (tests/support/service_markers.py).
