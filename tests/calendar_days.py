@@ -87,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
                 result = future.result()
                 progress.advance(task)
                 if result.code == 0:
-                    console.print(
-                        f"[green]✓[/] today is {result.day}: {result.summary} ({result.seconds:.0f} s)"
-                    )
+                    took = f"{result.seconds:.0f} s"
+                    line = f"[green]✓[/] today is {result.day}: {result.summary} ({took})"
+                    console.print(line, soft_wrap=True)
                 else:
                     failed.append(result)
-                    console.print(f"[red]✗[/] today is {result.day}: {result.summary}")
+                    console.print(f"[red]✗[/] today is {result.day}: {result.summary}", soft_wrap=True)
                     console.print(result.output, markup=False)
     if failed:
         console.print("calendar tests failed on: " + " ".join(r.day for r in failed))
