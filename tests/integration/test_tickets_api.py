@@ -394,8 +394,10 @@ async def test_a_stolen_device_is_blocked_at_once_and_swapped(
     care = dataclasses.replace(care, account_id=subscriber.account_id)
     ticket = raise_ticket(database_url, care, device_id=box)
     stranger = make_operator(database_url)  # another organisation's staff: no such ticket, nothing moves
-    resp = await post(care_api, stranger, f"/v1/tickets/{ticket.id}/stolen-device", {})
-    assert (resp.status_code, resp.json()["code"]) == (404, "ticket_not_found")
+    partner = make_child(database_url, shop.tenant.organisation_id)  # a partner: not its customer
+    for other in (stranger, partner):
+        resp = await post(care_api, other, f"/v1/tickets/{ticket.id}/stolen-device", {})
+        assert (resp.status_code, resp.json()["code"]) == (404, "ticket_not_found")
     assert device_support.device_row(database_url, box)["state"] == "assigned"
     resp = await post(care_api, shop.tenant, f"/v1/tickets/{ticket.id}/stolen-device", {})
     assert resp.status_code == 202, resp.text
