@@ -6,12 +6,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from activities.catalog.records import operator_of
+from activities.devices import stolen
 from activities.devices import traceable as device_store
 from activities.devices.logins import characteristics_of
 from activities.devices.moves import live_service
 from activities.devices.warehouse import visible_warehouse
 from api.process_starter import ProcessStart
 from api.schemas.devices import SwapRequest
+from domain.devices import SwapReason
 from domain.errors import Conflict, NotFound
 from domain.principal import Principal
 from domain.process_ids import ProcessLabels
@@ -22,12 +24,20 @@ from workflows.device_swap import DeviceSwapInput, DeviceSwapWorkflow, SwappedDe
 
 def swap_input(session: Session, principal: Principal, device_id: str, body: SwapRequest) -> DeviceSwapInput:
     device = device_store.visible_device(session, principal, device_id, lock=True)
-    if device.state != "assigned" or device.subscription_id is None or device.service_id is None:
+    subscription_id, service_id = device.subscription_id, device.service_id
+    taken = stolen.stolen_from(session, device) if body.reason is SwapReason.STOLEN else None
+    if (
+        taken is not None
+    ):  # a stolen device marked lost (its ticket), not replaced yet: swap it for its holder
+        subscription_id, service_id = taken.subscription_id, taken.service_id
+    elif device.state != "assigned":
+        subscription_id = service_id = None
+    if subscription_id is None or service_id is None:
         raise Conflict("device_not_assigned", f"device {device.id} is {device.state}, not with a subscriber")
-    service = live_service(session, device.service_id)
-    subscription = session.get(Subscription, device.subscription_id)
+    service = live_service(session, service_id)
+    subscription = session.get(Subscription, subscription_id)
     if subscription is None:
-        raise NotFound("subscription", device.subscription_id)
+        raise NotFound("subscription", subscription_id)
     if body.warehouse_id is not None:
         visible_warehouse(session, principal, body.warehouse_id)
     return DeviceSwapInput(

@@ -9,8 +9,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from activities.care.tickets import append_history, apply_status, find_ticket, record_ticket_event
+from activities.devices import stolen
+from activities.devices.moves import Who
 from activities.invoices.credit_notes import CreditLineIn, CreditRequest, issue_credit_note
 from domain import care
+from domain.devices import DeviceState
 from domain.errors import Conflict, RuleViolation
 from domain.organisations import Role
 from domain.principal import Principal
@@ -144,28 +147,29 @@ def record_cancellation(session: Session, ticket: Ticket, actor: str, process_id
 
 
 def block_stolen_device(session: Session, principal: Principal, ticket_id: str) -> Ticket:
-    """A ``stolen_device`` ticket blocks its device at once: every login of the device's service ends and
+    """A ``stolen_device`` ticket blocks its device at once, in one transaction: the device becomes
+    ``lost_stolen`` (its stock movement names the ticket), every login of the device's service ends and
     the service's login secret is revoked, so no app logs in again with what the thief holds (the
     subscriber gets a new secret from ``POST /v1/devices/credentials``); the caller then starts the
-    DeviceSwap (reason stolen), which deprovisions the device, marks it lost and hands over a replacement."""
+    DeviceSwap (reason stolen), which deprovisions the device and hands over a replacement. Asked again
+    (another key, e.g. after a swap that found no stock): the device stays lost/stolen, nothing more
+    moves or ends (logins since are the subscriber's, with a new secret), and a new swap may start."""
     ticket = find_ticket(session, principal, ticket_id, lock=True)
     category = session.get(TicketCategory, ticket.category_id)
     if category is None or category.action != care.CategoryAction.STOLEN_DEVICE:
         raise Conflict("not_a_stolen_device", f"Ticket {ticket.id} is not a stolen device")
-    device = session.get(Device, ticket.device_id) if ticket.device_id else None
-    if device is None or device.state != "assigned" or device.service_id is None:
+    device = session.get(Device, ticket.device_id, with_for_update=True) if ticket.device_id else None
+    service_id = _held_service(session, device)
+    if device is None or service_id is None:
         raise Conflict("device_not_assigned", f"Ticket {ticket.id} names no device with a subscriber")
-    ended = session.execute(
-        update(DeviceLogin)
-        .where(DeviceLogin.service_id == device.service_id, DeviceLogin.logged_out_at.is_(None))
-        .values(logged_out_at=utcnow(), logout_reason="stolen")
-        .returning(DeviceLogin.id)
-    ).all()
-    revoked = session.execute(
-        delete(ServiceCredential)
-        .where(ServiceCredential.service_id == device.service_id)
-        .returning(ServiceCredential.service_id)
-    ).all()
+    marked = stolen.mark_stolen(
+        session,
+        device,
+        Who(principal.key_id),
+        key=f"ticket:{ticket.id}:stolen-device",
+        reason=f"stolen: ticket {ticket.id}",
+    )
+    ended, revoked = _end_logins(session, service_id) if marked is not None else ([], [])
     append_history(
         session,
         ticket,
@@ -174,10 +178,38 @@ def block_stolen_device(session: Session, principal: Principal, ticket_id: str) 
         data={
             "action": "block_device",
             "device_id": device.id,
+            "device_state": device.state,
+            "movement_id": marked.id if marked is not None else None,
             "logins_ended": len(ended),
             "credential_revoked": bool(revoked),
         },
     )
     ticket.version += 1
-    record_ticket_event(session, "ticket.updated", ticket, change="device_blocked")
+    record_ticket_event(session, "ticket.updated", ticket, change="device_blocked", device_state=device.state)
     return ticket
+
+
+def _end_logins(session: Session, service_id: str) -> tuple[list[object], list[object]]:
+    """End the service's logins and revoke its login secret: (logins ended, secrets revoked)."""
+    ended = session.execute(
+        update(DeviceLogin)
+        .where(DeviceLogin.service_id == service_id, DeviceLogin.logged_out_at.is_(None))
+        .values(logged_out_at=utcnow(), logout_reason="stolen")
+        .returning(DeviceLogin.id)
+    ).all()
+    revoked = session.execute(
+        delete(ServiceCredential)
+        .where(ServiceCredential.service_id == service_id)
+        .returning(ServiceCredential.service_id)
+    ).all()
+    return list(ended), list(revoked)
+
+
+def _held_service(session: Session, device: Device | None) -> str | None:
+    """The service (line id) a device serves, or served until it was marked lost/stolen."""
+    if device is None:
+        return None
+    if device.state == DeviceState.ASSIGNED.value:
+        return device.service_id
+    taken = stolen.stolen_from(session, device)
+    return taken.service_id if taken is not None else None

@@ -207,6 +207,7 @@ def dispatch(
     subscription_id: str,
     service_id: str,
     key: str | None = None,
+    reason: str | None = None,
 ) -> StockMovement:
     """Hand a device to a subscriber: one in stock, or one reserved for this very subscription."""
     state = DeviceState(device.state)
@@ -223,6 +224,7 @@ def dispatch(
         who,
         subscription=subscription,
         service_id=service_id,
+        reason=reason,
         key=key,
     )
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.devices import moves
+from activities.devices import moves, stolen
 from activities.devices.io import (
     DeviceFeeInput,
     DeviceFeeRecorded,
@@ -24,6 +24,7 @@ from activities.events.outbox import record
 from activities.events.snapshots import account_organisation
 from domain.currency import minor_units
 from domain.devices import DAMAGE_FEE_CODE, DeviceState, MovementKind, SwapReason, swap_fee_minor
+from domain.errors import Conflict
 from domain.events import BusinessEvent
 from domain.ids import new_id
 from models.catalog import PlanVersion
@@ -58,12 +59,18 @@ def swap_fee(session: Session, request: SwapFeeInput) -> SwapFee:
 
 
 def complete_swap(session: Session, request: SwapStockInput) -> SwapStock:
-    """In one transaction: the replacement to the subscriber, the old device to repair or lost/stolen."""
+    """In one transaction: the replacement to the subscriber, the old device to repair or lost/stolen.
+    A stolen device its ticket marked lost/stolen already keeps that one movement (none is added); one
+    that a swap replaced already refuses a second replacement (409 ``device_already_replaced``)."""
     who = Who(request.actor, request.process_id)
     new = moves.locked_device(session, request.new_device_id)
     old = moves.locked_device(session, request.old_device_id)
     if moves.movement_by_key(session, f"{request.idempotency_key}:new") is not None:
         return SwapStock(old=state_of(old), new=state_of(new))
+    target = DeviceState.LOST_STOLEN if request.reason is SwapReason.STOLEN else DeviceState.IN_REPAIR
+    marked_already = target is DeviceState.LOST_STOLEN and old.state == target.value
+    if marked_already and stolen.replaced(session, old, request.reason.value):
+        raise Conflict("device_already_replaced", f"a swap already replaced stolen device {old.id}")
     source = new.warehouse_id
     moves.dispatch(
         session,
@@ -72,24 +79,25 @@ def complete_swap(session: Session, request: SwapStockInput) -> SwapStock:
         subscription_id=request.subscription_id,
         service_id=request.service_id,
         key=f"{request.idempotency_key}:new",
+        reason=stolen.replacement_reason(old.id, request.reason.value),
     )
-    target = DeviceState.LOST_STOLEN if request.reason is SwapReason.STOLEN else DeviceState.IN_REPAIR
-    warehouse_id = request.return_warehouse_id or source
-    warehouse = (
-        moves.warehouse_of(session, warehouse_id or "", old.operator_id)
-        if target is DeviceState.IN_REPAIR
-        else None
-    )
-    moves.take_back(
-        session,
-        old,
-        target,
-        who,
-        warehouse=warehouse,
-        reason=f"swap: {request.reason.value}",
-        key=f"{request.idempotency_key}:old",
-        credit_rental=False,  # a swap: the rental goes on with the replacement
-    )
+    if not marked_already:
+        warehouse_id = request.return_warehouse_id or source
+        warehouse = (
+            moves.warehouse_of(session, warehouse_id or "", old.operator_id)
+            if target is DeviceState.IN_REPAIR
+            else None
+        )
+        moves.take_back(
+            session,
+            old,
+            target,
+            who,
+            warehouse=warehouse,
+            reason=f"swap: {request.reason.value}",
+            key=f"{request.idempotency_key}:old",
+            credit_rental=False,  # a swap: the rental goes on with the replacement
+        )
     _record_swap(session, request, old, new)
     return SwapStock(old=state_of(old), new=state_of(new))
 
@@ -110,7 +118,8 @@ def _record_swap(session: Session, request: SwapStockInput, old: Device, new: De
 
 
 def undo_swap(session: Session, request: SwapStockInput) -> SwapStock:
-    """Compensation: the old device back with the subscriber, the replacement back where it came from."""
+    """Compensation: the old device back with the subscriber (unless stolen: it stays lost/stolen), the
+    replacement back where it came from."""
     who = Who(request.actor, request.process_id)
     new = moves.locked_device(session, request.new_device_id)
     old = moves.locked_device(session, request.old_device_id)
@@ -118,18 +127,19 @@ def undo_swap(session: Session, request: SwapStockInput) -> SwapStock:
     undo = f"{request.idempotency_key}:undo"
     if dispatched is None or moves.movement_by_key(session, f"{undo}:new") is not None:
         return SwapStock(old=state_of(old), new=state_of(new))
-    subscription = moves.subscription_of(session, request.subscription_id)
-    moves.move(
-        session,
-        old,
-        DeviceState.ASSIGNED,
-        MovementKind.RETURN,
-        who,
-        subscription=subscription,
-        service_id=request.service_id,
-        reason="swap undone",
-        key=f"{undo}:old",
-    )
+    if request.reason is not SwapReason.STOLEN:  # a stolen device is never put back in service
+        subscription = moves.subscription_of(session, request.subscription_id)
+        moves.move(
+            session,
+            old,
+            DeviceState.ASSIGNED,
+            MovementKind.RETURN,
+            who,
+            subscription=subscription,
+            service_id=request.service_id,
+            reason="swap undone",
+            key=f"{undo}:old",
+        )
     home = moves.warehouse_of(session, dispatched.from_warehouse_id or "", new.operator_id)
     moves.take_back(
         session,

@@ -348,7 +348,7 @@ class StolenDeviceIn(Strict):
     "/{ticket_id}/stolen-device",
     status_code=202,
     response_model=SwapAccepted,
-    summary="Block a stolen device at once (its service's logins end) and start its swap",
+    summary="Block a stolen device at once (lost/stolen, its service's logins end) and start its swap",
 )
 async def block_stolen_device(
     ticket_id: str,
@@ -358,8 +358,8 @@ async def block_stolen_device(
     settings: SettingsDep,
     temporal: TemporalGatewayDep,
 ) -> JSONResponse:
-    """The DeviceSwap (reason stolen) deprovisions the device, marks it lost and provisions a replacement;
-    follow it at /v1/processes/{process_id}."""
+    """The device is marked lost/stolen in this request; the DeviceSwap (reason stolen) deprovisions it
+    and provisions a replacement; follow it at /v1/processes/{process_id}."""
 
     def produce(session: Session) -> dict[str, Any]:
         ticket = disputes.block_stolen_device(session, principal, ticket_id)

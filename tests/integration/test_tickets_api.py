@@ -26,7 +26,7 @@ from domain.ids import new_id
 from domain.organisations import Role
 from models.base import unit_of_work
 from models.billing import CreditNote
-from models.devices import DeviceLogin
+from models.devices import DeviceLogin, StockMovement
 from models.organisations import Organisation
 from models.subscriptions import Subscription
 from runtime.settings import Settings
@@ -393,9 +393,28 @@ async def test_a_stolen_device_is_blocked_at_once_and_swapped(
     care = make_care(database_url, tenant=shop.tenant, action="stolen_device")
     care = dataclasses.replace(care, account_id=subscriber.account_id)
     ticket = raise_ticket(database_url, care, device_id=box)
+    stranger = make_operator(database_url)  # another organisation's staff: no such ticket, nothing moves
+    partner = make_child(database_url, shop.tenant.organisation_id)  # a partner: not its customer
+    for other in (stranger, partner):
+        resp = await post(care_api, other, f"/v1/tickets/{ticket.id}/stolen-device", {})
+        assert (resp.status_code, resp.json()["code"]) == (404, "ticket_not_found")
+    assert device_support.device_row(database_url, box)["state"] == "assigned"
     resp = await post(care_api, shop.tenant, f"/v1/tickets/{ticket.id}/stolen-device", {})
     assert resp.status_code == 202, resp.text
     assert (resp.json()["device_id"], resp.json()["reason"]) == (box, "stolen")
+    # lost/stolen at once (no worker here runs the swap): one movement, made by no process
+    assert device_support.device_row(database_url, box)["state"] == "lost_stolen"
+    with unit_of_work(database_url) as session:
+        [lost] = session.execute(
+            select(StockMovement).where(
+                StockMovement.device_id == box, StockMovement.to_state == "lost_stolen"
+            )
+        ).scalars()
+        assert (lost.kind, lost.from_state, lost.process_id) == ("state_change", "assigned", None)
+        assert (lost.subscription_id, lost.reason) == (
+            subscriber.subscription_id,
+            f"stolen: ticket {ticket.id}",
+        )
     with unit_of_work(database_url) as session:
         logins = session.execute(
             select(DeviceLogin).where(DeviceLogin.service_id == subscriber.service_id)
@@ -417,6 +436,8 @@ async def test_a_stolen_device_is_blocked_at_once_and_swapped(
     assert blocked == {
         "action": "block_device",
         "device_id": box,
+        "device_state": "lost_stolen",
+        "movement_id": lost.id,
         "logins_ended": 1,
         "credential_revoked": True,
     }
