@@ -41,6 +41,21 @@ Figures (2026-11-30, 100k accounts, 2 cores shared with four other helpers' test
   measured on a quiet machine. The next levers change the data model rather than the queries: one
   movement per account and run instead of one per award, or dropping the per-row checks of the rule and
   run keys (constant per statement).
+- Second pass (2026-11-30 22:00-22:16, same 100k population, 174,071 awards, load average 2-4 with a CI
+  run). Measured, not assumed; NO code change kept, the figures stay 15-19 s:
+  - The four rules' ``evaluate`` called directly, each variant in a transaction rolled back (then VACUUM)
+    on one population, two rounds (seconds for the four rules; the noise is ±30 %): as is 27.9 / 17.9;
+    every foreign key of awards, movements, balances and events dropped (inside the rolled-back
+    transaction, to size them only) 16.1 / 10.8; the balances' row guard trigger disabled 24.0 / 20.6;
+    ``SET LOCAL work_mem = '64MB'`` 21.5 / 17.9; both keys and guard off 11.7 / 10.7. The key checks
+    are the one big cost (~7 s: ~950k checks, ~6 per award counting the new balance's, ~7 µs each);
+    the guard and work_mem are within the noise. The constraints stay (the database is the last guard):
+    PostgreSQL 18 runs an RI check per inserted row and key, with no batched form, so only fewer
+    key columns per award would cut it (a data-model change, not done).
+  - Inserting in account order (``order by q.account_id``, for locality of the key lookups and row
+    locks on ``accounts``), through Temporal, alternated with the current code on one population (the
+    loyalty tables truncated between runs): as is 17.9, 15.7, 15.3 s; ordered 18.9, 15.3, 16.3 s. No
+    gain: not kept.
 """
 
 from __future__ import annotations
