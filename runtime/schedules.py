@@ -59,36 +59,58 @@ def schedule_id(operator_id: str, cycle: int) -> str:
     return process_ids.billing_schedule(operator_id, cycle)
 
 
-def billing_schedule(
-    settings: Settings, operator_id: str, cycle: int, operator_path: str | None = None
-) -> Schedule:
-    """The schedule of one cycle; its runs carry the operator's ``OrganisationPath`` when given."""
-    days = [ScheduleRange(cycle)] if cycle <= 28 else [ScheduleRange(28, 31)]
-    labels = ProcessLabels(
-        process="BillingCycle", summary=f"Scheduled bill run of cycle {cycle}", organisation_id=operator_id
+def _calendar(
+    comment: str, *, hour: ScheduleRange, minute: int = 0, day: ScheduleRange | None = None
+) -> ScheduleSpec:
+    """Second 0 of ``minute`` in the ``hour`` range (UTC), on the ``day`` range of the month when given."""
+    days = {"day_of_month": [day]} if day is not None else {}
+    calendar = ScheduleCalendarSpec(
+        hour=[hour], minute=[ScheduleRange(minute)], second=[ScheduleRange(0)], comment=comment, **days
     )
+    return ScheduleSpec(calendars=[calendar])
+
+
+def _scheduled(
+    settings: Settings,
+    run: Any,
+    args: tuple[Any, ...],
+    run_id: str,
+    labels: ProcessLabels,
+    spec: ScheduleSpec,
+    operator_path: str | None = None,
+) -> Schedule:
+    """A process a schedule starts, with our labels and search attributes; never two runs at once."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            BillingCycleWorkflow.run,
-            RunInput(organisation_id=operator_id, bill_day=cycle),
-            id=process_ids.scheduled_billing_run(operator_id, cycle),
+            run,
+            *args,
+            id=run_id,
             task_queue=settings.task_queue,
             memo=labels.memo(),
             typed_search_attributes=search_attributes(labels, operator_path),
             static_summary=labels.summary,
         ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    day_of_month=days,
-                    hour=[ScheduleRange(RUN_HOUR_UTC)],
-                    minute=[ScheduleRange(0)],
-                    second=[ScheduleRange(0)],
-                    comment=f"bill cycle {cycle}",
-                )
-            ],
-        ),
+        spec=spec,
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+def billing_schedule(
+    settings: Settings, operator_id: str, cycle: int, operator_path: str | None = None
+) -> Schedule:
+    """The schedule of one cycle; its runs carry the operator's ``OrganisationPath`` when given."""
+    days = ScheduleRange(cycle) if cycle <= 28 else ScheduleRange(28, 31)
+    labels = ProcessLabels(
+        process="BillingCycle", summary=f"Scheduled bill run of cycle {cycle}", organisation_id=operator_id
+    )
+    return _scheduled(
+        settings,
+        BillingCycleWorkflow.run,
+        (RunInput(organisation_id=operator_id, bill_day=cycle),),
+        process_ids.scheduled_billing_run(operator_id, cycle),
+        labels,
+        _calendar(f"bill cycle {cycle}", hour=ScheduleRange(RUN_HOUR_UTC), day=days),
+        operator_path,
     )
 
 
@@ -96,27 +118,7 @@ def _daily(
     settings: Settings, run: Any, run_id: str, labels: ProcessLabels, hour: int, what: str
 ) -> Schedule:
     """A platform-wide process (no input) started once a day at ``hour``:00 UTC, never two at once."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            run,
-            id=run_id,
-            task_queue=settings.task_queue,
-            memo=labels.memo(),
-            typed_search_attributes=search_attributes(labels),
-            static_summary=labels.summary,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    hour=[ScheduleRange(hour)],
-                    minute=[ScheduleRange(0)],
-                    second=[ScheduleRange(0)],
-                    comment=what,
-                )
-            ],
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
+    return _scheduled(settings, run, (), run_id, labels, _calendar(what, hour=ScheduleRange(hour)))
 
 
 def retention_schedule(settings: Settings) -> Schedule:
@@ -157,27 +159,14 @@ def partner_charges_schedule(
         organisation_id=operator_id,
         memo_extra={"provider": provider},
     )
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            NetflixChargeAcceptanceWorkflow.run,
-            AcceptanceInput(organisation_id=operator_id, provider=provider),
-            id=process_ids.scheduled_partner_charges(operator_id, provider),
-            task_queue=settings.task_queue,
-            memo=labels.memo(),
-            typed_search_attributes=search_attributes(labels, operator_path),
-            static_summary=labels.summary,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    hour=[ScheduleRange(0, 23)],
-                    minute=[ScheduleRange(PARTNER_CHARGES_MINUTE)],
-                    second=[ScheduleRange(0)],
-                    comment=f"{provider} charges",
-                )
-            ],
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    return _scheduled(
+        settings,
+        NetflixChargeAcceptanceWorkflow.run,
+        (AcceptanceInput(organisation_id=operator_id, provider=provider),),
+        process_ids.scheduled_partner_charges(operator_id, provider),
+        labels,
+        _calendar(f"{provider} charges", hour=ScheduleRange(0, 23), minute=PARTNER_CHARGES_MINUTE),
+        operator_path,
     )
 
 
@@ -187,27 +176,14 @@ def segment_schedule(settings: Settings, operator_id: str, operator_path: str | 
     labels = ProcessLabels(
         process="SegmentRefresh", summary="Scheduled refresh of the segments", organisation_id=operator_id
     )
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            SegmentRefreshWorkflow.run,
-            RefreshRunInput(organisation_id=operator_id),
-            id=process_ids.scheduled_segment_refresh(operator_id),
-            task_queue=settings.task_queue,
-            memo=labels.memo(),
-            typed_search_attributes=search_attributes(labels, operator_path),
-            static_summary=labels.summary,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    hour=[ScheduleRange(SEGMENTS_HOUR_UTC)],
-                    minute=[ScheduleRange(0)],
-                    second=[ScheduleRange(0)],
-                    comment="segment refresh",
-                )
-            ],
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    return _scheduled(
+        settings,
+        SegmentRefreshWorkflow.run,
+        (RefreshRunInput(organisation_id=operator_id),),
+        process_ids.scheduled_segment_refresh(operator_id),
+        labels,
+        _calendar("segment refresh", hour=ScheduleRange(SEGMENTS_HOUR_UTC)),
+        operator_path,
     )
 
 
@@ -225,28 +201,14 @@ def loyalty_schedule(settings: Settings, operator_id: str, operator_path: str | 
     labels = ProcessLabels(
         process="LoyaltyAward", summary="Monthly loyalty awards", organisation_id=operator_id
     )
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            LoyaltyAwardWorkflow.run,
-            AwardRunInput(organisation_id=operator_id),
-            id=process_ids.scheduled_loyalty_award(operator_id),
-            task_queue=settings.task_queue,
-            memo=labels.memo(),
-            typed_search_attributes=search_attributes(labels, operator_path),
-            static_summary=labels.summary,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    day_of_month=[ScheduleRange(1)],
-                    hour=[ScheduleRange(LOYALTY_HOUR_UTC)],
-                    minute=[ScheduleRange(0)],
-                    second=[ScheduleRange(0)],
-                    comment="monthly loyalty awards",
-                )
-            ],
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    return _scheduled(
+        settings,
+        LoyaltyAwardWorkflow.run,
+        (AwardRunInput(organisation_id=operator_id),),
+        process_ids.scheduled_loyalty_award(operator_id),
+        labels,
+        _calendar("monthly loyalty awards", hour=ScheduleRange(LOYALTY_HOUR_UTC), day=ScheduleRange(1)),
+        operator_path,
     )
 
 
@@ -322,28 +284,18 @@ def partner_settlement_schedule(
         organisation_id=operator_id,
         memo_extra={"provider": provider},
     )
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            PartnerSettlementWorkflow.run,
-            SettlementRunInput(organisation_id=operator_id, provider=provider),
-            id=process_ids.scheduled_partner_settlement(operator_id, provider),
-            task_queue=settings.task_queue,
-            memo=labels.memo(),
-            typed_search_attributes=search_attributes(labels, operator_path),
-            static_summary=labels.summary,
+    return _scheduled(
+        settings,
+        PartnerSettlementWorkflow.run,
+        (SettlementRunInput(organisation_id=operator_id, provider=provider),),
+        process_ids.scheduled_partner_settlement(operator_id, provider),
+        labels,
+        _calendar(
+            f"monthly {provider} statement",
+            hour=ScheduleRange(PARTNER_SETTLEMENT_HOUR_UTC),
+            day=ScheduleRange(PARTNER_SETTLEMENT_DAY),
         ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    day_of_month=[ScheduleRange(PARTNER_SETTLEMENT_DAY)],
-                    hour=[ScheduleRange(PARTNER_SETTLEMENT_HOUR_UTC)],
-                    minute=[ScheduleRange(0)],
-                    second=[ScheduleRange(0)],
-                    comment=f"monthly {provider} statement",
-                )
-            ],
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        operator_path,
     )
 
 
