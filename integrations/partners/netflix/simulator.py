@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import calendar
 import itertools
 import json
 import secrets
@@ -80,22 +79,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from integrations.partners.simulation import answer_batch, batch_items, error, month_later
+
 CHANNELS = ("WEB", "STORE", "MOBILE", "BROADBAND", "OTHER")
 DECLINE_STATUSES = ("DECLINED", "BAD_REQUEST", "REJECTED")
 STATUSES = ("PENDING", "APPROVED", *DECLINE_STATUSES)
 MAX_BATCH = 50
 MAX_TOKEN_VALIDITY = 24 * 3600
 DEFAULT_PRICES = {"BASIC": 799, "STANDARD": 1549, "PREMIUM": 2299}
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-def _month_later(day: date) -> date:
-    """The paid-through date of a monthly period from ``day``: the day before the same day next month."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1])) - timedelta(days=1)
 
 
 def _now() -> datetime:
@@ -182,7 +173,7 @@ class NetflixSimulator:
             "currency": self.currency,
             "local_amount": local,
             "local_currency": self.local_currency,
-            "paid_through_date": _month_later(period_start).isoformat(),
+            "paid_through_date": month_later(period_start).isoformat(),
             "status": "PENDING",
             "reference_number": None,
             "received_at": received,
@@ -202,7 +193,7 @@ class NetflixSimulator:
         try:
             start = date.fromisoformat(str(body.get("period_start")))
         except ValueError:
-            return _error(422, "invalid_request", "period_start is an ISO date")
+            return error(422, "invalid_request", "period_start is an ISO date")
         operator = body.get("operator")
         return JSONResponse(
             {"data": self.bill_period(start, operator if isinstance(operator, str) else None)}
@@ -219,14 +210,14 @@ class NetflixSimulator:
             await asyncio.sleep(self.slow_seconds)
         if self.fail_next > 0 and not request.url.path.startswith("/_control"):
             self.fail_next -= 1
-            return _error(self.fail_status, "unavailable", "injected failure")
+            return error(self.fail_status, "unavailable", "injected failure")
         if request.url.path.startswith("/v1/") and request.url.path != "/v1/login":
             header = request.headers.get("authorization", "")
             entry = self._tokens.get(header.removeprefix("Bearer ")) if header.startswith("Bearer ") else None
             if entry is None:
-                return _error(401, "unauthorized", "missing or unknown access token: log in at /v1/login")
+                return error(401, "unauthorized", "missing or unknown access token: log in at /v1/login")
             if entry[1] <= self.now():
-                return _error(401, "token_expired", "the access token has expired: log in again")
+                return error(401, "token_expired", "the access token has expired: log in again")
             request.state.operator = entry[0]
         response: Response = await call_next(request)
         return response
@@ -235,10 +226,8 @@ class NetflixSimulator:
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
-            return _error(400, "invalid_json", "the body is not JSON")
-        return (
-            body if isinstance(body, dict) else _error(422, "invalid_request", "the body must be an object")
-        )
+            return error(400, "invalid_json", "the body is not JSON")
+        return body if isinstance(body, dict) else error(422, "invalid_request", "the body must be an object")
 
     @staticmethod
     def _charge_view(charge: dict[str, Any]) -> dict[str, Any]:
@@ -266,7 +255,7 @@ class NetflixSimulator:
             return body
         partner, secret = body.get("partner_id"), body.get("secret")
         if not isinstance(partner, str) or self.operators.get(partner) != secret:
-            return _error(401, "invalid_credentials", "unknown partner_id or wrong secret")
+            return error(401, "invalid_credentials", "unknown partner_id or wrong secret")
         token = secrets.token_urlsafe(24)
         self._tokens[token] = (partner, self.now() + timedelta(seconds=self.access_token_seconds))
         return JSONResponse(
@@ -279,19 +268,19 @@ class NetflixSimulator:
             return body
         cid = body.get("billing_system_customer_identifier")
         if not isinstance(cid, str) or not cid:
-            return _error(422, "invalid_request", "billing_system_customer_identifier is mandatory")
+            return error(422, "invalid_request", "billing_system_customer_identifier is mandatory")
         channel, plan = body.get("channel", "OTHER"), body.get("plan", "STANDARD")
         if channel not in CHANNELS:
-            return _error(422, "invalid_channel", f"channel is one of {', '.join(CHANNELS)}")
+            return error(422, "invalid_channel", f"channel is one of {', '.join(CHANNELS)}")
         if plan not in self.prices:
-            return _error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
+            return error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
         validity = body.get("token_validity", 3600)
         if type(validity) is not int or not 0 < validity <= MAX_TOKEN_VALIDITY:
-            return _error(422, "invalid_token_validity", f"token_validity is 1..{MAX_TOKEN_VALIDITY} seconds")
+            return error(422, "invalid_token_validity", f"token_validity is 1..{MAX_TOKEN_VALIDITY} seconds")
         operator = request.state.operator
         existing = self.subscribers.get((operator, cid))
         if existing is not None and existing["status"] != "ENDED":
-            return _error(
+            return error(
                 409, "membership_exists", f"customer {cid} already has a {existing['status']} membership"
             )
         token = secrets.token_urlsafe(16)
@@ -322,12 +311,12 @@ class NetflixSimulator:
         cid = request.path_params["cid"]
         sub = self.subscribers.get((request.state.operator, cid))
         if sub is None:
-            return _error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
+            return error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
         plan = body.get("plan")
         if plan not in self.prices:
-            return _error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
+            return error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
         if sub["status"] == "ENDED":
-            return _error(409, "membership_ended", f"customer {cid}'s membership has ended")
+            return error(409, "membership_ended", f"customer {cid}'s membership has ended")
         sub["plan"] = plan
         return JSONResponse(self._subscriber_view(sub))
 
@@ -339,10 +328,10 @@ class NetflixSimulator:
         operator = request.state.operator
         sub = self.subscribers.get((operator, cid))
         if sub is None:
-            return _error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
+            return error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
         reason = body.get("reason")
         if not isinstance(reason, str) or not 0 < len(reason) <= 200:
-            return _error(422, "invalid_request", "reason is mandatory (1..200 characters)")
+            return error(422, "invalid_request", "reason is mandatory (1..200 characters)")
         if sub["status"] == "ENDED":
             return JSONResponse(self._subscriber_view(sub))
         pending = self.charges.get(sub["pending_charge"] or "")
@@ -356,7 +345,7 @@ class NetflixSimulator:
         cid = request.path_params["cid"]
         sub = self.subscribers.get((request.state.operator, cid))
         if sub is None:
-            return _error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
+            return error(404, "subscriber_not_found", f"no partner subscriber for customer {cid}")
         return JSONResponse(self._subscriber_view(sub))
 
     async def _signup(self, request: Request) -> Response:
@@ -365,24 +354,24 @@ class NetflixSimulator:
             return body
         key = self._signups.get(request.path_params["token"])
         if key is None:
-            return _error(404, "unknown_token", "no sign-up with this token")
+            return error(404, "unknown_token", "no sign-up with this token")
         sub = self.subscribers[key]
         if sub["status"] != "PENDING_SIGNUP":
-            return _error(409, "token_used", "this sign-up was already completed or has ended")
+            return error(409, "token_used", "this sign-up was already completed or has ended")
         if sub["signup_expires"] <= self.now():
-            return _error(
+            return error(
                 410, "token_expired", "the sign-up token has expired: the operator must issue a new one"
             )
         plan = body.get("plan", sub["plan"])
         if plan not in self.prices:
-            return _error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
+            return error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
         sub.update(status="ACTIVE", plan=plan)
         return JSONResponse(self._subscriber_view(sub))
 
     async def _list_charges(self, request: Request) -> Response:
         status = request.query_params.get("status", "PENDING")
         if status not in STATUSES:
-            return _error(422, "invalid_request", f"status is one of {', '.join(STATUSES)}")
+            return error(422, "invalid_request", f"status is one of {', '.join(STATUSES)}")
         operator = request.state.operator
         found = [self.charges[n] for n in self._feed if self.charges[n]["operator"] == operator]
         data = [self._charge_view(c) for c in found if c["status"] == status]
@@ -398,20 +387,12 @@ class NetflixSimulator:
         body = await self._body(request)
         if isinstance(body, Response):
             return body
-        items = body.get("charges")
-        if not isinstance(items, list) or not items:
-            return _error(422, "empty_batch", "charges is a non-empty list")
-        if len(items) > MAX_BATCH:
-            return _error(422, "batch_too_large", f"at most {MAX_BATCH} charges per call, got {len(items)}")
+        items = batch_items(body, MAX_BATCH)
+        if isinstance(items, Response):
+            return items
         operator = request.state.operator
         self.batches.append(("accept" if accept else "decline", len(items)))
-        failed = []
-        for item in items:
-            problem = self._process_one(operator, item, accept)
-            if problem is not None:
-                number = item.get("charge_number") if isinstance(item, dict) else None
-                failed.append({"charge_number": number, "error_code": problem[0], "description": problem[1]})
-        return JSONResponse({"failed": failed})
+        return answer_batch(items, lambda item: self._process_one(operator, item, accept))
 
     def _process_one(self, operator: str, item: Any, accept: bool) -> tuple[str, str] | None:
         if not isinstance(item, dict) or not isinstance(item.get("charge_number"), str):

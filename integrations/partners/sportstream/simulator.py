@@ -36,7 +36,6 @@ that many API requests 503. Run standalone: ``python -m integrations.partners.sp
 from __future__ import annotations
 
 import argparse
-import calendar
 import hashlib
 import hmac
 import itertools
@@ -51,6 +50,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from integrations.partners.simulation import answer_batch, batch_items, error, month_later
 
 MAX_BATCH = 20
 PLANS = {"LEAGUE": 999, "ALLSPORTS": 1999}
@@ -68,15 +69,6 @@ def sign(secret: str, body: bytes, at: datetime) -> str:
     """The ``X-SportStream-Signature`` header of ``body`` sent at ``at``."""
     timestamp = int(at.timestamp())
     return f"t={timestamp},v1={signature(secret, timestamp, body)}"
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-def _month_later(day: date) -> date:
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1])) - timedelta(days=1)
 
 
 def _now() -> datetime:
@@ -165,7 +157,7 @@ class SportStreamSimulator:
             "plan": member["plan"],
             "amount": self.prices[member["plan"]],
             "currency": self.currency,
-            "paid_through": _month_later(start).isoformat(),
+            "paid_through": month_later(start).isoformat(),
             "created_at": self.now().isoformat(),
             "status": "PENDING",
             "reference": None,
@@ -192,16 +184,16 @@ class SportStreamSimulator:
         self.requests.append((request.method, request.url.path))
         if self.fail_next > 0:
             self.fail_next -= 1
-            return _error(503, "unavailable", "injected failure")
+            return error(503, "unavailable", "injected failure")
         operator = self._operator(request)
         if operator is None:
-            return _error(401, "unauthorized", "unknown partner or wrong secret")
+            return error(401, "unauthorized", "unknown partner or wrong secret")
         try:
             body = json.loads(await request.body() or b"{}")
         except ValueError:
-            return _error(422, "invalid_request", "the body is not JSON")
+            return error(422, "invalid_request", "the body is not JSON")
         if not isinstance(body, dict):
-            return _error(422, "invalid_request", "the body must be an object")
+            return error(422, "invalid_request", "the body must be an object")
         return operator, body
 
     @staticmethod
@@ -220,12 +212,12 @@ class SportStreamSimulator:
         operator, body = started
         cid, plan = body.get("customer_id"), body.get("plan", "LEAGUE")
         if not isinstance(cid, str) or not cid:
-            return _error(422, "invalid_request", "customer_id is mandatory")
+            return error(422, "invalid_request", "customer_id is mandatory")
         if plan not in self.prices:
-            return _error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
+            return error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
         existing = self.members.get((operator, cid))
         if existing is not None and existing["status"] == "ACTIVE":
-            return _error(409, "member_exists", f"customer {cid} is already a member")
+            return error(409, "member_exists", f"customer {cid} is already a member")
         member = {
             "customer_id": cid,
             "status": "ACTIVE",
@@ -241,7 +233,7 @@ class SportStreamSimulator:
     def _found(self, operator: str, request: Request) -> dict[str, Any] | Response:
         cid = request.path_params["cid"]
         member = self.members.get((operator, cid))
-        return member if member is not None else _error(404, "member_not_found", f"no member {cid}")
+        return member if member is not None else error(404, "member_not_found", f"no member {cid}")
 
     async def _member(self, request: Request) -> Response:
         started = await self._start(request)
@@ -259,7 +251,7 @@ class SportStreamSimulator:
             return member
         plan = started[1].get("plan")
         if plan not in self.prices:
-            return _error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
+            return error(422, "invalid_plan", f"plan is one of {', '.join(self.prices)}")
         member["plan"] = plan
         return JSONResponse(self._member_view(member))
 
@@ -285,18 +277,10 @@ class SportStreamSimulator:
         if isinstance(started, Response):
             return started
         operator, body = started
-        items = body.get("charges")
-        if not isinstance(items, list) or not items:
-            return _error(422, "empty_batch", "charges is a non-empty list")
-        if len(items) > MAX_BATCH:
-            return _error(422, "batch_too_large", f"at most {MAX_BATCH} charges per call, got {len(items)}")
-        failed = []
-        for item in items:
-            problem = self._answer_one(operator, item, accept)
-            if problem is not None:
-                number = item.get("charge_number") if isinstance(item, dict) else None
-                failed.append({"charge_number": number, "error_code": problem[0], "description": problem[1]})
-        return JSONResponse({"failed": failed})
+        items = batch_items(body, MAX_BATCH)
+        if isinstance(items, Response):
+            return items
+        return answer_batch(items, lambda item: self._answer_one(operator, item, accept))
 
     def _answer_one(self, operator: str, item: Any, accept: bool) -> tuple[str, str] | None:
         if not isinstance(item, dict) or not isinstance(item.get("charge_number"), str):
