@@ -21,7 +21,6 @@ from models.base import engine_for
 from models.migrate import upgrade
 from runtime.settings import normalise_database_url
 
-
 MIGRATION_MONTHS: dict[str, set[date]] = {}
 """Per test database, the month(s) (UTC) in which it was migrated: what "now" meant to the migrations,
 which a suite running across midnight at a month's end must not confuse with the test's own now."""

@@ -1,0 +1,1 @@
+"""Subscribers' identity: logins, portal sessions, app installations and their tokens."""
