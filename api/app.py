@@ -27,6 +27,7 @@ from api.routes import (
     health,
     invoices,
     loyalty,
+    me,
     notifications,
     offers,
     organisations,
@@ -48,6 +49,7 @@ from api.routes import (
     webhooks,
 )
 from portal import routes as portal_routes
+from portal.shell import install_portal_handlers
 from runtime import telemetry
 from runtime.payments import build_gateways
 from runtime.plugins import disabled_plugins
@@ -135,9 +137,11 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         segments,
         offers,
         loyalty,
+        me,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
+    install_portal_handlers(app)
     app.mount(
         "/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static"
     )

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from activities.accounts.organisations import authenticate
 from activities.identity.sessions import FoundSession, csrf_matches, find_portal_session
 from api.deps import IdempotencyKeyDep, SettingsDep
 from api.errors import ApiError
@@ -48,9 +49,21 @@ def app_subscriber(request: Request, settings: Settings) -> Subscriber | None:
         return find_app_subscriber(session, token.strip())
 
 
+def _is_staff_key(request: Request, settings: Settings) -> bool:
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    with unit_of_work(settings.database_url or "") as session:
+        return bool(token) and authenticate(session, token) is not None
+
+
 def get_subscriber(request: Request, settings: SettingsDep) -> Subscriber:
     if request.headers.get("authorization"):
         subscriber = app_subscriber(request, settings)
+        if subscriber is None and _is_staff_key(request, settings):
+            raise ApiError(
+                403,
+                "subscriber_only",
+                "This is the subscriber's own API: sign in as the subscriber, not with a staff key",
+            )
         if subscriber is None:
             raise ApiError(
                 401, "invalid_access_token", "The access token is unknown, expired or revoked; refresh it"

@@ -1,6 +1,6 @@
 """Subscribers' own logins to the portal and the app, and their sessions (one per browser or app install).
 
-Secrets are never stored: a session token, a CSRF token and (in the identity area's own tables) one-time
+Secrets are never stored: a session token and (in the identity area's own tables) one-time
 links and refresh tokens are kept as SHA-256 digests; passwords as argon2 hashes.
 """
 
@@ -52,7 +52,6 @@ class SubscriberSession(Base):
     login_id: Mapped[str] = mapped_column(ForeignKey("subscriber_logins.id"))
     kind: Mapped[str] = mapped_column(String(8))
     token_digest: Mapped[str | None] = mapped_column(String(64))  # portal: the cookie's; app: None
-    csrf_digest: Mapped[str | None] = mapped_column(String(64))  # portal only
     device_name: Mapped[str | None] = mapped_column(String(200))
     user_agent: Mapped[str | None] = mapped_column(String(500))
     ip_address: Mapped[str | None] = mapped_column(String(64))

@@ -1,8 +1,9 @@
 """Portal sessions: opened after a login, found by the cookie's token, revoked on logout.
 
 The cookie carries a random token; the database keeps its SHA-256 digest only, so a leaked table opens no
-session. Each portal session has its own CSRF token (also kept as a digest), sent back by the portal's
-forms (a hidden field) and by script calls (the ``X-CSRF-Token`` header) on every unsafe request.
+session. Each portal session has its own CSRF token, an HMAC of the cookie's token (so nothing more is
+stored and the server can put it in every form it renders), sent back by the portal's forms (a hidden
+field) and by script calls (the ``X-CSRF-Token`` header) on every unsafe request.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def csrf_token_for(session_token: str) -> str:
+    """The CSRF token of the portal session whose cookie carries ``session_token``."""
+    return hmac.new(session_token.encode(), b"multibill portal csrf", hashlib.sha256).hexdigest()
+
+
 @dataclass(frozen=True)
 class OpenedSession:
     session_id: str
@@ -47,7 +53,7 @@ def open_portal_session(
     ip_address: str | None = None,
     lifetime: timedelta = PORTAL_SESSION_LIFETIME,
 ) -> OpenedSession:
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
     now = utcnow()
     row = SubscriberSession(
         id=new_id("ses"),
@@ -55,7 +61,6 @@ def open_portal_session(
         login_id=login.id,
         kind=SessionKind.PORTAL.value,
         token_digest=digest(token),
-        csrf_digest=digest(csrf),
         device_name=_device_name(user_agent),
         user_agent=(user_agent or "")[:500] or None,
         ip_address=ip_address,
@@ -65,7 +70,7 @@ def open_portal_session(
     )
     session.add(row)
     session.flush()
-    return OpenedSession(row.id, token, csrf, row.expires_at)
+    return OpenedSession(row.id, token, csrf_token_for(token), row.expires_at)
 
 
 def visible_accounts(session: Session, account_id: str) -> tuple[str, ...]:
@@ -90,7 +95,7 @@ def subscriber_for(session: Session, login: SubscriberLogin, row: SubscriberSess
 @dataclass(frozen=True)
 class FoundSession:
     subscriber: Subscriber
-    csrf_digest: str | None
+    csrf_token: str  # to put in the pages' forms
 
 
 def find_portal_session(session: Session, token: str) -> FoundSession | None:
@@ -111,13 +116,13 @@ def find_portal_session(session: Session, token: str) -> FoundSession | None:
     row, login = found
     if now - row.last_seen_at > _TOUCH_EVERY:
         row.last_seen_at = now
-    return FoundSession(subscriber_for(session, login, row), row.csrf_digest)
+    return FoundSession(subscriber_for(session, login, row), csrf_token_for(token))
 
 
 def csrf_matches(found: FoundSession, csrf_token: str | None) -> bool:
-    if not csrf_token or found.csrf_digest is None:
+    if not csrf_token:
         return False
-    return hmac.compare_digest(digest(csrf_token), found.csrf_digest)
+    return hmac.compare_digest(csrf_token.encode(), found.csrf_token.encode())
 
 
 def revoke_session(session: Session, login_id: str, session_id: str) -> bool:

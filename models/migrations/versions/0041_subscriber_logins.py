@@ -43,7 +43,6 @@ def upgrade() -> None:
         sa.Column("login_id", sa.String(32), sa.ForeignKey("subscriber_logins.id"), nullable=False),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("token_digest", sa.String(64)),
-        sa.Column("csrf_digest", sa.String(64)),
         sa.Column("device_name", sa.String(200)),
         sa.Column("user_agent", sa.String(500)),
         sa.Column("ip_address", sa.String(64)),

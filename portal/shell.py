@@ -1,0 +1,140 @@
+"""What every portal page shares: the signed-in subscriber, the language, the texts, CSRF on forms and
+rendering a page with the operator's branding.
+
+A page route looks like::
+
+    @router.get("/invoices", response_class=HTMLResponse)
+    def invoices(request: Request, me: PortalSubscriberDep) -> HTMLResponse:
+        return render(request, "billing/invoices.html", me, invoices=...)
+
+    @router.post("/tickets")
+    async def raise_ticket(request: Request, me: PortalSubscriberDep) -> Response:
+        form = await read_form(request, me)  # refuses a missing or wrong csrf_token (403 page)
+        ...
+
+A signed-out visitor of a page that needs a subscriber is sent to ``/portal/login?next=…`` (303).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from activities.identity.sessions import FoundSession, csrf_matches
+from api.subscriber_deps import portal_session
+from domain.subscribers import CSRF_FIELD
+from portal.messages import LANGUAGES, text
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+MAX_FORM_BYTES = 64 * 1024  # forms with an upload use read_upload (their own limits)
+LANGUAGE_COOKIE = "mb_lang"
+
+
+class SignedOut(Exception):
+    """Raised by PortalSubscriberDep when nobody is signed in: the app answers with a redirect to login."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class BadForm(Exception):
+    """A form without the session's CSRF token (or unreadable): the app answers with a 403 page."""
+
+
+def language(request: Request) -> str:
+    """The visitor's language: ``?lang=``, then the language cookie, then Accept-Language, then English."""
+    for candidate in (
+        request.query_params.get("lang"),
+        request.cookies.get(LANGUAGE_COOKIE),
+        request.headers.get("accept-language", "")[:2],
+    ):
+        if candidate and candidate[:2].lower() in LANGUAGES:
+            return candidate[:2].lower()
+    return "en"
+
+
+async def portal_subscriber(request: Request) -> FoundSession:
+    settings = request.app.state.settings
+    found = await run_in_threadpool(portal_session, request, settings)
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignedOut(target)
+    return found
+
+
+PortalSubscriberDep = Annotated[FoundSession, Depends(portal_subscriber)]
+"""The signed-in subscriber of a portal page (``.subscriber``) and the session's ``.csrf_token`` for forms."""
+
+
+def login_url(next_url: str) -> str:
+    return f"/portal/login?next={quote(next_url, safe='')}"
+
+
+async def read_form(
+    request: Request, me: FoundSession | None, *, max_bytes: int = MAX_FORM_BYTES
+) -> dict[str, str]:
+    """A urlencoded form's fields (first value each); with ``me``, its ``csrf_token`` must match."""
+    raw = await request.body()
+    if len(raw) > max_bytes:
+        raise BadForm("form too large")
+    fields = {
+        name: values[0]
+        for name, values in parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=100).items()
+    }
+    if me is not None and not csrf_matches(me, fields.get(CSRF_FIELD)):
+        raise BadForm("csrf")
+    return fields
+
+
+def render(
+    request: Request,
+    name: str,
+    me: FoundSession | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page: the template with the language, ``t()``, the subscriber and the operator's branding."""
+    lang = context.pop("lang", None) or language(request)
+
+    def t(key: str, **values: object) -> str:
+        return text(lang, key, **values)
+
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "t": t,
+            "me": me.subscriber if me else None,
+            "csrf_token": me.csrf_token if me else "",
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, request.query_params["lang"], samesite="lax", secure=True)
+    return response
+
+
+def install_portal_handlers(app: Any) -> None:
+    """Signed out: a redirect to the login page. A bad form: a 403 page saying to try again."""
+    from fastapi.responses import RedirectResponse
+
+    async def on_signed_out(request: Request, exc: Exception) -> RedirectResponse:
+        assert isinstance(exc, SignedOut)
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    async def on_bad_form(request: Request, exc: Exception) -> HTMLResponse:
+        return render(
+            request, "message.html", status_code=403, title_key="shell.csrf", message_key="shell.csrf"
+        )
+
+    app.add_exception_handler(SignedOut, on_signed_out)
+    app.add_exception_handler(BadForm, on_bad_form)
