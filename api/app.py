@@ -16,6 +16,7 @@ from api.middleware import RequestContext, RequestGuard
 from api.routes import (
     accounts,
     billing_runs,
+    branding,
     care_setup,
     catalog,
     codec,
@@ -48,6 +49,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
+from portal import dashboard_pages, pwa
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -138,9 +140,12 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         offers,
         loyalty,
         me,
+        branding,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(pwa.router)
     install_portal_handlers(app)
     app.mount(
         "/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from models import (
     accounts,
     billing,
+    branding,
     care,
     catalog,
     devices,
@@ -35,6 +36,7 @@ __all__ = [
     "Base",
     "accounts",
     "billing",
+    "branding",
     "care",
     "catalog",
     "devices",

@@ -9,13 +9,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from api.errors import ApiError
 from api.routes.verification import confirm, pending_account
+from portal.shell import render
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
 _TEXT = {
@@ -42,17 +41,16 @@ def _language(request: Request) -> str:
 
 def _page(request: Request, lang: str, which: str, status: int = 200, **context: str) -> HTMLResponse:
     title, message = _TEXT[lang][which]
-    return templates.TemplateResponse(
+    return render(
         request,
         "verify.html",
-        {"title": title, "message": message.format(**context), "lang": lang, **context},
+        None,
         status_code=status,
+        title=title,
+        message=message.format(**context),
+        lang=lang,
+        **context,
     )
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {})
 
 
 @router.get("/verify/{account_id}", response_class=HTMLResponse)

@@ -26,15 +26,33 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from activities.branding.io import Branding
+from activities.branding.records import branding_of
 from activities.identity.sessions import FoundSession, csrf_matches
 from api.subscriber_deps import portal_session
+from domain.branding import style_block
 from domain.subscribers import CSRF_FIELD
+from models.base import unit_of_work
+from models.organisations import Organisation
 from portal.messages import LANGUAGES, text
+from portal.operator import OperatorUnknown, portal_operator
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 MAX_FORM_BYTES = 64 * 1024  # forms with an upload use read_upload (their own limits)
 LANGUAGE_COOKIE = "mb_lang"
+NAV_LINKS = (
+    ("/portal/", "shell.nav.dashboard"),
+    ("/portal/subscriptions", "shell.nav.subscriptions"),
+    ("/portal/invoices", "shell.nav.invoices"),
+    ("/portal/invoices?status=open", "shell.nav.pay"),
+    ("/portal/wallet/top-up", "shell.nav.top_up"),
+    ("/portal/vouchers", "shell.nav.vouchers"),
+    ("/portal/offers", "shell.nav.offers"),
+    ("/portal/points", "shell.nav.points"),
+    ("/portal/tickets", "shell.nav.tickets"),
+    ("/portal/profile", "shell.nav.profile"),
+)
 
 
 class SignedOut(Exception):
@@ -48,8 +66,9 @@ class BadForm(Exception):
     """A form without the session's CSRF token (or unreadable): the app answers with a 403 page."""
 
 
-def language(request: Request) -> str:
-    """The visitor's language: ``?lang=``, then the language cookie, then Accept-Language, then English."""
+def language(request: Request, default: str = "en") -> str:
+    """The visitor's language: ``?lang=``, then the language cookie, then Accept-Language, then
+    ``default`` (the operator's default language)."""
     for candidate in (
         request.query_params.get("lang"),
         request.cookies.get(LANGUAGE_COOKIE),
@@ -57,7 +76,29 @@ def language(request: Request) -> str:
     ):
         if candidate and candidate[:2].lower() in LANGUAGES:
             return candidate[:2].lower()
-    return "en"
+    return default
+
+
+def branding(request: Request, me: FoundSession | None = None) -> Branding | None:
+    """The operator's branding for this request (read once per request): the signed-in subscriber's
+    operator, else the portal's operator by Host; None when no operator answers (the default look)."""
+    if hasattr(request.state, "branding"):
+        found: Branding | None = request.state.branding
+        return found
+    settings = request.app.state.settings
+    found = None
+    with unit_of_work(settings.database_url or "") as session:
+        try:
+            if me is not None:
+                org = session.get(Organisation, me.subscriber.organisation_id)
+                operator = org.path.strip("/").split("/")[0] if org else portal_operator(request, session)
+            else:
+                operator = portal_operator(request, session)
+            found = branding_of(session, operator)
+        except OperatorUnknown:
+            found = None
+    request.state.branding = found
+    return found
 
 
 async def portal_subscriber(request: Request) -> FoundSession:
@@ -101,7 +142,8 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """A page: the template with the language, ``t()``, the subscriber and the operator's branding."""
-    lang = context.pop("lang", None) or language(request)
+    brand = branding(request, me)
+    lang = context.pop("lang", None) or language(request, brand.default_language if brand else "en")
 
     def t(key: str, **values: object) -> str:
         return text(lang, key, **values)
@@ -114,6 +156,9 @@ def render(
             "t": t,
             "me": me.subscriber if me else None,
             "csrf_token": me.csrf_token if me else "",
+            "branding": brand,
+            "brand_style": style_block(brand.css_variables()) if brand else "",
+            "nav_links": NAV_LINKS,
             **context,
         },
         status_code=status_code,
@@ -136,5 +181,16 @@ def install_portal_handlers(app: Any) -> None:
             request, "message.html", status_code=403, title_key="shell.csrf", message_key="shell.csrf"
         )
 
+    async def on_operator_unknown(request: Request, exc: Exception) -> HTMLResponse:
+        return render(
+            request,
+            "message.html",
+            status_code=404,
+            title_key="shell.operator_unknown.title",
+            message_key="shell.operator_unknown",
+            code="operator_unknown",
+        )
+
     app.add_exception_handler(SignedOut, on_signed_out)
+    app.add_exception_handler(OperatorUnknown, on_operator_unknown)
     app.add_exception_handler(BadForm, on_bad_form)

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default=16 * 1_048_576, description="body limit for bulk endpoints (usage batches, CDR uploads)"
     )
     verification_hours: int = 48
+    portal_operator: str | None = Field(
+        default=None,
+        description="the operator (org_…) whose portal answers when no branding host matches the request's"
+        " Host; unset: the only operator in the database",
+    )
     process_wait_seconds: float = Field(
         default=60.0,
         gt=0,

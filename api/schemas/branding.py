@@ -1,0 +1,96 @@
+"""Branding and the app configuration, as the API takes and shows them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
+
+from activities.branding.io import FooterLink
+from api.schemas.common import Strict
+from domain import branding as rules
+
+
+class ColoursIn(Strict):
+    primary: str = Field(default=rules.DEFAULT_COLOURS.primary, examples=["#0b5cad"])
+    on_primary: str = Field(default=rules.DEFAULT_COLOURS.on_primary, description="text on primary")
+    background: str = rules.DEFAULT_COLOURS.background
+    text: str = rules.DEFAULT_COLOURS.text
+    accent: str = rules.DEFAULT_COLOURS.accent
+
+    @model_validator(mode="after")
+    def readable(self) -> ColoursIn:
+        checked = rules.colours(self.primary, self.on_primary, self.background, self.text, self.accent)
+        self.primary, self.on_primary = checked.primary, checked.on_primary
+        self.background, self.text, self.accent = checked.background, checked.text, checked.accent
+        return self
+
+
+class FooterLinkIn(Strict):
+    label: str = Field(min_length=1, max_length=60)
+    url: str = Field(min_length=1, max_length=500, description="https:// or a path starting with /")
+
+    @field_validator("url")
+    @classmethod
+    def safe_url(cls, value: str) -> str:
+        return rules.link_url(value, "footer_links.url")
+
+
+class BrandingIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    logo_url: str | None = Field(
+        default=None, max_length=500, description="https logo; omit to keep an uploaded logo"
+    )
+    colours: ColoursIn = ColoursIn()
+    font_family: str = Field(default="system", max_length=200, description="a safe-list name or a stack")
+    footer_links: list[FooterLinkIn] = Field(default_factory=list, max_length=10)
+    support_email: EmailStr | None = None
+    support_phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ()\-]{3,39}$")
+    support_hours: str | None = Field(default=None, max_length=100)
+    hosts: list[str] = Field(default_factory=list, max_length=10, description="e.g. portal.example.com")
+    default_language: str = "en"
+
+    @field_validator("logo_url")
+    @classmethod
+    def safe_logo(cls, value: str | None) -> str | None:
+        return rules.link_url(value, "logo_url") if value is not None else None
+
+    @field_validator("font_family")
+    @classmethod
+    def safe_font(cls, value: str) -> str:
+        return rules.font_stack(value)
+
+    @field_validator("hosts")
+    @classmethod
+    def host_names(cls, value: list[str]) -> list[str]:
+        return sorted({rules.host_name(host) for host in value})
+
+    @field_validator("default_language")
+    @classmethod
+    def known_language(cls, value: str) -> str:
+        return rules.language(value)
+
+
+class BrandingOut(BaseModel):
+    organisation_id: str
+    name: str
+    logo_url: str | None
+    colours: dict[str, str]
+    font_family: str
+    footer_links: list[FooterLink]
+    support_email: str | None
+    support_phone: str | None
+    support_hours: str | None
+    hosts: list[str]
+    default_language: str
+    version: int = Field(description="grows on every change; 0 while the defaults are in use")
+
+
+class AppConfigOut(BaseModel):
+    """What the app (and the portal) need before anyone signs in."""
+
+    organisation_id: str
+    branding: BrandingOut
+    api_base_url: str
+    oauth_client_id: str
+    stripe_publishable_key: str | None
+    languages: list[str]
+    payment_methods: list[str]

@@ -1,0 +1,26 @@
+"""Whose portal is this: the operator a signed-out page (sign up, log in, the landing page) belongs to.
+
+The branding ``hosts`` match of the request's Host (without port), else the setting
+``MULTIBILL_PORTAL_OPERATOR``, else the only operator organisation in the database. When none answers,
+``OperatorUnknown`` is raised: the portal shows a 404 page with the code ``operator_unknown``.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from activities.branding.operators import resolve_operator
+
+
+class OperatorUnknown(Exception):
+    """No operator's portal answers at this address (a 404 page ``operator_unknown``)."""
+
+
+def portal_operator(request: Request, session: Session) -> str:
+    """The organisation id of the operator whose portal the request is for."""
+    settings = request.app.state.settings
+    found = resolve_operator(session, request.headers.get("host"), settings.portal_operator)
+    if found is None:
+        raise OperatorUnknown(request.headers.get("host", ""))
+    return found
