@@ -92,18 +92,21 @@ def check_contrast(foreground: str, background: str, field: str) -> None:
         )
 
 
-def colours(primary: str, on_primary: str, background: str, text: str, accent: str) -> Colours:
-    """Validated colours: the text on primary and the text on the background must both be readable."""
+def colours(
+    primary: str, on_primary: str, background: str, text: str, accent: str, *, prefix: str = ""
+) -> Colours:
+    """Validated colours: the text on primary and the text on the background must both be readable
+    (``prefix`` names the fields in errors, e.g. ``colours.``)."""
     result = Colours(
-        primary=colour(primary, "primary"),
-        on_primary=colour(on_primary, "on_primary"),
-        background=colour(background, "background"),
-        text=colour(text, "text"),
-        accent=colour(accent, "accent"),
+        primary=colour(primary, f"{prefix}primary"),
+        on_primary=colour(on_primary, f"{prefix}on_primary"),
+        background=colour(background, f"{prefix}background"),
+        text=colour(text, f"{prefix}text"),
+        accent=colour(accent, f"{prefix}accent"),
     )
-    check_contrast(result.on_primary, result.primary, "on_primary")
-    check_contrast(result.text, result.background, "text")
-    check_contrast(result.primary, result.background, "primary")  # links and buttons' outlines
+    check_contrast(result.on_primary, result.primary, f"{prefix}on_primary")
+    check_contrast(result.text, result.background, f"{prefix}text")
+    check_contrast(result.primary, result.background, f"{prefix}primary")  # links, outlines
     return result
 
 

@@ -3,12 +3,12 @@ what the app and the portal read before anyone signs in, cacheable with an ETag)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from activities.branding import records
@@ -17,8 +17,8 @@ from activities.branding.operators import resolve_operator
 from activities.catalog.records import operator_of
 from api.deps import OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
 from api.errors import ApiError
-from api.schemas.branding import AppConfigOut, BrandingIn, BrandingOut
-from domain.branding import LANGUAGES, LOGO_TYPES, MAX_LOGO_BYTES
+from api.schemas.branding import AppConfigOut, BrandingIn, BrandingOut, LogoIn
+from domain.branding import LANGUAGES
 
 router = APIRouter(tags=["branding"])
 APP_CLIENT_ID = "multibill-app"
@@ -40,7 +40,7 @@ def put_branding(body: BrandingIn, principal: OperatorAdminDep, session: Session
         organisation_id=operator_of(principal),
         name=body.name,
         logo_url=body.logo_url,
-        colours=body.colours.model_dump(),
+        colours=dataclasses.asdict(body.colours.checked()),
         font_family=body.font_family,
         footer_links=[FooterLink(**link.model_dump()) for link in body.footer_links],
         support_email=body.support_email,
@@ -58,23 +58,10 @@ def put_branding(body: BrandingIn, principal: OperatorAdminDep, session: Session
 @router.put(
     "/v1/branding/logo",
     response_model=BrandingOut,
-    summary="Upload your logo (PNG, JPEG or WebP, at most 256 KB) as the request body",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in LOGO_TYPES},
-        }
-    },
+    summary="Upload your logo: PNG, JPEG or WebP of at most 256 KB, base64 in JSON",
 )
-async def put_logo(request: Request, principal: OperatorAdminDep, session: SessionDep) -> dict[str, Any]:
-    data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_LOGO_BYTES:
-            raise ApiError(413, "logo_too_large", f"A logo may be at most {MAX_LOGO_BYTES // 1024} KB")
-    content_type = request.headers.get("content-type", "")
-    saved = await run_in_threadpool(records.save_logo, session, operator_of(principal), data, content_type)
-    return _out(saved)
+def put_logo(body: LogoIn, principal: OperatorAdminDep, session: SessionDep) -> dict[str, Any]:
+    return _out(records.save_logo(session, operator_of(principal), body.decoded(), body.content_type))
 
 
 def _operator(session: SessionDep, request: Request, settings: SettingsDep, operator: str | None) -> str:

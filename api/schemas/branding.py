@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
+import base64
+import binascii
+
+from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
 
 from activities.branding.io import FooterLink
 from api.schemas.common import Strict
 from domain import branding as rules
+from domain.errors import RuleViolation
 
 
 class ColoursIn(Strict):
@@ -16,12 +20,16 @@ class ColoursIn(Strict):
     text: str = rules.DEFAULT_COLOURS.text
     accent: str = rules.DEFAULT_COLOURS.accent
 
-    @model_validator(mode="after")
-    def readable(self) -> ColoursIn:
-        checked = rules.colours(self.primary, self.on_primary, self.background, self.text, self.accent)
-        self.primary, self.on_primary = checked.primary, checked.on_primary
-        self.background, self.text, self.accent = checked.background, checked.text, checked.accent
-        return self
+    @field_validator("primary", "on_primary", "background", "text", "accent")
+    @classmethod
+    def hex_colour(cls, value: str, info: ValidationInfo) -> str:
+        return rules.colour(value, str(info.field_name))
+
+    def checked(self) -> rules.Colours:
+        """The colours once their contrast is checked (a 422 naming ``colours.<field>`` if not)."""
+        return rules.colours(
+            self.primary, self.on_primary, self.background, self.text, self.accent, prefix="colours."
+        )
 
 
 class FooterLinkIn(Strict):
@@ -67,6 +75,22 @@ class BrandingIn(Strict):
     @classmethod
     def known_language(cls, value: str) -> str:
         return rules.language(value)
+
+
+class LogoIn(Strict):
+    content_type: str = Field(description="image/png, image/jpeg or image/webp", max_length=40)
+    data_base64: str = Field(
+        max_length=(rules.MAX_LOGO_BYTES * 4) // 3 + 8,
+        description="the image, base64 (at most 256 KB decoded)",
+    )
+
+    def decoded(self) -> bytes:
+        try:
+            return base64.b64decode(self.data_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RuleViolation(
+                "invalid_logo", "data_base64 is not valid base64", field="data_base64"
+            ) from exc
 
 
 class BrandingOut(BaseModel):
