@@ -12,6 +12,7 @@ from api.subscriber_deps import portal_session
 from domain.i18n import format_date, format_money
 from models.base import unit_of_work
 from portal.dashboard_view import Dashboard, dashboard
+from portal.operator import portal_operator
 from portal.shell import branding, render
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -22,6 +23,15 @@ SHORTCUTS = (
     ("/portal/subscriptions", "dashboard.shortcut.change_plan"),
     ("/portal/tickets", "dashboard.shortcut.help"),
 )
+
+
+def _operator_or_404(request: Request) -> str:
+    """The landing page is an operator's: none answering here is a 404 page ``operator_unknown``."""
+    settings = request.app.state.settings
+    with unit_of_work(settings.database_url or "") as session:
+        operator = portal_operator(request, session)
+    branding(request)
+    return operator
 
 
 def _read(request: Request, me: FoundSession) -> Dashboard:
@@ -37,7 +47,7 @@ async def home(request: Request) -> HTMLResponse:
     settings = request.app.state.settings
     me = await run_in_threadpool(portal_session, request, settings)
     if me is None:
-        await run_in_threadpool(branding, request)
+        await run_in_threadpool(_operator_or_404, request)
         return render(request, "index.html")
     view = await run_in_threadpool(_read, request, me)
     return render(
