@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-calendar lint unit format bench clean help lock
+.PHONY: run test test-calendar lint unit format bench clean help lock chromium
 
 help:
 	@echo "make run    start the whole stack (PostgreSQL, Temporal + UI, worker, API) and seed a demo operator"
@@ -55,9 +55,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 	@$(MAKE) --no-print-directory test-calendar
+
+# The portal's browser tests (tests/e2e/test_portal*.py) drive the system's Chromium: installed from the
+# distribution's packages when /usr/bin/chromium is missing (CI runs as root), never a downloaded build.
+chromium:
+	@sh tests/support/ensure_chromium.sh
 
 # The tests marked `calendar` (those with no fixed `today` of their own) as if today were each of these
 # days: month ends (the 30th and 31st late in the evening, when it is already the 1st in Madrid), a leap

@@ -164,7 +164,13 @@ def render(
         status_code=status_code,
     )
     if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, request.query_params["lang"], samesite="lax", secure=True)
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            request.query_params["lang"],
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            secure=request.url.scheme == "https",  # a plain-http development portal keeps it too
+        )
     return response
 
 

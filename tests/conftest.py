@@ -36,6 +36,8 @@ pytest_plugins = [
     "tests.support.mobile_money_api",
     "tests.support.mobile_lines",
     "tests.support.sms_simulator",
+    "tests.support.browser",
+    "tests.support.portal_stack",
 ]
 
 _TRAVELLER = pytest.StashKey[time_machine.travel]()
