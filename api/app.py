@@ -28,7 +28,9 @@ from api.routes import (
     invoices,
     loyalty,
     me,
+    me_sessions,
     notifications,
+    oauth,
     offers,
     organisations,
     partner_charges,
@@ -40,6 +42,7 @@ from api.routes import (
     segments,
     sepa,
     statements,
+    subscriber_auth,
     subscriptions,
     tickets,
     usage,
@@ -48,6 +51,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
+from portal import auth_pages
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -138,9 +142,13 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         offers,
         loyalty,
         me,
+        me_sessions,
+        subscriber_auth,
+        oauth,  # subscriber identity (#18)
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
+    app.include_router(auth_pages.router)
     install_portal_handlers(app)
     app.mount(
         "/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static"

@@ -37,23 +37,24 @@ def password_login(
     now: datetime,
     ip_address: str | None = None,
     user_agent: str | None = None,
-) -> OpenedSession:
-    """A new portal session, or ``Refused`` (401 invalid_credentials, 429 login_locked /
-    login_rate_limited with the seconds to wait, 403 email_not_verified)."""
+) -> OpenedSession | Refused:
+    """A new portal session, or why not (401 invalid_credentials, 429 login_locked / login_rate_limited
+    with the seconds to wait, 403 email_not_verified). Returned, not raised: the caller commits the
+    counted failure before answering."""
     email_key = throttle.email_key(organisation_id, email)
     address_key = throttle.address_key(ip_address)
     stop = throttle.blocked(session, email_key, address_key, now)
     if stop is not None:
-        raise Refused(429, stop.code, stop.detail, retry_after=stop.retry_after)
+        return Refused(429, stop.code, stop.detail, retry_after=stop.retry_after)
     login = find_login(session, organisation_id, email)
     if login is None or not verify_password(login.password_hash, password):
         locked = throttle.record_failure(session, email_key, address_key, now)
         if login is not None:
             login.failed_attempts += 1
             login.locked_until = locked or login.locked_until
-        raise invalid_credentials()
+        return invalid_credentials()
     if not email_verified(session, login, now):
-        raise Refused(
+        return Refused(
             403, "email_not_verified", "Confirm your e-mail first: open the link we sent you (or ask for one)"
         )
     throttle.record_success(session, email_key, now)
