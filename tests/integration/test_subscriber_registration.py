@@ -107,10 +107,7 @@ async def test_register_confirm_then_sign_in(
     twice = await api.post("/v1/subscriber-auth/registrations", json=signup(operator, email), headers=other)
     assert twice.status_code == 202 and twice.content == resp.content
     deliver(settings, smtp_server)
-    assert (
-        "already have an account" in body_of(smtp_server.to(email)[-1]).lower()
-        or "ya tienes" in body_of(smtp_server.to(email)[-1]).lower()
-    )
+    assert "ya tienes una cuenta" in body_of(smtp_server.to(email)[-1]).lower()  # in her language
     with unit_of_work(database_url) as session:
         count = session.scalar(sa.select(sa.func.count()).select_from(Account).where(Account.email == email))
     assert count == 1
