@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request, grants  # type: ignore[import-untyped]
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6749.errors import InvalidRequestError  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7009 import RevocationEndpoint  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7636 import CodeChallenge  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, update

@@ -20,7 +20,7 @@ PARTNER_ROUTES: dict[tuple[str, str], str] = {
     ("post", "/v1/devices/login"): "a subscriber's device logs in with its service secret",
     ("post", "/v1/subscriber-auth/registrations"): "a subscriber signs up: no key",
     ("post", "/v1/subscriber-auth/login"): "a subscriber's password is the credential",
-    ("post", "/v1/subscriber-auth/logout"): "the subscriber's session cookie (staff keys: 403 subscriber_only)",
+    ("post", "/v1/subscriber-auth/logout"): "the subscriber's own session (staff keys: 403)",
     ("post", "/v1/subscriber-auth/login-links"): "e-mails the address's owner; no key",
     ("post", "/v1/subscriber-auth/login-links/redeem"): "the e-mailed token is the credential",
     ("post", "/v1/subscriber-auth/password-resets"): "e-mails the address's owner; no key",
