@@ -29,7 +29,9 @@ from api.routes import (
     invoices,
     loyalty,
     me,
+    me_sessions,
     notifications,
+    oauth,
     offers,
     organisations,
     partner_charges,
@@ -41,6 +43,7 @@ from api.routes import (
     segments,
     sepa,
     statements,
+    subscriber_auth,
     subscriptions,
     tickets,
     usage,
@@ -49,7 +52,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
-from portal import dashboard_pages, pwa
+from portal import auth_pages, dashboard_pages, pwa
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -140,10 +143,14 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         offers,
         loyalty,
         me,
+        me_sessions,
+        subscriber_auth,
+        oauth,  # subscriber identity (#18)
         branding,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
+    app.include_router(auth_pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(pwa.router)
     install_portal_handlers(app)

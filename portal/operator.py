@@ -2,7 +2,8 @@
 
 The branding ``hosts`` match of the request's Host (without port), else the setting
 ``MULTIBILL_PORTAL_OPERATOR``, else the only operator organisation in the database. When none answers,
-``OperatorUnknown`` is raised: the portal shows a 404 page with the code ``operator_unknown``.
+``OperatorUnknown`` is raised: a 404 ``operator_unknown``, as a page on /portal/… and as problem+json on
+the API (it is an ``ApiError``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from activities.branding.operators import resolve_operator
+from api.errors import ApiError
 
 
-class OperatorUnknown(Exception):
-    """No operator's portal answers at this address (a 404 page ``operator_unknown``)."""
+class OperatorUnknown(ApiError):
+    """No operator's portal answers at this address: 404 ``operator_unknown`` (a page under /portal/)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            404, "operator_unknown", f"No operator's portal answers at {host or 'this address'}"
+        )
 
 
 def portal_operator(request: Request, session: Session) -> str:

@@ -23,12 +23,13 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from activities.branding.io import Branding
 from activities.branding.records import branding_of
 from activities.identity.sessions import FoundSession, csrf_matches
+from api.errors import problem
 from api.subscriber_deps import portal_session
 from domain.branding import style_block
 from domain.subscribers import CSRF_FIELD
@@ -187,7 +188,10 @@ def install_portal_handlers(app: Any) -> None:
             request, "message.html", status_code=403, title_key="shell.csrf", message_key="shell.csrf"
         )
 
-    async def on_operator_unknown(request: Request, exc: Exception) -> HTMLResponse:
+    async def on_operator_unknown(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/portal"):
+            assert isinstance(exc, OperatorUnknown)
+            return problem(exc.status, exc.code, exc.detail, request.url.path)
         return render(
             request,
             "message.html",

@@ -118,12 +118,14 @@ def seed_demo(database_url: str) -> tuple[str, str, str | None]:
     """Seed the demo operator and its catalogue (what is missing of it): (organisation id, name, API key
     token or None when the operator already existed)."""
     from activities.accounts.organisations import seed_demo_operator
+    from activities.identity.clients import seed_demo_app
     from models.base import unit_of_work
     from runtime.demo_catalogue import seed_demo_catalogue
 
     with unit_of_work(database_url) as session:
         org, token = seed_demo_operator(session)
         seed_demo_catalogue(session, org)
+        seed_demo_app(session, org.id)  # the app's OAuth client (activities/identity/clients.py)
         return org.id, org.name, token
 
 
