@@ -28,6 +28,7 @@ from api.routes import (
     invoices,
     loyalty,
     me,
+    me_billing,
     notifications,
     offers,
     organisations,
@@ -138,6 +139,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         offers,
         loyalty,
         me,
+        me_billing,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
