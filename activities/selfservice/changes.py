@@ -50,6 +50,11 @@ def _new_price(session: Session, sub: Subscription, plan: ChangePlan) -> dict[st
     return money(price.amount_minor, price.currency)
 
 
+def _position(row: PendingCharge) -> tuple[str, int]:
+    prefix, _, index = row.idempotency_key.rpartition(":")
+    return prefix.rsplit(":", 2)[0], int(index) if index.isdigit() else 0
+
+
 def quote_change(
     session: Session, subscriber: Subscriber, subscription_id: str, request: ChangeRequest
 ) -> dict[str, Any]:
@@ -63,11 +68,12 @@ def quote_change(
         savepoint = session.begin_nested()
         try:
             change_steps.apply(session, sub, plan)
-            rows = session.scalars(
-                select(PendingCharge)
-                .where(PendingCharge.idempotency_key.startswith(f"{process_id}:", autoescape=True))
-                .order_by(PendingCharge.idempotency_key)
+            found = session.scalars(
+                select(PendingCharge).where(
+                    PendingCharge.idempotency_key.startswith(f"{process_id}:", autoescape=True)
+                )
             ).all()
+            rows = sorted(found, key=_position)  # as the step recorded them (its keys end in the index)
             lines = [
                 {
                     "kind": row.kind,
