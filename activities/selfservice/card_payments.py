@@ -21,7 +21,13 @@ from domain.ids import new_id
 from domain.payments import PAYABLE_INVOICE_STATES, open_amount
 from domain.subscribers import Subscriber
 from integrations.payments import stripe_browser
-from integrations.payments.base import ChargeStatus, GatewayRegistry, GatewayUnavailable
+from integrations.payments.base import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    GatewayRegistry,
+    GatewayUnavailable,
+)
 from integrations.payments.stripe_gateway import StripeGateway
 from models.accounts import Account
 from models.base import unit_of_work
@@ -130,9 +136,14 @@ def open_card_payment(
             session.add(payment)
             session.flush()
         customer = settings_row(session, invoice.account_id).gateway_customer.get(CARD_GATEWAY)
+        account = session.get(Account, invoice.account_id)
+        assert account is not None
+        email, name = account.email, account.display_name
         payment_id, reference, pay_key = payment.id, payment.gateway_reference, payment.idempotency_key
         amount, currency, account_id = payment.amount_minor, payment.currency, payment.account_id
     try:
+        if customer is None:  # the intent carries the customer Stripe.js saves cards on
+            customer = remember_customer(url, gateway, account_id, email, name)
         if reference is not None:
             intent = stripe_browser.browser_payment(gateway, reference)
         else:
@@ -154,20 +165,39 @@ def open_card_payment(
         return _out(locked, client_secret=intent.client_secret)
 
 
+def _attempt(gateway: StripeGateway, payment: Payment, reference: str, token: str | None) -> ChargeResult:
+    """Confirm the intent with the card Stripe.js tokenised (``token``), or read what Stripe.js did."""
+    if token is None:
+        return stripe_browser.outcome(gateway, reference)
+    request = ChargeRequest(
+        idempotency_key=payment.idempotency_key,
+        account_id=payment.account_id,
+        invoice_id=payment.invoice_id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        method_token=token,
+        description=f"invoice {payment.invoice_id}",
+        metadata={"payment_id": payment.id},
+    )
+    return gateway.complete_charge(reference, request)
+
+
 def confirm_card_payment(
-    url: str, gateways: GatewayRegistry, subscriber: Subscriber, payment_id: str
+    url: str, gateways: GatewayRegistry, subscriber: Subscriber, payment_id: str, token: str | None = None
 ) -> CardPayment:
-    """After Stripe.js returns: read the intent and settle (or fail) the payment, once."""
+    """After Stripe.js returns: confirm the intent with the card it tokenised (``token``: a ``pm_…``), or
+    read the intent Stripe.js confirmed itself; then settle (or fail) the payment, once."""
     with unit_of_work(url) as session:
         payment = session.get(Payment, payment_id) if payment_id.startswith("pay_") else None
         if payment is None or payment.gateway != CARD_GATEWAY or not subscriber.may_see(payment.account_id):
             raise NotFound("payment", payment_id)
         reference, status = payment.gateway_reference, payment.status
+        session.expunge(payment)
     if status != "pending" or reference is None:
         with unit_of_work(url) as session:
             return _out(store.lock_payment(session, payment_id))
     try:
-        result = stripe_browser.outcome(stripe_of(gateways), reference)
+        result = _attempt(stripe_of(gateways), payment, reference, token)
     except GatewayUnavailable as exc:
         raise GatewayDown("gateway_unavailable", str(exc)) from exc
     with unit_of_work(url) as session:
@@ -178,3 +208,13 @@ def confirm_card_payment(
         elif result.status in (ChargeStatus.DECLINED, ChargeStatus.FAILED):
             store.fail(session, payment, decline_code=result.decline_code, message=result.message)
         return _out(payment, paid_invoice_ids=paid)
+
+
+def remember_customer(url: str, gateway: StripeGateway, account_id: str, email: str, name: str) -> str:
+    """The account's Stripe customer, made once and kept with its payment settings."""
+    customer = stripe_browser.ensure_customer(gateway, account_id=account_id, email=email, name=name)
+    with unit_of_work(url) as session:
+        row = settings_row(session, account_id)
+        if CARD_GATEWAY not in row.gateway_customer:
+            row.gateway_customer = {**row.gateway_customer, CARD_GATEWAY: customer}
+        return str(row.gateway_customer[CARD_GATEWAY])

@@ -20,6 +20,7 @@ from activities.selfservice.card_payments import (
     CardPayment,
     confirm_card_payment,
     open_card_payment,
+    remember_customer,
     stripe_of,
 )
 from activities.selfservice.top_ups import card_token, check_top_up
@@ -30,7 +31,13 @@ from api.errors import ApiError
 from api.payment_gateways import gateways_for
 from api.routes import wallets
 from api.routes.payment_methods import method_out
-from api.schemas.me_billing import InvoicePaymentIn, PaymentStarted, SetupIntentOut, TopUpIn
+from api.schemas.me_billing import (
+    InvoicePaymentIn,
+    PaymentConfirmIn,
+    PaymentStarted,
+    SetupIntentOut,
+    TopUpIn,
+)
 from api.schemas.payments import CardMethodCreate, PaymentMethodOut
 from api.schemas.wallets import TopUpIn as StaffTopUpIn
 from api.schemas.wallets import TopUpOut
@@ -97,10 +104,15 @@ async def confirm_payment(
     subscriber: SubscriberDep,
     settings: SettingsDep,
     key: IdempotencyKeyDep,
+    body: PaymentConfirmIn | None = None,
 ) -> dict[str, Any]:
+    """With ``payment_method_token`` (the ``pm_…`` Stripe.js made of the card typed, or that
+    ``confirmCardSetup`` saved) the intent is confirmed with it here; without, Stripe.js confirmed it
+    (``confirmCardPayment``) and its outcome is read. A declined card answers ``failed`` and its code."""
     url = settings.database_url or ""
+    token = body.payment_method_token if body else None
     payment = await run_in_threadpool(
-        confirm_card_payment, url, gateways_for(request), subscriber, payment_id
+        confirm_card_payment, url, gateways_for(request), subscriber, payment_id, token
     )
     await signal_paid(request.app.state.temporal, url, payment.paid_invoice_ids)
     return _started(payment, settings)
@@ -226,10 +238,4 @@ def _create_customer(url: str, gateway: Any, subscriber: Subscriber) -> str:
         account = session.get(Account, subscriber.account_id)
         assert account is not None
         email, name = account.email, account.display_name
-    customer = stripe_browser.ensure_customer(
-        gateway, account_id=subscriber.account_id, email=email, name=name
-    )
-    with unit_of_work(url) as session:
-        row = settings_row(session, subscriber.account_id)
-        row.gateway_customer = {**row.gateway_customer, CARD_GATEWAY: customer}
-    return customer
+    return remember_customer(url, gateway, subscriber.account_id, email, name)

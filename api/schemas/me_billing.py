@@ -97,6 +97,12 @@ class InvoicePaymentIn(Strict):
     msisdn: Text | None = Field(default=None, description="mobile_money: the phone to push the payment to")
 
 
+class PaymentConfirmIn(Strict):
+    payment_method_token: str | None = Field(
+        default=None, max_length=200, description="The pm_… Stripe.js made of the card (never its number)"
+    )
+
+
 class PaymentStarted(BaseModel):
     object: Literal["payment"] = "payment"
     payment_id: str
