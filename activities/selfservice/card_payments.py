@@ -218,3 +218,24 @@ def remember_customer(url: str, gateway: StripeGateway, account_id: str, email: 
         if CARD_GATEWAY not in row.gateway_customer:
             row.gateway_customer = {**row.gateway_customer, CARD_GATEWAY: customer}
         return str(row.gateway_customer[CARD_GATEWAY])
+
+
+def open_setup(
+    url: str, gateways: GatewayRegistry, subscriber: Subscriber, key: str
+) -> stripe_browser.BrowserIntent:
+    """A SetupIntent on the account's Stripe customer (made once), for Stripe.js to save a card."""
+    gateway = stripe_of(gateways)
+    with unit_of_work(url) as session:
+        account = session.get(Account, subscriber.account_id)
+        if account is None:
+            raise NotFound("account", subscriber.account_id)
+        customer = settings_row(session, account.id).gateway_customer.get(CARD_GATEWAY)
+        email, name = account.email, account.display_name
+    try:
+        if customer is None:
+            customer = remember_customer(url, gateway, subscriber.account_id, email, name)
+        return stripe_browser.open_card_setup(
+            gateway, key=f"me-setup:{subscriber.login_id}:{key}", customer=customer
+        )
+    except GatewayUnavailable as exc:
+        raise GatewayDown("gateway_unavailable", str(exc)) from exc

@@ -25,7 +25,7 @@ from models.billing import INVOICE_STATES, CreditNote, Invoice
 router = APIRouter(prefix="/v1/me", tags=["self-service"])
 SHOWN = tuple(s for s in INVOICE_STATES if s != "draft")  # a draft is not the subscriber's yet
 STATUS_PATTERN = "^(" + "|".join(SHOWN) + ")$"
-PDF = {200: file_response("application/pdf", "The document as PDF")}
+PDF: dict[int | str, dict[str, Any]] = {200: file_response("application/pdf", "The document as PDF")}
 
 
 def own_invoice(session: Session, subscriber: Subscriber, invoice_id: str) -> Invoice:

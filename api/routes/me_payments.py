@@ -13,15 +13,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from activities.payments import methods
-from activities.payments.methods import GatewayDown, settings_row
-from activities.selfservice.access import own, subscriber_principal
+from activities.selfservice.access import subscriber_principal
 from activities.selfservice.card_payments import (
-    CARD_GATEWAY,
     CardPayment,
     confirm_card_payment,
     open_card_payment,
-    remember_customer,
-    stripe_of,
+    open_setup,
 )
 from activities.selfservice.top_ups import card_token, check_top_up
 from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep
@@ -42,9 +39,6 @@ from api.schemas.payments import CardMethodCreate, PaymentMethodOut
 from api.schemas.wallets import TopUpIn as StaffTopUpIn
 from api.schemas.wallets import TopUpOut
 from api.subscriber_deps import SubscriberDep, SubscriberWriteDep
-from domain.subscribers import Subscriber
-from integrations.payments import stripe_browser
-from integrations.payments.base import GatewayUnavailable
 from models.accounts import Account
 from models.base import unit_of_work
 from runtime.settings import Settings
@@ -204,20 +198,7 @@ async def card_setup(
     request: Request, subscriber: SubscriberDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> dict[str, Any]:
     url = settings.database_url or ""
-
-    def setup() -> stripe_browser.BrowserIntent:
-        gateway = stripe_of(gateways_for(request))
-        customer = _customer(url, subscriber)
-        try:
-            if customer is None:
-                customer = _create_customer(url, gateway, subscriber)
-            return stripe_browser.open_card_setup(
-                gateway, key=f"me-setup:{subscriber.login_id}:{key}", customer=customer
-            )
-        except GatewayUnavailable as exc:
-            raise GatewayDown("gateway_unavailable", str(exc)) from exc
-
-    intent = await run_in_threadpool(setup)
+    intent = await run_in_threadpool(open_setup, url, gateways_for(request), subscriber, key)
     return {
         "object": "setup_intent",
         "id": intent.id,
@@ -225,17 +206,3 @@ async def card_setup(
         "publishable_key": settings.stripe_publishable_key,
         "stripe_js_url": settings.stripe_js_url,
     }
-
-
-def _customer(url: str, subscriber: Subscriber) -> str | None:
-    with unit_of_work(url) as session:
-        own(subscriber, "account", subscriber.account_id, subscriber.account_id)
-        return settings_row(session, subscriber.account_id).gateway_customer.get(CARD_GATEWAY)
-
-
-def _create_customer(url: str, gateway: Any, subscriber: Subscriber) -> str:
-    with unit_of_work(url) as session:
-        account = session.get(Account, subscriber.account_id)
-        assert account is not None
-        email, name = account.email, account.display_name
-    return remember_customer(url, gateway, subscriber.account_id, email, name)

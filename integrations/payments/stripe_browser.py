@@ -70,7 +70,7 @@ def open_card_setup(gateway: StripeGateway, *, key: str, customer: str) -> Brows
     """A SetupIntent for Stripe.js to save a card on the customer (``confirmCardSetup``)."""
     with _unavailable_on_outage(f"setup {key}"):
         intent = gateway.client.v1.setup_intents.create(
-            params={"customer": customer, "payment_method_types": ["card"], "usage": "off_session"},
+            params={"customer": customer, "payment_method_types": ["card"], "usage": "off_session"},  # type: ignore[arg-type]
             options={"idempotency_key": key},
         )
     return _as_intent(intent)
