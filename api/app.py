@@ -49,6 +49,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
+from portal import billing_pages
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -143,6 +144,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
+    app.include_router(billing_pages.router)
     install_portal_handlers(app)
     app.mount(
         "/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static"
