@@ -29,6 +29,7 @@ from api.routes import (
     invoices,
     loyalty,
     me,
+    me_billing,
     me_sessions,
     notifications,
     oauth,
@@ -52,7 +53,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
-from portal import auth_pages, dashboard_pages, pwa
+from portal import auth_pages, billing_pages, dashboard_pages, pwa
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -146,11 +147,13 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         me_sessions,
         subscriber_auth,
         oauth,  # subscriber identity (#18)
+        me_billing,
         branding,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
     app.include_router(auth_pages.router)
+    app.include_router(billing_pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(pwa.router)
     install_portal_handlers(app)

@@ -33,7 +33,9 @@ ALLOWED_CHILDREN: dict[OrganisationKind, frozenset[OrganisationKind]] = {
 MAX_DEPTH = 8
 
 # Settings only an operator organisation carries (its partners inherit them).
-OPERATOR_SETTINGS: frozenset[str] = frozenset({"rounding_mode", "voucher_max_value_minor"})
+OPERATOR_SETTINGS: frozenset[str] = frozenset(
+    {"rounding_mode", "voucher_max_value_minor", "top_up_max_minor"}
+)
 
 
 def may_parent(parent: OrganisationKind, child: OrganisationKind) -> bool:

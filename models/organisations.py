@@ -36,6 +36,10 @@ class Organisation(Base):
     voucher_max_value_minor: Mapped[dict[str, int] | None] = mapped_column(
         JSONB, comment="the operator's maximum value of one voucher, in minor units per currency"
     )
+    top_up_max_minor: Mapped[dict[str, int] | None] = mapped_column(
+        JSONB,
+        comment="the operator's maximum of one wallet top-up by a subscriber, in minor units per currency",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

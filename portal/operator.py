@@ -19,9 +19,7 @@ class OperatorUnknown(ApiError):
     """No operator's portal answers at this address: 404 ``operator_unknown`` (a page under /portal/)."""
 
     def __init__(self, host: str) -> None:
-        super().__init__(
-            404, "operator_unknown", f"No operator's portal answers at {host or 'this address'}"
-        )
+        super().__init__(404, "operator_unknown", f"No operator's portal answers at {host or 'this address'}")
 
 
 def portal_operator(request: Request, session: Session) -> str:

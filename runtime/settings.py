@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = Field(default=None, description="sk_…; enables the Stripe gateway")
     stripe_api_base: str | None = Field(default=None, description="another API host (localstripe in tests)")
     stripe_webhook_secret: str | None = Field(default=None, description="whsec_…; verifies Stripe webhooks")
+    stripe_publishable_key: str | None = Field(
+        default=None, description="pk_…; Stripe.js in the portal pays and saves cards with it"
+    )
+    stripe_js_url: str = Field(
+        default="https://js.stripe.com/v3/", description="where the portal loads Stripe.js"
+    )
     stripe_timeout_seconds: float = 20.0
     # Mobile money push payments (integrations/payments/mobile_money): enabled when the base URL is set.
     mobile_money_base_url: str | None = Field(default=None, description="the push-payment API; enables it")

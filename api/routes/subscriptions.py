@@ -17,8 +17,8 @@ from activities.accounts.records import visible_account
 from activities.shared.pagination import fetch_page
 from activities.subscriptions import records as store
 from activities.subscriptions.changes import ActionRequest, ChangeRequest, prepare_action, prepare_change
-from activities.subscriptions.io import ChangePlan, OnboardingInput
-from activities.subscriptions.onboarding import SubscriptionOrder, prepare_onboarding
+from activities.subscriptions.io import ChangePlan
+from activities.subscriptions.onboarding import SubscriptionOrder
 from api.deps import (
     IdempotentWriteDep,
     SessionDep,
@@ -27,7 +27,8 @@ from api.deps import (
     TemporalGatewayDep,
 )
 from api.errors import ApiError
-from api.process_starter import ProcessStart, signal_process, start_process
+from api.onboarding_start import start_onboarding
+from api.process_starter import signal_process
 from api.schemas.common import Page
 from api.schemas.subscriptions import (
     ChangeCancelling,
@@ -38,12 +39,8 @@ from api.schemas.subscriptions import (
 )
 from api.subscription_changes import start_change
 from api.subscription_views import subscription_view
-from domain import process_ids
-from domain.ids import new_id
-from domain.process_ids import ProcessLabels
 from models.organisations import Organisation
 from models.subscriptions import ScheduledChange, Subscription
-from workflows.onboarding import OnboardingWorkflow
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
@@ -61,33 +58,7 @@ async def create_subscription(
     settings: SettingsDep,
     gateway: TemporalGatewayDep,
 ) -> Response:
-    key = write.key
-    orders: list[OnboardingInput] = []
-
-    def produce(session: Session) -> dict[str, Any]:
-        sub_id = new_id("sub")
-        ids = {"subscription_id": sub_id, "process_id": process_ids.onboarding(sub_id)}
-        orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
-        return {"object": "process_started", "process": "Onboarding", **ids, "account_id": body.account_id}
-
-    def plan_again(session: Session, out: dict[str, Any]) -> None:
-        # A replay: plan it again under the stored ids, so a start that failed last time happens now.
-        ids = {"subscription_id": out["subscription_id"], "process_id": out["process_id"]}
-        orders.append(prepare_onboarding(session, principal, body, request_id=key, **ids))
-
-    stored = await run_in_threadpool(write.store, body, produce, status=202, on_replay=plan_again)
-    out, order = stored.body, orders[0]
-    plans = ", ".join(service.plan_code for service in order.services if service.role == "base")
-    labels = ProcessLabels(
-        process="Onboarding",
-        summary=f"Onboarding of account {order.account_id} to {plans or 'add-ons'}",
-        organisation_id=order.organisation_id,
-        account_id=order.account_id,
-        subscription_id=order.subscription_id,
-    )
-    start = ProcessStart(OnboardingWorkflow.run, order, out["process_id"], labels)
-    await start_process(await gateway.client(), settings, start, replayed=stored.replayed)
-    return stored.response()
+    return await start_onboarding(body, principal, write, settings, gateway)
 
 
 @router.post(

@@ -37,6 +37,9 @@ class OrganisationOut(BaseModel):
     voucher_max_value_minor: dict[str, int] | None = Field(
         default=None, description="The operator's maximum value of one voucher, per currency"
     )
+    top_up_max_minor: dict[str, int] | None = Field(
+        default=None, description="The operator's maximum of one subscriber's wallet top-up, per currency"
+    )
     created_at: datetime
 
 
@@ -56,6 +59,12 @@ class OrganisationUpdate(Strict):
         max_length=200,
         description="Operators only: the most one voucher may be worth, in minor units per currency "
         "(a currency not named: 100 major units). Replaces the whole map.",
+    )
+    top_up_max_minor: dict[Currency, VoucherMax] | None = Field(
+        default=None,
+        max_length=200,
+        description="Operators only: the most a subscriber may top up a wallet with at once, in minor "
+        "units per currency (a currency not named: 500 major units). Replaces the whole map.",
     )
 
 

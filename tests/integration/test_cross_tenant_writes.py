@@ -210,15 +210,17 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 
-def routes_with_path_parameters(app: Any) -> list[tuple[str, str]]:
-    """Staff write routes with path parameters. The subscriber's own routes (/v1/me/…) refuse every staff
-    key (403 subscriber_only) and are walked with another subscriber's ids in their own test."""
+SUBSCRIBER_PREFIX = "/v1/me/"
+"""The subscriber's own routes: no staff key writes there (403 ``subscriber_only``, walked below)."""
+
+
+def routes_with_path_parameters(app: Any, *, subscriber: bool = False) -> list[tuple[str, str]]:
     doc = app.openapi()
     return sorted(
         (m, p)
         for p, ops in doc["paths"].items()
         for m in ops
-        if m in WRITE_METHODS and "{" in p and not p.startswith("/v1/me/")
+        if m in WRITE_METHODS and "{" in p and p.startswith(SUBSCRIBER_PREFIX) == subscriber
     )
 
 
@@ -647,3 +649,29 @@ async def test_another_operator_cannot_name_an_operators_objects_in_a_body(
                 + (f"; tables changed: {touched}" if touched else "")
             )
     assert not wrong, "another operator wrote with this operator's objects:\n" + "\n".join(wrong)
+
+
+async def test_no_staff_key_writes_on_a_subscribers_route(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    """Every /v1/me write with path parameters refuses the operator's, another operator's and a partner's
+    keys alike, before looking at the objects (which subscriber they belong to is tested in test_me_*)."""
+    routes = routes_with_path_parameters(api._transport.app, subscriber=True)  # type: ignore[attr-defined]
+    callers = [
+        operator,
+        make_operator(database_url, name="Other"),
+        make_child(database_url, operator.organisation_id),
+    ]
+    wrong = []
+    for method, path in routes:
+        url = re.sub(
+            r"\{(\w+)\}", lambda m: "EUR" if m.group(1) == "currency" else f"{m.group(1)[:3]}_x", path
+        )
+        for tenant in callers:
+            before = snapshot(database_url)
+            resp = await send(api, method, url, tenant, {})
+            if (resp.status_code, code_of(resp)) != (403, "subscriber_only") or changed(
+                before, snapshot(database_url)
+            ):
+                wrong.append(f"{method.upper()} {path}: {resp.status_code} {resp.text[:160]}")
+    assert routes and not wrong, "\n".join(wrong)
