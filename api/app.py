@@ -28,6 +28,8 @@ from api.routes import (
     invoices,
     loyalty,
     me,
+    me_care,
+    me_rewards,
     notifications,
     offers,
     organisations,
@@ -48,6 +50,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
+from portal import care_pages
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -138,9 +141,12 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         offers,
         loyalty,
         me,
+        me_rewards,
+        me_care,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
+    app.include_router(care_pages.router)
     install_portal_handlers(app)
     app.mount(
         "/portal/static", StaticFiles(directory=str(portal_routes.HERE / "static")), name="portal-static"
