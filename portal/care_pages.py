@@ -26,7 +26,7 @@ from portal.messages import text
 from portal.shell import BadForm, PortalSubscriberDep, language, read_form
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
-router.include_router(rewards_pages.router, prefix="")
+router.include_router(rewards_pages.router)
 MAX_UPLOAD_BYTES = care.MAX_ATTACHMENT_BYTES + 64 * 1024  # the file and the form's other fields
 
 

@@ -19,7 +19,7 @@ from portal.care_forms import Refused, answered, attempt, form_write, page, read
 from portal.messages import text
 from portal.shell import PortalSubscriberDep, language, read_form, render
 
-router = APIRouter(prefix="/portal", include_in_schema=False)
+router = APIRouter(include_in_schema=False)  # mounted under /portal by portal/care_pages.py
 Cursor = Annotated[str | None, Query(max_length=200)]
 Currency = Annotated[str | None, Query(pattern="^[A-Z]{3}$")]
 PAGE = 20
