@@ -24,9 +24,7 @@ TEXTS = {
         "care.vouchers.code": "Voucher code",
         "care.vouchers.hint": "The 16 characters printed on your voucher, with or without dashes.",
         "care.vouchers.submit": "Redeem",
-        "care.vouchers.done": (
-            "{amount} added to your wallet. Your balance is {balance}."
-        ),
+        "care.vouchers.done": ("{amount} added to your wallet. Your balance is {balance}."),
         "care.offers.title": "Offers for you",
         "care.offers.none": "No offers for you right now.",
         "care.offers.until": "Until {date}",
@@ -137,9 +135,7 @@ TEXTS = {
         "care.vouchers.code": "Código del bono",
         "care.vouchers.hint": "Los 16 caracteres impresos en tu bono, con o sin guiones.",
         "care.vouchers.submit": "Canjear",
-        "care.vouchers.done": (
-            "Se han añadido {amount} a tu monedero. Tu saldo es {balance}."
-        ),
+        "care.vouchers.done": ("Se han añadido {amount} a tu monedero. Tu saldo es {balance}."),
         "care.offers.title": "Ofertas para ti",
         "care.offers.none": "Ahora mismo no hay ofertas para ti.",
         "care.offers.until": "Hasta el {date}",
