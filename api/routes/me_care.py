@@ -27,6 +27,7 @@ from api.process_starter import start_process
 from api.routes.tickets import escalation_start, tell_process
 from api.schemas.care import Status
 from api.schemas.me_care import (
+    MeAttachmentContent,
     MeAttachmentIn,
     MeAttachmentOut,
     MeCategoryList,
@@ -223,8 +224,8 @@ def attach(ticket_id: str, body: MeAttachmentIn, subscriber: SubscriberDep, writ
 
 @router.get(
     "/tickets/{ticket_id}/attachments/{attachment_id}",
-    summary="A file of your ticket's thread",
-    response_class=JSONResponse,
+    response_model=MeAttachmentContent,
+    summary="A file of your ticket's thread (its content in base64)",
 )
 def download(
     ticket_id: str, attachment_id: str, subscriber: SubscriberDep, session: SessionDep

@@ -109,6 +109,10 @@ class MeAttachmentOut(BaseModel):
     size: int
 
 
+class MeAttachmentContent(MeAttachmentOut):
+    content_base64: str
+
+
 class MePreferencesIn(Strict):
     channels: list[Channel] | None = Field(default=None, description="channels accepted; null: every one")
     marketing_opt_out: bool = False

@@ -18,7 +18,7 @@ from activities.wallets.redemption_limits import MAX_FAILURES
 from models.base import unit_of_work
 from models.vouchers import Voucher
 from tests.support.billing_factory import make_account
-from tests.support.factories import Tenant
+from tests.support.factories import Tenant, make_operator
 from tests.support.loyalty_support import programme
 from tests.support.subscribers import SignedIn, sign_in
 from tests.support.wallet_support import entries_for, postings_of
@@ -187,6 +187,9 @@ async def test_offers_open_to_the_portal_are_listed_and_taken_once(
     assert (late.status_code, late.json()["code"]) == (409, "offer_ended")
     for_them = await me_post(api, mine, f"/v1/me/offers/{portal['id']}/accept", {"account_id": theirs})
     assert (for_them.status_code, for_them.json()["code"]) == (404, "account_not_found")
+    elsewhere = await make_offer(api, make_operator(database_url, name="Other"), channels=["portal"])
+    foreign = await me_post(api, mine, f"/v1/me/offers/{elsewhere['id']}/accept", {})
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "offer_not_found")
     listed_after = await api.get("/v1/me/offers", cookies=mine.cookies)
     assert portal["id"] not in [o["id"] for o in listed_after.json()["data"]]
 
