@@ -30,6 +30,8 @@ from api.routes import (
     loyalty,
     me,
     me_billing,
+    me_care,
+    me_rewards,
     me_sessions,
     notifications,
     oauth,
@@ -53,7 +55,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
-from portal import auth_pages, billing_pages, dashboard_pages, pwa
+from portal import auth_pages, billing_pages, care_pages, dashboard_pages, pwa
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -148,12 +150,15 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         subscriber_auth,
         oauth,  # subscriber identity (#18)
         me_billing,
+        me_rewards,
+        me_care,
         branding,
     ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
     app.include_router(auth_pages.router)
     app.include_router(billing_pages.router)
+    app.include_router(care_pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(pwa.router)
     install_portal_handlers(app)

@@ -370,6 +370,23 @@ JSON_EXAMPLES: dict[str, Any] = {
     "loyalty_start_run": {"period": "2026-10"},
     "loyalty_redeem": {"points": 200, "reward": "wallet_credit"},
     "loyalty_reverse": {"movement_id": "lpm_01M8P64HPQ0000000000000000", "reason": "awarded in error"},
+    # the subscriber's own API (/v1/me/…)
+    "me_rewards_redeem_voucher": {"code": "K7QM-4XPA-92HD-TW3E"},
+    "me_rewards_accept_my_offer": {},
+    "me_rewards_redeem_my_points": {"points": 200, "reward": "wallet_credit"},
+    "me_care_raise_ticket": {
+        "category": "no_signal",
+        "subject": "No signal since Monday",
+        "description": "The router's lights are off.",
+        "subscription_id": SUB,
+    },
+    "me_care_reply": {"body": "I restarted it and it still fails."},
+    "me_care_attach": {
+        "filename": "router.txt",
+        "content_type": "text/plain",
+        "content_base64": "bGlnaHRzIG9mZg==",
+    },
+    "me_care_set_my_preferences": {"channels": ["email", "sms"], "marketing_opt_out": True, "language": "es"},
 }
 """Operation id → an example JSON request body."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -85,6 +87,9 @@ class TicketCategory(Base):
     action: Mapped[str] = mapped_column(String(32), default="none")
     escalation_policy: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, comment="domain.care.EscalationPolicy: warn_percent and levels"
+    )
+    open_to_subscribers: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), comment="subscribers may raise tickets in it"
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -56,3 +56,16 @@ class Voucher(Base):
     redeemed_for_subscription_id: Mapped[str | None] = mapped_column(String(32))
     wallet_transaction_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VoucherRedemptionFailure(Base):
+    """A subscriber's failed redemption (wrong, used or expired code): counted per account and hour to
+    refuse guessing (429 once too many)."""
+
+    __tablename__ = "voucher_redemption_failures"
+    __table_args__ = (Index("ix_voucher_redemption_failures_account", "account_id", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    code: Mapped[str] = mapped_column(String(64), comment="why it failed (the error code), never the code")
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -157,6 +157,7 @@ def create_category(session: Session, principal: Principal, fields: dict[str, An
         resolution_minutes=fields["resolution_minutes"],
         action=fields.get("action") or care.CategoryAction.NONE.value,
         escalation_policy=checked_policy(fields.get("escalation_policy")),
+        open_to_subscribers=bool(fields.get("open_to_subscribers", False)),
     )
     session.add(row)
     session.flush()

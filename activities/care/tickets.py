@@ -296,8 +296,10 @@ def attach(
     content_type: str,
     content: bytes,
     limit: int = care.MAX_ATTACHMENT_BYTES,
+    visibility: str = "internal",
 ) -> TicketAttachment:
-    """Store an attachment (allowed types, at most ``limit`` bytes) in PostgreSQL, with its history line."""
+    """Store an attachment (allowed types, at most ``limit`` bytes) in PostgreSQL, with its history line
+    (``public`` when the customer sent it: they see it in their thread)."""
     media = care.check_attachment(content_type, len(content), limit)
     care.check_content(media, content)
     ticket = find_ticket(session, principal, ticket_id, lock=True)
@@ -316,6 +318,7 @@ def attach(
         ticket,
         "attachment",
         principal.key_id,
+        visibility=visibility,
         data={
             "attachment_id": row.id,
             "filename": row.filename,

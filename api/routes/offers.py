@@ -6,17 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.offers import catalogue
 from activities.offers.catalogue import OfferPatch, OfferRequest
 from activities.offers.eligibility import eligible_offers, status_counts
-from activities.offers.redemptions import REASONS, AcceptRequest, accept, redemption_data
-from activities.subscriptions import records as store
-from activities.subscriptions.io import ChangePlan
+from activities.offers.redemptions import REASONS, AcceptRequest
 from activities.subscriptions.onboarding import local_today
 from api.deps import (
     IdempotentWriteDep,
@@ -28,14 +25,10 @@ from api.deps import (
 )
 from api.docs import problem_response
 from api.errors import ApiError
-from api.process_starter import ProcessStart, start_process
+from api.offer_acceptance import accept_for
 from api.schemas.common import Page
 from api.schemas.offers import AcceptOut, EligibleOffers, OfferDetail, OfferOut
-from api.subscription_changes import change_summary
-from domain.process_ids import ProcessLabels
-from models.base import unit_of_work
 from models.offers import Offer
-from workflows.subscription_change import PlanChangeWorkflow
 
 router = APIRouter(tags=["offers"])
 
@@ -175,47 +168,12 @@ async def accept_offer(
     settings: SettingsDep,
     gateway: TemporalGatewayDep,
 ) -> Response:
-    fresh: dict[str, Any] = {}
-
-    def produce(session: Session) -> dict[str, Any]:
-        account = visible_account(session, principal, account_id, lock=True)
-        done = accept(session, account, offer_id, body, write.key, principal.key_id)
-        fresh["voucher_code"] = done.voucher_code
-        return {
-            **redemption_data(done.redemption, done.offer),
-            "voucher_code": None,  # stored for replays without the code: it exists once, in this answer
-            "organisation_id": account.organisation_id,
-            "change": done.change.model_dump(mode="json") if done.change else None,
-        }
-
-    stored = await run_in_threadpool(
-        write.store, {**body.model_dump(mode="json"), "offer_id": offer_id}, produce
+    return await accept_for(
+        lambda session: visible_account(session, principal, account_id, lock=True),
+        offer_id,
+        body,
+        principal.key_id,
+        write,
+        settings,
+        gateway,
     )
-    out = stored.body
-    if out.get("change"):
-        change = ChangePlan.model_validate(out["change"])
-        labels = ProcessLabels(
-            process="PlanChange",
-            summary=f"{change_summary(change)} (offer {out['offer_code']})",
-            organisation_id=out["organisation_id"],
-            account_id=out["account_id"],
-            subscription_id=change.subscription_id,
-        )
-        try:
-            start = ProcessStart(PlanChangeWorkflow.run, change, change.process_id, labels)
-            await start_process(await gateway.client(), settings, start, replayed=stored.replayed)
-        except ApiError:
-            if not stored.replayed:
-                await run_in_threadpool(_release, settings.database_url or "", change)
-            raise
-    public = {k: v for k, v in out.items() if k not in ("change", "organisation_id")}
-    if fresh:
-        public["voucher_code"] = fresh["voucher_code"]
-    return JSONResponse(public, status_code=stored.status, headers=stored.headers)
-
-
-def _release(database_url: str, change: ChangePlan) -> None:
-    """Let go of the subscription when the plan change could not start (the redemption stays: the
-    same request again starts it)."""
-    with unit_of_work(database_url) as session:
-        store.release(session, change.subscription_id, change.process_id)

@@ -92,6 +92,7 @@ class CategoryCreate(Strict):
     resolution_minutes: int = Field(gt=0, le=5_256_000)
     action: Action = "none"
     escalation_policy: EscalationPolicyIn = Field(default_factory=EscalationPolicyIn)
+    open_to_subscribers: bool = Field(default=False, description="subscribers may raise tickets in it")
 
 
 class CategoryUpdate(Strict):
@@ -102,6 +103,7 @@ class CategoryUpdate(Strict):
     first_response_minutes: int | None = Field(default=None, gt=0, le=525_600)
     resolution_minutes: int | None = Field(default=None, gt=0, le=5_256_000)
     escalation_policy: EscalationPolicyIn | None = None
+    open_to_subscribers: bool | None = None
 
 
 class CategoryOut(BaseModel):
@@ -115,6 +117,7 @@ class CategoryOut(BaseModel):
     resolution_minutes: int
     action: str
     escalation_policy: dict[str, Any]
+    open_to_subscribers: bool
     created_at: datetime
 
 
