@@ -78,7 +78,7 @@ def mail_to(mail_dir: Path, address: str) -> Message:
 
 def text_of(message: Message) -> str:
     parts = [p for p in message.walk() if p.get_content_type() == "text/plain"]
-    return "".join(bytes(p.get_payload(decode=True)).decode() for p in parts)  # type: ignore[arg-type]
+    return "".join(bytes(p.get_payload(decode=True)).decode() for p in parts)
 
 
 def sign_up_and_confirm(flow: Flow, address: str, lang: str) -> None:
