@@ -154,8 +154,24 @@ def upgrade(flow: Flow, subscription: str) -> None:
     flow.check("upgraded")
 
 
-def pay_first_invoice(flow: Flow) -> None:
+def bill_run_for(stack: PortalStack, subscription: str) -> None:
+    """The operator's bill run of the subscription's cycle (what its schedule would start): the demo
+    plans are billed by the cycle, not at activation."""
+    with stack.api() as api:
+        found = api.get(f"/v1/subscriptions/{subscription}")
+        assert found.status_code == 200, found.text
+        bill_day = int(found.json()["bill_day"])
+        started = api.post(
+            "/v1/billing-runs",
+            json={"bill_day": 31 if bill_day > 28 else bill_day},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert started.status_code == 202, started.text
+
+
+def pay_first_invoice(flow: Flow, subscription: str) -> None:
     page = flow.page
+    bill_run_for(flow.stack, subscription)
 
     def open_invoice() -> str | None:
         page.goto(flow.url("/portal/"))
@@ -270,7 +286,7 @@ def test_the_whole_flow(portal_stack: PortalStack, browser: Browser, lang: str, 
         log_in(flow, address)
         subscription = subscribe(flow)
         upgrade(flow, subscription)
-        pay_first_invoice(flow)
+        pay_first_invoice(flow, subscription)
         top_up(flow)
         raise_ticket(flow)
         log_out(flow)

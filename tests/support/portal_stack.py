@@ -101,6 +101,8 @@ def portal_stack(
         "MULTIBILL_STRIPE_API_KEY": API_KEY,
         "MULTIBILL_STRIPE_API_BASE": localstripe.url,
         "MULTIBILL_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "MULTIBILL_STRIPE_PUBLISHABLE_KEY": "pk_test_multibill",
+        "MULTIBILL_STRIPE_JS_URL": f"{localstripe.url}/js.stripe.com/v3/",  # localstripe's Stripe.js
     }
     stack = _start(tmp_path_factory, env)
     try:
