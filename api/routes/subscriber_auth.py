@@ -125,7 +125,10 @@ async def perform_registration(
                 started.extend(_pending_verification(session, organisation_id, str(body.email)))
             return stored.raw, stored.replayed
 
-    raw, replayed = await run_in_threadpool(write)
+    try:
+        raw, replayed = await run_in_threadpool(write)
+    except Refused as refused:  # an unknown operator or plan: nothing was written
+        raise ApiError(refused.status, refused.code, refused.detail) from refused
     for account in started:
         await start_account_verification(await temporal.client(), settings, account, replayed=replayed)
     return raw
