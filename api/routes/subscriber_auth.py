@@ -6,6 +6,10 @@ redeeming one do not: a retried sign-in opens one more session (the unused one e
 asked for again, and a redeemed link is single use by itself. Every answer that could tell whether an
 address is registered is the same for both (202 for registrations and link requests, 401
 ``invalid_credentials`` for a wrong password or an unknown address; throttling counts both alike).
+
+Login CSRF: these routes take JSON bodies only (a ``text/plain`` or form body is a 422), which a page of
+another site cannot send without a CORS preflight that this API does not grant; the portal's own forms
+carry a pre-session token (portal/auth_pages.py).
 """
 
 from __future__ import annotations
