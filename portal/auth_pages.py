@@ -77,15 +77,15 @@ async def _signed_out_form(request: Request) -> dict[str, str] | None:
     return fields
 
 
-def _error(request: Request, code: str, **values: object) -> str:
+def _error(request: Request, code: str, fallback: str | None = None, **values: object) -> str:
+    """The page's text for a refusal's code (the API's own detail, or "check the fields", otherwise)."""
     from portal.messages import text
     from portal.shell import language
 
-    key = f"auth.error.{code}"
     try:
-        return text(language(request), key, **values)
+        return text(language(request), f"auth.error.{code}", **values)
     except KeyError:
-        return text(language(request), "auth.error.invalid_input")
+        return fallback or text(language(request), "auth.error.invalid_input")
 
 
 def _refused_text(request: Request, refused: Refused) -> str:
@@ -122,10 +122,11 @@ async def signup(request: Request) -> Response:
         )
     except ValidationError:
         return _page(request, "auth/signup.html", 422, values=values, error=_error(request, "invalid_input"))
-    except (RuleViolation, Refused) as problem:
+    except RuleViolation as problem:
         return _page(request, "auth/signup.html", 422, values=values, error=_error(request, problem.code))
     except ApiError as problem:
-        return _page(request, "auth/signup.html", problem.status, values=values, error=problem.detail)
+        error = _error(request, problem.code, problem.detail)
+        return _page(request, "auth/signup.html", problem.status, values=values, error=error)
     return render(request, "auth/sent.html", message_key="auth.sent.signup")
 
 

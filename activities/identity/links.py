@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from activities.identity import mail, throttle
@@ -26,6 +26,13 @@ from models.subscribers import SubscriberLogin, SubscriberSession
 LIFETIME = {"login": timedelta(minutes=15), "reset": timedelta(hours=1)}
 PAGES = {"login": "/portal/login/link", "reset": "/portal/reset"}
 KINDS = {"login": mail.LOGIN_LINK, "reset": mail.PASSWORD_RESET}
+LINKS_PER_HOUR = 5  # links of any kind one login is sent per hour at most
+
+
+def _recent_links(session: Session, login_id: str, now: datetime) -> int:
+    since = now - timedelta(hours=1)
+    found = select(func.count()).where(LoginLink.login_id == login_id, LoginLink.created_at > since)
+    return int(session.scalar(found) or 0)
 
 
 def send_link(
@@ -33,8 +40,8 @@ def send_link(
 ) -> None:
     """Queue a link for the address's login, if there is one (nothing otherwise: same answer)."""
     login = find_login(session, organisation_id, email)
-    if login is None:
-        return
+    if login is None or _recent_links(session, login.id, now) >= LINKS_PER_HOUR:
+        return  # unknown, or asked too often (no mail bombing): the same answer
     account = session.get(Account, login.account_id)
     assert account is not None
     token = secrets.token_urlsafe(32)

@@ -57,7 +57,8 @@ def _answer(request: Request, answer: Answer) -> Response:
     status_code=302,
     summary="Authorization request (code with PKCE S256): redirects to the app with a code",
     responses={
-        302: {"description": "To the app's redirect URI (code or error), or to the portal's login page"},
+        302: {"description": "To the app's redirect URI, with the code (or the error) and the state"},
+        303: {"description": "Not signed in: to the portal's login page, which comes back here"},
         400: problem_response("`invalid_client`, `invalid_request` (e.g. no PKCE): not redirected"),
     },
 )

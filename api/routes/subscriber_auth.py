@@ -6,6 +6,10 @@ redeeming one do not: a retried sign-in opens one more session (the unused one e
 asked for again, and a redeemed link is single use by itself. Every answer that could tell whether an
 address is registered is the same for both (202 for registrations and link requests, 401
 ``invalid_credentials`` for a wrong password or an unknown address; throttling counts both alike).
+
+Login CSRF: these routes take JSON bodies only (a ``text/plain`` or form body is a 422), which a page of
+another site cannot send without a CORS preflight that this API does not grant; the portal's own forms
+carry a pre-session token (portal/auth_pages.py).
 """
 
 from __future__ import annotations
@@ -125,7 +129,10 @@ async def perform_registration(
                 started.extend(_pending_verification(session, organisation_id, str(body.email)))
             return stored.raw, stored.replayed
 
-    raw, replayed = await run_in_threadpool(write)
+    try:
+        raw, replayed = await run_in_threadpool(write)
+    except Refused as refused:  # an unknown operator or plan: nothing was written
+        raise ApiError(refused.status, refused.code, refused.detail) from refused
     for account in started:
         await start_account_verification(await temporal.client(), settings, account, replayed=replayed)
     return raw

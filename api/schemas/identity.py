@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
-from api.schemas.common import Country, Currency, Language, Strict, Text, TimeZone
+from api.schemas.common import Currency, Language, Strict, Text, TimeZone
 
 Password = Field(min_length=1, max_length=1024, description="12 to 128 characters, not a common password")
 Token = Field(min_length=16, max_length=200, description="the token from the e-mailed link")
@@ -29,7 +29,6 @@ class Registration(_OperatorChoice):
     language: Language = "en"
     currency: Currency = "EUR"
     timezone: TimeZone = "UTC"
-    country: Country | None = None
     plan_code: str | None = Field(default=None, max_length=64, description="a plan to subscribe to later")
 
 

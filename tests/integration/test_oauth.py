@@ -192,3 +192,14 @@ async def test_devices_list_and_sign_out_an_app_from_the_portal(
         "refresh_token": app["refresh_token"],
     }
     assert (await api.post("/oauth/token", data=refresh)).status_code == 400
+
+
+def test_the_demo_app_is_registered_once(database_url: str) -> None:
+    from activities.identity.clients import DEMO_CLIENT_ID, DEMO_REDIRECT_URI, seed_demo_app
+    from tests.support.factories import make_operator
+
+    demo = make_operator(database_url, name="Demo seed check")
+    for _ in range(2):
+        with unit_of_work(database_url) as session:
+            client = seed_demo_app(session, demo.organisation_id)
+            assert client.id == DEMO_CLIENT_ID and client.redirect_uris == [DEMO_REDIRECT_URI]

@@ -173,3 +173,43 @@ async def test_pages_speak_spanish(portal: httpx.AsyncClient) -> None:
     page = await portal.get("/portal/forgot", params={"lang": "es"})
     assert page.status_code == 200 and "Has olvidado tu contraseña" in page.text
     assert '<html lang="es">' in page.text
+
+
+async def test_the_app_signs_in_through_the_portals_login_page(
+    portal: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from activities.identity.clients import register_client
+    from models.base import unit_of_work
+
+    client_id = f"app-{operator.organisation_id[-8:].lower()}"
+    with unit_of_work(database_url) as session:
+        register_client(session, operator.organisation_id, client_id, "App", ["com.example.app:/cb"])
+    _, email = make_login(database_url, operator.organisation_id)
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": "com.example.app:/cb",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "state": "abc",
+    }
+    first = await portal.get("/oauth/authorize", params=query)
+    assert first.status_code == 303
+    login_at = first.headers["location"]
+    next_url = unquote(login_at.split("next=", 1)[1])
+    assert next_url.startswith("/oauth/authorize?")
+    page = await portal.get(login_at)
+    assert f'name="next" value="{next_url}"'.replace("&", "&amp;") in page.text
+    signed = await portal.post(
+        "/portal/login",
+        data={"form_token": form_token(page), "next": next_url, "email": email, "password": PASSWORD},
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == next_url
+    token = session_cookie(signed.headers["set-cookie"])
+    granted = await portal.get(next_url, headers=cookie_header(token))
+    assert granted.status_code == 302
+    back = urlsplit(granted.headers["location"])
+    assert back.scheme == "com.example.app" and parse_qs(back.query)["state"] == ["abc"]
+    assert parse_qs(back.query)["code"][0]

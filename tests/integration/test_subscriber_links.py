@@ -123,3 +123,26 @@ async def test_a_reset_sets_the_password_and_signs_out_every_other_device(
         json={"token": token, "password": "yet-another-secret-88"},
     )
     assert reused.status_code == 410 and reused.json()["code"] == "link_used"
+
+
+async def test_at_most_five_links_an_hour_reach_one_address(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str, settings: Settings, smtp_server: SmtpSink
+) -> None:
+    _, email = make_login(database_url, operator.organisation_id)
+    start = utcnow()
+    with time_machine.travel(start, tick=False) as clock:
+        for path in ["login-links", "password-resets"] * 3:
+            asked = await api.post(
+                f"/v1/subscriber-auth/{path}",
+                json={"email": email, "organisation_id": operator.organisation_id},
+            )
+            assert asked.status_code == 202
+        deliver(settings, smtp_server, start)
+        assert len(smtp_server.to(email)) == 5
+        clock.shift(timedelta(hours=1, seconds=1))
+        await api.post(
+            "/v1/subscriber-auth/login-links",
+            json={"email": email, "organisation_id": operator.organisation_id},
+        )
+        deliver(settings, smtp_server, utcnow())
+    assert len(smtp_server.to(email)) == 6

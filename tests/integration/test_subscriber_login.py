@@ -4,6 +4,7 @@ cookie's flags, and logout."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -173,3 +174,17 @@ async def test_an_outdated_hash_is_upgraded_at_login(
         )
     assert stored != weak and stored is not None and stored.startswith("$argon2id$")
     assert hash_password(PASSWORD) != stored  # salted
+
+
+async def test_a_cross_site_form_cannot_sign_anyone_in(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    """Login CSRF through the API: only JSON is read, which another site cannot send without CORS."""
+    _, email = make_login(database_url, operator.organisation_id)
+    fields = {"email": email, "password": PASSWORD, "organisation_id": operator.organisation_id}
+    as_form = await api.post("/v1/subscriber-auth/login", data=fields)
+    assert as_form.status_code == 422 and "set-cookie" not in as_form.headers
+    as_text = await api.post(
+        "/v1/subscriber-auth/login", content=json.dumps(fields), headers={"Content-Type": "text/plain"}
+    )
+    assert as_text.status_code == 422 and "set-cookie" not in as_text.headers

@@ -155,3 +155,18 @@ async def test_an_unknown_operator_is_refused(stack: httpx.AsyncClient, operator
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     assert resp.status_code == 404 and resp.json()["code"] == "operator_unknown"
+
+
+async def test_an_unknown_plan_is_refused_and_nothing_is_written(
+    stack: httpx.AsyncClient, database_url: str
+) -> None:
+    operator = make_operator(database_url)
+    email = f"plan.{uuid.uuid4().hex[:8]}@example.com"
+    resp = await stack.post(
+        "/v1/subscriber-auth/registrations",
+        json=signup(operator, email, plan_code="no-such-plan"),
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert resp.status_code == 422 and resp.json()["code"] == "plan_not_found"
+    with unit_of_work(database_url) as session:
+        assert session.scalar(sa.select(Account.id).where(Account.email == email)) is None
