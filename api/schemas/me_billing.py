@@ -93,8 +93,9 @@ class InvoicePaymentIn(Strict):
     """Pay an invoice: by card (Stripe.js confirms the PaymentIntent in the browser), by the account's
     SEPA mandate, or by mobile money (a push to the phone)."""
 
-    method: Literal["card", "sepa_debit", "mobile_money"] = "card"
-    msisdn: Text | None = Field(default=None, description="mobile_money: the phone to push the payment to")
+    method: Literal["card", "sepa_debit", "mobile_money"] = Field(
+        default="card", description="sepa_debit and mobile_money use the account's mandate or saved number"
+    )
 
 
 class PaymentConfirmIn(Strict):
@@ -110,7 +111,7 @@ class PaymentStarted(BaseModel):
     status: str
     amount_minor: int
     currency: str
-    method: str
+    method: str = "card"
     client_secret: str | None = Field(default=None, description="card: confirm it with Stripe.js")
     publishable_key: str | None = None
     stripe_js_url: str | None = None
