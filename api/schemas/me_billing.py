@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.accounts import Address, Contact
 from api.schemas.common import Language, LongText, Phone, PositiveAmountMinor, Strict, Text
+from api.schemas.subscriptions import SubscriptionDetail
 from domain.catalog import Code
 
 
@@ -133,3 +134,18 @@ class SetupIntentOut(BaseModel):
     client_secret: str
     publishable_key: str | None
     stripe_js_url: str | None
+
+
+class MeDevice(BaseModel):
+    id: str
+    product_code: str
+    serial: str
+    state: str
+    service_line_id: str | None
+    msisdn: str | None
+
+
+class MeSubscriptionDetail(SubscriptionDetail):
+    """A subscription with its services (base plans and add-ons) and the devices it holds."""
+
+    devices: list[MeDevice]
