@@ -222,6 +222,13 @@ async def test_top_up_by_card_within_the_operators_limit(
     )
     assert over.status_code == 422 and over.json()["code"] == "top_up_limit"
     assert "50.00 EUR" in over.json()["detail"]
+    unknown = await pay_api.post(
+        "/v1/me/wallets/XXZ/top-ups",
+        json={"amount_minor": 100, "payment_method_token": "pm_x"},
+        cookies=me.cookies,
+        headers=writing(me),
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "currency_unknown"
     declined = await pay_api.post(
         url,
         json={"amount_minor": 2000, "payment_method_token": localstripe.card_token(DECLINED_ON_CHARGE)},
