@@ -42,7 +42,7 @@ router = APIRouter()
 LIVE = ("draft", "active", "suspended")
 
 
-def _change_request(body: MeChange) -> ChangeRequest:
+def change_request_of(body: MeChange) -> ChangeRequest:
     return ChangeRequest(type=body.type, plan=body.plan, service_id=body.service_id)
 
 
@@ -90,7 +90,7 @@ def my_catalogue(subscriber: SubscriberDep, session: SessionDep) -> dict[str, An
 def quote_my_change(
     subscription_id: str, body: MeChange, subscriber: SubscriberDep, session: SessionDep
 ) -> dict[str, Any]:
-    return quote_change(session, subscriber, subscription_id, _change_request(body))
+    return quote_change(session, subscriber, subscription_id, change_request_of(body))
 
 
 @own_routes.post(
@@ -107,7 +107,7 @@ async def change_my_subscription(
     settings: SettingsDep,
     gateway: TemporalGatewayDep,
 ) -> Response:
-    request = _change_request(body)
+    request = change_request_of(body)
 
     def prepare(session: Session, sub: Subscription, process_id: str, actor: str) -> ChangePlan:
         own(subscriber, "subscription", subscription_id, sub.account_id)
