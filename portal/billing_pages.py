@@ -23,7 +23,7 @@ from activities.selfservice.top_ups import top_up_limit
 from api.errors import ApiError
 from api.idempotency import IdempotentWrite
 from api.routes.invoices import invoice_out
-from api.routes.me_billing import _change_request, change_my_subscription
+from api.routes.me_billing import change_my_subscription, change_request_of
 from api.routes.me_invoices import list_my_invoices, own_invoice
 from api.schemas.me_billing import MeChange
 from api.subscription_views import subscription_view
@@ -123,7 +123,7 @@ async def quote_page(request: Request, subscription_id: str, me: PortalSubscribe
         change = _change_of(form)
         quote = await _read(
             request,
-            lambda session: quote_change(session, me.subscriber, subscription_id, _change_request(change)),
+            lambda session: quote_change(session, me.subscriber, subscription_id, change_request_of(change)),
         )
     except ValidationError:
         return _refused(request, me, 422, "The form is not complete", back)

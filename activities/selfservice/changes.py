@@ -18,6 +18,7 @@ from domain.errors import NotFound
 from domain.money import Money
 from domain.subscribers import Subscriber
 from domain.subscriptions import price_on
+from models.devices import Device
 from models.subscriptions import PendingCharge, Subscription, SubscriptionService
 
 QUOTE_PROCESS = "change-quote"
@@ -100,3 +101,21 @@ def quote_change(
         "lines": lines,
         "total_net": money(total, sub.currency),
     }
+
+
+def devices_of(session: Session, subscription_id: str) -> list[dict[str, Any]]:
+    """The devices a subscription holds (routers, set-top boxes, SIMs), by id."""
+    rows = session.scalars(
+        select(Device).where(Device.subscription_id == subscription_id).order_by(Device.id)
+    )
+    return [
+        {
+            "id": d.id,
+            "product_code": d.product_code,
+            "serial": d.serial,
+            "state": d.state,
+            "service_line_id": d.service_id,
+            "msisdn": d.msisdn,
+        }
+        for d in rows
+    ]

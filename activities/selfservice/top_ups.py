@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from activities.invoices.credit_notes import issuer_for
-from domain.currency import minor_units
+from domain.currency import is_currency, minor_units
 from domain.errors import NotFound, RuleViolation
 from domain.money import Money
 from domain.subscribers import Subscriber
@@ -28,6 +28,8 @@ def top_up_limit(limits: dict[str, int] | None, currency: str) -> int:
 
 def check_top_up(session: Session, account: Account, currency: str, amount_minor: int) -> None:
     """Refuse (422 ``top_up_limit``, naming the limit) a top-up above the operator's maximum."""
+    if not is_currency(currency):
+        raise RuleViolation("currency_unknown", f"{currency!r} is not an ISO 4217 currency", field="currency")
     operator = session.get(Organisation, issuer_for(session, account))
     ceiling = top_up_limit(operator.top_up_max_minor if operator else None, currency)
     if amount_minor > ceiling:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from activities.selfservice.access import own, subscriber_principal
 from activities.selfservice.catalogue import catalogue_for
-from activities.selfservice.changes import own_subscription, quote_change
+from activities.selfservice.changes import devices_of, own_subscription, quote_change
 from activities.subscriptions.changes import ChangeRequest, prepare_change
 from activities.subscriptions.io import ChangePlan
 from activities.subscriptions.onboarding import OrderItem, SubscriptionOrder
@@ -25,9 +25,9 @@ from api.errors import ApiError, not_found
 from api.onboarding_start import start_onboarding
 from api.processes import describe_process, process_view
 from api.routes import me_account, me_invoices, me_payments
-from api.schemas.me_billing import Catalogue, ChangeQuote, MeChange, MeSubscribe
+from api.schemas.me_billing import Catalogue, ChangeQuote, MeChange, MeSubscribe, MeSubscriptionDetail
 from api.schemas.processes import ProcessOut
-from api.schemas.subscriptions import ChangeStarted, OnboardingStarted, SubscriptionDetail, SubscriptionOut
+from api.schemas.subscriptions import ChangeStarted, OnboardingStarted, SubscriptionOut
 from api.subscriber_deps import SubscriberDep, SubscriberWriteDep
 from api.subscription_changes import start_change
 from api.subscription_views import subscription_view
@@ -42,7 +42,7 @@ router = APIRouter()
 LIVE = ("draft", "active", "suspended")
 
 
-def _change_request(body: MeChange) -> ChangeRequest:
+def change_request_of(body: MeChange) -> ChangeRequest:
     return ChangeRequest(type=body.type, plan=body.plan, service_id=body.service_id)
 
 
@@ -64,13 +64,14 @@ def list_my_subscriptions(
 
 @own_routes.get(
     "/subscriptions/{subscription_id}",
-    response_model=SubscriptionDetail,
-    summary="One of your subscriptions: services (base plans and add-ons), prices, scheduled changes",
+    response_model=MeSubscriptionDetail,
+    summary="One of your subscriptions: services (plans and add-ons), prices, devices, scheduled changes",
 )
 def get_my_subscription(
     subscription_id: str, subscriber: SubscriberDep, session: SessionDep
 ) -> dict[str, Any]:
-    return subscription_view(session, own_subscription(session, subscriber, subscription_id))
+    sub = own_subscription(session, subscriber, subscription_id)
+    return {**subscription_view(session, sub), "devices": devices_of(session, sub.id)}
 
 
 @own_routes.get("/catalogue", response_model=Catalogue, summary="Plans and add-ons on sale, with prices")
@@ -89,7 +90,7 @@ def my_catalogue(subscriber: SubscriberDep, session: SessionDep) -> dict[str, An
 def quote_my_change(
     subscription_id: str, body: MeChange, subscriber: SubscriberDep, session: SessionDep
 ) -> dict[str, Any]:
-    return quote_change(session, subscriber, subscription_id, _change_request(body))
+    return quote_change(session, subscriber, subscription_id, change_request_of(body))
 
 
 @own_routes.post(
@@ -106,7 +107,7 @@ async def change_my_subscription(
     settings: SettingsDep,
     gateway: TemporalGatewayDep,
 ) -> Response:
-    request = _change_request(body)
+    request = change_request_of(body)
 
     def prepare(session: Session, sub: Subscription, process_id: str, actor: str) -> ChangePlan:
         own(subscriber, "subscription", subscription_id, sub.account_id)

@@ -20,11 +20,11 @@ from activities.selfservice.card_payments import (
     open_card_payment,
     open_setup,
 )
+from activities.selfservice.method_payments import pay_with_method
 from activities.selfservice.top_ups import card_token, check_top_up
 from api.deps import IdempotencyKeyDep, SessionDep, SettingsDep
 from api.docs import problem_response
 from api.dunning_signals import signal_paid
-from api.errors import ApiError
 from api.payment_gateways import gateways_for
 from api.routes import wallets
 from api.routes.payment_methods import method_out
@@ -62,7 +62,7 @@ def _started(payment: CardPayment, settings: Settings) -> dict[str, Any]:
     "/invoices/{invoice_id}/payments",
     status_code=201,
     response_model=PaymentStarted,
-    summary="Pay one of your invoices by card: a PaymentIntent for Stripe.js to confirm",
+    summary="Pay one of your invoices: by card (a PaymentIntent for Stripe.js), SEPA mandate or mobile money",
     responses={409: problem_response("`invoice_paid` or `invoice_void`: there is nothing to pay")},
 )
 async def pay_invoice(
@@ -76,14 +76,12 @@ async def pay_invoice(
     """While the invoice's card payment is pending, every request answers that same payment and intent
     (two tabs never charge twice); confirm it with Stripe.js, then POST …/payments/{id}/confirmations."""
     method = body.method if body else "card"
-    if method != "card":
-        raise ApiError(
-            422, "method_unavailable", f"paying by {method} from the portal is not offered; pay by card"
-        )
-    url = settings.database_url or ""
-    payment = await run_in_threadpool(
-        open_card_payment, url, gateways_for(request), subscriber, invoice_id, key
-    )
+    url, gateways = settings.database_url or "", gateways_for(request)
+    if method == "card":
+        payment = await run_in_threadpool(open_card_payment, url, gateways, subscriber, invoice_id, key)
+    else:  # the account's SEPA mandate or mobile-money number: the debit or the push settles later
+        payment = await run_in_threadpool(pay_with_method, url, gateways, subscriber, invoice_id, method, key)
+        return JSONResponse({**_started(payment, settings), "method": method}, status_code=201)
     return JSONResponse(_started(payment, settings), status_code=201)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.accounts import Address, Contact
 from api.schemas.common import Language, LongText, Phone, PositiveAmountMinor, Strict, Text
+from api.schemas.subscriptions import SubscriptionDetail
 from domain.catalog import Code
 
 
@@ -93,8 +94,9 @@ class InvoicePaymentIn(Strict):
     """Pay an invoice: by card (Stripe.js confirms the PaymentIntent in the browser), by the account's
     SEPA mandate, or by mobile money (a push to the phone)."""
 
-    method: Literal["card", "sepa_debit", "mobile_money"] = "card"
-    msisdn: Text | None = Field(default=None, description="mobile_money: the phone to push the payment to")
+    method: Literal["card", "sepa_debit", "mobile_money"] = Field(
+        default="card", description="sepa_debit and mobile_money use the account's mandate or saved number"
+    )
 
 
 class PaymentConfirmIn(Strict):
@@ -110,7 +112,7 @@ class PaymentStarted(BaseModel):
     status: str
     amount_minor: int
     currency: str
-    method: str
+    method: str = "card"
     client_secret: str | None = Field(default=None, description="card: confirm it with Stripe.js")
     publishable_key: str | None = None
     stripe_js_url: str | None = None
@@ -132,3 +134,18 @@ class SetupIntentOut(BaseModel):
     client_secret: str
     publishable_key: str | None
     stripe_js_url: str | None
+
+
+class MeDevice(BaseModel):
+    id: str
+    product_code: str
+    serial: str
+    state: str
+    service_line_id: str | None
+    msisdn: str | None
+
+
+class MeSubscriptionDetail(SubscriptionDetail):
+    """A subscription with its services (base plans and add-ons) and the devices it holds."""
+
+    devices: list[MeDevice]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import httpx
 
 from tests.support.billing_factory import MIXED_LINES, Line, make_account, make_invoice
+from tests.support.device_support import assign, make_subscriber, receive
+from tests.support.device_support import make_shop as make_device_shop
 from tests.support.factories import Tenant
 from tests.support.subscribers import sign_in
 
@@ -76,3 +78,22 @@ async def test_credit_notes_list_detail_and_pdf(
     for suffix in ("", ".pdf"):
         hidden = await api.get(f"/v1/me/credit-notes/{theirs.json()['id']}{suffix}", cookies=signed.cookies)
         assert hidden.status_code == 404 and hidden.json()["code"] == "credit_note_not_found"
+
+
+async def test_a_subscription_shows_the_devices_it_holds(api: httpx.AsyncClient, database_url: str) -> None:
+    shop = make_device_shop(database_url)
+    holder = make_subscriber(database_url, shop)
+    (box, spare) = receive(database_url, shop, 2)
+    assign(database_url, shop, box, holder)
+    me = sign_in(database_url, holder.account_id)
+    detail = await api.get(f"/v1/me/subscriptions/{holder.subscription_id}", cookies=me.cookies)
+    assert detail.status_code == 200, detail.text
+    devices = detail.json()["devices"]
+    assert [(d["id"], d["product_code"], d["service_line_id"]) for d in devices] == [
+        (box, shop.box, holder.service_id)
+    ]
+    assert spare not in {d["id"] for d in devices}
+    assert [s["price"]["amount_minor"] for s in detail.json()["services"]] == [2000]
+    stranger = sign_in(database_url, make_subscriber(database_url, shop).account_id)
+    hidden = await api.get(f"/v1/me/subscriptions/{holder.subscription_id}", cookies=stranger.cookies)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "subscription_not_found"

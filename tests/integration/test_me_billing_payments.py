@@ -11,7 +11,7 @@ import httpx
 from tests.support.billing_factory import Line, make_account, make_invoice
 from tests.support.factories import Tenant
 from tests.support.localstripe import DECLINED_ON_CHARGE, LocalStripe, signed
-from tests.support.payment_support import invoice_row, postings, rows
+from tests.support.payment_support import invoice_row, mandate_body, postings, rows
 from tests.support.subscribers import SignedIn, sign_in
 
 FIBRE = [Line("Fibra 600 Mb", 1000, kind="broadband")]  # 1000 + 21% = 1210
@@ -188,7 +188,7 @@ async def test_others_invoices_void_ones_staff_keys_and_missing_csrf_are_refused
         cookies=me.cookies,
         headers=writing(me),
     )
-    assert sepa.status_code == 422 and sepa.json()["code"] == "method_unavailable"
+    assert sepa.status_code == 409 and sepa.json()["code"] == "no_sepa_debit_method"
     assert rows(database_url, "select id from payments where account_id = :a", a=account) == []
     started = (
         await pay_api.post(f"/v1/me/invoices/{mine}/payments", cookies=me.cookies, headers=writing(me))
@@ -222,6 +222,13 @@ async def test_top_up_by_card_within_the_operators_limit(
     )
     assert over.status_code == 422 and over.json()["code"] == "top_up_limit"
     assert "50.00 EUR" in over.json()["detail"]
+    unknown = await pay_api.post(
+        "/v1/me/wallets/XXZ/top-ups",
+        json={"amount_minor": 100, "payment_method_token": "pm_x"},
+        cookies=me.cookies,
+        headers=writing(me),
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "currency_unknown"
     declined = await pay_api.post(
         url,
         json={"amount_minor": 2000, "payment_method_token": localstripe.card_token(DECLINED_ON_CHARGE)},
@@ -275,3 +282,28 @@ async def test_save_a_card_with_a_setup_intent_and_list_it(
         headers=writing(other),
     )
     assert top_up.status_code == 404 and top_up.json()["code"] == "payment_method_not_found"
+
+
+async def test_pay_by_the_accounts_sepa_mandate(
+    pay_api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    account = make_account(database_url, operator.organisation_id)
+    invoice = make_invoice(database_url, account, FIBRE)
+    mandate = await pay_api.post(
+        f"/v1/accounts/{account}/sepa-mandates", json=mandate_body(), headers=operator.post_headers()
+    )
+    assert mandate.status_code == 201, mandate.text
+    me = sign_in(database_url, account)
+    url = f"/v1/me/invoices/{invoice}/payments"
+    debit = await pay_api.post(url, json={"method": "sepa_debit"}, cookies=me.cookies, headers=writing(me))
+    assert debit.status_code == 201, debit.text
+    assert (debit.json()["method"], debit.json()["status"], debit.json()["amount_minor"]) == (
+        "sepa_debit",
+        "pending",
+        1210,
+    )
+    again = await pay_api.post(url, json={"method": "sepa_debit"}, cookies=me.cookies, headers=writing(me))
+    assert again.json()["payment_id"] == debit.json()["payment_id"]  # one debit while it is pending
+    queued = rows(database_url, "select amount_minor from sepa_debits where account_id = :a", a=account)
+    assert [r["amount_minor"] for r in queued] == [1210]
+    assert invoice_row(database_url, invoice)["paid_minor"] == 0  # paid when the collection file settles

@@ -49,6 +49,7 @@ async def test_quote_then_upgrade_now_charges_what_was_quoted(
     assert [s["id"] for s in listed.json()] == [sub["id"]]
     detail = (await stack.api.get(f"/v1/me/subscriptions/{sub['id']}", cookies=signed.cookies)).json()
     assert [(s["plan"], s["price"]["amount_minor"]) for s in detail["services"]] == [(shop.cheap, 3100)]
+    assert detail["devices"] == []  # the shop's plans rent no device
 
     catalogue = (await stack.api.get("/v1/me/catalogue", cookies=signed.cookies)).json()
     prices = {p["code"]: (p["role"], p["price"]["amount_minor"]) for p in catalogue["plans"]}
