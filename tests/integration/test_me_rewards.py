@@ -236,3 +236,24 @@ async def test_points_are_read_and_redeemed_within_the_balance(
     )
     assert (theirs.status_code, theirs.json()["code"]) == (404, "account_not_found")
     assert (await api.get("/v1/me/points", cookies=other.cookies)).json()["balance"] == 0
+
+
+async def test_a_b2b_parent_acts_for_its_child_but_the_child_not_for_its_parent(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    (code,) = await voucher_codes(api, operator, 1, value=300)
+    parent = make_account(database_url, operator.organisation_id, type="company", legal_name="Acme SL")
+    child = make_account(database_url, operator.organisation_id, parent_account_id=parent)
+    boss = sign_in(database_url, parent)
+    branch = sign_in(database_url, child)
+    redeemed = await me_post(api, boss, "/v1/me/vouchers/redeem", {"code": code, "account_id": child})
+    assert redeemed.status_code == 201, redeemed.text
+    seen = await api.get("/v1/me/wallets", params={"account_id": child}, cookies=boss.cookies)
+    assert [w["balance_minor"] for w in seen.json()["data"]] == [300]
+    own = await api.get("/v1/me/wallets", cookies=boss.cookies)
+    assert own.json()["data"] == []  # the credit went to the child's wallet, not the parent's
+    assert [
+        w["balance_minor"] for w in (await api.get("/v1/me/wallets", cookies=branch.cookies)).json()["data"]
+    ] == [300]
+    up = await api.get("/v1/me/wallets", params={"account_id": parent}, cookies=branch.cookies)
+    assert (up.status_code, up.json()["code"]) == (404, "account_not_found")
