@@ -6,17 +6,17 @@ subscriber's accounts are not found, staff keys are refused, writes need the CSR
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from activities.loyalty import points
 from activities.wallets.redemption_limits import MAX_FAILURES
 from models.base import unit_of_work
-from models.vouchers import Voucher
+from models.vouchers import Voucher, VoucherRedemptionFailure
 from tests.support.billing_factory import make_account
 from tests.support.factories import Tenant, make_operator
 from tests.support.loyalty_support import programme
@@ -105,9 +105,27 @@ async def test_guessing_codes_is_refused_after_the_limit_even_with_a_good_code(
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     wallets = await api.get("/v1/me/wallets", cookies=guesser.cookies)
     assert wallets.json()["data"] == []  # nothing credited
-    # the limit is per account: another subscriber redeems the same code
-    ok = await me_post(api, neighbour, "/v1/me/vouchers/redeem", {"code": good})
+    # the limit is per account: another subscriber may still try, and a wrong code counts for them alone
+    missed = await me_post(api, neighbour, "/v1/me/vouchers/redeem", {"code": "ZZZZ-ZZZZ-ZZZZ-9999"})
+    assert missed.status_code == 404
+    # an hour later the guesser's failures no longer count (and are forgotten at the next failure)
+    with unit_of_work(database_url) as session:
+        session.execute(
+            update(VoucherRedemptionFailure)
+            .where(VoucherRedemptionFailure.account_id == guesser.account_id)
+            .values(failed_at=VoucherRedemptionFailure.failed_at - timedelta(minutes=61))
+        )
+    once_more = await me_post(api, guesser, "/v1/me/vouchers/redeem", {"code": "ZZZZ-ZZZZ-ZZZZ-8888"})
+    assert once_more.status_code == 404
+    ok = await me_post(api, guesser, "/v1/me/vouchers/redeem", {"code": good})
     assert ok.status_code == 201 and ok.json()["wallet"]["balance_minor"] == 700
+    with unit_of_work(database_url) as session:
+        kept = session.scalars(
+            select(VoucherRedemptionFailure.code).where(
+                VoucherRedemptionFailure.account_id == guesser.account_id
+            )
+        ).all()
+    assert kept == ["voucher_not_found"]
 
 
 async def test_wallets_and_their_history_page_by_page(
