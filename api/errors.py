@@ -34,6 +34,7 @@ _STATUS_CODES = {
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("validation_error", "Validation error"),
+    429: ("too_many_requests", "Too many requests"),
     500: ("internal_error", "Internal server error"),
     503: ("service_unavailable", "Service unavailable"),
 }

@@ -48,7 +48,8 @@ def _day(value: str | date | datetime | None, lang: str) -> str:
 
 
 def page(request: Request, name: str, me: FoundSession, status: int = 200, **context: Any) -> HTMLResponse:
-    """A care page: ``money(minor, currency)``, ``day(value)`` and a fresh ``form_key`` in the context."""
+    """A care page: ``money(minor, currency)``, ``day(value)`` and the forms' ``form_key`` (fresh, or the
+    submitted form's when it is shown again, so sending it again is the same request) in the context."""
     lang = language(request)
     return render(
         request,
@@ -58,7 +59,7 @@ def page(request: Request, name: str, me: FoundSession, status: int = 200, **con
         lang=lang,
         money=lambda minor, currency: format_money(int(minor), str(currency), lang),
         day=lambda value: _day(value, lang),
-        form_key=uuid.uuid4().hex,
+        form_key=context.pop("form_key", None) or uuid.uuid4().hex,
         error=context.pop("error", None),
         notice=context.pop("notice", None),
         **context,

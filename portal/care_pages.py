@@ -106,7 +106,15 @@ async def raise_ticket(request: Request, me: PortalSubscriberDep) -> Response:
             raise refusal(request, exc) from None
     except Refused as exc:
         values = {k: fields.get(k, "") for k in ("category", "subject", "description")}
-        return await run_in_threadpool(_new_form, request, me, exc.status, values, error=exc.message)
+        return await run_in_threadpool(
+            _new_form,
+            request,
+            me,
+            exc.status,
+            values,
+            error=exc.message,
+            form_key=fields.get("idempotency_key"),
+        )
     return RedirectResponse(f"/portal/tickets/{created['id']}?created=1", status_code=303)
 
 

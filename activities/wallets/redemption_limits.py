@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from models.vouchers import VoucherRedemptionFailure
@@ -39,5 +39,12 @@ def check_allowed(session: Session, account_id: str, now: datetime) -> None:
 
 
 def record_failure(session: Session, account_id: str, reason: str, now: datetime) -> None:
+    """Count a failure; the account's failures older than the window are forgotten (they count no more)."""
+    session.execute(
+        delete(VoucherRedemptionFailure).where(
+            VoucherRedemptionFailure.account_id == account_id,
+            VoucherRedemptionFailure.failed_at <= now - WINDOW,
+        )
+    )
     session.add(VoucherRedemptionFailure(account_id=account_id, code=reason[:64], failed_at=now))
     session.flush()

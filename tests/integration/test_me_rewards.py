@@ -6,17 +6,17 @@ subscriber's accounts are not found, staff keys are refused, writes need the CSR
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from activities.loyalty import points
 from activities.wallets.redemption_limits import MAX_FAILURES
 from models.base import unit_of_work
-from models.vouchers import Voucher
+from models.vouchers import Voucher, VoucherRedemptionFailure
 from tests.support.billing_factory import make_account
 from tests.support.factories import Tenant, make_operator
 from tests.support.loyalty_support import programme
@@ -105,9 +105,27 @@ async def test_guessing_codes_is_refused_after_the_limit_even_with_a_good_code(
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     wallets = await api.get("/v1/me/wallets", cookies=guesser.cookies)
     assert wallets.json()["data"] == []  # nothing credited
-    # the limit is per account: another subscriber redeems the same code
-    ok = await me_post(api, neighbour, "/v1/me/vouchers/redeem", {"code": good})
+    # the limit is per account: another subscriber may still try, and a wrong code counts for them alone
+    missed = await me_post(api, neighbour, "/v1/me/vouchers/redeem", {"code": "ZZZZ-ZZZZ-ZZZZ-9999"})
+    assert missed.status_code == 404
+    # an hour later the guesser's failures no longer count (and are forgotten at the next failure)
+    with unit_of_work(database_url) as session:
+        session.execute(
+            update(VoucherRedemptionFailure)
+            .where(VoucherRedemptionFailure.account_id == guesser.account_id)
+            .values(failed_at=VoucherRedemptionFailure.failed_at - timedelta(minutes=61))
+        )
+    once_more = await me_post(api, guesser, "/v1/me/vouchers/redeem", {"code": "ZZZZ-ZZZZ-ZZZZ-8888"})
+    assert once_more.status_code == 404
+    ok = await me_post(api, guesser, "/v1/me/vouchers/redeem", {"code": good})
     assert ok.status_code == 201 and ok.json()["wallet"]["balance_minor"] == 700
+    with unit_of_work(database_url) as session:
+        kept = session.scalars(
+            select(VoucherRedemptionFailure.code).where(
+                VoucherRedemptionFailure.account_id == guesser.account_id
+            )
+        ).all()
+    assert kept == ["voucher_not_found"]
 
 
 async def test_wallets_and_their_history_page_by_page(
@@ -236,3 +254,24 @@ async def test_points_are_read_and_redeemed_within_the_balance(
     )
     assert (theirs.status_code, theirs.json()["code"]) == (404, "account_not_found")
     assert (await api.get("/v1/me/points", cookies=other.cookies)).json()["balance"] == 0
+
+
+async def test_a_b2b_parent_acts_for_its_child_but_the_child_not_for_its_parent(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    (code,) = await voucher_codes(api, operator, 1, value=300)
+    parent = make_account(database_url, operator.organisation_id, type="company", legal_name="Acme SL")
+    child = make_account(database_url, operator.organisation_id, parent_account_id=parent)
+    boss = sign_in(database_url, parent)
+    branch = sign_in(database_url, child)
+    redeemed = await me_post(api, boss, "/v1/me/vouchers/redeem", {"code": code, "account_id": child})
+    assert redeemed.status_code == 201, redeemed.text
+    seen = await api.get("/v1/me/wallets", params={"account_id": child}, cookies=boss.cookies)
+    assert [w["balance_minor"] for w in seen.json()["data"]] == [300]
+    own = await api.get("/v1/me/wallets", cookies=boss.cookies)
+    assert own.json()["data"] == []  # the credit went to the child's wallet, not the parent's
+    assert [
+        w["balance_minor"] for w in (await api.get("/v1/me/wallets", cookies=branch.cookies)).json()["data"]
+    ] == [300]
+    up = await api.get("/v1/me/wallets", params={"account_id": parent}, cookies=branch.cookies)
+    assert (up.status_code, up.json()["code"]) == (404, "account_not_found")

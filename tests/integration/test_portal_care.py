@@ -170,7 +170,8 @@ async def test_support_requests_and_preferences_pages(portal: httpx.AsyncClient,
         413,
         "El archivo es demasiado grande (512 KiB como máximo).",
     )
-    assert "Sin señal" in too_big.text  # the form keeps what was typed
+    assert "Sin señal" in too_big.text  # the form keeps what was typed, and its key (sent again: one request)
+    assert f'value="{fields["idempotency_key"]}"' in too_big.text
     raised = await api.post(
         "/portal/tickets?lang=es",
         data=fields,
