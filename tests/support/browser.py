@@ -2,7 +2,8 @@
 that fails a test on any console error or failed request, a screenshot of every page under
 tests/artifacts/, and an axe-core check (no serious or critical violations).
 
-Fixtures: ``browser`` (one Chromium per session), ``browser_context`` and ``page`` (per test, desktop
+Fixtures: ``browser`` (one Chromium per test module: the sync API must not outlive the module into
+the suite's asyncio tests), ``browser_context`` and ``page`` (per test, desktop
 size; a test that wants a phone opens ``phone_context(browser)``). Chromium comes from
 tests/support/ensure_chromium.sh (run by ``make test`` before the suite).
 """
@@ -71,7 +72,7 @@ def launch(playwright: Any) -> Browser:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = launch(playwright)
