@@ -47,7 +47,7 @@ NAV_LINKS = (
     ("/portal/subscriptions", "shell.nav.subscriptions"),
     ("/portal/invoices", "shell.nav.invoices"),
     ("/portal/invoices?status=open", "shell.nav.pay"),
-    ("/portal/wallet/top-up", "shell.nav.top_up"),
+    ("/portal/wallet", "shell.nav.top_up"),
     ("/portal/vouchers", "shell.nav.vouchers"),
     ("/portal/offers", "shell.nav.offers"),
     ("/portal/points", "shell.nav.points"),

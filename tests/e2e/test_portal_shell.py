@@ -146,7 +146,7 @@ def test_dashboard_of_a_signed_in_subscriber(
     menu.locator("summary").click()
     links = menu.locator("nav a")
     hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
-    assert {"/portal/subscriptions", "/portal/invoices", "/portal/wallet/top-up", "/portal/profile"} <= hrefs
+    assert {"/portal/subscriptions", "/portal/invoices", "/portal/wallet", "/portal/profile"} <= hrefs
     assert (
         menu.locator("form[action='/portal/logout'] input[name=csrf_token]").get_attribute("value")
         == signed.csrf_token

@@ -109,7 +109,7 @@ async def test_the_dashboard_of_a_signed_in_subscriber(
     assert "No hay ninguna factura próxima." in page.text  # prepaid: no bill
     assert f'name="csrf_token" value="{signed.csrf_token}"' in page.text
     assert 'action="/portal/logout"' in page.text
-    for href in ("/portal/subscriptions", "/portal/invoices", "/portal/wallet/top-up", "/portal/tickets"):
+    for href in ("/portal/subscriptions", "/portal/invoices", "/portal/wallet", "/portal/tickets"):
         assert f'href="{href}"' in page.text
 
     other = make_account(database_url, operator.organisation_id)
