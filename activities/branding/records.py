@@ -10,6 +10,7 @@ from activities.branding.io import Branding, FooterLink
 from domain import branding as rules
 from domain.errors import Conflict, NotFound
 from models.branding import PortalBranding, PortalHost
+from models.identity import OAuthClient
 from models.organisations import Organisation
 
 LOGO_PATH = "/v1/app-config/logo?operator={organisation_id}&v={version}"
@@ -121,6 +122,16 @@ def only_operator(session: Session) -> str | None:
     """The operator organisation when the database has exactly one."""
     ids = list(session.scalars(sa.select(Organisation.id).where(Organisation.kind == "operator").limit(2)))
     return ids[0] if len(ids) == 1 else None
+
+
+def app_client_id(session: Session, organisation_id: str) -> str | None:
+    """The operator's (first registered, live) OAuth client for its app, if it has one."""
+    return session.scalar(
+        sa.select(OAuthClient.id)
+        .where(OAuthClient.organisation_id == organisation_id, OAuthClient.revoked_at.is_(None))
+        .order_by(OAuthClient.created_at, OAuthClient.id)
+        .limit(1)
+    )
 
 
 def is_operator(session: Session, organisation_id: str) -> bool:

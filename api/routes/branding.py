@@ -21,7 +21,6 @@ from api.schemas.branding import AppConfigOut, BrandingIn, BrandingOut, LogoIn
 from domain.branding import LANGUAGES
 
 router = APIRouter(tags=["branding"])
-APP_CLIENT_ID = "multibill-app"
 CACHE_CONTROL = "public, max-age=60"
 
 
@@ -103,8 +102,8 @@ def app_config(
         organisation_id=organisation_id,
         branding=BrandingOut.model_validate(records.branding_of(session, organisation_id).model_dump()),
         api_base_url=settings.public_url.rstrip("/"),
-        oauth_client_id=APP_CLIENT_ID,
-        stripe_publishable_key=getattr(settings, "stripe_publishable_key", None),
+        oauth_client_id=records.app_client_id(session, organisation_id),
+        stripe_publishable_key=settings.stripe_publishable_key if "stripe" in names else None,
         languages=list(LANGUAGES),
         payment_methods=sorted(names),
     ).model_dump(mode="json")

@@ -114,7 +114,7 @@ class AppConfigOut(BaseModel):
     organisation_id: str
     branding: BrandingOut
     api_base_url: str
-    oauth_client_id: str
+    oauth_client_id: str | None = Field(description="the operator's app's OAuth client (PKCE); null: none")
     stripe_publishable_key: str | None
     languages: list[str]
     payment_methods: list[str]

@@ -143,7 +143,8 @@ async def test_app_config_is_public_and_cacheable(api: httpx.AsyncClient, operat
     body = first.json()
     assert body["branding"]["name"] == "Fibra Sol" and body["branding"]["default_language"] == "es"
     assert body["languages"] == ["en", "es"] and "cash" in body["payment_methods"]
-    assert body["oauth_client_id"] and body["api_base_url"].startswith("http")
+    assert body["oauth_client_id"] is None  # this operator registered no app
+    assert body["api_base_url"].startswith("http")
     etag = first.headers["etag"]
     assert "max-age" in first.headers["cache-control"]
     same = await api.get(
@@ -158,3 +159,17 @@ async def test_app_config_is_public_and_cacheable(api: httpx.AsyncClient, operat
     assert changed.json()["branding"]["name"] == "Renamed"
     unknown = await api.get("/v1/app-config?operator=org_nope")
     assert unknown.status_code == 404 and unknown.json()["code"] == "operator_unknown"
+
+
+async def test_app_config_names_the_operators_app_client(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    from activities.identity.clients import register_client
+    from models.base import unit_of_work
+
+    client_id = f"app-{operator.organisation_id.lower()}"
+    with unit_of_work(database_url) as session:
+        register_client(session, operator.organisation_id, client_id, "Our app", ["app.example:/cb"])
+    config = await api.get(f"/v1/app-config?operator={operator.organisation_id}")
+    assert config.status_code == 200, config.text
+    assert config.json()["oauth_client_id"] == client_id
