@@ -218,6 +218,51 @@ def explain(url: str, org: str, console: Console) -> None:
     engine.dispose()
 
 
+RESET = [
+    "truncate loyalty_awards, loyalty_point_movements, loyalty_point_balances, loyalty_runs",
+    "delete from business_events where type like 'loyalty.%'",
+]
+
+
+def _steps(url: str, org: str, one_statement: bool) -> float:
+    """The workflow's activities called in its order, in-process (no Temporal); seconds."""
+    from activities.loyalty.io import EvaluateRule, EvaluateRun, ExpirePoints, FinishRun, StartRun
+
+    acts = LoyaltyActivities(Settings(database_url=url, temporal_address="unused", environment="test"))
+    started = time.perf_counter()
+    run = acts.start_run(StartRun(organisation_id=org, period=PERIOD, process_id="bench"))
+    if one_statement:
+        acts.evaluate_run(EvaluateRun(run_id=run.run_id, rule_ids=run.rule_ids, period=PERIOD, on=RUN_DAY))
+    else:
+        for rule_id in run.rule_ids:
+            acts.evaluate_rule(EvaluateRule(run_id=run.run_id, rule_id=rule_id, period=PERIOD, on=RUN_DAY))
+    expired = acts.expire_points(ExpirePoints(organisation_id=org, on=RUN_DAY))
+    acts.finish_run(FinishRun(run_id=run.run_id, points_expired=expired.points))
+    return time.perf_counter() - started
+
+
+def alternate(url: str, org: str, rounds: int, console: Console) -> dict[str, list[float]]:
+    """Each variant (one statement per rule, one per run) in turn, ``rounds`` times, the loyalty rows
+    removed (and the tables vacuumed) before each: seconds per variant."""
+    engine = sa.create_engine(url)
+    seconds: dict[str, list[float]] = {"per_rule": [], "per_run": []}
+    for _ in range(rounds):
+        for variant in seconds:
+            with engine.begin() as conn:
+                for sql in RESET:
+                    conn.execute(sa.text(sql))
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("vacuum analyze business_events"))
+            took = _steps(url, org, variant == "per_run")
+            seconds[variant].append(round(took, 2))
+            console.print(f"{variant}: {took:.2f} s")
+    with engine.begin() as conn:
+        for sql in RESET:
+            conn.execute(sa.text(sql))
+    engine.dispose()
+    return seconds
+
+
 def main(argv: list[str]) -> None:
     args = [a for a in argv[1:] if not a.startswith("--")]
     count = int(args[0]) if args else 100_000
@@ -236,6 +281,8 @@ def main(argv: list[str]) -> None:
         prepare_seconds = time.perf_counter() - started
         if "--explain" in argv:
             explain(url, org, console)
+        rounds = [int(a.split("=", 1)[1]) for a in argv if a.startswith("--alternate=")]
+        alternated = alternate(url, org, rounds[0], console) if rounds else None
         with console.status("awarding a period through Temporal"):
             seconds, report = asyncio.run(award(url, org, page_size=PAGE))
         awards = sum(r.awards for r in report.rules)
@@ -252,6 +299,8 @@ def main(argv: list[str]) -> None:
             "seconds": round(seconds, 2),
             "awards_per_s": round(awards / seconds) if seconds else None,
         }
+        if alternated:
+            result["alternated_in_process"] = alternated
         print(json.dumps(result))
     finally:
         server.cleanup()
