@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -16,10 +17,11 @@ from activities.loyalty import awards, points, reversals, run_points, runs
 from domain.errors import Conflict
 from models.base import engine_for, unit_of_work
 from models.loyalty import LoyaltyRule
-from tests.support.factories import make_operator
+from tests.support.factories import Tenant, make_operator
 from tests.support.loyalty_support import (
     PERIOD,
     RUN_DAY,
+    Customer,
     awarded,
     customer,
     invoice,
@@ -225,3 +227,31 @@ def test_a_movement_fully_reversed_award_by_award_is_not_reversed_again(database
         points.reverse(session, org, movement, "all of it", RUN_DAY)
     assert refused.value.code == "points_already_reversed"
     assert scalar(url, BALANCE, a=b) == 0
+
+
+async def test_the_api_reverses_one_award_or_a_movement(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    url, org = database_url, operator.organisation_id
+    programme(url, org, value="1")
+    member = customer(url, org, since=date(2024, 1, 15)).account_id
+    other = customer(url, org, since=date(2024, 1, 15)).account_id
+    for code in ("tenure", "spend"):
+        rule(url, org, code, RULES[code])
+    invoice(url, org, Customer(member, ""), 6050, date(2026, 3, 10))
+    _evaluate(url, org, _start(url, org))
+    spend = scalar(url, "select id from loyalty_awards where account_id = :a and points = 70", a=member)
+    path = f"/v1/accounts/{member}/points/reversals"
+    both = {"award_id": spend, "movement_id": "lpm_x", "reason": "error"}
+    refused = await api.post(path, json=both, headers=operator.post_headers())
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    elsewhere = await api.post(
+        f"/v1/accounts/{other}/points/reversals",
+        json={"award_id": spend, "reason": "error"},
+        headers=operator.post_headers(),
+    )
+    assert elsewhere.status_code == 404, elsewhere.text
+    done = await api.post(path, json={"award_id": spend, "reason": "error"}, headers=operator.post_headers())
+    assert done.status_code == 201, done.text
+    assert (done.json()["kind"], done.json()["points"]) == ("reverse", -70)
+    assert scalar(url, BALANCE, a=member) == 100
