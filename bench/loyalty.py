@@ -224,15 +224,23 @@ RESET = [
 ]
 
 
-def _steps(url: str, org: str, one_statement: bool) -> float:
-    """The workflow's activities called in its order, in-process (no Temporal); seconds."""
+def _steps(url: str, org: str, one_statement: bool, parts: int = 1) -> float:
+    """The workflow's activities called in its order, in-process (no Temporal; the evaluation's parts
+    on as many threads); seconds."""
     from activities.loyalty.io import EvaluateRule, EvaluateRun, ExpirePoints, FinishRun, StartRun
 
     acts = LoyaltyActivities(Settings(database_url=url, temporal_address="unused", environment="test"))
     started = time.perf_counter()
     run = acts.start_run(StartRun(organisation_id=org, period=PERIOD, process_id="bench"))
     if one_statement:
-        acts.evaluate_run(EvaluateRun(run_id=run.run_id, rule_ids=run.rule_ids, period=PERIOD, on=RUN_DAY))
+        requests = [
+            EvaluateRun(
+                run_id=run.run_id, rule_ids=run.rule_ids, period=PERIOD, on=RUN_DAY, part=part, parts=parts
+            )
+            for part in range(parts)
+        ]
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            list(pool.map(acts.evaluate_run, requests))
     else:
         for rule_id in run.rule_ids:
             acts.evaluate_rule(EvaluateRule(run_id=run.run_id, rule_id=rule_id, period=PERIOD, on=RUN_DAY))
@@ -245,7 +253,7 @@ def alternate(url: str, org: str, rounds: int, console: Console) -> dict[str, li
     """Each variant (one statement per rule, one per run) in turn, ``rounds`` times, the loyalty rows
     removed (and the tables vacuumed) before each: seconds per variant."""
     engine = sa.create_engine(url)
-    seconds: dict[str, list[float]] = {"per_rule": [], "per_run": []}
+    seconds: dict[str, list[float]] = {"per_rule": [], "per_run": [], "per_run_2_parts": []}
     for _ in range(rounds):
         for variant in seconds:
             with engine.begin() as conn:
@@ -253,7 +261,7 @@ def alternate(url: str, org: str, rounds: int, console: Console) -> dict[str, li
                     conn.execute(sa.text(sql))
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(sa.text("vacuum analyze business_events"))
-            took = _steps(url, org, variant == "per_run")
+            took = _steps(url, org, variant != "per_rule", 2 if variant.endswith("parts") else 1)
             seconds[variant].append(round(took, 2))
             console.print(f"{variant}: {took:.2f} s")
     with engine.begin() as conn:

@@ -64,7 +64,9 @@ class LoyaltyActivities(io.LoyaltyActivities):
             if missing:
                 raise NotFound("loyalty_rule", missing[0])
             rules = [by_id[rule_id] for rule_id in request.rule_ids]
-            inserted = run_points.evaluate_run(session, request.run_id, rules, request.period, request.on)
+            inserted = run_points.evaluate_run(
+                session, request.run_id, rules, request.period, request.on, request.part, request.parts
+            )
             return RunEvaluated(awarded=inserted)
 
     @activity.defn(name="apply_loyalty_awards")

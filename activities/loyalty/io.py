@@ -51,6 +51,8 @@ class EvaluateRun(BaseModel):
     rule_ids: list[str]
     period: str
     on: date
+    part: int = Field(default=0, ge=0, description="the accounts of this part (by a hash of their id)")
+    parts: int = Field(default=1, ge=1, le=64, description="parts evaluated in parallel transactions")
 
 
 class RunEvaluated(BaseModel):

@@ -100,6 +100,7 @@ def _rule_select(
         select cast(:rule_id as varchar) as rule_id, cast(:period_key as varchar) as period_key, q.account_id,
                ({points_sql})::bigint as points, q.qualified_by
         from ({qualifying}) q join ({evaluation.OPERATOR_ACCOUNTS}) acc on acc.id = q.account_id
+        where abs(hashtext(q.account_id)) % :parts = :part
     """  # noqa: S608 (fixed fragments only; values are bound parameters)
     values = {
         **params,
@@ -111,17 +112,25 @@ def _rule_select(
 
 
 def evaluate_run(
-    session: Session, run_id: str, rules: Sequence[LoyaltyRule], period: str, on: date
+    session: Session,
+    run_id: str,
+    rules: Sequence[LoyaltyRule],
+    period: str,
+    on: date,
+    part: int = 0,
+    parts: int = 1,
 ) -> dict[str, int]:
-    """Evaluate the run's rules for ``period``: the points rules in one statement (see the module), the
-    others one statement each (pending awards); rule id → awards inserted now."""
+    """Evaluate the run's rules for ``period``: the points rules in one statement (see the module) over
+    the accounts of ``part`` (of ``parts``, by a hash of the account id: parts share no account, so they
+    run in parallel transactions without waiting on each other's rows); the others one statement each
+    (pending awards), in part 0. Rule id → awards inserted now."""
     inserted = {rule.id: 0 for rule in rules}
     points_rules: list[tuple[LoyaltyRule, RuleDefinition]] = []
     for rule in rules:
         definition = RuleDefinition.model_validate(rule.definition)
         if isinstance(definition.award, loyalty.PointsAward):
             points_rules.append((rule, definition))
-        else:
+        elif part == 0:
             inserted[rule.id] = evaluation.evaluate(session, run_id, rule, period, None)
     if not points_rules:
         return inserted
@@ -144,6 +153,8 @@ def evaluate_run(
         "on": on,
         "expires_on": points_expire_on(on, programme.points_expiry_months if programme else None),
         "api_version": API_VERSION,
+        "parts": parts,
+        "part": part,
     }
     statement = RUN_POINTS_SQL.format(union="\n        union all\n".join(selects))
     for rule_id, count in session.execute(text(statement), values).all():

@@ -6,6 +6,7 @@ qualifies later in the same period gets its own movement; reversal still works a
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import httpx
@@ -255,3 +256,38 @@ async def test_the_api_reverses_one_award_or_a_movement(
     assert done.status_code == 201, done.text
     assert (done.json()["kind"], done.json()["points"]) == ("reverse", -70)
     assert scalar(url, BALANCE, a=member) == 100
+
+
+def _evaluate_part(url: str, org: str, run_id: str, part: int, parts: int) -> dict[str, int]:
+    with unit_of_work(url) as session:
+        found = list(
+            session.execute(sa.select(LoyaltyRule).where(LoyaltyRule.organisation_id == org)).scalars()
+        )
+        inserted = run_points.evaluate_run(session, run_id, found, PERIOD, RUN_DAY, part, parts)
+        return {each.code: inserted[each.id] for each in found}
+
+
+def test_parts_in_parallel_transactions_award_each_account_once(database_url: str) -> None:
+    """Two parts (LoyaltyAward evaluates them in parallel): disjoint accounts, together the whole run,
+    the non-points rules in part 0 only; run concurrently, neither waits on the other's rows."""
+    url = database_url
+    org, (a, b, _) = _operator(url)
+    more = [customer(url, org, since=date(2024, 2, 1)).account_id for _ in range(6)]
+    run_id = _start(url, org)
+    with ThreadPoolExecutor(2) as pool:
+        halves = list(pool.map(lambda part: _evaluate_part(url, org, run_id, part, 2), [0, 1]))
+    assert {code: halves[0][code] + halves[1][code] for code in RULES} == {"tenure": 8, "spend": 1, "duo": 2}
+    assert halves[1]["duo"] == 0 and halves[0]["duo"] == 2
+    in_part_0 = (
+        "select count(*) from loyalty_awards where run_id = :r and kind = 'points'"
+        " and abs(hashtext(account_id)) % 2 = 0"
+    )
+    assert scalar(url, in_part_0, r=run_id) == halves[0]["tenure"] + halves[0]["spend"]
+    assert _evaluate_part(url, org, run_id, 1, 2) == {"tenure": 0, "spend": 0, "duo": 0}
+    expiry = "2027-04-01"
+    assert _movements(url, org) == {
+        a: [("earn", 170, expiry)],
+        b: [("earn", 100, expiry)],
+        **{acc: [("earn", 100, expiry)] for acc in more},
+    }
+    _named_movements_match(url, org)

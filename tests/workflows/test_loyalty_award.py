@@ -68,7 +68,9 @@ class FlakyLoyaltyActivities(LoyaltyActivities):
             with unit_of_work(self.url) as session:
                 found = [session.get(LoyaltyRule, rule_id) for rule_id in request.rule_ids]
                 rules = [each for each in found if each is not None]
-                run_points.evaluate_run(session, request.run_id, rules, request.period, request.on)
+                run_points.evaluate_run(
+                    session, request.run_id, rules, request.period, request.on, request.part, request.parts
+                )
                 raise Crashing("killed before the commit")
         answer = super().evaluate_run(request)
         if type(self).evaluations == 2:
@@ -129,7 +131,7 @@ async def test_a_run_survives_failed_pages_and_awards_each_account_once(
             )
     # The points awards are applied by the evaluation; the 5 wallet credits in pages of 3, two failed once.
     assert FlakyLoyaltyActivities.calls >= 3
-    assert FlakyLoyaltyActivities.evaluations == 3  # the run's evaluation: failed twice, then done
+    assert FlakyLoyaltyActivities.evaluations == 4  # the run's two parts: failed twice, then done
     assert {r.code: (r.awards, r.applied, r.points, r.amount_minor, r.cost_minor) for r in report.rules} == {
         "duo": (ACCOUNTS, ACCOUNTS, 0, 150 * ACCOUNTS, 150 * ACCOUNTS),
         "tenure": (ACCOUNTS, ACCOUNTS, 25 * ACCOUNTS, 0, 50 * ACCOUNTS),
