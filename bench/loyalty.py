@@ -56,6 +56,33 @@ Figures (2026-11-30, 100k accounts, 2 cores shared with four other helpers' test
     locks on ``accounts``), through Temporal, alternated with the current code on one population (the
     loyalty tables truncated between runs): as is 17.9, 15.7, 15.3 s; ordered 18.9, 15.3, 16.3 s. No
     gain: not kept.
+- Third pass (2026-12-01 00:20-01:30, a population built the same way, 174,071 awards; the machine shared with four
+  helpers' test runs, load average 4-11, so wall times moved 2x between rounds: CPU seconds of the
+  PostgreSQL server's processes and the Python process are given too). Data-model change kept
+  (migration 0046, activities/loyalty/run_points.py, patch ``loyalty-rules-in-one-statement``): all of a
+  run's points rules in ONE statement whose awards feed ONE earn movement per account (92,212 movements
+  instead of 174,071; each award names its movement in ``movement_id``; the balances' trigger fires once
+  per part with one row per account instead of four times), events still one per award (the integrators'
+  contract; they gain ``movement_id``); and the accounts split in two parts by a hash of their id,
+  evaluated in two parallel activities/transactions (disjoint accounts: no row is shared, nothing waits).
+  ``--alternate=R`` runs the workflow's activities in-process for each variant in turn (loyalty rows
+  truncated between), R rounds. Measured (seconds, wall / CPU):
+  - Same population, in-process, alternating, rounds 1 and 2 (load 5.7 → 3.9): one statement per rule
+    (as before) 44.2 / 25.9 and 34.3 / 20.7; the points rules in one statement, one movement per
+    account 39.7 / 22.6 and 31.5 / 22.1; that in two parallel parts 24.7 / 23.3 and 17.1 / 26.6. Then
+    through Temporal (this bench's figure, two parts): 174,071 awards in 19.8 s (load 3.9 at the start).
+  - Reading: the one-statement model writes 81,859 fewer movement rows and three fewer balance updates
+    per account, but its CPU is within the noise of the per-rule path (~22 vs ~23 s CPU on this busy
+    machine); the wall-time gain is the two parts on the two cores (the qualifying queries run in each
+    part, so CPU is not lower). On a busy machine two processes also get a larger share of the cores,
+    so the idle gain is smaller than 2x: NOT measured on an idle machine (the lead re-measures).
+  - One event per account instead of per award (monkeypatched, not kept; it changes the integrators'
+    ``loyalty.awarded``): 77.8 s wall / 23.8 CPU against 67.4 / 22.5 for per-award events in the same
+    round (load ~11): no measurable gain, so events stay one per award.
+  - Seen once: the per-rule path's second round (tables truncated after holding 174k rows) ran one rule's
+    statement for more than 400 s (load ~10; killed): the balances trigger's plans (made at each firing,
+    migration 0040) may still go wrong on stale statistics. Not reproduced in the next experiment; the
+    one-statement path fires the trigger once per part.
 """
 
 from __future__ import annotations
