@@ -56,9 +56,9 @@ Figures (2026-11-30, 100k accounts, 2 cores shared with four other helpers' test
     locks on ``accounts``), through Temporal, alternated with the current code on one population (the
     loyalty tables truncated between runs): as is 17.9, 15.7, 15.3 s; ordered 18.9, 15.3, 16.3 s. No
     gain: not kept.
-- Third pass (2026-12-01 00:20-01:30, a population built the same way, 174,071 awards; the machine shared with four
-  helpers' test runs, load average 4-11, so wall times moved 2x between rounds: CPU seconds of the
-  PostgreSQL server's processes and the Python process are given too). Data-model change kept
+- Third pass (2026-12-01 00:20-01:30, populations built the same way, 174,071 awards; the machine
+  shared with four helpers' test runs, load average 4-11, so wall times moved 2x between rounds: CPU
+  seconds of the PostgreSQL server's processes and the Python process are given too). Data-model change kept
   (migration 0046, activities/loyalty/run_points.py, patch ``loyalty-rules-in-one-statement``): all of a
   run's points rules in ONE statement whose awards feed ONE earn movement per account (92,212 movements
   instead of 174,071; each award names its movement in ``movement_id``; the balances' trigger fires once
