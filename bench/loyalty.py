@@ -56,6 +56,35 @@ Figures (2026-11-30, 100k accounts, 2 cores shared with four other helpers' test
     locks on ``accounts``), through Temporal, alternated with the current code on one population (the
     loyalty tables truncated between runs): as is 17.9, 15.7, 15.3 s; ordered 18.9, 15.3, 16.3 s. No
     gain: not kept.
+- Third pass (2026-12-01 00:20-01:30, populations built the same way, 174,071 awards; the machine
+  shared with four helpers' test runs, load average 4-11, so wall times moved 2x between rounds: CPU
+  seconds of the PostgreSQL server's processes and the Python process are given too). Data-model change kept
+  (migration 0046, activities/loyalty/run_points.py, patch ``loyalty-rules-in-one-statement``): all of a
+  run's points rules in ONE statement whose awards feed ONE earn movement per account (92,212 movements
+  instead of 174,071; each award names its movement in ``movement_id``; the balances' trigger fires once
+  per part with one row per account instead of four times), events still one per award (the integrators'
+  contract; they gain ``movement_id``); and the accounts split in two parts by a hash of their id,
+  evaluated in two parallel activities/transactions (disjoint accounts: no row is shared, nothing waits).
+  ``--alternate=R`` runs the workflow's activities in-process for each variant in turn (loyalty rows
+  truncated between), R rounds. Measured (seconds, wall / CPU):
+  - Same population, in-process, alternating, rounds 1 and 2 (load 5.7 → 3.9): one statement per rule
+    (as before) 44.2 / 25.9 and 34.3 / 20.7; the points rules in one statement, one movement per
+    account 39.7 / 22.6 and 31.5 / 22.1; that in two parallel parts 24.7 / 23.3 and 17.1 / 26.6. Then
+    through Temporal (this bench's figure, two parts): 174,071 awards in 19.8 s (load 3.9 at the start).
+    ``python -m bench.loyalty 100000 --alternate=1`` on a fresh population (load 4-5): per rule 34.1 s,
+    one statement 26.8 s, two parts 20.3 s in-process; through Temporal (two parts) 18.9 s.
+  - Reading: the one-statement model writes 81,859 fewer movement rows and three fewer balance updates
+    per account, but its CPU is within the noise of the per-rule path (~22 vs ~23 s CPU on this busy
+    machine); the wall-time gain is the two parts on the two cores (the qualifying queries run in each
+    part, so CPU is not lower). On a busy machine two processes also get a larger share of the cores,
+    so the idle gain is smaller than 2x: NOT measured on an idle machine (the lead re-measures).
+  - One event per account instead of per award (monkeypatched, not kept; it changes the integrators'
+    ``loyalty.awarded``): 77.8 s wall / 23.8 CPU against 67.4 / 22.5 for per-award events in the same
+    round (load ~11): no measurable gain, so events stay one per award.
+  - Seen once: the per-rule path's second round (tables truncated after holding 174k rows) ran one rule's
+    statement for more than 400 s (load ~10; killed): the balances trigger's plans (made at each firing,
+    migration 0040) may still go wrong on stale statistics. Not reproduced in the next experiment; the
+    one-statement path fires the trigger once per part.
 """
 
 from __future__ import annotations
@@ -218,6 +247,59 @@ def explain(url: str, org: str, console: Console) -> None:
     engine.dispose()
 
 
+RESET = [
+    "truncate loyalty_awards, loyalty_point_movements, loyalty_point_balances, loyalty_runs",
+    "delete from business_events where type like 'loyalty.%'",
+]
+
+
+def _steps(url: str, org: str, one_statement: bool, parts: int = 1) -> float:
+    """The workflow's activities called in its order, in-process (no Temporal; the evaluation's parts
+    on as many threads); seconds."""
+    from activities.loyalty.io import EvaluateRule, EvaluateRun, ExpirePoints, FinishRun, StartRun
+
+    acts = LoyaltyActivities(Settings(database_url=url, temporal_address="unused", environment="test"))
+    started = time.perf_counter()
+    run = acts.start_run(StartRun(organisation_id=org, period=PERIOD, process_id="bench"))
+    if one_statement:
+        requests = [
+            EvaluateRun(
+                run_id=run.run_id, rule_ids=run.rule_ids, period=PERIOD, on=RUN_DAY, part=part, parts=parts
+            )
+            for part in range(parts)
+        ]
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            list(pool.map(acts.evaluate_run, requests))
+    else:
+        for rule_id in run.rule_ids:
+            acts.evaluate_rule(EvaluateRule(run_id=run.run_id, rule_id=rule_id, period=PERIOD, on=RUN_DAY))
+    expired = acts.expire_points(ExpirePoints(organisation_id=org, on=RUN_DAY))
+    acts.finish_run(FinishRun(run_id=run.run_id, points_expired=expired.points))
+    return time.perf_counter() - started
+
+
+def alternate(url: str, org: str, rounds: int, console: Console) -> dict[str, list[float]]:
+    """Each variant (one statement per rule, one per run) in turn, ``rounds`` times, the loyalty rows
+    removed (and the tables vacuumed) before each: seconds per variant."""
+    engine = sa.create_engine(url)
+    seconds: dict[str, list[float]] = {"per_rule": [], "per_run": [], "per_run_2_parts": []}
+    for _ in range(rounds):
+        for variant in seconds:
+            with engine.begin() as conn:
+                for sql in RESET:
+                    conn.execute(sa.text(sql))
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("vacuum analyze business_events"))
+            took = _steps(url, org, variant != "per_rule", 2 if variant.endswith("parts") else 1)
+            seconds[variant].append(round(took, 2))
+            console.print(f"{variant}: {took:.2f} s")
+    with engine.begin() as conn:
+        for sql in RESET:
+            conn.execute(sa.text(sql))
+    engine.dispose()
+    return seconds
+
+
 def main(argv: list[str]) -> None:
     args = [a for a in argv[1:] if not a.startswith("--")]
     count = int(args[0]) if args else 100_000
@@ -236,6 +318,8 @@ def main(argv: list[str]) -> None:
         prepare_seconds = time.perf_counter() - started
         if "--explain" in argv:
             explain(url, org, console)
+        rounds = [int(a.split("=", 1)[1]) for a in argv if a.startswith("--alternate=")]
+        alternated = alternate(url, org, rounds[0], console) if rounds else None
         with console.status("awarding a period through Temporal"):
             seconds, report = asyncio.run(award(url, org, page_size=PAGE))
         awards = sum(r.awards for r in report.rules)
@@ -252,6 +336,8 @@ def main(argv: list[str]) -> None:
             "seconds": round(seconds, 2),
             "awards_per_s": round(awards / seconds) if seconds else None,
         }
+        if alternated:
+            result["alternated_in_process"] = alternated
         print(json.dumps(result))
     finally:
         server.cleanup()

@@ -120,6 +120,9 @@ class LoyaltyAward(Base):
     wallet_transaction_id: Mapped[str | None] = mapped_column(String(32))
     voucher_id: Mapped[str | None] = mapped_column(String(32))
     voucher_code: Mapped[str | None] = mapped_column(String(19), comment="the code given to the customer")
+    movement_id: Mapped[str | None] = mapped_column(
+        String(32), comment="points: the earn movement that credited them (one per account and run)"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from temporalio import activity
 
-from activities.loyalty import awards, evaluation, io, points, runs
+from activities.loyalty import awards, evaluation, io, points, run_points, runs
 from activities.loyalty.io import (
     ApplyPage,
     EvaluateRule,
+    EvaluateRun,
     ExpirePoints,
     FinishRun,
     PageApplied,
     PointsExpired,
     RuleEvaluated,
+    RunEvaluated,
     RunReport,
     RunStarted,
     StartRun,
@@ -50,6 +53,22 @@ class LoyaltyActivities(io.LoyaltyActivities):
             inserted = evaluation.evaluate(session, request.run_id, rule, request.period, request.on)
             return RuleEvaluated(rule_id=rule.id, code=rule.code, awarded=inserted)
 
+    @activity.defn(name="evaluate_loyalty_run")
+    def evaluate_run(self, request: EvaluateRun) -> RunEvaluated:
+        """Evaluate the run's rules in one transaction: the points rules in one statement (one earn
+        movement per account), the others as pending awards for the pages."""
+        with unit_of_work(self.url) as session:
+            found = session.execute(select(LoyaltyRule).where(LoyaltyRule.id.in_(request.rule_ids)))
+            by_id = {rule.id: rule for rule in found.scalars()}
+            missing = [rule_id for rule_id in request.rule_ids if rule_id not in by_id]
+            if missing:
+                raise NotFound("loyalty_rule", missing[0])
+            rules = [by_id[rule_id] for rule_id in request.rule_ids]
+            inserted = run_points.evaluate_run(
+                session, request.run_id, rules, request.period, request.on, request.part, request.parts
+            )
+            return RunEvaluated(awarded=inserted)
+
     @activity.defn(name="apply_loyalty_awards")
     def apply_page(self, request: ApplyPage) -> PageApplied:
         """Apply a page of the run's pending awards (points, wallet credit, voucher, offer), in one
@@ -74,4 +93,11 @@ class LoyaltyActivities(io.LoyaltyActivities):
             return runs.finish_run(session, request.run_id, request.points_expired)
 
     def all(self) -> list[Any]:
-        return [self.start_run, self.evaluate_rule, self.apply_page, self.expire_points, self.finish_run]
+        return [
+            self.start_run,
+            self.evaluate_rule,
+            self.evaluate_run,
+            self.apply_page,
+            self.expire_points,
+            self.finish_run,
+        ]

@@ -148,16 +148,35 @@ def criterion_query(rule: RuleDefinition, period: str) -> tuple[str, dict[str, A
     }
 
 
+def points_expression(rule: RuleDefinition) -> tuple[str, dict[str, Any]]:
+    """A points award's points as SQL over the qualifying row ``q``, and its parameters."""
+    award = rule.award
+    assert isinstance(award, loyalty.PointsAward)
+    params: dict[str, Any] = {"points": award.points}
+    if award.points_per_major_unit and isinstance(rule.criterion, SpendCriterion):
+        scale = 10 ** minor_units(rule.criterion.currency)
+        params |= {"per_unit": award.points_per_major_unit, "scale": scale}
+        return ":points + floor(q.qualified_by::numeric * :per_unit / :scale)::bigint", params
+    return ":points", params
+
+
+def operator_tree(session: Session, organisation_id: str) -> list[str]:
+    """The operator and the organisations under it (its resellers'), whose accounts its rules award."""
+    found = session.execute(
+        text(
+            "select id from organisations "
+            "where path like (select path from organisations where id = :org) || '%'"
+        ),
+        {"org": organisation_id},
+    )
+    return list(found.scalars().all())
+
+
 def _award_columns(rule: RuleDefinition) -> tuple[str, str, dict[str, Any]]:
     """The award's columns as SQL over the qualifying row ``q``, and a filter on the account ``a``."""
     award = rule.award
     if isinstance(award, loyalty.PointsAward):
-        points = ":points"
-        params: dict[str, Any] = {"points": award.points}
-        if award.points_per_major_unit and isinstance(rule.criterion, SpendCriterion):
-            scale = 10 ** minor_units(rule.criterion.currency)
-            points = ":points + floor(q.qualified_by::numeric * :per_unit / :scale)::bigint"
-            params |= {"per_unit": award.points_per_major_unit, "scale": scale}
+        points, params = points_expression(rule)
         columns = f"'points', {points}, null::bigint, null, null"
         return columns, "", params
     if isinstance(award, loyalty.WalletCreditAward | loyalty.VoucherAward):
@@ -204,17 +223,7 @@ def evaluate(session: Session, run_id: str, rule: LoyaltyRule, period: str, on: 
         {select}
         on conflict (rule_id, account_id, period_key) do nothing
     """
-    orgs = (
-        session.execute(
-            text(
-                "select id from organisations "
-                "where path like (select path from organisations where id = :org) || '%'"
-            ),
-            {"org": rule.organisation_id},
-        )
-        .scalars()
-        .all()
-    )
+    orgs = operator_tree(session, rule.organisation_id)
     values: dict[str, Any] = {
         **params,
         **award_params,

@@ -43,6 +43,22 @@ class EvaluateRule(BaseModel):
     on: date | None = None
 
 
+class EvaluateRun(BaseModel):
+    """Evaluate all the run's rules for its period in one transaction: the points rules in ONE statement
+    (one earn movement per account, booked on ``on``), the others pending for the pages."""
+
+    run_id: str
+    rule_ids: list[str]
+    period: str
+    on: date
+    part: int = Field(default=0, ge=0, description="the accounts of this part (by a hash of their id)")
+    parts: int = Field(default=1, ge=1, le=64, description="parts evaluated in parallel transactions")
+
+
+class RunEvaluated(BaseModel):
+    awarded: dict[str, int] = Field(description="rule id → awards inserted now (0 when they exist already)")
+
+
 class RuleEvaluated(BaseModel):
     rule_id: str
     code: str
@@ -113,6 +129,11 @@ class LoyaltyActivities:
     def evaluate_rule(self, request: EvaluateRule) -> RuleEvaluated:
         """Insert the rule's pending awards of the period in one set-based statement (once per
         rule, account and period)."""
+        raise NotImplementedError
+
+    @activity.defn(name="evaluate_loyalty_run")
+    def evaluate_run(self, request: EvaluateRun) -> RunEvaluated:
+        """Evaluate the run's rules in one transaction (the points rules in one statement)."""
         raise NotImplementedError
 
     @activity.defn(name="apply_loyalty_awards")

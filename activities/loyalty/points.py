@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from activities.events.outbox import record_many
 from activities.loyalty.evaluation import batch_id_base
 from activities.shared.pagination import fetch_page
-from domain.errors import Conflict, NotFound
 from domain.events import BusinessEvent
 from domain.ids import new_id
 from domain.loyalty import check_redeemable
@@ -156,34 +155,11 @@ def redeem(
 def reverse(
     session: Session, organisation_id: str, movement_id: str, reason: str, on: date
 ) -> LoyaltyPointMovement:
-    """Undo an earn movement (points awarded in error): take its points back once. 409 when some were
-    already spent (the balance holds fewer)."""
-    earned = session.get(LoyaltyPointMovement, movement_id)
-    if earned is None or earned.organisation_id != organisation_id or earned.kind != "earn":
-        raise NotFound("points_movement", movement_id)
-    key = f"reverse:{movement_id}"
-    done = by_key(session, key)
-    if done is not None:
-        return done
-    balance = locked_balance(session, organisation_id, earned.account_id)
-    if balance < earned.points:
-        raise Conflict(
-            "points_insufficient",
-            f"the balance is {balance} points, less than the {earned.points} to reverse",
-        )
-    movement = _debit(
-        session,
-        organisation_id,
-        earned.account_id,
-        "reverse",
-        earned.points,
-        key,
-        on,
-        reverses_id=earned.id,
-        reason=reason,
-    )
-    record_many(session, [_event("loyalty.points_reversed", organisation_id, movement)])
-    return movement
+    """Undo an earn movement (points awarded in error): take its points back once, less any its awards'
+    reversals took (activities/loyalty/reversals.py). 409 when some were already spent."""
+    from activities.loyalty import reversals  # it builds on this module's helpers
+
+    return reversals.reverse_movement(session, organisation_id, movement_id, reason, on)
 
 
 EXPIRE_SQL = """

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.catalog.records import operator_of
-from activities.loyalty import points, redemptions, rules, runs
+from activities.loyalty import points, redemptions, reversals, rules, runs
 from activities.loyalty.io import AwardRunInput
 from activities.shared.pagination import decode_cursor, encode_cursor
 from api.deps import (
@@ -48,7 +48,7 @@ from api.schemas.loyalty import (
 from domain import process_ids
 from domain.errors import NotFound
 from domain.process_ids import ProcessLabels
-from models.loyalty import LoyaltyProgramme, LoyaltyRedemption, LoyaltyRule
+from models.loyalty import LoyaltyAward, LoyaltyProgramme, LoyaltyRedemption, LoyaltyRule
 from runtime.settings import Settings
 from workflows.loyalty_award import LoyaltyAwardWorkflow
 
@@ -247,8 +247,14 @@ def redeem(
     "/v1/accounts/{account_id}/points/reversals",
     status_code=201,
     response_model=PointsMovementOut,
-    summary="Take back points awarded in error (one earn movement)",
-    responses={409: problem_response("`points_insufficient`: some of those points were already used")},
+    summary="Take back points awarded in error (one earn movement, or one award)",
+    responses={
+        409: problem_response(
+            "`points_insufficient`: some of those points were already used; `points_already_reversed`: "
+            "every point of the movement was taken back; `award_not_credited`: the award's points are not "
+            "credited yet"
+        )
+    },
 )
 def reverse(
     account_id: str, body: ReversalIn, principal: OperatorAdminDep, write: IdempotentWriteDep
@@ -257,9 +263,15 @@ def reverse(
 
     def produce(session: Session) -> dict[str, Any]:
         account = visible_account(session, principal, account_id)
+        if body.award_id is not None:
+            award = session.get(LoyaltyAward, body.award_id)
+            if award is None or award.account_id != account.id:
+                raise NotFound("loyalty_award", body.award_id)
+            movement = reversals.reverse_award(session, award.organisation_id, award.id, body.reason, today)
+            return PointsMovementOut.model_validate(movement).model_dump(mode="json")
         earned = session.get(points.LoyaltyPointMovement, body.movement_id)
         if earned is None or earned.account_id != account.id:
-            raise NotFound("points_movement", body.movement_id)
+            raise NotFound("points_movement", str(body.movement_id))
         movement = points.reverse(session, earned.organisation_id, earned.id, body.reason, today)
         return PointsMovementOut.model_validate(movement).model_dump(mode="json")
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from activities.loyalty.io import RuleReport
 from api.schemas.common import Currency, Strict
@@ -127,5 +127,19 @@ class RedemptionOut(BaseModel):
 
 
 class ReversalIn(Strict):
-    movement_id: str = Field(max_length=32)
+    """What to take back: an earn movement (whole, less what reversals of its awards took) or one award."""
+
+    movement_id: str | None = Field(default=None, max_length=32, description="an earn movement (lpm_…)")
+    award_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description="one points award (law_…): its points, from the movement that credited it with the "
+        "account's other awards of the run",
+    )
     reason: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReversalIn:
+        if (self.movement_id is None) == (self.award_id is None):
+            raise ValueError("give either movement_id or award_id")
+        return self

@@ -213,7 +213,7 @@ SCENARIOS = [
     ),
     _scenario(
         "workflows/test_loyalty_award.py::test_a_run_survives_failed_pages_and_awards_each_account_once",
-        "failed_pages",
+        "one_statement_failed_steps",  # before the one-statement patch: failed_pages
         "LoyaltyAward",
     ),
     _scenario(
@@ -230,7 +230,7 @@ SCENARIOS = [
     _scenario(
         "workflows/test_loyalty_award.py::"
         "test_points_awards_are_applied_by_the_evaluation_and_a_second_run_adds_nothing",
-        "points_at_evaluation",
+        "one_statement",  # before the one-statement patch: points_at_evaluation
         "LoyaltyAward",
     ),
 ]

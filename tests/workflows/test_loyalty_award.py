@@ -14,9 +14,17 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.loyalty import awards, evaluation
+from activities.loyalty import awards, evaluation, run_points
 from activities.loyalty.activities import LoyaltyActivities
-from activities.loyalty.io import ApplyPage, AwardRunInput, EvaluateRule, PageApplied, RuleEvaluated
+from activities.loyalty.io import (
+    ApplyPage,
+    AwardRunInput,
+    EvaluateRule,
+    EvaluateRun,
+    PageApplied,
+    RuleEvaluated,
+    RunEvaluated,
+)
 from models.base import engine_for, unit_of_work
 from models.loyalty import LoyaltyRule
 from runtime.settings import Settings
@@ -33,7 +41,8 @@ class Crashing(Exception):
 
 class FlakyLoyaltyActivities(LoyaltyActivities):
     """The first page fails before its commit, the second after it (its answer lost); then all is well.
-    The same for the first two evaluations (which apply points awards in their statement)."""
+    The same for the first two evaluations (which apply points awards in their statement): of a rule
+    (runs before the one-statement patch) or of the whole run."""
 
     calls = 0
     evaluations = 0
@@ -48,6 +57,22 @@ class FlakyLoyaltyActivities(LoyaltyActivities):
                 evaluation.evaluate(session, request.run_id, found, request.period, request.on)
                 raise Crashing("killed before the commit")
         answer = super().evaluate_rule(request)
+        if type(self).evaluations == 2:
+            raise Crashing("killed after the commit")
+        return answer
+
+    @activity.defn(name="evaluate_loyalty_run")
+    def evaluate_run(self, request: EvaluateRun) -> RunEvaluated:
+        type(self).evaluations += 1
+        if type(self).evaluations == 1:
+            with unit_of_work(self.url) as session:
+                found = [session.get(LoyaltyRule, rule_id) for rule_id in request.rule_ids]
+                rules = [each for each in found if each is not None]
+                run_points.evaluate_run(
+                    session, request.run_id, rules, request.period, request.on, request.part, request.parts
+                )
+                raise Crashing("killed before the commit")
+        answer = super().evaluate_run(request)
         if type(self).evaluations == 2:
             raise Crashing("killed after the commit")
         return answer
@@ -106,7 +131,7 @@ async def test_a_run_survives_failed_pages_and_awards_each_account_once(
             )
     # The points awards are applied by the evaluation; the 5 wallet credits in pages of 3, two failed once.
     assert FlakyLoyaltyActivities.calls >= 3
-    assert FlakyLoyaltyActivities.evaluations >= 4  # two rules, the first evaluation failed twice
+    assert FlakyLoyaltyActivities.evaluations == 4  # the run's two parts: failed twice, then done
     assert {r.code: (r.awards, r.applied, r.points, r.amount_minor, r.cost_minor) for r in report.rules} == {
         "duo": (ACCOUNTS, ACCOUNTS, 0, 150 * ACCOUNTS, 150 * ACCOUNTS),
         "tenure": (ACCOUNTS, ACCOUNTS, 25 * ACCOUNTS, 0, 50 * ACCOUNTS),
