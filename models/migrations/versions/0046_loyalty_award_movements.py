@@ -10,7 +10,7 @@ key (a per-row check on the run's largest statement; the movement is written fro
 name it, in the same statement).
 
 Revision ID: 0046
-Revises: 0041
+Revises: 0045
 Create Date: 2026-12-01 00:40:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0046"
-down_revision = "0041"
+down_revision = "0045"
 branch_labels = None
 depends_on = None
 
