@@ -202,7 +202,7 @@ async def pay_page(request: Request, invoice_id: str, me: PortalSubscriberDep) -
     )
 
 
-@router.get("/wallet", response_class=HTMLResponse)
+@router.get("/wallet/top-up", response_class=HTMLResponse)
 async def wallet_page(request: Request, me: PortalSubscriberDep) -> HTMLResponse:
     def load(session: Any) -> tuple[str, int]:
         account = session.get(Account, me.subscriber.account_id)

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/portal", include_in_schema=False)
 
 SHORTCUTS = (
     ("/portal/invoices?status=open", "dashboard.shortcut.pay"),
-    ("/portal/wallet", "dashboard.shortcut.top_up"),
+    ("/portal/wallet/top-up", "dashboard.shortcut.top_up"),
     ("/portal/subscriptions", "dashboard.shortcut.change_plan"),
     ("/portal/tickets", "dashboard.shortcut.help"),
 )

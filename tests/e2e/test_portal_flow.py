@@ -217,7 +217,7 @@ def enter_card(page: Page) -> None:
 
 def top_up(flow: Flow) -> None:
     page = flow.page
-    page.goto(flow.url("/portal/wallet"))
+    page.goto(flow.url("/portal/wallet/top-up"))
     page.fill("#amount", "20")
     enter_card(page)
     flow.check("top-up")

@@ -103,7 +103,7 @@ async def test_pay_and_top_up_pages_load_stripe_js_with_the_sessions_csrf_token(
         json={"top_up_max_minor": {"EUR": 7550}},
         headers=operator.auth,
     )
-    wallet = await portal.get("/portal/wallet", cookies=me.cookies, headers={"Accept-Language": "es"})
+    wallet = await portal.get("/portal/wallet/top-up", cookies=me.cookies, headers={"Accept-Language": "es"})
     assert wallet.status_code == 200
     for text in (
         "Recarga tu monedero",

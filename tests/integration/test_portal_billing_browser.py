@@ -116,7 +116,7 @@ async def test_top_up_the_wallet_within_the_limit(
     await page.context.add_cookies(
         [{"name": name, "value": value, "url": top_up_portal} for name, value in me.cookies.items()]
     )
-    await page.goto(f"{top_up_portal}/portal/wallet")
+    await page.goto(f"{top_up_portal}/portal/wallet/top-up")
     assert "At most 20.00 EUR at a time." in await page.content()
     await page.wait_for_selector("#card input[placeholder=number]")
     await _type_card(page, GOOD_CARD)
