@@ -109,9 +109,9 @@ def open_card_payment(
 ) -> CardPayment:
     """The pending card payment of the invoice (reused while pending; else a new one for what is due)
     and its PaymentIntent's client secret for Stripe.js."""
-    gateway = stripe_of(gateways)
     with unit_of_work(url) as session:
-        invoice, due = payable_invoice(session, subscriber, invoice_id)
+        invoice, due = payable_invoice(session, subscriber, invoice_id)  # not theirs: 404 before all else
+        gateway = stripe_of(gateways)
         payment = _pending_for(session, invoice.id)
         if payment is None or payment.amount_minor != due:
             if payment is not None:  # the amount due moved (a credit note): that intent is abandoned

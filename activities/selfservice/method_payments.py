@@ -27,12 +27,12 @@ def pay_with_method(
 ) -> CardPayment:
     """The invoice's pending payment by ``kind`` (reused while pending), asked of its gateway."""
     gateway_name = GATEWAYS[kind]
-    try:
-        gateways.get(gateway_name)
-    except LookupError:
-        raise RuleViolation("method_unavailable", f"this operator takes no {kind} payments") from None
     with unit_of_work(url) as session:
-        invoice, due = payable_invoice(session, subscriber, invoice_id)
+        invoice, due = payable_invoice(session, subscriber, invoice_id)  # not theirs: 404 before all else
+        try:
+            gateways.get(gateway_name)
+        except LookupError:
+            raise RuleViolation("method_unavailable", f"this operator takes no {kind} payments") from None
         method = session.scalars(
             select(PaymentMethod)
             .where(
