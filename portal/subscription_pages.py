@@ -106,13 +106,16 @@ def _show(
     request: Request, me: FoundSession, data: dict[str, Any], status: int = 200, **extra: Any
 ) -> HTMLResponse:
     lang = language(request)
+    started = request.query_params.get("started", "")[:40]
+    if started and all(s["id"] != started for s in data["subscriptions"]):
+        data = {**data, "live": True, "setting_up": True}  # its Onboarding has not written it yet
     return page(
         request,
         "billing/subscriptions.html",
         me,
         status,
         period=lambda unit, count: _period(lang, str(unit), int(count)),
-        started=request.query_params.get("started", ""),
+        started=started,
         **data,
         **extra,
     )

@@ -19,11 +19,12 @@ TEXTS = {
         "subscriptions.started": (
             "Thank you! Your subscription is being set up. It shows as active here once it is ready."
         ),
+        "subscriptions.started.check": "Check again",
         "subscriptions.catalogue.title": "Subscribe to a plan",
         "subscriptions.catalogue.none": "No plan is on sale right now.",
         "subscriptions.catalogue.price": "{amount} per {period}",
         "subscriptions.catalogue.includes": "Includes",
-        "subscriptions.catalogue.allowance": "{quantity} {unit} of {metric} each period",
+        "subscriptions.catalogue.allowance": "{metric}: {quantity} {unit} each period",
         "subscriptions.catalogue.addon": "{name} (add-on)",
         "subscriptions.catalogue.subscribe": "Subscribe",
         "subscriptions.catalogue.subscribe_to": "Subscribe to {plan}",
@@ -63,11 +64,12 @@ TEXTS = {
         "subscriptions.started": (
             "¡Gracias! Estamos preparando tu suscripción. Aparecerá aquí como activa cuando esté lista."
         ),
+        "subscriptions.started.check": "Comprobar de nuevo",
         "subscriptions.catalogue.title": "Suscríbete a una tarifa",
         "subscriptions.catalogue.none": "Ahora mismo no hay ninguna tarifa a la venta.",
         "subscriptions.catalogue.price": "{amount} por {period}",
         "subscriptions.catalogue.includes": "Incluye",
-        "subscriptions.catalogue.allowance": "{quantity} {unit} de {metric} cada periodo",
+        "subscriptions.catalogue.allowance": "{metric}: {quantity} {unit} cada periodo",
         "subscriptions.catalogue.addon": "{name} (extra)",
         "subscriptions.catalogue.subscribe": "Suscribirme",
         "subscriptions.catalogue.subscribe_to": "Suscribirme a {plan}",

@@ -98,6 +98,9 @@ async def test_subscribing_from_the_page_starts_onboarding_once(
     location = started.headers["location"]
     sub_id = location.split("started=")[1]
     assert location == f"/portal/subscriptions?started={sub_id}"
+    setting_up = await page_of(stack.api, me, location)
+    assert 'id="subscribe-started"' in setting_up and "being set up" in setting_up
+    assert 'action="/portal/subscriptions"' not in setting_up  # no second Subscribe while it is set up
     again = await stack.api.post("/portal/subscriptions", data=form, cookies=me.cookies)
     assert again.status_code == 303 and again.headers["location"] == location  # a double submit: one
 
