@@ -55,7 +55,7 @@ from api.routes import (
     wallets,
     webhooks,
 )
-from portal import auth_pages, billing_pages, care_pages, dashboard_pages, pwa
+from portal import auth_pages, billing_pages, care_pages, dashboard_pages, pwa, subscription_pages
 from portal import routes as portal_routes
 from portal.shell import install_portal_handlers
 from runtime import telemetry
@@ -157,6 +157,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(portal_routes.router)
     app.include_router(auth_pages.router)
+    app.include_router(subscription_pages.router)
     app.include_router(billing_pages.router)
     app.include_router(care_pages.router)
     app.include_router(dashboard_pages.router)

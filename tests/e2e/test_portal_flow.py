@@ -5,8 +5,7 @@ a ticket and logs out; in English on a desktop and in Spanish on a phone-size sc
 
 Every page is screenshotted (tests/artifacts/flow-…), checked by axe-core and by the page guard; their
 findings are gathered and reported together at the end, so one run shows every page's problems.
-Subscribing goes through the self-service API from the signed-in browser (its cookie and CSRF token):
-the portal has no catalogue page to subscribe from yet.
+Subscribing is the plan's Subscribe button on /portal/subscriptions (the Onboarding process behind it).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from domain.subscribers import CSRF_HEADER
 from tests.support.browser import (
     DESKTOP,
     PageGuard,
@@ -62,10 +60,6 @@ class Flow:
         if self.guard.problems:
             self.findings.append(f"{step}: " + "; ".join(self.guard.problems))
             self.guard.problems.clear()
-
-    def csrf(self) -> str:
-        token = self.page.locator("form[action='/portal/logout'] input[name=csrf_token]").first
-        return str(token.get_attribute("value"))
 
 
 def mail_to(mail_dir: Path, address: str) -> Message:
@@ -118,25 +112,27 @@ def log_in(flow: Flow, address: str) -> None:
 
 
 def subscribe(flow: Flow) -> str:
+    """Subscribe by the plan's Subscribe button on the subscriptions page, then wait for the Onboarding
+    process to make it active (the page says it is being set up until then)."""
     page = flow.page
-    answer = page.request.post(
-        flow.url("/v1/me/subscriptions"),
-        data={"plan": FIRST_PLAN},
-        headers={CSRF_HEADER: flow.csrf(), "Idempotency-Key": uuid.uuid4().hex},
-    )
-    assert answer.status == 202, answer.text()
+    page.goto(flow.url("/portal/subscriptions"))
+    flow.check("subscriptions-new")
+    page.locator(f"[data-plan='{FIRST_PLAN}'] form button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/portal/subscriptions\?started=.+"))
+    page.wait_for_selector("#subscribe-started")
+    started = page.url.split("started=")[1]
+    flow.check("subscribe-started")
 
     def active() -> str | None:
-        page.goto(flow.url("/portal/"))
-        row = page.locator("#services [data-subscription]")
-        if (
-            row.count()
-            and "active" in (row.first.get_attribute("data-status") or row.first.inner_text()).lower()
-        ):
-            return row.first.get_attribute("data-subscription")
-        return None
+        page.goto(flow.url("/portal/subscriptions"))
+        row = page.locator(f"#subscriptions [data-subscription='{started}']")
+        return started if row.count() and row.get_attribute("data-status") == "active" else None
 
-    subscription = eventually(active, timeout=90, interval=1, what="the subscription active on the dashboard")
+    subscription = eventually(active, timeout=90, interval=1, what="the subscription active on its page")
+    flow.check("subscriptions-active")
+    page.goto(flow.url("/portal/"))
+    row = page.locator(f"#services [data-subscription='{subscription}']")
+    assert row.count() == 1 and row.get_attribute("data-status") == "active"
     flow.check("dashboard-subscribed")
     return str(subscription)
 
