@@ -1,6 +1,7 @@
 """Behind an ingress the portal's links and redirects use the address the visitor used
 (X-Forwarded-Proto/Host), but only when the connecting peer is a trusted proxy
-(MULTIBILL_FORWARDED_ALLOW_IPS)."""
+(MULTIBILL_FORWARDED_ALLOW_IPS).
+The portal's landing page reads its operator's branding, hence the database."""
 
 from __future__ import annotations
 
@@ -12,19 +13,28 @@ import pytest
 from api.app import create_app
 from api.forwarded import ForwardedHeaders
 from runtime.settings import Settings
+from tests.support.factories import make_operator
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "billing.example.com", "Host": "multibill-api"}
 STYLESHEET = re.compile(r'href="([^"]*portal\.css)"')
 
 
-def client(allow: str, peer: str) -> httpx.AsyncClient:
-    app = create_app(Settings(forwarded_allow_ips=allow))
+@pytest.fixture
+def portal_settings(settings: Settings, database_url: str) -> Settings:
+    operator = make_operator(database_url)
+    return settings.model_copy(update={"portal_operator": operator.organisation_id})
+
+
+def client(settings: Settings, allow: str, peer: str) -> httpx.AsyncClient:
+    app = create_app(settings.model_copy(update={"forwarded_allow_ips": allow}))
     transport = httpx.ASGITransport(app=app, client=(peer, 41234))
     return httpx.AsyncClient(transport=transport, base_url="http://multibill-api")
 
 
-async def test_links_and_redirects_use_the_forwarded_scheme_and_host_from_a_trusted_proxy() -> None:
-    async with client("10.0.0.0/8", peer="10.42.0.7") as http:
+async def test_links_and_redirects_use_the_forwarded_scheme_and_host_from_a_trusted_proxy(
+    portal_settings: Settings,
+) -> None:
+    async with client(portal_settings, "10.0.0.0/8", peer="10.42.0.7") as http:
         page = await http.get("/portal/", headers=FORWARDED)
         redirect = await http.get("/portal", headers=FORWARDED)
     assert page.status_code == 200
@@ -33,17 +43,17 @@ async def test_links_and_redirects_use_the_forwarded_scheme_and_host_from_a_trus
     assert redirect.headers["location"] == "https://billing.example.com/portal/"
 
 
-async def test_an_untrusted_peer_cannot_change_the_scheme_or_host() -> None:
-    async with client("10.0.0.0/8", peer="192.0.2.10") as http:
+async def test_an_untrusted_peer_cannot_change_the_scheme_or_host(portal_settings: Settings) -> None:
+    async with client(portal_settings, "10.0.0.0/8", peer="192.0.2.10") as http:
         page = await http.get("/portal/", headers=FORWARDED)
         redirect = await http.get("/portal", headers=FORWARDED)
     assert STYLESHEET.findall(page.text) == ["http://multibill-api/portal/static/portal.css"]
     assert redirect.headers["location"] == "http://multibill-api/portal/"
 
 
-async def test_star_trusts_every_peer_and_the_nearest_proxys_host_wins() -> None:
+async def test_star_trusts_every_peer_and_the_nearest_proxys_host_wins(portal_settings: Settings) -> None:
     headers = {**FORWARDED, "X-Forwarded-Host": "evil.example, billing.example.com"}
-    async with client("*", peer="203.0.113.5") as http:
+    async with client(portal_settings, "*", peer="203.0.113.5") as http:
         redirect = await http.get("/portal", headers=headers)
     assert redirect.headers["location"] == "https://billing.example.com/portal/"
 
