@@ -371,6 +371,44 @@ JSON_EXAMPLES: dict[str, Any] = {
     "loyalty_redeem": {"points": 200, "reward": "wallet_credit"},
     "loyalty_reverse": {"movement_id": "lpm_01M8P64HPQ0000000000000000", "reason": "awarded in error"},
     # the subscriber's own API (/v1/me/…)
+    "subscriber_auth_register": {
+        "email": "ana.ruiz@example.com",
+        "password": "correct horse battery staple",
+        "given_name": "Ana",
+        "family_name": "Ruiz",
+        "language": "es",
+        "plan_code": "demo-tv-basic",
+    },
+    "subscriber_auth_login": {"email": "ana.ruiz@example.com", "password": "correct horse battery staple"},
+    "subscriber_auth_request_login_link": {"email": "ana.ruiz@example.com"},
+    "subscriber_auth_redeem_login_link": {"token": "Zq3v8P1mW0rKc2Xy7LdN4sTb9HgE6uAa"},
+    "subscriber_auth_request_password_reset": {"email": "ana.ruiz@example.com"},
+    "subscriber_auth_redeem_password_reset": {
+        "token": "Zq3v8P1mW0rKc2Xy7LdN4sTb9HgE6uAa",
+        "password": "a new long passphrase 2026",
+    },
+    "me_billing_subscribe": {"plan": "demo-tv-basic", "addons": ["demo-sports"]},
+    "me_billing_quote_my_change": {"type": "change_plan", "plan": "demo-home"},
+    "me_billing_change_my_subscription": {"type": "change_plan", "plan": "demo-home"},
+    "me_account_update_my_account": {"phone": "+34 600 123 456", "language": "es"},
+    "me_payments_pay_invoice": {"method": "card"},
+    "me_payments_confirm_payment": {"payment_method_token": "pm_card_visa"},
+    "me_payments_top_up_my_wallet": {"amount_minor": 2000, "payment_method_token": "pm_card_visa"},
+    "me_payments_save_card": {"token": "pm_card_visa", "default": True},
+    "branding_put": {
+        "name": "Demo Telecom",
+        "colours": {"primary": "#0b5cad", "on_primary": "#ffffff"},
+        "footer_links": [{"label": "Terms", "url": "https://demo-telecom.example/terms"}],
+        "support_email": "help@demo-telecom.example",
+        "hosts": ["my.demo-telecom.example"],
+        "default_language": "es",
+    },
+    "branding_put_logo": {
+        "content_type": "image/png",
+        "data_base64": (
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        ),
+    },
     "me_rewards_redeem_voucher": {"code": "K7QM-4XPA-92HD-TW3E"},
     "me_rewards_accept_my_offer": {},
     "me_rewards_redeem_my_points": {"points": 200, "reward": "wallet_credit"},
@@ -391,6 +429,18 @@ JSON_EXAMPLES: dict[str, Any] = {
 """Operation id → an example JSON request body."""
 
 FILE_EXAMPLES: dict[str, dict[str, str]] = {
+    "oauth_token": {
+        "application/x-www-form-urlencoded": (
+            "grant_type=authorization_code&client_id=multibill-demo-app&code=Qm9vdHN0cmFw"
+            "&redirect_uri=dev.multibill.app%3A%2Foauth%2Fcallback"
+            "&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        )
+    },
+    "oauth_revoke": {
+        "application/x-www-form-urlencoded": (
+            "token=8xLOxBtZp8&client_id=multibill-demo-app&token_type_hint=refresh_token"
+        )
+    },
     "usage_import_cdrs": {
         "text/csv": (
             "client_event_id,subscriber,started_at,quantity,destination\n"

@@ -16,6 +16,7 @@ from activities.branding.io import Branding, FooterLink
 from activities.branding.operators import resolve_operator
 from activities.catalog.records import operator_of
 from api.deps import OperatorAdminDep, OperatorStaffDep, SessionDep, SettingsDep
+from api.docs import BINARY
 from api.errors import ApiError
 from api.schemas.branding import AppConfigOut, BrandingIn, BrandingOut, LogoIn
 from domain.branding import LANGUAGES
@@ -113,7 +114,14 @@ def app_config(
 @router.get(
     "/v1/app-config/logo",
     summary="The operator's uploaded logo (public)",
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}}},
+    include_in_schema=False,  # an image for <img src> (its URL is in /v1/app-config), not an API call
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The logo as uploaded (PNG, JPEG or WebP)",
+            "content": {kind: {"schema": BINARY} for kind in ("image/png", "image/jpeg", "image/webp")},
+        }
+    },
 )
 def app_logo(
     request: Request,

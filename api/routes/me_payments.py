@@ -30,10 +30,10 @@ from api.routes import wallets
 from api.routes.payment_methods import method_out
 from api.schemas.me_billing import (
     InvoicePaymentIn,
+    MeTopUpIn,
     PaymentConfirmIn,
     PaymentStarted,
     SetupIntentOut,
-    TopUpIn,
 )
 from api.schemas.payments import CardMethodCreate, PaymentMethodOut
 from api.schemas.wallets import TopUpIn as StaffTopUpIn
@@ -122,7 +122,7 @@ async def confirm_payment(
 )
 async def top_up_my_wallet(
     currency: str,
-    body: TopUpIn,
+    body: MeTopUpIn,
     request: Request,
     subscriber: SubscriberDep,
     settings: SettingsDep,

@@ -11,17 +11,17 @@ from fastapi.concurrency import run_in_threadpool
 from activities.identity.tokens import live_sessions, revoke_device
 from api.deps import SessionDep, SettingsDep
 from api.errors import not_found
-from api.schemas.identity import DeviceList, DeviceOut
+from api.schemas.identity import SignedInDevice, SignedInDevices
 from api.subscriber_deps import SubscriberDep
 from models.base import unit_of_work
 
 router = APIRouter(prefix="/v1/me/sessions", tags=["self-service"])
 
 
-@router.get("", response_model=DeviceList, summary="The devices you are signed in on")
-def list_sessions(subscriber: SubscriberDep, session: SessionDep) -> DeviceList:
+@router.get("", response_model=SignedInDevices, summary="The devices you are signed in on")
+def list_sessions(subscriber: SubscriberDep, session: SessionDep) -> SignedInDevices:
     devices = live_sessions(session, subscriber.login_id, subscriber.session_id)
-    return DeviceList(data=[DeviceOut.model_validate(asdict(d)) for d in devices])
+    return SignedInDevices(data=[SignedInDevice.model_validate(asdict(d)) for d in devices])
 
 
 @router.delete(

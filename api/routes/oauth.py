@@ -22,6 +22,7 @@ from authlib.oauth2 import OAuth2Error  # type: ignore[import-untyped]
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from activities.identity.oauth import Answer, FormRequest, MultibillOAuth
 from api.deps import SettingsDep
@@ -50,6 +51,20 @@ def _answer(request: Request, answer: Answer) -> Response:
     if answer.status >= 400:
         return _oauth_problem(request, answer)
     return JSONResponse(answer.body, status_code=answer.status, headers=NO_STORE)
+
+
+class TokenOut(BaseModel):
+    """The token endpoint's answer (RFC 6749 5.1)."""
+
+    access_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme, not a secret
+    expires_in: int
+    refresh_token: str
+    scope: str | None = None
+
+
+class RevokedOut(BaseModel):
+    """The revocation endpoint's answer: always empty (RFC 7009 2.2)."""
 
 
 @router.get(
@@ -103,7 +118,10 @@ async def authorize(
     "/token",
     summary="Exchange a code (with code_verifier) or a refresh token (rotated) for tokens",
     responses={
-        200: {"description": "access_token (15 min), refresh_token (use once), expires_in, token_type"},
+        200: {
+            "model": TokenOut,
+            "description": "access_token (15 min), refresh_token (use once), expires_in, token_type",
+        },
         400: problem_response("`invalid_grant`, `invalid_request`, `unsupported_grant_type`"),
         401: problem_response("`invalid_client`"),
     },
@@ -133,7 +151,12 @@ async def token(
 @router.post(
     "/revoke",
     summary="Revoke an access or refresh token (RFC 7009): the app installation is signed out",
-    responses={200: {"description": "Always an empty object, whether the token was known or not"}},
+    responses={
+        200: {
+            "model": RevokedOut,
+            "description": "Always an empty object, whether the token was known or not",
+        }
+    },
 )
 async def revoke(
     request: Request,

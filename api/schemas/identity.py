@@ -70,7 +70,7 @@ class SignedOut(BaseModel):
     status: Literal["signed_out"] = "signed_out"
 
 
-class DeviceOut(BaseModel):
+class SignedInDevice(BaseModel):
     id: str
     kind: Literal["portal", "app"]
     device_name: str | None
@@ -82,5 +82,5 @@ class DeviceOut(BaseModel):
     current: bool = Field(description="the session this request came through")
 
 
-class DeviceList(BaseModel):
-    data: list[DeviceOut]
+class SignedInDevices(BaseModel):
+    data: list[SignedInDevice]

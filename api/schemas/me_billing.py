@@ -120,7 +120,7 @@ class PaymentStarted(BaseModel):
     message: str | None = None
 
 
-class TopUpIn(Strict):
+class MeTopUpIn(Strict):
     """A card top-up: the card as Stripe.js tokenised it (``pm_…``) or a saved payment method's id."""
 
     amount_minor: PositiveAmountMinor
