@@ -66,7 +66,7 @@ def _channel(value: int) -> Decimal:
     c = Decimal(value) / Decimal(255)
     if c <= Decimal("0.04045"):
         return c / Decimal("12.92")
-    return Decimal(float((c + Decimal("0.055")) / Decimal("1.055")) ** 2.4)
+    return ((c + Decimal("0.055")) / Decimal("1.055")) ** Decimal("2.4")
 
 
 def luminance(hex_colour: str) -> Decimal:

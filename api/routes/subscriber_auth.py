@@ -14,6 +14,7 @@ carry a pre-session token (portal/auth_pages.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -222,20 +223,9 @@ async def request_login_link(body: LinkRequest, request: Request, settings: Sett
     responses=LINK_ERRORS,
 )
 async def redeem_login_link(body: LinkLogin, request: Request, settings: SettingsDep) -> Response:
-    def redeem() -> OpenedSession:
-        with unit_of_work(settings.database_url or "") as session:
-            return links.link_login(
-                session,
-                body.token,
-                now=utcnow(),
-                ip_address=client_address(request),
-                user_agent=user_agent(request),
-            )
-
-    try:
-        return _signed_in(await run_in_threadpool(redeem))
-    except Refused as refused:
-        return refusal(request, refused)
+    return await _redeem(
+        request, settings, lambda session, seen: links.link_login(session, body.token, **seen)
+    )
 
 
 @router.post(
@@ -255,19 +245,25 @@ async def request_password_reset(body: LinkRequest, request: Request, settings: 
     responses=LINK_ERRORS,
 )
 async def redeem_password_reset(body: PasswordReset, request: Request, settings: SettingsDep) -> Response:
-    def redeem() -> OpenedSession:
+    return await _redeem(
+        request,
+        settings,
+        lambda session, seen: links.reset_password(session, body.token, body.password, **seen),
+    )
+
+
+async def _redeem(
+    request: Request, settings: Settings, redeem: Callable[[Session, dict[str, Any]], OpenedSession]
+) -> Response:
+    """Use an e-mailed link's token (one transaction): signed in, or the refusal (used, expired, unknown)."""
+
+    def run() -> OpenedSession:
+        seen = {"now": utcnow(), "ip_address": client_address(request), "user_agent": user_agent(request)}
         with unit_of_work(settings.database_url or "") as session:
-            return links.reset_password(
-                session,
-                body.token,
-                body.password,
-                now=utcnow(),
-                ip_address=client_address(request),
-                user_agent=user_agent(request),
-            )
+            return redeem(session, seen)
 
     try:
-        return _signed_in(await run_in_threadpool(redeem))
+        return _signed_in(await run_in_threadpool(run))
     except Refused as refused:
         return refusal(request, refused)
 
