@@ -102,10 +102,11 @@ class LoyaltyAward(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="law_…")
     organisation_id: Mapped[str] = mapped_column(String(32))
-    rule_id: Mapped[str] = mapped_column(ForeignKey("loyalty_rules.id"))
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    # keys guarded per statement (migration 0047: mb_guard_keys), not by a per-row foreign key
+    rule_id: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(32))
     period_key: Mapped[str] = mapped_column(String(7), comment="YYYY-MM, or once")
-    run_id: Mapped[str] = mapped_column(ForeignKey("loyalty_runs.id"))
+    run_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
     points: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_minor: Mapped[int | None] = mapped_column(BigInteger, comment="wallet credit or voucher value")
@@ -130,7 +131,8 @@ class LoyaltyPointBalance(Base):
     __tablename__ = "loyalty_point_balances"
     __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
 
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    # keys guarded per statement (migration 0047: mb_guard_keys), not by a per-row foreign key
+    account_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     organisation_id: Mapped[str] = mapped_column(String(32))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -148,7 +150,8 @@ class LoyaltyPointMovement(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, comment="lpm_…")
     organisation_id: Mapped[str] = mapped_column(String(32))
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    # keys guarded per statement (migration 0047: mb_guard_keys), not by a per-row foreign key
+    account_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
     points: Mapped[int] = mapped_column(BigInteger)
     occurred_on: Mapped[date] = mapped_column(Date)
