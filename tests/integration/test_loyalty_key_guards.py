@@ -51,7 +51,7 @@ def test_an_award_naming_a_missing_row_fails_its_whole_statement(
     database_url: str, awarded_operator: dict[str, str], column: str
 ) -> None:
     before = scalar(database_url, "select count(*) from loyalty_awards")
-    values = dict(awarded_operator)
+    values: dict[str, object] = dict(awarded_operator)
     if column == "account":  # one bad row among 500
         values |= {"bad_at": 250, "bad": "acc_missing000000000000000000"}
     else:  # one value for the whole statement
@@ -68,21 +68,32 @@ def test_an_update_to_a_missing_row_fails(database_url: str, awarded_operator: d
         account=awarded_operator["account"],
     )
     assert "lrl_missing" in message
-    assert scalar(
-        database_url, "select rule_id from loyalty_awards where account_id = :a", a=awarded_operator["account"]
-    ) == awarded_operator["rule"]
+    assert (
+        scalar(
+            database_url,
+            "select rule_id from loyalty_awards where account_id = :a",
+            a=awarded_operator["account"],
+        )
+        == awarded_operator["rule"]
+    )
 
 
-def test_movements_and_balances_name_existing_accounts(database_url: str, awarded_operator: dict[str, str]) -> None:
+def test_movements_and_balances_name_existing_accounts(
+    database_url: str, awarded_operator: dict[str, str]
+) -> None:
     _fails_with_key_violation(
         database_url,
         "insert into loyalty_point_movements (id, organisation_id, account_id, kind, points, occurred_on,"
-        " idempotency_key, created_at) values ('lpm_guard', :org, 'acc_missing', 'earn', 5, :on, 'guard', now())",
+        " idempotency_key, created_at)"
+        " values ('lpm_guard', :org, 'acc_missing', 'earn', 5, :on, 'guard', now())",
         org=awarded_operator["org"],
         on=date(2026, 11, 1),
     )
     assert scalar(database_url, "select count(*) from loyalty_point_movements where id = 'lpm_guard'") == 0
-    assert scalar(database_url, "select count(*) from loyalty_point_balances where account_id = 'acc_missing'") == 0
+    assert (
+        scalar(database_url, "select count(*) from loyalty_point_balances where account_id = 'acc_missing'")
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,8 +127,13 @@ def test_an_unnamed_rule_can_be_deleted(database_url: str, awarded_operator: dic
         assert conn.execute(sa.text("delete from loyalty_rules where id = :id"), {"id": spare}).rowcount == 1
 
 
-def test_the_period_still_awards_through_the_guards(database_url: str, awarded_operator: dict[str, str]) -> None:
+def test_the_period_still_awards_through_the_guards(
+    database_url: str, awarded_operator: dict[str, str]
+) -> None:
     """The fixture's run went through the guarded tables: one award, its movement, its balance."""
     account = awarded_operator["account"]
     assert scalar(database_url, "select count(*) from loyalty_awards where account_id = :a", a=account) == 1
-    assert scalar(database_url, "select balance from loyalty_point_balances where account_id = :a", a=account) == 100
+    assert (
+        scalar(database_url, "select balance from loyalty_point_balances where account_id = :a", a=account)
+        == 100
+    )

@@ -141,4 +141,6 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {table}_keys_{event} ON {table}")
     for table, constraint, column, referenced in KEYS:
         op.create_foreign_key(constraint, table, referenced, [column], ["id"])
-    op.execute("DROP FUNCTION mb_ids_immutable(); DROP FUNCTION mb_guard_referenced(); DROP FUNCTION mb_guard_keys();")
+    op.execute(
+        "DROP FUNCTION mb_ids_immutable(); DROP FUNCTION mb_guard_referenced(); DROP FUNCTION mb_guard_keys();"
+    )
