@@ -1,9 +1,40 @@
 """A real BillingCycle through Temporal over N generated subscriptions, beside a raw COPY of the same rows.
 
-Run: ``python -m bench.billing [N]`` (default 100000). Generates accounts with mixed plans (recurring,
-add-ons, device rental, tax) straight into an embedded PostgreSQL with COPY, runs the bill run on a
-Temporal dev server with an in-process worker, then COPYs rows of the same shape into scratch tables:
-the physical limit. The last stdout line is one JSON object with the figures.
+Run: ``python -m bench.billing [N] [--processes=P] [--parallelism=K] [--page-size=S]`` (default 100000,
+0 processes: one in-process worker with K activity threads; P > 0: P spawned worker processes sharing
+the pages, K // P slots each). Generates accounts with mixed plans (recurring, add-ons, device rental,
+tax) straight into an embedded PostgreSQL with COPY (in chunks: the bench's memory does not grow with
+N), runs the bill run on a Temporal dev server, then COPYs rows of the same shape into scratch tables
+(streamed, one COPY per table): the physical limit. The last stdout line is one JSON object with the
+figures: seconds, ``copy_ratio``, the worker's CPU seconds and peak RSS, the bench process's peak RSS
+and the 1-minute load average before and after the bill run.
+
+Where a page's time goes (issue #19, 2026-12-01, a 2-core machine shared with other sessions, load
+8-12, so wall figures are 3-5x the CPU ones). Per-phase thread CPU of 5 pages of 1,000 accounts,
+``bill_page`` called in-process, gc paused as in the activity (a harness timing each phase):
+  before: 5.40 s CPU — drafting (``draft_for``: due periods, rentals, tax) 1.89, writing 1.90 of which
+          formatting the COPY text 1.18 (a generic per-value ``_text`` over ~120k values a page), loading
+          the page 0.75, extras 0.22, the rest (ids, ledger, events) ~0.6;
+  after:  4.71 s CPU (-13%) — writing 1.24: lines, postings, entries and billed periods are formatted
+          straight into COPY text (f-strings, escaping only text fields), invoice and entry ids in one
+          batch (``new_ids``), the credit note's tax computed only when something is credited, and the
+          bigint size check no longer builds the ledger when the sum of every amount fits (exact: a
+          posting sums a subset of those amounts).
+cProfile (same pages) agrees: ``write_invoices`` was 44% of a page's profiled time, ``draft_for`` 34%,
+``load_page`` 18%; the database side (COPY of ~9.6 rows per invoice into indexed, partitioned tables
+with foreign keys and the ledger's balance trigger) is the rest of the wall time and is not changed here
+(the schema is outside this change).
+Memory: ``plan_billing_pages`` held every due account id (a million ~30-character strings, ~150 MB) in
+the worker; the database now returns only each page's last id (``row_number``). The bench itself held
+every generated and raw-COPY row in lists (2.4 GB at 1M); both are now streamed.
+Worker processes (``--processes=2``) measured worse on the loaded machine, alternated at 20,000
+subscriptions: in-process threads 53.5 s (ratio 0.142, worker CPU 21.9 s, load 12.2) vs two processes
+114.97 s (0.074, 32.5 s CPU, load 11.5-15.6): the two cores were already busy (the GIL-free PostgreSQL
+backend overlaps the worker's Python), and each process pays its own start-up. The default stays 0.
+After, ``python -m bench.billing 100000`` (load 16.6 -> 18.2): 384.8 s, raw COPY 65.3 s in the same
+run, ratio 0.170 (0.13 in the README before, on a quieter machine); worker CPU 113.1 s; peak RSS 212 MB
+at 100k against 208 MB at 20k (flat in N; the 2.4 GB before was the bench's lists). Not measured at 1M
+in this session: at this load a million would have taken ~1 h.
 """
 
 from __future__ import annotations
@@ -496,7 +527,7 @@ def prepare(url: str, org: str, count: int, console: Console) -> int:
 
 def options(argv: list[str]) -> tuple[int, dict[str, int]]:
     """``N [--processes=P] [--parallelism=K] [--page-size=S]``: the size and the run's knobs."""
-    knobs = {"processes": 2, "parallelism": 2, "page_size": 1000}
+    knobs = {"processes": 0, "parallelism": 2, "page_size": 1000}
     count = 100_000
     for arg in argv[1:]:
         if arg.startswith("--"):
