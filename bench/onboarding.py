@@ -1,9 +1,37 @@
 """Onboard N subscriptions through the API of a real `multibill up` stack (embedded PostgreSQL,
 Temporal dev server, worker and API as separate processes) and time each from POST to active.
 
-Run: ``python -m bench.onboarding [N]`` (default 500). Beside it, the same run measures a trivial
-one-activity workflow on the same Temporal server: the dev server's own ceiling.
-The last stdout line is one JSON object with the figures.
+Run: ``python -m bench.onboarding [N] [C1]`` (default 500 and 40). Beside it, the same run measures a
+trivial one-activity workflow on the same Temporal server: the dev server's own ceiling. After the N
+onboardings at concurrency 25 it onboards C1 more one at a time (``p50_c1_ms``). Latency is from the
+POST to the process's result (active, welcome notice sent), awaited by a long poll: no polling interval.
+The last stdout line is one JSON object with the figures, the shape of one onboarding's history
+(events, workflow tasks, activity tasks, markers) and the 1-minute load average at the end.
+
+Where the time went (issue #19; the history of one onboarding of a plain broadband plan, and the run
+alternated old/new workflow on the shared 2-core machine): the old Onboarding made 5 activities
+(create, charges, provision, activate, welcome), each a round trip through the server (schedule, poll,
+start, complete, then a workflow task to decide the next): 35 history events, 6 workflow tasks and 5
+activity tasks, against the trivial workflow's 2 and 1. The database work of each step is a few ms;
+the waiting was the server round trips, and at concurrency 25 the dev server's persistence (SQLite)
+of those 35 events per onboarding. The API's start path does one transaction (the idempotent write
+and the plan) and one ``start_workflow``; the organisation path is cached; a start with eager
+execution cannot help, the API and the worker being separate processes.
+
+Change (workflow patch ``onboarding-local-steps``): the short database steps run as local activities
+inside the workflow task that reaches them; provisioning (a call to the peers) stays an activity.
+One onboarding is now 17 events, 2 workflow tasks, 1 activity task and 5 markers (the patch and 4
+local activities): the trivial workflow's shape.
+
+Measured (``python -m bench.onboarding 100 20``; load average 12-16 throughout, other helpers' benches
+running, so the trivial ceiling itself was 2.0-2.4/s instead of 27/s on the idle machine):
+
+| run (order) | load | onboardings/s | trivial/s | ratio | p50 c25 | p50 c1 | p95 c1 |
+|---|---|---|---|---|---|---|---|
+| A old (200, 40) | 14.6 | 0.7 | 2.4 | 0.30 | 31.8 s | 1,931 ms | 2,859 ms |
+| B new | 13.7 | 1.2 | 2.1 | 0.57 | 18.6 s | 789 ms | 1,492 ms |
+| A old | 12.5 | 0.9 | 2.0 | 0.43 | 26.1 s | 1,273 ms | 1,951 ms |
+B2_ROW
 """
 
 from __future__ import annotations
