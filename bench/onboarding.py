@@ -12,9 +12,10 @@ Where the time went (issue #19; the history of one onboarding of a plain broadba
 alternated old/new workflow on the shared 2-core machine): the old Onboarding made 5 activities
 (create, charges, provision, activate, welcome), each a round trip through the server (schedule, poll,
 start, complete, then a workflow task to decide the next): 35 history events, 6 workflow tasks and 5
-activity tasks, against the trivial workflow's 2 and 1. The database work of each step is a few ms;
-the waiting was the server round trips, and at concurrency 25 the dev server's persistence (SQLite)
-of those 35 events per onboarding. The API's start path does one transaction (the idempotent write
+activity tasks, against the trivial workflow's 2 and 1. The time of each step's database work was
+not measured apart (no py-spy here; cProfile of the worker under this load was not attempted): the
+reading is from the history's shape and from the alternated runs below, where cutting the round
+trips cut c1 latency and raised the ratio. The API's start path does one transaction (the idempotent write
 and the plan) and one ``start_workflow``; the organisation path is cached; a start with eager
 execution cannot help, the API and the worker being separate processes.
 
