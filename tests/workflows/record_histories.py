@@ -63,7 +63,14 @@ SCENARIOS = [
     _scenario(f"{VERIFY}unconfirmed_account_is_unverified_after_48_hours", "expired"),
     _scenario(f"{VERIFY}rejected_email_ends_unverified_without_waiting", "rejected_email"),
     _scenario(f"{SUBS}scheduled_downgrade_applies_on_its_date", "scheduled_downgrade"),
-    _scenario(f"{SUBS}onboarding_compensates_on_the_time_skipping_server", "compensated", "Onboarding"),
+    _scenario(  # before the onboarding-local-steps patch: compensated
+        f"{SUBS}onboarding_compensates_on_the_time_skipping_server", "compensated_local_steps", "Onboarding"
+    ),
+    _scenario(
+        "workflows/test_onboarding_local_steps.py::test_onboarding_runs_its_database_steps_as_local_activities",
+        "local_steps",
+        "Onboarding",
+    ),
     _scenario(f"{SUBS}suspend_resume_terminate_and_regret_paths", "lifecycle", "SubscriptionAction"),
     _scenario(
         "workflows/test_dunning.py::test_the_ladder_retries_warns_suspends_terminates_and_writes_off",
