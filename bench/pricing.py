@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -240,7 +241,7 @@ def quote_bodies(codes: list[str], count: int, rng: random.Random) -> list[dict[
 
 
 async def open_loop(
-    port: int, token: str, requests: list[tuple[str, str, dict[str, Any] | None]], rate: int
+    port: int, token: str, requests: Sequence[tuple[str, str, dict[str, Any] | None]], rate: int
 ) -> tuple[list[float], int]:
     """Send ``requests`` at ``rate`` per second on a fixed schedule, whatever the answers' pace (open loop);
     each latency runs from the request's scheduled time, so a stall counts against every request behind it."""
