@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from domain.catalog import BillingTerm, Duration, PhaseKind, PlanSpec, UsageCharge
 from domain.currency import minor_units
@@ -32,6 +33,11 @@ from domain.usage_pricing import (
 
 NO_TAX = TaxRate("none", Decimal(0))
 MAX_PERIODS = 36
+
+_period_at = lru_cache(maxsize=8192)(period_containing)
+"""``period_containing`` remembered: a quote asks for the same periods up to four times (its horizon,
+the recurring lines, the rental, the usage period), and quotes of one day share their periods. Pure, and
+its answers (frozen ``Period``) are immutable; an invalid bill day still raises every time."""
 
 
 @dataclass(frozen=True)
@@ -103,12 +109,11 @@ def _periods(plan: PlanSpec, start: date, ctx: QuoteContext, align: date | None 
     """Billing periods from the one holding ``start``, aligned on the subscription's first day ``align``."""
     origin = align or start
     bill_day = bill_day_for(plan, origin, ctx)
-    period = period_containing(start, bill_day, plan.billing_period, plan.billing_interval, anchor=origin)
+    unit, interval = plan.billing_period, plan.billing_interval
+    period = _period_at(start, bill_day, unit, interval, origin)
     while True:
         yield period
-        period = period_containing(
-            period.end, bill_day, plan.billing_period, plan.billing_interval, anchor=origin
-        )
+        period = _period_at(period.end, bill_day, unit, interval, origin)
 
 
 def phase_spans(
@@ -288,7 +293,7 @@ def usage_lines(
     plan: PlanSpec, usage: dict[str, Decimal], period: Period, ctx: QuoteContext
 ) -> list[QuoteLine]:
     by_metric = {u.metric: u for u in plan.usage if u.model != "call"}
-    unknown = set(usage) - set(by_metric)
+    unknown = [metric for metric in usage if metric not in by_metric]
     if unknown:
         raise PricingError(
             "usage_metric_unknown", f"plan {plan.code} does not price {', '.join(sorted(unknown))}"
@@ -387,14 +392,29 @@ def _horizon(item: QuoteItem, ctx: QuoteContext) -> date:
         horizon = next(periods).end
     for day in (item.change_on, item.stop):
         if day is not None and day >= horizon:
-            horizon = period_containing(
+            horizon = _period_at(
                 day,
                 bill_day_for(item.plan, item.start, ctx),
                 item.plan.billing_period,
                 item.plan.billing_interval,
-                anchor=item.start,
+                item.start,
             ).end
     return horizon
+
+
+_PRICED_IN: dict[tuple[int, str], tuple[PlanSpec, bool]] = {}
+
+
+def _priced_in(plan: PlanSpec, currency: str) -> bool:
+    """``plan.priced_in(currency)``, remembered per plan object (a frozen, parsed catalogue version)."""
+    cached = _PRICED_IN.get((id(plan), currency))
+    if cached is not None and cached[0] is plan:
+        return cached[1]
+    if len(_PRICED_IN) > 10_000:
+        _PRICED_IN.clear()
+    answer = plan.priced_in(currency)
+    _PRICED_IN[(id(plan), currency)] = (plan, answer)
+    return answer
 
 
 def _check_dates(item: QuoteItem) -> None:
@@ -413,7 +433,7 @@ def item_lines(item: QuoteItem, ctx: QuoteContext) -> list[QuoteLine]:
     _check_dates(item)
     if item.plan.access_hours:
         return activation_lines(item.plan, item, item.start, ctx)
-    if not item.plan.priced_in(ctx.currency):
+    if not _priced_in(item.plan, ctx.currency):
         raise PricingError("currency_not_priced", f"plan {item.plan.code} is not priced in {ctx.currency}")
     horizon = _horizon(item, ctx)
     old_until = item.change_on or item.stop
@@ -423,7 +443,7 @@ def item_lines(item: QuoteItem, ctx: QuoteContext) -> list[QuoteLine]:
     usage_plan, usage_from = item.plan, item.start
     if item.change_to is not None and item.change_on is not None:
         new = item.change_to
-        if not new.priced_in(ctx.currency):
+        if not _priced_in(new, ctx.currency):
             raise PricingError("currency_not_priced", f"plan {new.code} is not priced in {ctx.currency}")
         lines += recurring_lines(
             new, item.quantity, item.change_on, item.stop, horizon, ctx, align=item.start

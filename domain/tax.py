@@ -92,14 +92,19 @@ def compute_tax(
 ) -> TaxResult:
     """Tax the lines of one invoice in ``currency``."""
     groups: dict[TaxRate, list[int]] = {}
+    same: dict[int, list[int]] = {}  # by the rate object's id: most lines share one TaxRate object
     for index, line in enumerate(lines):
         if line.amount.currency != currency:
             raise PricingError("currency_mismatch", f"a {line.amount.currency} line on a {currency} invoice")
-        groups.setdefault(line.rate, []).append(index)
+        indexes = same.get(id(line.rate))
+        if indexes is None:
+            indexes = same[id(line.rate)] = groups.setdefault(line.rate, [])
+        indexes.append(index)
     reason = None if status is TaxStatus.TAXABLE else status.value
     line_taxes: list[LineTax | None] = [None] * len(lines)
     by_rate = []
-    for rate in sorted(groups, key=lambda r: (r.code, r.percent)):
+    ordered = sorted(groups, key=_rate_order) if len(groups) > 1 else list(groups)
+    for rate in ordered:
         indexes = groups[rate]
         amounts = [lines[i].amount.amount_minor for i in indexes]
         total, per_line = _rate_tax(rate, amounts, currency, inclusive, status, mode)
@@ -118,6 +123,10 @@ def compute_tax(
     )
 
 
+def _rate_order(rate: TaxRate) -> tuple[str, Decimal]:
+    return rate.code, rate.percent
+
+
 def _rate_tax(
     rate: TaxRate,
     amounts: list[int],
@@ -127,17 +136,24 @@ def _rate_tax(
     mode: RoundingMode,
 ) -> tuple[RateTotal, list[LineTax]]:
     """One rate's total and its lines: tax computed on the rate's total, rounded once, then spread."""
-    divisor = _HUNDRED + rate.percent if inclusive else _HUNDRED
-    # One exact product and one division per value, so an exact tie is never blurred by a factor.
-    exact = [Decimal(amount) * rate.percent / divisor for amount in amounts]  # in minor units
-    total_exact = Decimal(sum(amounts)) * rate.percent / divisor
-    tax = round_minor(total_exact.scaleb(-minor_units(currency)), currency, mode)
-    shares = allocate(tax, exact)
+    percent = rate.percent
+    if percent:
+        divisor = _HUNDRED + percent if inclusive else _HUNDRED
+        # One exact product and one division per value, so an exact tie is never blurred by a factor.
+        exact = [Decimal(amount) * percent / divisor for amount in amounts]  # in minor units
+        total_exact = Decimal(sum(amounts)) * percent / divisor
+        tax = round_minor(total_exact.scaleb(-minor_units(currency)), currency, mode)
+        shares = allocate(tax, exact)
+    else:  # a 0% rate: every exact share is 0, so is the tax (what the lines above give, without them)
+        tax, shares = 0, [0] * len(amounts)
     nets = [a - s for a, s in zip(amounts, shares, strict=True)] if inclusive else amounts
     net = sum(nets)
     if status is not TaxStatus.TAXABLE:
         zero = Money(0, currency)
-        per_line = [LineTax(Money(n, currency), zero, Money(n, currency)) for n in nets]
+        per_line = []
+        for n in nets:
+            money = Money(n, currency)
+            per_line.append(LineTax(money, zero, money))
         return RateTotal(rate, Money(net, currency), zero, Money(net, currency), status.value), per_line
     per_line = [
         LineTax(Money(n, currency), Money(s, currency), Money(n + s, currency))

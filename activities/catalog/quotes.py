@@ -8,14 +8,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import Text, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from activities.accounts.records import visible_account
 from activities.catalog import records as catalog
 from activities.offers.billing import active_discounts
 from activities.offers.catalogue import find_offer, terms_of
-from domain.catalog import MAX_CALL_SECONDS, Code, PlanSpec, Quantity
+from domain.catalog import MAX_CALL_SECONDS, Code, PlanSpec, PriceListSpec, Quantity
 from domain.errors import RuleViolation
 from domain.fields import Country, Currency, TimeZone
 from domain.money import Money, PricingError, RoundingMode, check_amount
@@ -23,7 +24,8 @@ from domain.offers import DISCOUNT_KINDS, ActiveDiscount, discount_quote_lines
 from domain.periods import period_containing
 from domain.principal import Principal
 from domain.quote import MAX_PERIODS, Quote, QuoteContext, QuoteItem, bill_day_for, quote
-from domain.tax import TaxStatus
+from domain.tax import TaxRate, TaxStatus
+from models.catalog import PlanVersion, PriceList, TaxRateRow
 from models.organisations import Organisation
 from models.subscriptions import Subscription
 
@@ -92,8 +94,79 @@ class PricedQuote:
     tax_inclusive: bool
 
 
+_PLANS: dict[str, PlanSpec] = {}
+"""Parsed plan versions by id: a saved version is never changed (a new price is a new version), so its
+parsed definition is reused and a quote reads only the id of the version on sale."""
+_PLANS_KEPT = 4096
+
+
 def _plan(session: Session, org_id: str, code: str, on: date) -> PlanSpec:
-    return PlanSpec.model_validate(catalog.plan_on(session, org_id, code, on).spec)
+    """The version of plan ``code`` on sale on ``on``, parsed once per version."""
+    version_id = session.execute(
+        select(PlanVersion.id)
+        .where(
+            PlanVersion.organisation_id == org_id, PlanVersion.code == code, PlanVersion.effective_from <= on
+        )
+        .order_by(PlanVersion.effective_from.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    spec = _PLANS.get(version_id) if version_id is not None else None
+    if spec is None:
+        row = catalog.plan_on(session, org_id, code, on)  # its errors: plan_not_found, not yet effective
+        spec = PlanSpec.model_validate(row.spec)
+        if len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.clear()
+        _PLANS[row.id] = spec
+    return spec
+
+
+@dataclass(frozen=True)
+class _Place:
+    rounding: RoundingMode
+    tax_rates: dict[str, TaxRate]
+    price_list: PriceListSpec | None
+
+
+def _place(session: Session, org_id: str, country: str | None, region: str | None, currency: str) -> _Place:
+    """The operator's rounding, the place's tax rates (a region's own rate wins over the country's) and
+    its price list, in one round trip (what ``catalog.tax_rates_for`` and ``price_list_for`` read)."""
+    rates = (
+        select(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_array(
+                        TaxRateRow.country,
+                        TaxRateRow.region,
+                        TaxRateRow.category,
+                        TaxRateRow.percent.cast(Text),
+                    ),
+                    TaxRateRow.region,
+                )
+            )
+        )
+        .where(
+            TaxRateRow.organisation_id == org_id,
+            TaxRateRow.country == country,
+            TaxRateRow.region.in_(["", region or ""]),
+        )
+        .scalar_subquery()
+    )
+    price_list = (
+        select(PriceList.spec)
+        .where(
+            PriceList.organisation_id == org_id, PriceList.country == country, PriceList.currency == currency
+        )
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(Organisation.rounding_mode, rates, price_list).where(Organisation.id == org_id)
+    ).one()
+    tax_rates: dict[str, TaxRate] = {}
+    for place_country, place_region, category, percent in (row[1] or []) if country else []:
+        code = f"{place_country}{'-' + place_region if place_region else ''}-{category}"
+        tax_rates[category] = TaxRate(code, Decimal(percent).normalize())
+    spec = PriceListSpec.model_validate(row[2]) if country and row[2] is not None else None
+    return _Place(RoundingMode(row[0]), tax_rates, spec)
 
 
 def _free(plan: PlanSpec) -> PlanSpec:
@@ -186,16 +259,15 @@ def build_quote(session: Session, principal: Principal, request: QuoteRequest) -
         currency, timezone = currency or account.currency, timezone or account.timezone
         tax_status = tax_status or TaxStatus(account.tax_status)
     assert currency is not None
-    operator = session.get(Organisation, org_id)
-    assert operator is not None
-    price_list = catalog.price_list_for(session, org_id, country, currency)
+    place = _place(session, org_id, country, region, currency)
+    price_list = place.price_list
     context = QuoteContext(
         currency=currency,
         country=country,
         bill_day=request.bill_day,
         tax_status=tax_status or TaxStatus.TAXABLE,
-        tax_rates=catalog.tax_rates_for(session, org_id, country, region),
-        rounding=RoundingMode(operator.rounding_mode),
+        tax_rates=place.tax_rates,
+        rounding=place.rounding,
         tax_inclusive=price_list.tax_inclusive if price_list else False,
         price_overrides=dict(price_list.recurring) if price_list else {},
     )

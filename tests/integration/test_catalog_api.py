@@ -391,3 +391,27 @@ async def test_quote_bad_input(api: httpx.AsyncClient, operator: Tenant) -> None
         ("recurring", "10.00"),
         ("credit", "-3.55"),
     ]  # 11/31 of 10.00 credited
+
+
+async def test_quote_takes_the_regions_own_tax_rate_over_the_countrys(
+    api: httpx.AsyncClient, operator: Tenant
+) -> None:
+    for rate in (
+        {"country": "ES", "category": "standard", "percent": "21", "name": "IVA"},
+        {"country": "ES", "region": "CN", "category": "standard", "percent": "7", "name": "IGIC"},
+        {"country": "ES", "region": "PM", "category": "standard", "percent": "4", "name": "other region"},
+    ):
+        await post(api, operator, "/v1/catalog/tax-rates", rate)
+    c = await plan(api, operator, prices={"EUR": "100.00"})
+
+    async def taxes(**where: str) -> list[tuple[str, str, str]]:
+        body = {"currency": "EUR", "country": "ES", **where, "items": [{"plan": c, "start": "2024-01-01"}]}
+        resp = await api.post("/v1/quotes", json=body, headers=operator.auth)
+        assert resp.status_code == 200, resp.text
+        return [(t["code"], t["percent"], t["tax"]["amount"]) for t in resp.json()["taxes"]]
+
+    assert await taxes() == [("ES-standard", "21", "21.00")]
+    assert await taxes(region="CN") == [("ES-CN-standard", "7", "7.00")]
+    assert await taxes(region="GC") == [("ES-standard", "21", "21.00")]  # no rate of its own
+    untaxed = await taxes(country="PT")
+    assert untaxed == [("none", "0", "0.00")]
