@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from temporalio.client import Client
 
-from api.deps import TemporalGateway
+from api.deps import ApiKeyCache, TemporalGateway
 from api.docs import PROBLEM_RESPONSES, install_docs, operation_id
 from api.errors import install_error_handlers
 from api.forwarded import ForwardedHeaders
@@ -98,6 +98,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     )
     app.state.settings = settings
     app.state.temporal = TemporalGateway(settings, temporal_client)
+    app.state.api_keys = ApiKeyCache()  # verified keys, trusted for API_KEY_CACHE_SECONDS (api.deps)
     # Plug-ins load at start-up: a gateway name claimed twice stops the API here; a broken one is reported.
     app.state.payment_gateways = build_gateways(settings)
     app.state.disabled_plugins = disabled_plugins(settings, app.state.payment_gateways)

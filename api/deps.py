@@ -4,11 +4,15 @@ idempotent-write dependency, the Temporal client."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Callable, Iterator
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from temporalio.client import Client
@@ -27,7 +31,7 @@ from runtime.temporal import connect, ensure_search_attributes
 log = logging.getLogger(__name__)
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -55,11 +59,62 @@ api_key_scheme = HTTPBearer(
 )
 
 
-def get_principal(
+API_KEY_CACHE_SECONDS = 10.0
+"""How long a verified API key is trusted without looking it up again. A key revoked through this
+process stops working at once (``ApiKeyCache.forget``); one revoked elsewhere (another API replica,
+straight in the database) stops within this many seconds."""
+
+
+class ApiKeyCache:
+    """The principals of the API keys verified in the last ``API_KEY_CACHE_SECONDS``, by the SHA-256 of
+    the whole bearer token (a hit means this exact token was verified against the database lately).
+    Only keys that verified are kept: an unknown, malformed or revoked token is looked up every time."""
+
+    def __init__(self, ttl: float = API_KEY_CACHE_SECONDS, max_entries: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._entries: dict[bytes, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(self._digest(token))
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()
+            self._entries[self._digest(token)] = (time.monotonic() + self._ttl, principal)
+
+    def forget(self, key_id: str) -> None:
+        """Drop every entry of the key ``key_id`` (on its revocation)."""
+        with self._lock:
+            for digest in [d for d, (_, p) in self._entries.items() if p.key_id == key_id]:
+                del self._entries[digest]
+
+
+def api_key_cache(request: Request) -> ApiKeyCache:
+    cache: ApiKeyCache = request.app.state.api_keys
+    return cache
+
+
+def _lookup_principal(database_url: str, token: str) -> Principal | None:
+    with unit_of_work(database_url) as session:
+        return authenticate(session, token)
+
+
+async def get_principal(
     request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
 ) -> Principal:
+    """The caller's principal: from the key cache, else from the database (off the event loop)."""
     authorization = request.headers.get("authorization")
     if not authorization:
         raise ApiError(401, "unauthenticated", "Send your API key as `Authorization: Bearer <key>`")
@@ -67,10 +122,14 @@ def get_principal(
     if credentials is None or not token.strip():
         raise ApiError(401, "unauthenticated", "The Authorization header must be `Bearer <key>`")
     assert settings.database_url
-    with unit_of_work(settings.database_url) as session:
-        principal = authenticate(session, token.strip())
+    token = token.strip()
+    cache = api_key_cache(request)
+    principal = cache.get(token)
     if principal is None:
-        raise ApiError(401, "invalid_api_key", "The API key is unknown or has been revoked")
+        principal = await run_in_threadpool(_lookup_principal, settings.database_url, token)
+        if principal is None:
+            raise ApiError(401, "invalid_api_key", "The API key is unknown or has been revoked")
+        cache.put(token, principal)
     logs.bind(organisation_id=principal.organisation_id)
     return principal
 
@@ -78,8 +137,8 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_role(*roles: Role) -> Callable[[Principal], Principal]:
-    def check(principal: PrincipalDep) -> Principal:
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise ApiError(
@@ -100,8 +159,8 @@ StaffDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.AGENT, Rol
 # organisation; a partner's keys are refused whatever their role. Routes use these, never ad-hoc checks.
 
 
-def require_operator(*roles: Role) -> Callable[[Principal], Principal]:
-    def check(principal: PrincipalDep) -> Principal:
+def require_operator(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: PrincipalDep) -> Principal:
         if not principal.is_operator:
             raise ApiError(
                 403, "operator_only", "Only the operator's own staff may do this, not its partners"

@@ -57,7 +57,7 @@ def _loopback(request: Request) -> bool:
         return host == "localhost"
 
 
-def codec_caller(
+async def codec_caller(
     request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
@@ -70,7 +70,7 @@ def codec_caller(
         and _loopback(request)
     ):
         return "loopback"
-    principal = require_operator(Role.ADMIN)(get_principal(request, settings, credentials))
+    principal = await require_operator(Role.ADMIN)(await get_principal(request, settings, credentials))
     if principal.organisation_id not in settings.codec_organisations:
         raise ApiError(
             403,

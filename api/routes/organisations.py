@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from activities.accounts.organisations import create_organisation, mint_api_key
 from activities.shared.visibility import find_visible_organisation
-from api.deps import AdminDep, IdempotentWriteDep, SessionDep, StaffDep
+from api.deps import AdminDep, IdempotentWriteDep, SessionDep, StaffDep, api_key_cache
 from api.errors import ApiError, not_found
 from api.schemas.common import Page
 from api.schemas.organisations import (
@@ -135,7 +135,7 @@ def list_api_keys(organisation_id: str, principal: AdminDep, session: SessionDep
 
 @router.delete("/{organisation_id}/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 def revoke_api_key(
-    organisation_id: str, key_id: str, principal: AdminDep, session: SessionDep
+    organisation_id: str, key_id: str, principal: AdminDep, session: SessionDep, request: Request
 ) -> dict[str, Any]:
     org = find_visible_organisation(session, principal, organisation_id)
     api_key = session.get(ApiKey, key_id) if org is not None else None
@@ -143,4 +143,9 @@ def revoke_api_key(
         raise not_found("api_key", key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
+    # This process stops trusting the key now, and again once the revocation is committed (a request
+    # that looked the key up in between may have cached it).
+    cache = api_key_cache(request)
+    cache.forget(key_id)
+    event.listen(session, "after_commit", lambda _: cache.forget(key_id), once=True)
     return key_out(api_key)
