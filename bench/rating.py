@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import random
 import shutil
 import socket
@@ -41,6 +42,8 @@ SEED = 20260601
 PREFIXES = 10_000
 BATCH = 1_000
 CLIENTS = 8
+SMALL_BATCH = 100
+SMALL_CLIENTS = 10
 ZONES = ("Europe/Madrid", "America/New_York", "Asia/Tokyo", "UTC")
 
 
@@ -97,11 +100,11 @@ def rate_engine(
         return time.perf_counter() - started, total
 
 
-def make_events(count: int, subscriber: str, rng: random.Random) -> list[dict[str, Any]]:
+def make_events(count: int, subscriber: str, rng: random.Random, tag: str = "") -> list[dict[str, Any]]:
     now = datetime.now(UTC) - timedelta(days=1)
     return [
         {
-            "client_event_id": f"bench-{SEED}-{index}",
+            "client_event_id": f"bench-{SEED}-{tag}{index}",
             "subscriber": subscriber,
             "event_type": "voice",
             "quantity": rng.randint(1, 3_600),
@@ -179,7 +182,7 @@ def tenant(database_url: str, port: int) -> tuple[str, str, str]:
 
 
 async def post_batches(
-    port: int, token: str, batches: list[list[dict[str, Any]]], progress: Progress
+    port: int, token: str, batches: list[list[dict[str, Any]]], progress: Progress, clients: int = CLIENTS
 ) -> dict[str, int]:
     import httpx
 
@@ -202,7 +205,7 @@ async def post_batches(
                 totals["rejected"] += len(body["rejected"])
                 progress.advance(task)
 
-    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    await asyncio.gather(*(client() for _ in range(clients)))
     return totals
 
 
@@ -253,11 +256,16 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
         org, token, subscriber = tenant(url, port)
         events = make_events(count, subscriber, random.Random(SEED))
         batches = [events[i : i + BATCH] for i in range(0, count, BATCH)]
+        small = make_events(count, subscriber, random.Random(SEED + 1), tag="s")
+        small_batches = [small[i : i + SMALL_BATCH] for i in range(0, count, SMALL_BATCH)]
         with Progress(console=console, transient=True) as progress:
             started = time.perf_counter()
             first = asyncio.run(post_batches(port, token, batches, progress))
             seconds = time.perf_counter() - started
             again = asyncio.run(post_batches(port, token, batches, progress))
+            started = time.perf_counter()
+            few = asyncio.run(post_batches(port, token, small_batches, progress, SMALL_CLIENTS))
+            small_seconds = time.perf_counter() - started
         with sa.create_engine(url).connect() as conn:
             stored = conn.execute(
                 sa.text("SELECT count(*) FROM usage_events WHERE organisation_id = :o"), {"o": org}
@@ -272,6 +280,11 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
             "stored": stored,
             "accepted": first["accepted"],
             "resent_duplicates": again["duplicates"],
+            "small_batch": SMALL_BATCH,
+            "small_clients": SMALL_CLIENTS,
+            "small_seconds": round(small_seconds, 3),
+            "small_events_per_s": round(count / small_seconds),
+            "small_accepted": few["accepted"],
             "copy_rows_per_s": round(count / copy_seconds),
             "ingest_copy_ratio": round(copy_seconds / seconds, 3),
         }
@@ -298,6 +311,7 @@ def main(argv: list[str]) -> None:
         "rated_total": str(total),
     }
     figures.update(ingest_bench(events, console))
+    figures["load_1min"] = round(os.getloadavg()[0], 2)  # 2 cores shared: read the figures against it
     print(json.dumps(figures))
 
 
