@@ -1,11 +1,13 @@
 """Usage ingestion: check each event, resolve its subscriber, store it once per client event id.
 
 A batch is checked event by event (a bad one is reported with its reason, the rest are kept), the
-subscribers are resolved in three queries, and the rows go in as one statement that first claims each
+subscribers are resolved in three queries, and the rows are streamed with ``COPY`` into a temporary
+table of the session (emptied at commit), then go in as one statement that first claims each
 (organisation, client event id) in ``usage_event_keys`` (``ON CONFLICT DO NOTHING``) and inserts the
 events whose key was new: the same id is stored once, whatever the batch, the month, the retry or the
-restart. Rows are inserted in client-id order so concurrent batches with
-overlapping ids cannot deadlock. An unknown subscriber is stored in ``suspense`` (nothing is lost);
+restart. Keys are claimed in client-id order so concurrent batches with overlapping ids cannot
+deadlock. (``COPY`` replaced a multi-row ``VALUES`` built by ``execute_values``: its per-row
+``mogrify`` was the largest Python cost of a batch after the phone numbers; see ``bench.rating``.) An unknown subscriber is stored in ``suspense`` (nothing is lost);
 fix it with an alias (:func:`add_alias`) and retry the event.
 
 Dialled destinations are stored in E.164 (national numbers get the country of the subscriber's account,
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg2.extras import execute_values
+import io
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,22 +40,34 @@ _COLUMNS = (
     "organisation_id, client_event_id, subscriber, subscription_id, service_id, event_type, metric, "
     "quantity, duration, started_at, destination, destination_raw, source, status, reason, detail, attempts"
 )
+_STAGING = "usage_events_incoming"
+_CREATE_STAGING = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} (organisation_id text, client_event_id text, "
+    "subscriber text, subscription_id text, service_id text, event_type text, metric text, "
+    "quantity bigint, duration bigint, started_at timestamptz, destination text, destination_raw text, "
+    "source text, status text, reason text, detail text, attempts integer) ON COMMIT DELETE ROWS"
+)
+_PREPARE_STAGING = f"{_CREATE_STAGING}; DELETE FROM {_STAGING}"  # noqa: S608 - constant name
+_COPY = f"COPY {_STAGING} ({_COLUMNS}) FROM STDIN"
 # usage_events is partitioned by month, so its own unique index cannot hold "once per client event id";
 # the key goes into usage_event_keys in the same statement and only the events whose key was new are
 # inserted (a concurrent batch with the same id waits on the key's row, then finds it taken).
-_TEMPLATE = (
-    "("
-    + ", ".join(["%s"] * 7 + ["%s::bigint", "%s::bigint", "%s::timestamptz"] + ["%s"] * 6 + ["%s::integer"])
-    + ")"
-)
 _INSERT = (
-    f"WITH batch ({_COLUMNS}) AS (VALUES %s), "  # noqa: S608 - constant column list
-    "fresh AS (INSERT INTO usage_event_keys (organisation_id, client_event_id, started_at) "
-    "SELECT organisation_id, client_event_id, started_at FROM batch "
+    "WITH fresh AS (INSERT INTO usage_event_keys (organisation_id, client_event_id, started_at) "  # noqa: S608
+    f"SELECT organisation_id, client_event_id, started_at FROM {_STAGING} ORDER BY client_event_id "
     "ON CONFLICT (organisation_id, client_event_id) DO NOTHING RETURNING organisation_id, client_event_id) "
-    f"INSERT INTO usage_events ({_COLUMNS}) SELECT batch.* FROM batch "
+    f"INSERT INTO usage_events ({_COLUMNS}) SELECT batch.* FROM {_STAGING} AS batch "
     "JOIN fresh USING (organisation_id, client_event_id) RETURNING status"
 )
+
+
+def _field(value: str | None) -> str:
+    """A text field of COPY's text format: NULL as ``\\N``; backslash, tab and line ends escaped."""
+    if value is None:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
 
 
 @dataclass
@@ -159,41 +174,43 @@ def store_events(
     resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()})
     home = organisation_region(session, organisation_id)
     regions = subscription_regions(session, {who[0] for who in resolved.values()})
-    rows = []
+    lines = []
     for client_id in sorted(unique):
         e = unique[client_id]
         who = resolved.get(e.subscriber)
         region = (regions.get(who[0]) if who else None) or home
-        status, reason, detail = (
-            ("accepted", None, None)
-            if who
-            else ("suspense", "unknown_subscriber", f"no subscription, service or alias {e.subscriber}")
+        if who:
+            status, reason, detail = "accepted", None, None
+        else:
+            status, reason = "suspense", "unknown_subscriber"
+            detail = f"no subscription, service or alias {e.subscriber}"
+        fields = (
+            organisation_id,
+            e.client_event_id,
+            e.subscriber,
+            who[0] if who else None,
+            who[1] if who else None,
+            e.event_type,
+            e.metric,
+            str(e.quantity),
+            None if e.duration is None else str(e.duration),
+            e.started_at.isoformat(),
+            stored_destination(e.destination, region),
+            e.destination,
+            source,
+            status,
+            reason,
+            detail,
+            "0",
         )
-        rows.append(
-            (
-                organisation_id,
-                e.client_event_id,
-                e.subscriber,
-                who[0] if who else None,
-                who[1] if who else None,
-                e.event_type,
-                e.metric,
-                e.quantity,
-                e.duration,
-                e.started_at,
-                stored_destination(e.destination, region),
-                e.destination,
-                source,
-                status,
-                reason,
-                detail,
-                0,
-            )
-        )
+        lines.append("\t".join([_field(value) for value in fields]))
     inserted: list[tuple[str]] = []
-    if rows:
+    if lines:
         cursor = session.connection().connection.cursor()
-        inserted = execute_values(cursor, _INSERT, rows, template=_TEMPLATE, page_size=len(rows), fetch=True)
+        cursor.execute(_PREPARE_STAGING)  # one round trip; empty unless an earlier chunk of this transaction
+        cursor.copy_expert(_COPY, io.StringIO("\n".join(lines) + "\n"))
+        cursor.execute(_INSERT)
+        inserted = cursor.fetchall()
     report.duplicates += len(events) - len(inserted)
     for (status,) in inserted:
         if status == "accepted":
