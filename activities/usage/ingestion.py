@@ -61,10 +61,13 @@ _INSERT = (
 )
 
 
+_NULL = "\\N"
+
+
 def _field(value: str | None) -> str:
     """A text field of COPY's text format: NULL as ``\\N``; backslash, tab and line ends escaped."""
     if value is None:
-        return "\\N"
+        return _NULL
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return value
@@ -104,20 +107,30 @@ class IngestReport:
         }
 
 
+class Missing:
+    """The type of :data:`MISSING` (an argument not given, where None is a value)."""
+
+
+MISSING = Missing()
+
+
 def subtree(session: Session, organisation_id: str) -> list[str]:
     path = session.execute(select(Organisation.path).where(Organisation.id == organisation_id)).scalar_one()
     return list(session.execute(select(Organisation.id).where(Organisation.path.startswith(path))).scalars())
 
 
 def resolve_subscribers(
-    session: Session, organisation_id: str, subscribers: Iterable[str]
+    session: Session, organisation_id: str, subscribers: Iterable[str], region: str | None | Missing = MISSING
 ) -> dict[str, tuple[str, str | None]]:
-    """subscriber → (subscription id, service id or None) for those known in the organisation's subtree."""
+    """subscriber → (subscription id, service id or None) for those known in the organisation's subtree.
+
+    ``region`` is the organisation's (:func:`organisation_region`), looked up unless the caller has it."""
     wanted = set(subscribers)
     if not wanted:
         return {}
     found: dict[str, tuple[str, str | None]] = {}
-    region = organisation_region(session, organisation_id)
+    if isinstance(region, Missing):
+        region = organisation_region(session, organisation_id)
     keys = {subscriber: alias_key(subscriber, region) for subscriber in wanted}
     by_key: dict[str, tuple[str, str]] = {}
     for alias, sub_id, svc_id in session.execute(
@@ -171,8 +184,8 @@ def store_events(
     if not events:
         return
     unique = {e.client_event_id: e for e in events}
-    resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()})
     home = organisation_region(session, organisation_id)
+    resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()}, home)
     regions = subscription_regions(session, {who[0] for who in resolved.values()})
     lines = []
     for client_id in sorted(unique):
@@ -184,26 +197,15 @@ def store_events(
         else:
             status, reason = "suspense", "unknown_subscriber"
             detail = f"no subscription, service or alias {e.subscriber}"
-        fields = (
-            organisation_id,
-            e.client_event_id,
-            e.subscriber,
-            who[0] if who else None,
-            who[1] if who else None,
-            e.event_type,
-            e.metric,
-            str(e.quantity),
-            None if e.duration is None else str(e.duration),
-            e.started_at.isoformat(),
-            stored_destination(e.destination, region),
-            e.destination,
-            source,
-            status,
-            reason,
-            detail,
-            "0",
+        # Every text the client sent goes through _field (a pattern's ``$`` lets a final line end in);
+        # the rest is ours: ids, constants, numbers, a UTC timestamp.
+        lines.append(
+            f"{organisation_id}\t{_field(e.client_event_id)}\t{_field(e.subscriber)}\t"
+            f"{who[0] if who else _NULL}\t{(who[1] or _NULL) if who else _NULL}\t{e.event_type}\t"
+            f"{_field(e.metric)}\t{e.quantity}\t{_NULL if e.duration is None else e.duration}\t"
+            f"{e.started_at.isoformat()}\t{_field(stored_destination(e.destination, region))}\t"
+            f"{_field(e.destination)}\t{source}\t{status}\t{reason or _NULL}\t{_field(detail)}\t0"
         )
-        lines.append("\t".join([_field(value) for value in fields]))
     inserted: list[tuple[str]] = []
     if lines:
         cursor = session.connection().connection.cursor()
