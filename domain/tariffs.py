@@ -195,7 +195,8 @@ class RateDeck:
             if rate.prefix in table:
                 raise PricingError("prefix_duplicate", f"prefix {rate.prefix} appears twice in the deck")
             table[rate.prefix] = rate
-        self._by_length = tuple((length, self._tables[length]) for length in sorted(self._tables, reverse=True))
+        longest_first = sorted(self._tables, reverse=True)
+        self._by_length = tuple((length, self._tables[length]) for length in longest_first)
         self.zone_cache: dict[str, ZoneInfo] = {}
 
     def __len__(self) -> int:

@@ -7,8 +7,9 @@ table of the session (emptied at commit), then go in as one statement that first
 events whose key was new: the same id is stored once, whatever the batch, the month, the retry or the
 restart. Keys are claimed in client-id order so concurrent batches with overlapping ids cannot
 deadlock. (``COPY`` replaced a multi-row ``VALUES`` built by ``execute_values``: its per-row
-``mogrify`` was the largest Python cost of a batch after the phone numbers; see ``bench.rating``.) An unknown subscriber is stored in ``suspense`` (nothing is lost);
-fix it with an alias (:func:`add_alias`) and retry the event.
+``mogrify`` was the largest Python cost of a batch after the phone numbers; see ``bench.rating``.)
+An unknown subscriber is stored in ``suspense`` (nothing is lost); fix it with an alias
+(:func:`add_alias`) and retry the event.
 
 Dialled destinations are stored in E.164 (national numbers get the country of the subscriber's account,
 else the operator's; see :mod:`domain.usage_numbers`), the number as sent in ``destination_raw``.
@@ -17,12 +18,11 @@ Aliases that are phone numbers are stored and looked up in E.164 the same way, i
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-import io
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -120,7 +120,7 @@ def subtree(session: Session, organisation_id: str) -> list[str]:
 
 
 def resolve_subscribers(
-    session: Session, organisation_id: str, subscribers: Iterable[str], region: str | None | Missing = MISSING
+    session: Session, organisation_id: str, subscribers: Iterable[str], region: str | Missing | None = MISSING
 ) -> dict[str, tuple[str, str | None]]:
     """subscriber → (subscription id, service id or None) for those known in the organisation's subtree.
 
@@ -212,7 +212,7 @@ def store_events(
         cursor.execute(_PREPARE_STAGING)  # one round trip; empty unless an earlier chunk of this transaction
         cursor.copy_expert(_COPY, io.StringIO("\n".join(lines) + "\n"))
         cursor.execute(_INSERT)
-        inserted = cursor.fetchall()
+        inserted = [(str(row[0]),) for row in cursor.fetchall()]
     report.duplicates += len(events) - len(inserted)
     for (status,) in inserted:
         if status == "accepted":
