@@ -168,8 +168,9 @@ class DestinationRate:
         """(tariff name, tariff) for a call starting at the local time ``local``, or None."""
         if self.by_band:
             weekday, minute = local.weekday(), local.hour * 60 + local.minute
-            for band, name, tariff in self.by_band:
-                if band.covers_minute(weekday, minute):
+            for band, name, tariff in self.by_band:  # TimeBand.covers_minute, inlined (the hot loop)
+                first, last = band.minutes
+                if weekday in band.weekdays and first <= minute < last:
                     return name, tariff
         return self.anytime
 
@@ -211,8 +212,11 @@ class RateDeck:
         return None
 
     def tariff_for(self, digits: str, local: datetime) -> tuple[DestinationRate, str, CompiledTariff] | None:
-        destination = self.match(digits)
-        if destination is None:
+        for length, table in self._by_length:  # match(), inlined (the hot loop)
+            destination = table.get(digits[:length])
+            if destination is not None:
+                break
+        else:
             return None
         chosen = destination.tariff_at(local)
         return None if chosen is None else (destination, chosen[0], chosen[1])
