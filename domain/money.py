@@ -11,7 +11,7 @@ only ever produced by an exact division and 28 digits never turn a non-tie into 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import (
     ROUND_DOWN,
@@ -44,6 +44,7 @@ __all__ = [
     "as_decimal",
     "check_amount",
     "quantize",
+    "quantizer",
     "round_minor",
 ]
 
@@ -188,6 +189,17 @@ def quantize(value: Decimal, places: int, mode: RoundingMode = RoundingMode.HALF
     if not isinstance(value, Decimal | int) or isinstance(value, bool):
         raise TypeError(f"expected Decimal or int, got {type(value).__name__}")
     return Decimal(value).quantize(_exponent(places), rounding=_DECIMAL_ROUNDING[mode])
+
+
+def quantizer(places: int, mode: RoundingMode = RoundingMode.HALF_UP) -> Callable[[Decimal], Decimal]:
+    """:func:`quantize` with ``places`` and ``mode`` bound once, for hot loops (the rating engine):
+    the same rounding, without looking the exponent and the mode up on every call."""
+    exponent, rounding = _exponent(places), _DECIMAL_ROUNDING[mode]
+
+    def rounded(value: Decimal) -> Decimal:
+        return value.quantize(exponent, rounding=rounding)
+
+    return rounded
 
 
 def round_minor(value: Decimal, currency: str, mode: RoundingMode = RoundingMode.HALF_UP) -> int:

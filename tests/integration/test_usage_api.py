@@ -194,6 +194,30 @@ async def test_unknown_subscriber_waits_for_an_alias(
     assert (await rated(api, operator, sub, month_of(at)))["total"] == "1.2000"
 
 
+async def test_text_fields_are_stored_as_sent_backslashes_and_final_line_ends_included(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    """The rows go in through COPY's text format: what it escapes must come back unchanged."""
+    at = recent_weekday(3, 10)
+    tag = uuid.uuid4().hex[:8]
+    odd = event(f"alias\\{tag}\n", 5, at, client_event_id=f"id\\N{tag}\n", destination="+34 91\n")
+    odd["metric"] = "voice\n"
+    report = await ingest(api, operator, [odd])
+    assert (report["suspense"], report["rejected"]) == (1, [])
+    listed = await api.get(
+        "/v1/usage/suspense", params={"reason": "unknown_subscriber"}, headers=operator.auth
+    )
+    stored = next(e for e in listed.json()["data"] if e["client_event_id"] == odd["client_event_id"])
+    assert (stored["subscriber"], stored["metric"], stored["destination_raw"]) == (
+        odd["subscriber"],
+        "voice\n",
+        "+34 91\n",
+    )
+    assert stored["detail"] == f"no subscription, service or alias {odd['subscriber']}"
+    again = await ingest(api, operator, [odd])
+    assert (again["suspense"], again["duplicates"]) == (0, 1)
+
+
 async def test_rerating_after_a_correction_adds_only_the_difference(
     api: httpx.AsyncClient, operator: Tenant, database_url: str
 ) -> None:

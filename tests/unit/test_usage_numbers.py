@@ -42,3 +42,30 @@ def test_only_phone_like_aliases_are_normalised() -> None:
     assert alias_key("ana@isp", "ES") == "ana@isp"
     assert alias_key("svc_01ABC", "ES") == "svc_01ABC"
     assert alias_key("1234", "ES") == "1234"
+
+
+def test_plus_and_digits_agree_with_the_full_parse_for_every_country_code() -> None:
+    """The learnt (country code, length) rule answers what ``phonenumbers`` answers, leading zeros too."""
+    import random
+
+    import phonenumbers
+
+    from domain import usage_numbers
+
+    rng = random.Random(19)
+    usage_numbers._POSSIBLE.clear()
+    checked = learnt = 0
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for length in range(0, 19):
+            for region in ("ES", None):
+                for lead in ("", "0", "00", str(rng.randint(1, 9))):
+                    rest = (lead + "".join(rng.choices("0123456789", k=length)))[:length]
+                    text = f"+{code}{rest}"
+                    for _ in range(2):  # the first call may learn, the second uses what was learnt
+                        assert e164(text, region) == usage_numbers._parse(text, region), text
+                        checked += 1
+    learnt = len(usage_numbers._POSSIBLE)
+    assert checked > 10_000
+    assert learnt > 1_000  # the rule was used, not only the full parse
+    assert e164("+34912345678", "es") == "+34912345678"
+    assert e164("+12125550100", "ES") == "+12125550100"  # NANP takes the full parse (national prefix 1)
