@@ -137,3 +137,22 @@ def test_the_period_still_awards_through_the_guards(
         scalar(database_url, "select balance from loyalty_point_balances where account_id = :a", a=account)
         == 100
     )
+
+
+def test_an_event_naming_no_organisation_fails_and_an_organisation_keeps_its_id(
+    database_url: str, awarded_operator: dict[str, str]
+) -> None:
+    """business_events' organisation key is guarded per statement too (migration 0048)."""
+    message = _fails_with_key_violation(
+        database_url,
+        "insert into business_events (id, type, organisation_id, object_type, object_id, data, api_version,"
+        " occurred_at) select 'evt_guard' || g, 'loyalty.awarded',"
+        " case when g = 3 then 'org_missing' else :org end, 'account', 'acc', '{}', '2026-11-01', now()"
+        " from generate_series(1, 5) g",
+        org=awarded_operator["org"],
+    )
+    assert "org_missing" in message
+    assert scalar(database_url, "select count(*) from business_events where id like 'evt_guard%'") == 0
+    _fails_with_key_violation(
+        database_url, "update organisations set id = 'org_renamed' where id = :id", id=awarded_operator["org"]
+    )
