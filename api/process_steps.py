@@ -17,6 +17,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import WorkflowExecutionDescription
 
+from runtime.history_markers import local_activity
+
 MAX_STEPS = 200
 """A long process (a bill run's pages, the webhook relay) shows its latest steps only."""
 
@@ -101,6 +103,18 @@ class StepReader:
                 {"step": step["name"], "kind": step["kind"], "reason": reason, "at": step["ended_at"]}
             )
 
+    def _local_activity(self, event: HistoryEvent) -> None:
+        """A local activity (a short database step run in the workflow's task): one step of kind
+        ``activity`` (``local``), from the marker recorded when it ended (runtime/history_markers.py)."""
+        found = local_activity(event)
+        if found is None:
+            return
+        self._open(event, "activity", found.name, local=True)
+        self.steps[event.event_id]["attempt"] = found.attempt
+        failed = found.failure is not None
+        reason = failure_reason(found.failure) if found.failure is not None else None
+        self._close(event.event_id, "failed" if failed else "completed", event, reason)
+
     def read(self, event: HistoryEvent) -> None:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -129,6 +143,8 @@ class StepReader:
             self._close(
                 attrs.initiated_event_id, outcome, event, failure_reason(attrs.failure) if failed else None
             )
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            self._local_activity(event)
         elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
             timer = event.timer_started_event_attributes
             at = _time(event.event_time)

@@ -42,6 +42,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from runtime.codec import data_converter, open_failures
+from runtime.history_markers import local_activity
 from runtime.settings import Settings
 from workflows.common import (
     ACCOUNT_ID,
@@ -409,6 +410,18 @@ def steps_of(events: Sequence[HistoryEvent]) -> list[Step]:
             close(t.scheduled_event_id, event, "timed out", failure_text(t.failure))
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
             close(event.activity_task_canceled_event_attributes.scheduled_event_id, event, "canceled")
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            local = local_activity(event)
+            if local is not None:
+                outcome = "failed" if local.failure is not None else "completed"
+                step = add(
+                    event,
+                    "activity",
+                    local.name,
+                    outcome,
+                    failure_text(local.failure) if local.failure else None,
+                )
+                step.attempt, step.finished_at = local.attempt or step.attempt, _when(event)
         elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
             t2 = event.timer_started_event_attributes
             seconds = t2.start_to_fire_timeout.ToTimedelta()

@@ -31,6 +31,7 @@ from typer.testing import CliRunner, Result
 from domain.process_ids import ProcessLabels
 from integrations.provisioning.base import ProvisioningRequest, ProvisioningResult
 from runtime.cli import app
+from runtime.history_markers import local_activity
 from runtime.process_ops import DEFAULT_HISTORIES, steps_of, stored_histories
 from runtime.worker import WORKFLOWS
 from tests.support.eventually import eventually_async
@@ -478,14 +479,17 @@ async def test_the_command_line_exit_codes_as_a_ci_job_sees_them(address: str) -
 
 
 def test_the_steps_of_every_stored_history_read_as_steps() -> None:
-    """``show``'s reading of a history, on every kind of process the platform runs (activities, timers,
-    children, signals, failures): each activity scheduled is one step with an outcome."""
+    """``show``'s reading of a history, on every kind of process the platform runs (activities, local
+    activities, timers, children, signals, failures): each activity scheduled or local activity recorded is
+    one step with an outcome."""
     for loaded in stored_histories([DEFAULT_HISTORIES]):
         assert loaded.history is not None, loaded.error
         steps = steps_of(loaded.history.events)
         scheduled = [
-            e for e in loaded.history.events if e.HasField("activity_task_scheduled_event_attributes")
-        ]
+            e
+            for e in loaded.history.events
+            if e.HasField("activity_task_scheduled_event_attributes") or local_activity(e) is not None
+        ]  # local activities (Onboarding's database steps) leave a marker instead
         activities = [s for s in steps if s.kind == "activity"]
         assert len(activities) == len(scheduled), loaded.workflow_id
         assert steps[0].name == "started", loaded.workflow_id
