@@ -38,6 +38,7 @@ BULK_STEP = timedelta(minutes=10)
 PAGES_PER_RUN = 5_000
 POINTS_AT_EVALUATION = "loyalty-points-applied-at-evaluation"
 ONE_STATEMENT_PER_RUN = "loyalty-rules-in-one-statement"
+HEARTBEATS = "loyalty-heartbeats"
 EVALUATION_PARTS = 2
 
 
@@ -51,6 +52,9 @@ class LoyaltyAwardWorkflow:
         period = request.period or previous_period(today)
         parse_period(period)
         about = f"Loyalty awards of {request.organisation_id} for {period}"
+        # The long steps heartbeat: a worker killed in one is noticed within heartbeat_seconds, not
+        # after BULK_STEP (runs started before keep their 10-minute wait).
+        self._beat = timedelta(seconds=request.heartbeat_seconds) if workflow.patched(HEARTBEATS) else None
         show_details(about, "opening the run")
         started = await workflow.execute_activity_method(
             LoyaltyActivities.start_run,
@@ -78,6 +82,7 @@ class LoyaltyAwardWorkflow:
                             parts=EVALUATION_PARTS,
                         ),
                         start_to_close_timeout=BULK_STEP,
+                        heartbeat_timeout=self._beat,
                         retry_policy=DB_RETRY,
                     )
                     for part in range(EVALUATION_PARTS)
@@ -97,6 +102,7 @@ class LoyaltyAwardWorkflow:
                     limit=request.page_size,
                 ),
                 start_to_close_timeout=BULK_STEP,
+                heartbeat_timeout=self._beat,
                 retry_policy=DB_RETRY,
             )
             applied += page.applied
@@ -107,6 +113,7 @@ class LoyaltyAwardWorkflow:
             LoyaltyActivities.expire_points,
             ExpirePoints(organisation_id=request.organisation_id, on=today),
             start_to_close_timeout=BULK_STEP,
+            heartbeat_timeout=self._beat,
             retry_policy=DB_RETRY,
         )
         show_details(about, "reporting")
@@ -138,5 +145,6 @@ class LoyaltyAwardWorkflow:
                     on=today if points_at_evaluation else None,
                 ),
                 start_to_close_timeout=BULK_STEP,
+                heartbeat_timeout=self._beat,
                 retry_policy=DB_RETRY,
             )

@@ -1,4 +1,6 @@
-"""Loyalty awards' Temporal activities: each one database transaction (sync, on the thread pool)."""
+"""Loyalty awards' Temporal activities: each one database transaction (sync, on the thread pool). The
+long ones heartbeat from the process's heartbeat thread while their statement runs, so a killed worker's
+step is retried within the run's heartbeat timeout (``AwardRunInput.heartbeat_seconds``)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from activities.loyalty.io import (
     RunStarted,
     StartRun,
 )
+from activities.shared.heartbeat import heartbeating
 from domain.errors import NotFound
 from models.base import unit_of_work
 from models.loyalty import LoyaltyRule
@@ -46,7 +49,7 @@ class LoyaltyActivities(io.LoyaltyActivities):
     def evaluate_rule(self, request: EvaluateRule) -> RuleEvaluated:
         """Insert the rule's awards of the period in one set-based statement (once per rule, account
         and period); points awards applied in it when the run's day is given."""
-        with unit_of_work(self.url) as session:
+        with heartbeating(), unit_of_work(self.url) as session:
             rule = session.get(LoyaltyRule, request.rule_id)
             if rule is None:
                 raise NotFound("loyalty_rule", request.rule_id)
@@ -57,7 +60,7 @@ class LoyaltyActivities(io.LoyaltyActivities):
     def evaluate_run(self, request: EvaluateRun) -> RunEvaluated:
         """Evaluate the run's rules in one transaction: the points rules in one statement (one earn
         movement per account), the others as pending awards for the pages."""
-        with unit_of_work(self.url) as session:
+        with heartbeating(), unit_of_work(self.url) as session:
             found = session.execute(select(LoyaltyRule).where(LoyaltyRule.id.in_(request.rule_ids)))
             by_id = {rule.id: rule for rule in found.scalars()}
             missing = [rule_id for rule_id in request.rule_ids if rule_id not in by_id]
@@ -73,7 +76,7 @@ class LoyaltyActivities(io.LoyaltyActivities):
     def apply_page(self, request: ApplyPage) -> PageApplied:
         """Apply a page of the run's pending awards (points, wallet credit, voucher, offer), in one
         transaction; an applied award is never applied again."""
-        with unit_of_work(self.url) as session:
+        with heartbeating(), unit_of_work(self.url) as session:
             applied, more = awards.apply_page(
                 session, request.run_id, request.organisation_id, request.limit, request.on
             )
@@ -82,7 +85,7 @@ class LoyaltyActivities(io.LoyaltyActivities):
     @activity.defn(name="expire_loyalty_points")
     def expire_points(self, request: ExpirePoints) -> PointsExpired:
         """Expire the operator's points past their expiry date (oldest first), once."""
-        with unit_of_work(self.url) as session:
+        with heartbeating(), unit_of_work(self.url) as session:
             accounts, expired = points.expire(session, request.organisation_id, request.on)
             return PointsExpired(accounts=accounts, points=expired)
 

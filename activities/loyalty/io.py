@@ -17,6 +17,12 @@ class AwardRunInput(BaseModel):
     period: str | None = None
     on: date | None = Field(default=None, description="the run's day (default: the workflow's today)")
     page_size: int = Field(default=PAGE_SIZE, ge=1, le=10_000)
+    heartbeat_seconds: int = Field(
+        default=20,
+        ge=2,
+        le=600,
+        description="a killed worker's evaluation or page is retried on another within this many seconds",
+    )
 
 
 class StartRun(BaseModel):

@@ -220,7 +220,7 @@ SCENARIOS = [
     ),
     _scenario(
         "workflows/test_loyalty_award.py::test_a_run_survives_failed_pages_and_awards_each_account_once",
-        "one_statement_failed_steps",  # before the one-statement patch: failed_pages
+        "heartbeats_failed_steps",  # before the heartbeats patch: one_statement_failed_steps, failed_pages
         "LoyaltyAward",
     ),
     _scenario(
@@ -237,7 +237,7 @@ SCENARIOS = [
     _scenario(
         "workflows/test_loyalty_award.py::"
         "test_points_awards_are_applied_by_the_evaluation_and_a_second_run_adds_nothing",
-        "one_statement",  # before the one-statement patch: points_at_evaluation
+        "heartbeats",  # before the heartbeats patch: one_statement, points_at_evaluation
         "LoyaltyAward",
     ),
 ]
