@@ -126,6 +126,7 @@ class PendingCharge(Base):
         CheckConstraint("status in ('pending','invoiced','void')", name="status"),
         CheckConstraint("char_length(currency) = 3", name="currency"),
         Index("ix_pending_charges_account_status", "account_id", "status"),
+        Index("ix_pending_charges_subscription", "subscription_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

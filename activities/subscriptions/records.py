@@ -31,7 +31,18 @@ def operator_id(session: Session, organisation_id: str) -> str:
     return org.path.strip("/").split("/")[0]
 
 
+_SPECS: dict[tuple[str, str, int], PlanSpec] = {}
+_SPECS_KEPT = 4096
+
+
 def plan_spec(session: Session, operator: str, code: str, version: int) -> PlanSpec:
+    """Version ``version`` of the operator's plan ``code``, parsed. A saved version never changes (a new
+    price is a new version) and PlanSpec is frozen, so each is read and parsed once per process: a
+    subscription's read no longer costs a query and a parse per service."""
+    key = (operator, code, version)
+    spec = _SPECS.get(key)
+    if spec is not None:
+        return spec
     row = session.execute(
         select(PlanVersion).where(
             PlanVersion.organisation_id == operator, PlanVersion.code == code, PlanVersion.version == version
@@ -39,7 +50,11 @@ def plan_spec(session: Session, operator: str, code: str, version: int) -> PlanS
     ).scalar_one_or_none()
     if row is None:
         raise NotFound("plan", f"{code} v{version}")
-    return PlanSpec.model_validate(row.spec)
+    spec = PlanSpec.model_validate(row.spec)
+    if len(_SPECS) >= _SPECS_KEPT:
+        _SPECS.clear()
+    _SPECS[key] = spec
+    return spec
 
 
 def terms_of(session: Session, sub: Subscription, service: SubscriptionService) -> ServiceTerms:
