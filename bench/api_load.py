@@ -36,6 +36,17 @@ Before/after through real API processes on the same filled stack, 50 requests/s 
 after then before, load 14-24): after 17.3 requests/s answered (p50 15.6 s: the queue of a saturated
 machine), raw SQL 18.7/s in the same run; before 6.9/s (p50 38.8 s), raw SQL 23.3/s. The 200/s,
 p99 <= 50 ms target is NOT met here: even the raw SQL of these reads did not keep 50/s at that load.
+Idle (2026-12-01, the bench alone): 111 requests/s answered of 200 asked, 0 errors, the raw SQL of the
+same reads p99 ~5 ms. Around a 40/s run against one API process on a kept 100k population (psutil CPU
+times of the API process and of every PostgreSQL process): 9-11 ms of API CPU per read against 1.7 ms of
+PostgreSQL, so one API process tops out near 100/s on its core. With uvloop and httptools installed
+(uvicorn picks them up) 9.0-10.0 ms: no gain. py-spy of the API: about ten ASGI layers (request id,
+errors, body limit, forwarded headers, metrics, codec CORS, guard, exceptions, exit stack, router), FastAPI's
+dependency solving ~12% of the busy samples, the subscription view ~27% (terms per service; since then
+each plan version is parsed once per process, no change measured in this mix). Next levers: fewer
+middleware layers (one ASGI wrapper doing what the ten do), more than one API process
+(``uvicorn --workers``: /metrics would then need Prometheus' multi-process mode), and reads answering
+from one SQL statement per route.
 """
 
 from __future__ import annotations

@@ -50,16 +50,13 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -326,18 +323,9 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 def http_bench(console: Console, seconds: int = HTTP_SECONDS) -> dict[str, Any]:
     """POST /v1/quotes at ``HTTP_RATE`` req/s for ``seconds`` against the API in-process, beside the same
     open loop on an authenticated single-row read (GET a plan): the floor of any request here."""
-    from bench.rating import start_api
-    from models.migrate import upgrade
-    from runtime.servers import embedded_server
-    from runtime.settings import normalise_database_url
+    from bench.rating import api_on_new_database
 
-    data_dir = Path(tempfile.mkdtemp(prefix="multibill-bench-pg-")) / "data"
-    with console.status("starting embedded PostgreSQL and migrating"):
-        server = embedded_server(data_dir, cleanup_mode="delete")
-        url = normalise_database_url(server.get_uri())
-        upgrade(url)
-    try:
-        api, port = start_api(url)
+    with api_on_new_database(console) as (url, port):
         token = admin_key(url)
         codes = quote_catalogue(port, token)
         count = HTTP_RATE * seconds
@@ -353,7 +341,6 @@ def http_bench(console: Console, seconds: int = HTTP_SECONDS) -> dict[str, Any]:
         reads = [("GET", f"/v1/catalog/plans/{codes[i % len(codes)]}", None) for i in range(count)]
         with console.status(f"GET a plan at {HTTP_RATE}/s for {seconds} s (the floor)"):
             floor, floor_errors = asyncio.run(open_loop(port, token, reads, HTTP_RATE))
-        api.should_exit = True
         figures = {f"http_{k}": v for k, v in percentiles(quotes).items()}
         figures |= {
             "http_requests": count,
@@ -364,9 +351,6 @@ def http_bench(console: Console, seconds: int = HTTP_SECONDS) -> dict[str, Any]:
         figures |= {f"floor_get_{k}": v for k, v in percentiles(floor).items()}
         figures["floor_get_errors"] = floor_errors
         return figures
-    finally:
-        server.cleanup()
-        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def admin_key(database_url: str) -> str:

@@ -49,6 +49,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -154,6 +156,30 @@ def start_api(database_url: str) -> tuple[Any, int]:
     while not server.started:
         time.sleep(0.05)
     return server, port
+
+
+@contextmanager
+def api_on_new_database(console: Console) -> Iterator[tuple[str, int]]:
+    """A new embedded PostgreSQL, migrated, with the API in-process on it: (database URL, API port);
+    both gone on the way out."""
+    from models.migrate import upgrade
+    from runtime.servers import embedded_server
+    from runtime.settings import normalise_database_url
+
+    data_dir = Path(tempfile.mkdtemp(prefix="multibill-bench-pg-")) / "data"
+    with console.status("starting embedded PostgreSQL and migrating"):
+        server = embedded_server(data_dir, cleanup_mode="delete")
+        url = normalise_database_url(server.get_uri())
+        upgrade(url)
+    try:
+        api, port = start_api(url)
+        try:
+            yield url, port
+        finally:
+            api.should_exit = True
+    finally:
+        server.cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def tenant(database_url: str, port: int) -> tuple[str, str, str]:
@@ -265,17 +291,7 @@ def copy_rate(
 def ingest_bench(count: int, console: Console) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from models.migrate import upgrade
-    from runtime.servers import embedded_server
-    from runtime.settings import normalise_database_url
-
-    data_dir = Path(tempfile.mkdtemp(prefix="multibill-bench-pg-")) / "data"
-    with console.status("starting embedded PostgreSQL and migrating"):
-        server = embedded_server(data_dir, cleanup_mode="delete")
-        url = normalise_database_url(server.get_uri())
-        upgrade(url)
-    try:
-        api, port = start_api(url)
+    with api_on_new_database(console) as (url, port):
         org, token, subscriber = tenant(url, port)
         events = make_events(count, subscriber, random.Random(SEED))
         batches = [events[i : i + BATCH] for i in range(0, count, BATCH)]
@@ -295,7 +311,6 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
             ).scalar_one()
         with console.status("raw COPY of the same rows"):
             copy_seconds = copy_rate(url, org, subscriber, events)
-        api.should_exit = True
         return {
             "events": count,
             "ingest_seconds": round(seconds, 3),
@@ -311,9 +326,6 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
             "copy_rows_per_s": round(count / copy_seconds),
             "ingest_copy_ratio": round(copy_seconds / seconds, 3),
         }
-    finally:
-        server.cleanup()
-        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def main(argv: list[str]) -> None:
