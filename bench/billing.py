@@ -1,8 +1,11 @@
 """A real BillingCycle through Temporal over N generated subscriptions, beside a raw COPY of the same rows.
 
-Run: ``python -m bench.billing [N] [--processes=P] [--parallelism=K] [--page-size=S]`` (default 100000,
-0 processes: one in-process worker with K activity threads; P > 0: P spawned worker processes sharing
-the pages, K // P slots each). Generates accounts with mixed plans (recurring, add-ons, device rental,
+Run: ``python -m bench.billing [N] [--processes=P] [--parallelism=K] [--page-size=S] [--kill-after=T]``
+(default 100000, 0 processes: one in-process worker with K activity threads; P > 0: P spawned worker
+processes sharing the pages, K // P slots each; ``--kill-after=T``: T seconds into the run one worker
+process is killed with SIGKILL and another started, and the figures then show the invoices and billed
+periods in the database: exactly one invoice per account, each line's period billed once).
+Generates accounts with mixed plans (recurring, add-ons, device rental,
 tax) straight into an embedded PostgreSQL with COPY (in chunks: the bench's memory does not grow with
 N), runs the bill run on a Temporal dev server, then COPYs rows of the same shape into scratch tables
 (streamed, one COPY per table): the physical limit. The last stdout line is one JSON object with the
@@ -46,6 +49,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -433,7 +437,7 @@ def worker_process(target: str, database_url: str, queue: str, slots: int, stop:
 
 
 async def bill(
-    database_url: str, org: str, page_size: int, parallelism: int, processes: int = 0
+    database_url: str, org: str, page_size: int, parallelism: int, processes: int = 0, kill_after: int = 0
 ) -> tuple[float, Any]:
     """Run one BillingCycle; its seconds and summary. ``processes`` 0: one worker in this process (its
     activities on ``parallelism`` threads); otherwise that many worker processes sharing the pages
@@ -450,7 +454,7 @@ async def bill(
     )
     try:
         if processes:
-            return await bill_in_processes(env, database_url, queue, run, processes)
+            return await bill_in_processes(env, database_url, queue, run, processes, kill_after)
         with ThreadPoolExecutor(max_workers=parallelism) as pool:
             async with Worker(
                 env.client,
@@ -473,24 +477,48 @@ WORKERS: list[
 ] = []  # (peak RSS in bytes, CPU seconds) of each worker process of the last bill
 
 
+KILLED: list[float] = []  # seconds into the bill run at which a worker process was killed (--kill-after)
+
+
 async def bill_in_processes(
-    env: WorkflowEnvironment, database_url: str, queue: str, run: RunInput, processes: int
+    env: WorkflowEnvironment,
+    database_url: str,
+    queue: str,
+    run: RunInput,
+    processes: int,
+    kill_after: int = 0,
 ) -> tuple[float, Any]:
+    """The bill run on ``processes`` spawned worker processes. ``kill_after`` > 0: that many seconds into
+    the run, the first worker is killed (SIGKILL: its pages' transactions die uncommitted or committed
+    without their answer) and a new one started in its place, as an operator's supervisor would."""
     target = env.client.service_client.config.target_host
     context = multiprocessing.get_context("spawn")
     stop, report = context.Event(), context.Queue()
     slots = max(1, run.parallelism // processes)
-    workers = [
-        context.Process(target=worker_process, args=(target, database_url, queue, slots, stop, report))
-        for _ in range(processes)
-    ]
-    for worker in workers:
+
+    def start() -> Any:
+        worker = context.Process(
+            target=worker_process, args=(target, database_url, queue, slots, stop, report)
+        )
         worker.start()
+        return worker
+
+    workers = [start() for _ in range(processes)]
+    KILLED.clear()
     try:
         started = time.perf_counter()
-        summary = await env.client.execute_workflow(
-            BillingCycleWorkflow.run, run, id=f"bench-{queue}", task_queue=queue
+        result = asyncio.ensure_future(
+            env.client.execute_workflow(BillingCycleWorkflow.run, run, id=f"bench-{queue}", task_queue=queue)
         )
+        if kill_after:
+            done, _ = await asyncio.wait({result}, timeout=kill_after)
+            if not done:
+                victim = workers.pop(0)
+                os.kill(victim.pid, signal.SIGKILL)
+                victim.join(timeout=30)
+                KILLED.append(round(time.perf_counter() - started, 1))
+                workers.append(start())
+        summary = await result
         seconds = time.perf_counter() - started
     finally:
         stop.set()
@@ -526,8 +554,9 @@ def prepare(url: str, org: str, count: int, console: Console) -> int:
 
 
 def options(argv: list[str]) -> tuple[int, dict[str, int]]:
-    """``N [--processes=P] [--parallelism=K] [--page-size=S]``: the size and the run's knobs."""
-    knobs = {"processes": 0, "parallelism": 2, "page_size": 1000}
+    """``N [--processes=P] [--parallelism=K] [--page-size=S] [--kill-after=T]``: the size and the run's
+    knobs."""
+    knobs = {"processes": 0, "parallelism": 2, "page_size": 1000, "kill_after": 0}
     count = 100_000
     for arg in argv[1:]:
         if arg.startswith("--"):
@@ -541,6 +570,8 @@ def options(argv: list[str]) -> tuple[int, dict[str, int]]:
 def main(argv: list[str]) -> None:
     count, knobs = options(argv)
     console = Console(stderr=True)
+    if knobs["kill_after"] and not knobs["processes"]:
+        raise SystemExit("--kill-after kills a worker process: give --processes=P (P >= 1) too")
     from runtime.servers import embedded_server
 
     home = Path(tempfile.mkdtemp(prefix="multibill-bench-billing-"))
@@ -556,6 +587,18 @@ def main(argv: list[str]) -> None:
             seconds, summary = asyncio.run(bill(url, org, **knobs))
         bench_cpu = time.process_time() - cpu_before
         with engine.connect() as conn:
+            once = conn.execute(
+                sa.text(
+                    "select count(*), count(distinct (b.line_id, b.period_start)),"
+                    " count(distinct b.invoice_id) from billed_periods b"
+                )
+            ).one()
+            per_account = conn.execute(
+                sa.text(
+                    "select count(*), count(distinct account_id) from invoices where organisation_id = :o"
+                ),
+                {"o": org},
+            ).one()
             lines = int(conn.execute(sa.text("select count(*) from invoice_lines")).scalar_one())
             postings = int(conn.execute(sa.text("select count(*) from ledger_postings")).scalar_one())
             billed = int(conn.execute(sa.text("select count(*) from billed_periods")).scalar_one())
@@ -586,6 +629,12 @@ def main(argv: list[str]) -> None:
                     "bench_peak_rss_mb": own_rss // mb,
                     "load_1m": [round(load_before, 1), round(load_after, 1)],
                     "failed": len(summary.result.failed),
+                    "killed_at_s": KILLED or None,
+                    # exactly once: every account one invoice, every billed line-period once
+                    "invoices_in_db": per_account[0],
+                    "accounts_invoiced": per_account[1],
+                    "billed_periods": once[0],
+                    "billed_periods_distinct": once[1],
                 }
             )
         )
