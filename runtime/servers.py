@@ -80,8 +80,9 @@ def memory_settings(total_bytes: int | None = None) -> dict[str, str]:
 
     PostgreSQL's shipped defaults (shared_buffers 128MB, wal_buffers 4MB, max_wal_size 1GB) fit a
     laptop sharing memory with everything else; a bill run or a loyalty period writing hundreds of MB of
-    WAL then waits on full WAL buffers and forced checkpoints (measured: the 100k-account loyalty period
-    ~15 s with the defaults, ~12-13 s with a 2GB cache and 64MB WAL buffers). An eighth of RAM (capped at
+    WAL then waits on full WAL buffers and forced checkpoints (measured on two idle cores, the
+    100k-account loyalty period through Temporal: 14.5-15.7 s with the defaults, 11.8 s with these on rows
+    loaded seconds before, 8.6 s on a vacuumed population; bench/loyalty.py). An eighth of RAM (capped at
     2GB) for the cache is the usual starting point for a server that shares its machine with the
     workers, the API and Temporal."""
     if total_bytes is None:
