@@ -38,6 +38,11 @@ After, ``python -m bench.billing 100000`` (load 16.6 -> 18.2): 384.8 s, raw COPY
 run, ratio 0.170 (0.13 in the README before, on a quieter machine); worker CPU 113.1 s; peak RSS 212 MB
 at 100k against 208 MB at 20k (flat in N; the 2.4 GB before was the bench's lists). Not measured at 1M
 in this session: at this load a million would have taken ~1 h.
+Idle (2026-12-01, the bench alone): 100k in 76.3 s, ratio 0.133, worker CPU 69.4 s (0.69 ms per invoice:
+the worker's Python on one core is the bound), peak RSS 217 MB. ``1000000 --processes=1 --kill-after=300``:
+775 s with the worker killed 300 s in and replaced, ratio 0.118 (COPY 91.2 s), peak RSS 218 MB (flat in
+N), 1,000,000 invoices for 1,000,000 accounts and every billed line-period once (the killed worker's CPU is
+not in ``worker_cpu_s``: it never reported).
 """
 
 from __future__ import annotations
