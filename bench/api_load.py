@@ -65,11 +65,13 @@ from typing import Any
 
 import httpx
 import psycopg2
+import sqlalchemy as sa
 from rich.console import Console
 
 from activities.shared.pagination import encode_cursor
 from bench.billing import BENCH_ORG, PERIOD, prepare
 from bench.onboarding import Stack
+from bench.settle import settle
 from runtime.settings import normalise_database_url
 
 SEED = 20261201
@@ -328,6 +330,9 @@ def main(argv: list[str]) -> None:
         started = time.perf_counter()
         run = bill_through_api(stack.url, token, console)
         console.print(f"billed in {time.perf_counter() - started:.1f} s: {run['status']} {run['counts']}")
+        engine = sa.create_engine(database_url)
+        settle(engine, console)  # the reads of a running operator's database, not of one loaded just now
+        engine.dispose()
         figures = load(stack.url, token, database_url, rate, seconds, console)
         figures["accounts"] = count
         if keep:

@@ -118,6 +118,7 @@ from temporalio.worker import Worker
 from activities.loyalty.activities import LoyaltyActivities
 from activities.loyalty.io import AwardRunInput, RunReport
 from bench.segments import prepare_population
+from bench.settle import settle
 from runtime.codec import data_converter
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
@@ -191,13 +192,7 @@ def fill_extras(url: str, org: str, console: Console) -> dict[str, int]:
         rules.set_programme(session, org, "EUR", Decimal("0.5"), 12)
         for code, definition in RULES.items():
             rules.create_rule(session, org, code, code, RuleDefinition.model_validate(definition), True)
-    # A year-old operator database has been vacuumed and checkpointed by autovacuum and the checkpointer:
-    # without this the period would pay for setting the hint bits of rows loaded seconds before and
-    # for the checkpoint of the load (measured: 11.8 s then, 7.1-8.8 s on the same rows vacuumed).
-    with console.status("vacuum, analyze and checkpoint"), engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.execute(sa.text("vacuum analyze"))
-        conn.execute(sa.text("checkpoint"))
+    settle(engine, console)  # a year-old database's upkeep, not the period's (bench.settle)
     with engine.connect() as conn:
         counts = {
             table: int(conn.execute(sa.text(f"select count(*) from {table}")).scalar_one())  # noqa: S608

@@ -62,6 +62,7 @@ from activities.segments.compiler import members, scope_for
 from activities.segments.records import preview
 from activities.segments.refresh import refresh_segment
 from bench.billing import BENCH_ORG, copy, prepare
+from bench.settle import settle
 from domain import segments as rules
 from domain.organisations import Role
 from domain.principal import Principal
@@ -226,8 +227,7 @@ def prepare_population(engine: sa.Engine, accounts: int, console: Console | None
             usage = _usage(conn, rng, org, accounts)
         with console.status(f"a year of invoices and payments for {accounts} accounts"):
             invoices, payments = _bills(conn, rng, org, accounts)
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("vacuum analyze"))
+    settle(engine, console, checkpoint=False)
     return Population(org, accounts, usage, invoices, payments)
 
 
