@@ -109,7 +109,8 @@ def _nul_in_body(body: bytes, content_type: bytes) -> bool:
     if b"\x00" in body:
         return True
     if _JSON_TYPE.match(content_type):
-        return _JSON_NUL_ESCAPE.search(body) is not None
+        # The substring test first: the escape-aware pattern costs ~3 us per usage event of a batch.
+        return b"\\u0000" in body and _JSON_NUL_ESCAPE.search(body) is not None
     if content_type.lower().startswith(_FORM_TYPE):
         return b"\x00" in unquote_to_bytes(body.replace(b"+", b" "))
     return False

@@ -325,19 +325,20 @@ def http_bench(console: Console, seconds: int = HTTP_SECONDS) -> dict[str, Any]:
     open loop on an authenticated single-row read (GET a plan): the floor of any request here."""
     from bench.rating import api_on_new_database
 
-    with api_on_new_database(console) as (url, port):
-        token = admin_key(url)
+    with api_on_new_database(console) as api:
+        port = api.port
+        token = admin_key(api.database_url)
         codes = quote_catalogue(port, token)
         count = HTTP_RATE * seconds
         bodies = quote_bodies(codes, count, random.Random(SEED))
         warm = [("POST", "/v1/quotes", body) for body in bodies[:50]]
         asyncio.run(open_loop(port, token, warm, HTTP_RATE))
         with console.status(f"POST /v1/quotes at {HTTP_RATE}/s for {seconds} s"):
-            cpu = time.process_time()
+            cpu = api.cpu_seconds()
             quotes, errors = asyncio.run(
                 open_loop(port, token, [("POST", "/v1/quotes", body) for body in bodies], HTTP_RATE)
             )
-            cpu = time.process_time() - cpu
+            cpu = api.cpu_seconds() - cpu
         reads = [("GET", f"/v1/catalog/plans/{codes[i % len(codes)]}", None) for i in range(count)]
         with console.status(f"GET a plan at {HTTP_RATE}/s for {seconds} s (the floor)"):
             floor, floor_errors = asyncio.run(open_loop(port, token, reads, HTTP_RATE))

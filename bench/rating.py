@@ -43,14 +43,14 @@ import json
 import os
 import random
 import shutil
-import socket
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -140,28 +140,51 @@ def make_events(count: int, subscriber: str, rng: random.Random, tag: str = "") 
     ]
 
 
-def start_api(database_url: str) -> tuple[Any, int]:
-    import uvicorn
+@dataclass
+class ApiProcess:
+    """`multibill api` in a process of its own on ``port`` (the bench's clients do not share its GIL, as
+    no real client would), serving ``database_url``."""
 
-    from api.app import create_app
-    from runtime.settings import Settings
+    database_url: str
+    port: int
+    process: subprocess.Popen[bytes]
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    settings = Settings(environment="test", database_url=database_url, secret_key="bench-" + "x" * 40)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, port
+    def cpu_seconds(self) -> float:
+        """The API process's CPU time so far (user + system)."""
+        # /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the parenthesised name
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_api(database_url: str, log: Path) -> ApiProcess:
+    """`python -m runtime.cli api` on a free port; returns once it answers HTTP (/healthz is 503
+    without Temporal, which these benches do not start: any answer will do)."""
+    import httpx
+
+    from bench.onboarding import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MULTIBILL_")}
+    env["DATABASE_URL"] = database_url  # logs at the operator default (INFO, access lines included)
+    command = [sys.executable, "-m", "runtime.cli", "api", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return ApiProcess(database_url, port, process)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the API did not answer within 120 s:\n{log.read_text()}")
 
 
 @contextmanager
-def api_on_new_database(console: Console) -> Iterator[tuple[str, int]]:
-    """A new embedded PostgreSQL, migrated, with the API in-process on it: (database URL, API port);
-    both gone on the way out."""
+def api_on_new_database(console: Console) -> Iterator[ApiProcess]:
+    """A new embedded PostgreSQL, migrated, with `multibill api` on it in its own process; both gone on
+    the way out."""
     from models.migrate import upgrade
     from runtime.servers import embedded_server
     from runtime.settings import normalise_database_url
@@ -172,11 +195,16 @@ def api_on_new_database(console: Console) -> Iterator[tuple[str, int]]:
         url = normalise_database_url(server.get_uri())
         upgrade(url)
     try:
-        api, port = start_api(url)
+        with console.status("starting the API"):
+            api = start_api(url, data_dir.parent / "api.log")
         try:
-            yield url, port
+            yield api
         finally:
-            api.should_exit = True
+            api.process.terminate()
+            try:
+                api.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                api.process.kill()
     finally:
         server.cleanup()
         shutil.rmtree(data_dir.parent, ignore_errors=True)
@@ -291,7 +319,8 @@ def copy_rate(
 def ingest_bench(count: int, console: Console) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    with api_on_new_database(console) as (url, port):
+    with api_on_new_database(console) as api:
+        url, port = api.database_url, api.port
         org, token, subscriber = tenant(url, port)
         events = make_events(count, subscriber, random.Random(SEED))
         batches = [events[i : i + BATCH] for i in range(0, count, BATCH)]
