@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, TypeVar, cast
 
 from domain.catalog import BillingTerm, Duration, PhaseKind, PlanSpec, UsageCharge
 from domain.currency import minor_units
+from domain.memo import IdentityMemo
 from domain.money import Money, PricingError, RoundingMode, round_minor
 from domain.periods import BillingPeriodUnit, Period, period_containing
 from domain.proration import prorate_span
@@ -211,33 +211,13 @@ def recurring_lines(
     return lines
 
 
-_T = TypeVar("_T")
-_REMEMBERED_LIMIT = 10_000
-
-
-def _remembered(
-    cache: dict[tuple[int, str], tuple[Any, Any]], obj: Any, currency: str, compute: Callable[[], _T]
-) -> _T:
-    """``compute()`` for a (definition object, currency), remembered per object identity: catalogue
-    definitions are frozen and parsed once per version, so the same object always gives the same answer.
-    The object is kept beside the answer (its id cannot be reused while it is held); the cache is emptied
-    past ``_REMEMBERED_LIMIT`` entries."""
-    cached = cache.get((id(obj), currency))
-    if cached is not None and cached[0] is obj:
-        return cast(_T, cached[1])
-    if len(cache) > _REMEMBERED_LIMIT:
-        cache.clear()
-    answer = compute()
-    cache[(id(obj), currency)] = (obj, answer)
-    return answer
-
-
-_MODELS: dict[tuple[int, str], tuple[Any, Any]] = {}
+# Catalogue definitions are frozen and parsed once per version: the same object gives the same answer.
+_MODELS: IdentityMemo[PriceModel] = IdentityMemo(10_000)
 
 
 def usage_model(charge: UsageCharge, currency: str) -> PriceModel:
     """The price model of a usage charge in a currency (built once per definition object)."""
-    return _remembered(_MODELS, charge, currency, lambda: _build_usage_model(charge, currency))
+    return _MODELS.remember(charge, currency, lambda: _build_usage_model(charge, currency))
 
 
 def _build_usage_model(charge: UsageCharge, currency: str) -> PriceModel:
@@ -417,12 +397,12 @@ def _horizon(item: QuoteItem, ctx: QuoteContext) -> date:
     return horizon
 
 
-_PRICED_IN: dict[tuple[int, str], tuple[Any, Any]] = {}
+_PRICED_IN: IdentityMemo[bool] = IdentityMemo(10_000)
 
 
 def _priced_in(plan: PlanSpec, currency: str) -> bool:
     """``plan.priced_in(currency)``, remembered per plan object (a frozen, parsed catalogue version)."""
-    return _remembered(_PRICED_IN, plan, currency, lambda: plan.priced_in(currency))
+    return _PRICED_IN.remember(plan, currency, lambda: plan.priced_in(currency))
 
 
 def _check_dates(item: QuoteItem) -> None:

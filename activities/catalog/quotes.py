@@ -19,6 +19,7 @@ from activities.offers.catalogue import find_offer, terms_of
 from domain.catalog import MAX_CALL_SECONDS, Code, PlanSpec, PriceListSpec, Quantity
 from domain.errors import RuleViolation
 from domain.fields import Country, Currency, TimeZone
+from domain.memo import Memo
 from domain.money import Money, PricingError, RoundingMode, check_amount
 from domain.offers import DISCOUNT_KINDS, ActiveDiscount, discount_quote_lines
 from domain.periods import period_containing
@@ -94,10 +95,9 @@ class PricedQuote:
     tax_inclusive: bool
 
 
-_PLANS: dict[str, PlanSpec] = {}
+_PLANS: Memo[str, PlanSpec] = Memo(4096)
 """Parsed plan versions by id: a saved version is never changed (a new price is a new version), so its
 parsed definition is reused and a quote reads only the id of the version on sale."""
-_PLANS_KEPT = 4096
 
 
 def _plan(session: Session, org_id: str, code: str, on: date) -> PlanSpec:
@@ -113,10 +113,7 @@ def _plan(session: Session, org_id: str, code: str, on: date) -> PlanSpec:
     spec = _PLANS.get(version_id) if version_id is not None else None
     if spec is None:
         row = catalog.plan_on(session, org_id, code, on)  # its errors: plan_not_found, not yet effective
-        spec = PlanSpec.model_validate(row.spec)
-        if len(_PLANS) >= _PLANS_KEPT:
-            _PLANS.clear()
-        _PLANS[row.id] = spec
+        spec = _PLANS.put(row.id, PlanSpec.model_validate(row.spec))
     return spec
 
 

@@ -15,6 +15,7 @@ from activities.subscriptions.io import ServiceRef
 from domain.catalog import PlanSpec
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
+from domain.memo import Memo
 from domain.money import RoundingMode
 from domain.subscriptions import ChargeLine, ServiceTerms
 from models.accounts import Account
@@ -31,8 +32,7 @@ def operator_id(session: Session, organisation_id: str) -> str:
     return org.path.strip("/").split("/")[0]
 
 
-_SPECS: dict[tuple[str, str, int], PlanSpec] = {}
-_SPECS_KEPT = 4096
+_SPECS: Memo[tuple[str, str, int], PlanSpec] = Memo(4096)
 
 
 def plan_spec(session: Session, operator: str, code: str, version: int) -> PlanSpec:
@@ -50,11 +50,7 @@ def plan_spec(session: Session, operator: str, code: str, version: int) -> PlanS
     ).scalar_one_or_none()
     if row is None:
         raise NotFound("plan", f"{code} v{version}")
-    spec = PlanSpec.model_validate(row.spec)
-    if len(_SPECS) >= _SPECS_KEPT:
-        _SPECS.clear()
-    _SPECS[key] = spec
-    return spec
+    return _SPECS.put(key, PlanSpec.model_validate(row.spec))
 
 
 def terms_of(session: Session, sub: Subscription, service: SubscriptionService) -> ServiceTerms:

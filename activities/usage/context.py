@@ -38,6 +38,7 @@ class ServicePlan:
     ended_on: date | None
     plan: PlanSpec
     plan_version: int
+    catalogue: str  # the organisation whose catalogue holds the plan (codes are per operator)
 
     def charge(self, metric: str) -> UsageCharge | None:
         return next((u for u in self.plan.usage if u.metric == metric), None)
@@ -88,6 +89,7 @@ class SubscriptionContext:
                 s.ended_on,
                 PlanSpec.model_validate(spec),
                 s.plan_version,
+                self.catalogue,
             )
             for s, spec in rows
         ]

@@ -22,6 +22,7 @@ from activities.usage.context import ServicePlan, SubscriptionContext, Unrateabl
 from activities.usage.ingestion import subtree
 from activities.usage.prepaid import debit_rated_usage, is_prepaid
 from domain.catalog import UsageCharge
+from domain.memo import Memo
 from domain.money import PricingError, quantize
 from domain.periods import Period
 from domain.quote import call_tariff
@@ -38,8 +39,9 @@ from domain.usage_rating import (
 from models.usage import RatedUsage, UsageEvent
 
 FIRST_RUN = "initial"
-_TARIFFS: dict[tuple[str, int, str, str], CompiledTariff] = {}
-_MODELS: dict[tuple[str, int, str, str], PriceModel] = {}
+# Keyed by the catalogue owner too: plan codes are per operator (two may both have "mobile" v1).
+_TARIFFS: Memo[tuple[str, str, int, str, str], CompiledTariff] = Memo(4096)
+_MODELS: Memo[tuple[str, str, int, str, str], PriceModel] = Memo(4096)
 
 
 @dataclass(frozen=True)
@@ -59,19 +61,13 @@ class Rated:
 
 
 def plan_tariff(service: ServicePlan, charge: UsageCharge, currency: str) -> CompiledTariff:
-    key = (service.plan.code, service.plan_version, charge.metric, currency)
-    found = _TARIFFS.get(key)
-    if found is None:
-        found = _TARIFFS[key] = CompiledTariff.of(call_tariff(charge, currency))
-    return found
+    key = (service.catalogue, service.plan.code, service.plan_version, charge.metric, currency)
+    return _TARIFFS.remember(key, lambda: CompiledTariff.of(call_tariff(charge, currency)))
 
 
 def plan_model(service: ServicePlan, charge: UsageCharge, currency: str) -> PriceModel:
-    key = (service.plan.code, service.plan_version, charge.metric, currency)
-    found = _MODELS.get(key)
-    if found is None:
-        found = _MODELS[key] = chargeable_model(charge, currency)
-    return found
+    key = (service.catalogue, service.plan.code, service.plan_version, charge.metric, currency)
+    return _MODELS.remember(key, lambda: chargeable_model(charge, currency))
 
 
 def call_tariff_for(

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.support.factories import Tenant
+from tests.support import catalog_factory
+from tests.support.factories import Tenant, make_operator
 from tests.support.usage_factory import (
     CGRATES,
     PER_SECOND,
@@ -300,3 +301,31 @@ async def test_radius_interim_updates_count_deltas_once(
     # The counters end at 1 gigaword (4096 MiB) in + 300 MiB out: 4396 MiB, counted once.
     assert summary["lines"][0]["quantity"] == 4396 * MB
     assert summary["total"] == "849.2000"  # 1024 MB x 0.50 + 3372 MB x 0.10
+
+
+async def test_two_operators_with_the_same_plan_code_rate_at_their_own_prices(
+    api: httpx.AsyncClient, operator: Tenant, database_url: str
+) -> None:
+    """Plan codes are per operator: a tariff compiled for one operator's "voice-shared" v1 must not rate
+    another operator's "voice-shared" v1 in the same process (the compiled-tariff cache once was keyed
+    by code and version only)."""
+    other = make_operator(database_url)
+    at = recent_weekday(2, 11)
+    totals = []
+    for tenant, per_minute in ((operator, "0.60"), (other, "1.20")):
+        phone = await catalog_factory.product(api, tenant, "telephony")
+        call = {"groups": [{"start": 0, "rate": per_minute, "rate_unit": 60, "increment": 1}]}
+        body = {
+            "code": "voice-shared",
+            "name": "Voice",
+            "product_code": phone,
+            "effective_from": "2000-01-01",
+            "phases": [{"kind": "evergreen", "prices": {"EUR": "5.00"}}],
+            "usage": [voice_charge(call=call)],
+        }
+        await catalog_factory.post(api, tenant, "/v1/catalog/plans", body)
+        sub = await subscription(api, tenant, database_url, ["voice-shared"])
+        await ingest(api, tenant, [event(sub.id, 60, at)])
+        await rate(api, tenant)
+        totals.append((await rated(api, tenant, sub, month_of(at)))["total"])
+    assert totals == ["0.6000", "1.2000"]
