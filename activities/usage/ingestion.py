@@ -24,15 +24,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from activities.usage.numbers import organisation_region, subscription_regions
+from activities.usage.numbers import (
+    OrganisationScope,
+    organisation_region,
+    organisation_scope,
+    subscription_regions,
+)
 from domain.errors import NotFound
 from domain.usage_events import EventRejected, NewEvent, check_event
 from domain.usage_numbers import alias_key, stored_destination
 from models.organisations import Organisation
-from models.subscriptions import Subscription, SubscriptionService
 from models.usage import SubscriberAlias
 
 MAX_BATCH = 10_000
@@ -107,31 +111,37 @@ class IngestReport:
         }
 
 
-class Missing:
-    """The type of :data:`MISSING` (an argument not given, where None is a value)."""
-
-
-MISSING = Missing()
-
-
 def subtree(session: Session, organisation_id: str) -> list[str]:
     path = session.execute(select(Organisation.path).where(Organisation.id == organisation_id)).scalar_one()
     return list(session.execute(select(Organisation.id).where(Organisation.path.startswith(path))).scalars())
 
 
+# Subscriptions and services named by id, kept to the subtree at ``path`` (one statement for both).
+_BY_ID = text(
+    "SELECT s.id, NULL FROM subscriptions s JOIN organisations o ON o.id = s.organisation_id "
+    "WHERE s.id = ANY(:ids) AND starts_with(o.path, :path) "
+    "UNION ALL "
+    "SELECT v.subscription_id, v.id FROM subscription_services v "
+    "JOIN subscriptions s ON s.id = v.subscription_id JOIN organisations o ON o.id = s.organisation_id "
+    "WHERE v.id = ANY(:ids) AND starts_with(o.path, :path)"
+)
+
+
 def resolve_subscribers(
-    session: Session, organisation_id: str, subscribers: Iterable[str], region: str | Missing | None = MISSING
+    session: Session,
+    organisation_id: str,
+    subscribers: Iterable[str],
+    scope: OrganisationScope | None = None,
 ) -> dict[str, tuple[str, str | None]]:
     """subscriber → (subscription id, service id or None) for those known in the organisation's subtree.
 
-    ``region`` is the organisation's (:func:`organisation_region`), looked up unless the caller has it."""
+    ``scope`` is the organisation's (:func:`organisation_scope`), looked up unless the caller has it."""
     wanted = set(subscribers)
     if not wanted:
         return {}
     found: dict[str, tuple[str, str | None]] = {}
-    if isinstance(region, Missing):
-        region = organisation_region(session, organisation_id)
-    keys = {subscriber: alias_key(subscriber, region) for subscriber in wanted}
+    scope = scope or organisation_scope(session, organisation_id)
+    keys = {subscriber: alias_key(subscriber, scope.region) for subscriber in wanted}
     by_key: dict[str, tuple[str, str]] = {}
     for alias, sub_id, svc_id in session.execute(
         select(SubscriberAlias.alias, SubscriberAlias.subscription_id, SubscriberAlias.service_id).where(
@@ -144,19 +154,10 @@ def resolve_subscribers(
         hit = by_key.get(key) or by_key.get(subscriber)
         if hit is not None:
             found[subscriber] = hit
-    ids = [s for s in wanted - set(found) if s.startswith(("sub_", "svc_", "srv_"))]
+    ids = sorted(s for s in wanted - set(found) if s.startswith(("sub_", "svc_", "srv_")))
     if ids:
-        orgs = subtree(session, organisation_id)
-        for (sub_id,) in session.execute(
-            select(Subscription.id).where(Subscription.id.in_(ids), Subscription.organisation_id.in_(orgs))
-        ):
-            found[sub_id] = (sub_id, None)
-        for svc_id, sub_id in session.execute(
-            select(SubscriptionService.id, SubscriptionService.subscription_id)
-            .join(Subscription, Subscription.id == SubscriptionService.subscription_id)
-            .where(SubscriptionService.id.in_(ids), Subscription.organisation_id.in_(orgs))
-        ):
-            found[svc_id] = (sub_id, svc_id)
+        for sub_id, svc_id in session.execute(_BY_ID, {"ids": ids, "path": scope.path}):
+            found[svc_id or sub_id] = (sub_id, svc_id)
     return found
 
 
@@ -184,8 +185,9 @@ def store_events(
     if not events:
         return
     unique = {e.client_event_id: e for e in events}
-    home = organisation_region(session, organisation_id)
-    resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()}, home)
+    scope = organisation_scope(session, organisation_id)
+    home = scope.region
+    resolved = resolve_subscribers(session, organisation_id, {e.subscriber for e in unique.values()}, scope)
     regions = subscription_regions(session, {who[0] for who in resolved.values()})
     lines = []
     for client_id in sorted(unique):

@@ -3,27 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
 from models.accounts import Account
-from models.organisations import Organisation
 from models.subscriptions import Subscription
+
+
+@dataclass(frozen=True)
+class OrganisationScope:
+    """An organisation's path (its subtree is every path starting with it) and its region: its country,
+    else its nearest ancestor's that has one (the operator's)."""
+
+    path: str
+    region: str | None
+
+
+# The organisation and its ancestors (the ids along its path) in one statement.
+_SCOPE = text(
+    "SELECT o.path, a.id, a.country FROM organisations o "
+    "JOIN organisations a ON a.id = ANY(string_to_array(trim(BOTH '/' FROM o.path), '/')) "
+    "WHERE o.id = :id"
+)
+
+
+def organisation_scope(session: Session, organisation_id: str) -> OrganisationScope:
+    """The organisation's path and region (raises NoResultFound for an unknown organisation)."""
+    rows = session.execute(_SCOPE, {"id": organisation_id}).all()
+    if not rows:
+        raise NoResultFound(f"organisation {organisation_id}")
+    path = rows[0][0]
+    countries: dict[str, str | None] = {org_id: country for _, org_id, country in rows}
+    ids = [part for part in path.strip("/").split("/") if part]
+    return OrganisationScope(path, next((countries[i] for i in reversed(ids) if countries.get(i)), None))
 
 
 def organisation_region(session: Session, organisation_id: str) -> str | None:
     """The country of the organisation, else of its nearest ancestor that has one (the operator's)."""
-    path = session.execute(select(Organisation.path).where(Organisation.id == organisation_id)).scalar_one()
-    ids = [part for part in path.strip("/").split("/") if part]
-    countries: dict[str, str | None] = {
-        org_id: country
-        for org_id, country in session.execute(
-            select(Organisation.id, Organisation.country).where(Organisation.id.in_(ids))
-        )
-    }
-    return next((countries[i] for i in reversed(ids) if countries.get(i)), None)
+    return organisation_scope(session, organisation_id).region
 
 
 def address_country(addresses: list[dict[str, Any]] | None) -> str | None:

@@ -26,14 +26,20 @@ from activities.loyalty.activities import LoyaltyActivities
 from activities.loyalty.io import ApplyPage, EvaluateRule, EvaluateRun, ExpirePoints
 from activities.maintenance.activities import PartitionActivities
 from activities.maintenance.io import MaintainPartitions
+from activities.partner_charges.activities import PartnerChargeActivities
+from activities.partner_charges.io import Reported, ReportInput
+from activities.partner_charges.sessions import PartnerRegistry
 from activities.payments.activities import PaymentActivities
 from activities.payments.io import CollectionInput
 from activities.subscriptions.activities import PrepaidActivities
+from integrations.partners.netflix.provider import NetflixProvider
 from integrations.payments.base import GatewayRegistry
 from models.base import engine_for
 from runtime.settings import Settings
 from tests.support.factories import make_operator
 from tests.support.loyalty_support import rule
+from tests.support.netflix_simulator import NETFLIX_OPERATOR, NETFLIX_SECRET, NetflixHarness
+from tests.support.partner_factory import make_connection
 
 HELD = 1.5  # seconds the table stays locked: six heartbeats are due in that time
 WORKFLOWS = Path(__file__).parents[2] / "workflows"
@@ -43,9 +49,6 @@ COVERED_ELSEWHERE = {  # heartbeating() around their whole body; their kill test
     # heartbeating() around the partner's answer only (a slow partner):
     # tests/workflows/test_partner_charges.py::test_a_slow_and_failing_partner_is_retried
     "PartnerChargeActivities.fetch",
-    # heartbeating() around its whole loop (the same helper as fetch); NOT proven by a test of its own yet:
-    # its first query needs a configured provider and partner session
-    "PartnerChargeActivities.report",
 }
 
 
@@ -149,6 +152,28 @@ def test_the_activity_heartbeats_while_its_query_waits(
     assert beats_while_locked(database_url, table, run) >= 3
 
 
+def test_partner_report_heartbeats_while_its_query_waits(
+    settings: Settings, database_url: str, netflix: NetflixHarness
+) -> None:
+    """Its session needs a configured provider (the Netflix simulator over HTTP); then the unreported
+    charges' query waits on the lock."""
+    operator = make_operator(database_url).organisation_id
+    make_connection(settings, operator, "netflix", netflix.url, NETFLIX_OPERATOR, NETFLIX_SECRET)
+    registry = PartnerRegistry()
+    registry.register(NetflixProvider(timeout_seconds=2.0))
+    partner = PartnerChargeActivities(settings, registry)
+    request = ReportInput(organisation_id=operator, provider="netflix", at=datetime(2026, 3, 1, tzinfo=UTC))
+    reported: list[Reported] = []
+    beats = beats_while_locked(
+        database_url, "partner_charges", lambda env: reported.append(env.run(partner.report, request))
+    )
+    assert beats >= 3
+    assert reported == [Reported()]  # nothing decided: nothing sent, after the wait
+
+
+PROVEN_APART = {"PartnerChargeActivities.report"}  # by the test above (it needs the simulator)
+
+
 def test_every_activity_with_a_heartbeat_timeout_is_proven_to_heartbeat() -> None:
     started = set()
     for path in WORKFLOWS.glob("*.py"):
@@ -161,4 +186,4 @@ def test_every_activity_with_a_heartbeat_timeout_is_proven_to_heartbeat() -> Non
             call = text[opening.end() : end - 1]
             if "heartbeat_timeout" in call:
                 started.add(call.split(",")[0].strip())
-    assert started == set(PROVEN) | COVERED_ELSEWHERE
+    assert started == set(PROVEN) | PROVEN_APART | COVERED_ELSEWHERE
