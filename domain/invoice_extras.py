@@ -92,6 +92,11 @@ def _uncovered(a: date, b: date, spans: list[ChargeSpan]) -> list[tuple[date, da
     return pieces
 
 
+def _rents(plan: PlanSpec) -> bool:
+    """Whether the plan bills a device rental (not for access-hours passes)."""
+    return not plan.access_hours and plan.device is not None and plan.device.mode == "rent"
+
+
 def _rental(
     sub: SubscriptionToBill, span: ServiceSpan, extras: Extras, up_to: date, ctx: QuoteContext
 ) -> ExtraWork:
@@ -100,7 +105,7 @@ def _rental(
     billed on the old grid, on the new grid, whichever grid is longer): no day billed twice or skipped."""
     work = ExtraWork()
     plan, device = span.plan, span.plan.device
-    if plan.access_hours or device is None or device.mode != "rent":
+    if device is None or not _rents(plan):
         return work
     until = _rental_until(sub, span, extras)
     if until is not None and until <= span.started_on:
@@ -211,6 +216,8 @@ def extras_due(
     """The rentals due by ``up_to`` and the discounts of the recurring lines billed now, not billed before."""
     work = ExtraWork()
     for span in sorted(sub.services, key=lambda s: (s.line_id, s.started_on, s.service_id)):
+        if not _rents(span.plan):
+            continue
         so_far = replace(extras, billed=extras.billed | frozenset(work.billed))  # a line's earlier services
         rental = _rental(sub, span, so_far, up_to, ctx)
         work.lines += rental.lines

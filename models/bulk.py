@@ -1,4 +1,5 @@
-"""COPY rows into a table inside the caller's transaction: the fast path for bulk writes (bill runs)."""
+"""The bulk paths of a bill run's page: COPY rows in (inside the caller's transaction), and select rows
+by a page's worth of ids with one array parameter."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+def escape(value: str) -> str:
+    """``value`` as a field of COPY's text format: backslash, tab and line ends escaped. Tested for first
+    (~60 ns when there is nothing to escape, the usual case; ``str.translate`` with a table took ~900 ns)."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
 
 
 def _text(value: Any) -> str:
     kind = type(value)
     if kind is str:
-        return str(value).translate(_ESCAPES)
+        return escape(value)
     if kind is int:
         return str(value)
     if value is None:
@@ -26,18 +35,13 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(value).translate(_ESCAPES)
-    return str(value).translate(_ESCAPES)
+        return escape(json.dumps(value))
+    return escape(str(value))
 
 
 def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """One COPY statement (so statement-level triggers see every row together); returns the row count."""
     return copy_lines(session, table, columns, ("\t".join(_text(v) for v in row) for row in rows))
-
-
-def escape(value: str) -> str:
-    """``value`` as a field of COPY's text format."""
-    return value.translate(_ESCAPES)
 
 
 def copy_lines(session: Session, table: str, columns: Sequence[str], lines: Iterable[str]) -> int:
@@ -57,3 +61,10 @@ def copy_lines(session: Session, table: str, columns: Sequence[str], lines: Iter
         finally:
             cursor.close()
     return count
+
+
+def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column = ANY(:values)``: one array parameter however many values. The same rows and plan as
+    ``column IN (...)`` (PostgreSQL turns an IN list into ``= ANY`` itself), without SQLAlchemy rendering
+    one parameter per value at every execution (a page's IN lists of 1,000-2,000 ids each did)."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))

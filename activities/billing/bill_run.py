@@ -23,6 +23,7 @@ from domain.invoicing import cycle_of
 from models.accounts import Account
 from models.base import utcnow
 from models.billing import BillingRun
+from models.bulk import any_of
 from models.organisations import Organisation
 from models.subscriptions import Subscription
 
@@ -105,13 +106,13 @@ def lock_for_billing(session: Session, account_ids: list[str]) -> None:
     subscription never waits on the page's account lock, and the two never wait on each other in a cycle."""
     session.execute(
         select(Account.id)
-        .where(Account.id.in_(account_ids))
+        .where(any_of(Account.id, account_ids))
         .order_by(Account.id)
         .with_for_update(key_share=True)
     )
     session.execute(
         select(Subscription.id)
-        .where(Subscription.account_id.in_(account_ids))
+        .where(any_of(Subscription.account_id, account_ids))
         .order_by(Subscription.id)
         .with_for_update(key_share=True)
     )

@@ -17,6 +17,7 @@ from domain.catalog import BundleSpec
 from domain.invoice_extras import ChargeSpan, Extras
 from domain.periods import zone
 from models.billing import BilledCharge
+from models.bulk import any_of
 from models.catalog import Bundle
 from models.devices import Device, StockMovement
 from models.subscriptions import SubscriptionService
@@ -33,7 +34,7 @@ def _billed(session: Session, sub_ids: list[str]) -> dict[str, set[ChargeSpan]]:
             BilledCharge.key,
             BilledCharge.period_start,
             BilledCharge.period_end,
-        ).where(BilledCharge.subscription_id.in_(sub_ids))
+        ).where(any_of(BilledCharge.subscription_id, sub_ids))
     ):
         billed[row.subscription_id].add(ChargeSpan(row.charge, row.key, row.period_start, row.period_end))
     return billed
@@ -45,7 +46,7 @@ def _returned(session: Session, lines: dict[str, str], timezones: dict[str, str]
         return {}
     held = set(
         session.execute(
-            select(Device.service_id).where(Device.service_id.in_(lines), Device.state == "assigned")
+            select(Device.service_id).where(any_of(Device.service_id, lines), Device.state == "assigned")
         ).scalars()
     )
     returned: dict[str, date] = {}
@@ -74,7 +75,7 @@ def _discounts(
             SubscriptionService.plan_code,
             SubscriptionService.bundle_code,
         ).where(
-            SubscriptionService.subscription_id.in_(sub_ids), SubscriptionService.bundle_code.is_not(None)
+            any_of(SubscriptionService.subscription_id, sub_ids), SubscriptionService.bundle_code.is_not(None)
         )
     ).all()
     if not rows:

@@ -17,6 +17,7 @@ from domain.money import RoundingMode
 from domain.tax import TaxRate
 from models.accounts import Account
 from models.billing import BilledPeriod
+from models.bulk import any_of
 from models.catalog import PlanVersion, Product
 from models.organisations import Organisation
 from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
@@ -105,7 +106,7 @@ def charged_spans(session: Session, sub_ids: list[str]) -> dict[str, set[BilledS
             BilledPeriod.service_id,
             BilledPeriod.period_start,
             BilledPeriod.period_end,
-        ).where(BilledPeriod.subscription_id.in_(sub_ids))
+        ).where(any_of(BilledPeriod.subscription_id, sub_ids))
     ):
         billed[row.subscription_id].add(
             BilledSpan(row.line_id, row.service_id, row.period_start, row.period_end)
@@ -120,7 +121,7 @@ def charged_spans(session: Session, sub_ids: list[str]) -> dict[str, set[BilledS
         )
         .join(SubscriptionService, SubscriptionService.id == PendingCharge.service_id)
         .where(
-            PendingCharge.subscription_id.in_(sub_ids),
+            any_of(PendingCharge.subscription_id, sub_ids),
             PendingCharge.kind == CHANGE_CHARGE,
             PendingCharge.status != "void",
             PendingCharge.period_start.is_not(None),
@@ -141,7 +142,7 @@ def load_page(
             select(Subscription.__table__)
             .join(Organisation, Organisation.id == Subscription.organisation_id)
             .where(
-                Subscription.account_id.in_(account_ids),
+                any_of(Subscription.account_id, account_ids),
                 Subscription.status.in_(BILLABLE),
                 Subscription.billing_term.not_in(PREPAID_TERMS),
                 cycle_column() == cycle,
@@ -154,7 +155,7 @@ def load_page(
     services: dict[str, list[Any]] = defaultdict(list)
     for row in session.execute(
         select(SubscriptionService.__table__).where(
-            SubscriptionService.subscription_id.in_(sub_ids), SubscriptionService.status != "failed"
+            any_of(SubscriptionService.subscription_id, sub_ids), SubscriptionService.status != "failed"
         )
     ).all():
         services[row.subscription_id].append(row)
@@ -163,7 +164,8 @@ def load_page(
     for event in session.execute(
         select(SubscriptionEvent.__table__)
         .where(
-            SubscriptionEvent.subscription_id.in_(sub_ids), SubscriptionEvent.kind.in_(("suspend", "resume"))
+            any_of(SubscriptionEvent.subscription_id, sub_ids),
+            SubscriptionEvent.kind.in_(("suspend", "resume")),
         )
         .order_by(SubscriptionEvent.id)
     ).all():
@@ -171,19 +173,20 @@ def load_page(
     charges: dict[str, list[Any]] = defaultdict(list)
     for charge in session.execute(
         select(PendingCharge.__table__)
-        .where(PendingCharge.subscription_id.in_(sub_ids), PendingCharge.status == "pending")
+        .where(any_of(PendingCharge.subscription_id, sub_ids), PendingCharge.status == "pending")
         .order_by(PendingCharge.created_at, PendingCharge.id)
     ).all():
         charges[charge.account_id].append(charge)
     usage: dict[str, list[Any]] = defaultdict(list)
     for rated in session.execute(
         select(RatedUsage.__table__)
-        .where(RatedUsage.subscription_id.in_(sub_ids), RatedUsage.status == "open")
+        .where(any_of(RatedUsage.subscription_id, sub_ids), RatedUsage.status == "open")
         .order_by(RatedUsage.period_start, RatedUsage.metric, RatedUsage.id)
     ).all():
         usage[rated.subscription_id].append(rated)
     accounts = {
-        a.id: a for a in session.execute(select(Account.__table__).where(Account.id.in_(account_ids))).all()
+        a.id: a
+        for a in session.execute(select(Account.__table__).where(any_of(Account.id, account_ids))).all()
     }
     by_account: dict[str, AccountToBill] = {}
     for sub in subs:

@@ -24,7 +24,7 @@ from domain.ledger import Posting, invoice_entry
 from domain.periods import Period
 from domain.tax import LineTax, RateTotal, TaxRate, TaxResult
 from models.base import utcnow
-from models.bulk import copy_lines, copy_rows, escape
+from models.bulk import any_of, copy_lines, copy_rows, escape
 from models.subscriptions import PendingCharge
 from models.usage import RatedUsage
 
@@ -302,7 +302,7 @@ def write_invoices(
         session.execute(update(PendingCharge), charges)
     usage_ids = [uid for draft in drafts if draft.lines for uid in draft.usage_ids]
     if usage_ids:
-        session.execute(update(RatedUsage).where(RatedUsage.id.in_(usage_ids)).values(status="invoiced"))
+        session.execute(update(RatedUsage).where(any_of(RatedUsage.id, usage_ids)).values(status="invoiced"))
     if EMIT_EVENTS:
         record_many(session, _issued_events(invoices, [d.account.organisation_id for d in billable]))
     return [row["id"] for row in invoices]

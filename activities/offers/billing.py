@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from activities.offers.catalogue import terms_from_json
 from activities.offers.eligibility import periods_billed
 from domain.offers import DISCOUNT_KINDS, ActiveDiscount
+from models.bulk import any_of
 from models.offers import Offer, OfferRedemption
 
 
@@ -27,7 +28,7 @@ def active_discounts(session: Session, sub_ids: list[str]) -> dict[str, tuple[Ac
             Offer.code,
         )
         .join(Offer, Offer.id == OfferRedemption.offer_id)
-        .where(OfferRedemption.subscription_id.in_(sub_ids), OfferRedemption.status == "active")
+        .where(any_of(OfferRedemption.subscription_id, sub_ids), OfferRedemption.status == "active")
         .order_by(OfferRedemption.id)
     ).all()
     billed = periods_billed(session, [row.id for row in rows])

@@ -36,6 +36,7 @@ from activities.usage.numbers import (
 from domain.errors import NotFound
 from domain.usage_events import EventRejected, NewEvent, check_event
 from domain.usage_numbers import alias_key, stored_destination
+from models.bulk import escape
 from models.organisations import Organisation
 from models.usage import SubscriberAlias
 
@@ -70,11 +71,7 @@ _NULL = "\\N"
 
 def _field(value: str | None) -> str:
     """A text field of COPY's text format: NULL as ``\\N``; backslash, tab and line ends escaped."""
-    if value is None:
-        return _NULL
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
+    return _NULL if value is None else escape(value)
 
 
 @dataclass
