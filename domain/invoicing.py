@@ -51,6 +51,7 @@ class ServiceSpan:
     ended_on: date | None
     quantity: int
     replaced_by: str | None = None  # the service that took over the line (a plan change)
+    bundle_code: str | None = None  # the bundle it was sold in, if any (its discount: the bundle's)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -78,14 +79,23 @@ def _discounts(
             any_of(SubscriptionService.subscription_id, sub_ids), SubscriptionService.bundle_code.is_not(None)
         )
     ).all()
-    if not rows:
+    sold = [(row.subscription_id, row.id, row.plan_code, row.bundle_code) for row in rows]
+    return _bundle_discounts(session, operator, sold)
+
+
+def _bundle_discounts(
+    session: Session, operator: str, sold: Sequence[tuple[str, str, str, str | None]]
+) -> dict[str, dict[str, tuple[str, Decimal]]]:
+    """(subscription, service, plan code, bundle code) of services sold in a bundle → per subscription,
+    the discounted ones: (bundle, percent). Reads the operator's bundles only when there is one."""
+    if not sold:
         return {}
     bundles = {
         row.code: BundleSpec.model_validate(row.spec)
         for row in session.execute(select(Bundle).where(Bundle.organisation_id == operator)).scalars()
     }
     found: dict[str, dict[str, tuple[str, Decimal]]] = defaultdict(dict)
-    for sub_id, service_id, plan_code, code in rows:
+    for sub_id, service_id, plan_code, code in sold:
         bundle = bundles.get(code or "")
         if bundle is not None and bundle.discount_percent and plan_code in bundle.plan_codes:
             found[sub_id][service_id] = (bundle.code, bundle.discount_percent)
@@ -117,7 +127,14 @@ def load_extras(session: Session, operator: str, entries: list[AccountToBill]) -
     timezones = {sub.subscription_id: account.timezone for account, sub in subs}
     returned = _returned(session, renting, timezones)
     billed = _billed(session, sub_ids)
-    discounts = _discounts(session, operator, sub_ids)
+    # the page's services came with their bundle (page_data): no query unless one was sold in a bundle
+    sold = [
+        (sub.subscription_id, span.service_id, span.plan.code, span.bundle_code)
+        for _, sub in subs
+        for span in sub.services
+        if span.bundle_code is not None
+    ]
+    discounts = _bundle_discounts(session, operator, sold)
     offers = active_discounts(session, sub_ids)
     return {
         sub_id: Extras(

@@ -214,6 +214,7 @@ def load_page(
                     row.ended_on,
                     row.quantity,
                     row.replaced_by,
+                    row.bundle_code,
                 )
             )
         entry.usage += usage.get(sub.id, [])
