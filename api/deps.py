@@ -177,16 +177,8 @@ OperatorAdminDep = Annotated[Principal, Depends(require_operator(Role.ADMIN))]
 OperatorStaffDep = Annotated[Principal, Depends(require_operator(Role.ADMIN, Role.AGENT, Role.INTEGRATOR))]
 
 
-def idempotency_key(
-    key: Annotated[
-        str,
-        Header(
-            alias="Idempotency-Key",
-            description="Required: unique per intended operation; a retry sends the same key "
-            "(a missing key is a 400 `idempotency_key_required`)",
-        ),
-    ],
-) -> str:
+def check_idempotency_key(key: str) -> str:
+    """The key, stripped; 400 when it is blank, too long or not printable."""
     if not key.strip():
         raise ApiError(400, "idempotency_key_required", "Every POST needs an `Idempotency-Key` header")
     if len(key) > 255 or not key.isprintable():
@@ -196,10 +188,23 @@ def idempotency_key(
     return key.strip()
 
 
+async def idempotency_key(  # async: no I/O, so no thread-pool hop per request
+    key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            description="Required: unique per intended operation; a retry sends the same key "
+            "(a missing key is a 400 `idempotency_key_required`)",
+        ),
+    ],
+) -> str:
+    return check_idempotency_key(key)
+
+
 IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
 
 
-def idempotent_write(
+async def idempotent_write(  # async: no I/O, so no thread-pool hop per request
     request: Request, principal: PrincipalDep, settings: SettingsDep, key: IdempotencyKeyDep
 ) -> IdempotentWrite:
     """The POST's write, keyed by the caller's organisation, its Idempotency-Key and the request path.

@@ -43,6 +43,19 @@ the worker's Python on one core is the bound), peak RSS 217 MB. ``1000000 --proc
 775 s with the worker killed 300 s in and replaced, ratio 0.118 (COPY 91.2 s), peak RSS 218 MB (flat in
 N), 1,000,000 invoices for 1,000,000 accounts and every billed line-period once (the killed worker's CPU is
 not in ``worker_cpu_s``: it never reported).
+Ninth session (2026-12-01, a faster idle machine: 10M Python additions 0.46 s, the raw COPY of 100k's
+rows 2.9 s). py-spy of the worker (``--gil``): COPY escaping by ``str.translate`` with a table 8% of a
+page (~900 ns a field; now substring tests and ``replace``, ~60 ns), IN lists of a page's 1,000-2,000 ids
+rendered per value by SQLAlchemy ~5% (now one array parameter, ``models.bulk.any_of``). PostgreSQL's side
+by ``pg_stat_statements`` (a ``/tmp`` harness preloading it; 100k in-process, 18.3 s of statement time in
+a 27 s run): COPY ledger_postings 2.5 s, invoice_lines 2.1 s, the page's subscriptions 1.8 s and services
+1.6 s, invoices 1.7 s, business_events 1.3 s, a second scan of the page's services for bundle discounts
+1.2 s (now read from the services already loaded), the invoice-number row's lock wait 1.0 s (10 ms a
+page: pages of one operator serialise from numbering to commit, by design: numbers without gaps).
+Two worker processes on the idle machine: workers ~100% of the 200% and PostgreSQL ~80% during the run
+(sampled every 0.5 s): both cores busy. ``100000 --processes=2``: 22.7 s before, 19.8 s after (ratio
+0.143); ``--page-size=2000``: 18.1 s (0.160); ``--parallelism=4``: 22.3 s (no gain, the cores are busy).
+``1000000 --processes=2``: 223.9 s before (ratio 0.142), **188.8 s after (ratio 0.171)**, peak RSS 209 MB.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Run: ``python -m bench.pricing [N] [HTTP_SECONDS]`` (defaults 100000 and 20; 0 s
 come from a fixed seed and are built before the clock starts; the last stdout line is one JSON object with
 the figures. Each engine figure is given per wall second and per CPU second of this process (the machine is
 shared), and ``catalog_engine_ratio`` puts the catalogue engine beside the bare pricing engine in the same
-run. HTTP: the API in-process (uvicorn on a free port) against an embedded PostgreSQL, a catalogue posted
+run. HTTP: `multibill api` in its own process (``http_cpu_ms_per_quote`` is that process's CPU) against an
+embedded PostgreSQL, a catalogue posted
 through the API, then an open-loop client sending ``HTTP_RATE`` (50) quotes/s on a fixed schedule, latency
 counted from each request's scheduled time (a stall counts against every request queued behind it), and the
 same loop on ``GET /v1/catalog/plans/{code}``: an authenticated one-row read, the floor of any request here.

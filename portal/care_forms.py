@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from activities.identity.sessions import FoundSession
-from api.deps import idempotency_key
+from api.deps import check_idempotency_key
 from api.errors import ApiError
 from api.idempotency import IdempotentWrite
 from api.subscriber_deps import subscriber_write
@@ -102,7 +102,7 @@ def form_write(
     request: Request, me: FoundSession, fields: dict[str, str], suffix: str = ""
 ) -> IdempotentWrite:
     """The subscriber's write for this form, keyed by the form's own ``idempotency_key``."""
-    key = idempotency_key(fields.get("idempotency_key") or uuid.uuid4().hex)
+    key = check_idempotency_key(fields.get("idempotency_key") or uuid.uuid4().hex)
     return subscriber_write(request, me.subscriber, request.app.state.settings, f"{key}{suffix}")
 
 
