@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-calendar lint unit format bench clean help lock chromium
+.PHONY: run test test-calendar lint unit format bench clean help lock chromium bytecode
 
 help:
 	@echo "make run    start the whole stack (PostgreSQL, Temporal + UI, worker, API) and seed a demo operator"
@@ -42,7 +42,7 @@ lock: $(BIN)/python
 	$(BIN)/uv pip compile --quiet pyproject.toml --universal --python-version 3.11 -c $(LOCK) \
 		--generate-hashes --custom-compile-command "make lock" -o requirements/runtime.lock
 
-run: $(STAMP)
+run: $(STAMP) bytecode
 	$(BIN)/multibill up
 
 lint: $(STAMP)
@@ -55,7 +55,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(STAMP) lint chromium
+test: $(STAMP) lint chromium bytecode
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 	@$(MAKE) --no-print-directory test-calendar
 
@@ -63,6 +63,14 @@ test: $(STAMP) lint chromium
 # distribution's packages when /usr/bin/chromium is missing (CI runs as root), never a downloaded build.
 chromium:
 	@sh tests/support/ensure_chromium.sh
+
+# The project's compiled bytecode. Where PYTHONDONTWRITEBYTECODE is set (CI machines, containers) Python
+# never caches it, and the Temporal workflow sandbox then compiles a workflow's module from source on
+# every workflow run (py-spy of the worker under bench.onboarding: ~10% of its CPU in source_to_code).
+# The image has it (pip compiles installed packages). compileall writes it whatever that variable says;
+# a source edited since is compiled again in memory (Python ignores a stale .pyc).
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q -j 0 api activities domain models portal runtime workflows integrations
 
 # The tests marked `calendar` (those with no fixed `today` of their own) as if today were each of these
 # days: month ends (the 30th and 31st late in the evening, when it is already the 1st in Madrid), a leap
@@ -81,7 +89,7 @@ test-calendar: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
 
 clean:

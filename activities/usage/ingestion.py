@@ -110,7 +110,8 @@ class IngestReport:
 
 def subtree(session: Session, organisation_id: str) -> list[str]:
     path = session.execute(select(Organisation.path).where(Organisation.id == organisation_id)).scalar_one()
-    return list(session.execute(select(Organisation.id).where(Organisation.path.startswith(path))).scalars())
+    below = select(Organisation.id).where(Organisation.path.startswith(path, autoescape=True))  # '_' literal
+    return list(session.execute(below).scalars())
 
 
 # Subscriptions and services named by id, kept to the subtree at ``path`` (one statement for both).
