@@ -54,7 +54,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,6 +71,7 @@ from rich.progress import Progress
 
 from domain.rating import RateGroup, Tariff
 from domain.tariffs import CompiledTariff, DestinationRate, RateDeck, TimeBand
+from runtime.processes import Child, spawn, stop, tail
 
 SEED = 20260601
 PREFIXES = 10_000
@@ -158,18 +158,19 @@ class ApiProcess:
 
     database_url: str
     port: int
-    process: subprocess.Popen[bytes]
+    child: Child
 
     def cpu_seconds(self) -> float:
         """The API process's CPU time so far (user + system)."""
         # /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the parenthesised name
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        fields = Path(f"/proc/{self.child.pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_api(database_url: str, log: Path) -> ApiProcess:
-    """`python -m runtime.cli api` on a free port; returns once it answers HTTP (/healthz is 503
-    without Temporal, which these benches do not start: any answer will do)."""
+    """`python -m runtime.cli api` on a free port, spawned as the stack spawns its children; returns once
+    it answers HTTP (/healthz is 503 without Temporal, which these benches do not start: any answer will
+    do)."""
     import httpx
 
     from bench.onboarding import free_port
@@ -178,18 +179,18 @@ def start_api(database_url: str, log: Path) -> ApiProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MULTIBILL_")}
     env["DATABASE_URL"] = database_url  # logs at the operator default (INFO, access lines included)
     command = [sys.executable, "-m", "runtime.cli", "api", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    child = spawn("api", command, log, env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited with {process.returncode}:\n{log.read_text()}")
+        if not child.running():
+            raise RuntimeError(f"the API exited with {child.popen.returncode}:\n{tail(log)}")
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            return ApiProcess(database_url, port, process)
+            return ApiProcess(database_url, port, child)
         except httpx.HTTPError:
             time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"the API did not answer within 120 s:\n{log.read_text()}")
+    stop([child])
+    raise RuntimeError(f"the API did not answer within 120 s:\n{tail(log)}")
 
 
 @contextmanager
@@ -211,11 +212,7 @@ def api_on_new_database(console: Console) -> Iterator[ApiProcess]:
         try:
             yield api
         finally:
-            api.process.terminate()
-            try:
-                api.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                api.process.kill()
+            stop([api.child], timeout=30)
     finally:
         server.cleanup()
         shutil.rmtree(data_dir.parent, ignore_errors=True)
