@@ -335,13 +335,13 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
         small = make_events(count, subscriber, random.Random(SEED + 1), tag="s")
         small_batches = [small[i : i + SMALL_BATCH] for i in range(0, count, SMALL_BATCH)]
         with Progress(console=console, transient=True) as progress:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), api.cpu_seconds()
             first = asyncio.run(post_batches(port, token, batches, progress))
-            seconds = time.perf_counter() - started
+            seconds, api_cpu = time.perf_counter() - started, api.cpu_seconds() - cpu
             again = asyncio.run(post_batches(port, token, batches, progress))
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), api.cpu_seconds()
             few = asyncio.run(post_batches(port, token, small_batches, progress, SMALL_CLIENTS))
-            small_seconds = time.perf_counter() - started
+            small_seconds, small_api_cpu = time.perf_counter() - started, api.cpu_seconds() - cpu
         with sa.create_engine(url).connect() as conn:
             stored = conn.execute(
                 sa.text("SELECT count(*) FROM usage_events WHERE organisation_id = :o"), {"o": org}
@@ -352,6 +352,7 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
             "events": count,
             "ingest_seconds": round(seconds, 3),
             "events_per_s": round(count / seconds),
+            "api_cpu_us_per_event": round(api_cpu / count * 1e6, 1),
             "stored": stored,
             "accepted": first["accepted"],
             "resent_duplicates": again["duplicates"],
@@ -359,6 +360,7 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
             "small_clients": SMALL_CLIENTS,
             "small_seconds": round(small_seconds, 3),
             "small_events_per_s": round(count / small_seconds),
+            "small_api_cpu_us_per_event": round(small_api_cpu / count * 1e6, 1),
             "small_accepted": few["accepted"],
             "copy_rows_per_s": round(count / copy_seconds),
             "ingest_copy_ratio": round(copy_seconds / seconds, 3),

@@ -10,13 +10,10 @@ trip through the server's activity task queue each. Calls to peers (provisioning
 collection) and the compensation stay ordinary activities. See bench/onboarding.py for the figures.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -36,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         FailInput,
         Notice,
         OnboardingInput,
+        OnboardingResult,
         ServiceRef,
         SubscriptionActivities,
         SubscriptionRef,
@@ -58,12 +56,6 @@ with workflow.unsafe.imports_passed_through():
 
 PARTNER_MEMBERSHIPS_PATCH = "onboarding-partner-memberships"
 LOCAL_STEPS_PATCH = "onboarding-local-steps"
-
-
-class OnboardingResult(BaseModel):
-    subscription_id: str
-    status: str
-    reason: str | None = None
 
 
 def order_for(

@@ -54,6 +54,14 @@ class OnboardingInput(BaseModel):
     services: list[ServiceOrder]
 
 
+class OnboardingResult(BaseModel):
+    """How an Onboarding ended: ``active`` (or ``scheduled``), or ``failed`` with the reason."""
+
+    subscription_id: str
+    status: str
+    reason: str | None = None
+
+
 class ServiceRef(BaseModel):
     """A service as provisioning knows it: ``service_id`` is its line id (stable across plan changes)."""
 
