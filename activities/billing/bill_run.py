@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from temporalio import activity
 
 from activities.billing.drafts import draft_for
 from activities.billing.extras import load_extras
@@ -132,7 +131,7 @@ def bill_accounts(
     taxes: dict[Any, Any] = {}
     entries = load_page(session, catalogue, org.path, run.bill_day, account_ids)
     extras = load_extras(session, operator, entries)
-    for index, entry in enumerate(entries):
+    for entry in entries:
         result.accounts += 1
         try:
             draft = draft_for(session, catalogue, entry, run, taxes, extras)
@@ -145,8 +144,6 @@ def bill_accounts(
             continue
         if draft is not None:
             drafts.append(draft)
-        if index % 10 == 0 and activity.in_activity():
-            activity.heartbeat(index)
     for draft in drafts:
         result.credit_notes += 1 if draft.credits else 0
         if draft.lines:
