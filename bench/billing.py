@@ -56,6 +56,16 @@ Two worker processes on the idle machine: workers ~100% of the 200% and PostgreS
 (sampled every 0.5 s): both cores busy. ``100000 --processes=2``: 22.7 s before, 19.8 s after (ratio
 0.143); ``--page-size=2000``: 18.1 s (0.160); ``--parallelism=4``: 22.3 s (no gain, the cores are busy).
 ``1000000 --processes=2``: 223.9 s before (ratio 0.142), **188.8 s after (ratio 0.171)**, peak RSS 209 MB.
+Tenth session (a slow, noisy machine: 10M Python additions 1.1-1.8 s, ~33% CPU steal; raw COPY of the
+same 20k rows 1.3-2.2 s from run to run, so ``copy_ratio`` at 20k is mostly that noise). py-spy of the
+in-process worker (``20000``): 21% of the page thread's samples inside ``activity.heartbeat``, called every
+10 accounts since before ``heartbeating()`` existed: from a sync activity each call hands a coroutine to
+the worker's event loop and blocks until the loop (waiting for the GIL behind the other page's thread)
+has run it. ``heartbeating()`` already beats from its own thread, so the page no longer does. Four
+alternated pairs at ``20000`` (in-process): wall 17.9, 18.3, 16.1, 13.7 s before against 15.4, 16.4,
+14.1, 16.2 s after (means 16.5 → 15.5 s), worker CPU 16.2, 16.7, 14.6, 12.3 → 12.8, 13.4, 11.7, 13.8 s
+(means 15.0 → 12.9 s); one pair went the other way. With ``--processes=2 --page-size=2000`` at 40k (each
+worker process's loop otherwise idle) one pair: 23.1 s before, 24.7 s after: no gain to see there.
 """
 
 from __future__ import annotations

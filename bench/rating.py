@@ -44,6 +44,15 @@ Where the time went (cProfile; the machine at load 7-14, so read the shares, not
   ``1000000 200000``: 1,000-event batches 35,030 → 40,079 events/s (0.21-0.31 of COPY: the raw COPY
   itself varies 130k-193k rows/s run to run), 100-event batches 12,107 → 17,953 events/s; engine 545-574k
   CDRs/s (target 500k met on this machine).
+- Tenth session (a slow, noisy machine: 10M Python additions 1.1-1.8 s, ~33% steal; engine ~105-128k
+  CDRs/s here). The JSON line now carries the API process's CPU per event for each batch size
+  (``api_cpu_us_per_event``, ``small_api_cpu_us_per_event``): steadier than events/s on a shared machine.
+  uvicorn with httptools and uvloop, alternated with the plain install (``10000 50000``, four runs):
+  100-event batches 126 and 119 µs of API CPU per event without, 139 and 140 with; 1,000-event batches
+  39-47 against 46-48. No gain (the eighth session found the same for reads): not added.
+  Statements per 100-event batch of ``sub_`` ids (SQLAlchemy's ``before_cursor_execute``): 6 through the
+  session (idempotency key, organisation scope, aliases, ids, regions, stored response) plus the staging
+  table's 3 on the raw cursor, the pool's ping and the commit.
 """
 
 from __future__ import annotations
