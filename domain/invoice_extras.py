@@ -107,14 +107,22 @@ def _rental(
     plan, device = span.plan, span.plan.device
     if device is None or not _rents(plan):
         return work
+    line_spans = sorted(
+        (b for b in extras.billed if b.charge == RENTAL and b.key == span.line_id),
+        key=lambda b: (b.start, b.end),
+    )
+    first = span.started_on  # the days billed without a break from the service's first are not walked
+    for billed in line_spans:  # again (a line rented for years costs a run what a new one does)
+        if billed.start > first:
+            break
+        first = max(first, billed.end)
     until = _rental_until(sub, span, extras)
-    if until is not None and until <= span.started_on:
+    if until is not None and until <= first:
         return work
     arrears = plan.billing_term is BillingTerm.IN_ARREARS
     grid = replace(ctx, bill_day=sub.bill_day)
-    item = QuoteItem(plan, span.started_on, quantity=span.quantity)
+    item = QuoteItem(plan, first, quantity=span.quantity)
     horizon = up_to + timedelta(days=1)
-    line_spans = [b for b in extras.billed if b.charge == RENTAL and b.key == span.line_id]
     for quoted in device_rental_lines(plan, item, until, horizon, grid, align=sub.start_date):
         period, a, b = quoted.period, quoted.service_start, quoted.service_end
         assert period is not None and a is not None and b is not None

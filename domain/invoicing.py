@@ -63,9 +63,6 @@ class BilledSpan:
     start: date
     end: date
 
-    def covers(self, span: ServiceSpan, period: Period) -> bool:
-        return self.covers_service(span.service_id, span.line_id, period)
-
     def covers_service(self, service_id: str, line_id: str, period: Period) -> bool:
         mine = self.service_id == service_id or (self.service_id is None and self.line_id == line_id)
         return mine and self.start < period.end and period.start < self.end
@@ -116,6 +113,47 @@ def _periods(sub: SubscriptionToBill, plan: PlanSpec, first: date, ctx: QuoteCon
         period = period_containing(period.end, bill_day, unit, interval, anchor)
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """Where a service's walk over its periods starts, and the billed spans that can still matter.
+
+    Every period that starts inside the unbroken run of billed days from the service's first period is
+    billed (it overlaps a billed span), so the walk starts at the period holding the run's end instead
+    of the first: a subscription billed for years costs a run what a new one does. A gap in that run (a
+    period a failed run never billed) ends it, so the gap is still billed."""
+
+    first: date
+    skipped: bool  # the first period of the service is behind ``first``
+    spans: tuple[BilledSpan, ...]  # the service's billed spans ending after ``first``'s period starts
+
+
+def _walk(sub: SubscriptionToBill, span: ServiceSpan, ctx: QuoteContext) -> _Walk:
+    own = sorted(
+        (
+            b
+            for b in sub.billed
+            if b.service_id == span.service_id or (b.service_id is None and b.line_id == span.line_id)
+        ),
+        key=lambda b: (b.start, b.end),
+    )
+    if not own:
+        return _Walk(span.started_on, False, ())
+    start = next(_periods(sub, span.plan, span.started_on, ctx)).start
+    until = start
+    for billed in own:
+        if billed.start > until:
+            break
+        until = max(until, billed.end)
+    if until == start:
+        return _Walk(span.started_on, False, tuple(own))
+    first = next(_periods(sub, span.plan, until, ctx)).start
+    return _Walk(max(until, span.started_on), True, tuple(b for b in own if b.end > first))
+
+
+def _overlaps(spans: tuple[BilledSpan, ...], period: Period) -> bool:
+    return any(b.start < period.end and period.start < b.end for b in spans)
+
+
 def _price(span: ServiceSpan, day: date, ctx: QuoteContext) -> Decimal:
     price = Decimal(0)
     for start, until, phase_price, _ in phase_spans(span.plan, span.started_on, ctx):
@@ -156,10 +194,6 @@ def _is_paused(sub: SubscriptionToBill, day: date) -> bool:
     return any(start <= day and (until is None or day < until) for start, until in sub.paused)
 
 
-def _is_billed(sub: SubscriptionToBill, span: ServiceSpan, period: Period) -> bool:
-    return any(billed.covers(span, period) for billed in sub.billed)
-
-
 def credit_owed(started_on: date, period: Period, stop_on: date, charged: bool) -> bool:
     """May stopping (or pausing) a service paid in advance on ``stop_on`` credit the unused days of
     ``period``, the period holding ``stop_on``? Only when that period is billed: ``charged`` already
@@ -178,11 +212,12 @@ def _advance(
     work: DueWork,
 ) -> None:
     ends = [day for day in (span.ended_on, sub.end_date) if day is not None]
-    for index, period in enumerate(_periods(sub, span.plan, span.started_on, ctx)):
+    walk = _walk(sub, span, ctx)
+    for index, period in enumerate(_periods(sub, span.plan, walk.first, ctx)):
         a = max(span.started_on, period.start)
         if period.start > up_to or any(a >= end for end in ends):
             return  # not due yet, or the service was not live on a day of the period
-        if (index == 0 and replaces) or _is_billed(sub, span, period):
+        if (index == 0 and replaces and not walk.skipped) or _overlaps(walk.spans, period):
             continue  # billed, or charged by the change that started this service
         work.periods.append((span, period))
         if not _is_paused(sub, a):
@@ -197,12 +232,13 @@ def _arrears(
     rounding: RoundingMode,
     work: DueWork,
 ) -> None:
-    for period in _periods(sub, span.plan, span.started_on, ctx):
+    walk = _walk(sub, span, ctx)
+    for period in _periods(sub, span.plan, walk.first, ctx):
         if period.end > up_to or (sub.end_date is not None and period.start >= sub.end_date):
             return
         if span.ended_on is not None and period.start >= span.ended_on:
             return
-        if _is_billed(sub, span, period):
+        if _overlaps(walk.spans, period):
             continue
         work.periods.append((span, period))
         a = max(span.started_on, period.start)

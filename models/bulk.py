@@ -1,5 +1,5 @@
-"""The bulk paths of a bill run's page: COPY rows in (inside the caller's transaction), and select rows
-by a page's worth of ids with one array parameter."""
+"""The bulk paths of a bill run's page: COPY rows in (inside the caller's transaction), select rows by a
+page's worth of ids with one array parameter, and read billed periods as runs of consecutive days."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy import ColumnElement, TextClause, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -68,3 +68,20 @@ def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     ``column IN (...)`` (PostgreSQL turns an IN list into ``= ANY`` itself), without SQLAlchemy rendering
     one parameter per value at every execution (a page's IN lists of 1,000-2,000 ids each did)."""
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+def consecutive_runs(table: str, keys: str, where: str) -> TextClause:
+    """``keys``, first start, last end of each run of overlapping or touching ``[period_start,
+    period_end)`` rows of ``table`` with the same ``keys`` (a null key is one of its own), among the rows
+    ``where`` selects: one row for what was billed every month for years, a new one after a gap. For
+    the guards that only ask whether a period overlaps a billed day (the union of the rows is kept)."""
+    window = f"PARTITION BY {keys} ORDER BY period_start, period_end"
+    return text(
+        f"SELECT {keys}, min(period_start), max(period_end) FROM ("  # noqa: S608 - our constants only
+        f" SELECT {keys}, period_start, period_end, count(*) FILTER (WHERE gap)"
+        f"  OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run"
+        f" FROM (SELECT {keys}, period_start, period_end, period_start > max(period_end)"
+        f"  OVER ({window} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS gap"
+        f"  FROM {table} WHERE {where}) AS marked"
+        f") AS numbered GROUP BY {keys}, run"
+    )

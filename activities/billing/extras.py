@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from activities.billing.page_data import AccountToBill
 from activities.offers.billing import active_discounts
 from domain.catalog import BundleSpec
-from domain.invoice_extras import ChargeSpan, Extras
+from domain.invoice_extras import RENTAL, ChargeSpan, Extras
 from domain.periods import zone
 from models.billing import BilledCharge
-from models.bulk import any_of
+from models.bulk import any_of, consecutive_runs
 from models.catalog import Bundle
 from models.devices import Device, StockMovement
 from models.subscriptions import SubscriptionService
@@ -26,17 +26,29 @@ from models.subscriptions import SubscriptionService
 TAKEN_BACK = ("return", "state_change")  # to a warehouse, or lost/stolen
 
 
-def _billed(session: Session, sub_ids: list[str]) -> dict[str, set[ChargeSpan]]:
+# A line's rental days billed, as runs of consecutive days: what a bill run's rental guard needs (which
+# days are billed). A returned device's credit needs each billed period with its plan, and an offer
+# counts the periods it discounted: those read the rows.
+_RENTAL_RUNS = consecutive_runs(
+    "billed_charges", "subscription_id, charge, key", f"subscription_id = ANY(:ids) AND charge = '{RENTAL}'"
+)
+
+
+def _billed(session: Session, sub_ids: list[str], rental_runs: bool = False) -> dict[str, set[ChargeSpan]]:
     billed: dict[str, set[ChargeSpan]] = defaultdict(set)
-    for row in session.execute(
-        select(
-            BilledCharge.subscription_id,
-            BilledCharge.charge,
-            BilledCharge.key,
-            BilledCharge.period_start,
-            BilledCharge.period_end,
-        ).where(any_of(BilledCharge.subscription_id, sub_ids))
-    ):
+    if rental_runs:
+        for sub_id, charge, key, start, end in session.execute(_RENTAL_RUNS, {"ids": sub_ids}):
+            billed[sub_id].add(ChargeSpan(charge, key, start, end))
+    query = select(
+        BilledCharge.subscription_id,
+        BilledCharge.charge,
+        BilledCharge.key,
+        BilledCharge.period_start,
+        BilledCharge.period_end,
+    ).where(any_of(BilledCharge.subscription_id, sub_ids))
+    if rental_runs:
+        query = query.where(BilledCharge.charge != RENTAL)
+    for row in session.execute(query):
         billed[row.subscription_id].add(ChargeSpan(row.charge, row.key, row.period_start, row.period_end))
     return billed
 
@@ -126,7 +138,7 @@ def load_extras(session: Session, operator: str, entries: list[AccountToBill]) -
     }
     timezones = {sub.subscription_id: account.timezone for account, sub in subs}
     returned = _returned(session, renting, timezones)
-    billed = _billed(session, sub_ids)
+    billed = _billed(session, sub_ids, rental_runs=True)
     # the page's services came with their bundle (page_data): no query unless one was sold in a bundle
     sold = [
         (sub.subscription_id, span.service_id, span.plan.code, span.bundle_code)

@@ -16,8 +16,7 @@ from domain.invoicing import BilledSpan, ServiceSpan, SubscriptionToBill
 from domain.money import RoundingMode
 from domain.tax import TaxRate
 from models.accounts import Account
-from models.billing import BilledPeriod
-from models.bulk import any_of
+from models.bulk import any_of, consecutive_runs
 from models.catalog import PlanVersion, Product
 from models.organisations import Organisation
 from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
@@ -94,23 +93,22 @@ def _paused(events: list[Any]) -> list[tuple[date, date | None]]:
     return spans
 
 
+# A service's billed periods as runs of consecutive days (one row for a service billed every month for
+# years, not one per month): the billed-period guard asks only whether a period overlaps a billed day of
+# its service, which the runs answer as the periods do.
+_BILLED_RUNS = consecutive_runs(
+    "billed_periods", "subscription_id, line_id, service_id", "subscription_id = ANY(:ids)"
+)
+
+
 def charged_spans(session: Session, sub_ids: list[str]) -> dict[str, set[BilledSpan]]:
-    """What each subscription's services are charged for, by subscription: the periods bill runs billed,
-    and the periods a change charged (the rest of a period in advance when a service started or resumed;
-    the next run invoices that charge, and must not bill the period again)."""
+    """What each subscription's services are charged for, by subscription: the periods bill runs billed
+    (as runs of consecutive days), and the periods a change charged (the rest of a period in advance
+    when a service started or resumed; the next run invoices that charge, and must not bill the period
+    again)."""
     billed: dict[str, set[BilledSpan]] = defaultdict(set)
-    for row in session.execute(
-        select(
-            BilledPeriod.subscription_id,
-            BilledPeriod.line_id,
-            BilledPeriod.service_id,
-            BilledPeriod.period_start,
-            BilledPeriod.period_end,
-        ).where(any_of(BilledPeriod.subscription_id, sub_ids))
-    ):
-        billed[row.subscription_id].add(
-            BilledSpan(row.line_id, row.service_id, row.period_start, row.period_end)
-        )
+    for sub_id, line_id, service_id, start, end in session.execute(_BILLED_RUNS, {"ids": sub_ids}):
+        billed[sub_id].add(BilledSpan(line_id, service_id, start, end))
     for charge in session.execute(
         select(
             PendingCharge.subscription_id,
