@@ -1,13 +1,14 @@
 """A real BillingCycle through Temporal over N generated subscriptions, beside a raw COPY of the same rows.
 
 Run: ``python -m bench.billing [N] [--processes=P] [--parallelism=K] [--page-size=S] [--kill-after=T]
-[--history=M]``
+[--history=M] [--terminated=T]``
 (default 100000, 0 processes: one in-process worker with K activity threads; P > 0: P spawned worker
 processes sharing the pages, K // P slots each; ``--kill-after=T``: T seconds into the run one worker
 process is killed with SIGKILL and another started, and the figures then show the invoices and billed
 periods in the database: exactly one invoice per account, each line's period billed once; ``--history=M``:
 every subscription started M months before the run and billed every month since, as a years-old base
-is: the run bills one period per service, beside M billed-period rows each).
+is: the run bills one period per service, beside M billed-period rows each; ``--terminated=T``: the last
+T subscriptions terminated a year before the run, fully billed, as churn leaves them).
 Generates accounts with mixed plans (recurring, add-ons, device rental,
 tax) straight into an embedded PostgreSQL with COPY (in chunks: the bench's memory does not grow with
 N), runs the bill run on a Temporal dev server, then COPYs rows of the same shape into scratch tables
@@ -86,6 +87,14 @@ on random histories). The same 20k with 36 months: **18.5 and 18.5 s (worker CPU
 same 145,732 rows written; 6,000 with 24 months: 11.1 → 4.6 s, the same invoiced total (22,137,298
 minor units, now in the JSON line as ``invoiced_total_minor``). Without history, alternated after ``make
 bytecode`` (two pairs each order): 16.4, 15.4 s here against 16.6, 16.3 s before: no cost for a new base.
+Churn (``--terminated=T``, new: the last T of the N subscriptions terminated a year before the run, every
+day of their two years billed): a base keeps every subscription it lost in every run (``terminated`` is a
+billable status, so a final period and late charges are still billed), and each is loaded and drafted to
+find nothing due. Alternated: ``20000`` 19.2, 17.4 s (worker CPU 16.1, 14.3 s) against ``40000
+--terminated=20000`` 25.5, 26.6 s (20.8, 21.7 s) for the same 20,000 invoices: a terminated subscription
+costs a run ~40% of a billed one, every month, for ever. Not changed here (next lever): a subscription
+whose every day is billed and that owes nothing could leave the runs until a late charge or usage
+brings it back, which needs a marker the writers of charges and usage clear (a migration).
 """
 
 from __future__ import annotations
@@ -232,19 +241,27 @@ def months_before(day: date, months: int) -> date:
     return day.replace(year=index // 12, month=index % 12 + 1)
 
 
-def generate(conn: Any, org: str, count: int, history: int = 0) -> int:
+TERMINATED_LIFE = (36, 12)  # a terminated subscription lived from 36 to 12 months before the run
+
+
+def generate(conn: Any, org: str, count: int, history: int = 0, terminated: int = 0) -> int:
     rng = random.Random(SEED)
     services = 0
     for first in range(0, count, GENERATE_CHUNK):
         numbers = range(first, min(count, first + GENERATE_CHUNK))
-        services += generate_chunk(conn, org, rng, numbers, history)
+        services += generate_chunk(conn, org, rng, numbers, history, count - terminated)
     return services
 
 
-def generate_chunk(conn: Any, org: str, rng: random.Random, numbers: range, history: int = 0) -> int:
+def generate_chunk(
+    conn: Any, org: str, rng: random.Random, numbers: range, history: int = 0, live: int | None = None
+) -> int:
     """``history`` months > 0: every subscription started that many months before the run, every month
-    before the run's billed already (the billed-period rows of earlier runs, as a years-old base has)."""
+    before the run's billed already (the billed-period rows of earlier runs, as a years-old base has).
+    Subscriptions numbered ``live`` and above are terminated, every day of their life billed (churn: a
+    base keeps the subscriptions it lost)."""
     accounts, subs, services = [], [], []
+    ended: dict[str, date] = {}
     for i in numbers:
         acc, sub = f"acc_B{i:025d}", f"sub_B{i:025d}"
         address = json.dumps([{"kind": "billing", "line1": "x", "city": "Madrid", "country": "ES"}])
@@ -271,18 +288,23 @@ def generate_chunk(conn: Any, org: str, rng: random.Random, numbers: range, hist
         start = date(2026, 10, 5) if rng.random() < 0.8 else date(2026, 9, 5)
         if history:
             start = months_before(PERIOD, history)
+        end = None
+        if live is not None and i >= live:
+            start, end = (months_before(PERIOD, m) for m in TERMINATED_LIFE)
+            ended[sub] = end
         subs.append(
             (
                 sub,
                 org,
                 acc,
                 f"req{i}",
-                "active",
+                "terminated" if end else "active",
                 "EUR",
                 "Europe/Madrid",
                 5,
                 "in_advance",
                 start,
+                end,
                 1,
                 "2026-01-01",
                 "2026-01-01",
@@ -331,6 +353,7 @@ def generate_chunk(conn: Any, org: str, rng: random.Random, numbers: range, hist
             "bill_day",
             "billing_term",
             "start_date",
+            "end_date",
             "version",
             "created_at",
             "updated_at",
@@ -351,20 +374,31 @@ def generate_chunk(conn: Any, org: str, rng: random.Random, numbers: range, hist
             "quantity",
             "status",
             "started_on",
+            "ended_on",
             "created_at",
         ],
         [
-            (sid, sid, sub, plan, v, kind, role, 1, "active", start, "2026-01-01")
+            (sid, sid, sub, plan, v, kind, role, 1, state, start, ended.get(sub), "2026-01-01")
             for sid, sub, plan, v, kind, role, start in services
+            for state in ("terminated" if sub in ended else "active",)
         ],
     )
-    if history:
+    if history or ended:
+        lived = [
+            (months_before(PERIOD, m), months_before(PERIOD, m - 1)) for m in range(*TERMINATED_LIFE, -1)
+        ]
         months = [(months_before(PERIOD, m), months_before(PERIOD, m - 1)) for m in range(history, 0, -1)]
+
+        def billed(sub: str, plan: str) -> list[tuple[date, date]]:
+            if sub in ended:
+                return lived  # every day of its life, the last month in arrears included
+            return months[:-1] if plan == "net" else months  # in arrears: the run bills the last month
+
         columns = ["subscription_id", "line_id", "service_id", "period_start", "period_end", "invoice_id"]
-        rows = [  # in arrears (net): the month before the run is the one it bills
+        rows = [
             (sub, sid, sid, a, b, HISTORY_INVOICE)
             for sid, sub, plan, *_ in services
-            for a, b in (months[:-1] if plan == "net" else months)
+            for a, b in billed(sub, plan)
         ]
         copy(conn, "billed_periods", columns, rows)
         columns = ["subscription_id", "charge", "key", "period_start", "period_end", "invoice_id"]
@@ -372,7 +406,7 @@ def generate_chunk(conn: Any, org: str, rng: random.Random, numbers: range, hist
             (sub, "device_rental", sid, a, b, HISTORY_INVOICE)
             for sid, sub, plan, *_ in services
             if plan == "tv"
-            for a, b in months
+            for a, b in (lived if sub in ended else months)
         ]
         copy(conn, "billed_charges", columns, rentals)
     return len(services)
@@ -609,7 +643,7 @@ async def bill_in_processes(
 BENCH_ORG = "org_BENCH0000000000000000000000"[:30]
 
 
-def prepare(url: str, org: str, count: int, console: Console, history: int = 0) -> int:
+def prepare(url: str, org: str, count: int, console: Console, history: int = 0, terminated: int = 0) -> int:
     """Migrate the database at ``url`` and fill it: the operator ``org``, its catalogue and ``count``
     generated subscriptions; how many services they have."""
     from models.migrate import upgrade
@@ -626,17 +660,24 @@ def prepare(url: str, org: str, count: int, console: Console, history: int = 0) 
             {"o": org, "p": f"/{org}/"},
         )
         catalogue(conn, org)
-        services = generate(conn, org, count, history)
-        if history:
+        services = generate(conn, org, count, history, terminated)
+        if history or terminated:
             conn.execute(sa.text("analyze"))
     engine.dispose()
     return services
 
 
 def options(argv: list[str]) -> tuple[int, dict[str, int]]:
-    """``N [--processes=P] [--parallelism=K] [--page-size=S] [--kill-after=T] [--history=M]``: the size
-    and the run's knobs."""
-    knobs = {"processes": 0, "parallelism": 2, "page_size": 1000, "kill_after": 0, "history": 0}
+    """``N [--processes=P] [--parallelism=K] [--page-size=S] [--kill-after=T] [--history=M]
+    [--terminated=T]``: the size and the run's knobs."""
+    knobs = {
+        "processes": 0,
+        "parallelism": 2,
+        "page_size": 1000,
+        "kill_after": 0,
+        "history": 0,
+        "terminated": 0,
+    }
     count = 100_000
     for arg in argv[1:]:
         if arg.startswith("--"):
@@ -659,8 +700,8 @@ def main(argv: list[str]) -> None:
     try:
         url = normalise_database_url(server.get_uri())
         org = BENCH_ORG
-        history = knobs.pop("history")
-        services = prepare(url, org, count, console, history)
+        history, terminated = knobs.pop("history"), knobs.pop("terminated")
+        services = prepare(url, org, count, console, history, terminated)
         engine = sa.create_engine(url)
         load_before = os.getloadavg()[0]
         cpu_before = time.process_time()
@@ -708,6 +749,7 @@ def main(argv: list[str]) -> None:
                     "rows_written": rows,
                     **knobs,
                     "history_months": history,
+                    "terminated": terminated,
                     "seconds": round(seconds, 2),
                     "invoices_per_s": round(invoices / seconds) if seconds else None,
                     "copy_seconds": round(copy_seconds, 2),
