@@ -72,9 +72,10 @@ def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
 
 def consecutive_runs(table: str, keys: str, where: str) -> TextClause:
     """``keys``, first start, last end of each run of overlapping or touching ``[period_start,
-    period_end)`` rows of ``table`` with the same ``keys`` (a null key is one of its own), among the rows
-    ``where`` selects: one row for what was billed every month for years, a new one after a gap. For
-    the guards that only ask whether a period overlaps a billed day (the union of the rows is kept)."""
+    period_end)`` rows of ``table`` with the same ``keys`` (rows whose key is null run together, as
+    GROUP BY groups them), among the rows ``where`` selects: one row for what was billed every month
+    for years, a new one after a gap. For the guards that only ask whether a period overlaps a billed
+    day (the union of the rows is kept, not each row's bounds)."""
     window = f"PARTITION BY {keys} ORDER BY period_start, period_end"
     return text(
         f"SELECT {keys}, min(period_start), max(period_end) FROM ("  # noqa: S608 - our constants only
