@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -43,7 +44,7 @@ def grid(sub: SubscriptionToBill, plan: PlanSpec, first: date) -> Iterator[Perio
 
 
 def billed_by_runs(
-    sub: SubscriptionToBill, up_to: date, skip: set[date] = frozenset()
+    sub: SubscriptionToBill, up_to: date, skip: AbstractSet[date] = frozenset()
 ) -> frozenset[BilledSpan]:
     """What monthly runs up to ``up_to`` billed, except the periods starting on a day in ``skip``."""
     work = due(sub, up_to, QuoteContext("EUR"))
@@ -55,7 +56,7 @@ def billed_by_runs(
 
 
 def aged(
-    months: int, plans: tuple[PlanSpec, ...] = (MONTHLY, MONTHLY), skip: set[date] = frozenset()
+    months: int, plans: tuple[PlanSpec, ...] = (MONTHLY, MONTHLY), skip: AbstractSet[date] = frozenset()
 ) -> SubscriptionToBill:
     start = months_back(months)
     services = [
