@@ -25,6 +25,7 @@ CONSUMER_KEY = "momo-test-key"
 CONSUMER_SECRET = "momo-test-secret"
 CALLBACK_SECRET = "momo-test-callback-secret"
 PROMPT_TIMEOUT_S = 0.5
+CALLBACK_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -119,6 +120,9 @@ def _momo_gateway() -> Iterator[MobileMoneyGateway]:
         consumer_secret=CONSUMER_SECRET,
         callback_secret=CALLBACK_SECRET,
         prompt_timeout=PROMPT_TIMEOUT_S,
+        # A receiver in this process answers in milliseconds, but a loaded CI machine once stalled the
+        # whole process for over 5 s: a lost callback then failed a test asserting what it was answered.
+        callback_timeout=CALLBACK_TIMEOUT_S,
     )
     with serve(simulator.app()) as url:
         yield MobileMoneyGateway(simulator, url)

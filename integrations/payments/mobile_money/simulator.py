@@ -43,7 +43,8 @@ Callback: when a request completes, the simulator POSTs to its ``callback_url``:
 
 signed with header ``X-MoMo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(callback_secret,
 "<t>." + raw body)>`` (``client.verify_callback`` checks it). One attempt per copy, no retries; what the
-receiver answered is recorded in ``deliveries``. The callback may arrive late (``callback_delay``), twice
+receiver answered (or the transport error, e.g. ``ReadTimeout`` after ``callback_timeout`` seconds, 10 by
+default) is recorded in ``deliveries``. The callback may arrive late (``callback_delay``), twice
 (``callback_copies = 2``) or never (``callback_copies = 0``); the status query always answers the outcome.
 ``bad_signature_next`` signs that many callbacks with a wrong secret.
 
@@ -136,6 +137,7 @@ class MobileMoneySimulator:
     fail_status: int = 503
     callback_delay: float = 0.0
     callback_copies: int = 1
+    callback_timeout: float = 10.0
     bad_signature_next: int = 0
     phones: dict[str, Phone] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -314,7 +316,7 @@ class MobileMoneySimulator:
             "completed_at": datetime.now(UTC).isoformat(),
         }
         body = json.dumps(event).encode()
-        async with httpx.AsyncClient(timeout=5.0) as http:
+        async with httpx.AsyncClient(timeout=self.callback_timeout) as http:
             for _ in range(self.callback_copies):
                 secret = self.callback_secret
                 if self.bad_signature_next > 0:
