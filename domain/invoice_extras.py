@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.catalog import BillingTerm, PlanSpec
-from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill
+from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill, covered_until
 from domain.money import Money
 from domain.offers import ActiveDiscount, Taken, discount_draft_lines
 from domain.periods import Period
@@ -107,15 +107,10 @@ def _rental(
     plan, device = span.plan, span.plan.device
     if device is None or not _rents(plan):
         return work
-    line_spans = sorted(
-        (b for b in extras.billed if b.charge == RENTAL and b.key == span.line_id),
-        key=lambda b: (b.start, b.end),
-    )
-    first = span.started_on  # the days billed without a break from the service's first are not walked
-    for billed in line_spans:  # again (a line rented for years costs a run what a new one does)
-        if billed.start > first:
-            break
-        first = max(first, billed.end)
+    line_spans = [b for b in extras.billed if b.charge == RENTAL and b.key == span.line_id]
+    # the days billed without a break from the service's first are not walked again (a line rented for
+    # years costs a run what a new one does)
+    first = covered_until(line_spans, span.started_on)
     until = _rental_until(sub, span, extras)
     if until is not None and until <= first:
         return work

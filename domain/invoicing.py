@@ -22,10 +22,11 @@ already billed for the service is never billed again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from domain.catalog import BillingTerm, PlanSpec
 from domain.money import Money, RoundingMode, round_minor
@@ -127,23 +128,40 @@ class _Walk:
     spans: tuple[BilledSpan, ...]  # the service's billed spans ending after ``first``'s period starts
 
 
+class Dated(Protocol):
+    """Anything billed for ``[start, end)``."""
+
+    @property
+    def start(self) -> date: ...
+
+    @property
+    def end(self) -> date: ...
+
+
+def covered_until(spans: Iterable[Dated], since: date) -> date:
+    """The end of the unbroken run of billed days from ``since`` (``since`` itself if that day is not
+    billed): the spans, in any order, may overlap, touch, or leave gaps (a gap ends the run)."""
+    until = since
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        if span.start > until:
+            break
+        until = max(until, span.end)
+    return until
+
+
 def _walk(sub: SubscriptionToBill, span: ServiceSpan, ctx: QuoteContext) -> _Walk:
-    own = sorted(
-        (
-            b
-            for b in sub.billed
-            if b.service_id == span.service_id or (b.service_id is None and b.line_id == span.line_id)
-        ),
-        key=lambda b: (b.start, b.end),
-    )
+    """The service's walk. The spans are sorted and scanned here even when the loader read them already
+    merged into runs (``models.bulk.consecutive_runs``): the domain takes any billed spans (change
+    quotes and tests pass one per period), and a service has a handful of runs."""
+    own = [
+        b
+        for b in sub.billed
+        if b.service_id == span.service_id or (b.service_id is None and b.line_id == span.line_id)
+    ]
     if not own:
         return _Walk(span.started_on, False, ())
     start = next(_periods(sub, span.plan, span.started_on, ctx)).start
-    until = start
-    for billed in own:
-        if billed.start > until:
-            break
-        until = max(until, billed.end)
+    until = covered_until(own, start)
     if until == start:
         return _Walk(span.started_on, False, tuple(own))
     first = next(_periods(sub, span.plan, until, ctx)).start

@@ -231,3 +231,15 @@ def test_a_rental_period_a_failed_run_never_billed_is_billed_by_the_next_run() -
         (RENTAL, gap, months_back(29), 300),
         (RENTAL, months_back(0), months_back(-1), 300),
     ]
+
+
+def test_covered_until_follows_touching_and_overlapping_spans_in_any_order_and_stops_at_a_gap() -> None:
+    d = lambda day: date(2026, 1, 1).replace(day=day)  # noqa: E731
+    spans = [ChargeSpan(RENTAL, "l", d(10), d(20)), ChargeSpan(RENTAL, "l", d(1), d(5))]
+    spans += [ChargeSpan(RENTAL, "l", d(5), d(12)), ChargeSpan(RENTAL, "l", d(22), d(28))]
+    for order in (spans, spans[::-1], sorted(spans, key=lambda s: s.end)):
+        assert invoicing.covered_until(order, d(1)) == d(20)  # 1-5, 5-12, 10-20 run on; 22 is past a gap
+    assert invoicing.covered_until(spans, d(3)) == d(20)  # from inside a span
+    assert invoicing.covered_until(spans, d(20)) == d(20)  # the gap's first day is not billed
+    assert invoicing.covered_until(spans, d(22)) == d(28)
+    assert invoicing.covered_until([], d(7)) == d(7)
