@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.catalog import BillingTerm, PlanSpec
-from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill, covered_until
+from domain.invoicing import DraftLine, ServiceSpan, SubscriptionToBill, covered_until, due
 from domain.money import Money
 from domain.offers import ActiveDiscount, Taken, discount_draft_lines
 from domain.periods import Period
@@ -233,6 +233,19 @@ def extras_due(
     work.lines += offers.lines
     work.billed += offers.billed
     return work
+
+
+NEVER = date(9999, 1, 1)  # a run date after every period of any subscription that has ended
+
+
+def fully_billed(sub: SubscriptionToBill, extras: Extras, ctx: QuoteContext) -> bool:
+    """Whether a run on any later date would bill nothing of this ended subscription's own: no period
+    of a service and no rental day left unbilled (in arrears: the period holding its last day billed
+    too). Its discounts follow those lines; pending charges and rated usage are not looked at here (the
+    run's query watches for them)."""
+    if sub.end_date is None:
+        return False
+    return not due(sub, NEVER, ctx).periods and not extras_due(sub, extras, [], NEVER, ctx).billed
 
 
 def _offer_discounts(sub: SubscriptionToBill, extras: Extras, recurring: list[DraftLine]) -> ExtraWork:

@@ -44,6 +44,11 @@ class Subscription(Base):
     billing_term: Mapped[str] = mapped_column(String(16))
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    fully_billed_to: Mapped[date | None] = mapped_column(
+        Date,
+        comment="the end_date of this terminated subscription when a bill run found nothing more could "
+        "fall due (bill runs pass it by until a pending charge or open rated usage appears for it)",
+    )
     cooling_off_until: Mapped[date | None] = mapped_column(Date)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     active_process_id: Mapped[str | None] = mapped_column(

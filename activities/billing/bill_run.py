@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from activities.billing.drafts import draft_for
+from activities.billing.drafts import draft_for, fully_billed_subscriptions
 from activities.billing.extras import load_extras
 from activities.billing.io import BillNow, Page, PageResult, RunInput, RunSummary
 from activities.billing.page_data import Catalogue, due_accounts_query, load_page
@@ -128,6 +128,7 @@ def bill_accounts(
     catalogue = Catalogue(operator)
     catalogue.load(session)
     drafts: list[InvoiceDraft] = []
+    ended: list[str] = []  # terminated subscriptions found fully billed
     taxes: dict[Any, Any] = {}
     entries = load_page(session, catalogue, org.path, run.bill_day, account_ids)
     extras = load_extras(session, operator, entries)
@@ -135,6 +136,7 @@ def bill_accounts(
         result.accounts += 1
         try:
             draft = draft_for(session, catalogue, entry, run, taxes, extras)
+            done = fully_billed_subscriptions(entry, catalogue, extras) if entry.ended else []
         except Exception as exc:  # one account's failure never stops the run
             result.failed.append({"account_id": entry.account.id, "reason": f"{type(exc).__name__}: {exc}"})
             continue
@@ -144,6 +146,7 @@ def bill_accounts(
             continue
         if draft is not None:
             drafts.append(draft)
+        ended += done
     for draft in drafts:
         result.credit_notes += 1 if draft.credits else 0
         if draft.lines:
@@ -151,7 +154,16 @@ def bill_accounts(
             result.lines += len(draft.lines)
             currency = draft.account.currency
             result.amounts[currency] = result.amounts.get(currency, 0) + draft.tax.gross.amount_minor
-    invoice_ids = [] if run.dry_run else write_invoices(session, operator, run.run_id, drafts)
+    if run.dry_run:
+        return result, []
+    invoice_ids = write_invoices(session, operator, run.run_id, drafts)
+    if ended:
+        session.execute(
+            update(Subscription)
+            .where(any_of(Subscription.id, ended), Subscription.status == "terminated")
+            .values(fully_billed_to=Subscription.end_date, updated_at=Subscription.updated_at)
+            .execution_options(synchronize_session=False)  # the page read rows, not objects
+        )
     return result, invoice_ids
 
 

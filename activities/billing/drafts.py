@@ -14,7 +14,14 @@ from activities.billing.io import RunInput
 from activities.billing.page_data import AccountToBill, Catalogue, tax_setup
 from activities.billing.writer import InvoiceDraft
 from activities.subscriptions.onboarding import local_today
-from domain.invoice_extras import RENTAL_CREDIT, RENTAL_REVENUE, ChargeSpan, Extras, extras_due
+from domain.invoice_extras import (
+    RENTAL_CREDIT,
+    RENTAL_REVENUE,
+    ChargeSpan,
+    Extras,
+    extras_due,
+    fully_billed,
+)
 from domain.invoicing import DraftLine, due
 from domain.money import Money, round_minor
 from domain.quote import QuoteContext
@@ -170,3 +177,20 @@ def draft_for(
         credit_tax=credit_tax,
         charged=charged,
     )
+
+
+def fully_billed_subscriptions(
+    entry: AccountToBill, catalogue: Catalogue, extras: dict[str, Extras] | None = None
+) -> list[str]:
+    """The account's terminated subscriptions no later run can bill anything of their own (see
+    ``page_data.billable``): the run records them, and later runs pass them by."""
+    return [
+        sub.subscription_id
+        for sub in entry.subscriptions
+        if sub.subscription_id in entry.ended
+        and fully_billed(
+            sub,
+            (extras or {}).get(sub.subscription_id, Extras()),
+            QuoteContext(sub.currency, rounding=catalogue.rounding),
+        )
+    ]

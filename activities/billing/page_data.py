@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from activities.catalog.records import price_list_for, tax_rates_for
@@ -30,6 +30,35 @@ def cycle_column() -> Any:
     return case((Subscription.bill_day > 28, 31), else_=Subscription.bill_day)
 
 
+def billable() -> Any:
+    """A subscription a run must look at: of a billable status, and not a terminated one a run found
+    fully billed for its end date (``fully_billed_to``), unless something fell due for it since — a
+    pending charge (a partner's, a device not returned, a credit) or open rated usage (late records).
+    A later change of its end date or status makes it billable again. The disjuncts are evaluated in
+    order: a live subscription never runs the two lookups."""
+    pending = (
+        select(PendingCharge.id)
+        .where(PendingCharge.subscription_id == Subscription.id, PendingCharge.status == "pending")
+        .exists()
+    )
+    usage = (
+        select(RatedUsage.id)
+        .where(RatedUsage.subscription_id == Subscription.id, RatedUsage.status == "open")
+        .exists()
+    )
+    return and_(
+        Subscription.status.in_(BILLABLE),
+        or_(
+            Subscription.status != "terminated",
+            Subscription.fully_billed_to.is_(None),
+            Subscription.end_date.is_(None),
+            Subscription.fully_billed_to != Subscription.end_date,
+            pending,
+            usage,
+        ),
+    )
+
+
 def due_accounts_query(org_path: str, cycle: int) -> Any:
     return (
         select(Subscription.account_id)
@@ -37,7 +66,7 @@ def due_accounts_query(org_path: str, cycle: int) -> Any:
         .where(
             Organisation.path.startswith(org_path, autoescape=True),
             cycle_column() == cycle,
-            Subscription.status.in_(BILLABLE),
+            billable(),
             Subscription.billing_term.not_in(PREPAID_TERMS),
         )
         .distinct()
@@ -77,6 +106,7 @@ class AccountToBill:
     errors: list[str] = field(default_factory=list)
     usage: list[Any] = field(default_factory=list)
     service_tax: dict[str, str] = field(default_factory=dict)
+    ended: set[str] = field(default_factory=set)  # terminated, not yet found fully billed for its end
 
 
 def _paused(events: list[Any]) -> list[tuple[date, date | None]]:
@@ -141,7 +171,7 @@ def load_page(
             .join(Organisation, Organisation.id == Subscription.organisation_id)
             .where(
                 any_of(Subscription.account_id, account_ids),
-                Subscription.status.in_(BILLABLE),
+                billable(),
                 Subscription.billing_term.not_in(PREPAID_TERMS),
                 cycle_column() == cycle,
                 Organisation.path.startswith(org_path, autoescape=True),
@@ -216,6 +246,8 @@ def load_page(
                 )
             )
         entry.usage += usage.get(sub.id, [])
+        if sub.status == "terminated" and sub.end_date is not None and sub.fully_billed_to != sub.end_date:
+            entry.ended.add(sub.id)
         entry.subscriptions.append(
             SubscriptionToBill(
                 sub.id,
