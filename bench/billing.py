@@ -92,9 +92,14 @@ day of their two years billed): a base keeps every subscription it lost in every
 billable status, so a final period and late charges are still billed), and each is loaded and drafted to
 find nothing due. Alternated: ``20000`` 19.2, 17.4 s (worker CPU 16.1, 14.3 s) against ``40000
 --terminated=20000`` 25.5, 26.6 s (20.8, 21.7 s) for the same 20,000 invoices: a terminated subscription
-costs a run ~40% of a billed one, every month, for ever. Not changed here (next lever): a subscription
-whose every day is billed and that owes nothing could leave the runs until a late charge or usage
-brings it back, which needs a marker the writers of charges and usage clear (a migration).
+costs a run ~40% of a billed one, every month, for ever. Now (migration 0050) a run records a
+terminated subscription it finds fully billed (``subscriptions.fully_billed_to``: its end date, when no
+period or rental day of it can fall due at any later date, ``domain.invoice_extras.fully_billed``), and
+the due-accounts query passes it by unless a pending charge or open rated usage exists for it (checked
+in the query, so no writer of charges or usage has to clear anything). The generated terminated
+subscriptions carry the marker, as the run after their end left it (``accounts_looked_at`` in the JSON).
+Alternated on a fast idle machine: before 11.1, 8.6 s (worker CPU 8.4, 6.7 s), after 6.3, 6.0 s (4.9,
+4.7 s), the 20,000 live alone 5.7, 6.0 s; the same invoices and total.
 """
 
 from __future__ import annotations
@@ -305,6 +310,7 @@ def generate_chunk(
                 "in_advance",
                 start,
                 end,
+                end,  # fully_billed_to: the run after its end found nothing more could fall due
                 1,
                 "2026-01-01",
                 "2026-01-01",
@@ -354,6 +360,7 @@ def generate_chunk(
             "billing_term",
             "start_date",
             "end_date",
+            "fully_billed_to",
             "version",
             "created_at",
             "updated_at",
@@ -758,6 +765,7 @@ def main(argv: list[str]) -> None:
                     "worker_peak_rss_mb": max(rss for rss, _ in workers) // mb,
                     "bench_peak_rss_mb": own_rss // mb,
                     "load_1m": [round(load_before, 1), round(load_after, 1)],
+                    "accounts_looked_at": summary.result.accounts,
                     "failed": len(summary.result.failed),
                     "killed_at_s": KILLED or None,
                     # exactly once: every account one invoice, every billed line-period once
