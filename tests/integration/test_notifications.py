@@ -4,6 +4,7 @@ here (tests/workflows/test_notification_relay.py runs them in the durable proces
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 
@@ -290,9 +291,10 @@ async def test_a_failing_smtp_is_retried_and_never_sends_twice(
     settings: Settings, database_url: str, flaky_smtp: FlakySink
 ) -> None:
     operator = make_operator(database_url)
-    account = make_account(database_url, operator.organisation_id)
+    email = f"flaky.{uuid.uuid4().hex[:8]}@example.com"
+    account = make_account(database_url, operator.organisation_id, email=email)
     invoice = make_invoice(database_url, account, MIXED_LINES)
-    flaky_smtp.refuse = 2
+    flaky_smtp.refuse, flaky_smtp.refuse_to = 2, {email}
     activities = engine(settings, flaky_smtp)
     cursor = start_cursor()
     event = record_invoice_issued(database_url, invoice)
