@@ -9,6 +9,8 @@ API (``payment_support.py``), ... Tests isolate themselves by creating their own
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -52,7 +54,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # A SIGTERM (a CI timeout, `kill`) stops the session as Ctrl-C does: the fixtures' finalizers run, so
+    # the servers the session started (embedded PostgreSQL, Temporal, the portal stack, mail sinks) stop
+    # with it instead of outliving it.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)
     value = fake_today.requested(config.getoption("--fake-today"))
     if value:
         config.stash[_TRAVELLER] = fake_today.start(value)
