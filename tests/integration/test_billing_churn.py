@@ -114,35 +114,35 @@ async def test_a_lost_subscription_leaves_the_runs_and_a_late_charge_or_late_usa
 ) -> None:
     tenant = make_operator(database_url)
     seed(database_url, tenant)
-    sub = await subscribe(stack, tenant, "2026-03-01", HOME)  # fibre + TV, router rented
-    await bill(stack, tenant, 1, "2026-03-01")
-    await action(stack, tenant, sub, "terminate", effective_date="2026-03-21", reason="moving")
-    assert marker(database_url, sub) == ("terminated", date(2026, 3, 21), None)
+    sub = await subscribe(stack, tenant, "2025-03-01", HOME)  # fibre + TV, router rented
+    await bill(stack, tenant, 1, "2025-03-01")
+    await action(stack, tenant, sub, "terminate", effective_date="2025-03-21", reason="moving")
+    assert marker(database_url, sub) == ("terminated", date(2025, 3, 21), None)
 
     # The run after the end credits the unused days (a credit note): the subscription owes nothing more.
-    credited = await bill(stack, tenant, 1, "2026-04-01")
+    credited = await bill(stack, tenant, 1, "2025-04-01")
     assert credited["counts"]["accounts"] == 1 and credited["counts"]["credit_notes"] == 1
-    assert marker(database_url, sub) == ("terminated", date(2026, 3, 21), date(2026, 3, 21))
+    assert marker(database_url, sub) == ("terminated", date(2025, 3, 21), date(2025, 3, 21))
     before = invoice_totals(database_url, sub)
 
-    passed_by = await bill(stack, tenant, 1, "2026-05-01")
+    passed_by = await bill(stack, tenant, 1, "2025-05-01")
     assert passed_by["counts"]["accounts"] == 0  # not loaded at all
     assert invoice_totals(database_url, sub) == before
 
     # A late charge brings it back for one run, then it leaves again.
     late_charge(database_url, sub, 4000)
-    charged = await bill(stack, tenant, 1, "2026-06-01")
+    charged = await bill(stack, tenant, 1, "2025-06-01")
     assert charged["counts"]["accounts"] == 1 and charged["counts"]["invoices"] == 1
-    assert invoice_totals(database_url, sub) == [*before, ("2026-06-01", 4840)]  # 40.00 + IVA 21%
-    assert (await bill(stack, tenant, 1, "2026-07-01"))["counts"]["accounts"] == 0
+    assert invoice_totals(database_url, sub) == [*before, ("2025-06-01", 4840)]  # 40.00 + IVA 21%
+    assert (await bill(stack, tenant, 1, "2025-07-01"))["counts"]["accounts"] == 0
 
     # So does usage rated late, for a period before the end.
-    late_usage(database_url, sub, tenant.organisation_id, date(2026, 3, 1), date(2026, 4, 1))
-    rated = await bill(stack, tenant, 1, "2026-08-01")
+    late_usage(database_url, sub, tenant.organisation_id, date(2025, 3, 1), date(2025, 4, 1))
+    rated = await bill(stack, tenant, 1, "2025-08-01")
     assert rated["counts"]["accounts"] == 1 and rated["counts"]["invoices"] == 1
-    assert invoice_totals(database_url, sub)[-1] == ("2026-08-01", 303)  # 2.50 + IVA 21% = 3.025 -> 3.03
-    assert (await bill(stack, tenant, 1, "2026-09-01"))["counts"]["accounts"] == 0
-    assert marker(database_url, sub) == ("terminated", date(2026, 3, 21), date(2026, 3, 21))
+    assert invoice_totals(database_url, sub)[-1] == ("2025-08-01", 303)  # 2.50 + IVA 21% = 3.025 -> 3.03
+    assert (await bill(stack, tenant, 1, "2025-09-01"))["counts"]["accounts"] == 0
+    assert marker(database_url, sub) == ("terminated", date(2025, 3, 21), date(2025, 3, 21))
 
 
 async def test_a_subscription_in_arrears_is_not_closed_before_its_last_period_is_billed(
