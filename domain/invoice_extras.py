@@ -213,10 +213,8 @@ def _discounts(
     return work
 
 
-def extras_due(
-    sub: SubscriptionToBill, extras: Extras, recurring: list[DraftLine], up_to: date, ctx: QuoteContext
-) -> ExtraWork:
-    """The rentals due by ``up_to`` and the discounts of the recurring lines billed now, not billed before."""
+def rentals_due(sub: SubscriptionToBill, extras: Extras, up_to: date, ctx: QuoteContext) -> ExtraWork:
+    """The device rental days due by ``up_to`` not billed before, in service order."""
     work = ExtraWork()
     for span in sorted(sub.services, key=lambda s: (s.line_id, s.started_on, s.service_id)):
         if not _rents(span.plan):
@@ -226,6 +224,14 @@ def extras_due(
         work.lines += rental.lines
         work.billed += rental.billed
     work.lines.sort(key=lambda ln: (ln.start or date.min, ln.service_id or ""))
+    return work
+
+
+def extras_due(
+    sub: SubscriptionToBill, extras: Extras, recurring: list[DraftLine], up_to: date, ctx: QuoteContext
+) -> ExtraWork:
+    """The rentals due by ``up_to`` and the discounts of the recurring lines billed now, not billed before."""
+    work = rentals_due(sub, extras, up_to, ctx)
     discounts = _discounts(sub, extras, recurring, ctx)
     work.lines += discounts.lines
     work.billed += discounts.billed
@@ -245,7 +251,7 @@ def fully_billed(sub: SubscriptionToBill, extras: Extras, ctx: QuoteContext) -> 
     run's query watches for them)."""
     if sub.end_date is None:
         return False
-    return not due(sub, NEVER, ctx).periods and not extras_due(sub, extras, [], NEVER, ctx).billed
+    return not due(sub, NEVER, ctx).periods and not rentals_due(sub, extras, NEVER, ctx).billed
 
 
 def _offer_discounts(sub: SubscriptionToBill, extras: Extras, recurring: list[DraftLine]) -> ExtraWork:

@@ -180,7 +180,7 @@ def draft_for(
 
 
 def fully_billed_subscriptions(
-    entry: AccountToBill, catalogue: Catalogue, extras: dict[str, Extras] | None = None
+    entry: AccountToBill, catalogue: Catalogue, extras: dict[str, Extras]
 ) -> list[str]:
     """The account's terminated subscriptions no later run can bill anything of their own (see
     ``page_data.billable``): the run records them, and later runs pass them by."""
@@ -190,7 +190,7 @@ def fully_billed_subscriptions(
         if sub.subscription_id in entry.ended
         and fully_billed(
             sub,
-            (extras or {}).get(sub.subscription_id, Extras()),
+            extras.get(sub.subscription_id, Extras()),
             QuoteContext(sub.currency, rounding=catalogue.rounding),
         )
     ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, case, not_, or_, select
 from sqlalchemy.orm import Session
 
 from activities.catalog.records import price_list_for, tax_rates_for
@@ -46,17 +46,23 @@ def billable() -> Any:
         .where(RatedUsage.subscription_id == Subscription.id, RatedUsage.status == "open")
         .exists()
     )
+    return and_(Subscription.status.in_(BILLABLE), or_(not_(closed()), pending, usage))
+
+
+def closed() -> Any:
+    """Terminated and found fully billed for its current end date by a run (never NULL: every operand
+    is checked for NULL first)."""
     return and_(
-        Subscription.status.in_(BILLABLE),
-        or_(
-            Subscription.status != "terminated",
-            Subscription.fully_billed_to.is_(None),
-            Subscription.end_date.is_(None),
-            Subscription.fully_billed_to != Subscription.end_date,
-            pending,
-            usage,
-        ),
+        Subscription.status == "terminated",
+        Subscription.end_date.is_not(None),
+        Subscription.fully_billed_to.is_not(None),
+        Subscription.fully_billed_to == Subscription.end_date,
     )
+
+
+def awaiting_close() -> Any:
+    """Terminated and not found fully billed yet: the run asks whether it is (``fully_billed``)."""
+    return and_(Subscription.status == "terminated", not_(closed()))
 
 
 def due_accounts_query(org_path: str, cycle: int) -> Any:
@@ -167,7 +173,7 @@ def load_page(
 ) -> list[AccountToBill]:
     subs = list(
         session.execute(
-            select(Subscription.__table__)
+            select(Subscription.__table__, awaiting_close().label("awaiting_close"))
             .join(Organisation, Organisation.id == Subscription.organisation_id)
             .where(
                 any_of(Subscription.account_id, account_ids),
@@ -246,7 +252,7 @@ def load_page(
                 )
             )
         entry.usage += usage.get(sub.id, [])
-        if sub.status == "terminated" and sub.end_date is not None and sub.fully_billed_to != sub.end_date:
+        if sub.awaiting_close:
             entry.ended.add(sub.id)
         entry.subscriptions.append(
             SubscriptionToBill(
