@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         description="drop raw usage-event months older than this many months once every event in them is"
         " rated or rejected (rated usage, invoices and the ledger are kept); unset: keep everything",
     )
+    idempotency_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="days a POST's stored response is kept for a repeat of its Idempotency-Key (the daily"
+        " PartitionMaintenance prunes older ones; the same key sent after that is a new request)",
+    )
     payments_pause_after_gateway_seconds: float = Field(
         default=0.0, description="TEST ONLY: sleep between a gateway charge and recording it"
     )

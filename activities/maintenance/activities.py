@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.maintenance import io
+from activities.maintenance.idempotency import idempotency_cutoff, prune_idempotency_batch
 from activities.maintenance.io import MaintainPartitions, PartitionsMaintained
 from activities.maintenance.partitions import drop_old_usage, ensure_months, keys_cutoff, prune_keys_batch
 from activities.shared.heartbeat import heartbeating
@@ -21,6 +25,7 @@ class PartitionActivities(io.PartitionActivities):
         self.url = settings.database_url or ""
         self.ahead = settings.partitions_ahead_months
         self.retention = settings.usage_retention_months
+        self.idempotency_days = settings.idempotency_retention_days
 
     @activity.defn(name="maintain_partitions")
     def maintain(self, request: MaintainPartitions) -> PartitionsMaintained:
@@ -32,13 +37,25 @@ class PartitionActivities(io.PartitionActivities):
             if self.retention is not None:
                 with unit_of_work(self.url) as session:
                     done.dropped, done.kept = drop_old_usage(session, request.on, self.retention)
-            before = keys_cutoff(request.on)
-            while True:
-                with unit_of_work(self.url) as session:
-                    count = prune_keys_batch(session, before, request.batch_size)
-                done.keys_pruned += count
-                if count < request.batch_size:
-                    return done
+            done.keys_pruned = self._in_batches(prune_keys_batch, keys_cutoff(request.on), request.batch_size)
+            done.idempotency_keys_pruned = self._in_batches(
+                prune_idempotency_batch,
+                idempotency_cutoff(request.on, self.idempotency_days),
+                request.batch_size,
+            )
+        return done
+
+    def _in_batches(
+        self, prune: Callable[[Session, datetime, int], int], before: datetime, batch_size: int
+    ) -> int:
+        """Run ``prune`` one transaction at a time until a batch comes back short; how many in all."""
+        pruned = 0
+        while True:
+            with unit_of_work(self.url) as session:
+                count = prune(session, before, batch_size)
+            pruned += count
+            if count < batch_size:
+                return pruned
 
     def all(self) -> list[Any]:
         return [self.maintain]
