@@ -35,6 +35,7 @@ class LoginLink(Base):
     __table_args__ = (
         CheckConstraint("purpose in ('login','reset')", name="purpose"),
         UniqueConstraint("token_digest"),
+        Index("ix_subscriber_login_links_expires_at", "expires_at"),  # the daily prune
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # lnk_…
@@ -75,7 +76,10 @@ class OAuthCode(Base):
     """An authorization code (its digest): one use, 5 minutes, bound to the PKCE challenge."""
 
     __tablename__ = "oauth_codes"
-    __table_args__ = (UniqueConstraint("code_digest"),)
+    __table_args__ = (
+        UniqueConstraint("code_digest"),
+        Index("ix_oauth_codes_expires_at", "expires_at"),  # the daily prune
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # oac_…
     client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.id"))
@@ -100,6 +104,7 @@ class OAuthToken(Base):
         UniqueConstraint("access_digest"),
         UniqueConstraint("refresh_digest"),
         Index("ix_oauth_tokens_installation", "installation_id"),
+        Index("ix_oauth_tokens_refresh_expires_at", "refresh_expires_at"),  # the daily prune
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # oat_…

@@ -4,7 +4,7 @@ Started by the Temporal Schedule ``partition-maintenance`` (runtime/schedules.py
 activity creates the coming months' partitions of usage events, invoice lines and ledger postings
 (``MULTIBILL_PARTITIONS_AHEAD_MONTHS``), drops raw usage months past ``MULTIBILL_USAGE_RETENTION_MONTHS``
 when set, prunes usage-event keys too old to matter and the stored responses of Idempotency-Keys past
-``MULTIBILL_IDEMPOTENCY_RETENTION_DAYS``. Every step is idempotent.
+``MULTIBILL_IDEMPOTENCY_RETENTION_DAYS`` and credentials long expired. Every step is idempotent.
 """
 
 from __future__ import annotations

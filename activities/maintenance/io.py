@@ -10,8 +10,8 @@ from temporalio import activity
 
 class MaintainPartitions(BaseModel):
     """Keep the monthly partitions ready from ``on``'s month on, apply the raw-usage retention, and prune
-    the usage-event keys no event can collide with any more and the Idempotency-Keys past their retention
-    (``batch_size`` per transaction)."""
+    the usage-event keys no event can collide with any more, the Idempotency-Keys past their retention and
+    the credentials long expired (``batch_size`` per transaction)."""
 
     on: date
     batch_size: int = Field(default=5000, ge=1, le=100_000)
@@ -19,14 +19,15 @@ class MaintainPartitions(BaseModel):
 
 class PartitionsMaintained(BaseModel):
     """What a maintenance run did: partitions created and dropped, old usage months kept because some of
-    their events still wait for rating (accepted or in suspense), usage-event keys and Idempotency-Keys
-    pruned."""
+    their events still wait for rating (accepted or in suspense), usage-event keys, Idempotency-Keys and
+    expired credentials pruned."""
 
     created: list[str] = Field(default_factory=list)
     dropped: list[str] = Field(default_factory=list)
     kept: list[str] = Field(default_factory=list)
     keys_pruned: int = 0
     idempotency_keys_pruned: int = 0
+    credentials_pruned: int = 0  # one-time links, authorization codes, app tokens long expired
 
 
 class PartitionActivities:
@@ -35,7 +36,7 @@ class PartitionActivities:
     @activity.defn(name="maintain_partitions")
     def maintain(self, request: MaintainPartitions) -> PartitionsMaintained:
         """Create the coming months' partitions, drop raw usage past its retention, prune old keys (usage
-        events' and requests' Idempotency-Keys)."""
+        events' and requests' Idempotency-Keys) and expired credentials."""
         raise NotImplementedError
 
 

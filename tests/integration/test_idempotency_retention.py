@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import text
 
 from activities.maintenance.activities import PartitionActivities
-from activities.maintenance.idempotency import idempotency_cutoff
 from activities.maintenance.io import MaintainPartitions
+from activities.maintenance.retention import idempotency_cutoff
 from models.base import unit_of_work
 from runtime.settings import Settings
 from tests.support.factories import Tenant, person

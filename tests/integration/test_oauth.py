@@ -11,13 +11,20 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from activities.identity.clients import register_client
+from activities.identity.sessions import digest
+from activities.maintenance.activities import PartitionActivities
+from activities.maintenance.io import MaintainPartitions
+from domain.ids import new_id
 from models.base import unit_of_work
+from models.identity import LoginLink, OAuthCode, OAuthToken
 from runtime.settings import Settings
 from tests.support.billing_factory import make_account
 from tests.support.factories import Tenant
@@ -203,3 +210,60 @@ def test_the_demo_app_is_registered_once(database_url: str) -> None:
         with unit_of_work(database_url) as session:
             client = seed_demo_app(session, demo.organisation_id)
             assert client.id == DEMO_CLIENT_ID and client.redirect_uris == [DEMO_REDIRECT_URI]
+
+
+async def test_expired_codes_tokens_and_links_are_pruned_and_a_pruned_token_only_refused(
+    api: httpx.AsyncClient, app_client: App, database_url: str, settings: Settings, operator: Tenant
+) -> None:
+    """The daily maintenance deletes credentials a day after they expired (dated in 1990 here, the run
+    on 1990-03-01: nothing depends on today); a pruned rotated refresh token is refused, and, no longer
+    known, it revokes nothing."""
+    first = await tokens(api, app_client)
+    refresh = {"grant_type": "refresh_token", "client_id": app_client.client_id}
+    second = await api.post("/oauth/token", data={**refresh, "refresh_token": first["refresh_token"]})
+    assert second.status_code == 200, second.text
+    current = second.json()
+    login = app_client.browser.login_id
+    expired, in_grace = datetime(1990, 2, 27, 23, 59, tzinfo=UTC), datetime(1990, 2, 28, tzinfo=UTC)
+    with unit_of_work(database_url) as session:
+        code = session.execute(select(OAuthCode).where(OAuthCode.login_id == login)).scalar_one()
+        code.expires_at = expired
+        used = session.execute(
+            select(OAuthToken).where(OAuthToken.refresh_digest == digest(first["refresh_token"]))
+        ).scalar_one()
+        assert used.rotated_at is not None
+        used.refresh_expires_at = expired
+        links = [
+            LoginLink(
+                id=new_id("lnk"),
+                organisation_id=operator.organisation_id,
+                login_id=login,
+                purpose="login",
+                token_digest=digest(secrets.token_urlsafe(16)),
+                expires_at=at,
+            )
+            for at in (expired, in_grace)
+        ]
+        session.add_all(links)
+        ids = {"code": code.id, "used": used.id, "old_link": links[0].id, "new_link": links[1].id}
+
+    maintenance = PartitionActivities(settings)
+    done = maintenance.maintain(MaintainPartitions(on=date(1990, 3, 1)))
+    assert done.credentials_pruned >= 3
+    with unit_of_work(database_url) as session:
+        assert session.get(OAuthCode, ids["code"]) is None
+        assert session.get(OAuthToken, ids["used"]) is None
+        assert session.get(LoginLink, ids["old_link"]) is None
+        assert session.get(LoginLink, ids["new_link"]) is not None  # expired less than a day before
+        assert (
+            session.execute(
+                select(OAuthToken).where(OAuthToken.refresh_digest == digest(current["refresh_token"]))
+            ).scalar_one_or_none()
+            is not None
+        )
+
+    pruned = await api.post("/oauth/token", data={**refresh, "refresh_token": first["refresh_token"]})
+    assert pruned.status_code == 400 and pruned.json()["error"] == "invalid_grant"
+    assert (await api.get("/v1/me", headers=bearer(current["access_token"]))).status_code == 200
+    third = await api.post("/oauth/token", data={**refresh, "refresh_token": current["refresh_token"]})
+    assert third.status_code == 200, third.text

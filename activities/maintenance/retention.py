@@ -1,0 +1,59 @@
+"""Pruning rows that only grow: stored responses past their Idempotency-Key retention, and credentials
+long expired.
+
+Every POST stores its response under its (organisation, Idempotency-Key) for a repeat of the request
+(``api/idempotency.py``); usage loaders alone write one a batch. A key is kept
+``MULTIBILL_IDEMPOTENCY_RETENTION_DAYS`` (30 by default: longer than a client's retries and than Temporal
+keeps a closed process, whose id may be derived from the key); a key sent again after that is a new
+request.
+
+The subscriber's one-time links, the app's authorization codes and its tokens (a row per refresh: an app
+in use writes one every 15 minutes) are refused once expired; they are deleted a day after
+(``EXPIRED_GRACE``), so a support question about a link that "did not work" still finds it that day. A
+rotated refresh token presented again revokes its installation (activities/identity/oauth.py); once
+pruned, the same token is simply refused: it expired 90 days after it was issued anyway.
+
+One batch per transaction, oldest first, each table's prune found on its own index (migration 0051);
+rows another transaction holds are skipped, never waited for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+EXPIRED_GRACE = timedelta(days=1)
+
+# table: (its key columns, the time column past which a row can go)
+PRUNED: dict[str, tuple[str, str]] = {
+    "idempotency_keys": ("organisation_id, key", "created_at"),
+    "subscriber_login_links": ("id", "expires_at"),
+    "oauth_codes": ("id", "expires_at"),
+    "oauth_tokens": ("id", "refresh_expires_at"),
+}
+
+
+def idempotency_cutoff(on: date, retention_days: int) -> datetime:
+    """Keys stored before this moment are past their retention on the day ``on`` (UTC midnight)."""
+    return datetime.combine(on, time(), tzinfo=UTC) - timedelta(days=retention_days)
+
+
+def expired_cutoff(on: date) -> datetime:
+    """Credentials that expired before this moment are deleted on the day ``on``."""
+    return datetime.combine(on, time(), tzinfo=UTC) - EXPIRED_GRACE
+
+
+def prune_batch(session: Session, table: str, before: datetime, batch_size: int) -> int:
+    """Delete up to ``batch_size`` of ``table``'s oldest rows whose time column is before ``before``."""
+    keys, column = PRUNED[table]
+    result = session.execute(
+        text(
+            f"DELETE FROM {table} WHERE ({keys}) IN ("  # noqa: S608 - names from PRUNED only
+            f"SELECT {keys} FROM {table} WHERE {column} < :before "
+            f"ORDER BY {column} LIMIT :n FOR UPDATE SKIP LOCKED)"
+        ),
+        {"before": before, "n": batch_size},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
