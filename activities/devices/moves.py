@@ -3,6 +3,10 @@
 Every function locks the device row (``FOR UPDATE``), asks domain/devices.py whether the move is
 allowed, changes the row and records a movement with who (actor: API key id) and when. Moves that
 a process makes carry an idempotency key: a retried call finds its movement and changes nothing.
+
+A device reaching a subscriber or leaving one is a business event (``device.dispatched``,
+``device.returned``, ``device.lost_stolen``) of the subscriber's organisation, recorded with the
+movement: a logistics integrator ships the box, or books the return, from its webhook.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.billing.device_returns import credit_returned_rental
+from activities.events.outbox import record
+from activities.events.snapshots import account_organisation
 from domain.devices import DeviceState, MovementKind, check_available, check_transition
 from domain.errors import Conflict, NotFound
+from domain.events import BusinessEvent
 from domain.ids import new_id
 from models.devices import Device, StockMovement, Warehouse
 from models.subscriptions import Subscription, SubscriptionService
@@ -121,6 +128,25 @@ def move(
     return movement
 
 
+def announce(session: Session, event_type: str, device: Device, movement: StockMovement) -> None:
+    """Record ``event_type`` about ``device`` after ``movement``, for the subscriber's organisation (the
+    one whose subscription it reached or left)."""
+    sub = session.get(Subscription, movement.subscription_id) if movement.subscription_id else None
+    organisation = account_organisation(session, sub.account_id) if sub else device.operator_id
+    data = {
+        "id": device.id,
+        "serial": device.serial,
+        "product_code": device.product_code,
+        "state": device.state,
+        "subscription_id": movement.subscription_id,
+        "service_id": movement.service_id,
+        "warehouse_id": device.warehouse_id,
+        "movement_id": movement.id,
+        "reason": movement.reason,
+    }
+    record(session, BusinessEvent(event_type, organisation, "device", device.id, data))
+
+
 def pick_free_device(
     session: Session, operator_id: str, product_code: str, warehouse_id: str | None
 ) -> Device:
@@ -216,7 +242,7 @@ def dispatch(
     if state is not DeviceState.RESERVED:
         check_available(device.id, state)
     subscription = subscription_of(session, subscription_id)
-    return move(
+    movement = move(
         session,
         device,
         DeviceState.ASSIGNED,
@@ -227,6 +253,8 @@ def dispatch(
         reason=reason,
         key=key,
     )
+    announce(session, "device.dispatched", device, movement)
+    return movement
 
 
 def take_back(
@@ -260,4 +288,6 @@ def take_back(
     )
     if credit_rental:
         credit_returned_rental(session, movement)
+    lost = target is DeviceState.LOST_STOLEN
+    announce(session, "device.lost_stolen" if lost else "device.returned", device, movement)
     return movement

@@ -201,6 +201,17 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "end_date": None,
     },
     "device.swapped": {"id": "dev_sample", "account_id": "acc_sample", "serial": "SN-0001"},
+    "device.dispatched": {
+        "id": "dev_sample",
+        "serial": "SN-0001",
+        "product_code": "stb-4k",
+        "state": "assigned",
+        "subscription_id": "sub_sample",
+        "service_id": "svc_sample",
+        "warehouse_id": None,
+        "movement_id": "mov_sample",
+        "reason": None,
+    },
     "partner.signup_link": {
         "account_id": "acc_sample",
         "provider": "netflix",
@@ -229,6 +240,12 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "link": "https://portal.example/verify/acc_sample?token=sample-token",
     },
 }
+SAMPLE_DATA["device.returned"] = {
+    **SAMPLE_DATA["device.dispatched"],
+    "state": "in_stock",
+    "warehouse_id": "wh_sample",
+}
+SAMPLE_DATA["device.lost_stolen"] = {**SAMPLE_DATA["device.dispatched"], "state": "lost_stolen"}
 SAMPLE_DATA["payment.failed"] = {
     **SAMPLE_DATA["payment.succeeded"],
     "status": "failed",

@@ -284,3 +284,50 @@ async def test_an_outlet_agent_sees_its_outlet_stock_only(api: httpx.AsyncClient
     assert (hidden.status_code, hidden.json()["code"]) == (404, "warehouse_not_found")
     refused = await post(api, outlet_admin, "/v1/warehouses", {"code": code("x"), "name": "Mine"})
     assert refused.status_code == 403
+
+
+async def test_a_device_reaching_or_leaving_a_subscriber_is_an_event_of_the_subscribers_organisation(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    shop = make_shop(database_url)
+    box, spare = receive(database_url, shop, 2)
+    subscriber = make_subscriber(database_url, shop)
+    for device in (box, spare):
+        assigned = await post(
+            api, shop.tenant, f"/v1/devices/{device}/assign", {"service_id": subscriber.service_id}
+        )
+        assert assigned.status_code == 200, assigned.text
+    back = await post(
+        api, shop.tenant, f"/v1/devices/{box}/return", {"warehouse_id": shop.repair_id, "state": "in_repair"}
+    )
+    assert back.status_code == 200, back.text
+    lost = await post(
+        api, shop.tenant, f"/v1/devices/{spare}/state", {"state": "lost_stolen", "reason": "van"}
+    )
+    assert lost.status_code == 200, lost.text
+
+    async def events(device: str) -> list[tuple[str, dict[str, Any]]]:
+        resp = await api.get(
+            "/v1/events", headers=shop.tenant.auth, params={"object_id": device, "limit": 10}
+        )
+        assert resp.status_code == 200, resp.text
+        return sorted((e["type"], e["data"]) for e in resp.json()["data"])
+
+    with unit_of_work(database_url) as session:
+        movements = dict(
+            session.execute(
+                select(StockMovement.to_state, StockMovement.id).where(StockMovement.device_id == box)
+            ).all()
+        )
+    boxed = await events(box)
+    assert [t for t, _ in boxed] == ["device.dispatched", "device.returned"]
+    dispatched, returned = boxed[0][1], boxed[1][1]
+    assert dispatched["state"] == "assigned" and dispatched["warehouse_id"] is None
+    assert dispatched["subscription_id"] == subscriber.subscription_id
+    assert dispatched["movement_id"] == movements["assigned"]
+    assert (returned["state"], returned["warehouse_id"]) == ("in_repair", shop.repair_id)
+    assert returned["subscription_id"] == subscriber.subscription_id  # the subscription it left
+    assert returned["movement_id"] == movements["in_repair"]
+    spared = await events(spare)
+    assert [t for t, _ in spared] == ["device.dispatched", "device.lost_stolen"]
+    assert spared[1][1]["reason"] == "van" and spared[1][1]["serial"]
