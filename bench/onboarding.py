@@ -53,6 +53,17 @@ model lives beside ``OnboardingInput`` (activities/subscriptions/io.py, passed t
 module has no postponed annotations: executing the module takes 0.77 ms instead of 1.62 ms (best of six
 rounds of 100, both versions alternated in one process), ~3% of an onboarding's worker CPU. No bench run
 of this machine can show 3% (the trivial rate itself swings by a third).
+
+Twelfth session (slow machine: 10M Python additions 1.0-1.5 s). What the sandbox itself costs, by the
+same replay of ``onboarding_local_steps.json`` (a ``/tmp`` harness: 100 replays after a warm one, CPU
+per replay, runners alternated twice): the default ``SandboxedWorkflowRunner`` 29.2 and 31.8 ms,
+``SandboxRestrictions.default.with_passthrough_all_modules()`` 22.0 and 24.8 ms, the
+``UnsandboxedWorkflowRunner`` 13.7 and 14.8 ms. So about half of the workflow side of an onboarding is the
+sandbox (a fresh module environment per run, the restriction proxies). Not changed: passing every
+module through shares the workflow modules' globals between runs and lets a ``datetime.now()`` in
+workflow code go unnoticed by the worker; only the stored-history replays in tests (which keep the
+default sandbox) would catch it. Worth it only if a run of this bench on an idle machine shows the
+worker, not the dev server, as the bound; measure before choosing.
 """
 
 from __future__ import annotations
