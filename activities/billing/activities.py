@@ -52,6 +52,12 @@ class BillingActivities(io.BillingActivities):
         with heartbeating(), unit_of_work(self.url) as session:
             return bill_run.plan_pages(session, run)
 
+    @activity.defn(name="plan_billing_page_ends")
+    def plan_page_ends(self, run: RunInput) -> list[str]:
+        """The last due account id of each page, in order (``pages_of`` makes the pages)."""
+        with heartbeating(), unit_of_work(self.url) as session:
+            return bill_run.page_ends(session, run)
+
     @activity.defn(name="bill_page")
     def bill_page(self, page: Page) -> PageResult:
         """Bill every due account of the page in one transaction (a retry bills nothing twice) and report
@@ -75,7 +81,14 @@ class BillingActivities(io.BillingActivities):
             bill_run.finish_run(session, summary)
 
     def all(self) -> list[Any]:
-        return [self.open_run, self.plan_pages, self.bill_page, self.finish_run, self.bill_now]
+        return [
+            self.open_run,
+            self.plan_pages,
+            self.plan_page_ends,
+            self.bill_page,
+            self.finish_run,
+            self.bill_now,
+        ]
 
 
 class RunRowActivities(io.RunRowActivities):

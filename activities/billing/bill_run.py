@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from activities.billing.drafts import draft_for, fully_billed_subscriptions
 from activities.billing.extras import load_extras
-from activities.billing.io import BillNow, Page, PageResult, RunInput, RunSummary
+from activities.billing.io import BillNow, Page, PageResult, RunInput, RunSummary, pages_of
 from activities.billing.page_data import Catalogue, due_accounts_query, load_page
 from activities.billing.results import billed_by_page, in_page
 from activities.billing.writer import InvoiceDraft, too_large, write_invoices
@@ -171,8 +171,8 @@ def page_clause(after: str | None, until: str) -> Any:
     return in_page(Subscription.account_id, after, until)
 
 
-def plan_pages(session: Session, run: RunInput) -> list[Page]:
-    """Split the run's due accounts into pages by id (each page names its last account).
+def page_ends(session: Session, run: RunInput) -> list[str]:
+    """The last due account id of each page of the run, in order (pages split the due accounts by id).
 
     The database numbers the due accounts and returns only each page's last one: the worker never holds
     every due id (a million accounts were ~150 MB of strings), and the pages follow the database's own
@@ -185,16 +185,18 @@ def plan_pages(session: Session, run: RunInput) -> list[Page]:
         func.row_number().over(order_by=due.c.account_id).label("n"),
         func.count().over().label("total"),
     ).subquery()
-    last_of_pages = session.execute(
-        select(ranked.c.account_id)
-        .where((ranked.c.n % run.page_size == 0) | (ranked.c.n == ranked.c.total))
-        .order_by(ranked.c.n)
-    ).scalars()
-    pages, after = [], None
-    for until in last_of_pages:
-        pages.append(Page(run=run, after=after, until=until))
-        after = until
-    return pages
+    return list(
+        session.execute(
+            select(ranked.c.account_id)
+            .where((ranked.c.n % run.page_size == 0) | (ranked.c.n == ranked.c.total))
+            .order_by(ranked.c.n)
+        ).scalars()
+    )
+
+
+def plan_pages(session: Session, run: RunInput) -> list[Page]:
+    """The run's pages (what runs started before ``page_ends`` existed plan with)."""
+    return pages_of(run, page_ends(session, run))
 
 
 def bill_page(session: Session, page: Page) -> PageResult:

@@ -117,6 +117,10 @@ def runs(
             lambda env: env.run(loyalty.expire_points, ExpirePoints(organisation_id=organisation_id, on=on)),
         ),
         "BillingActivities.plan_pages": ("subscriptions", lambda env: env.run(billing.plan_pages, run)),
+        "BillingActivities.plan_page_ends": (
+            "subscriptions",
+            lambda env: env.run(billing.plan_page_ends, run),
+        ),
         "PrepaidActivities.renew": ("subscriptions", lambda env: env.run(prepaid.renew, run)),
         "PaymentActivities.plan_collection": (
             "invoices",
@@ -132,6 +136,7 @@ def runs(
 
 PROVEN = [
     "BillingActivities.plan_pages",
+    "BillingActivities.plan_page_ends",
     "PrepaidActivities.renew",
     "PaymentActivities.plan_collection",
     "RetentionActivities.prune",

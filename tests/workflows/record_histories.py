@@ -109,6 +109,12 @@ SCENARIOS = [
         "BillingCycle",
         "Collection",
     ),
+    _scenario(  # since the billing-plans-page-ends patch: the pages planned as their last ids
+        "integration/test_billing_churn.py::"
+        "test_a_subscription_in_arrears_is_not_closed_before_its_last_period_is_billed",
+        "page_ends",
+        "BillingCycle",
+    ),
     _scenario(
         "integration/test_billing_rates_usage.py::test_the_bill_run_rates_accepted_calls_before_invoicing",
         "rates_usage",
