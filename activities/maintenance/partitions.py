@@ -7,11 +7,12 @@ it fails and is retried rather than queueing the table's writers behind it.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from domain.periods import local_midnight
 from domain.usage_events import MAX_AGE
 from models.partitions import PARTITIONED, add_months, month_of, partition_name
 
@@ -83,7 +84,7 @@ def drop_old_usage(session: Session, on: date, retention_months: int) -> tuple[l
 def keys_cutoff(on: date) -> datetime:
     """Keys of events started before this can go: such an event is refused as too old (``MAX_AGE``)
     before its key is looked at, so it cannot be stored twice (a day of margin)."""
-    return datetime.combine(on, time(), tzinfo=UTC) - MAX_AGE - timedelta(days=1)
+    return local_midnight(on, "UTC") - MAX_AGE - timedelta(days=1)
 
 
 def prune_keys_batch(session: Session, before: datetime, batch_size: int) -> int:

@@ -19,10 +19,12 @@ rows another transaction holds are skipped, never waited for.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from domain.periods import local_midnight
 
 EXPIRED_GRACE = timedelta(days=1)
 
@@ -37,12 +39,12 @@ PRUNED: dict[str, tuple[str, str]] = {
 
 def idempotency_cutoff(on: date, retention_days: int) -> datetime:
     """Keys stored before this moment are past their retention on the day ``on`` (UTC midnight)."""
-    return datetime.combine(on, time(), tzinfo=UTC) - timedelta(days=retention_days)
+    return local_midnight(on, "UTC") - timedelta(days=retention_days)
 
 
 def expired_cutoff(on: date) -> datetime:
     """Credentials that expired before this moment are deleted on the day ``on``."""
-    return datetime.combine(on, time(), tzinfo=UTC) - EXPIRED_GRACE
+    return local_midnight(on, "UTC") - EXPIRED_GRACE
 
 
 def prune_batch(session: Session, table: str, before: datetime, batch_size: int) -> int:
