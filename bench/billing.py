@@ -130,6 +130,7 @@ from temporalio.worker import Worker
 
 from activities.billing.io import RunInput
 from runtime.codec import data_converter
+from runtime.sandbox import workflow_runner
 from runtime.settings import Settings, normalise_database_url
 from runtime.temporal import SEARCH_ATTRIBUTES, find_binary
 from runtime.worker import activities_for
@@ -542,6 +543,7 @@ async def serve(target: str, database_url: str, queue: str, slots: int, stop: An
             workflows=[BillingCycleWorkflow],
             activities=activities_for(settings),
             activity_executor=pool,
+            workflow_runner=workflow_runner(),
             max_concurrent_activities=slots,
         ):
             while not stop.is_set():
@@ -581,6 +583,7 @@ async def bill(
                 workflows=[BillingCycleWorkflow],
                 activities=activities_for(settings),
                 activity_executor=pool,
+                workflow_runner=workflow_runner(),
             ):
                 started = time.perf_counter()
                 summary = await env.client.execute_workflow(

@@ -64,6 +64,20 @@ module through shares the workflow modules' globals between runs and lets a ``da
 workflow code go unnoticed by the worker; only the stored-history replays in tests (which keep the
 default sandbox) would catch it. Worth it only if a run of this bench on an idle machine shows the
 worker, not the dev server, as the bound; measure before choosing.
+
+Thirteenth session (10M Python additions 0.75-0.93 s). py-spy (``--gil``) of the stack's worker during
+the concurrent run: creating the sandboxed instance 12% of its samples (the fresh import of
+``workflows/onboarding.py``, ``workflow.defn`` re-run on the class ~5%), ``get_serialization_context``
+11% (the SDK asks the sandbox for each payload's context by ``exec`` of a source string), the local
+activities' SQLAlchemy work ~18%. ``exec`` of a string compiles it every call (~20 µs); the worker's
+runner is now ``runtime/sandbox.py``'s, which compiles each of the SDK's few snippets once and leaves
+the sandbox otherwise as it is. The replay of ``onboarding_local_steps.json`` (``/tmp`` harness, 200
+histories through one ``Replayer``, alternated twice): 19.2 and 18.5 ms of CPU per replay before, 17.3
+and 16.6 ms after (-10%). The bench now prints the worker's and the API's CPU per onboarding of the
+concurrent run (``worker_cpu_ms``, ``api_cpu_ms``), read from /proc; they swing between runs too (44.6
+to 85 ms of worker CPU per onboarding in five runs of 300 on the idle machine, rising as the rate falls:
+the ratio was 0.82 in the fastest, 0.47-0.52 in the others, both runners), so no bench run here shows
+a 10% gain either way.
 """
 
 from __future__ import annotations
@@ -148,6 +162,22 @@ class Stack:
                 pass
             time.sleep(0.3)
         raise RuntimeError(f"the stack did not become healthy:\n{self.log.read_text()}")
+
+    def cpu_seconds(self, role: str) -> float:
+        """CPU seconds so far (user + system) of the stack's ``multibill <role>`` child (``worker``,
+        ``api``): a steadier figure than a rate on a shared machine."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                stat = (entry / "stat").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            fields = stat.rpartition(")")[2].split()  # ppid is field 4, utime and stime 14 and 15
+            if int(fields[1]) == self.process.pid and argv[1:4] == [b"-m", b"runtime.cli", role.encode()]:
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        raise RuntimeError(f"no `multibill {role}` under the stack (pid {self.process.pid})")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -277,7 +307,9 @@ async def run(count: int, console: Console, singles: int = SINGLES) -> dict[str,
             with console.status("trivial workflows"):
                 ceiling = await trivial_rate(client, max(100, count // 2))
             with Progress(console=console, transient=True) as progress:
+                cpu = {role: stack.cpu_seconds(role) for role in ("worker", "api")}
                 latencies, seconds, _ = await onboard_all(api, client, plan, accounts[:count], progress)
+                cpu = {role: stack.cpu_seconds(role) - before for role, before in cpu.items()}
                 alone, _, one = await onboard_all(api, client, plan, accounts[count:], progress, 1)
             shape = await history_shape(client, one)
         cuts = statistics.quantiles(latencies, n=20)
@@ -292,6 +324,9 @@ async def run(count: int, console: Console, singles: int = SINGLES) -> dict[str,
             "trivial_workflows_per_s": round(ceiling, 1),
             "ratio_to_trivial": round(rate / ceiling, 2),
             "concurrency": CONCURRENCY,
+            # the worker's and the API's CPU per onboarding of the concurrent run
+            "worker_cpu_ms": round(cpu["worker"] / count * 1000, 1),
+            "api_cpu_ms": round(cpu["api"] / count * 1000, 1),
             "p50_c1_ms": round(statistics.median(alone) * 1000),
             "p95_c1_ms": round(statistics.quantiles(alone, n=20)[18] * 1000),
             "c1_runs": singles,

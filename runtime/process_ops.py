@@ -43,6 +43,7 @@ from temporalio.worker import Replayer
 
 from runtime.codec import data_converter, open_failures
 from runtime.history_markers import local_activity
+from runtime.sandbox import workflow_runner
 from runtime.settings import Settings
 from workflows.common import (
     ACCOUNT_ID,
@@ -666,7 +667,12 @@ async def replay(
             yield item.history
 
     if playable:
-        replayer = Replayer(workflows=workflows, data_converter=data_converter, runtime=_quiet_runtime())
+        replayer = Replayer(
+            workflows=workflows,
+            data_converter=data_converter,
+            runtime=_quiet_runtime(),
+            workflow_runner=workflow_runner(),
+        )
         async with replayer.workflow_replay_iterator(histories()) as results:
             async for result in results:
                 item = next(by_position)

@@ -46,6 +46,7 @@ from runtime.notifiers import build_notifiers, chosen_notifier
 from runtime.partners import build_partner_registry
 from runtime.payments import build_gateways
 from runtime.provisioning import build_registry
+from runtime.sandbox import workflow_runner
 from runtime.settings import Settings
 from runtime.temporal import PROCESS, connect, ensure_search_attributes
 from workflows.account_verification import AccountVerificationWorkflow
@@ -166,6 +167,7 @@ def build_worker(
         activities=activities if activities is not None else activities_for(settings),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
+        workflow_runner=workflow_runner(),
         # On shutdown (SIGTERM) polling stops at once; running activities get this long to finish.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )

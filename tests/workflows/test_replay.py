@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from runtime.codec import data_converter
+from runtime.sandbox import workflow_runner
 from runtime.settings import Settings
 from runtime.worker import WORKFLOWS
 from tests.workflows.history_store import (
@@ -78,7 +79,11 @@ async def test_every_stored_history_replays_with_the_current_code() -> None:
             yield history
 
     # The worker's converter, payload codec included: histories recorded in clear still replay through it.
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(Settings(environment="test")))
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=data_converter(Settings(environment="test")),
+        workflow_runner=workflow_runner(),  # the production runner
+    )
     results = await replayer.replay_workflows(iterate(), raise_on_replay_failure=False)
     names = {history.run_id: history.workflow_id for history in histories}  # workflow_id: the file name
     failures = {names.get(run, run): f"{err}" for run, err in results.replay_failures.items()}

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from runtime.codec import data_converter
+from runtime.sandbox import workflow_runner
 from runtime.settings import Settings
 from runtime.worker import WORKFLOWS
 from tests.workflows.history_store import HISTORIES
@@ -47,7 +48,11 @@ async def test_a_parent_with_a_path_replays_a_child_start_recorded_without_one()
             "OrganisationPath": keyword(f"/{organisation_id}/"),
         }
     }
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(Settings(environment="test")))
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=data_converter(Settings(environment="test")),
+        workflow_runner=workflow_runner(),  # the production runner
+    )
     result = await replayer.replay_workflow(
         WorkflowHistory.from_json("collection-with-path", json.dumps(history)), raise_on_replay_failure=False
     )
