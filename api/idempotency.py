@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,29 @@ from models.base import unit_of_work
 from models.idempotency import IdempotencyRecord
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+# Every POST runs these two; built once (building a statement is ~1/3 of executing it in SQLAlchemy).
+_CLAIM_KEY = (
+    insert(IdempotencyRecord)
+    .values(
+        organisation_id=bindparam("organisation_id"),
+        key=bindparam("key"),
+        method=bindparam("method"),
+        path=bindparam("path"),
+        request_hash=bindparam("request_hash"),
+    )
+    .on_conflict_do_nothing()
+    .returning(IdempotencyRecord.key)
+)
+_KEEP_RESPONSE = (
+    update(IdempotencyRecord)
+    .where(
+        IdempotencyRecord.organisation_id == bindparam("p_organisation_id"),
+        IdempotencyRecord.key == bindparam("p_key"),
+    )
+    .values(status_code=bindparam("p_status"), response_body=bindparam("p_body"))
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -72,12 +95,8 @@ def run_once(
     back and the key is free again.
     """
     digest = fingerprint(method, path, payload)
-    inserted = session.execute(
-        insert(IdempotencyRecord)
-        .values(organisation_id=organisation_id, key=key, method=method, path=path, request_hash=digest)
-        .on_conflict_do_nothing()
-        .returning(IdempotencyRecord.key)
-    ).first()
+    claim = {"organisation_id": organisation_id, "key": key, "method": method, "path": path}
+    inserted = session.execute(_CLAIM_KEY, {**claim, "request_hash": digest}).first()
     if inserted is None:
         record = session.execute(
             select(IdempotencyRecord).where(
@@ -98,10 +117,8 @@ def run_once(
     text = render_json(body)
     # One UPDATE of the row inserted above (no ORM load and flush: a round trip fewer per write).
     session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key)
-        .values(status_code=status, response_body=text)
-        .execution_options(synchronize_session=False)
+        _KEEP_RESPONSE,
+        {"p_organisation_id": organisation_id, "p_key": key, "p_status": status, "p_body": text},
     )
     return StoredResponse(status, body, False, text.encode())
 

@@ -141,10 +141,13 @@ def api(
     import uvicorn
 
     from api.app import create_app
+    from runtime import heap
 
+    served = create_app(settings)
+    heap.settle()  # the app's start-up heap is out of the collector's way (runtime/heap.py)
     # Forwarded headers are handled by the app itself (api/forwarded.py, MULTIBILL_FORWARDED_ALLOW_IPS).
     uvicorn.run(
-        create_app(settings),
+        served,
         host=settings.api_host,
         port=settings.api_port,
         proxy_headers=False,
@@ -191,8 +194,10 @@ def worker() -> None:
 
 
 async def _run_worker_until_signalled(settings: Settings) -> None:
+    from runtime import heap
     from runtime.worker import run_worker
 
+    heap.settle()  # every module the worker runs is imported: out of the collector's way (runtime/heap.py)
     # A signal asks for a graceful shutdown (a second one changes nothing): see run_worker.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
