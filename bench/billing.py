@@ -129,6 +129,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.billing.io import RunInput
+from runtime import heap
 from runtime.codec import data_converter
 from runtime.sandbox import workflow_runner
 from runtime.settings import Settings, normalise_database_url
@@ -552,6 +553,7 @@ async def serve(target: str, database_url: str, queue: str, slots: int, stop: An
 
 def worker_process(target: str, database_url: str, queue: str, slots: int, stop: Any, report: Any) -> None:
     """A worker process's body; reports the process's peak RSS (bytes) when it stops."""
+    heap.settle()  # as `multibill worker` does once started (runtime/heap.py)
     asyncio.run(serve(target, database_url, queue, slots, stop))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     report.put((usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime))
