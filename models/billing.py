@@ -65,6 +65,20 @@ class BillingRun(Base):
     finished_at: Mapped[datetime | None]
 
 
+class BillingRunPage(Base):
+    """What one page of a run billed, written in the page's own transaction: an attempt retried after
+    the first one committed (its worker died before Temporal heard of it) answers this, exactly as the
+    first would have, the accounts it looked at and its failures included (a terminated subscription the
+    first attempt closed is no longer due, so a recount would miss its account)."""
+
+    __tablename__ = "billing_run_pages"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("billing_runs.id"), primary_key=True)
+    until: Mapped[str] = mapped_column(String(64), primary_key=True, comment="the page's last account id")
+    result: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class InvoiceSequence(Base):
     """Gapless invoice numbers per issuing organisation and series (row-locked while numbering)."""
 

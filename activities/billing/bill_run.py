@@ -21,7 +21,7 @@ from domain.ids import new_id
 from domain.invoicing import cycle_of
 from models.accounts import Account
 from models.base import utcnow
-from models.billing import BillingRun
+from models.billing import BillingRun, BillingRunPage
 from models.bulk import any_of
 from models.organisations import Organisation
 from models.subscriptions import Subscription
@@ -200,8 +200,16 @@ def plan_pages(session: Session, run: RunInput) -> list[Page]:
 
 
 def bill_page(session: Session, page: Page) -> PageResult:
-    """Bill the page's due accounts; what the page billed, whichever attempt wrote it."""
+    """Bill the page's due accounts; what the page billed, whichever attempt wrote it.
+
+    A real run's page stores its result with its invoices (``billing_run_pages``): an attempt after one
+    that committed answers that result without billing anything. Two attempts at once: the second to
+    commit breaks the page's primary key, fails, and its retry answers the stored result."""
     run = page.run
+    if not run.dry_run and run.run_id is not None:
+        stored = session.get(BillingRunPage, (run.run_id, page.until))
+        if stored is not None:
+            return PageResult.model_validate(stored.result)
     org = session.get(Organisation, run.organisation_id)
     assert org is not None
     query = due_accounts_query(org.path, run.bill_day).where(page_clause(page.after, page.until))
@@ -209,7 +217,10 @@ def bill_page(session: Session, page: Page) -> PageResult:
     result, _ = bill_accounts(session, run, org, account_ids)
     if run.dry_run or run.run_id is None:
         return result
-    return billed_by_page(session, run.run_id, page.after, page.until, result.accounts, result.failed)
+    # counted from the invoices: also right for a page committed before migration 0052 (no stored row)
+    billed = billed_by_page(session, run.run_id, page.after, page.until, result.accounts, result.failed)
+    session.add(BillingRunPage(run_id=run.run_id, until=page.until, result=billed.model_dump(mode="json")))
+    return billed
 
 
 def bill_now(session: Session, request: BillNow) -> list[str]:

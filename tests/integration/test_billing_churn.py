@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from activities.billing.bill_run import bill_page
+from activities.billing.io import Page, PageResult, RunInput
 from domain.ids import new_id
 from models.base import engine_for, unit_of_work
 from models.subscriptions import PendingCharge
@@ -109,6 +111,19 @@ def late_usage(database_url: str, sub: dict[str, Any], tenant_id: str, start: da
         )
 
 
+def retry_page(database_url: str, tenant_id: str, run: dict[str, Any], sub: dict[str, Any]) -> PageResult:
+    """The run's one page billed again after its commit, as the retry of an attempt whose worker died
+    before Temporal recorded the completion (the page ends at the run's only due account)."""
+    inputs = RunInput(
+        run_id=run["id"],
+        organisation_id=tenant_id,
+        bill_day=run["bill_day"],
+        period_date=date.fromisoformat(run["period_date"]),
+    )
+    with unit_of_work(database_url) as session:
+        return bill_page(session, Page(run=inputs, after=None, until=sub["account_id"]))
+
+
 async def test_a_lost_subscription_leaves_the_runs_and_a_late_charge_or_late_usage_bring_it_back(
     stack: Stack, database_url: str
 ) -> None:
@@ -168,6 +183,10 @@ async def test_a_subscription_in_arrears_is_not_closed_before_its_last_period_is
     closing = await bill(stack, tenant, 1, "2025-03-01")
     assert closing["counts"]["accounts"] == 1 and closing["counts"]["invoices"] == 0
     assert marker(database_url, sub) == ("terminated", date(2025, 1, 11), date(2025, 1, 11))
+    # Its page retried after the commit answers what the page billed: the account it looked at too,
+    # though the subscription it closed is no longer due (stored with the page, migration 0052).
+    retried = retry_page(database_url, tenant.organisation_id, closing, sub)
+    assert (retried.accounts, retried.invoices, retried.failed) == (1, 0, [])
     assert (await bill(stack, tenant, 1, "2025-04-01"))["counts"]["accounts"] == 0
     assert invoice_totals(database_url, sub) == [("2025-02-01", 1000)]
 
