@@ -174,9 +174,9 @@ class Stack:
                 stat = (entry / "stat").read_text()
             except OSError:  # gone meanwhile
                 continue
-            fields = stat.rpartition(")")[2].split()  # ppid is field 4, utime and stime 14 and 15
-            if int(fields[1]) == self.process.pid and argv[1:4] == [b"-m", b"runtime.cli", role.encode()]:
-                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            ppid = int(stat.rpartition(")")[2].split()[1])  # field 4 of /proc/PID/stat
+            if ppid == self.process.pid and argv[1:4] == [b"-m", b"runtime.cli", role.encode()]:
+                return cpu_seconds(int(entry.name))
         raise RuntimeError(f"no `multibill {role}` under the stack (pid {self.process.pid})")
 
     def stop(self) -> None:
@@ -185,6 +185,13 @@ class Stack:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc."""
+    # /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the parenthesised name
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def post(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:

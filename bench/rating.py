@@ -183,9 +183,9 @@ class ApiProcess:
 
     def cpu_seconds(self) -> float:
         """The API process's CPU time so far (user + system)."""
-        # /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the parenthesised name
-        fields = Path(f"/proc/{self.child.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        from bench.onboarding import cpu_seconds
+
+        return cpu_seconds(self.child.pid)
 
 
 def start_api(database_url: str, log: Path) -> ApiProcess:
