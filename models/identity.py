@@ -18,7 +18,10 @@ class LoginThrottle(Base):
     every API process sees them. An unknown e-mail is counted like a known one (no enumeration)."""
 
     __tablename__ = "subscriber_login_throttles"
-    __table_args__ = (CheckConstraint("failures >= 0 AND lockouts >= 0", name="counts"),)
+    __table_args__ = (
+        CheckConstraint("failures >= 0 AND lockouts >= 0", name="counts"),
+        Index("ix_subscriber_login_throttles_updated_at", "updated_at"),  # the daily prune
+    )
 
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -48,14 +48,20 @@ def address_key(ip_address: str | None) -> str | None:
 
 
 def _row(session: Session, key: str, now: datetime) -> LoginThrottle:
-    session.execute(
-        insert(LoginThrottle)
-        .values(key=key, failures=0, lockouts=0, window_started_at=now, updated_at=now)
-        .on_conflict_do_nothing()
-    )
-    return session.execute(
-        select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
-    ).scalar_one()
+    """The key's row, locked; created when missing. The daily prune (activities/maintenance/retention.py)
+    may delete a quiet row between the insert and the lock: the second pass inserts it afresh."""
+    for _ in range(2):
+        session.execute(
+            insert(LoginThrottle)
+            .values(key=key, failures=0, lockouts=0, window_started_at=now, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+        row = session.execute(
+            select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+        ).scalar_one_or_none()
+        if row is not None:
+            return row
+    raise RuntimeError(f"login throttle {key!r} vanished twice while being locked")
 
 
 def _seconds(until: datetime, now: datetime) -> int:

@@ -12,7 +12,7 @@ from temporalio import activity
 from activities.maintenance import io
 from activities.maintenance.io import MaintainPartitions, PartitionsMaintained
 from activities.maintenance.partitions import drop_old_usage, ensure_months, keys_cutoff, prune_keys_batch
-from activities.maintenance.retention import expired_cutoff, idempotency_cutoff, prune_batch
+from activities.maintenance.retention import expired_cutoff, idempotency_cutoff, prune_batch, throttle_cutoff
 from activities.shared.heartbeat import heartbeating
 from models.base import unit_of_work
 from runtime.settings import Settings
@@ -47,6 +47,11 @@ class PartitionActivities(io.PartitionActivities):
                 done.credentials_pruned += self._in_batches(
                     partial(prune_batch, table=table), expired_cutoff(request.on), request.batch_size
                 )
+            done.throttles_pruned = self._in_batches(
+                partial(prune_batch, table="subscriber_login_throttles"),
+                throttle_cutoff(request.on),
+                request.batch_size,
+            )
         return done
 
     def _in_batches(self, prune: Callable[..., int], before: datetime, batch_size: int) -> int:

@@ -20,7 +20,7 @@ class MaintainPartitions(BaseModel):
 class PartitionsMaintained(BaseModel):
     """What a maintenance run did: partitions created and dropped, old usage months kept because some of
     their events still wait for rating (accepted or in suspense), usage-event keys, Idempotency-Keys and
-    expired credentials pruned."""
+    expired credentials pruned, and login throttles no attempt touched for two days."""
 
     created: list[str] = Field(default_factory=list)
     dropped: list[str] = Field(default_factory=list)
@@ -28,6 +28,7 @@ class PartitionsMaintained(BaseModel):
     keys_pruned: int = 0
     idempotency_keys_pruned: int = 0
     credentials_pruned: int = 0  # one-time links, authorization codes, app tokens long expired
+    throttles_pruned: int = 0  # login-throttle counters of e-mails and addresses quiet for two days
 
 
 class PartitionActivities:
@@ -36,7 +37,7 @@ class PartitionActivities:
     @activity.defn(name="maintain_partitions")
     def maintain(self, request: MaintainPartitions) -> PartitionsMaintained:
         """Create the coming months' partitions, drop raw usage past its retention, prune old keys (usage
-        events' and requests' Idempotency-Keys) and expired credentials."""
+        events' and requests' Idempotency-Keys), expired credentials and quiet login throttles."""
         raise NotImplementedError
 
 

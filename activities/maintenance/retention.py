@@ -13,6 +13,11 @@ in use writes one every 15 minutes) are refused once expired; they are deleted a
 rotated refresh token presented again revokes its installation (activities/identity/oauth.py); once
 pruned, the same token is simply refused: it expired 90 days after it was issued anyway.
 
+Login throttles (activities/identity/throttle.py) keep a row per e-mail and per client address ever tried,
+known or not: a password-spraying attack writes one per address it invents. A row no attempt has
+touched for ``THROTTLE_IDLE`` (the longest lock, a day, plus the day's grace) holds no lock any more and
+is deleted; its lockout count, which lengthens the next lock, starts again from nothing.
+
 One batch per transaction, oldest first, each table's prune found on its own index (migration 0051);
 rows another transaction holds are skipped, never waited for.
 """
@@ -24,9 +29,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from activities.identity.throttle import MAX_LOCK
 from domain.periods import local_midnight
 
 EXPIRED_GRACE = timedelta(days=1)
+THROTTLE_IDLE = MAX_LOCK + EXPIRED_GRACE  # a lock lasts at most MAX_LOCK from the row's last update
 
 # table: (its key columns, the time column past which a row can go)
 PRUNED: dict[str, tuple[str, str]] = {
@@ -34,6 +41,7 @@ PRUNED: dict[str, tuple[str, str]] = {
     "subscriber_login_links": ("id", "expires_at"),
     "oauth_codes": ("id", "expires_at"),
     "oauth_tokens": ("id", "refresh_expires_at"),
+    "subscriber_login_throttles": ("key", "updated_at"),
 }
 
 
@@ -45,6 +53,11 @@ def idempotency_cutoff(on: date, retention_days: int) -> datetime:
 def expired_cutoff(on: date) -> datetime:
     """Credentials that expired before this moment are deleted on the day ``on``."""
     return local_midnight(on, "UTC") - EXPIRED_GRACE
+
+
+def throttle_cutoff(on: date) -> datetime:
+    """Login throttles last updated before this moment are deleted on the day ``on``."""
+    return local_midnight(on, "UTC") - THROTTLE_IDLE
 
 
 def prune_batch(session: Session, table: str, before: datetime, batch_size: int) -> int:
