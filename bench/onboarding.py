@@ -125,6 +125,7 @@ class Stack:
     server the bench owns and fills); ports picked free."""
 
     def __init__(self, home: Path, database_url: str | None = None) -> None:
+        self.home = home
         self.api_port, self.temporal_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}}
         if database_url:
@@ -179,6 +180,49 @@ class Stack:
                 return cpu_seconds(int(entry.name))
         raise RuntimeError(f"no `multibill {role}` under the stack (pid {self.process.pid})")
 
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds so far of every process under the stack, by role: ``worker``, ``api``,
+        ``temporal`` (the dev server), ``postgres`` (the embedded server in the stack's home and its
+        backends, ended ones included: the server's reaped children's time; 0 on a server the bench
+        passed in) and ``other`` (`multibill up` itself, the mail sink)."""
+        parent: dict[int, int] = {}
+        argv: dict[int, list[bytes]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                argv[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:  # gone meanwhile
+                continue
+            parent[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+        # the embedded PostgreSQL is started detached (pg_ctl): its server is found by its data directory
+        home = str(self.home.resolve()).encode()
+        servers = {
+            pid for pid, args in argv.items() if b"postgres" in args[0] and any(home in a for a in args)
+        }
+        totals = dict.fromkeys(("worker", "api", "temporal", "postgres", "other"), 0.0)
+        for pid in argv:
+            ancestor = pid
+            while ancestor not in (0, 1, self.process.pid) and ancestor not in servers:
+                ancestor = parent.get(ancestor, 0)
+            if ancestor in servers:
+                role = "postgres"
+            elif ancestor == self.process.pid or pid == self.process.pid:
+                args = argv[pid]
+                role = "other"
+                if args[1:3] == [b"-m", b"runtime.cli"] and args[3:4] in ([b"worker"], [b"api"]):
+                    role = args[3].decode()
+                elif args[0].endswith(b"temporal"):
+                    role = "temporal"
+            else:
+                continue
+            try:
+                totals[role] += cpu_seconds(pid, children=pid in servers)
+            except OSError:
+                continue
+        return totals
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
         try:
@@ -187,11 +231,15 @@ class Stack:
             self.process.kill()
 
 
-def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (user + system), from /proc."""
-    # /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the parenthesised name
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """A process's CPU time so far (user + system), from /proc; ``children``: with its ended children's
+    that it has waited for (PostgreSQL's server: its closed backends)."""
+    # /proc/PID/stat: fields 14-17 (utime, stime, cutime, cstime) in clock ticks, after the name
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def post(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -269,6 +317,17 @@ async def onboard_all(
     return latencies, time.perf_counter() - started, last[0]
 
 
+def reading(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of the stack's processes by role and of this process (``bench``)."""
+    return {**stack.cpu_by_role(), "bench": time.process_time()}
+
+
+def per_run(before: dict[str, float], after: dict[str, float], runs: int) -> dict[str, float]:
+    """CPU milliseconds per run of each role between two readings, and their total."""
+    split = {role: round((after[role] - before[role]) / runs * 1000, 1) for role in before}
+    return {**split, "total": round(sum(split.values()), 1)}
+
+
 async def history_shape(client: Client, process_id: str) -> dict[str, int]:
     """The round trips of one onboarding: its history's events, workflow tasks and activity tasks."""
     history = await client.get_workflow_handle(process_id).fetch_history()
@@ -312,11 +371,16 @@ async def run(count: int, console: Console, singles: int = SINGLES) -> dict[str,
 
                 accounts = await asyncio.gather(*(account(i) for i in range(count + singles)))
             with console.status("trivial workflows"):
-                ceiling = await trivial_rate(client, max(100, count // 2))
+                trivial_count = max(100, count // 2)
+                before = {**stack.cpu_by_role(), "bench": time.process_time()}
+                ceiling = await trivial_rate(client, trivial_count)
+                trivial_cpu = per_run(
+                    before, {**stack.cpu_by_role(), "bench": time.process_time()}, trivial_count
+                )
             with Progress(console=console, transient=True) as progress:
-                cpu = {role: stack.cpu_seconds(role) for role in ("worker", "api")}
+                before = reading(stack)
                 latencies, seconds, _ = await onboard_all(api, client, plan, accounts[:count], progress)
-                cpu = {role: stack.cpu_seconds(role) - before for role, before in cpu.items()}
+                cpu = per_run(before, reading(stack), count)
                 alone, _, one = await onboard_all(api, client, plan, accounts[count:], progress, 1)
             shape = await history_shape(client, one)
         cuts = statistics.quantiles(latencies, n=20)
@@ -332,8 +396,11 @@ async def run(count: int, console: Console, singles: int = SINGLES) -> dict[str,
             "ratio_to_trivial": round(rate / ceiling, 2),
             "concurrency": CONCURRENCY,
             # the worker's and the API's CPU per onboarding of the concurrent run
-            "worker_cpu_ms": round(cpu["worker"] / count * 1000, 1),
-            "api_cpu_ms": round(cpu["api"] / count * 1000, 1),
+            "worker_cpu_ms": cpu["worker"],
+            "api_cpu_ms": cpu["api"],
+            # every process's, per onboarding and per trivial workflow (whose worker is this process)
+            "cpu_ms_per_onboarding": cpu,
+            "cpu_ms_per_trivial": trivial_cpu,
             "p50_c1_ms": round(statistics.median(alone) * 1000),
             "p95_c1_ms": round(statistics.quantiles(alone, n=20)[18] * 1000),
             "c1_runs": singles,

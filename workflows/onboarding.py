@@ -7,7 +7,9 @@ Since ``LOCAL_STEPS_PATCH`` the short database steps of the way forward (create,
 reservation and hand-over, the prepaid debit, activation, the first invoice, the welcome notice) run
 as local activities: in the workflow task that reaches them, recorded as markers, without a round
 trip through the server's activity task queue each. Calls to peers (provisioning, the gateway's
-collection) and the compensation stay ordinary activities. See bench/onboarding.py for the figures.
+collection) and the compensation stay ordinary activities. Since ``ONE_OPENING_STEP_PATCH`` the
+creation and the activation charges are one local activity (one transaction). See bench/onboarding.py
+for the figures.
 """
 
 from collections.abc import Callable
@@ -56,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
 
 PARTNER_MEMBERSHIPS_PATCH = "onboarding-partner-memberships"
 LOCAL_STEPS_PATCH = "onboarding-local-steps"
+ONE_OPENING_STEP_PATCH = "onboarding-one-opening-step"
 
 
 def order_for(
@@ -113,13 +116,21 @@ class OnboardingWorkflow(ShowsStep):
         )
         self._local = workflow.patched(LOCAL_STEPS_PATCH)
         self._step = "creating"
+        # Since the patch, the subscription and its activation charges are one step (one transaction):
+        # nothing to compensate if it fails, as when the creation alone failed before.
+        opening = self._local and workflow.patched(ONE_OPENING_STEP_PATCH)
         created: CreatedSubscription = await self._db_step(
-            SubscriptionActivities.create_subscription, order, timedelta(seconds=30)
+            SubscriptionActivities.open_subscription
+            if opening
+            else SubscriptionActivities.create_subscription,
+            order,
+            timedelta(seconds=30),
         )
         provisioned: list[ServiceRef] = []
         try:
-            self._step = "charging"
-            await self._db_step(SubscriptionActivities.add_activation_charges, ref, timedelta(seconds=30))
+            if not opening:
+                self._step = "charging"
+                await self._db_step(SubscriptionActivities.add_activation_charges, ref, timedelta(seconds=30))
             await self._reserve_devices(order, created.services)
             self._step = "provisioning"
             windows = access_windows(created.services)

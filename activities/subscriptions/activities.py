@@ -41,10 +41,9 @@ from activities.subscriptions.io import (
     SuspendInput,
 )
 from domain.errors import Conflict
-from integrations.notify.base import EmailMessageSpec, Notifier
+from integrations.notify.base import Notifier
 from integrations.notify.smtp import SmtpNotifier
 from models.base import unit_of_work
-from models.subscriptions import Subscription
 from runtime.settings import Settings
 
 
@@ -75,6 +74,12 @@ class SubscriptionActivities(io.SubscriptionActivities):
         with unit_of_work(self.url) as session:
             return onboarding.add_activation_charges(session, ref)
 
+    @activity.defn(name="open_subscription")
+    def open_subscription(self, order: OnboardingInput) -> CreatedSubscription:
+        """create_subscription and add_activation_charges in one transaction (both or neither)."""
+        with unit_of_work(self.url) as session:
+            return onboarding.open_subscription(session, order)
+
     @activity.defn(name="activate_subscription")
     def activate_subscription(self, ref: SubscriptionRef) -> str:
         """Activate a draft subscription and its pending services, and release it; its status."""
@@ -94,25 +99,21 @@ class SubscriptionActivities(io.SubscriptionActivities):
         kind = f"subscription.{notice.kind}"
         message_id = f"<{notice.process_id}.{notice.kind}@multibill.local>"
         with unit_of_work(self.url) as session:
-            email, name = store.subscriber(session, notice.subscription_id)
-            sub = session.get(Subscription, notice.subscription_id)
+            # held here, so that prepare_email's own reads of them hit the session's identity map
+            sub, account = store.holder(session, notice.subscription_id)
+            email, name = account.email, account.display_name
             subject = f"Your subscription {notice.subscription_id}: {notice.kind}"
             text = f"Hello {name},\n\nYour subscription {notice.subscription_id} is now {notice.kind}.\n"
             # the subscription's event data too: a template of ``subscription.<kind>`` fits both paths
-            snapshot = subscription_data(sub) if sub is not None else {}
-            data = {**snapshot, "subscription_id": notice.subscription_id, "kind": notice.kind}
-            message = (
-                direct.prepare_email(
-                    session,
-                    account_id=sub.account_id,
-                    kind=kind,
-                    data=data,
-                    to=email,
-                    message_id=message_id,
-                    default=Parts(subject, text),
-                )
-                if sub is not None
-                else EmailMessageSpec(to=email, subject=subject, text=text, message_id=message_id)
+            data = {**subscription_data(sub), "subscription_id": notice.subscription_id, "kind": notice.kind}
+            message = direct.prepare_email(
+                session,
+                account_id=sub.account_id,
+                kind=kind,
+                data=data,
+                to=email,
+                message_id=message_id,
+                default=Parts(subject, text),
             )
         if message is None:  # the subscriber refused email: logged as suppressed
             return message_id
@@ -125,6 +126,7 @@ class SubscriptionActivities(io.SubscriptionActivities):
         return [
             self.create_subscription,
             self.add_activation_charges,
+            self.open_subscription,
             self.activate_subscription,
             self.fail_subscription,
             self.notify_subscriber,

@@ -207,6 +207,11 @@ class SubscriptionActivities:
         """One-off fees and devices sold with the plans, as pending charges (once per process)."""
         raise NotImplementedError
 
+    @activity.defn(name="open_subscription")
+    def open_subscription(self, order: OnboardingInput) -> CreatedSubscription:
+        """create_subscription and add_activation_charges in one transaction (both or neither)."""
+        raise NotImplementedError
+
     @activity.defn(name="activate_subscription")
     def activate_subscription(self, ref: SubscriptionRef) -> str:
         """Activate a draft subscription and its pending services, and release it; its status."""

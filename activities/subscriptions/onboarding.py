@@ -183,6 +183,12 @@ def prepare_onboarding(
 
 def create(session: Session, order: OnboardingInput) -> CreatedSubscription:
     """The subscription (draft) and its services (pending); a retry finds what the first try made."""
+    return _create(session, order)[0]
+
+
+def _create(
+    session: Session, order: OnboardingInput
+) -> tuple[CreatedSubscription, Subscription, list[SubscriptionService]]:
     sub = session.get(Subscription, order.subscription_id)
     if sub is None:
         sub = Subscription(
@@ -230,16 +236,31 @@ def create(session: Session, order: OnboardingInput) -> CreatedSubscription:
     rows = store.services(session, sub.id)
     refs = store.service_refs(rows, session, store.operator_id(session, sub.organisation_id))
     refs = with_port_ins(order, refs)  # a number ported in rides on the service's activation order
-    return CreatedSubscription(subscription_id=sub.id, status=sub.status, services=refs)
+    return CreatedSubscription(subscription_id=sub.id, status=sub.status, services=refs), sub, rows
+
+
+def open_subscription(session: Session, order: OnboardingInput) -> CreatedSubscription:
+    """:func:`create`, then :func:`add_activation_charges`, in one transaction: Onboarding's first step
+    since its ``onboarding-one-opening-step`` patch (one local activity and one commit fewer). Either
+    both are written or neither; a retry finds what a committed try made, each part once per process."""
+    created, sub, services = _create(session, order)
+    _charge_activation(session, sub, services, order.process_id)
+    return created
 
 
 def add_activation_charges(session: Session, ref: SubscriptionRef) -> int:
     """One-off fees and devices sold with the plans, as pending charges (once per process)."""
     sub = store.load(session, ref.subscription_id)
+    return _charge_activation(session, sub, store.services(session, sub.id), ref.process_id)
+
+
+def _charge_activation(
+    session: Session, sub: Subscription, services: list[SubscriptionService], process_id: str
+) -> int:
     added = 0
-    for service in store.services(session, sub.id):
+    for service in services:
         lines = activation_charges(store.terms_of(session, sub, service))
-        added += store.record_charges(session, sub, service.id, lines, f"{ref.process_id}:activation")
+        added += store.record_charges(session, sub, service.id, lines, f"{process_id}:activation")
     return added
 
 
@@ -248,6 +269,8 @@ def activate(session: Session, ref: SubscriptionRef) -> str:
     sub = store.load(session, ref.subscription_id, lock=True)
     if sub.status == "draft":
         sub.status = next_status("activate", sub.status, sub.id)
+        if sub.active_process_id == ref.process_id:  # released in the same write (the row is locked)
+            sub.active_process_id = None
         for service in store.services(session, sub.id, ("pending",)):
             service.status = "active"
         store.record_event(
@@ -259,7 +282,8 @@ def activate(session: Session, ref: SubscriptionRef) -> str:
             effective_on=sub.start_date,
         )
         record(session, subscription_event("subscription.activated", session, sub))
-    store.release(session, sub.id, ref.process_id)
+    else:  # a retry after the activation committed, or another path: release it if this process holds it
+        store.release(session, sub.id, ref.process_id)
     return sub.status
 
 

@@ -24,9 +24,22 @@ from models.organisations import Organisation
 from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
 
 
+def organisation(session: Session, organisation_id: str) -> Organisation | None:
+    """``session.get``, the row then held for the rest of the session: the identity map keeps only weak
+    references, so a row no one holds any more was read again by the next ``get`` (an onboarding's first
+    step read its operator three times)."""
+    held: dict[str, Organisation] = session.info.setdefault("held_organisations", {})
+    org = held.get(organisation_id)
+    if org is None:
+        org = session.get(Organisation, organisation_id)
+        if org is not None:
+            held[organisation_id] = org
+    return org
+
+
 def operator_id(session: Session, organisation_id: str) -> str:
     """The root operator whose catalogue an organisation sells from."""
-    org = session.get(Organisation, organisation_id)
+    org = organisation(session, organisation_id)
     if org is None:
         raise NotFound("organisation", organisation_id)
     return org.path.strip("/").split("/")[0]
@@ -55,7 +68,7 @@ def plan_spec(session: Session, operator: str, code: str, version: int) -> PlanS
 
 def terms_of(session: Session, sub: Subscription, service: SubscriptionService) -> ServiceTerms:
     operator = operator_id(session, sub.organisation_id)
-    org = session.get(Organisation, operator)
+    org = organisation(session, operator)
     rounding = RoundingMode(org.rounding_mode) if org else RoundingMode.HALF_UP
     return ServiceTerms(
         plan=plan_spec(session, operator, service.plan_code, service.plan_version),
@@ -104,12 +117,12 @@ def load(session: Session, subscription_id: str, *, lock: bool = False) -> Subsc
     return sub
 
 
-def subscriber(session: Session, subscription_id: str) -> tuple[str, str]:
-    """The email address and display name of the subscription's account holder."""
+def holder(session: Session, subscription_id: str) -> tuple[Subscription, Account]:
+    """The subscription and its account holder's account."""
     sub = load(session, subscription_id)
     account = session.get(Account, sub.account_id)
     assert account is not None
-    return account.email, account.display_name
+    return sub, account
 
 
 def services(

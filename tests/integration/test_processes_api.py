@@ -120,8 +120,8 @@ async def test_list_filters_and_cursor_and_another_organisation_sees_none(
     account = (await stack.api.get(f"/v1/accounts/{shop.account_id}", headers=shop.tenant.auth)).json()
     assert account["display_name"] and account["display_name"] not in shown["summary"]
     assert [s["name"] for s in shown["steps"] if s["kind"] == "activity"][:2] == [
-        "create_subscription",
-        "add_activation_charges",
+        "open_subscription",  # the subscription and its activation charges, one local step
+        "provision_service",
     ]
     assert all(s["outcome"] == "completed" for s in shown["steps"] if s["kind"] == "activity")
     assert shown["next"] == [] and shown["failures"] == []

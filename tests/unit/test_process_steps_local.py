@@ -31,6 +31,16 @@ def test_local_steps_are_listed_with_the_activities_in_order() -> None:
     assert all(s["ended_at"] is not None for s in steps)
 
 
+def test_the_opening_step_is_one_local_step_before_provisioning() -> None:
+    steps = [
+        (s["name"], s["outcome"], bool(s.get("local")))
+        for s in _steps("onboarding_one_opening_step.json")
+        if s["kind"] == "activity"
+    ]
+    assert steps[:2] == [("open_subscription", "completed", True), ("provision_service", "completed", False)]
+    assert [name for name, _, _ in steps].count("add_activation_charges") == 0
+
+
 def test_a_failed_onboarding_shows_its_local_steps_then_the_failed_provisioning() -> None:
     steps = [
         (s["name"], s["outcome"], bool(s.get("local")))

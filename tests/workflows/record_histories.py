@@ -66,9 +66,14 @@ SCENARIOS = [
     _scenario(  # before the onboarding-local-steps patch: compensated
         f"{SUBS}onboarding_compensates_on_the_time_skipping_server", "compensated_local_steps", "Onboarding"
     ),
-    _scenario(
+    _scenario(  # before the onboarding-one-opening-step patch
         "workflows/test_onboarding_local_steps.py::test_onboarding_runs_its_database_steps_as_local_activities",
         "local_steps",
+        "Onboarding",
+    ),
+    _scenario(
+        "workflows/test_onboarding_local_steps.py::test_onboarding_runs_its_database_steps_as_local_activities",
+        "one_opening_step",
         "Onboarding",
     ),
     _scenario(f"{SUBS}suspend_resume_terminate_and_regret_paths", "lifecycle", "SubscriptionAction"),
