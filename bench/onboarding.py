@@ -78,6 +78,29 @@ concurrent run (``worker_cpu_ms``, ``api_cpu_ms``), read from /proc; they swing 
 to 85 ms of worker CPU per onboarding in five runs of 300 on the idle machine, rising as the rate falls:
 the ratio was 0.82 in the fastest, 0.47-0.52 in the others, both runners), so no bench run here shows
 a 10% gain either way.
+
+Fourteenth session (10M Python additions ~0.8 s). The bench now reads every process's CPU, per onboarding
+and per trivial workflow (``cpu_ms_per_onboarding``, ``cpu_ms_per_trivial``: worker, API, dev server,
+PostgreSQL with its ended backends, this process). A run of 200 at concurrency 25: the onboarding ~120 ms
+of CPU in all (worker 48, dev server 45, PostgreSQL 12, API 8, this process 4), the trivial workflow ~52
+(dev server 37, its worker and client here 14). The dev server costs about the same per process either
+way; the difference is the worker and the database, so the ratio follows the onboarding's CPU. The
+worker's statements, counted by a SQLAlchemy hook (``/tmp`` sitecustomize in the stack's processes): 33
+statements and 7 commits per onboarding, among them the operator read three times by the first two steps
+and the subscription and account twice by the welcome notice (the session's identity map holds rows
+weakly: a row no one held any more was read again), two UPDATEs of the subscription at activation, and
+the charges step's own transaction. Changes: the creation and the activation charges are one local
+activity (``open_subscription``, one transaction; patch ``onboarding-one-opening-step``; three local
+activities and 18 history events, the patch adding its marker and search-attribute upsert), the
+subscription steps hold the rows they reuse (``records.organisation``, ``records.holder``), activation
+clears the process in its own write: 27 statements and 5 commits. Measured ``python -m bench.onboarding
+400``/``500``, the trees alternated (eight pairs, after ``make bytecode`` in both for the last four; the
+machine's own speed swung by a third, the trivial workflow's CPU 42-73 ms): ratio before 0.45-0.62 (mean
+0.52), after 0.54-0.73 (mean 0.61); the onboarding's CPU over the trivial's in the same run 2.10-2.97
+(mean 2.55) before, 1.80-2.45 (mean 2.16) after: -15%. Where ``.pyc`` files are stale (an edited module
+and no ``make bytecode``, with PYTHONDONTWRITEBYTECODE set) the sandbox compiles
+``workflows/onboarding.py`` from source for every run: ~9% of the worker (py-spy), so compare trees only
+after ``make bytecode``.
 """
 
 from __future__ import annotations
