@@ -1,19 +1,31 @@
-"""Email over SMTP with the standard library (blocking: call it from a sync activity)."""
+"""Email over SMTP with the standard library (blocking: call it from a sync activity).
+
+Connections are kept and reused: a bill run's or a dunning wave's notices no longer open a connection
+each (with STARTTLS and login, a TLS handshake and an AUTH per email). A notifier keeps at most
+``MAX_IDLE`` idle connections, shared by the worker's activity threads (each send takes one for
+itself); one idle longer than ``REUSE_SECONDS`` is closed instead of reused, and a kept one is checked
+with ``NOOP`` first: a connection the server dropped meanwhile is replaced before the message is sent,
+so a send is never tried twice on a dead connection.
+"""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
+import time
 from email.message import EmailMessage
 from email.utils import formatdate
 
 from integrations.notify.base import EmailMessageSpec, MessageRejected, NotifierUnavailable
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
+MAX_IDLE = 4  # idle connections a notifier keeps
+REUSE_SECONDS = 30.0  # well under the usual server idle timeouts (Postfix: 300 s)
 
 
 class SmtpNotifier:
-    """Sends each email on its own SMTP connection (STARTTLS and login only when configured)."""
+    """Sends emails over reused SMTP connections (STARTTLS and login only when configured)."""
 
     def __init__(
         self,
@@ -36,6 +48,8 @@ class SmtpNotifier:
         self.password = password
         # smtplib's own STARTTLS default does not verify the server's certificate: this one does.
         self.tls_context = tls_context
+        self._idle: list[tuple[float, smtplib.SMTP]] = []  # (monotonic time it was given back, connection)
+        self._lock = threading.Lock()
 
     @property
     def peer(self) -> str:
@@ -43,16 +57,15 @@ class SmtpNotifier:
 
     def send_email(self, message: EmailMessageSpec) -> None:
         email = build_email(message, sender=self.sender)
+        smtp: smtplib.SMTP | None = None
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=self.tls_context or ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                smtp.send_message(email)
+            smtp = self._take()
+            smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as err:
+            self._give(smtp)  # smtplib has reset the transaction: the connection serves the next one
             raise MessageRejected(f"SMTP server {self.peer} refused recipient {message.to}: {err}") from err
         except smtplib.SMTPResponseException as err:
+            _close(smtp)
             if 500 <= err.smtp_code < 600:
                 raise MessageRejected(
                     f"SMTP server {self.peer} rejected the message ({err.smtp_code}): {err.smtp_error!r}"
@@ -61,7 +74,65 @@ class SmtpNotifier:
                 f"SMTP server {self.peer} failed temporarily ({err.smtp_code}): {err.smtp_error!r}"
             ) from err
         except (OSError, smtplib.SMTPException) as err:
+            _close(smtp)
             raise NotifierUnavailable(f"cannot send email via SMTP server {self.peer}: {err}") from err
+        self._give(smtp)
+
+    def close(self) -> None:
+        """Close the idle connections (a worker shutting down)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, smtp in idle:
+            _quit(smtp)
+
+    def _take(self) -> smtplib.SMTP:
+        """An idle connection that still answers, else a new one."""
+        while True:
+            with self._lock:
+                if not self._idle:
+                    break
+                since, smtp = self._idle.pop()
+            if time.monotonic() - since <= REUSE_SECONDS and _alive(smtp):
+                return smtp
+            _quit(smtp)
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.starttls:
+                smtp.starttls(context=self.tls_context or ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            _close(smtp)
+            raise
+        return smtp
+
+    def _give(self, smtp: smtplib.SMTP | None) -> None:
+        if smtp is None:
+            return
+        with self._lock:
+            if len(self._idle) < MAX_IDLE:
+                self._idle.append((time.monotonic(), smtp))
+                return
+        _quit(smtp)
+
+
+def _alive(smtp: smtplib.SMTP) -> bool:
+    try:
+        return smtp.noop()[0] == 250
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        _close(smtp)
+
+
+def _close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        smtp.close()
 
 
 def build_email(message: EmailMessageSpec, *, sender: str) -> EmailMessage:
