@@ -355,11 +355,16 @@ async def history_shape(client: Client, process_id: str) -> dict[str, int]:
     """The round trips of one onboarding: its history's events, workflow tasks and activity tasks."""
     history = await client.get_workflow_handle(process_id).fetch_history()
     kinds = [event.event_type for event in history.events]
+    markers = [
+        event.marker_recorded_event_attributes.marker_name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
     return {
         "history_events": len(kinds),
         "workflow_tasks": kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
         "activity_tasks": kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-        "local_activities": kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED),
+        "local_activities": markers.count("core_local_activity"),  # not the patches' markers
     }
 
 
