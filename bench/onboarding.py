@@ -429,6 +429,8 @@ async def run(count: int, console: Console, singles: int = SINGLES) -> dict[str,
             # every process's, per onboarding and per trivial workflow (whose worker is this process)
             "cpu_ms_per_onboarding": cpu,
             "cpu_ms_per_trivial": trivial_cpu,
+            # the ratio the CPU alone allows, whatever the machine's speed in this run (it swings)
+            "cpu_ratio_to_trivial": round(trivial_cpu["total"] / cpu["total"], 2),
             "p50_c1_ms": round(statistics.median(alone) * 1000),
             "p95_c1_ms": round(statistics.quantiles(alone, n=20)[18] * 1000),
             "c1_runs": singles,
