@@ -187,22 +187,6 @@ class Stack:
             time.sleep(0.3)
         raise RuntimeError(f"the stack did not become healthy:\n{self.log.read_text()}")
 
-    def cpu_seconds(self, role: str) -> float:
-        """CPU seconds so far (user + system) of the stack's ``multibill <role>`` child (``worker``,
-        ``api``): a steadier figure than a rate on a shared machine."""
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                stat = (entry / "stat").read_text()
-            except OSError:  # gone meanwhile
-                continue
-            ppid = int(stat.rpartition(")")[2].split()[1])  # field 4 of /proc/PID/stat
-            if ppid == self.process.pid and argv[1:4] == [b"-m", b"runtime.cli", role.encode()]:
-                return cpu_seconds(int(entry.name))
-        raise RuntimeError(f"no `multibill {role}` under the stack (pid {self.process.pid})")
-
     def cpu_by_role(self) -> dict[str, float]:
         """CPU seconds so far of every process under the stack, by role: ``worker``, ``api``,
         ``temporal`` (the dev server), ``postgres`` (the embedded server in the stack's home and its
@@ -400,11 +384,9 @@ async def run(count: int, console: Console, singles: int = SINGLES) -> dict[str,
                 accounts = await asyncio.gather(*(account(i) for i in range(count + singles)))
             with console.status("trivial workflows"):
                 trivial_count = max(100, count // 2)
-                before = {**stack.cpu_by_role(), "bench": time.process_time()}
+                before = reading(stack)
                 ceiling = await trivial_rate(client, trivial_count)
-                trivial_cpu = per_run(
-                    before, {**stack.cpu_by_role(), "bench": time.process_time()}, trivial_count
-                )
+                trivial_cpu = per_run(before, reading(stack), trivial_count)
             with Progress(console=console, transient=True) as progress:
                 before = reading(stack)
                 latencies, seconds, _ = await onboard_all(api, client, plan, accounts[:count], progress)
