@@ -160,6 +160,13 @@ _DECIMAL_ROUNDING: dict[RoundingMode, str] = {
     RoundingMode.DOWN: ROUND_DOWN,
 }
 _ONE = Decimal(1)
+_HALF_UP = RoundingMode.HALF_UP
+
+
+def _decimal_rounding(mode: RoundingMode) -> str:
+    """``decimal``'s name of ``mode``. The default is found by identity: looking an enum member up in a
+    dict calls ``Enum.__hash__``, a Python function, and the rounding sits in every hot loop."""
+    return ROUND_HALF_UP if mode is _HALF_UP else _DECIMAL_ROUNDING[mode]
 _EXPONENTS: dict[int, Decimal] = {places: Decimal(1).scaleb(-places) for places in range(0, 19)}
 
 
@@ -188,16 +195,16 @@ def quantize(value: Decimal, places: int, mode: RoundingMode = RoundingMode.HALF
     """``value`` rounded to ``places`` decimals (non-currency precision, e.g. rating at 4)."""
     if not isinstance(value, Decimal | int) or isinstance(value, bool):
         raise TypeError(f"expected Decimal or int, got {type(value).__name__}")
-    return Decimal(value).quantize(_exponent(places), rounding=_DECIMAL_ROUNDING[mode])
+    return Decimal(value).quantize(_exponent(places), _decimal_rounding(mode))
 
 
 def quantizer(places: int, mode: RoundingMode = RoundingMode.HALF_UP) -> Callable[[Decimal], Decimal]:
     """:func:`quantize` with ``places`` and ``mode`` bound once, for hot loops (the rating engine):
     the same rounding, without looking the exponent and the mode up on every call."""
-    exponent, rounding = _exponent(places), _DECIMAL_ROUNDING[mode]
+    exponent, rounding = _exponent(places), _decimal_rounding(mode)
 
     def rounded(value: Decimal) -> Decimal:
-        return value.quantize(exponent, rounding=rounding)
+        return value.quantize(exponent, rounding)  # positional: a keyword costs ~90 ns a call
 
     return rounded
 
@@ -211,7 +218,8 @@ def round_minor(value: Decimal, currency: str, mode: RoundingMode = RoundingMode
     places = MINOR_UNITS.get(currency)
     if places is None:
         places = _places(currency)
-    return int(value.scaleb(places).quantize(_ONE, rounding=_DECIMAL_ROUNDING[mode]))
+    rounding = ROUND_HALF_UP if mode is _HALF_UP else _DECIMAL_ROUNDING[mode]  # _decimal_rounding, inlined
+    return int(value.scaleb(places).quantize(_ONE, rounding))
 
 
 def allocate(amount_minor: int, shares: Sequence[Decimal]) -> list[int]:
@@ -221,7 +229,7 @@ def allocate(amount_minor: int, shares: Sequence[Decimal]) -> list[int]:
     the largest fractions (ties to the earliest). ``amount_minor`` must be a rounding of their sum,
     e.g. a rate's tax rounded once, spread over the lines that carry the rate.
     """
-    floors = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in shares]
+    floors = [int(share.to_integral_value(ROUND_FLOOR)) for share in shares]
     missing = amount_minor - sum(floors)
     if not 0 <= missing <= len(shares):
         raise PricingError("allocation_invalid", f"{amount_minor} is not a rounding of the shares' sum")
