@@ -76,6 +76,7 @@ from rich.console import Console
 
 from activities.shared.pagination import encode_cursor
 from bench.billing import BENCH_ORG, PERIOD, prepare
+from bench.keepalive import Connection
 from bench.onboarding import Stack
 from bench.settle import settle
 from runtime.settings import normalise_database_url
@@ -141,36 +142,6 @@ def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, An
         "p95_ms": round(cuts[94] * 1000, 1),
         "p99_ms": round(cuts[98] * 1000, 1),
     }
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection: a GET at a time, the answer read by its Content-Length. Far
-    lighter than a general client (httpx's pool spends whole milliseconds per request once hundreds wait),
-    so the client's own CPU stays small beside the API's on these two cores."""
-
-    def __init__(self, host: str, port: int, headers: bytes) -> None:
-        self.host, self.port, self.headers = host, port, headers
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str) -> tuple[int, bytes]:
-        if self.writer is None or self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self.headers + b"\r\n")
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        body = await self.reader.readexactly(length)
-        return status, body
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
 
 
 async def open_loop(

@@ -288,31 +288,43 @@ def tenant(database_url: str, port: int) -> tuple[str, str, str]:
 
 
 async def post_batches(
-    port: int, token: str, batches: list[list[dict[str, Any]]], progress: Progress, clients: int = CLIENTS
+    port: int, token: str, batches: list[bytes], progress: Progress, clients: int = CLIENTS
 ) -> dict[str, int]:
-    import httpx
+    """POST every batch (JSON bodies encoded beforehand) to /v1/usage from ``clients`` keep-alive
+    connections, each under a new Idempotency-Key; the answers' counts summed."""
+    from bench.keepalive import Connection
 
     totals = {"accepted": 0, "duplicates": 0, "suspense": 0, "rejected": 0}
-    queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
     for batch in batches:
         queue.put_nowait(batch)
     task = progress.add_task("POST /v1/usage", total=len(batches))
+    auth = f"Host: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n".encode()
 
     async def client() -> None:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+        connection = Connection("127.0.0.1", port, auth)
+        try:
             while not queue.empty():
-                batch = queue.get_nowait()
-                headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
-                resp = await http.post("/v1/usage", json={"events": batch}, headers=headers)
-                resp.raise_for_status()
-                body = resp.json()
-                for key in ("accepted", "duplicates", "suspense"):
-                    totals[key] += body[key]
-                totals["rejected"] += len(body["rejected"])
+                body = queue.get_nowait()
+                key = b"Idempotency-Key: " + uuid.uuid4().hex.encode() + b"\r\n"
+                status, answer = await connection.post("/v1/usage", body, key)
+                if status != 200:
+                    raise RuntimeError(f"POST /v1/usage answered {status}: {answer[:300]!r}")
+                counts = json.loads(answer)
+                for name in ("accepted", "duplicates", "suspense"):
+                    totals[name] += counts[name]
+                totals["rejected"] += len(counts["rejected"])
                 progress.advance(task)
+        finally:
+            connection.close()
 
     await asyncio.gather(*(client() for _ in range(clients)))
     return totals
+
+
+def encoded(events: list[dict[str, Any]], size: int) -> list[bytes]:
+    """``events`` as JSON request bodies of ``size`` events each (built before the clock starts)."""
+    return [json.dumps({"events": events[i : i + size]}).encode() for i in range(0, len(events), size)]
 
 
 def copy_rate(
@@ -352,9 +364,8 @@ def ingest_bench(count: int, console: Console) -> dict[str, Any]:
         url, port = api.database_url, api.port
         org, token, subscriber = tenant(url, port)
         events = make_events(count, subscriber, random.Random(SEED))
-        batches = [events[i : i + BATCH] for i in range(0, count, BATCH)]
-        small = make_events(count, subscriber, random.Random(SEED + 1), tag="s")
-        small_batches = [small[i : i + SMALL_BATCH] for i in range(0, count, SMALL_BATCH)]
+        batches = encoded(events, BATCH)
+        small_batches = encoded(make_events(count, subscriber, random.Random(SEED + 1), tag="s"), SMALL_BATCH)
         with Progress(console=console, transient=True) as progress:
             started, cpu = time.perf_counter(), api.cpu_seconds()
             first = asyncio.run(post_batches(port, token, batches, progress))
