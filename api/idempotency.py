@@ -9,11 +9,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,12 @@ from models.idempotency import IdempotencyRecord
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
-# Every POST runs these two; built once (building a statement is ~1/3 of executing it in SQLAlchemy).
+# Every POST runs these two; built once (building a statement is ~1/3 of executing it in SQLAlchemy), on
+# the Core table: the same statements through the ORM entity went through its bulk insert/update
+# machinery, 450 against 165 us of CPU per pair (a /tmp harness, 2026-12-02).
+_KEYS = cast(Table, IdempotencyRecord.__table__)
 _CLAIM_KEY = (
-    insert(IdempotencyRecord)
+    insert(_KEYS)
     .values(
         organisation_id=bindparam("organisation_id"),
         key=bindparam("key"),
@@ -34,16 +37,12 @@ _CLAIM_KEY = (
         request_hash=bindparam("request_hash"),
     )
     .on_conflict_do_nothing()
-    .returning(IdempotencyRecord.key)
+    .returning(_KEYS.c.key)
 )
 _KEEP_RESPONSE = (
-    update(IdempotencyRecord)
-    .where(
-        IdempotencyRecord.organisation_id == bindparam("p_organisation_id"),
-        IdempotencyRecord.key == bindparam("p_key"),
-    )
+    update(_KEYS)
+    .where(_KEYS.c.organisation_id == bindparam("p_organisation_id"), _KEYS.c.key == bindparam("p_key"))
     .values(status_code=bindparam("p_status"), response_body=bindparam("p_body"))
-    .execution_options(synchronize_session=False)
 )
 
 

@@ -167,6 +167,8 @@ def _decimal_rounding(mode: RoundingMode) -> str:
     """``decimal``'s name of ``mode``. The default is found by identity: looking an enum member up in a
     dict calls ``Enum.__hash__``, a Python function, and the rounding sits in every hot loop."""
     return ROUND_HALF_UP if mode is _HALF_UP else _DECIMAL_ROUNDING[mode]
+
+
 _EXPONENTS: dict[int, Decimal] = {places: Decimal(1).scaleb(-places) for places in range(0, 19)}
 
 

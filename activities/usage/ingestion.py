@@ -114,6 +114,13 @@ def subtree(session: Session, organisation_id: str) -> list[str]:
     return list(session.execute(below).scalars())
 
 
+# A batch's aliases, as sent and as stored (text statements: an ORM select of the same columns cost ~3x
+# the client CPU).
+_ALIASES = text(
+    "SELECT alias, subscription_id, service_id FROM usage_subscriber_aliases "
+    "WHERE organisation_id = :org AND alias = ANY(:aliases)"
+)
+
 # Subscriptions and services named by id, kept to the subtree at ``path`` (one statement for both).
 _BY_ID = text(
     "SELECT s.id, NULL FROM subscriptions s JOIN organisations o ON o.id = s.organisation_id "
@@ -141,12 +148,8 @@ def resolve_subscribers(
     scope = scope or organisation_scope(session, organisation_id)
     keys = {subscriber: alias_key(subscriber, scope.region) for subscriber in wanted}
     by_key: dict[str, tuple[str, str]] = {}
-    for alias, sub_id, svc_id in session.execute(
-        select(SubscriberAlias.alias, SubscriberAlias.subscription_id, SubscriberAlias.service_id).where(
-            SubscriberAlias.organisation_id == organisation_id,
-            SubscriberAlias.alias.in_(wanted | set(keys.values())),
-        )
-    ):
+    aliases = sorted(wanted | set(keys.values()))
+    for alias, sub_id, svc_id in session.execute(_ALIASES, {"org": organisation_id, "aliases": aliases}):
         by_key[alias] = (sub_id, svc_id)
     for subscriber, key in keys.items():  # as stored (E.164), else as sent (aliases stored before)
         hit = by_key.get(key) or by_key.get(subscriber)
