@@ -49,7 +49,6 @@ class UsageEvent(Base):
         CheckConstraint(f"event_type in {EVENT_TYPES}", name="event_type"),
         CheckConstraint(f"status in {EVENT_STATES}", name="status"),
         CheckConstraint("quantity >= 0", name="quantity"),
-        Index("ix_usage_events_client_id", "organisation_id", "client_event_id"),
         Index(
             "ix_usage_events_accepted", "organisation_id", "id", postgresql_where=text("status = 'accepted'")
         ),
