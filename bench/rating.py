@@ -65,6 +65,24 @@ Where the time went (cProfile; the machine at load 7-14, so read the shares, not
   0.03-0.07 s; alternated off/on/off/on: 28.8, 33.9 µs of API CPU per event without, 24.5, 19.5 with
   (21.4k, 19.0k → 22.7k, 28.8k events/s); API RSS 185 MB either way. 100-event batches: no difference
   to see (93, 75 against 67, 82 µs per event: a small batch allocates too little to matter).
+- Fifteenth session (a fast idle machine: 10M Python additions 0.52 s). CPU per process sampled from
+  ``/proc`` each second: 100-event batches PostgreSQL ~80%, the API ~70%, the bench's httpx clients
+  ~20% of a core (total ~170%); 1,000-event batches PostgreSQL 110-120%, the API ~65%. Changes, each
+  measured with two or three runs of ``1000 200000``:
+  the clients are ``bench.keepalive`` connections posting bodies encoded before the clock (as
+  bench.api_load's reads; the client's CPU fell to ~2%): 100-event batches 16.1k → 17.8-18.0k events/s;
+  the idempotency claim and stored response run on the Core table (through the ORM entity SQLAlchemy
+  sent them through its bulk insert/update: 450 → 165 µs of client CPU per pair, on every POST) and a
+  batch's aliases and subscription regions as text statements: 19.7k, API CPU 44 → 37 µs an event
+  (py-spy ``--gil`` had ``_BulkORMInsert``/``_BulkORMUpdate`` at 9% of the API's samples); COPY reads a
+  batch in one chunk (``pg_stat_statements``: COPY of 100 rows took 2.2 ms under load, waiting for the
+  API to read each 8 KB chunk with the GIL): 20.7-21.0k; migration 0054 drops
+  ``ix_usage_events_client_id``, read by no query (``usage_event_keys`` guards "once per client id"):
+  with 8 connections COPYing and inserting 1,000-event batches straight into PostgreSQL (``/tmp``
+  harness, alternated) ~57k events/s with it, ~70k without. After all four: 1,000-event batches
+  48-51k events/s (13.5 µs of API CPU an event), 100-event batches 20.4-22.4k. The raw COPY baseline
+  copies into ``LIKE usage_events INCLUDING INDEXES``, so it lost the index too: 90-135k → ~206-220k
+  rows/s, and the ratio went from 0.26-0.43 to 0.22-0.25 while the rate rose.
 """
 
 from __future__ import annotations
