@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import cast
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -22,6 +23,18 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def core(model: type[Base]) -> Table:
+    """``model``'s table, for INSERT and UPDATE statements on hot paths.
+
+    The same statement on the mapped class goes through the ORM's bulk persistence (parameter
+    handling per mapper, session synchronisation): ~245 against ~133 µs of CPU per single-row INSERT,
+    450 against 165 µs per idempotency claim and response (``/tmp`` harnesses, 2026-12-02). A Core
+    statement does not autoflush the session: call ``session.flush()`` first when its rows may name
+    objects added to the session and not yet written (a foreign key would not find them). It does not
+    update objects the session holds either: use it where nothing loaded reads the changed columns."""
+    return cast(Table, model.__table__)
 
 
 def utcnow() -> datetime:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from domain.events import API_VERSION, BusinessEvent
 from domain.ids import new_id, new_ids
-from models.base import utcnow
+from models.base import core, utcnow
 from models.bulk import copy_lines, escape
 from models.events import EventRecord
 
@@ -38,10 +38,14 @@ def _row(event: BusinessEvent, now: datetime, event_id: str | None = None) -> di
     }
 
 
+_EVENTS = core(EventRecord)
+
+
 def record(session: Session, event: BusinessEvent) -> str:
     """Append ``event`` in the caller's transaction; its id."""
     row = _row(event, utcnow())
-    session.execute(insert(EventRecord), [row])
+    session.flush()  # the event may name an organisation added in this transaction (a Core insert)
+    session.execute(insert(_EVENTS), row)
     return str(row["id"])
 
 

@@ -27,7 +27,7 @@ from domain.ids import new_id
 from domain.notifications import TemplateRejected
 from integrations.notify.base import EmailMessageSpec
 from models.accounts import Account
-from models.base import utcnow
+from models.base import core, utcnow
 from models.notifications import NotificationMessage
 from models.organisations import Organisation
 
@@ -109,19 +109,24 @@ def prepare_email(
     )
 
 
+# Every direct email writes these two (Core statements: see models.base.core).
+_MESSAGES = core(NotificationMessage)
+
+
 def _log(session: Session, row: dict[str, Any]) -> None:
-    stmt = insert(NotificationMessage).values(row)
-    changes = {"attempts": NotificationMessage.attempts + 1, "updated_at": utcnow()}
+    stmt = insert(_MESSAGES).values(row)
+    changes = {"attempts": _MESSAGES.c.attempts + 1, "updated_at": utcnow()}
     if row["status"] == "sending":
         changes["status"] = "sending"
+    session.flush()  # the row may name an account or organisation added in this transaction
     session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=changes))
 
 
 def record_sent(session: Session, *, kind: str, to: str, message_id: str, error: str | None = None) -> None:
     """The send's outcome in the log (``error`` None: sent)."""
     session.execute(
-        update(NotificationMessage)
-        .where(NotificationMessage.key == _key(message_id, kind, to), NotificationMessage.status == "sending")
+        update(_MESSAGES)
+        .where(_MESSAGES.c.key == _key(message_id, kind, to), _MESSAGES.c.status == "sending")
         .values(
             status="failed" if error else "sent",
             last_error=error,

@@ -19,6 +19,7 @@ from domain.memo import Memo
 from domain.money import RoundingMode
 from domain.subscriptions import ChargeLine, ServiceTerms
 from models.accounts import Account
+from models.base import core
 from models.catalog import PlanVersion
 from models.organisations import Organisation
 from models.subscriptions import PendingCharge, Subscription, SubscriptionEvent, SubscriptionService
@@ -134,6 +135,11 @@ def services(
     return list(session.execute(stmt.order_by(SubscriptionService.id)).scalars())
 
 
+# Written on the hot paths of every process (Core statements: see models.base.core).
+_EVENTS = core(SubscriptionEvent)
+_CHARGES = core(PendingCharge)
+
+
 def record_event(
     session: Session,
     sub_id: str,
@@ -147,8 +153,9 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Append to the history once per key (a retried activity does not write it twice)."""
+    session.flush()  # the subscription may have been added in this transaction (a Core insert below)
     session.execute(
-        insert(SubscriptionEvent)
+        insert(_EVENTS)
         .values(
             subscription_id=sub_id,
             service_id=service_id,
@@ -168,9 +175,10 @@ def record_charges(
 ) -> int:
     """Pending charges for the bill run, once per key; returns how many were new."""
     added = 0
+    session.flush()  # the subscription may have been added in this transaction (Core inserts below)
     for index, line in enumerate(lines):
         result = session.execute(
-            insert(PendingCharge)
+            insert(_CHARGES)
             .values(
                 id=new_id("chg"),
                 account_id=sub.account_id,
@@ -189,7 +197,7 @@ def record_charges(
                 idempotency_key=f"{key_prefix}:{service_id or '-'}:{line.kind}:{index}",
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(PendingCharge.id)
+            .returning(_CHARGES.c.id)
         ).first()
         added += 1 if result else 0
     return added

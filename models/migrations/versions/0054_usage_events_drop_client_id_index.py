@@ -5,6 +5,8 @@ written in the same statement as the event (migration 0022 moved it there when `
 partitioned by month, and kept this non-unique index beside it). No query looks events up by client
 id, and every ingested event paid for the index: with 8 clients posting 1,000-event batches it cost
 PostgreSQL 15-20% of its insert throughput (a /tmp harness, 2026-12-02: ~57k against ~70k events/s).
+It was also the only index leading with ``organisation_id``: deleting an organisation would now scan
+``usage_events`` for its foreign key, but nothing deletes organisations (they are closed, not removed).
 
 Revision ID: 0054
 Revises: 0053
