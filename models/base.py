@@ -30,10 +30,10 @@ def core(model: type[Base]) -> Table:
 
     The same statement on the mapped class goes through the ORM's bulk persistence (parameter
     handling per mapper, session synchronisation): ~245 against ~133 µs of CPU per single-row INSERT,
-    450 against 165 µs per idempotency claim and response (``/tmp`` harnesses, 2026-12-02). A Core
-    statement does not autoflush the session: call ``session.flush()`` first when its rows may name
-    objects added to the session and not yet written (a foreign key would not find them). It does not
-    update objects the session holds either: use it where nothing loaded reads the changed columns."""
+    450 against 165 µs per idempotency claim and response (``/tmp`` harnesses, 2026-12-02). The session
+    still autoflushes before a Core statement (SQLAlchemy 2.0), so its rows may name objects added in
+    the same transaction (tests/integration/test_core_writes.py); it does not update objects the
+    session holds: use it where nothing loaded reads the changed columns."""
     return cast(Table, model.__table__)
 
 

@@ -44,7 +44,6 @@ _EVENTS = core(EventRecord)
 def record(session: Session, event: BusinessEvent) -> str:
     """Append ``event`` in the caller's transaction; its id."""
     row = _row(event, utcnow())
-    session.flush()  # the event may name an organisation added in this transaction (a Core insert)
     session.execute(insert(_EVENTS), row)
     return str(row["id"])
 

@@ -118,7 +118,6 @@ def _log(session: Session, row: dict[str, Any]) -> None:
     changes = {"attempts": _MESSAGES.c.attempts + 1, "updated_at": utcnow()}
     if row["status"] == "sending":
         changes["status"] = "sending"
-    session.flush()  # the row may name an account or organisation added in this transaction
     session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=changes))
 
 

@@ -153,7 +153,6 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Append to the history once per key (a retried activity does not write it twice)."""
-    session.flush()  # the subscription may have been added in this transaction (a Core insert below)
     session.execute(
         insert(_EVENTS)
         .values(
@@ -175,7 +174,6 @@ def record_charges(
 ) -> int:
     """Pending charges for the bill run, once per key; returns how many were new."""
     added = 0
-    session.flush()  # the subscription may have been added in this transaction (Core inserts below)
     for index, line in enumerate(lines):
         result = session.execute(
             insert(_CHARGES)
